@@ -1,0 +1,99 @@
+"""The ``digest`` command: a thin shell over ``digest.pipeline`` and the store.
+
+Each command parses its options, makes one library call and prints the result. A
+``DigestError`` becomes one line on stderr and an exit status: 1 for a failure of the
+work (a source that failed, a send that failed), 2 for usage and configuration errors.
+Commands live in the modules beside this one, one module per stage of the flow.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from digest.config import Config, load_config
+from digest.errors import ConfigError, DigestError, LockError
+from digest.log import setup_logging
+
+__all__ = ["EXIT_FAILED", "EXIT_USAGE", "main", "pass_config", "date_option"]
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class DigestGroup(click.Group):
+    """Turns a ``DigestError`` into one clean line and an exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, LockError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+        except DigestError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_FAILED)
+
+
+@click.group(cls=DigestGroup)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    envvar="DIGEST_CONFIG",
+    help="config.yaml to use (default: ./config.yaml or $DIGEST_CONFIG).",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(package_name="digest")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
+    """digest: summarise the day's articles into a newsletter and send it."""
+    setup_logging(verbose)
+    ctx.obj = {"config_path": config_path}
+
+
+def pass_config(func: F) -> F:
+    """Give a command the loaded, validated ``Config`` as its first argument."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        obj = ctx.find_root().obj or {}
+        if "config" not in obj:
+            obj["config"] = load_config(obj.get("config_path"))
+        return func(obj["config"], *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def date_option(func: F) -> F:
+    """``--date YYYY-MM-DD``: the edition day (default: today in the configured timezone)."""
+    return click.option(
+        "--date",
+        "day",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        help="Edition date, YYYY-MM-DD (default: today in the configured timezone).",
+    )(func)
+
+
+def edition_day(config: Config, day: Any) -> date:
+    """The ``--date`` value as a date, or today in the configured timezone."""
+    from datetime import datetime
+
+    if day is None:
+        return datetime.now(config.tz).date()
+    return day.date() if isinstance(day, datetime) else day
+
+
+# Command modules register themselves on ``main`` when imported.
+from digest.cli import commands  # noqa: E402,F401

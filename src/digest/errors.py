@@ -1,0 +1,96 @@
+"""The one error tree of digest.
+
+Every failure a user can see is a ``DigestError``; errors of the libraries below us
+(sqlite3, smtplib, transformers, feedparser, ...) are translated at the boundary with
+``raise XError("what and where") from exc``.
+
+    DigestError
+    ├── ConfigError        config.yaml missing, unreadable, unknown key, wrong type
+    ├── SourceError        a feed, page or file could not be read or parsed
+    ├── StoreError         the SQLite store could not be opened, migrated or written
+    ├── ModelError         a model folder is missing or a model failed to load or run
+    ├── SummaryError       an article could not be summarised
+    ├── EditionError       no edition could be built (no articles, bad date)
+    ├── RenderError        a template is missing or failed, or the HTML breaks a limit
+    ├── DeliveryError      a message could not be built or sent
+    │   ├── TransientDeliveryError   worth retrying (4xx, dropped connection, timeout)
+    │   ├── PermanentDeliveryError   not worth retrying (5xx)
+    │   └── ErrorBudgetExceeded      too many failures in a row; the run stopped
+    ├── SubscriberError    an address is invalid or unknown
+    └── LockError          another run holds the job's lock
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DeliveryError",
+    "DigestError",
+    "EditionError",
+    "ErrorBudgetExceeded",
+    "LockError",
+    "ModelError",
+    "PermanentDeliveryError",
+    "RenderError",
+    "SourceError",
+    "StoreError",
+    "SubscriberError",
+    "SummaryError",
+    "TransientDeliveryError",
+]
+
+
+class DigestError(Exception):
+    """Base class of every error digest reports to its user."""
+
+
+class ConfigError(DigestError):
+    """The configuration is missing, unreadable or invalid."""
+
+
+class SourceError(DigestError):
+    """A source (feed, page, file, folder) could not be read or parsed."""
+
+
+class StoreError(DigestError):
+    """The store could not be opened, migrated, read or written."""
+
+
+class ModelError(DigestError):
+    """A model could not be found, loaded or run."""
+
+
+class SummaryError(DigestError):
+    """An article could not be summarised."""
+
+
+class EditionError(DigestError):
+    """An edition could not be built."""
+
+
+class RenderError(DigestError):
+    """A newsletter could not be rendered."""
+
+
+class DeliveryError(DigestError):
+    """A message could not be built or delivered."""
+
+
+class TransientDeliveryError(DeliveryError):
+    """A delivery failure worth retrying later (4xx reply, dropped connection, timeout)."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """A delivery failure not worth retrying (5xx reply)."""
+
+
+class ErrorBudgetExceeded(DeliveryError):
+    """Too many consecutive delivery failures: the run stopped, the ledger is kept."""
+
+
+class SubscriberError(DigestError):
+    """A subscriber address is invalid or unknown."""
+
+
+class LockError(DigestError):
+    """Another run of the same job holds the lock."""

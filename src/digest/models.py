@@ -1,0 +1,268 @@
+"""The plain values passed between stages.
+
+Every stage takes these and returns these; none of them knows about the CLI, the store
+or another stage's internals. All are frozen: a stage that wants a changed value makes a
+new one with ``dataclasses.replace``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+__all__ = [
+    "AlsoReported",
+    "Article",
+    "DeliveryState",
+    "Edition",
+    "EditionSection",
+    "Event",
+    "Headline",
+    "KeyPoint",
+    "LeftOut",
+    "OutgoingMessage",
+    "RankedArticle",
+    "RelatedItem",
+    "RelatedLink",
+    "RenderedEdition",
+    "Section",
+    "Story",
+    "Subscriber",
+    "SubscriberState",
+    "Summary",
+]
+
+
+# --- articles -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A run of paragraphs under one heading; the lede is a section with no heading."""
+
+    heading: str | None
+    paragraphs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A dated line of a timeline (``May 9, 2025: ...``).
+
+    ``label`` is the date as written (``May 12, 2025 onward``, ``Upcoming``); ``when`` is
+    the calendar date when the label names one.
+    """
+
+    label: str
+    when: date | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedLink:
+    """A story the article itself points at (a ``Related:`` line or a related link)."""
+
+    title: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One cleaned article, whatever it came from."""
+
+    id: str
+    source: str
+    title: str
+    content_hash: str
+    url: str | None = None
+    canonical_url: str | None = None
+    dek: str | None = None
+    category: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    language: str | None = None
+    sections: tuple[Section, ...] = ()
+    events: tuple[Event, ...] = ()
+    related: tuple[RelatedLink, ...] = ()
+
+    @property
+    def paragraphs(self) -> tuple[str, ...]:
+        return tuple(p for s in self.sections for p in s.paragraphs)
+
+    @property
+    def text(self) -> str:
+        """The body as plain text, paragraphs separated by blank lines."""
+        return "\n\n".join(self.paragraphs)
+
+    @property
+    def word_count(self) -> int:
+        return sum(len(p.split()) for p in self.paragraphs) + sum(
+            len(e.text.split()) for e in self.events
+        )
+
+
+# --- summaries ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPoint:
+    """One point of a summary and the indices of the source sentences it comes from.
+
+    Indices refer to ``digest.sentences.article_sentences(article)``.
+    """
+
+    text: str
+    sources: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    key_points: tuple[KeyPoint, ...]
+    conclusion: KeyPoint | None
+    method: str
+    model: str
+    prompt_version: str = ""
+    # Generated points dropped by the support check, and why a fallback happened.
+    dropped_points: int = 0
+    fallback_reason: str | None = None
+
+
+# --- ranking and the edition ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RankedArticle:
+    """An article with its score and the terms the score is the weighted sum of."""
+
+    article: Article
+    score: float
+    terms: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AlsoReported:
+    """Another outlet's article about the same event."""
+
+    source: str
+    title: str
+    url: str | None
+    article_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedItem:
+    """A related story: resolved to a stored article when one matches, else a bare title."""
+
+    title: str
+    url: str | None = None
+    published: datetime | None = None
+    article_id: str | None = None
+    reason: Literal["cited", "similar"] = "cited"
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """One story of an edition: the leading article of a same-event cluster."""
+
+    article_id: str
+    title: str
+    url: str | None
+    source: str
+    section: str
+    summary: Summary
+    score: float
+    published: datetime | None = None
+    dek: str | None = None
+    also_reported: tuple[AlsoReported, ...] = ()
+    related: tuple[RelatedItem, ...] = ()
+    terms: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EditionSection:
+    name: str
+    stories: tuple[Story, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    """A "More news" line: title, source and link, no summary."""
+
+    article_id: str
+    title: str
+    source: str
+    url: str | None
+    section: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    """An article not in the edition and the reason (for the editor's panel)."""
+
+    article_id: str
+    title: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Edition:
+    id: str
+    date: date
+    title: str
+    sections: tuple[EditionSection, ...]
+    more_news: tuple[Headline, ...] = ()
+    left_out: tuple[LeftOut, ...] = ()
+    created: datetime | None = None
+
+    @property
+    def stories(self) -> tuple[Story, ...]:
+        return tuple(s for sec in self.sections for s in sec.stories)
+
+
+# --- rendering and sending --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedEdition:
+    """The edition rendered once: HTML (CSS inlined) and text with per-subscriber slots.
+
+    The slots are filled per subscriber by ``digest.render.personalize``; nothing else
+    differs between subscribers.
+    """
+
+    edition_id: str
+    subject: str
+    preheader: str
+    html: str
+    text: str
+
+
+SubscriberState = Literal["active", "unsubscribed", "suppressed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    id: int
+    email: str
+    name: str = ""
+    topics: tuple[str, ...] = ()
+    state: SubscriberState = "active"
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A message ready for a transport: envelope and the exact bytes to send.
+
+    A transport knows nothing about editions, templates or subscribers beyond this.
+    """
+
+    message_id: str
+    mail_from: str
+    rcpt_to: str
+    data: bytes
+    edition_id: str = ""
+    subscriber_id: int = 0
+
+
+DeliveryState = Literal["queued", "sending", "sent", "deferred", "failed"]

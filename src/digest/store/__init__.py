@@ -1,0 +1,11 @@
+"""The SQLite store: one database file, its schema, and a small repository per table group.
+
+``sql.py`` holds every statement (named, standard SQL: a PostgreSQL dialect would be a
+second module beside it); ``db.py`` opens the file, migrates it and runs transactions;
+the other modules are the repositories each stage uses.
+"""
+
+from digest.store.articles import ArticleStore, IngestCounts
+from digest.store.db import Database, open_database
+
+__all__ = ["ArticleStore", "Database", "IngestCounts", "open_database"]

@@ -1,0 +1,86 @@
+"""Stored articles: de-duplicated by id, canonical URL and content hash."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from digest import serialize
+from digest.models import Article
+from digest.store import sql
+from digest.store.db import Database
+
+__all__ = ["ArticleStore", "IngestCounts"]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def _utc(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
+
+
+class ArticleStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add_many(self, articles: Iterable[Article], *, now: datetime | None = None) -> IngestCounts:
+        """Store a source's articles in one transaction: all of them, or none.
+
+        An article already stored under its id, canonical URL or content hash is
+        ``unchanged`` when its content hash is the same and ``updated`` otherwise.
+        """
+        stamp = _utc(now or datetime.now(UTC))
+        new = updated = unchanged = 0
+        with self.db.transaction():
+            for article in articles:
+                row = self._params(article, stamp)
+                existing = self.db.execute(sql.ARTICLE_BY_KEY, row).fetchone()
+                if existing is None:
+                    self.db.execute(sql.INSERT_ARTICLE, row)
+                    new += 1
+                elif existing["content_hash"] == article.content_hash:
+                    unchanged += 1
+                else:
+                    self.db.execute(sql.UPDATE_ARTICLE, {**row, "id": existing["id"]})
+                    updated += 1
+        return IngestCounts(new=new, updated=updated, unchanged=unchanged)
+
+    def get(self, article_id: str) -> Article | None:
+        body = self.db.scalar(sql.ARTICLE_BODY, {"id": article_id})
+        return None if body is None else serialize.loads(Article, body)
+
+    def between(self, since: datetime, until: datetime) -> list[Article]:
+        """Articles published (or, without a date, ingested) in ``[since, until)``, newest first."""
+        rows = self.db.query(sql.ARTICLES_SINCE, {"since": _utc(since), "until": _utc(until)})
+        return [serialize.loads(Article, r["body"]) for r in rows]
+
+    def all(self) -> list[Article]:
+        return [serialize.loads(Article, r["body"]) for r in self.db.query(sql.ALL_ARTICLES)]
+
+    def count(self) -> int:
+        return int(self.db.scalar(sql.COUNT_ARTICLES))
+
+    @staticmethod
+    def _params(article: Article, stamp: str | None) -> dict[str, object]:
+        return {
+            "id": article.id,
+            "source": article.source,
+            "url": article.url,
+            "canonical_url": article.canonical_url,
+            "content_hash": article.content_hash,
+            "title": article.title,
+            "category": article.category,
+            "published": _utc(article.published),
+            "ingested_at": stamp,
+            "body": serialize.dumps(article),
+        }

@@ -1,0 +1,125 @@
+"""Open the SQLite file, bring its schema up to date, and run transactions."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from digest.errors import StoreError
+from digest.store import sql
+
+__all__ = ["Database", "open_database"]
+
+log = logging.getLogger(__name__)
+
+
+class Database:
+    """One SQLite connection (WAL, foreign keys on), migrated on open.
+
+    A ``Database`` may be shared between threads: statements are serialised by a lock.
+    Code that needs its own connection (another process, a sender thread) opens another
+    ``Database`` on the same path; WAL lets readers and one writer proceed together.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot open the store ({exc})") from exc
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._migrate()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > len(sql.MIGRATIONS):
+            raise StoreError(
+                f"{self.path}: schema version {version} is newer than this digest"
+                f" ({len(sql.MIGRATIONS)}); upgrade digest"
+            )
+        for target, script in enumerate(sql.MIGRATIONS[version:], start=version + 1):
+            log.info("migrating %s to schema version %d", self.path, target)
+            try:
+                with self._lock:
+                    self._conn.executescript(
+                        f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {target};\nCOMMIT;"
+                    )
+            except sqlite3.Error as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise StoreError(f"{self.path}: migration to version {target} failed: {exc}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """All statements inside commit together or not at all; nests (inner blocks join)."""
+        with self._lock:
+            outer = self._depth == 0
+            try:
+                if outer:
+                    self._conn.execute("BEGIN IMMEDIATE")
+                self._depth += 1
+                try:
+                    yield self
+                finally:
+                    self._depth -= 1
+                if outer:
+                    self._conn.execute("COMMIT")
+            except BaseException:
+                if outer and self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+
+    def execute(self, statement: str, params: Any = ()) -> sqlite3.Cursor:
+        try:
+            with self._lock:
+                return self._conn.execute(statement, params)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {exc}") from exc
+
+    def executemany(self, statement: str, rows: Any) -> sqlite3.Cursor:
+        try:
+            with self._lock:
+                return self._conn.executemany(statement, rows)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {exc}") from exc
+
+    def query(self, statement: str, params: Any = ()) -> list[sqlite3.Row]:
+        return self.execute(statement, params).fetchall()
+
+    def scalar(self, statement: str, params: Any = ()) -> Any:
+        row = self.execute(statement, params).fetchone()
+        return None if row is None else row[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_database(path: str | Path) -> Database:
+    """Open (creating and migrating) the store at ``path``; ``":memory:"`` for a throwaway."""
+    return Database(path)

@@ -1,0 +1,130 @@
+"""Every SQL statement digest runs, named. Plain SQL that SQLite and PostgreSQL share where
+possible; the few SQLite-only bits (``PRAGMA``, ``INSERT OR IGNORE``) are marked.
+
+Times are stored as ISO 8601 text in UTC; whole values (articles, summaries, editions)
+as JSON produced by ``digest.serialize``.
+"""
+
+from __future__ import annotations
+
+# --- schema migrations: index i brings the schema from version i to i + 1 -------------------
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema
+    """
+    CREATE TABLE articles (
+        id            TEXT PRIMARY KEY,
+        source        TEXT NOT NULL,
+        url           TEXT,
+        canonical_url TEXT UNIQUE,
+        content_hash  TEXT NOT NULL UNIQUE,
+        title         TEXT NOT NULL,
+        category      TEXT,
+        published     TEXT,
+        ingested_at   TEXT NOT NULL,
+        body          TEXT NOT NULL
+    );
+    CREATE INDEX articles_published ON articles (published);
+    CREATE INDEX articles_ingested ON articles (ingested_at);
+
+    CREATE TABLE embeddings (
+        model     TEXT NOT NULL,
+        text_hash TEXT NOT NULL,
+        vector    BLOB NOT NULL,
+        PRIMARY KEY (model, text_hash)
+    );
+
+    CREATE TABLE summaries (
+        content_hash   TEXT NOT NULL,
+        backend        TEXT NOT NULL,
+        model          TEXT NOT NULL,
+        prompt_version TEXT NOT NULL,
+        body           TEXT NOT NULL,
+        created_at     TEXT NOT NULL,
+        PRIMARY KEY (content_hash, backend, model, prompt_version)
+    );
+
+    CREATE TABLE editions (
+        id         TEXT PRIMARY KEY,
+        day        TEXT NOT NULL UNIQUE,
+        body       TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE edition_articles (
+        edition_id TEXT NOT NULL REFERENCES editions (id) ON DELETE CASCADE,
+        article_id TEXT NOT NULL,
+        role       TEXT NOT NULL,
+        position   INTEGER NOT NULL,
+        PRIMARY KEY (edition_id, article_id)
+    );
+    CREATE INDEX edition_articles_article ON edition_articles (article_id);
+
+    CREATE TABLE subscribers (
+        id                 INTEGER PRIMARY KEY,
+        email              TEXT NOT NULL UNIQUE,
+        name               TEXT NOT NULL DEFAULT '',
+        topics             TEXT NOT NULL DEFAULT '[]',
+        state              TEXT NOT NULL DEFAULT 'active',
+        permanent_failures INTEGER NOT NULL DEFAULT 0,
+        created_at         TEXT NOT NULL,
+        updated_at         TEXT NOT NULL
+    );
+
+    CREATE TABLE deliveries (
+        edition_id    TEXT NOT NULL,
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id),
+        message_id    TEXT NOT NULL,
+        state         TEXT NOT NULL,
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        reply_code    INTEGER,
+        reply_text    TEXT,
+        updated_at    TEXT NOT NULL,
+        PRIMARY KEY (edition_id, subscriber_id)
+    );
+    CREATE INDEX deliveries_state ON deliveries (edition_id, state);
+    """,
+)
+
+# --- articles ------------------------------------------------------------------------------
+
+ARTICLE_BY_KEY = """
+SELECT id, content_hash FROM articles
+WHERE id = :id OR content_hash = :content_hash
+   OR (canonical_url IS NOT NULL AND canonical_url = :canonical_url)
+LIMIT 1
+"""
+
+INSERT_ARTICLE = """
+INSERT INTO articles (id, source, url, canonical_url, content_hash, title, category,
+                      published, ingested_at, body)
+VALUES (:id, :source, :url, :canonical_url, :content_hash, :title, :category,
+        :published, :ingested_at, :body)
+"""
+
+UPDATE_ARTICLE = """
+UPDATE articles SET source = :source, url = :url, canonical_url = :canonical_url,
+       content_hash = :content_hash, title = :title, category = :category,
+       published = :published, body = :body
+WHERE id = :id
+"""
+
+ARTICLE_BODY = "SELECT body FROM articles WHERE id = :id"
+
+ARTICLES_SINCE = """
+SELECT body FROM articles
+WHERE COALESCE(published, ingested_at) >= :since AND COALESCE(published, ingested_at) < :until
+ORDER BY COALESCE(published, ingested_at) DESC, id
+"""
+
+ALL_ARTICLES = "SELECT body FROM articles ORDER BY COALESCE(published, ingested_at) DESC, id"
+
+COUNT_ARTICLES = "SELECT COUNT(*) FROM articles"
+
+# --- embeddings ----------------------------------------------------------------------------
+
+EMBEDDING = "SELECT vector FROM embeddings WHERE model = :model AND text_hash = :text_hash"
+
+# SQLite: INSERT OR IGNORE (PostgreSQL: ON CONFLICT DO NOTHING)
+INSERT_EMBEDDING = """
+INSERT OR IGNORE INTO embeddings (model, text_hash, vector) VALUES (:model, :text_hash, :vector)
+"""

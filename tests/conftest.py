@@ -1,0 +1,28 @@
+"""Shared fixtures. Tests that need ../shared skip, with the reason, only where it is absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture
+def shared() -> Path:
+    """The project's ../shared folder of real data."""
+    if not (SHARED / "data").is_dir():
+        pytest.skip(f"{SHARED} is absent: the real-data tests need ../shared beside the project")
+    return SHARED
+
+
+@pytest.fixture
+def seed_article(shared: Path) -> Path:
+    return shared / "seed" / "000_da945747c3871653.txt"

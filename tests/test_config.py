@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digest.config import Config, load_config, with_overrides
+from digest.errors import ConfigError
+
+from .conftest import ROOT
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_config_matches_the_dataclass_defaults() -> None:
+    shipped = load_config(ROOT / "config.yaml")
+    defaults = Config(base_dir=shipped.base_dir, sources=shipped.sources, topics=shipped.topics)
+    assert shipped == defaults
+
+
+def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "data_dir: state\n"))
+    assert config.data_path == tmp_path / "state"
+    assert config.resolve("articles") == str(tmp_path / "articles")
+    assert config.resolve("https://example.org/feed") == "https://example.org/feed"
+
+
+def test_missing_file_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"nope\.yaml: config file not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("sumarizer: {}\n", r"unknown key 'sumarizer'"),
+        ("summarizer:\n  backend: magic\n", r"summarizer\.backend: 'magic' is not one of"),
+        ("summarizer:\n  max_key_points: five\n", r"summarizer\.max_key_points: expected a whole"),
+        ("rank:\n  weights:\n    interset: 1\n", r"unknown key 'rank\.weights\.interset'"),
+        ("rank:\n  half_life_hours: [1]\n", r"rank\.half_life_hours: expected a number"),
+        ("delivery:\n  smtp:\n    allow_insecure: 'yes'\n", r"allow_insecure: expected true"),
+        ("sources:\n  - location: x\n", r"missing key 'sources\[0\]\.name'"),
+        ("sources: feeds\n", r"sources: expected a list"),
+        ("timezone: Mars/Olympus\n", r"timezone: unknown time zone"),
+        ("topics: [a, 3]\n", r"topics\[1\]: expected a string"),
+        ("- just\n- a list\n", r"top level must be a mapping"),
+        ("summarizer: {min_key_points: 6, max_key_points: 5}\n", r"min_key_points"),
+        ("sources:\n  - {name: a, location: x}\n  - {name: a, location: y}\n", r"used twice"),
+        ("key: [unclosed\n", r"not valid YAML"),
+    ],
+)
+def test_each_config_error_is_one_line_naming_file_and_key(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(path)
+    assert "\n" not in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_overrides_are_validated_like_the_file(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, ""))
+    changed = with_overrides(config, **{"summarizer.max_key_points": 4})
+    assert changed.summarizer.max_key_points == 4
+    assert config.summarizer.max_key_points == 5
+    with pytest.raises(ConfigError, match="max_key_points: expected a whole number"):
+        with_overrides(config, **{"summarizer.max_key_points": "4"})

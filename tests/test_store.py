@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from digest.errors import StoreError
+from digest.models import Article, Section
+from digest.store import ArticleStore, open_database
+from digest.store import sql
+
+
+def article(n: int, body: str = "Body text.") -> Article:
+    return Article(
+        id=f"a{n}",
+        source="test",
+        title=f"Title {n}",
+        content_hash=f"h{n}-{hash(body)}",
+        canonical_url=f"https://example.org/{n}",
+        published=datetime(2026, 11, 20 + n % 3, 8, tzinfo=UTC),
+        sections=(Section(None, (body,)),),
+    )
+
+
+def test_schema_is_migrated_once_and_versioned(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    with open_database(path) as db:
+        assert db.schema_version == len(sql.MIGRATIONS)
+    with open_database(path) as db:  # reopening does not re-run migrations
+        assert db.schema_version == len(sql.MIGRATIONS)
+        assert db.scalar("PRAGMA journal_mode") == "wal"
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    sqlite3.connect(path).execute("PRAGMA user_version = 999").connection.close()
+    with pytest.raises(StoreError, match="newer than this digest"):
+        open_database(path)
+
+
+def test_reingest_is_idempotent_and_dedupes_by_url_and_hash(tmp_path: Path) -> None:
+    with open_database(tmp_path / "s.sqlite3") as db:
+        store = ArticleStore(db)
+        assert store.add_many([article(1), article(2)]).new == 2
+        again = store.add_many([article(1), article(2)])
+        assert (again.new, again.unchanged) == (0, 2)
+        # same canonical URL, new text: an update, not a second row
+        changed = store.add_many([article(1, "Corrected body.")])
+        assert (changed.new, changed.updated) == (0, 1)
+        assert store.count() == 2
+        assert store.get("a1") is not None
+        assert store.get("a1").paragraphs == ("Corrected body.",)  # type: ignore[union-attr]
+
+
+def test_a_failing_batch_leaves_earlier_data_untouched(tmp_path: Path) -> None:
+    with open_database(tmp_path / "s.sqlite3") as db:
+        store = ArticleStore(db)
+        store.add_many([article(1)])
+
+        def broken() -> object:
+            yield article(2)
+            raise ValueError("source broke halfway")
+
+        with pytest.raises(ValueError):
+            store.add_many(broken())  # type: ignore[arg-type]
+        assert [a.id for a in store.all()] == ["a1"]
+
+
+def test_articles_between_uses_published_time(tmp_path: Path) -> None:
+    with open_database(":memory:") as db:
+        store = ArticleStore(db)
+        store.add_many([article(0), article(1), article(2)])
+        got = store.between(datetime(2026, 11, 21, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC))
+        assert [a.id for a in got] == ["a2", "a1"]
