@@ -122,7 +122,8 @@ COUNT_ARTICLES = "SELECT COUNT(*) FROM articles"
 
 # --- embeddings ----------------------------------------------------------------------------
 
-EMBEDDING = "SELECT vector FROM embeddings WHERE model = :model AND text_hash = :text_hash"
+# {marks} is a run of "?" placeholders, one per hash.
+EMBEDDINGS_IN = "SELECT text_hash, vector FROM embeddings WHERE model = ? AND text_hash IN ({marks})"
 
 # SQLite: INSERT OR IGNORE (PostgreSQL: ON CONFLICT DO NOTHING)
 INSERT_EMBEDDING = """

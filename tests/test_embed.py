@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import numpy as np
+
+from digest.embed import get_encoder
+from digest.store import open_database
+from digest.store.embeddings import EmbeddingStore
+
+
+def test_bundled_encoder_gives_unit_vectors_that_rank_paraphrases_first() -> None:
+    encoder = get_encoder()
+    vectors = encoder.encode(
+        [
+            "Putin offers direct peace talks with Ukraine in Istanbul.",
+            "Russia proposes negotiations with Kyiv to be held in Turkey.",
+            "The recipe calls for two cups of flour and a pinch of salt.",
+        ]
+    )
+    assert vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.3
+
+
+def test_vectors_are_cached_in_the_store_and_reused() -> None:
+    encoder = get_encoder()
+    with open_database(":memory:") as db:
+        cache = EmbeddingStore(db)
+        texts = ["A unique sentence for the cache test, number one.", "And number two."]
+        first = encoder.encode(texts, cache=cache)
+        assert set(cache.get_vectors(encoder.name, [])) == set()
+        stored = db.scalar("SELECT COUNT(*) FROM embeddings")
+        assert stored == 2
+        before = encoder.tokens_encoded
+        encoder._memory.clear()  # force the store path
+        again = encoder.encode(texts, cache=cache)
+        assert encoder.tokens_encoded == before  # nothing re-encoded
+        assert np.array_equal(first, again)
