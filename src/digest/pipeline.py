@@ -17,12 +17,39 @@ callback; none of them prints.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
+from digest.cluster import Cluster, cluster_articles
 from digest.config import Config
-from digest.store import Database, open_database
+from digest.edition import assemble_edition, select_stories, without_unsummarised
+from digest.embed import get_encoder
+from digest.errors import EditionError
+from digest.models import Article, Edition, RelatedItem, Summary
+from digest.rank import (
+    ArticleVectors,
+    PastSends,
+    Ranking,
+    edition_end,
+    embed_articles,
+    embed_topics,
+    rank_articles,
+)
+from digest.related import RelatedPool, related_for
+from digest.store import ArticleStore, Database, EditionStore, open_database
+from digest.store.embeddings import EmbeddingStore
 
-__all__ = ["Progress", "open_store"]
+__all__ = [
+    "Candidates",
+    "Progress",
+    "SummarizeMany",
+    "build_edition",
+    "open_store",
+    "rank_candidates",
+    "related_stories",
+    "store_summarizer",
+]
 
 # A progress callback: (stage, done, total, detail). The CLI turns it into a bar or a line.
 Progress = Callable[[str, int, int, str], None]
@@ -31,3 +58,153 @@ Progress = Callable[[str, int, int, str], None]
 def open_store(config: Config) -> Database:
     """The configured store, created and migrated when needed."""
     return open_database(config.store_path)
+
+
+# --- rank, summarize, related, edition (stages 3-6) -----------------------------------------
+
+# Summaries of many articles by article id; an article missing from the result got none.
+SummarizeMany = Callable[[Sequence[Article]], Mapping[str, Summary]]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The day's candidates: scored (best first), with term notes, clustered by event."""
+
+    day: date
+    ranking: Ranking
+    clusters: tuple[Cluster, ...]
+    vectors: ArticleVectors
+
+
+def _past_sends(config: Config, db: Database, day: date) -> PastSends:
+    """What the last ``rank.novelty_editions`` editions before ``day`` sent."""
+    sent = EditionStore(db).recent_articles(day, config.rank.novelty_editions)
+    if not sent:
+        return PastSends()
+    articles = {s.article_id: s.edition_id for s in sent if s.role in ("story", "also")}
+    store = ArticleStore(db)
+    stories = [(s.edition_id, store.get(s.article_id)) for s in sent if s.role == "story"]
+    found = [(e, a) for e, a in stories if a is not None]
+    if not found:
+        return PastSends(articles=articles)
+    vectors = embed_articles(config, [a for _, a in found], cache=EmbeddingStore(db))
+    return PastSends(
+        articles=articles,
+        story_vectors=vectors.event_matrix([a for _, a in found]),
+        story_editions=tuple(e for e, _ in found),
+    )
+
+
+def rank_candidates(
+    config: Config, db: Database, day: date, progress: Progress | None = None
+) -> Candidates:
+    """Stage 3: score the articles of the last ``edition.window_days`` days up to the end
+    of ``day`` and cluster them by event. Vectors come from the store when computed before.
+    """
+    end = edition_end(day, config)
+    articles = ArticleStore(db).between(end - timedelta(days=config.edition.window_days), end)
+    if not articles:
+        raise EditionError(
+            f"no articles published in the {config.edition.window_days} days up to {day}"
+            " (run `digest ingest` first, or pick another --date)"
+        )
+    if progress:
+        progress("embed", 0, len(articles), "")
+    cache = EmbeddingStore(db)
+    vectors = embed_articles(config, articles, cache=cache)
+    topics = embed_topics(config, cache=cache)
+    if progress:
+        progress("embed", len(articles), len(articles), "")
+        progress("rank", 0, len(articles), "")
+    ranking = rank_articles(config, articles, vectors, topics, day, _past_sends(config, db, day))
+    clusters = cluster_articles(ranking.ranked, vectors, config.edition)
+    if progress:
+        progress("rank", len(articles), len(articles), f"{len(clusters)} events")
+    return Candidates(day=day, ranking=ranking, clusters=tuple(clusters), vectors=vectors)
+
+
+def store_summarizer(config: Config, db: Database) -> SummarizeMany:
+    """The configured summariser, with summaries cached in the store."""
+    from digest.store.summaries import SummaryCache
+    from digest.summarize import make_summarizer, summarize_many
+
+    summarizer = make_summarizer(config, vectors=EmbeddingStore(db))
+    cache = SummaryCache(db)
+
+    def run(articles: Sequence[Article]) -> Mapping[str, Summary]:
+        return summarize_many(articles, summarizer, cache)
+
+    return run
+
+
+def related_stories(
+    config: Config, db: Database, day: date, stories: Sequence[Cluster]
+) -> dict[str, tuple[RelatedItem, ...]]:
+    """Stage 5: related items per story, from the stored articles of the last
+    ``edition.related_days`` days (see ``digest.related``)."""
+    end = edition_end(day, config)
+    pool_articles = ArticleStore(db).between(end - timedelta(days=config.edition.related_days), end)
+    cache = EmbeddingStore(db)
+    encoder = get_encoder(config.encoder)
+    leads = [c.lead.article for c in stories]
+    vectors = embed_articles(config, [*pool_articles, *leads], cache=cache)
+    pool = RelatedPool(
+        articles=pool_articles,
+        doc=vectors.doc_matrix(pool_articles),
+        encode_titles=lambda titles: encoder.encode(list(titles), cache=cache),
+    )
+    return {
+        c.lead.article.id: related_for(
+            c.lead.article,
+            vectors.doc[c.lead.article.id],
+            pool,
+            config.edition,
+            others=[o.article for o in c.others],
+        )
+        for c in stories
+    }
+
+
+def build_edition(
+    config: Config,
+    db: Database,
+    day: date,
+    *,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+    summarize: SummarizeMany | None = None,
+) -> Edition:
+    """Stages 3-6: the edition of ``day``. A saved edition of that day is returned as it
+    was (the same edition on every re-run) unless ``rebuild``.
+
+    1. rank and cluster the day's candidates (``rank_candidates``)
+    2. select the stories and headlines (``edition.select_stories``)
+    3. summarise the stories (``summarize``, default: the configured summariser with the
+       store's cache)
+    4. find each story's related items (``related_stories``)
+    5. assemble the edition and save it
+    """
+    editions = EditionStore(db)
+    if not rebuild:
+        saved = editions.for_day(day)
+        if saved is not None:
+            return saved
+    candidates = rank_candidates(config, db, day, progress)
+    selection = select_stories(
+        candidates.clusters, candidates.vectors, config, candidates.ranking.notes
+    )
+    if progress:
+        progress("summarize", 0, len(selection.stories), "")
+    summarize = summarize or store_summarizer(config, db)
+    summaries = summarize([c.lead.article for c in selection.stories])
+    selection = without_unsummarised(selection, summaries)
+    if progress:
+        progress("summarize", len(selection.stories), len(selection.stories), "")
+    related = related_stories(config, db, day, selection.stories)
+    edition = assemble_edition(
+        config, day, selection, summaries, related, created=datetime.now(UTC)
+    )
+    editions.save(edition)
+    if progress:
+        progress("edition", 1, 1, edition.id)
+    return edition

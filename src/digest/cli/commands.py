@@ -1,1 +1,3 @@
 """Imports every command module so that each registers its commands on ``main``."""
+
+from digest.cli import edition  # noqa: F401  (rank, edition)

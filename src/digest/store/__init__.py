@@ -7,5 +7,6 @@ the other modules are the repositories each stage uses.
 
 from digest.store.articles import ArticleStore, IngestCounts
 from digest.store.db import Database, open_database
+from digest.store.editions import EditionStore
 
-__all__ = ["ArticleStore", "Database", "IngestCounts", "open_database"]
+__all__ = ["ArticleStore", "Database", "EditionStore", "IngestCounts", "open_database"]

@@ -129,3 +129,30 @@ EMBEDDINGS_IN = "SELECT text_hash, vector FROM embeddings WHERE model = ? AND te
 INSERT_EMBEDDING = """
 INSERT OR IGNORE INTO embeddings (model, text_hash, vector) VALUES (:model, :text_hash, :vector)
 """
+
+# --- editions ------------------------------------------------------------------------------
+
+EDITION_BY_DAY = "SELECT id, body FROM editions WHERE day = :day"
+
+DELETE_EDITION = "DELETE FROM editions WHERE id = :id OR day = :day"
+
+INSERT_EDITION = """
+INSERT INTO editions (id, day, body, created_at) VALUES (:id, :day, :body, :created_at)
+"""
+
+INSERT_EDITION_ARTICLE = """
+INSERT INTO edition_articles (edition_id, article_id, role, position)
+VALUES (:edition_id, :article_id, :role, :position)
+"""
+
+# The articles of the last :limit editions before :day, newest edition first.
+ARTICLES_OF_RECENT_EDITIONS = """
+SELECT e.id AS edition_id, e.day AS day, ea.article_id AS article_id, ea.role AS role,
+       ea.position AS position
+FROM edition_articles ea
+JOIN editions e ON e.id = ea.edition_id
+WHERE e.id IN (SELECT id FROM editions WHERE day < :day ORDER BY day DESC LIMIT :limit)
+ORDER BY e.day DESC, ea.position
+"""
+
+EDITION_DAYS = "SELECT day FROM editions ORDER BY day DESC"

@@ -1,0 +1,118 @@
+"""``digest rank`` and ``digest edition``: the day's ranked candidates, and the edition."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from digest import pipeline, serialize
+from digest.cli import date_option, edition_day, main, pass_config
+from digest.config import Config
+from digest.models import Edition
+from digest.rank import explain
+
+__all__ = ["edition_command", "edition_json", "rank_command"]
+
+
+def _progress(stage: str, done: int, total: int, detail: str) -> None:
+    if done == total:
+        extra = f" ({detail})" if detail else ""
+        click.echo(f"{stage}: {done}/{total}{extra}", err=True)
+
+
+@main.command("rank")
+@date_option
+@click.option("--explain", "show_terms", is_flag=True, help="Show each score term and its source.")
+@click.option("--limit", type=int, default=30, show_default=True, help="Events to list.")
+@pass_config
+def rank_command(config: Config, day: Any, show_terms: bool, limit: int) -> None:
+    """Rank the day's candidate articles and show the same-event clusters."""
+    when = edition_day(config, day)
+    with pipeline.open_store(config) as db:
+        candidates = pipeline.rank_candidates(config, db, when)
+    clusters = candidates.clusters
+    click.echo(f"{len(candidates.ranking.ranked)} candidates in {len(clusters)} events for {when}")
+    for number, cluster in enumerate(clusters[:limit], start=1):
+        lead = cluster.lead
+        click.echo(
+            f"{number:>3}. {cluster.score:+.3f}  {lead.article.title}  [{lead.article.source}]"
+        )
+        terms = "  ".join(f"{k} {float(v):.2f}" for k, v in lead.terms.items())
+        click.echo(f"       {terms}")
+        if show_terms:
+            notes = candidates.ranking.notes.get(lead.article.id)
+            for line in explain(lead, config, notes):
+                click.echo(f"         {line}")
+        for other in cluster.others:
+            click.echo(
+                f"       also: {other.score:+.3f}  {other.article.title}  [{other.article.source}]"
+            )
+    if len(clusters) > limit:
+        click.echo(f"... and {len(clusters) - limit} more events (--limit)")
+
+
+def edition_json(edition: Edition) -> dict[str, Any]:
+    """The edition as the JSON the CLI prints: stories in order, then headlines."""
+    stories = []
+    for story in edition.stories:
+        summary = story.summary
+        stories.append(
+            {
+                "title": story.title,
+                "url": story.url,
+                "source": story.source,
+                "section": story.section,
+                "published": serialize.to_jsonable(story.published),
+                "score": story.score,
+                "terms": dict(story.terms),
+                "key_points": [p.text for p in summary.key_points],
+                "conclusion": summary.conclusion.text if summary.conclusion else None,
+                "also_reported_by": [serialize.to_jsonable(a) for a in story.also_reported],
+                "related": [serialize.to_jsonable(r) for r in story.related],
+                "article_id": story.article_id,
+            }
+        )
+    return {
+        "id": edition.id,
+        "date": edition.date.isoformat(),
+        "title": edition.title,
+        "sections": [s.name for s in edition.sections],
+        "stories": stories,
+        "more_news": [serialize.to_jsonable(h) for h in edition.more_news],
+        "left_out": [serialize.to_jsonable(x) for x in edition.left_out],
+    }
+
+
+@main.command("edition")
+@date_option
+@click.option("--json", "as_json", is_flag=True, help="Print the edition as JSON.")
+@click.option("--rebuild", is_flag=True, help="Build again even if the day's edition is saved.")
+@pass_config
+def edition_command(config: Config, day: Any, as_json: bool, rebuild: bool) -> None:
+    """Build the day's edition (or load the saved one) and print it."""
+    when = edition_day(config, day)
+    with pipeline.open_store(config) as db:
+        edition = pipeline.build_edition(
+            config, db, when, rebuild=rebuild, progress=None if as_json else _progress
+        )
+    if as_json:
+        click.echo(json.dumps(edition_json(edition), ensure_ascii=False, indent=2))
+        return
+    click.echo(edition.title)
+    for section in edition.sections:
+        click.echo(f"\n== {section.name}")
+        for story in section.stories:
+            click.echo(f"* {story.title}  [{story.source}]")
+            for point in story.summary.key_points:
+                click.echo(f"    - {point.text}")
+            for also in story.also_reported:
+                click.echo(f"    also reported by {also.source}: {also.title}")
+            for item in story.related:
+                click.echo(f"    related: {item.title}")
+    if edition.more_news:
+        click.echo("\n== More news")
+        for headline in edition.more_news:
+            click.echo(f"* {headline.title}  [{headline.source}]")
+    click.echo(f"\n{len(edition.left_out)} articles left out (see --json)")

@@ -1,0 +1,351 @@
+"""Score the day's candidate articles; every score is a weighted sum of named terms.
+
+Terms (each in a fixed range, weights from ``config.rank.weights``):
+
+- ``freshness`` 0..1: ``0.5 ** (age / half_life_hours)``, the age measured from the end of
+  the edition day in the configured timezone (an article without a date counts as one
+  half-life old).
+- ``interest`` 0..1: how close the article (title, dek, lede, first paragraphs) is to the
+  ``topics:`` of the config. Each topic is encoded whole and part by part ("climate,
+  energy and the environment" gives "news about climate", "news about energy", ...):
+  the best cosine over all phrases, rescaled from ``INTEREST_BAND`` to 0..1 (the cosines
+  of all-MiniLM-L6-v2 between a short phrase and an article's opening sit in that band).
+- ``source`` the configured weight of the article's source (1.0 when not configured).
+- ``substance`` 0..1: length, named facts (names, figures) and dated events, squashed.
+- ``novelty`` -1..0: a penalty for an article already sent in one of the last N editions
+  (-1), or for one about an event already sent (minus its similarity to that story).
+
+``explain`` turns a score back into one line per term.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+import numpy as np
+
+from digest.config import Config
+from digest.embed import VectorCache, Vectors, get_encoder
+from digest.models import Article, RankedArticle
+
+__all__ = [
+    "INTEREST_BAND",
+    "TERMS",
+    "ArticleVectors",
+    "PastSends",
+    "Ranking",
+    "TopicVectors",
+    "doc_text",
+    "edition_end",
+    "embed_articles",
+    "embed_topics",
+    "event_text",
+    "explain",
+    "key_terms",
+    "rank_articles",
+    "substance",
+]
+
+# Cosines at or below the first count as no interest, at or above the second as full.
+INTEREST_BAND = (0.05, 0.35)
+
+TERMS = ("freshness", "interest", "source", "substance", "novelty")
+
+# Capitalised words that are not names (sentence openers, days, months, titles).
+_NOT_NAME_WORDS = """a an the this that these those it its he she they we i you his her their our
+    in on at of for from to by with and or but as after before over under new more most mr mrs ms dr
+    president prime minister minister secretary monday tuesday wednesday thursday friday
+    saturday sunday january february march april may june july august september october
+    november december today yesterday tomorrow breaking live update video watch analysis
+    opinion news report"""
+_NOT_NAMES = frozenset(_NOT_NAME_WORDS.split())
+_WORD = re.compile(r"[^\W\d_][\w'’.-]*[\w]|[^\W\d_]", re.UNICODE)
+_NUMBER = re.compile(r"(?<![\w.])\d[\d,.]*\d%?|(?<![\w.])\d%?")
+_SENTENCE_END = re.compile(r"[.!?:;\"“”‘’]$")
+_DATE_MENTION = re.compile(
+    r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2}\b"
+    r"|\b\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\b"
+)
+
+
+# --- the texts the encoder sees ------------------------------------------------------------
+
+
+def event_text(article: Article) -> str:
+    """Title, dek and lede: what names the event (same-event clustering, related stories)."""
+    paragraphs = article.paragraphs
+    parts = [article.title, article.dek or "", paragraphs[0] if paragraphs else ""]
+    return " ".join(p for p in parts if p)[:600]
+
+
+def doc_text(article: Article, limit: int = 1200) -> str:
+    """Title, dek, lede and the first paragraphs: what the article is about (interest)."""
+    parts = [article.title, article.dek or "", *article.paragraphs]
+    out: list[str] = []
+    size = 0
+    for part in parts:
+        if not part:
+            continue
+        out.append(part)
+        size += len(part) + 1
+        if size >= limit:
+            break
+    return " ".join(out)[:limit]
+
+
+@dataclass(frozen=True)
+class ArticleVectors:
+    """Unit vectors per article id: ``event`` (title + lede) and ``doc`` (the opening)."""
+
+    event: Mapping[str, Vectors]
+    doc: Mapping[str, Vectors]
+
+    def event_matrix(self, articles: Sequence[Article]) -> Vectors:
+        return _stack([self.event[a.id] for a in articles])
+
+    def doc_matrix(self, articles: Sequence[Article]) -> Vectors:
+        return _stack([self.doc[a.id] for a in articles])
+
+
+def _stack(rows: Sequence[Vectors]) -> Vectors:
+    if not rows:
+        return np.zeros((0, 384), dtype=np.float32)
+    return np.vstack(rows).astype(np.float32, copy=False)
+
+
+def embed_articles(
+    config: Config, articles: Sequence[Article], cache: VectorCache | None = None
+) -> ArticleVectors:
+    """Encode each article's event and doc texts once (cached by text hash in the store)."""
+    encoder = get_encoder(config.encoder)
+    unique = list({a.id: a for a in articles}.values())
+    event = encoder.encode([event_text(a) for a in unique], cache=cache)
+    doc = encoder.encode([doc_text(a) for a in unique], cache=cache)
+    return ArticleVectors(
+        event={a.id: event[i] for i, a in enumerate(unique)},
+        doc={a.id: doc[i] for i, a in enumerate(unique)},
+    )
+
+
+@dataclass(frozen=True)
+class TopicVectors:
+    """The configured topics as phrases: ``owner[i]`` is the topic phrase ``i`` comes from."""
+
+    topics: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+    owner: tuple[int, ...] = ()
+    vectors: Vectors = field(default_factory=lambda: np.zeros((0, 384), np.float32))
+
+
+def topic_phrases(topics: Sequence[str]) -> tuple[list[str], list[int]]:
+    phrases: list[str] = []
+    owner: list[int] = []
+    for index, topic in enumerate(topics):
+        parts = [topic, *re.split(r",|\band\b|;|/", topic)]
+        for part in parts:
+            words = " ".join(w for w in part.split() if w.lower() not in ("the", "a", "an"))
+            phrase = f"news about {words}" if words else ""
+            if phrase and phrase not in phrases:
+                phrases.append(phrase)
+                owner.append(index)
+    return phrases, owner
+
+
+def embed_topics(config: Config, cache: VectorCache | None = None) -> TopicVectors:
+    phrases, owner = topic_phrases(config.topics)
+    vectors = get_encoder(config.encoder).encode(phrases, cache=cache)
+    return TopicVectors(tuple(config.topics), tuple(phrases), tuple(owner), vectors)
+
+
+# --- the terms -----------------------------------------------------------------------------
+
+
+def edition_end(day: date, config: Config) -> datetime:
+    """Midnight at the end of ``day`` in the configured timezone."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=config.tz)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def freshness(article: Article, end: datetime, half_life_hours: float) -> tuple[float, str]:
+    if article.published is None:
+        return 0.5, "no publication date: counted as one half-life old"
+    age = (end - _aware(article.published)).total_seconds() / 3600.0
+    age = max(0.0, age)
+    value = 0.5 ** (age / max(half_life_hours, 1e-6))
+    return value, f"{age:.0f} h before the edition's end (half-life {half_life_hours:g} h)"
+
+
+def key_terms(article: Article) -> frozenset[str]:
+    """Names and figures of the title, dek and lede, lowercased: the facts of the event.
+
+    A name is a capitalised word that does not open a sentence; in a title-case headline
+    every word is capitalised, so a headline word counts only when the lede capitalises it
+    mid-sentence too. Figures are numbers (commas dropped).
+    """
+    paragraphs = article.paragraphs
+    body = " ".join(p for p in (article.dek or "", paragraphs[0] if paragraphs else "") if p)
+    names = _names(body)
+    title_words = {w.lower().rstrip(".'’") for w in _WORD.findall(article.title)}
+    names |= {w for w in title_words if w in names}
+    numbers = {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(f"{article.title} {body}")}
+    return frozenset(names | numbers)
+
+
+def _names(text: str) -> set[str]:
+    found: set[str] = set()
+    previous = ""
+    for match in re.finditer(r"\S+", text):
+        token = match.group(0)
+        word_match = _WORD.search(token)
+        starts_sentence = previous == "" or bool(_SENTENCE_END.search(previous))
+        previous = token
+        if word_match is None or starts_sentence:
+            continue
+        word = word_match.group(0).rstrip(".'’")
+        if len(word) < 2 or not word[0].isupper():
+            continue
+        lowered = word.lower()
+        if lowered not in _NOT_NAMES:
+            found.add(lowered)
+    return found
+
+
+def substance(article: Article) -> tuple[float, str]:
+    """Length, named facts and dated events, each saturating, mixed into 0..1."""
+    words = article.word_count
+    text = article.text
+    facts = len(_names(text)) + len(set(_NUMBER.findall(text)))
+    dated = len(article.events) + len(_DATE_MENTION.findall(text))
+    length_part = min(1.0, math.log1p(words) / math.log1p(800))
+    facts_part = 1.0 - math.exp(-facts / 15.0)
+    dated_part = 1.0 - math.exp(-dated / 4.0)
+    value = 0.5 * length_part + 0.3 * facts_part + 0.2 * dated_part
+    return value, f"{words} words, {facts} names/figures, {dated} dated events"
+
+
+@dataclass(frozen=True)
+class PastSends:
+    """What the last N editions sent: article id -> edition id, and the sent stories'
+    event vectors (for the penalty on a new article about an old event)."""
+
+    articles: Mapping[str, str] = field(default_factory=dict)
+    story_vectors: Vectors = field(default_factory=lambda: np.zeros((0, 384), np.float32))
+    story_editions: tuple[str, ...] = ()
+
+
+def novelty(
+    article: Article, event_vector: Vectors, past: PastSends, threshold: float
+) -> tuple[float, str]:
+    edition_id = past.articles.get(article.id)
+    if edition_id is not None:
+        return -1.0, f"already sent in edition {edition_id}"
+    if past.story_vectors.shape[0]:
+        sims = past.story_vectors @ event_vector
+        best = int(np.argmax(sims))
+        if float(sims[best]) >= threshold:
+            return -float(sims[best]), (
+                f"same event as a story of edition {past.story_editions[best]}"
+                f" (similarity {float(sims[best]):.2f})"
+            )
+    return 0.0, "not sent before"
+
+
+# --- ranking -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Articles best first, with a note per term saying where each value came from."""
+
+    ranked: tuple[RankedArticle, ...]
+    notes: Mapping[str, Mapping[str, str]]
+
+
+def rank_articles(
+    config: Config,
+    articles: Sequence[Article],
+    vectors: ArticleVectors,
+    topics: TopicVectors,
+    day: date,
+    past: PastSends | None = None,
+) -> Ranking:
+    """Score ``articles`` for the edition of ``day``; best first (ties by id, so stable)."""
+    past = past or PastSends()
+    end = edition_end(day, config)
+    weights = config.rank.weights
+    source_weights = {s.name: s.weight for s in config.sources}
+    docs = vectors.doc_matrix(articles)
+    has_topics = bool(topics.phrases) and len(articles) > 0
+    if has_topics:
+        sims = docs @ topics.vectors.T
+        best = sims.max(axis=1)
+        best_phrase = sims.argmax(axis=1)
+    low, high = INTEREST_BAND
+    ranked: list[RankedArticle] = []
+    notes: dict[str, dict[str, str]] = {}
+    for i, article in enumerate(articles):
+        fresh, fresh_note = freshness(article, end, config.rank.half_life_hours)
+        if has_topics:
+            cosine = float(best[i])
+            interest = min(1.0, max(0.0, (cosine - low) / (high - low)))
+            phrase = int(best_phrase[i])
+            topic = topics.topics[topics.owner[phrase]]
+            interest_note = (
+                f"topic {topic!r}: {topics.phrases[phrase]!r} cosine {cosine:.2f}"
+                f" (band {low:g}..{high:g})"
+            )
+        else:
+            interest, interest_note = 0.0, "no topics configured"
+        source = source_weights.get(article.source, 1.0)
+        source_note = (
+            f"weight of source {article.source!r}"
+            if article.source in source_weights
+            else f"source {article.source!r} not configured: weight 1"
+        )
+        subst, subst_note = substance(article)
+        novel, novel_note = novelty(
+            article, vectors.event[article.id], past, config.edition.cluster_threshold
+        )
+        terms = {
+            "freshness": fresh,
+            "interest": interest,
+            "source": source,
+            "substance": subst,
+            "novelty": novel,
+        }
+        score = sum(getattr(weights, name) * value for name, value in terms.items())
+        ranked.append(RankedArticle(article=article, score=score, terms=terms))
+        notes[article.id] = {
+            "freshness": fresh_note,
+            "interest": interest_note,
+            "source": source_note,
+            "substance": subst_note,
+            "novelty": novel_note,
+        }
+    ranked.sort(key=lambda r: (-r.score, r.article.id))
+    return Ranking(ranked=tuple(ranked), notes=notes)
+
+
+def explain(
+    ranked: RankedArticle, config: Config, notes: Mapping[str, str] | None = None
+) -> list[str]:
+    """One line per term: value x weight = contribution, and where the value came from;
+    the last line is the total, which equals ``ranked.score``."""
+    weights = config.rank.weights
+    lines = []
+    total = 0.0
+    for name in TERMS:
+        value = float(ranked.terms.get(name, 0.0))
+        weight = float(getattr(weights, name))
+        total += value * weight
+        note = f"  ({notes[name]})" if notes and name in notes else ""
+        lines.append(f"{name:<10} {value:6.3f} x {weight:4.2f} = {value * weight:+.3f}{note}")
+    lines.append(f"{'score':<10} {total:+.3f}")
+    return lines

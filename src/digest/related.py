@@ -1,0 +1,147 @@
+"""Related stories for each story of an edition.
+
+Up to ``edition.related_max`` items per story, in this order:
+
+1. the ``Related:`` titles and related links of the story's articles (the lead's first),
+   resolved against the stored articles (same link, same normalised title, or a title
+   the encoder finds close, ``TITLE_MATCH`` or more); a resolved item has a link and a
+   date, an unresolved one stays a plain title;
+2. then the stored articles of the last ``related_days`` days most similar to the story
+   (cosine of their openings at least ``related_threshold``).
+
+Never the story itself or an article of its own cluster, never the same article or the
+same title twice.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from digest.config import EditionOptions
+from digest.embed import Vectors
+from digest.models import Article, RelatedItem
+
+__all__ = ["TITLE_MATCH", "RelatedPool", "normalize_title", "related_for"]
+
+# Cosine between two titles above which they name the same article (paraphrase, edits).
+TITLE_MATCH = 0.8
+
+_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+
+
+def normalize_title(title: str) -> str:
+    """Lowercase, accents and punctuation folded, spaces collapsed."""
+    folded = unicodedata.normalize("NFKD", title)
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return _NON_WORD.sub(" ", folded.casefold()).strip()
+
+
+@dataclass
+class RelatedPool:
+    """The stored articles a story may point at, with their opening vectors; the title
+    vectors are computed only when some story cites a title (``encode_titles``)."""
+
+    articles: Sequence[Article]
+    doc: Vectors
+    encode_titles: Callable[[Sequence[str]], Vectors]
+    _titles: Vectors | None = None
+
+    def __post_init__(self) -> None:
+        self.by_title: dict[str, int] = {}
+        self.by_url: dict[str, int] = {}
+        for i, article in enumerate(self.articles):
+            self.by_title.setdefault(normalize_title(article.title), i)
+            for url in (article.url, article.canonical_url):
+                if url:
+                    self.by_url.setdefault(url, i)
+
+    def title_vectors(self) -> Vectors:
+        if self._titles is None:
+            self._titles = self.encode_titles([a.title for a in self.articles])
+        return self._titles
+
+    def resolve(self, title: str, url: str | None, title_vector: Vectors | None) -> int | None:
+        """The index of the stored article a cited title/link names, or None."""
+        if url and url in self.by_url:
+            return self.by_url[url]
+        exact = self.by_title.get(normalize_title(title))
+        if exact is not None:
+            return exact
+        if title_vector is None or not len(self.articles):
+            return None
+        sims = self.title_vectors() @ title_vector
+        best = int(np.argmax(sims))
+        return best if float(sims[best]) >= TITLE_MATCH else None
+
+
+def _item(article: Article, reason: str) -> RelatedItem:
+    return RelatedItem(
+        title=article.title,
+        url=article.url,
+        published=article.published,
+        article_id=article.id,
+        reason="cited" if reason == "cited" else "similar",
+    )
+
+
+def related_for(
+    article: Article,
+    doc_vector: Vectors,
+    pool: RelatedPool,
+    options: EditionOptions,
+    others: Sequence[Article] = (),
+) -> tuple[RelatedItem, ...]:
+    """The related items of one story: its leading ``article`` and the ``others`` of its
+    cluster (whose cited titles come after the lead's)."""
+    limit = options.related_max
+    excluded = {article.id, *(o.id for o in others)}
+    seen_ids: set[str] = set()
+    seen_titles = {normalize_title(article.title)}
+    items: list[RelatedItem] = []
+
+    def add(item: RelatedItem) -> None:
+        key = normalize_title(item.title)
+        if len(items) >= limit or key in seen_titles or not key:
+            return
+        if item.article_id is not None and item.article_id in seen_ids:
+            return
+        seen_titles.add(key)
+        if item.article_id is not None:
+            seen_ids.add(item.article_id)
+        items.append(item)
+
+    cited = list({link: None for a in (article, *others) for link in a.related})
+    needs_encoder = [
+        link
+        for link in cited
+        if not (link.url and link.url in pool.by_url)
+        and normalize_title(link.title) not in pool.by_title
+    ]
+    cited_vectors: dict[str, Vectors] = {}
+    if needs_encoder and len(pool.articles):
+        encoded = pool.encode_titles([link.title for link in needs_encoder])
+        cited_vectors = {link.title: encoded[i] for i, link in enumerate(needs_encoder)}
+    for link in cited:
+        index = pool.resolve(link.title, link.url, cited_vectors.get(link.title))
+        if index is not None:
+            target = pool.articles[index]
+            if target.id in excluded:
+                continue  # the story itself or its own cluster, already on the page
+            add(_item(target, "cited"))
+        else:
+            url = link.url if link.url and link.url.startswith(("http://", "https://")) else None
+            add(RelatedItem(title=link.title, url=url, reason="cited"))
+    if len(items) < limit and len(pool.articles):
+        sims = pool.doc @ doc_vector
+        for index in np.argsort(-sims, kind="stable"):
+            if len(items) >= limit or float(sims[index]) < options.related_threshold:
+                break
+            target = pool.articles[int(index)]
+            if target.id not in excluded:
+                add(_item(target, "similar"))
+    return tuple(items)
