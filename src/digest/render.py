@@ -1,0 +1,474 @@
+"""Render an edition once: HTML (CSS inlined by premailer) and plain text, with slots.
+
+``Renderer.render(edition)`` runs the templates of ``templates/`` (or a folder that
+overrides them, ``newsletter.templates``), then premailer once, then checks the HTML
+against the limits every message must meet (size, no active content, safe links). The
+result, a ``RenderedEdition``, holds per-subscriber *slots*: markers that ``personalize``
+(or ``digest.messages.MessageFactory``, which does the same on encoded parts) replaces
+with each subscriber's escaped values. Premailer never runs per subscriber.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import logging
+import math
+import re
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+import jinja2
+import lxml.html
+from markupsafe import Markup
+
+from digest.config import NewsletterOptions
+from digest.errors import RenderError
+from digest.models import Edition, RenderedEdition
+
+__all__ = [
+    "MAX_HTML_BYTES",
+    "SLOTS",
+    "Filled",
+    "Renderer",
+    "Slot",
+    "bundled_templates",
+    "check_html",
+    "personalize",
+    "render_edition",
+    "safe_url",
+    "slot_values",
+    "split_slots",
+]
+
+log = logging.getLogger(__name__)
+
+# Gmail clips messages whose HTML passes about 102 KB; keep a margin for the slots' values.
+MAX_HTML_BYTES = 100_000
+TEXT_WIDTH = 72
+SUBJECT_CHARS = 110
+PREHEADER_CHARS = 140
+WORDS_PER_MINUTE = 220
+
+
+class Slot(str):
+    """A per-subscriber marker in the rendered edition; only letters, digits and ``_``,
+    so that it survives HTML escaping, premailer and quoted-printable encoding unchanged."""
+
+    __slots__ = ()
+
+
+SLOT_PREFIX = "DIGEST_SLOT_"
+SLOTS: dict[str, Slot] = {
+    name: Slot(f"{SLOT_PREFIX}{name.upper()}_")
+    for name in ("name_suffix", "unsubscribe_url", "browser_url")
+}
+_SLOT_RE = re.compile("|".join(re.escape(s) for s in SLOTS.values()))
+_SLOT_NAMES = {marker: name for name, marker in SLOTS.items()}
+# C0 controls other than tab and newline, and DEL: never valid in mail text or HTML.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def bundled_templates() -> Path:
+    """The project's ``templates/`` folder."""
+    return Path(__file__).resolve().parents[2] / "templates"
+
+
+# --- values and links ------------------------------------------------------------------
+
+
+def _clean(value: str) -> str:
+    """Edition text as it may appear in a template: no control characters, no slot
+    markers (so that no article can plant a per-subscriber value in the mail)."""
+    return _CONTROLS.sub("", value).replace(SLOT_PREFIX, "")
+
+
+def safe_url(url: object) -> str | None:
+    """``url`` when it is an http(s) URL with a host or a mailto: address, else None."""
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    if not url or _CONTROLS.search(url) or any(c in url for c in ' "<>\\\n\t'):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https") and parts.hostname:
+        return url
+    if scheme == "mailto" and "@" in parts.path:
+        return url
+    return None
+
+
+def _finalize(value: Any) -> Any:
+    # Runs on every {{ expression }} before escaping. Slots and template-made Markup pass.
+    if isinstance(value, Slot | Markup) or not isinstance(value, str):
+        return value
+    return _clean(value)
+
+
+def _wrap(value: object, first: str = "", rest: str = "", width: int = TEXT_WIDTH) -> str:
+    text = " ".join(str(value).split())
+    wrapper = textwrap.TextWrapper(
+        width=width,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return wrapper.fill(text) if text else first.rstrip()
+
+
+def _longdate(day: date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+class _Formats:
+    """Date filters in the newsletter's timezone (a datetime's own zone when none)."""
+
+    def __init__(self, zone: tzinfo | None) -> None:
+        self.zone = zone
+
+    def _local(self, moment: datetime) -> datetime:
+        if self.zone is not None and moment.tzinfo is not None:
+            return moment.astimezone(self.zone)
+        return moment
+
+    def shortdate(self, moment: datetime) -> str:
+        local = self._local(moment)
+        zone = local.tzname() or ""
+        return f"{local.day} {local:%b}, {local:%H:%M} {zone}".rstrip()
+
+    def shortday(self, moment: datetime) -> str:
+        local = self._local(moment)
+        return f"{local.day} {local:%b %Y}"
+
+
+class _References:
+    """Numbered links of the text version, in order of first citation."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, int] = {}
+
+    def cite(self, url: object) -> str:
+        link = url if isinstance(url, Slot) else safe_url(url)
+        if link is None:
+            return ""
+        if link not in self.numbers:
+            self.numbers[link] = len(self.numbers) + 1
+        return f"[{self.numbers[link]}]"
+
+    def join_cited(self, items: Iterable[Any], attr: str) -> str:
+        return ", ".join(f"{getattr(i, attr)} {self.cite(i.url)}".strip() for i in items)
+
+    def references(self) -> list[tuple[int, str]]:
+        return [(n, url) for url, n in self.numbers.items()]
+
+
+# --- subject and preheader ---------------------------------------------------------------
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(_clean(text).split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:·-–— ")
+    return f"{cut}…"
+
+
+def subject_for(edition: Edition, options: NewsletterOptions) -> str:
+    """``<title> · 24 Nov: <lead story>``, shortened on a word boundary."""
+    title = edition.title or options.title
+    head = f"{title} · {edition.date.day} {edition.date:%b}"
+    stories = edition.stories
+    if not stories:
+        return _shorten(head, SUBJECT_CHARS)
+    return _shorten(f"{head}: {stories[0].title}", SUBJECT_CHARS)
+
+
+def preheader_for(edition: Edition) -> str:
+    """The inbox preview line: the stories after the lead."""
+    stories = edition.stories
+    rest = [s.title for s in stories[1:4]]
+    if not rest:
+        return _shorten(f"{len(stories)} story today.", PREHEADER_CHARS)
+    return _shorten("Also today: " + "; ".join(rest), PREHEADER_CHARS)
+
+
+def reading_minutes(edition: Edition) -> int:
+    words = sum(
+        len(p.text.split())
+        for s in edition.stories
+        for p in (*s.summary.key_points, *filter(None, (s.summary.conclusion,)))
+    )
+    words += sum(len(s.title.split()) for s in edition.stories)
+    words += sum(len(h.title.split()) for h in edition.more_news)
+    return max(1, math.ceil(words / WORDS_PER_MINUTE))
+
+
+# --- the renderer ---------------------------------------------------------------------------
+
+
+class Renderer:
+    """The Jinja2 environment over the templates, and the one premailer run per edition."""
+
+    def __init__(
+        self,
+        options: NewsletterOptions,
+        *,
+        base_dir: str | Path = ".",
+        timezone: tzinfo | None = None,
+    ) -> None:
+        self.options = options
+        folders = [bundled_templates()]
+        if options.templates:
+            override = Path(base_dir, options.templates).expanduser()
+            if not override.is_dir():
+                raise RenderError(f"newsletter.templates: {override} is not a folder")
+            folders.insert(0, override)
+        formats = _Formats(timezone)
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+            autoescape=jinja2.select_autoescape(
+                enabled_extensions=("html", "html.j2", "htm", "xml"),
+                default_for_string=True,
+                default=False,
+            ),
+            undefined=jinja2.StrictUndefined,
+            finalize=_finalize,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.env.filters.update(
+            safe_url=safe_url,
+            wrap=_wrap,
+            longdate=_longdate,
+            shortdate=formats.shortdate,
+            shortday=formats.shortday,
+        )
+
+    def _context(self, edition: Edition) -> dict[str, Any]:
+        return {
+            "edition": edition,
+            "nl": self.options,
+            "stories": edition.stories,
+            "subject": subject_for(edition, self.options),
+            "preheader": preheader_for(edition),
+            "reading_minutes": reading_minutes(edition),
+            "slot": SLOTS,
+        }
+
+    def _render(self, name: str, context: Mapping[str, Any]) -> str:
+        try:
+            return self.env.get_template(name).render(context)
+        except jinja2.TemplateNotFound as exc:
+            raise RenderError(f"template {exc.name!r} not found") from exc
+        except jinja2.TemplateSyntaxError as exc:
+            raise RenderError(f"{exc.filename or name}:{exc.lineno}: {exc.message}") from exc
+        except jinja2.TemplateError as exc:
+            raise RenderError(f"template {name}: {exc}") from exc
+
+    def stylesheet(self) -> str:
+        try:
+            source, _, _ = self.env.loader.get_source(self.env, "newsletter.css")  # type: ignore[union-attr]
+        except jinja2.TemplateNotFound as exc:
+            raise RenderError("template 'newsletter.css' not found") from exc
+        return source
+
+    def render(self, edition: Edition) -> RenderedEdition:
+        """HTML and text of ``edition`` with per-subscriber slots; premailer runs once."""
+        context = self._context(edition)
+        raw_html = self._render("newsletter.html.j2", context)
+        inlined = inline_css(raw_html, self.stylesheet())
+        check_html(inlined)
+        refs = _References()
+        text = self._render(
+            "newsletter.txt.j2",
+            {
+                **context,
+                "cite": refs.cite,
+                "join_cited": refs.join_cited,
+                "references": refs.references,
+            },
+        )
+        log.info(
+            "rendered edition %s: %d bytes of HTML, %d of text",
+            edition.id,
+            len(inlined.encode()),
+            len(text.encode()),
+        )
+        return RenderedEdition(
+            edition_id=edition.id,
+            subject=context["subject"],
+            preheader=context["preheader"],
+            html=inlined,
+            text=_tidy_text(text),
+        )
+
+    def editor_panel(
+        self, edition: Edition, sentences: Mapping[str, Sequence[str]] | None = None
+    ) -> str:
+        """The editor-only panel (HTML fragment) for previews; never part of a message."""
+        return self._render(
+            "_editor_panel.html.j2", {**self._context(edition), "sentences": sentences or {}}
+        )
+
+
+def render_edition(
+    edition: Edition,
+    options: NewsletterOptions,
+    *,
+    base_dir: str | Path = ".",
+    timezone: tzinfo | None = None,
+) -> RenderedEdition:
+    """Render ``edition`` once (see ``Renderer.render``)."""
+    return Renderer(options, base_dir=base_dir, timezone=timezone).render(edition)
+
+
+def inline_css(document: str, css: str) -> str:
+    """Inline ``css`` into ``document`` with one premailer run, offline.
+
+    ``<style data-premailer="ignore">`` blocks (media queries, dark mode) stay as written:
+    premailer would otherwise strip their ``!important`` and the mobile rules would lose
+    to the inlined styles.
+    """
+    import premailer  # imported here: it pulls in cssutils, slow to import
+
+    try:
+        inliner = premailer.Premailer(
+            document,
+            css_text=css,
+            allow_network=False,
+            allow_loading_external_files=False,
+            keep_style_tags=False,
+            remove_classes=False,
+            disable_validation=True,
+            cssutils_logging_level=logging.CRITICAL,
+        )
+        result: str = inliner.transform()
+    except Exception as exc:  # premailer raises lxml, cssutils and its own errors
+        raise RenderError(f"premailer failed to inline the stylesheet: {exc}") from exc
+    if not result.lstrip().lower().startswith("<!doctype"):
+        result = "<!DOCTYPE html>\n" + result
+    return result
+
+
+def _tidy_text(text: str) -> str:
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    tidy = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+    return tidy.strip("\n") + "\n"
+
+
+# --- the limits every message meets -----------------------------------------------------------
+
+_FORBIDDEN = ("script", "iframe", "frame", "frameset", "form", "input", "button", "textarea",
+              "select", "object", "embed", "applet", "base", "link")  # fmt: skip
+
+
+def check_html(document: str) -> None:
+    """``RenderError`` unless the HTML is small enough and carries no active content.
+
+    Limits: under ``MAX_HTML_BYTES``; no script, iframe, form, embedded object or linked
+    stylesheet; no ``on*`` handler; every link http(s), mailto or a slot; every image with
+    alt text and an http(s) source.
+    """
+    size = len(document.encode("utf-8"))
+    if size >= MAX_HTML_BYTES:
+        raise RenderError(
+            f"the newsletter's HTML is {size:,} bytes, over the {MAX_HTML_BYTES:,}-byte limit"
+            " (Gmail clips longer messages): lower edition.stories or edition.more_news"
+        )
+    try:
+        tree = lxml.html.document_fromstring(document)
+    except (ValueError, lxml.etree.ParserError) as exc:
+        raise RenderError(f"the rendered HTML does not parse: {exc}") from exc
+    for element in tree.iter():
+        if not isinstance(element.tag, str):
+            continue  # comments (the Outlook conditionals) and processing instructions
+        tag = element.tag.lower()
+        if tag in _FORBIDDEN:
+            raise RenderError(f"the rendered HTML contains a <{tag}> element")
+        if tag == "meta" and element.get("http-equiv", "").lower() == "refresh":
+            raise RenderError("the rendered HTML contains a meta refresh")
+        for attr, value in element.attrib.items():
+            if attr.lower().startswith("on"):
+                raise RenderError(f"the rendered HTML has an event handler ({attr}) on <{tag}>")
+            if attr.lower() == "style" and re.search(r"url\s*\(|expression\s*\(", value, re.I):
+                raise RenderError(f"the rendered HTML loads a resource from a style on <{tag}>")
+        href = element.get("href")
+        if href is not None and href not in _SLOT_NAMES and safe_url(href) is None:
+            raise RenderError(f"the rendered HTML links to {href[:80]!r} (only http(s) and mailto)")
+        if tag == "img":
+            src = element.get("src", "")
+            if safe_url(src) is None or src.lower().startswith("mailto:"):
+                raise RenderError(f"an image's source {src[:80]!r} is not an http(s) URL")
+            if not element.get("alt", "").strip():
+                raise RenderError(f"the image {src[:80]!r} has no alt text")
+    for style in tree.iter("style"):
+        if re.search(r"@import|url\s*\(", style.text or "", re.I):
+            raise RenderError("a <style> block imports or loads an external resource")
+
+
+# --- per-subscriber slots ---------------------------------------------------------------------
+
+
+class Filled(NamedTuple):
+    """One subscriber's HTML and text."""
+
+    html: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SlotValue:
+    html: str
+    text: str
+
+
+MAX_NAME_CHARS = 120
+
+
+def slot_values(name: str, unsubscribe_url: str, browser_url: str) -> dict[Slot, SlotValue]:
+    """Each slot's value for one subscriber, escaped for HTML and clean for text.
+
+    ``RenderError`` when a link is not http(s)/mailto (a misconfigured base URL).
+    """
+    clean_name = " ".join(_clean(name).split())[:MAX_NAME_CHARS]
+    suffix = f", {clean_name}" if clean_name else ""
+    values = {SLOTS["name_suffix"]: SlotValue(html_lib.escape(suffix), suffix)}
+    for slot, url in (("unsubscribe_url", unsubscribe_url), ("browser_url", browser_url)):
+        link = safe_url(url)
+        if link is None:
+            raise RenderError(f"the {slot.replace('_', ' ')} {url[:80]!r} is not http(s) or mailto")
+        values[SLOTS[slot]] = SlotValue(html_lib.escape(link, quote=True), link)
+    return values
+
+
+def split_slots(document: str) -> list[str]:
+    """``document`` cut at its slots: static text at even indices, slot markers at odd."""
+    parts: list[str] = []
+    start = 0
+    for match in _SLOT_RE.finditer(document):
+        parts.append(document[start : match.start()])
+        parts.append(match.group(0))
+        start = match.end()
+    parts.append(document[start:])
+    return parts
+
+
+def personalize(
+    rendered: RenderedEdition, *, name: str, unsubscribe_url: str, browser_url: str
+) -> Filled:
+    """One subscriber's HTML and text: the slots filled, escaped; no re-rendering."""
+    values = slot_values(name, unsubscribe_url, browser_url)
+    return Filled(
+        html=_SLOT_RE.sub(lambda m: values[Slot(m.group(0))].html, rendered.html),
+        text=_SLOT_RE.sub(lambda m: values[Slot(m.group(0))].text, rendered.text),
+    )
