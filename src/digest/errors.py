@@ -77,11 +77,29 @@ class DeliveryError(DigestError):
 
 
 class TransientDeliveryError(DeliveryError):
-    """A delivery failure worth retrying later (4xx reply, dropped connection, timeout)."""
+    """A delivery failure worth retrying later (4xx reply, dropped connection, timeout).
+
+    ``code`` is the SMTP reply code when there was one; ``after_data`` is true when the
+    failure came after the message was handed over, so the server may have accepted it.
+    """
+
+    def __init__(self, message: str, *, code: int | None = None, after_data: bool = False):
+        super().__init__(message)
+        self.code = code
+        self.after_data = after_data
 
 
 class PermanentDeliveryError(DeliveryError):
-    """A delivery failure not worth retrying (5xx reply)."""
+    """A delivery failure not worth retrying (5xx reply).
+
+    ``recipient`` is true when the refusal is about the address (it counts towards the
+    address's suppression), false when it is about the sender or the relay.
+    """
+
+    def __init__(self, message: str, *, code: int | None = None, recipient: bool = True):
+        super().__init__(message)
+        self.code = code
+        self.recipient = recipient
 
 
 class ErrorBudgetExceeded(DeliveryError):

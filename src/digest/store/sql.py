@@ -61,7 +61,8 @@ MIGRATIONS: tuple[str, ...] = (
 
     CREATE TABLE subscribers (
         id                 INTEGER PRIMARY KEY,
-        email              TEXT NOT NULL UNIQUE,
+        email              TEXT NOT NULL,
+        email_key          TEXT NOT NULL UNIQUE,  -- lower-cased address: duplicates merge
         name               TEXT NOT NULL DEFAULT '',
         topics             TEXT NOT NULL DEFAULT '[]',
         state              TEXT NOT NULL DEFAULT 'active',
@@ -69,13 +70,16 @@ MIGRATIONS: tuple[str, ...] = (
         created_at         TEXT NOT NULL,
         updated_at         TEXT NOT NULL
     );
+    CREATE INDEX subscribers_state ON subscribers (state);
 
     CREATE TABLE deliveries (
         edition_id    TEXT NOT NULL,
-        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id),
-        message_id    TEXT NOT NULL,
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+        message_id    TEXT NOT NULL DEFAULT '',
         state         TEXT NOT NULL,
         attempts      INTEGER NOT NULL DEFAULT 0,
+        data_started  INTEGER NOT NULL DEFAULT 0,  -- 1 from just before DATA to the reply
+        ambiguous     INTEGER NOT NULL DEFAULT 0,  -- times resent after a crash in that window
         reply_code    INTEGER,
         reply_text    TEXT,
         updated_at    TEXT NOT NULL,
@@ -123,12 +127,129 @@ COUNT_ARTICLES = "SELECT COUNT(*) FROM articles"
 # --- embeddings ----------------------------------------------------------------------------
 
 # {marks} is a run of "?" placeholders, one per hash.
-EMBEDDINGS_IN = "SELECT text_hash, vector FROM embeddings WHERE model = ? AND text_hash IN ({marks})"
+EMBEDDINGS_IN = (
+    "SELECT text_hash, vector FROM embeddings WHERE model = ? AND text_hash IN ({marks})"
+)
 
 # SQLite: INSERT OR IGNORE (PostgreSQL: ON CONFLICT DO NOTHING)
 INSERT_EMBEDDING = """
 INSERT OR IGNORE INTO embeddings (model, text_hash, vector) VALUES (:model, :text_hash, :vector)
 """
+
+# --- subscribers ---------------------------------------------------------------------------
+
+SUBSCRIBER_BY_KEY = "SELECT * FROM subscribers WHERE email_key = :email_key"
+
+SUBSCRIBER_BY_ID = "SELECT * FROM subscribers WHERE id = :id"
+
+INSERT_SUBSCRIBER = """
+INSERT INTO subscribers (email, email_key, name, topics, state, created_at, updated_at)
+VALUES (:email, :email_key, :name, :topics, :state, :now, :now)
+"""
+
+UPDATE_SUBSCRIBER = """
+UPDATE subscribers SET email = :email, name = :name, topics = :topics, state = :state,
+       permanent_failures = :permanent_failures, updated_at = :now
+WHERE id = :id
+"""
+
+SET_SUBSCRIBER_STATE = """
+UPDATE subscribers SET state = :state, updated_at = :now WHERE id = :id AND state <> :state
+"""
+
+ALL_SUBSCRIBERS = "SELECT * FROM subscribers ORDER BY id"
+
+SUBSCRIBERS_IN_STATE = "SELECT * FROM subscribers WHERE state = :state ORDER BY id"
+
+COUNT_SUBSCRIBERS_BY_STATE = "SELECT state, COUNT(*) AS n FROM subscribers GROUP BY state"
+
+DELETE_SUBSCRIBER = "DELETE FROM subscribers WHERE id = :id"
+
+# One permanent failure more; the address is suppressed once it reaches the threshold.
+RECORD_PERMANENT_FAILURE = """
+UPDATE subscribers
+SET permanent_failures = permanent_failures + 1,
+    state = CASE WHEN permanent_failures + 1 >= :threshold AND state = 'active'
+                 THEN 'suppressed' ELSE state END,
+    updated_at = :now
+WHERE id = :id
+"""
+
+# --- deliveries (the ledger) ---------------------------------------------------------------
+
+# SQLite: INSERT OR IGNORE (PostgreSQL: ON CONFLICT DO NOTHING)
+ENQUEUE_DELIVERY = """
+INSERT OR IGNORE INTO deliveries (edition_id, subscriber_id, state, updated_at)
+VALUES (:edition_id, :subscriber_id, 'queued', :now)
+"""
+
+DELIVERY = """
+SELECT * FROM deliveries WHERE edition_id = :edition_id AND subscriber_id = :subscriber_id
+"""
+
+DELIVERIES_OF_EDITION = """
+SELECT * FROM deliveries WHERE edition_id = :edition_id ORDER BY subscriber_id
+"""
+
+DELIVERIES_IN_STATE = """
+SELECT * FROM deliveries WHERE edition_id = :edition_id AND state = :state ORDER BY subscriber_id
+"""
+
+COUNT_DELIVERIES_BY_STATE = """
+SELECT state, COUNT(*) AS n FROM deliveries WHERE edition_id = :edition_id GROUP BY state
+"""
+
+# The rows still to send, for subscribers still active, in a stable order.
+PENDING_DELIVERIES = """
+SELECT d.subscriber_id FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+WHERE d.edition_id = :edition_id AND d.state IN ('queued', 'deferred', 'failed')
+  AND s.state = 'active'
+ORDER BY d.subscriber_id
+"""
+
+# A claim: the row moves to 'sending' only if nobody else holds it; rowcount says who won.
+# (PostgreSQL, several hosts: SELECT ... FOR UPDATE SKIP LOCKED, then the same UPDATE.)
+CLAIM_DELIVERY = """
+UPDATE deliveries
+SET state = 'sending', message_id = :message_id, attempts = attempts + 1, data_started = 0,
+    updated_at = :now
+WHERE edition_id = :edition_id AND subscriber_id = :subscriber_id
+  AND state IN ('queued', 'deferred', 'failed')
+"""
+
+MARK_DATA_STARTED = """
+UPDATE deliveries SET data_started = 1, updated_at = :now
+WHERE edition_id = :edition_id AND subscriber_id = :subscriber_id AND state = 'sending'
+"""
+
+FINISH_DELIVERY = """
+UPDATE deliveries
+SET state = :state, data_started = 0, reply_code = :reply_code, reply_text = :reply_text,
+    ambiguous = ambiguous + :ambiguous, updated_at = :now
+WHERE edition_id = :edition_id AND subscriber_id = :subscriber_id AND state = 'sending'
+"""
+
+# After a crash: rows claimed but not yet at DATA were certainly not delivered.
+REQUEUE_UNSTARTED = """
+UPDATE deliveries SET state = 'queued', updated_at = :now
+WHERE edition_id = :edition_id AND state = 'sending' AND data_started = 0
+"""
+
+# ... rows at or past DATA may have been delivered: resent (same Message-ID), and counted.
+REQUEUE_AMBIGUOUS = """
+UPDATE deliveries SET state = 'queued', data_started = 0, ambiguous = ambiguous + 1,
+       updated_at = :now
+WHERE edition_id = :edition_id AND state = 'sending' AND data_started = 1
+"""
+
+AMBIGUOUS_DELIVERIES = """
+SELECT d.subscriber_id, d.message_id, s.email
+FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+WHERE d.edition_id = :edition_id AND d.state = 'sending' AND d.data_started = 1
+ORDER BY d.subscriber_id
+"""
+
+DELETE_DELIVERIES_OF_SUBSCRIBER = "DELETE FROM deliveries WHERE subscriber_id = :subscriber_id"
 
 # --- editions ------------------------------------------------------------------------------
 

@@ -1,0 +1,183 @@
+"""The delivery ledger: one row per (edition, subscriber), the proof of what was sent.
+
+A row moves ``queued -> sending -> sent | deferred | failed``:
+
+- ``claim`` moves a row to ``sending`` with an ``UPDATE ... WHERE state IN (...)`` and
+  checks the row count, so two senders can never both own one (edition, subscriber);
+- ``data_started`` marks the row just before SMTP ``DATA`` (committed before the first
+  byte of the message leaves);
+- ``finish`` records the server's reply as soon as it arrives (one autocommitted
+  statement).
+
+A row found in ``sending`` when a run starts belongs to a run that died. If it never
+reached ``DATA`` the message was certainly not delivered and it is simply queued again;
+if it did, the server may have accepted the message before the crash (the one window no
+client can close): it is *ambiguous*, reported, and resent with the same ``Message-ID``
+so that the recipient's mail system can recognise the copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from digest.models import DeliveryState
+from digest.store import sql
+from digest.store.db import Database
+
+__all__ = ["AmbiguousDelivery", "DeliveryLedger", "DeliveryRow"]
+
+log = logging.getLogger(__name__)
+
+FinalState = Literal["sent", "deferred", "failed"]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    edition_id: str
+    subscriber_id: int
+    message_id: str
+    state: DeliveryState
+    attempts: int
+    ambiguous: int
+    reply_code: int | None
+    reply_text: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AmbiguousDelivery:
+    subscriber_id: int
+    email: str
+    message_id: str
+
+
+class DeliveryLedger:
+    """The ledger of one store. Thread-safe: ``Database`` serialises its statements."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def enqueue(self, edition_id: str, subscriber_ids: Iterable[int]) -> None:
+        """A ``queued`` row for each subscriber that has none yet for this edition."""
+        now = _now()
+        with self.db.transaction():
+            self.db.executemany(
+                sql.ENQUEUE_DELIVERY,
+                (
+                    {"edition_id": edition_id, "subscriber_id": s, "now": now}
+                    for s in subscriber_ids
+                ),
+            )
+
+    def recover(self, edition_id: str) -> list[AmbiguousDelivery]:
+        """Requeue what a dead run left in ``sending``; the rows that may have been delivered.
+
+        Only call this while no other sender works on the edition (the daily job's lock).
+        """
+        with self.db.transaction():
+            ambiguous = [
+                AmbiguousDelivery(int(r["subscriber_id"]), r["email"], r["message_id"])
+                for r in self.db.query(sql.AMBIGUOUS_DELIVERIES, {"edition_id": edition_id})
+            ]
+            now = _now()
+            unstarted = self.db.execute(
+                sql.REQUEUE_UNSTARTED, {"edition_id": edition_id, "now": now}
+            ).rowcount
+            self.db.execute(sql.REQUEUE_AMBIGUOUS, {"edition_id": edition_id, "now": now})
+        if unstarted:
+            log.info("%s: %d claimed but unsent messages requeued", edition_id, unstarted)
+        for item in ambiguous:
+            log.warning(
+                "%s: the last run stopped between DATA and the ledger write for %s;"
+                " resending with the same Message-ID %s",
+                edition_id,
+                item.email,
+                item.message_id,
+            )
+        return ambiguous
+
+    def pending(self, edition_id: str) -> list[int]:
+        """Subscriber ids whose message is still to send (and who are still active)."""
+        rows = self.db.query(sql.PENDING_DELIVERIES, {"edition_id": edition_id})
+        return [int(r["subscriber_id"]) for r in rows]
+
+    def claim(self, edition_id: str, subscriber_id: int, message_id: str) -> bool:
+        """Take the row for sending; False if it is sent or another sender holds it."""
+        cursor = self.db.execute(
+            sql.CLAIM_DELIVERY,
+            {
+                "edition_id": edition_id,
+                "subscriber_id": subscriber_id,
+                "message_id": message_id,
+                "now": _now(),
+            },
+        )
+        return cursor.rowcount == 1
+
+    def data_started(self, edition_id: str, subscriber_id: int) -> None:
+        self.db.execute(
+            sql.MARK_DATA_STARTED,
+            {"edition_id": edition_id, "subscriber_id": subscriber_id, "now": _now()},
+        )
+
+    def finish(
+        self,
+        edition_id: str,
+        subscriber_id: int,
+        state: FinalState,
+        reply_code: int | None,
+        reply_text: str | None,
+        *,
+        ambiguous: bool = False,
+    ) -> None:
+        self.db.execute(
+            sql.FINISH_DELIVERY,
+            {
+                "edition_id": edition_id,
+                "subscriber_id": subscriber_id,
+                "state": state,
+                "reply_code": reply_code,
+                "reply_text": reply_text,
+                "ambiguous": 1 if ambiguous else 0,
+                "now": _now(),
+            },
+        )
+
+    def get(self, edition_id: str, subscriber_id: int) -> DeliveryRow | None:
+        row = self.db.execute(
+            sql.DELIVERY, {"edition_id": edition_id, "subscriber_id": subscriber_id}
+        ).fetchone()
+        return None if row is None else _row(row)
+
+    def rows(self, edition_id: str) -> list[DeliveryRow]:
+        return [
+            _row(r) for r in self.db.query(sql.DELIVERIES_OF_EDITION, {"edition_id": edition_id})
+        ]
+
+    def counts(self, edition_id: str) -> dict[str, int]:
+        found = {
+            r["state"]: int(r["n"])
+            for r in self.db.query(sql.COUNT_DELIVERIES_BY_STATE, {"edition_id": edition_id})
+        }
+        return {s: found.get(s, 0) for s in ("queued", "sending", "sent", "deferred", "failed")}
+
+
+def _row(row: sqlite3.Row) -> DeliveryRow:
+    return DeliveryRow(
+        edition_id=row["edition_id"],
+        subscriber_id=int(row["subscriber_id"]),
+        message_id=row["message_id"],
+        state=row["state"],
+        attempts=int(row["attempts"]),
+        ambiguous=int(row["ambiguous"]),
+        reply_code=row["reply_code"],
+        reply_text=row["reply_text"],
+    )

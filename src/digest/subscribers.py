@@ -1,0 +1,209 @@
+"""Subscribers: validate and normalise addresses, add/remove, CSV import and export.
+
+An address is checked with ``email-validator`` (syntax only, no DNS: the job must work
+offline) after a first pass that refuses control characters outright, so that nothing
+like ``a@b.org\\r\\nBcc: ...`` can ever reach a header. Addresses are merged
+case-insensitively (``Ann@Example.org`` is ``ann@example.org``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import get_args
+
+from email_validator import EmailNotValidError, validate_email
+
+from digest.errors import SubscriberError
+from digest.models import Subscriber, SubscriberState
+from digest.store.subscribers import SubscriberStore
+
+__all__ = [
+    "CSV_COLUMNS",
+    "ImportReport",
+    "add_subscriber",
+    "clean_name",
+    "clean_topics",
+    "export_csv",
+    "import_csv",
+    "normalize_email",
+    "remove_subscriber",
+]
+
+CSV_COLUMNS = ("email", "name", "topics", "state")
+STATES: tuple[str, ...] = get_args(SubscriberState)
+MAX_NAME = 200
+MAX_TOPICS = 50
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def normalize_email(raw: str) -> str:
+    """The address in its normal form, or ``SubscriberError`` saying what is wrong."""
+    if not isinstance(raw, str):
+        raise SubscriberError(f"not an address: {raw!r}")
+    if _CONTROL.search(raw):
+        raise SubscriberError(f"{raw!r}: control characters (CR, LF, ...) in an address")
+    text = raw.strip()
+    if not text:
+        raise SubscriberError("an empty address")
+    if len(text) > 254:
+        raise SubscriberError(f"{text[:40]!r}...: longer than 254 characters")
+    try:
+        checked = validate_email(text, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        raise SubscriberError(f"{text!r}: {exc}") from exc
+    return str(checked.ascii_email or checked.normalized)
+
+
+def clean_name(raw: str | None) -> str:
+    if raw is None:
+        return ""
+    if _CONTROL.search(raw):
+        raise SubscriberError(f"name {raw[:40]!r}: control characters (CR, LF, ...) in a name")
+    name = " ".join(raw.split())
+    if len(name) > MAX_NAME:
+        raise SubscriberError(f"name {name[:40]!r}...: longer than {MAX_NAME} characters")
+    return name
+
+
+def clean_topics(raw: Iterable[str] | str | None) -> tuple[str, ...]:
+    """Topics from a list or a ``;``/``,``-separated string, trimmed, without repeats."""
+    if raw is None:
+        return ()
+    items = re.split(r"[;,]", raw) if isinstance(raw, str) else list(raw)
+    topics: list[str] = []
+    for item in items:
+        if _CONTROL.search(item):
+            raise SubscriberError(f"topic {item[:40]!r}: control characters in a topic")
+        topic = " ".join(item.split())
+        if topic and topic not in topics:
+            topics.append(topic)
+    if len(topics) > MAX_TOPICS:
+        raise SubscriberError(f"more than {MAX_TOPICS} topics")
+    return tuple(topics)
+
+
+def _state(raw: str | None) -> SubscriberState | None:
+    if raw is None or not raw.strip():
+        return None
+    value = raw.strip().lower()
+    if value not in STATES:
+        raise SubscriberError(f"state {raw!r} is not one of {', '.join(STATES)}")
+    return value  # type: ignore[return-value]
+
+
+def add_subscriber(
+    store: SubscriberStore,
+    email: str,
+    *,
+    name: str | None = None,
+    topics: Iterable[str] | str | None = None,
+) -> tuple[Subscriber, str]:
+    """Add an address (or re-activate and update the one it already is); returns the
+    subscriber and ``added``/``updated``/``unchanged``."""
+    return store.upsert(
+        normalize_email(email),
+        name=None if name is None else clean_name(name),
+        topics=None if topics is None else clean_topics(topics),
+        state="active",
+        reactivate=True,
+    )
+
+
+def remove_subscriber(store: SubscriberStore, email: str, *, forget: bool = False) -> Subscriber:
+    """Unsubscribe an address (kept, so that an import cannot bring it back); with
+    ``forget``, delete it and its delivery history."""
+    subscriber = store.by_email(normalize_email(email))
+    if subscriber is None:
+        raise SubscriberError(f"{email}: no such subscriber")
+    if forget:
+        store.delete(subscriber.id)
+    else:
+        store.set_state(subscriber.id, "unsubscribed")
+    return subscriber
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)  # "line N: what is wrong"
+
+    def summary(self) -> str:
+        return (
+            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged,"
+            f" {len(self.errors)} rejected"
+        )
+
+
+def import_csv(store: SubscriberStore, path: str | Path) -> ImportReport:
+    """Import ``email,name,topics,state`` rows (a header line is required; only ``email``
+    is mandatory). A bad row is reported with its line number and skipped; the rest go in.
+    A row never re-activates an address that unsubscribed or was suppressed."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise SubscriberError(f"{file}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SubscriberError(f"{file}: cannot read as UTF-8 text ({exc})") from exc
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    columns = [c.strip().lower() for c in (reader.fieldnames or [])]
+    if "email" not in columns:
+        raise SubscriberError(f"{file}: the first line must name the columns, with 'email'")
+    reader.fieldnames = columns
+    report = ImportReport()
+    for row in reader:
+        line = reader.line_num
+        try:
+            email = normalize_email(row.get("email") or "")
+            extra = row.get(None)
+            if extra:
+                raise SubscriberError(f"{len(extra)} more fields than columns")
+            name = _uncell(row.get("name"))
+            topics = _uncell(row.get("topics"))
+            _, what = store.upsert(
+                email,
+                name=None if name is None else clean_name(name),
+                topics=None if topics is None else clean_topics(topics),
+                state=_state(row.get("state")),
+            )
+        except SubscriberError as exc:
+            report.errors.append(f"line {line}: {exc}")
+            continue
+        setattr(report, what, getattr(report, what) + 1)
+    return report
+
+
+def export_csv(store: SubscriberStore, path: str | Path | None = None) -> str:
+    """Every subscriber as CSV (``email,name,topics,state``; topics joined by ``;``);
+    written to ``path`` when given, and returned."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for s in store.all():
+        writer.writerow([s.email, _cell(s.name), _cell(";".join(s.topics)), s.state])
+    text = buffer.getvalue()
+    if path is not None:
+        try:
+            Path(path).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise SubscriberError(f"{path}: cannot write ({exc.strerror})") from exc
+    return text
+
+
+def _cell(value: str) -> str:
+    """Guard against formula injection when the file is opened in a spreadsheet."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+def _uncell(value: str | None) -> str | None:
+    if value is not None and value[:1] == "'" and value[1:2] in ("=", "+", "-", "@"):
+        return value[1:]
+    return value
