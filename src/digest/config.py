@@ -124,6 +124,7 @@ class NewsletterOptions:
     unsubscribe_mailto: str = "unsubscribe@example.org"
     reason: str = "You receive this because you subscribed to The Daily Digest."
     templates: str | None = None  # a folder that overrides the bundled templates/
+    logo_url: str | None = None  # an https image shown in the masthead (alt text: the title)
 
 
 @dataclass(frozen=True)
