@@ -1,3 +1,4 @@
 """Imports every command module so that each registers its commands on ``main``."""
 
 from digest.cli import edition  # noqa: F401  (rank, edition)
+from digest.cli import ingest  # noqa: F401  (ingest, read, articles)

@@ -1,0 +1,119 @@
+"""``digest ingest``, ``digest read`` and ``digest articles``: sources in, articles out."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import click
+
+from digest import pipeline, serialize
+from digest.cli import EXIT_FAILED, main, pass_config
+from digest.config import Config
+from digest.models import Article
+from digest.sources import read_location
+from digest.store import ArticleStore
+
+__all__ = ["articles_command", "ingest_command", "read_command"]
+
+
+@contextmanager
+def _progress_bar(total_label: str) -> Iterator[pipeline.Progress | None]:
+    """A rich progress bar on a terminal; nothing when output goes to a file or a pipe."""
+    if not sys.stdout.isatty():
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(total_label, total=None)
+
+        def update(stage: str, done: int, total: int, detail: str) -> None:
+            bar.update(task, total=total, completed=done, description=f"{stage} {detail}")
+
+        yield update
+
+
+@main.command("ingest")
+@pass_config
+def ingest_command(config: Config) -> None:
+    """Read every configured source and store its articles (new / updated / unchanged)."""
+    with _progress_bar("ingest") as progress, pipeline.open_store(config) as db:
+        report = pipeline.ingest(config, db, progress)
+    for source in report.sources:
+        if source.failed:
+            click.echo(f"{source.name}: failed: {source.reason}")
+            continue
+        click.echo(
+            f"{source.name}: {source.read} read, {source.new} new, {source.updated} updated,"
+            f" {source.unchanged} unchanged"
+        )
+        for warning in source.warnings:
+            click.echo(f"  warning: {warning}", err=True)
+    click.echo(f"store: {config.store_path}")
+    if report.failed:
+        sys.exit(EXIT_FAILED)
+
+
+@main.command("read")
+@click.argument("location")
+@click.option("--json", "as_json", is_flag=True, help="Print the articles as JSON.")
+@click.option(
+    "--kind",
+    type=click.Choice(["auto", "folder", "file", "feed", "page", "text"]),
+    default="auto",
+    show_default=True,
+    help="How to read LOCATION.",
+)
+def read_command(location: str, as_json: bool, kind: Any) -> None:
+    """Parse a file, folder, feed or page (path or URL) without storing it."""
+    result = read_location(location, kind=kind)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if as_json:
+        click.echo(serialize.dumps(list(result.articles), indent=2))
+        return
+    for article in result.articles:
+        _echo_article(article)
+
+
+def _echo_article(article: Article) -> None:
+    when = article.published.isoformat() if article.published else "undated"
+    click.echo(f"{article.title}")
+    click.echo(f"  {article.source} · {article.category or 'uncategorised'} · {when}")
+    if article.url:
+        click.echo(f"  {article.url}")
+    click.echo(
+        f"  {article.word_count} words, {len(article.sections)} sections,"
+        f" {len(article.events)} events, {len(article.related)} related"
+    )
+
+
+@main.command("articles")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Only articles published on or after this day (YYYY-MM-DD, UTC).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the articles as JSON.")
+@pass_config
+def articles_command(config: Config, since: datetime | None, as_json: bool) -> None:
+    """List stored articles, newest first."""
+    with pipeline.open_store(config) as db:
+        store = ArticleStore(db)
+        if since is None:
+            found = store.all()
+        else:
+            start = since.replace(tzinfo=UTC)
+            found = store.between(start, datetime.now(UTC) + timedelta(days=36500))
+    if as_json:
+        click.echo(serialize.dumps(found, indent=2))
+        return
+    for article in found:
+        when = article.published.strftime("%Y-%m-%d %H:%M") if article.published else "undated"
+        click.echo(f"{when}  {article.id}  {article.title}  [{article.source}]")
+    click.echo(f"{len(found)} articles in {config.store_path}", err=True)

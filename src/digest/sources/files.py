@@ -1,0 +1,238 @@
+"""Local files and folders: .txt (the plain-text layout), .md, .html, .json and feed files.
+
+A document is dispatched by what it contains as well as by its name: a feed saved as
+``.txt`` is read as a feed, an HTML page without an extension as a page. A feed extension
+(``.xml``, ``.rss``, ``.atom``) keeps a document on the feed reader even when it holds
+HTML, so that a feed URL answered with an error page is reported as a broken feed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Literal
+
+from digest.errors import SourceError
+from digest.models import Article, Event, Section
+from digest.sources.common import (
+    MAX_DOCUMENT_BYTES,
+    Block,
+    Meta,
+    SourceResult,
+    assemble,
+    build_article,
+    decode_bytes,
+    meta_from_front_matter,
+    parse_datetime,
+    split_front_matter,
+)
+from digest.sources.feeds import looks_like_feed, parse_feed
+from digest.sources.markup import html_blocks, looks_like_html, markdown_blocks
+from digest.sources.pages import looks_like_page, parse_page
+from digest.sources.text import parse_text
+
+__all__ = ["Kind", "read_document", "read_folder", "read_path", "sniff"]
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["feed", "page", "json", "markdown", "text"]
+
+_FEED_SUFFIXES = frozenset({".xml", ".rss", ".atom", ".rdf"})
+_SUFFIXES: Mapping[str, Kind] = {
+    **{s: "feed" for s in _FEED_SUFFIXES},
+    ".html": "page",
+    ".htm": "page",
+    ".xhtml": "page",
+    ".json": "json",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".text": "text",
+}
+_SKIP_NAMES = ("readme", "license", "licence", "changelog", "sources")
+
+
+def sniff(data: bytes, name: str = "") -> Kind:
+    """What kind of document ``data`` is, by content first and by extension second."""
+    suffix = Path(name).suffix.lower()
+    head = data[:4000].decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    lowered = head.lower()
+    if lowered.startswith("<") and looks_like_feed(lowered):
+        return "feed"
+    if suffix in _FEED_SUFFIXES:
+        return "feed"
+    if lowered.startswith("<") and looks_like_page(lowered):
+        return "page"
+    if head[:1] in ("{", "[") and suffix in ("", ".json"):
+        return "json"
+    if suffix in _SUFFIXES:
+        return _SUFFIXES[suffix]
+    if head[:1] in ("{", "["):
+        return "json"
+    if lowered.startswith("---") or lowered.startswith("# "):
+        return "markdown"
+    return "text"
+
+
+def read_document(
+    data: bytes,
+    *,
+    name: str,
+    source: str,
+    url: str | None = None,
+    kind: Kind | None = None,
+    category: str | None = None,
+    language: str | None = None,
+    content_type: str | None = None,
+    charset: str | None = None,
+) -> SourceResult:
+    """The articles of one document (file contents or a download)."""
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise SourceError(f"{name}: {len(data):,} bytes, over the {MAX_DOCUMENT_BYTES:,} limit")
+    kind = kind or sniff(data, name)
+    if kind == "feed":
+        return parse_feed(
+            data,
+            location=url or name,
+            source=source,
+            category=category,
+            language=language,
+            content_type=content_type,
+        )
+    text = decode_bytes(data, charset, where=name)
+    if kind == "page":
+        article = parse_page(text, source=source, url=url, category=category, language=language)
+        return SourceResult((article,))
+    if kind == "json":
+        return _read_json(text, name=name, source=source, category=category, language=language)
+    front, body = split_front_matter(text, where=name)
+    meta = meta_from_front_matter(front, source=source, category=None, language=language)
+    if url and not meta.url:
+        meta = replace(meta, url=url)
+    if kind == "markdown":
+        return SourceResult((_markdown_article(body, meta, category),))
+    return SourceResult((parse_text(body, meta, default_category=category),))
+
+
+def _markdown_article(body: str, meta: Meta, category: str | None) -> Article:
+    title = meta.title
+    blocks: list[Block] = []
+    for level, block in markdown_blocks(body):
+        # The first top-level heading is the headline when the front matter names none.
+        if not title and not blocks and level == 1:
+            title = block.text
+            continue
+        blocks.append(block)
+    sections, events, related = assemble(blocks)
+    full = replace(meta, title=title, category=meta.category or category)
+    return build_article(full, sections, events, related)
+
+
+def _read_json(
+    text: str, *, name: str, source: str, category: str | None, language: str | None
+) -> SourceResult:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise SourceError(f"{name}: not valid JSON ({exc})") from exc
+    if isinstance(data, dict) and isinstance(data.get("articles"), list):
+        data = data["articles"]
+    items = data if isinstance(data, list) else [data]
+    articles: list[Article] = []
+    warnings: list[str] = []
+    for index, item in enumerate(items):
+        where = f"{name}[{index}]" if isinstance(data, list) else name
+        if not isinstance(item, dict):
+            warnings.append(f"{where}: skipped: an article must be a JSON object")
+            continue
+        try:
+            articles.append(_json_article(item, source, category, language))
+        except SourceError as exc:
+            warnings.append(f"{where}: skipped: {exc}")
+    return SourceResult(tuple(articles), tuple(warnings))
+
+
+def _json_article(
+    item: Mapping[str, Any], source: str, category: str | None, language: str | None
+) -> Article:
+    meta = meta_from_front_matter(item, source=source, category=category, language=language)
+    sections: list[Section] = []
+    for raw in item.get("sections") or ():
+        if isinstance(raw, dict):
+            paragraphs = tuple(str(p) for p in raw.get("paragraphs") or () if str(p).strip())
+            sections.append(Section(raw.get("heading"), paragraphs))
+    events = tuple(
+        Event(
+            label=str(e.get("label", "")),
+            when=d.date() if (d := parse_datetime(e.get("when"))) is not None else None,
+            text=str(e.get("text", "")),
+        )
+        for e in item.get("events") or ()
+        if isinstance(e, dict) and e.get("text")
+    )
+    if sections:
+        return build_article(meta, sections, events)
+    body = str(item.get("body") or item.get("text") or item.get("content") or "")
+    if looks_like_html(body):
+        blocks = html_blocks(body)
+    else:
+        blocks = [Block("paragraph", p) for p in body.split("\n\n") if p.strip()]
+    found, found_events, related = assemble(blocks)
+    return build_article(meta, found, events or found_events, related)
+
+
+def read_path(
+    path: Path, *, source: str, category: str | None = None, language: str | None = None
+) -> SourceResult:
+    """One file, or every article file under a folder."""
+    if path.is_dir():
+        return read_folder(path, source=source, category=category, language=language)
+    try:
+        size = path.stat().st_size
+        if size > MAX_DOCUMENT_BYTES:
+            raise SourceError(f"{path}: {size:,} bytes, over the {MAX_DOCUMENT_BYTES:,} limit")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SourceError(f"{path}: no such file or folder") from None
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read ({exc.strerror})") from exc
+    return read_document(data, name=str(path), source=source, category=category, language=language)
+
+
+def _wanted(path: Path, root: Path) -> bool:
+    parts = path.relative_to(root).parts
+    if any(p.startswith((".", "_")) for p in parts):
+        return False
+    return not path.name.lower().startswith(_SKIP_NAMES)
+
+
+def read_folder(
+    folder: Path, *, source: str, category: str | None = None, language: str | None = None
+) -> SourceResult:
+    """Every document under ``folder`` (recursively, in name order); a bad file is a warning."""
+    articles: list[Article] = []
+    warnings: list[str] = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and _wanted(p, folder)):
+        if path.suffix.lower() not in _SUFFIXES and not _is_text(path):
+            log.debug("%s: skipped, not a text document", path)
+            continue
+        try:
+            result = read_path(path, source=source, category=category, language=language)
+        except SourceError as exc:
+            warnings.append(str(exc) if str(path) in str(exc) else f"{path}: {exc}")
+            continue
+        articles.extend(result.articles)
+        warnings.extend(result.warnings)
+    return SourceResult(tuple(articles), tuple(warnings))
+
+
+def _is_text(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(2048)
+    except OSError:
+        return False
+    return bool(head) and b"\x00" not in head

@@ -1,0 +1,200 @@
+"""HTML fragments (feed entries, page bodies) and Markdown to ``Block`` values.
+
+Scripts, styles, forms, embedded media and images are dropped; block elements become
+paragraphs, headings and list items; inline markup becomes plain text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import lxml.etree
+import lxml.html
+from markdown_it import MarkdownIt
+
+from digest.sources.common import Block
+
+__all__ = ["html_blocks", "markdown_blocks"]
+
+_DROP = frozenset(
+    [
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "iframe",
+        "object",
+        "embed",
+        "form",
+        "button",
+        "select",
+        "textarea",
+        "input",
+        "svg",
+        "canvas",
+        "video",
+        "audio",
+        "picture",
+        "img",
+        "figcaption",
+        "nav",
+        "head",
+        "title",
+        "meta",
+        "link",
+    ]
+)
+_HEADINGS = frozenset(["h1", "h2", "h3", "h4", "h5", "h6"])
+_BLOCKS = frozenset(
+    [
+        "p",
+        "div",
+        "section",
+        "article",
+        "main",
+        "header",
+        "footer",
+        "aside",
+        "blockquote",
+        "pre",
+        "ul",
+        "ol",
+        "dl",
+        "dt",
+        "dd",
+        "li",
+        "table",
+        "thead",
+        "tbody",
+        "tfoot",
+        "tr",
+        "td",
+        "th",
+        "figure",
+        "address",
+        "hr",
+        "center",
+        "details",
+        "summary",
+        "body",
+        "html",
+    ]
+)
+_BLOCKS = _BLOCKS | _HEADINGS
+_SPACE = re.compile(r"[ \t\r\f\v\u00a0]+")
+
+
+def _tag(element: lxml.etree._Element) -> str:
+    tag = element.tag
+    if not isinstance(tag, str):
+        return ""  # comments and processing instructions
+    return tag.rsplit("}", 1)[-1].lower()
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.blocks: list[Block] = []
+        self.parts: list[str] = []
+        self.links: list[str] = []
+        self.kind: str = "paragraph"
+
+    def flush(self) -> None:
+        text = "".join(self.parts)
+        for piece in re.split(r"\n\s*\n", text):
+            clean = _SPACE.sub(" ", piece.replace("\n", " ")).strip()
+            if clean:
+                link = self.links[0] if len(self.links) == 1 else None
+                kind = self.kind if self.kind in ("heading", "item") else "paragraph"
+                self.blocks.append(Block(kind, clean, link))  # type: ignore[arg-type]
+        self.parts, self.links, self.kind = [], [], "paragraph"
+
+    def walk(self, element: lxml.etree._Element) -> None:
+        tag = _tag(element)
+        if tag in _DROP:
+            self.parts.append(element.tail or "")
+            return
+        block = tag in _BLOCKS
+        if block:
+            self.flush()
+            if tag in _HEADINGS:
+                self.kind = "heading"
+            elif tag == "li":
+                self.kind = "item"
+        if tag == "br":
+            self.parts.append("\n")
+        elif tag == "a":
+            href = element.get("href")
+            if href and not href.startswith(("#", "javascript:")):
+                self.links.append(href)
+        if tag:
+            self.parts.append(element.text or "")
+            for child in element:
+                self.walk(child)
+        if block:
+            self.flush()
+        self.parts.append(element.tail or "")
+
+
+def html_blocks(html: str | lxml.etree._Element) -> list[Block]:
+    """The blocks of an HTML fragment or document, in reading order."""
+    if isinstance(html, str):
+        if not html.strip():
+            return []
+        try:
+            root = lxml.html.fragment_fromstring(html, create_parent="div")
+        except (lxml.etree.ParserError, ValueError):
+            return [Block("paragraph", html)] if "<" not in html else []
+    else:
+        root = html
+    collector = _Collector()
+    collector.walk(root)
+    collector.flush()
+    return collector.blocks
+
+
+def looks_like_html(text: str) -> bool:
+    return (
+        re.search(r"<(p|br|div|a|h[1-6]|ul|ol|li|img|span|em|strong|b|i|table)\b", text, re.I)
+        is not None
+    )
+
+
+def markdown_blocks(text: str) -> Iterator[tuple[int, Block]]:
+    """(heading level or 0, block) for each block of a Markdown document."""
+    tokens = MarkdownIt("commonmark").parse(text)
+    kind = "paragraph"
+    level = 0
+    in_item = 0
+    for token in tokens:
+        if token.type == "heading_open":
+            kind, level = "heading", int(token.tag[1])
+        elif token.type == "list_item_open":
+            in_item += 1
+        elif token.type == "list_item_close":
+            in_item -= 1
+        elif token.type == "html_block":
+            for block in html_blocks(token.content):
+                yield 0, block
+        elif token.type == "inline":
+            parts: list[str] = []
+            links: list[str] = []
+            for child in token.children or ():
+                if child.type in ("text", "code_inline"):
+                    parts.append(child.content)
+                elif child.type in ("softbreak", "hardbreak"):
+                    parts.append(" ")
+                elif child.type == "link_open":
+                    href = child.attrGet("href")
+                    if isinstance(href, str):
+                        links.append(href)
+                elif child.type == "html_inline":
+                    continue
+            content = " ".join("".join(parts).split())
+            if content:
+                block_kind = kind if kind == "heading" else ("item" if in_item else "paragraph")
+                link = links[0] if len(links) == 1 else None
+                yield (level if kind == "heading" else 0), Block(block_kind, content, link)  # type: ignore[arg-type]
+            kind, level = "paragraph", 0
+        elif token.type in ("fence", "code_block") and token.content.strip():
+            yield 0, Block("paragraph", token.content.strip())

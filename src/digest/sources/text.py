@@ -1,0 +1,239 @@
+"""The plain-text article layout (DESIGN.md): category line, repeated headline, lede, short
+heading lines, ``  • May 9, 2025: ...`` bullets, trailing promotional lines, ``Related:`` lines.
+
+Nothing here matches particular strings: each part is recognised by its shape.
+
+- the **headline group** is a run of short, title-like lines that resemble one another; the
+  line repeated most is the headline, the first variant that differs is the dek;
+- a **category** is a very short line before that group;
+- a **heading** is a short line without closing punctuation that is followed by text;
+- a **promotional line** sits in the tail after the last section's text, has the shape
+  ``Name – pitch`` (a few capitalised words, a dash, a short sentence) and shares no word of
+  its name with the story;
+- ``Related: <title>`` lines become related links wherever they are.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from digest.models import Article
+from digest.sources.common import Block, Meta, assemble, build_article, parse_related
+
+__all__ = ["looks_like_layout", "parse_text"]
+
+log = logging.getLogger(__name__)
+
+_BULLET = re.compile(r"^\s*(?:[•·●▪◦‣∙*]|[-–—](?=\s))\s+(?P<text>\S.*)$")
+_CLOSING = tuple('.!?,;:…"”’)')
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# "Gravity Filters – Get clean water ...": 1-5 capitalised words, a dash, a pitch.
+_PROMO = re.compile(
+    r"^(?P<name>[A-Z0-9][\w'’&+.-]*(?:\s+(?:&|[A-Z0-9][\w'’&+.-]*)){0,4})\s+[–—-]\s+(?P<pitch>\S.*)$"
+)
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "the",
+        "of",
+        "in",
+        "on",
+        "for",
+        "to",
+        "with",
+        "at",
+        "by",
+        "from",
+        "as",
+        "is",
+        "are",
+        "be",
+        "your",
+        "our",
+        "you",
+        "we",
+        "it",
+        "its",
+    ]
+)
+
+
+def _words(text: str) -> list[str]:
+    return [w.casefold() for w in _WORD.findall(text)]
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in _words(text) if w not in _STOP and len(w) > 2}
+
+
+def _blocks_of(text: str) -> list[str]:
+    """Blank-line separated blocks; bullet lines are blocks of their own."""
+    blocks: list[str] = []
+    current: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            if current:
+                blocks.append(" ".join(current))
+                current = []
+        elif _BULLET.match(raw):
+            if current:
+                blocks.append(" ".join(current))
+                current = []
+            blocks.append(raw.rstrip())
+        else:
+            current.append(line)
+    if current:
+        blocks.append(" ".join(current))
+    return blocks
+
+
+def _title_like(block: str) -> bool:
+    words = block.split()
+    return (
+        0 < len(words) <= 25
+        and len(block) <= 200
+        and not block.endswith(_CLOSING)
+        and _BULLET.match(block) is None
+        and parse_related(block) is None
+    )
+
+
+def _similar(a: str, b: str) -> bool:
+    wa, wb = set(_words(a)), set(_words(b))
+    if not wa or not wb:
+        return False
+    return len(wa & wb) / min(len(wa), len(wb)) >= 0.6
+
+
+def _heading_like(block: str) -> bool:
+    words = block.split()
+    return (
+        0 < len(words) <= 10
+        and len(block) <= 90
+        and not block.endswith(_CLOSING)
+        and (block[0].isupper() or block[0].isdigit())
+        and _BULLET.match(block) is None
+        and parse_related(block) is None
+    )
+
+
+def _headline_group(blocks: Sequence[str]) -> tuple[str | None, int, int]:
+    """(category, start, end) of the headline group within the first blocks."""
+    for start in (0, 1):
+        if start >= len(blocks) or not _title_like(blocks[start]):
+            continue
+        end = start + 1
+        while (
+            end < len(blocks) and _title_like(blocks[end]) and _similar(blocks[start], blocks[end])
+        ):
+            end += 1
+        if end - start >= 2:
+            category = blocks[0] if start == 1 and len(blocks[0].split()) <= 5 else None
+            if start == 1 and category is None:
+                continue
+            return category, start, end
+    # No repeated headline: a short first line before a title-like line is a category.
+    if (
+        len(blocks) >= 3
+        and len(blocks[0].split()) <= 3
+        and _title_like(blocks[0])
+        and _title_like(blocks[1])
+        and len(blocks[1].split()) > len(blocks[0].split())
+    ):
+        return blocks[0], 1, 2
+    if blocks and _title_like(blocks[0]):
+        return None, 0, 1
+    return None, 0, 0
+
+
+def _pick_headline(lines: Sequence[str]) -> tuple[str, str | None]:
+    """The headline (the line given most often, the first on a tie) and the first variant."""
+    if not lines:
+        return "", None
+    counts = Counter(lines)
+    title = max(lines, key=lambda line: (counts[line], -lines.index(line)))
+    dek = next((line for line in lines if line != title), None)
+    return title, dek
+
+
+def _is_promo(block: str, story_words: set[str]) -> bool:
+    match = _PROMO.match(block)
+    if match is None or len(block.split()) > 30:
+        return False
+    return not (_content_words(match["name"]) & story_words)
+
+
+def _strip_tail(blocks: list[str], story_words: set[str]) -> tuple[list[str], list[str]]:
+    """Drop promotional lines from the tail (after the last text); keep ``Related:`` lines."""
+    end = len(blocks)
+    dropped: list[str] = []
+    kept_tail: list[str] = []
+    while end > 0:
+        block = blocks[end - 1]
+        if parse_related(block) is not None:
+            kept_tail.append(block)
+        elif _is_promo(block, story_words):
+            dropped.append(block)
+        else:
+            break
+        end -= 1
+    return blocks[:end] + kept_tail[::-1], dropped[::-1]
+
+
+def looks_like_layout(text: str) -> bool:
+    """Whether plain text follows the layout: a repeated headline near the top."""
+    blocks = _blocks_of(text)[:5]
+    _, start, end = _headline_group(blocks)
+    return end - start >= 2
+
+
+def parse_text(text: str, meta: Meta, *, default_category: str | None = None) -> Article:
+    """Parse one article in the plain-text layout; ``meta`` supplies what the text lacks.
+
+    A title, dek or category in ``meta`` (front matter) wins over the layout's own;
+    ``default_category`` (the source's) is used when neither names one.
+    """
+    blocks = _blocks_of(text)
+    category, start, end = _headline_group(blocks)
+    title, dek = _pick_headline(blocks[start:end])
+    body = blocks[end:]
+    story_words = _content_words(" ".join([title, *body[:3]]))
+    body, dropped = _strip_tail(body, story_words)
+    for line in dropped:
+        log.debug("%s: dropped a promotional line: %s", meta.source, line[:80])
+
+    parts: list[Block] = []
+    for i, block in enumerate(body):
+        bullet = _BULLET.match(block)
+        if bullet is not None:
+            parts.append(Block("item", bullet["text"]))
+        elif (
+            i > 0
+            and i + 1 < len(body)
+            and _heading_like(block)
+            and not _heading_like(body[i + 1])
+            and parse_related(body[i + 1]) is None
+        ):
+            parts.append(Block("heading", block))
+        else:
+            parts.append(Block("paragraph", block))
+    sections, events, related = assemble(parts)
+    full = Meta(
+        source=meta.source,
+        title=meta.title or title,
+        url=meta.url,
+        canonical_url=meta.canonical_url,
+        dek=meta.dek or dek,
+        category=meta.category or category or default_category,
+        author=meta.author,
+        published=meta.published,
+        language=meta.language,
+        related=meta.related,
+    )
+    return build_article(full, sections, events, related)
