@@ -2,3 +2,4 @@
 
 from digest.cli import edition  # noqa: F401  (rank, edition)
 from digest.cli import ingest  # noqa: F401  (ingest, read, articles)
+from digest.cli import summaries  # noqa: F401  (summarize)

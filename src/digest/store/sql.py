@@ -136,6 +136,22 @@ INSERT_EMBEDDING = """
 INSERT OR IGNORE INTO embeddings (model, text_hash, vector) VALUES (:model, :text_hash, :vector)
 """
 
+# --- summaries -----------------------------------------------------------------------------
+
+SUMMARY_BY_KEY = """
+SELECT body FROM summaries
+WHERE content_hash = :content_hash AND backend = :backend AND model = :model
+  AND prompt_version = :prompt_version
+"""
+
+# SQLite: INSERT OR REPLACE (PostgreSQL: ON CONFLICT (...) DO UPDATE)
+PUT_SUMMARY = """
+INSERT OR REPLACE INTO summaries (content_hash, backend, model, prompt_version, body, created_at)
+VALUES (:content_hash, :backend, :model, :prompt_version, :body, :created_at)
+"""
+
+COUNT_SUMMARIES = "SELECT COUNT(*) FROM summaries"
+
 # --- subscribers ---------------------------------------------------------------------------
 
 SUBSCRIBER_BY_KEY = "SELECT * FROM subscribers WHERE email_key = :email_key"

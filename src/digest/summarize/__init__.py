@@ -1,0 +1,134 @@
+"""Summaries: a few key points and a conclusion per article, each traceable to its sentences.
+
+A summariser is anything with ``summarize(article) -> Summary``. Two ship:
+
+- ``extractive`` (the default): picks and trims the article's own sentences with the
+  encoder; every word of a point is a word of its source sentences.
+- ``generative``: a local ``transformers`` model writes the points from ``prompts/``;
+  every point is checked against the article and unsupported ones are dropped, with a
+  fall back to the extractive summary when too few remain.
+
+``make_summarizer(config)`` builds the configured one; ``summarize_many`` is what the
+edition stage calls: it serves summaries from the store's cache, batches the encoder work
+of the rest across articles, and stores what it computed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
+
+from digest.config import Config
+from digest.embed import VectorCache
+from digest.errors import SummaryError
+from digest.models import Article, Summary
+
+__all__ = [
+    "BatchSummarizer",
+    "Summarizer",
+    "make_summarizer",
+    "summarize_many",
+]
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Summarizer(Protocol):
+    """Anything that turns an article into a ``Summary``."""
+
+    def summarize(self, article: Article) -> Summary: ...
+
+
+@runtime_checkable
+class BatchSummarizer(Summarizer, Protocol):
+    """A summariser that can say what it would cache under, and do many articles at once."""
+
+    backend: str
+    model: str
+
+    @property
+    def cache_version(self) -> str:
+        """Everything besides backend and model that changes the output (prompt, limits)."""
+        ...
+
+    def summarize_many(self, articles: Sequence[Article]) -> list[Summary]: ...
+
+
+class SummaryStore(Protocol):
+    """The cache side of ``summarize_many`` (``digest.store.summaries.SummaryCache``)."""
+
+    def get(self, content_hash: str, backend: str, model: str, version: str) -> Summary | None: ...
+
+    def put(
+        self, content_hash: str, backend: str, model: str, version: str, s: Summary
+    ) -> None: ...
+
+
+def make_summarizer(config: Config, vectors: VectorCache | None = None) -> BatchSummarizer:
+    """The summariser ``config.summarizer.backend`` names, with the process's encoder."""
+    from digest.embed import get_encoder
+
+    encoder = get_encoder(config.encoder)
+    options = config.summarizer
+    if options.backend == "generative":
+        from digest.summarize.generative import GenerativeSummarizer
+
+        return GenerativeSummarizer(options, encoder, vectors=vectors, base_dir=config.base_dir)
+    from digest.summarize.extractive import ExtractiveSummarizer
+
+    return ExtractiveSummarizer(options, encoder, vectors=vectors)
+
+
+def summarize_many(
+    articles: Sequence[Article],
+    summarizer: BatchSummarizer,
+    cache: SummaryStore | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    batch: int = 32,
+) -> dict[str, Summary]:
+    """Summaries by article id: cached ones as stored, the others computed in batches
+    (the encoder sees a whole batch of articles at once) and stored.
+
+    An article that cannot be summarised is logged and left out of the result.
+    """
+    out: dict[str, Summary] = {}
+    todo: list[Article] = []
+    version = summarizer.cache_version
+    for article in articles:
+        found = (
+            cache.get(article.content_hash, summarizer.backend, summarizer.model, version)
+            if cache is not None
+            else None
+        )
+        if found is not None:
+            out[article.id] = found
+        else:
+            todo.append(article)
+    done = len(out)
+    if progress is not None:
+        progress(done, len(articles))
+    for start in range(0, len(todo), max(1, batch)):
+        chunk = todo[start : start + max(1, batch)]
+        try:
+            pairs = list(zip(chunk, summarizer.summarize_many(chunk), strict=True))
+        except SummaryError as exc:
+            log.warning("batch summary failed (%s); summarising one by one", exc)
+            pairs = []
+            for article in chunk:
+                try:
+                    pairs.append((article, summarizer.summarize(article)))
+                except SummaryError as one:
+                    log.warning("skipped %s: %s", article.id, one)
+        for article, summary in pairs:
+            out[article.id] = summary
+            if cache is not None:
+                cache.put(
+                    article.content_hash, summarizer.backend, summarizer.model, version, summary
+                )
+        done += len(chunk)
+        if progress is not None:
+            progress(done, len(articles))
+    return out

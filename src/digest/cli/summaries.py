@@ -1,0 +1,127 @@
+"""``digest summarize``: key points and a conclusion for an article, or a JSONL batch."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from digest.cli import EXIT_USAGE, main, pass_config
+from digest.config import Config, with_overrides
+from digest.summarize.batch import Progress, summarize_articles, summarize_jsonl, summary_json
+
+__all__ = ["summarize_command"]
+
+
+@contextmanager
+def _progress_bar(label: str) -> Iterator[Progress | None]:
+    """A rich progress bar on stderr when it is a terminal; nothing otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress as Bar
+
+    with Bar(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, total=total, completed=done)
+
+        yield update
+
+
+@main.command("summarize")
+@click.argument("location", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: points with their sources.")
+@click.option(
+    "--backend",
+    type=click.Choice(["extractive", "generative"]),
+    default=None,
+    help="Override summarizer.backend.",
+)
+@click.option("--model", default=None, help="Override summarizer.model (generative).")
+@click.option(
+    "--key-points",
+    "key_points",
+    type=click.IntRange(1, 20),
+    default=None,
+    help="Exactly N key points (default: summarizer.min/max_key_points).",
+)
+@click.option(
+    "--jsonl",
+    "jsonl",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Batch mode: lines of {id, text, title?} to summarise.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Batch mode: where to write {id, key_points, conclusion} lines.",
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the store's cache.")
+@pass_config
+def summarize_command(
+    config: Config,
+    location: str | None,
+    as_json: bool,
+    backend: str | None,
+    model: str | None,
+    key_points: int | None,
+    jsonl: Path | None,
+    out: Path | None,
+    no_cache: bool,
+) -> None:
+    """Summarise the article(s) at PATH_OR_URL, or a JSONL file with --jsonl/--out."""
+    overrides: dict[str, Any] = {}
+    if backend:
+        overrides["summarizer.backend"] = backend
+    if model:
+        overrides["summarizer.model"] = model
+    if key_points:
+        overrides["summarizer.min_key_points"] = key_points
+        overrides["summarizer.max_key_points"] = key_points
+    if overrides:
+        config = with_overrides(config, **overrides)
+    if (jsonl is None) == (location is None) or (jsonl is None) != (out is None):
+        click.echo("error: give PATH_OR_URL, or both --jsonl IN and --out OUT", err=True)
+        sys.exit(EXIT_USAGE)
+    if jsonl is not None and out is not None:
+        with _progress_bar("summarize") as progress:
+            report = summarize_jsonl(config, jsonl, out, cache=not no_cache, progress=progress)
+        for reason in report.skipped:
+            click.echo(f"skipped {reason}", err=True)
+        click.echo(f"{report.written} summaries written to {out}")
+        return
+    from digest.sources import read_location
+
+    assert location is not None
+    result = read_location(location)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    articles = list(result.articles)
+    found = summarize_articles(config, articles, cache=not no_cache)
+    if as_json:
+        shown = [summary_json(a, found[a.id]) for a in articles if a.id in found]
+        click.echo(json.dumps(shown[0] if len(shown) == 1 else shown, ensure_ascii=False, indent=2))
+        return
+    for n, article in enumerate(articles):
+        summary = found.get(article.id)
+        if summary is None:
+            continue
+        if n:
+            click.echo()
+        click.echo(click.style(article.title, bold=True))
+        for point in summary.key_points:
+            click.echo(f"  • {point.text}")
+        if summary.conclusion is not None:
+            click.echo(f"  Conclusion: {summary.conclusion.text}")
+        if summary.fallback_reason:
+            click.echo(f"  (extractive fallback: {summary.fallback_reason})", err=True)
