@@ -72,7 +72,7 @@ def _content_words(text: str) -> set[str]:
 
 
 def _blocks_of(text: str) -> list[str]:
-    """Blank-line separated blocks; bullet lines are blocks of their own."""
+    """Blank-line separated blocks; bullet and ``Related:`` lines are blocks of their own."""
     blocks: list[str] = []
     current: list[str] = []
     for raw in text.splitlines():
@@ -81,7 +81,7 @@ def _blocks_of(text: str) -> list[str]:
             if current:
                 blocks.append(" ".join(current))
                 current = []
-        elif _BULLET.match(raw):
+        elif _BULLET.match(raw) or parse_related(line) is not None:
             if current:
                 blocks.append(" ".join(current))
                 current = []
@@ -169,21 +169,26 @@ def _is_promo(block: str, story_words: set[str]) -> bool:
     return not (_content_words(match["name"]) & story_words)
 
 
-def _strip_tail(blocks: list[str], story_words: set[str]) -> tuple[list[str], list[str]]:
-    """Drop promotional lines from the tail (after the last text); keep ``Related:`` lines."""
-    end = len(blocks)
+def _tail_start(blocks: Sequence[str]) -> int:
+    """Where the tail begins: after the first paragraph under the last heading-like line."""
+    for i in range(len(blocks) - 2, 0, -1):
+        if (
+            _heading_like(blocks[i])
+            and not _heading_like(blocks[i + 1])
+            and not _PROMO.match(blocks[i])
+        ):
+            return i + 2
+    return min(len(blocks), 2)
+
+
+def _strip_promos(blocks: list[str], story_words: set[str]) -> tuple[list[str], list[str]]:
+    """Drop promotional lines from the tail, wherever they sit among ``Related:`` lines."""
+    start = _tail_start(blocks)
+    kept = blocks[:start]
     dropped: list[str] = []
-    kept_tail: list[str] = []
-    while end > 0:
-        block = blocks[end - 1]
-        if parse_related(block) is not None:
-            kept_tail.append(block)
-        elif _is_promo(block, story_words):
-            dropped.append(block)
-        else:
-            break
-        end -= 1
-    return blocks[:end] + kept_tail[::-1], dropped[::-1]
+    for block in blocks[start:]:
+        (dropped if _is_promo(block, story_words) else kept).append(block)
+    return kept, dropped
 
 
 def looks_like_layout(text: str) -> bool:
@@ -204,7 +209,7 @@ def parse_text(text: str, meta: Meta, *, default_category: str | None = None) ->
     title, dek = _pick_headline(blocks[start:end])
     body = blocks[end:]
     story_words = _content_words(" ".join([title, *body[:3]]))
-    body, dropped = _strip_tail(body, story_words)
+    body, dropped = _strip_promos(body, story_words)
     for line in dropped:
         log.debug("%s: dropped a promotional line: %s", meta.source, line[:80])
 
