@@ -352,7 +352,7 @@ def inline_css(document: str, css: str) -> str:
             disable_validation=True,
             cssutils_logging_level=logging.CRITICAL,
         )
-        result: str = inliner.transform()
+        result: str = inliner.transform(pretty_print=False)
     except Exception as exc:  # premailer raises lxml, cssutils and its own errors
         raise RenderError(f"premailer failed to inline the stylesheet: {exc}") from exc
     if not result.lstrip().lower().startswith("<!doctype"):
