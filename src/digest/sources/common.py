@@ -388,9 +388,17 @@ def decode_bytes(data: bytes, declared: str | None = None, *, where: str = "") -
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    best = from_bytes(data).best()
+    results = from_bytes(data)
+    best = results.best()
     if best is None:
         raise SourceError(f"{where or 'input'}: cannot tell the text encoding")
+    # Single-byte Latin code pages often tie; like browsers, prefer windows-1252 then.
+    for match in results:
+        if (match.chaos, match.coherence) == (
+            best.chaos,
+            best.coherence,
+        ) and "cp1252" in match.could_be_from_charset:
+            return data.decode("cp1252", errors="replace")
     return str(best)
 
 

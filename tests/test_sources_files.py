@@ -1,0 +1,145 @@
+"""Files and folders: our examples, dispatch by content and extension, limits, identity."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from digest.errors import SourceError
+from digest.sources import read_location
+from digest.sources.common import MAX_DOCUMENT_BYTES, canonical_url
+from digest.sources.files import sniff
+
+from .conftest import EXAMPLES
+
+SAME_EVENT = (
+    (
+        "Forty-Two Nations Sign Geneva Accord on Shared Rivers",
+        "Landmark Water Treaty Binds Upstream and Downstream States",
+    ),
+    (
+        "Lunar Drill Strikes Water Ice Half a Metre Below the Moon’s South Pole",
+        "Moon Lander Finds Ice Close to the Surface in Shadowed Crater",
+    ),
+)
+
+
+def test_every_example_reads_with_category_date_and_source() -> None:
+    result = read_location(str(EXAMPLES), kind="folder")
+    assert result.warnings == ()
+    articles = result.articles
+    assert len(articles) >= 12
+    files = [p for p in EXAMPLES.rglob("*") if p.is_file()]
+    assert {p.suffix for p in files} >= {".txt", ".md", ".html", ".json", ".xml"}
+    categories = Counter(a.category for a in articles)
+    assert None not in categories and len(categories) >= 4
+    days = {a.published.astimezone(UTC).date() for a in articles if a.published}
+    assert days == {date(2026, 11, 22), date(2026, 11, 23), date(2026, 11, 24)}
+    for article in articles:
+        assert article.published is not None and article.published.tzinfo is not None
+        assert article.url and article.url.startswith("https://")
+        assert article.source != "examples"  # each names its outlet
+        assert article.word_count > 100
+    assert len({a.id for a in articles}) == len(articles)
+    assert len({a.content_hash for a in articles}) == len(articles)
+
+
+def test_examples_hold_two_same_event_pairs_from_different_outlets() -> None:
+    by_title = {a.title: a for a in read_location(str(EXAMPLES)).articles}
+    for first, second in SAME_EVENT:
+        a, b = by_title[first], by_title[second]
+        assert a.source != b.source and a.category == b.category
+        assert a.text != b.text
+
+
+def test_related_lines_of_examples_name_other_examples() -> None:
+    articles = read_location(str(EXAMPLES)).articles
+    titles = {a.title for a in articles}
+    linked = [(a.title, r.title) for a in articles for r in a.related]
+    assert len(linked) >= 8
+    for source, target in linked:
+        assert target in titles and target != source
+    # At least one pair points at each other.
+    assert any((t, s) in linked for s, t in linked)
+
+
+def test_text_and_markdown_examples_carry_their_front_matter() -> None:
+    [text] = read_location(str(EXAMPLES / "2026-11-24-geneva-river-accord.txt")).articles
+    assert text.category == "World"
+    assert text.author == "Lena Hoffmann"
+    assert text.published == datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+    assert text.canonical_url == (
+        "https://meridianwire.example.com/world/2026/11/24/geneva-river-accord"
+    )
+    assert "Trail Kettles" not in text.text and "Rain Barrels" not in text.text
+    [md] = read_location(str(EXAMPLES / "2026-11-23-passkey-sync.md")).articles
+    assert md.category == "Technology"
+    assert [s.heading for s in md.sections] == [None, "How the exchange works", "Reactions"]
+    assert [e.label for e in md.events] == ["November 2026", "Early 2027"]
+    assert "**" not in md.text
+
+
+def test_json_example_and_a_list_of_articles(tmp_path: Path) -> None:
+    [article] = read_location(str(EXAMPLES / "2026-11-22-open-transit-data.json")).articles
+    assert article.dek and article.sections[1].heading == "Why the authority changed course"
+    listing = tmp_path / "batch.json"
+    listing.write_text(
+        '[{"title": "One", "body": "First body."}, "junk", {"title": "Two", "body": "<p>B</p>"}]'
+    )
+    result = read_location(str(listing))
+    assert [a.title for a in result.articles] == ["One", "Two"]
+    assert result.articles[1].paragraphs == ("B",)
+    assert len(result.warnings) == 1 and "[1]" in result.warnings[0]
+
+
+def test_dispatch_by_content_as_well_as_extension(tmp_path: Path) -> None:
+    feed = (EXAMPLES / "feeds" / "continental-desk.rss.xml").read_bytes()
+    page = (EXAMPLES / "2026-11-23-offshore-wind.html").read_bytes()
+    assert sniff(feed, "feed.txt") == "feed"
+    assert sniff(page, "download") == "page"
+    assert sniff(b"---\ntitle: x\n---\nbody", "note") == "markdown"
+    assert sniff(b"Some words\n\nMore words", "notes.txt") == "text"
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "feed.txt").write_bytes(feed)
+    (folder / "page").write_bytes(page)
+    (folder / "README.md").write_text("# About this folder\n\nNot an article.")
+    (folder / ".hidden.txt").write_text("Hidden\n\nHidden\n\nNot read.")
+    (folder / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    result = read_location(str(folder))
+    assert len(result.articles) == 4  # three feed items and one page
+    assert "About this folder" not in {a.title for a in result.articles}
+
+
+def test_bad_files_in_a_folder_are_logged_skips(tmp_path: Path) -> None:
+    (tmp_path / "good.txt").write_text("A Good Headline\n\nA Good Headline\n\nSome text here.")
+    (tmp_path / "empty.txt").write_text("   \n\n")
+    (tmp_path / "huge.txt").write_bytes(b"word " * (MAX_DOCUMENT_BYTES // 5 + 1))
+    (tmp_path / "latin1.txt").write_bytes(
+        "Été à Genève\n\nLe lac gèle en décembre.".encode("cp1252")
+    )
+    result = read_location(str(tmp_path))
+    assert sorted(a.title for a in result.articles) == ["A Good Headline", "Été à Genève"]
+    reasons = " | ".join(result.warnings)
+    assert "empty.txt" in reasons and "0 words" in reasons
+    assert "huge.txt" in reasons and "over the" in reasons
+    assert all("\n" not in w for w in result.warnings)
+
+
+def test_missing_location_is_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="no such file or folder"):
+        read_location(str(tmp_path / "nowhere.txt"))
+    with pytest.raises(SourceError, match="not a folder"):
+        read_location(str(tmp_path / "nowhere"), kind="folder")
+
+
+def test_canonical_url_drops_tracking_and_normalises() -> None:
+    assert canonical_url(
+        "HTTPS://News.Example.com:443/a/b?utm_source=rss&id=7&fbclid=x&ref=home#top"
+    ) == ("https://news.example.com/a/b?id=7")
+    assert canonical_url("http://example.com") == "http://example.com/"
+    assert canonical_url("mailto:someone@example.com") is None
+    assert canonical_url(None) is None
