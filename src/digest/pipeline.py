@@ -21,8 +21,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from digest import job
 from digest.cluster import Cluster, cluster_articles
 from digest.config import Config
+from digest.deliver import SendReply
 from digest.edition import assemble_edition, select_stories, without_unsummarised
 from digest.embed import get_encoder
 from digest.errors import EditionError, SourceError, StoreError
@@ -52,6 +54,8 @@ __all__ = [
     "open_store",
     "rank_candidates",
     "related_stories",
+    "run_daily",
+    "send_test",
     "store_summarizer",
 ]
 
@@ -282,3 +286,22 @@ def ingest(config: Config, db: Database, progress: Progress | None = None) -> In
     if progress:
         progress("ingest", total, total, "")
     return IngestReport(tuple(reports))
+
+
+# --- the daily job (``digest.job``: the lock, the ledger, the transports) ----------------------
+
+
+def run_daily(
+    config: Config, day: date, dry_run: bool = False, progress: Progress | None = None
+) -> job.RunReport:
+    """Stages 1-8 for ``day`` under the job lock; a re-run only finishes what is left.
+
+    1. ingest (skipped once the day's edition exists)  2. rank  3. summarise
+    4. related  5. edition  6. render  7. send through the ledger
+    """
+    return job.run_daily(config, day, dry_run=dry_run, progress=progress)
+
+
+def send_test(config: Config, day: date, email: str) -> SendReply:
+    """The day's draft to one address, ``[TEST]`` in the subject, no ledger entry."""
+    return job.send_draft(config, day, email)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import email.policy
 import itertools
 import logging
 import os
@@ -40,7 +41,7 @@ __all__ = ["Received", "SinkRules", "SmtpSink", "free_port", "main"]
 log = logging.getLogger(__name__)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+=-]")
-_HEADERS = BytesHeaderParser()
+_HEADERS = BytesHeaderParser(policy=email.policy.default)  # decodes RFC 2047 words
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,7 +144,7 @@ class ImportReport:
 
 def import_csv(store: SubscriberStore, path: str | Path) -> ImportReport:
     """Import ``email,name,topics,state`` rows (a header line is required; only ``email``
-    is mandatory). A bad row is reported with its line number and skipped; the rest go in.
+    is mandatory; an empty cell keeps what is stored). A bad row is reported with its line number and skipped; the rest go in.
     A row never re-activates an address that unsubscribed or was suppressed."""
     file = Path(path)
     try:
@@ -166,8 +166,9 @@ def import_csv(store: SubscriberStore, path: str | Path) -> ImportReport:
             extra = row.get(None)
             if extra:
                 raise SubscriberError(f"{len(extra)} more fields than columns")
-            name = _uncell(row.get("name"))
-            topics = _uncell(row.get("topics"))
+            # An empty cell leaves the field as stored: a merge never wipes data.
+            name = _uncell(row.get("name")) or None
+            topics = _uncell(row.get("topics")) or None
             _, what = store.upsert(
                 email,
                 name=None if name is None else clean_name(name),

@@ -1,0 +1,165 @@
+"""``digest run``, ``digest send-test``, ``digest subscribers ...`` and ``digest serve``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from digest import pipeline
+from digest.cli import EXIT_FAILED, date_option, edition_day, main, pass_config
+from digest.config import Config
+from digest.store.subscribers import SubscriberStore
+from digest.subscribers import (
+    add_subscriber,
+    export_csv,
+    import_csv,
+    remove_subscriber,
+)
+
+__all__ = ["run_command", "send_test_command", "serve_command", "subscribers_group"]
+
+
+class _StageLines:
+    """One line per finished stage on stderr; the send stage also every tenth of the way."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self._step: dict[str, int] = {}
+
+    def __call__(self, stage: str, done: int, total: int, detail: str) -> None:
+        if stage == "send" and total:
+            step = done * 10 // total
+            if step == self._step.get(stage, -1) or done == 0:
+                return
+            self._step[stage] = step
+        elif done != total:
+            return
+        extra = f"  {detail}" if detail and stage != "send" else ""
+        elapsed = time.monotonic() - self.started
+        click.echo(f"[{elapsed:6.1f}s] {stage:<9} {done}/{total}{extra}", err=True)
+
+
+@main.command("run")
+@date_option
+@click.option("--dry-run", is_flag=True, help="Write the messages as .eml files; send nothing.")
+@pass_config
+def run_command(config: Config, day: Any, dry_run: bool) -> None:
+    """The daily job: ingest, rank, summarise, build, render and send the edition.
+
+    Safe to re-run: a second run of the same date only sends what is left.
+    """
+    report = pipeline.run_daily(
+        config, edition_day(config, day), dry_run=dry_run, progress=_StageLines()
+    )
+    click.echo(report.summary())
+    if report.failed or report.deferred:
+        sys.exit(EXIT_FAILED)
+
+
+@main.command("send-test")
+@click.option("--to", "email", required=True, help="The address to send the draft to.")
+@date_option
+@pass_config
+def send_test_command(config: Config, email: str, day: Any) -> None:
+    """Send the day's draft to one address with [TEST] in the subject (no ledger entry)."""
+    reply = pipeline.send_test(config, edition_day(config, day), email)
+    click.echo(f"sent to {email}: {reply.code} {reply.text}")
+
+
+@main.group("subscribers")
+def subscribers_group() -> None:
+    """Add, remove, list, import and export subscribers."""
+
+
+@subscribers_group.command("add")
+@click.argument("email")
+@click.option("--name", default=None, help="The subscriber's name (used in the greeting).")
+@click.option("--topics", multiple=True, help="Topics, repeated or comma-separated.")
+@pass_config
+def subscribers_add(config: Config, email: str, name: str | None, topics: tuple[str, ...]) -> None:
+    """Add EMAIL (or re-activate and update it: duplicates merge)."""
+    with pipeline.open_store(config) as db:
+        subscriber, what = add_subscriber(
+            SubscriberStore(db), email, name=name, topics=",".join(topics) if topics else None
+        )
+    click.echo(f"{what}: {subscriber.email} (id {subscriber.id})")
+
+
+@subscribers_group.command("remove")
+@click.argument("email")
+@click.option("--forget", is_flag=True, help="Delete the address and its delivery history.")
+@pass_config
+def subscribers_remove(config: Config, email: str, forget: bool) -> None:
+    """Unsubscribe EMAIL (kept as unsubscribed unless --forget)."""
+    with pipeline.open_store(config) as db:
+        subscriber = remove_subscriber(SubscriberStore(db), email, forget=forget)
+    click.echo(f"{'forgotten' if forget else 'unsubscribed'}: {subscriber.email}")
+
+
+@subscribers_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array.")
+@click.option("--state", type=click.Choice(["active", "unsubscribed", "suppressed"]))
+@pass_config
+def subscribers_list(config: Config, as_json: bool, state: str | None) -> None:
+    """List subscribers."""
+    with pipeline.open_store(config) as db:
+        found = SubscriberStore(db).all(state)  # type: ignore[arg-type]
+    if as_json:
+        rows = [
+            {
+                "id": s.id,
+                "email": s.email,
+                "name": s.name,
+                "topics": list(s.topics),
+                "state": s.state,
+            }
+            for s in found
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for s in found:
+        topics = f"  [{', '.join(s.topics)}]" if s.topics else ""
+        click.echo(f"{s.id:>6}  {s.state:<12}  {s.email}  {s.name}{topics}".rstrip())
+    click.echo(f"{len(found)} subscribers", err=True)
+
+
+@subscribers_group.command("import")
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_config
+def subscribers_import(config: Config, csv_file: Path) -> None:
+    """Import CSV_FILE (columns email,name,topics,state); bad rows are reported, skipped."""
+    with pipeline.open_store(config) as db:
+        report = import_csv(SubscriberStore(db), csv_file)
+    for error in report.errors:
+        click.echo(f"{csv_file}: {error}", err=True)
+    click.echo(report.summary())
+    if report.errors:
+        sys.exit(EXIT_FAILED)
+
+
+@subscribers_group.command("export")
+@click.argument("csv_file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@pass_config
+def subscribers_export(config: Config, csv_file: Path) -> None:
+    """Write every subscriber to CSV_FILE ('-' for standard output)."""
+    with pipeline.open_store(config) as db:
+        to_stdout = str(csv_file) == "-"
+        text = export_csv(SubscriberStore(db), None if to_stdout else csv_file)
+    if to_stdout:
+        click.echo(text, nl=False)
+
+
+@main.command("serve")
+@click.option("--host", default=None, help="Address to listen on (default: server.host).")
+@click.option("--port", type=int, default=None, help="Port (default: server.port).")
+@pass_config
+def serve_command(config: Config, host: str | None, port: int | None) -> None:
+    """Serve one-click unsubscribe (/u/<token>) and the archive (/archive/)."""
+    from digest.server import serve
+
+    serve(config, host, port)

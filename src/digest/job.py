@@ -1,0 +1,274 @@
+"""The daily job: ingest -> rank -> summarise -> edition -> render -> send, under a lock.
+
+``run_daily`` is idempotent per edition date: the edition of a day is built once and
+saved, and the ledger sends each subscriber that edition once, so a second run (after a
+crash, a kill, a relay outage, or by mistake) only finishes what is left. A lock file
+(``data_dir/digest.lock``, ``fcntl.flock``) makes a second concurrent run stop at once
+with ``LockError``; the kernel drops the lock when a run dies, however it dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from digest.config import Config, secret
+from digest.deliver import (
+    DeliveryReport,
+    OutboxTransport,
+    SendReply,
+    SmtpTransport,
+    Transport,
+    deliver_edition,
+)
+from digest.errors import ConfigError, LockError
+from digest.models import RenderedEdition
+from digest.store import Database
+from digest.store.ledger import DeliveryLedger
+from digest.store.subscribers import SubscriberStore
+
+__all__ = [
+    "RunReport",
+    "job_lock",
+    "run_daily",
+    "secret_key",
+    "send_draft",
+    "send_rendered",
+    "send_test",
+    "transport_factory",
+]
+
+log = logging.getLogger(__name__)
+
+# (stage, done, total, detail), as ``digest.pipeline.Progress``.
+ProgressCallback = Callable[[str, int, int, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    day: date
+    edition_id: str
+    stories: int
+    recipients: int  # messages this run set out to send
+    sent: int
+    already_sent: int  # by an earlier run of the same edition
+    deferred: int
+    failed: int
+    suppressed: int
+    ambiguous_resent: int
+    elapsed: float
+    dry_run: bool = False
+    new_articles: int = 0
+    outbox: str | None = None  # where the .eml files went (outbox transport, --dry-run)
+
+    def summary(self) -> str:
+        mode = " (dry run)" if self.dry_run else ""
+        text = (
+            f"edition {self.edition_id}{mode}: {self.stories} stories, {self.recipients}"
+            f" recipients, {self.sent} sent, {self.deferred} deferred, {self.failed} failed"
+        )
+        if self.already_sent:
+            text += f", {self.already_sent} already sent"
+        if self.suppressed:
+            text += f", {self.suppressed} suppressed"
+        if self.ambiguous_resent:
+            text += f", {self.ambiguous_resent} ambiguous resent"
+        text += f" in {self.elapsed:.1f}s"
+        if self.outbox:
+            text += f"; messages in {self.outbox}"
+        return text
+
+
+def secret_key(config: Config) -> bytes:
+    """The HMAC key of unsubscribe tokens, from ``$<server.secret_env>``."""
+    value = secret(config.server.secret_env)
+    if value is None:
+        raise ConfigError(
+            f"${config.server.secret_env} is not set: it holds the secret that signs"
+            " unsubscribe links (export a long random value, the same for `digest run`"
+            " and `digest serve`)"
+        )
+    return value.encode("utf-8")
+
+
+@contextlib.contextmanager
+def job_lock(config: Config) -> Iterator[Path]:
+    """Hold ``data_dir/digest.lock`` for the duration; ``LockError`` if another run has it."""
+    path = config.data_path / "digest.lock"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115  (held for the block)
+    except OSError as exc:
+        raise LockError(f"{path}: cannot open the lock file ({exc.strerror})") from exc
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise LockError(
+                f"another digest run (pid {holder}) holds {path}; it must finish first"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        try:
+            yield path
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def outbox_folder(config: Config, edition_id: str, *, dry_run: bool) -> Path:
+    folder = f"{edition_id}-dry-run" if dry_run else edition_id
+    return config.data_path / config.delivery.outbox / folder
+
+
+def transport_factory(
+    config: Config, edition_id: str, *, dry_run: bool = False
+) -> tuple[Callable[[], Transport], Path | None]:
+    """A maker of transports (one per connection) and the outbox folder, if one is used.
+
+    ``dry_run`` always writes .eml files, whatever the configured transport. The SMTP
+    settings are checked here, before any work: a bad one is a ``ConfigError`` now, not
+    after the edition is built.
+    """
+    if dry_run or config.delivery.transport == "outbox":
+        folder = outbox_folder(config, edition_id, dry_run=dry_run)
+        return (lambda: OutboxTransport(folder)), folder
+    smtp = config.delivery.smtp
+    if smtp.ca_file is not None:
+        smtp = dataclasses.replace(smtp, ca_file=config.resolve(smtp.ca_file))
+    SmtpTransport(smtp).close()  # validates security, host and password now
+    return (lambda: SmtpTransport(smtp)), None
+
+
+def send_rendered(
+    config: Config,
+    db: Database,
+    rendered: RenderedEdition,
+    key: bytes,
+    *,
+    dry_run: bool = False,
+    progress: ProgressCallback | None = None,
+) -> tuple[DeliveryReport, Path | None]:
+    """Stage 8: send a rendered edition to every active subscriber through the ledger.
+
+    A dry run writes the messages to an outbox folder and records nothing.
+    """
+    from digest.messages import MessageFactory
+
+    factory = MessageFactory(
+        rendered, config.newsletter, key, dkim=config.delivery.dkim, base_dir=config.base_dir
+    )
+    connect, folder = transport_factory(config, rendered.edition_id, dry_run=dry_run)
+    subscribers = SubscriberStore(db)
+    report = deliver_edition(
+        rendered.edition_id,
+        subscribers.active(),
+        factory.message,
+        connect,
+        config.delivery,
+        ledger=None if dry_run else DeliveryLedger(db),
+        subscriber_store=None if dry_run else subscribers,
+        progress=progress,
+    )
+    return report, folder
+
+
+def send_test(config: Config, rendered: RenderedEdition, email: str, key: bytes) -> SendReply:
+    """The rendered edition to one address, ``[TEST]`` in the subject, nothing recorded."""
+    from digest.messages import MessageFactory
+    from digest.subscribers import normalize_email
+
+    factory = MessageFactory(
+        rendered, config.newsletter, key, dkim=config.delivery.dkim, base_dir=config.base_dir
+    )
+    message = factory.test_message(normalize_email(email))
+    connect, _ = transport_factory(config, f"{rendered.edition_id}-test")
+    transport = connect()
+    try:
+        return transport.send(message)
+    finally:
+        transport.close()
+
+
+def run_daily(
+    config: Config,
+    day: date,
+    *,
+    dry_run: bool = False,
+    progress: ProgressCallback | None = None,
+) -> RunReport:
+    """The daily job for ``day``, under the job lock.
+
+    1. ingest     read every source into the store (skipped when the day's edition exists:
+                  an edition, once built, is what gets sent, however often the job runs)
+    2. edition    rank, summarise, find related stories, assemble and save the edition
+    3. render     HTML and text, once
+    4. send       one message per active subscriber, through the ledger
+    """
+    from digest import pipeline
+    from digest.render import render_edition
+    from digest.store import EditionStore
+
+    started = time.monotonic()
+    key = secret_key(config)
+    with job_lock(config), pipeline.open_store(config) as db:
+        new_articles = 0
+        if EditionStore(db).for_day(day) is None:
+            ingested = pipeline.ingest(config, db, progress)
+            new_articles = ingested.new
+        elif progress:
+            progress("ingest", 1, 1, "skipped: the edition of this day is already built")
+        edition = pipeline.build_edition(config, db, day, progress=progress)
+        if progress:
+            progress("render", 0, 1, "")
+        rendered = render_edition(
+            edition, config.newsletter, base_dir=config.base_dir, timezone=config.tz
+        )
+        if progress:
+            progress("render", 1, 1, rendered.subject)
+        delivery, folder = send_rendered(
+            config, db, rendered, key, dry_run=dry_run, progress=progress
+        )
+    return RunReport(
+        day=day,
+        edition_id=edition.id,
+        stories=len(edition.stories),
+        recipients=delivery.recipients,
+        sent=delivery.sent,
+        already_sent=delivery.already_sent,
+        deferred=delivery.deferred,
+        failed=delivery.failed,
+        suppressed=delivery.suppressed,
+        ambiguous_resent=delivery.ambiguous_resent,
+        elapsed=time.monotonic() - started,
+        dry_run=dry_run,
+        new_articles=new_articles,
+        outbox=None if folder is None else str(folder),
+    )
+
+
+def send_draft(config: Config, day: date, email: str) -> SendReply:
+    """``digest send-test``: the day's edition (built now if needed) to one address."""
+    from digest import pipeline
+    from digest.render import render_edition
+
+    key = secret_key(config)
+    with pipeline.open_store(config) as db:
+        edition = pipeline.build_edition(config, db, day)
+    rendered = render_edition(
+        edition, config.newsletter, base_dir=config.base_dir, timezone=config.tz
+    )
+    return send_test(config, rendered, email, key)

@@ -1,0 +1,205 @@
+"""The daily job end to end: `digest run` against a real SMTP sink, killed mid-send with
+SIGKILL and run again; the lock; `send-test`; the subscribers commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from digest.cli import main
+from digest.config import load_config
+from digest.job import job_lock
+from digest.smtp_sink import Received, SinkRules, SmtpSink
+from digest.store import open_database
+from digest.store.ledger import DeliveryLedger
+from digest.store.subscribers import SubscriberStore
+
+ROOT = Path(__file__).resolve().parent.parent
+DIGEST = Path(sys.executable).parent / "digest"
+DAY = "2026-11-24"
+SECRET = "job-test-secret"
+
+
+def write_config(folder: Path, port: int, **delivery: object) -> Path:
+    config = {
+        "data_dir": "data",
+        "sources": [{"name": "examples", "location": str(ROOT / "examples"), "kind": "folder"}],
+        "delivery": {
+            "transport": "smtp",
+            "connections": 2,
+            "backoff_seconds": 0.01,
+            "backoff_max_seconds": 0.05,
+            "smtp": {"host": "127.0.0.1", "port": port, "timeout": 10},
+            **delivery,
+        },
+    }
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def job_env(config: Path) -> dict[str, str]:
+    return {**os.environ, "DIGEST_CONFIG": str(config), "DIGEST_SECRET": SECRET}
+
+
+@pytest.mark.slow
+def test_killed_mid_send_then_rerun_sends_everyone_exactly_once(tmp_path: Path) -> None:
+    kill_after = 12
+    state: dict[str, subprocess.Popen[bytes]] = {}
+    received = threading.Event()
+
+    def on_message(message: Received) -> None:
+        # Runs in the sink after it kept the message and before it answers 250: the job
+        # dies in the one window no client can close.
+        if sink.count == kill_after and "job" in state:
+            os.kill(state["job"].pid, signal.SIGKILL)
+            received.set()
+
+    sink = SmtpSink(rules=SinkRules(data_delay=0.02), on_message=on_message).start()
+    try:
+        config = write_config(tmp_path, sink.port)
+        with open_database(load_config(config).store_path) as db:
+            store = SubscriberStore(db)
+            for i in range(40):
+                store.upsert(f"reader{i:02d}@example.com", name=f"Reader {i}")
+        env = job_env(config)
+        state["job"] = subprocess.Popen(
+            [str(DIGEST), "run", "--date", DAY], env=env, stderr=subprocess.PIPE
+        )
+        _, err = state["job"].communicate(timeout=300)
+        assert state["job"].returncode == -signal.SIGKILL, err.decode()
+        assert received.is_set()
+        first_count = sink.count
+        assert first_count < 40
+
+        rerun = subprocess.run(
+            [str(DIGEST), "run", "--date", DAY], env=env, capture_output=True, timeout=300
+        )
+        assert rerun.returncode == 0, rerun.stderr.decode()
+        summary = rerun.stdout.decode()
+        third = subprocess.run(
+            [str(DIGEST), "run", "--date", DAY], env=env, capture_output=True, timeout=300
+        )
+        assert third.returncode == 0 and "0 recipients" in third.stdout.decode()
+    finally:
+        sink.stop()
+
+    copies = sink.by_recipient()
+    assert sorted(copies) == [f"reader{i:02d}@example.com" for i in range(40)]
+    with open_database(load_config(config).store_path) as db:
+        rows = {r.subscriber_id: r for r in DeliveryLedger(db).rows(DAY)}
+        emails = {s.id: s.email for s in SubscriberStore(db).all()}
+    assert {r.state for r in rows.values()} == {"sent"}
+    ambiguous = {emails[i] for i, r in rows.items() if r.ambiguous}
+    duplicated = {email for email, c in copies.items() if len(c) > 1}
+    # The message whose 250 never reached the killed job is the ambiguous resend...
+    killed_on = sink.messages[kill_after - 1].rcpt_tos[0]
+    assert killed_on in duplicated and duplicated <= ambiguous
+    assert f"{len(ambiguous)} ambiguous resent" in summary
+    for email in duplicated:  # ...and every second copy carries the same Message-ID.
+        assert len(copies[email]) == 2 and len({c.message_id for c in copies[email]}) == 1
+    ids = Counter(c[0].message_id for c in copies.values())
+    assert max(ids.values()) == 1  # one Message-ID per subscriber
+    assert all(r.message_id == copies[emails[i]][0].message_id for i, r in rows.items())
+    for c in copies.values():  # the RFC 8058 pair is on every message
+        assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in c[0].data
+
+
+@pytest.mark.slow
+def test_send_test_and_dry_run_leave_no_ledger(tmp_path: Path) -> None:
+    with SmtpSink() as sink:
+        config = write_config(tmp_path, sink.port)
+        with open_database(load_config(config).store_path) as db:
+            SubscriberStore(db).upsert("ann@example.com")
+        env = job_env(config)
+        dry = subprocess.run(
+            [str(DIGEST), "run", "--date", DAY, "--dry-run"],
+            env=env,
+            capture_output=True,
+            timeout=300,
+        )
+        test = subprocess.run(
+            [str(DIGEST), "send-test", "--to", "editor@example.com", "--date", DAY],
+            env=env,
+            capture_output=True,
+            timeout=300,
+        )
+    assert test.returncode == 0, test.stderr.decode()
+    assert dry.returncode == 0, dry.stderr.decode()
+    assert [(m.rcpt_tos, m.subject.startswith("[TEST]")) for m in sink.messages] == [
+        (("editor@example.com",), True)
+    ]
+    outbox = tmp_path / "data" / "outbox" / f"{DAY}-dry-run"
+    assert len(list(outbox.glob("*.eml"))) == 1
+    with open_database(load_config(config).store_path) as db:
+        assert DeliveryLedger(db).rows(DAY) == []
+
+
+def test_a_second_concurrent_run_stops_on_the_lock(tmp_path: Path) -> None:
+    config_path = write_config(tmp_path, 1)
+    runner = CliRunner()
+    with job_lock(load_config(config_path)):
+        result = runner.invoke(
+            main,
+            ["--config", str(config_path), "run", "--date", DAY],
+            env={"DIGEST_SECRET": SECRET},
+        )
+    assert result.exit_code == 2
+    assert f"another digest run (pid {os.getpid()}) holds" in result.output
+    # Released: the lock can be taken again.
+    with job_lock(load_config(config_path)):
+        pass
+
+
+def test_run_without_the_secret_is_a_clear_error(tmp_path: Path) -> None:
+    config_path = write_config(tmp_path, 1)
+    result = CliRunner().invoke(
+        main, ["--config", str(config_path), "run"], env={"DIGEST_SECRET": ""}
+    )
+    assert result.exit_code == 2 and "$DIGEST_SECRET is not set" in result.output
+
+
+def test_subscribers_commands(tmp_path: Path) -> None:
+    config_path = write_config(tmp_path, 1)
+    runner = CliRunner()
+
+    def digest(*args: str) -> str:
+        result = runner.invoke(main, ["--config", str(config_path), *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "added: ann@example.com" in digest(
+        "subscribers", "add", "ann@example.com", "--name", "Ann", "--topics", "space,sea"
+    )
+    assert "updated" in digest("subscribers", "add", "ANN@example.com", "--name", "Ann Lee")
+    (tmp_path / "in.csv").write_text("email,name\nbob@example.com,Bob\nbad,X\n", encoding="utf-8")
+    bad = runner.invoke(
+        main, ["--config", str(config_path), "subscribers", "import", str(tmp_path / "in.csv")]
+    )
+    assert bad.exit_code == 1 and "line 3" in bad.output and "1 added" in bad.output
+    digest("subscribers", "remove", "bob@example.com")
+    listed = json.loads(digest("subscribers", "list", "--json"))
+    assert [(s["email"], s["name"], s["topics"], s["state"]) for s in listed] == [
+        ("ann@example.com", "Ann Lee", ["space", "sea"], "active"),
+        ("bob@example.com", "Bob", [], "unsubscribed"),
+    ]
+    digest("subscribers", "export", str(tmp_path / "out.csv"))
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines() == [
+        "email,name,topics,state",
+        "ann@example.com,Ann Lee,space;sea,active",
+        "bob@example.com,Bob,,unsubscribed",
+    ]
+    hostile = runner.invoke(
+        main, ["--config", str(config_path), "subscribers", "add", "x@example.com\r\nBcc: y@z.org"]
+    )
+    assert hostile.exit_code == 1 and "control characters" in hostile.output

@@ -1,0 +1,113 @@
+"""One-click unsubscribe and the archive over real HTTP: uvicorn on 127.0.0.1, httpx."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from digest.config import Config
+from digest.errors import ConfigError
+from digest.job import secret_key
+from digest.server import create_app
+from digest.smtp_sink import free_port
+from digest.store import Database, open_database
+from digest.store.subscribers import SubscriberStore
+from digest.tokens import make_token
+
+KEY = b"test-secret-0123456789"
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[tuple[httpx.Client, SubscriberStore]]:
+    config = replace(Config(), base_dir=str(tmp_path))
+    archive = config.data_path / "archive"
+    archive.mkdir(parents=True)
+    (archive / "index.html").write_text("<h1>Archive</h1>", encoding="utf-8")
+    db: Database = open_database(config.store_path)
+    store = SubscriberStore(db)
+    app = create_app(config, db=db, key=KEY)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:  # a start-up wait, not a timing assertion
+        time.sleep(0.01)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=False) as client:
+        yield client, store
+    server.should_exit = True
+    thread.join(10)
+    db.close()
+
+
+def test_get_shows_a_button_and_never_unsubscribes(
+    setup: tuple[httpx.Client, SubscriberStore],
+) -> None:
+    client, store = setup
+    ann, _ = store.upsert("ann@example.com")
+    token = make_token(KEY, ann.id, ann.email)
+    for _ in range(3):  # a mail scanner following the link, several times
+        page = client.get(f"/u/{token}")
+        assert page.status_code == 200
+    assert '<form method="post">' in page.text and "ann@example.com" in page.text
+    assert store.get(ann.id).state == "active"  # type: ignore[union-attr]
+
+
+def test_one_click_post_unsubscribes_with_200_and_no_redirect(
+    setup: tuple[httpx.Client, SubscriberStore],
+) -> None:
+    client, store = setup
+    ann, _ = store.upsert("ann@example.com")
+    bob, _ = store.upsert("bob@example.com")
+    reply = client.post(
+        f"/u/{make_token(KEY, ann.id, ann.email)}",
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert reply.status_code == 200 and "location" not in reply.headers
+    assert store.get(ann.id).state == "unsubscribed"  # type: ignore[union-attr]
+    assert store.get(bob.id).state == "active"  # type: ignore[union-attr]
+    again = client.post(f"/u/{make_token(KEY, ann.id, ann.email)}", data={"x": "y"})
+    assert again.status_code == 200  # idempotent
+    assert "no longer receive" in client.get(f"/u/{make_token(KEY, ann.id, ann.email)}").text
+
+
+def test_forged_and_moved_tokens_change_nothing(
+    setup: tuple[httpx.Client, SubscriberStore],
+) -> None:
+    client, store = setup
+    ann, _ = store.upsert("ann@example.com")
+    bob, _ = store.upsert("bob@example.com")
+    forged = [
+        make_token(b"another-secret", ann.id, ann.email),  # signed with the wrong key
+        f"{bob.id}.{make_token(KEY, ann.id, ann.email).split('.')[1]}",  # ann's MAC on bob
+        make_token(KEY, bob.id, ann.email),  # bob's id bound to ann's address
+        "not-a-token",
+        f"{ann.id}.",
+    ]
+    for token in forged:
+        assert client.post(f"/u/{token}").status_code == 400, token
+        assert client.get(f"/u/{token}").status_code == 400, token
+    assert client.post(f"/u/{make_token(KEY, 999, 'x@example.com')}").status_code == 404
+    assert {s.state for s in store.all()} == {"active"}
+
+
+def test_archive_is_served(setup: tuple[httpx.Client, SubscriberStore]) -> None:
+    client, _ = setup
+    assert client.get("/").headers["location"] == "/archive/"
+    assert "Archive" in client.get("/archive/").text
+    assert client.get("/archive/../digest.sqlite3").status_code == 404
+
+
+def test_a_missing_secret_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DIGEST_SECRET", raising=False)
+    with pytest.raises(ConfigError, match=r"\$DIGEST_SECRET is not set"):
+        secret_key(Config())
