@@ -71,6 +71,7 @@ _SLOT_RE = re.compile("|".join(re.escape(s) for s in SLOTS.values()))
 _SLOT_NAMES = {marker: name for name, marker in SLOTS.items()}
 # C0 controls other than tab and newline, and DEL: never valid in mail text or HTML.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SPACES = re.compile(r"[ \t\r\n\f\v]+")
 
 
 def bundled_templates() -> Path:
@@ -114,7 +115,8 @@ def _finalize(value: Any) -> Any:
 
 
 def _wrap(value: object, first: str = "", rest: str = "", width: int = TEXT_WIDTH) -> str:
-    text = " ".join(str(value).split())
+    # Collapse whitespace, but not the no-break spaces that glue a link number on.
+    text = " ".join(_SPACES.split(str(value).strip(" \t\r\n\f\v")))
     wrapper = textwrap.TextWrapper(
         width=width,
         initial_indent=first,
@@ -162,10 +164,12 @@ class _References:
             return ""
         if link not in self.numbers:
             self.numbers[link] = len(self.numbers) + 1
-        return f"[{self.numbers[link]}]"
+        # A no-break space keeps the number on the line of the word before it when
+        # wrapping; _tidy_text turns it back into a space.
+        return f"\u00a0[{self.numbers[link]}]"
 
     def join_cited(self, items: Iterable[Any], attr: str) -> str:
-        return ", ".join(f"{getattr(i, attr)} {self.cite(i.url)}".strip() for i in items)
+        return ", ".join(f"{getattr(i, attr)}{self.cite(i.url)}" for i in items)
 
     def references(self) -> list[tuple[int, str]]:
         return [(n, url) for url, n in self.numbers.items()]
@@ -184,8 +188,7 @@ def _shorten(text: str, limit: int) -> str:
 
 def subject_for(edition: Edition, options: NewsletterOptions) -> str:
     """``<title> · 24 Nov: <lead story>``, shortened on a word boundary."""
-    title = edition.title or options.title
-    head = f"{title} · {edition.date.day} {edition.date:%b}"
+    head = f"{options.title} · {edition.date.day} {edition.date:%b}"
     stories = edition.stories
     if not stories:
         return _shorten(head, SUBJECT_CHARS)
@@ -361,7 +364,8 @@ def inline_css(document: str, css: str) -> str:
 
 
 def _tidy_text(text: str) -> str:
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    text = text.replace("\r\n", "\n").replace("\u00a0", " ")
+    lines = [line.rstrip() for line in text.split("\n")]
     tidy = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
     return tidy.strip("\n") + "\n"
 

@@ -1,0 +1,90 @@
+"""``digest preview`` and ``digest archive``: the draft for editors, the static archive."""
+
+from __future__ import annotations
+
+import webbrowser
+from pathlib import Path
+from typing import Any
+
+import click
+
+from digest.archive import archive_stored
+from digest.cli import date_option, edition_day, main, pass_config
+from digest.config import Config
+from digest.preview import PreviewServer, load_edition, write_preview
+
+__all__ = ["archive_command", "preview_command"]
+
+PREVIEW_PORT = 8030
+
+
+@main.command("preview")
+@date_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the HTML (default: <data_dir>/previews/<date>.html); text beside it.",
+)
+@click.option("--text", "as_text", is_flag=True, help="Print the plain-text version.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the preview in a browser.")
+@click.option(
+    "--serve",
+    "serve_port",
+    type=click.IntRange(0, 65535),
+    is_flag=False,
+    flag_value=PREVIEW_PORT,
+    default=None,
+    metavar="[PORT]",
+    help=f"Serve the preview on 127.0.0.1 (port {PREVIEW_PORT}) and reload on changes.",
+)
+@pass_config
+def preview_command(
+    config: Config,
+    day: Any,
+    out: Path | None,
+    as_text: bool,
+    open_browser: bool,
+    serve_port: int | None,
+) -> None:
+    """Render the edition as subscribers will get it, with an editor-only panel.
+
+    The panel (ranking, the sources of each key point, what was left out) is only in the
+    preview, never in the mail.
+    """
+    when = edition_day(config, day)
+    if serve_port is not None:
+        server = PreviewServer(config, lambda: load_edition(config, when), port=serve_port)
+        click.echo(f"previewing {when} at {server.url} (reloads on changes; Ctrl+C stops)")
+        if open_browser:
+            webbrowser.open(server.url)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.close()
+        return
+    edition, sentences = load_edition(config, when)
+    written = write_preview(config, edition, out, sentences=sentences)
+    if as_text:
+        click.echo(written.text.read_text(encoding="utf-8"), nl=False)
+    click.echo(f"preview of {edition.id}: {written.html}", err=as_text)
+    click.echo(f"text version: {written.text}", err=as_text)
+    click.echo(f"subject: {written.rendered.subject}", err=as_text)
+    if open_browser:
+        webbrowser.open(written.html.resolve().as_uri())
+
+
+@main.command("archive")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder to write (default: <data_dir>/archive, what `digest serve` serves).",
+)
+@pass_config
+def archive_command(config: Config, out: Path | None) -> None:
+    """Write the static archive: an index and one page per stored edition."""
+    written = archive_stored(config, out)
+    click.echo(f"{len(written.pages)} editions in {written.folder} (index: {written.index})")

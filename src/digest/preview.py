@@ -1,0 +1,295 @@
+"""The editor's preview: the draft as subscribers will see it, plus an editor-only panel.
+
+``preview_page`` renders an edition exactly as the mail is rendered (one premailer run),
+fills the slots with neutral values, and inserts into a *copy* of the finished HTML the
+editor panel (ranking, the source sentences behind each key point, what was left out and
+why) and, when served, a small polling script that reloads the page when the templates or
+the store change. Neither ever reaches a subscriber: both are added after ``render`` is
+done, to the preview only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from digest.config import Config
+from digest.errors import DigestError, RenderError
+from digest.messages import archive_url
+from digest.models import Edition, RenderedEdition
+from digest.render import Renderer, bundled_templates, personalize
+from digest.store import ArticleStore, Database
+
+__all__ = [
+    "PreviewServer",
+    "PreviewWritten",
+    "generic_unsubscribe",
+    "key_point_sentences",
+    "load_edition",
+    "preview_page",
+    "watch_stamp",
+    "write_preview",
+]
+
+log = logging.getLogger(__name__)
+
+
+def generic_unsubscribe(config: Config) -> str:
+    """The unsubscribe link of pages that belong to no subscriber (preview, archive)."""
+    return f"mailto:{config.newsletter.unsubscribe_mailto}?subject=unsubscribe"
+
+
+def key_point_sentences(db: Database, edition: Edition) -> dict[str, list[str]]:
+    """Each story's article sentences (numbered as ``KeyPoint.sources`` counts them)."""
+    from digest.sentences import article_sentences
+
+    articles = ArticleStore(db)
+    found: dict[str, list[str]] = {}
+    for story in edition.stories:
+        article = articles.get(story.article_id)
+        if article is not None:
+            found[story.article_id] = [s.text for s in article_sentences(article)]
+    return found
+
+
+def load_edition(config: Config, day: date) -> tuple[Edition, dict[str, list[str]]]:
+    """The edition of ``day`` (the saved one, else built and saved now) and the sentences
+    behind its key points, for the editor's panel."""
+    from digest import pipeline
+
+    with pipeline.open_store(config) as db:
+        edition = pipeline.build_edition(config, db, day)
+        return edition, key_point_sentences(db, edition)
+
+
+def _renderer(config: Config) -> Renderer:
+    return Renderer(config.newsletter, base_dir=config.base_dir, timezone=config.tz)
+
+
+def public_html(config: Config, rendered: RenderedEdition) -> str:
+    """The mail's HTML with the slots filled for no one in particular (preview, archive)."""
+    return personalize(
+        rendered,
+        name="",
+        unsubscribe_url=generic_unsubscribe(config),
+        browser_url=archive_url(config.newsletter, rendered.edition_id),
+    ).html
+
+
+def _insert_after_body(document: str, fragment: str) -> str:
+    lower = document.lower()
+    start = lower.find("<body")
+    end = lower.find(">", start)
+    if start < 0 or end < 0:
+        raise RenderError("the rendered HTML has no <body> to put the editor panel in")
+    return document[: end + 1] + fragment + document[end + 1 :]
+
+
+def _reload_script(stamp: str) -> str:
+    # Preview only: polls /version and reloads when the server's stamp changes.
+    poll = (
+        "fetch('/version', {cache: 'no-store'}).then(function (r) { return r.text(); })"
+        ".then(function (v) { if (v && v !== seen) { location.reload(); } })"
+        ".catch(function () {});"
+    )
+    return (
+        f"<script>(function () {{ var seen = {json.dumps(stamp)};"
+        f" setInterval(function () {{ {poll} }}, 1000); }})();</script>"
+    )
+
+
+def preview_page(
+    config: Config,
+    edition: Edition,
+    *,
+    sentences: Mapping[str, Sequence[str]] | None = None,
+    reload_stamp: str | None = None,
+) -> tuple[str, RenderedEdition]:
+    """The preview HTML (mail + editor panel [+ reload script]) and the rendered edition."""
+    renderer = _renderer(config)
+    rendered = renderer.render(edition)
+    page = _insert_after_body(
+        public_html(config, rendered), renderer.editor_panel(edition, sentences)
+    )
+    if reload_stamp is not None:
+        script = _reload_script(reload_stamp)
+        at = page.lower().rfind("</body>")
+        page = page[:at] + script + page[at:] if at >= 0 else page + script
+    return page, rendered
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewWritten:
+    html: Path
+    text: Path
+    rendered: RenderedEdition
+
+
+def write_preview(
+    config: Config,
+    edition: Edition,
+    out: Path | None = None,
+    *,
+    sentences: Mapping[str, Sequence[str]] | None = None,
+) -> PreviewWritten:
+    """Write the preview HTML (default ``data_dir/previews/<edition>.html``) and the text
+    version beside it (``.txt``)."""
+    page, rendered = preview_page(config, edition, sentences=sentences)
+    html_path = out if out is not None else config.data_path / "previews" / f"{edition.id}.html"
+    text_path = html_path.with_suffix(".txt")
+    filled_text = personalize(
+        rendered,
+        name="",
+        unsubscribe_url=generic_unsubscribe(config),
+        browser_url=archive_url(config.newsletter, rendered.edition_id),
+    ).text
+    try:
+        html_path.parent.mkdir(parents=True, exist_ok=True)
+        html_path.write_text(page, encoding="utf-8")
+        text_path.write_text(filled_text, encoding="utf-8")
+    except OSError as exc:
+        raise RenderError(f"cannot write the preview to {html_path}: {exc.strerror}") from exc
+    return PreviewWritten(html_path, text_path, rendered)
+
+
+# --- the served preview -----------------------------------------------------------------------
+
+
+def _template_folders(config: Config) -> list[Path]:
+    folders = [bundled_templates()]
+    if config.newsletter.templates:
+        folders.append(Path(config.base_dir, config.newsletter.templates).expanduser())
+    return folders
+
+
+def watch_stamp(paths: Iterable[Path]) -> str:
+    """A short digest of the names, sizes and modification times of ``paths`` (files, or
+    the files directly in folders): it changes when any of them does."""
+    parts: list[str] = []
+    for path in paths:
+        files = sorted(path.iterdir()) if path.is_dir() else [path]
+        for file in files:
+            try:
+                info = file.stat()
+            except FileNotFoundError:
+                continue
+            parts.append(f"{file}:{info.st_size}:{info.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+class PreviewServer:
+    """Serves the preview on 127.0.0.1 and reloads it when templates or the store change.
+
+    ``load`` gives the current edition and its key-point sentences; it runs on each page
+    request, so an edition rebuilt in the store shows up on the next reload.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        load: Callable[[], tuple[Edition, Mapping[str, Sequence[str]]]],
+        *,
+        port: int = 8030,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self.config = config
+        self.load = load
+        store = config.store_path
+        watched = _template_folders(config)
+        if isinstance(store, Path):
+            watched += [store, store.with_name(store.name + "-wal")]
+        self.watched = watched
+        handler = self._handler()
+        try:
+            self.httpd = ThreadingHTTPServer((host, port), handler)
+        except OSError as exc:
+            raise RenderError(f"cannot serve the preview on {host}:{port}: {exc.strerror}") from exc
+        self.httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}/"
+
+    def stamp(self) -> str:
+        return watch_stamp(self.watched)
+
+    def page(self) -> str:
+        edition, sentences = self.load()
+        page, _ = preview_page(self.config, edition, sentences=sentences, reload_stamp=self.stamp())
+        return page
+
+    def text(self) -> str:
+        edition, _ = self.load()
+        rendered = _renderer(self.config).render(edition)
+        return personalize(
+            rendered,
+            name="",
+            unsubscribe_url=generic_unsubscribe(self.config),
+            browser_url=archive_url(self.config.newsletter, rendered.edition_id),
+        ).text
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                routes: dict[str, tuple[Callable[[], str], str]] = {
+                    "/": (server.page, "text/html"),
+                    "/version": (server.stamp, "text/plain"),
+                    "/text": (server.text, "text/plain"),
+                }
+                route = routes.get(self.path.split("?", 1)[0])
+                if route is None:
+                    self._send(404, "text/plain", "not found")
+                    return
+                make, kind = route
+                try:
+                    body = make()
+                except DigestError as exc:
+                    log.warning("preview: %s", exc)
+                    body = f"<h1>Preview failed</h1><pre>{_escape(str(exc))}</pre>"
+                    body += _reload_script(server.stamp())
+                    self._send(500, "text/html", body)
+                    return
+                self._send(200, kind, body)
+
+            def _send(self, status: int, kind: str, body: str) -> None:
+                data = body.encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", f"{kind}; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: object) -> None:
+                log.debug("preview: " + format, *args)
+
+        return Handler
+
+    def start(self) -> None:
+        """Serve in a background thread (tests, embedding)."""
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def serve_forever(self) -> None:
+        self.httpd.serve_forever()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self.httpd.shutdown()
+            self._thread.join()
+        self.httpd.server_close()
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
