@@ -1,9 +1,9 @@
 """HTML pages, from a file or a URL, through trafilatura: title, date, author and body.
 
-The body comes from ``trafilatura.extract`` with ``favor_recall`` (on the 90-page
-benchmark it beats the defaults on precision *and* recall; see ``bench/extraction.py``),
-asked for XML so that headings, paragraphs and list items keep their shape. When that
-output looks truncated next to the precision-minded extraction, the longer one is taken.
+The body comes from ``trafilatura.extract`` asked for XML, so that headings, paragraphs
+and list items keep their shape, and asked twice: with ``favor_precision``, and with
+``favor_recall`` as a second opinion taken when the first looks truncated (see
+``extract_blocks``; ``bench/extraction.py`` measures both against trafilatura's defaults).
 Metadata that carries a time (``article:published_time``, ``<time datetime>``, JSON-LD)
 wins over trafilatura's date, which has none.
 """
@@ -54,30 +54,55 @@ def looks_like_page(head: str) -> bool:
     return "<html" in sample or "<!doctype html" in sample or "<body" in sample
 
 
+_EMIT = frozenset({"head", "p", "item", "cell", "quote", "code"})
+
+
+def _lines(element: lxml.etree._Element) -> list[str]:
+    """The text of an element, split where it has line breaks (``<lb/>``)."""
+    lines: list[str] = [""]
+
+    def walk(node: lxml.etree._Element) -> None:
+        if node.tag == "lb":
+            lines.append("")
+        else:
+            lines[-1] += node.text or ""
+            for child in node:
+                walk(child)
+        if node is not element:
+            lines[-1] += node.tail or ""
+
+    walk(element)
+    return [" ".join(line.split()) for line in lines if line.strip()]
+
+
 def _xml_blocks(xml: str) -> list[Block]:
+    """Blocks from trafilatura's XML: each outermost head, p, item, cell, quote or code
+    element once (a heading inside a paragraph is not read twice), split at line breaks."""
     root = lxml.etree.fromstring(xml.encode())
     main = root.find("main")
     if main is None:
         return []
     blocks: list[Block] = []
-    for element in main.iter("head", "p", "item", "cell", "quote", "code"):
-        # Paragraphs inside list items and table cells are read with their container.
-        if element.tag in ("p", "quote") and any(
-            a.tag in ("item", "cell") for a in element.iterancestors()
-        ):
-            continue
-        if element.tag in ("head", "p", "quote", "code") and any(
-            a.tag == "quote" for a in element.iterancestors()
-        ):
-            continue
-        if element.tag == "item" and any(a.tag == "item" for a in element.iterancestors()):
-            continue
-        text = " ".join("".join(element.itertext()).split())
-        if not text:
-            continue
-        kind = {"head": "heading", "item": "item"}.get(element.tag, "paragraph")
-        links = [r.get("target") for r in element.iter("ref") if r.get("target")]
-        blocks.append(Block(kind, text, links[0] if len(links) == 1 else None))  # type: ignore[arg-type]
+
+    def visit(element: lxml.etree._Element) -> None:
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            if child.tag not in _EMIT:
+                visit(child)
+                continue
+            only_head = child.tag == "head" or (
+                child.tag == "p"
+                and not (child.text or "").strip()
+                and [d.tag for d in child.iter() if d.tag in _EMIT] == ["p", "head"]
+            )
+            kind = "heading" if only_head else "item" if child.tag == "item" else "paragraph"
+            links = [r.get("target") for r in child.iter("ref") if r.get("target")]
+            link = links[0] if len(links) == 1 else None
+            for line in _lines(child):
+                blocks.append(Block(kind, line, link))  # type: ignore[arg-type]
+
+    visit(main)
     return blocks
 
 
@@ -89,7 +114,6 @@ def _extract(html: str, url: str | None, **options: Any) -> tuple[list[Block], d
         with_metadata=True,
         include_comments=False,
         include_tables=True,
-        include_links=True,
         **options,
     )
     if not xml:
@@ -104,14 +128,17 @@ def _size(blocks: list[Block]) -> int:
 
 
 def extract_blocks(html: str, url: str | None = None) -> tuple[list[Block], dict[str, str]]:
-    """The body of a page as blocks, and trafilatura's metadata (title, author, date, ...)."""
-    blocks, metadata = _extract(html, url, favor_recall=True)
-    # A second opinion when the recall-minded output looks cut short.
-    if _size(blocks) < 500:
-        other, other_meta = _extract(html, url, favor_precision=True)
-        if _size(other) > 1.5 * _size(blocks):
-            blocks, metadata = other, other_meta or metadata
-    return blocks, metadata
+    """The body of a page as blocks, and trafilatura's metadata (title, author, date, ...).
+
+    Two opinions: the precision-minded extraction, unless it looks truncated next to the
+    recall-minded one (under 60 % of its length, or under 300 characters), when the
+    recall-minded one is taken.
+    """
+    precise, precise_meta = _extract(html, url, favor_precision=True)
+    broad, broad_meta = _extract(html, url, favor_recall=True)
+    if _size(precise) >= max(300, 0.6 * _size(broad)):
+        return precise, precise_meta or broad_meta
+    return broad, broad_meta or precise_meta
 
 
 def _meta_tags(document: lxml.html.HtmlElement) -> dict[str, str]:
@@ -173,6 +200,21 @@ def _related(document: lxml.html.HtmlElement, base: str | None) -> list[RelatedL
     return links
 
 
+def _with_urls(
+    links: list[RelatedLink], document: lxml.html.HtmlElement, base: str | None
+) -> list[RelatedLink]:
+    """Related titles given the href of the page's link with the same text, if any."""
+    if all(link.url for link in links):
+        return links
+    hrefs: dict[str, str] = {}
+    for anchor in document.iter("a"):
+        href = anchor.get("href")
+        text = " ".join(anchor.text_content().split())
+        if href and text and text not in hrefs:
+            hrefs[text] = lxml.html.urljoin(base, href) if base else href
+    return [link if link.url else RelatedLink(link.title, hrefs.get(link.title)) for link in links]
+
+
 def parse_page(
     html: str,
     *,
@@ -206,6 +248,7 @@ def parse_page(
     related_links = [*related, *_related(document, page_url)]
     # "Related:" paragraphs that trafilatura kept as text are links already.
     related_links = [r for r in related_links if parse_related(r.title) is None]
+    related_links = _with_urls(related_links, document, page_url)
     meta = Meta(
         source=tags.get("og:site_name") or found.get("sitename") or source,
         title=title,
