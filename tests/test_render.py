@@ -330,3 +330,14 @@ def test_story_without_link_or_extras_renders_plainly() -> None:
     assert doc.find_class("headline")[0].find(".//a") is None
     assert not doc.find_class("more-item") and "MORE NEWS" not in text
     assert "1 story today" in doc.find_class("greeting")[0].text_content()
+
+
+def test_a_dek_that_restates_the_headline_is_not_shown() -> None:
+    title = "Alpine Glaciers Lost a Record Share of Their Ice in 2026, Survey Finds"
+    repeat = "Alpine Glaciers Shrink by a Record Amount in 2026, Survey Finds"
+    edition = replace_story(sample_edition(), 0, title=title, dek=repeat)
+    html, text = fill(edition)
+    assert repeat not in html and repeat not in text
+    edition = replace_story(sample_edition(), 0, title=title, dek="Warm spring, little snow.")
+    html, text = fill(edition)
+    assert "Warm spring, little snow." in html and "Warm spring, little snow." in text

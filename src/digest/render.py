@@ -127,6 +127,13 @@ def _wrap(value: object, first: str = "", rest: str = "", width: int = TEXT_WIDT
     return wrapper.fill(text) if text else first.rstrip()
 
 
+def _restates(dek: str, title: str) -> bool:
+    """Whether a dek mostly repeats the headline (a source's headline variant): most of the
+    shorter one's words are in the other."""
+    a, b = (set(re.findall(r"\w+", t.lower())) for t in (dek, title))
+    return bool(a and b) and len(a & b) / min(len(a), len(b)) >= 0.6
+
+
 def _longdate(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
@@ -252,6 +259,7 @@ class Renderer:
         self.env.filters.update(
             safe_url=safe_url,
             wrap=_wrap,
+            restates=_restates,
             longdate=_longdate,
             shortdate=formats.shortdate,
             shortday=formats.shortday,

@@ -1,0 +1,128 @@
+"""The newsletter in a real browser: headless Chromium at 600px and at 375px.
+
+Layout is asserted through the DOM (``tools/chromium.py`` drives Chromium over the
+DevTools pipe and reads computed styles and boxes); screenshots go to the test's temp
+folder for a human to look at.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from digest.config import NewsletterOptions
+from digest.models import KeyPoint
+from digest.render import personalize, render_edition
+from tests.newsletter_sample import sample_edition
+
+ROOT = Path(__file__).resolve().parent.parent
+UNSUBSCRIBE = "https://news.example.org/u/7.abcDEF"
+BROWSER_URL = "https://news.example.org/archive/2026-11-24.html"
+# An image the browser cannot load (connection refused at once): its alt text shows.
+OPTIONS = NewsletterOptions(logo_url="http://127.0.0.1:9/logo.png")
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _chromium_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "digest_tools_chromium", ROOT / "tools" / "chromium.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+chromium = _chromium_module()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if chromium.find_chromium() is None:
+        pytest.skip("headless Chromium is not installed (Debian: apt-get install chromium)")
+    with chromium.Browser() as b:
+        yield b
+
+
+def mail_file(folder: Path, edition: Any = None) -> Path:
+    rendered = render_edition(edition or sample_edition(), OPTIONS)
+    html = personalize(
+        rendered, name="Ana", unsubscribe_url=UNSUBSCRIBE, browser_url=BROWSER_URL
+    ).html
+    path = folder / "newsletter.html"
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def check_common(report: dict[str, Any]) -> None:
+    assert report["images"], "the sample has a logo image"
+    assert all((img["alt"] or "").strip() for img in report["images"]), report["images"]
+    hrefs = [link["href"] for link in report["links"]]
+    assert hrefs and all(h.startswith(("https://", "http://", "mailto:")) for h in hrefs)
+    assert {"href": UNSUBSCRIBE, "text": "Unsubscribe"} in report["links"]
+    assert {"href": BROWSER_URL, "text": "View in your browser"} in report["links"]
+    preheader = report["preheader"]
+    assert preheader["display"] == "none" and preheader["height"] == 0
+    assert not preheader["rendered"] and preheader["text"].startswith("Also today:")
+    assert report["editorPanel"] is False
+
+
+def test_desktop_600px(browser: Any, tmp_path: Path) -> None:
+    browser.open(mail_file(tmp_path).as_uri(), 600)
+    report = browser.measure()
+    browser.screenshot(tmp_path / "desktop-600.png")
+    assert report["innerWidth"] == 600
+    assert report["scrollWidth"] <= report["innerWidth"] and report["overflowing"] == []
+    assert report["containerWidth"] == 600
+    assert report["pxPaddingLeft"] == "40px" and report["headlineFontSize"] == "23px"
+    check_common(report)
+    assert (tmp_path / "desktop-600.png").stat().st_size > 10_000
+
+
+def test_phone_375px(browser: Any, tmp_path: Path) -> None:
+    browser.open(mail_file(tmp_path).as_uri(), 375, height=812)
+    report = browser.measure()
+    browser.screenshot(tmp_path / "phone-375.png")
+    assert report["innerWidth"] == 375
+    assert report["scrollWidth"] <= report["innerWidth"], report["overflowing"]
+    assert report["overflowing"] == []
+    assert report["containerWidth"] == 375
+    # The mobile overrides win over the inlined styles (they kept their !important).
+    assert report["pxPaddingLeft"] == "18px" and report["headlineFontSize"] == "20px"
+    check_common(report)
+
+
+def test_phone_375px_survives_long_unbroken_text(browser: Any, tmp_path: Path) -> None:
+    edition = sample_edition()
+    lead = edition.stories[0]
+    long_word = "https://example.com/" + "a-very-long-path-segment" * 12
+    summary = dataclasses.replace(
+        lead.summary, key_points=(KeyPoint(f"See {long_word} for the maps.", (0,)),)
+    )
+    section = dataclasses.replace(
+        edition.sections[0],
+        stories=(dataclasses.replace(lead, summary=summary, title="W" * 60),),
+    )
+    edition = dataclasses.replace(edition, sections=(section,))
+    browser.open(mail_file(tmp_path, edition).as_uri(), 375)
+    report = browser.measure()
+    assert report["scrollWidth"] <= report["innerWidth"], report["overflowing"]
+
+
+def test_dark_mode_applies(browser: Any, tmp_path: Path) -> None:
+    browser.open(mail_file(tmp_path).as_uri(), 600, dark=True)
+    dark = browser.measure()
+    browser.screenshot(tmp_path / "dark-600.png", height=1200)
+    browser.open(mail_file(tmp_path).as_uri(), 600, dark=False)
+    light = browser.measure()
+    assert light["bodyBackground"] == "rgb(238, 240, 243)"
+    assert dark["bodyBackground"] == "rgb(15, 17, 21)"
+    assert dark["containerBackground"] == "rgb(26, 29, 35)"
+    assert dark["pointColor"] == "rgb(230, 232, 235)" != light["pointColor"]
