@@ -1,0 +1,175 @@
+"""Rendering and message assembly: time to render an edition, and messages per second.
+
+1. Render: the sample edition (``tests/data/edition.json``: 7 stories in 3 sections, more
+   news) rendered with the bundled templates, premailer included; its share of the time is
+   measured by running premailer alone on the same template output.
+2. Messages: 10,000 subscribers, each message built up to the exact bytes handed to a
+   transport (both MIME parts, every header) by ``MessageFactory`` (parts encoded once
+   per edition, slots filled per subscriber), against a baseline in the same run that
+   builds each message from scratch with the standard ``email`` package (personalised
+   HTML and text, ``EmailMessage``, ``add_alternative``, ``as_bytes``). The baseline runs
+   on a sample and is reported as a rate.
+3. DKIM: ``MessageFactory`` with a fresh 2048-bit key (``openssl``), on a sample.
+
+    .venv/bin/python bench/render.py [--subscribers 10000] [--baseline 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import email.policy
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from digest import serialize  # noqa: E402
+from digest.config import DkimOptions, NewsletterOptions  # noqa: E402
+from digest.messages import MessageFactory, archive_url, unsubscribe_url  # noqa: E402
+from digest.models import Edition, RenderedEdition, Subscriber  # noqa: E402
+from digest.render import Renderer, inline_css, personalize  # noqa: E402
+from digest.tokens import make_token  # noqa: E402
+
+SECRET = b"benchmark secret, thirty-two b.."
+OPTIONS = NewsletterOptions(base_url="https://news.example.org")
+
+
+def load_edition() -> Edition:
+    return serialize.loads(Edition, (ROOT / "tests/data/edition.json").read_text("utf-8"))
+
+
+def time_render(edition: Edition, runs: int) -> tuple[float, float, RenderedEdition]:
+    renderer = Renderer(OPTIONS)
+    rendered = renderer.render(edition)  # warm-up: templates compiled, cssutils imported
+    totals, premailer = [], []
+    raw = renderer._render("newsletter.html.j2", renderer._context(edition))
+    css = renderer.stylesheet()
+    for _ in range(runs):
+        start = time.perf_counter()
+        rendered = renderer.render(edition)
+        totals.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        inline_css(raw, css)
+        premailer.append(time.perf_counter() - start)
+    return statistics.median(totals), statistics.median(premailer), rendered
+
+
+def subscribers(n: int) -> list[Subscriber]:
+    names = ["Ana Lima", "Zoë Ångström", "", "Bob O'Neil", "Łukasz Nowak"]
+    return [Subscriber(i, f"reader{i}@example.com", names[i % len(names)]) for i in range(1, n + 1)]
+
+
+def from_scratch(rendered: RenderedEdition, subscriber: Subscriber) -> bytes:
+    """The baseline: one message built the plain way with the standard library."""
+    token = make_token(SECRET, subscriber.id, subscriber.email)
+    link = unsubscribe_url(OPTIONS, token)
+    filled = personalize(
+        rendered,
+        name=subscriber.name,
+        unsubscribe_url=link,
+        browser_url=archive_url(OPTIONS, rendered.edition_id),
+    )
+    msg = EmailMessage()
+    msg["From"] = formataddr((OPTIONS.from_name, OPTIONS.from_address))
+    msg["To"] = formataddr((subscriber.name, subscriber.email))
+    msg["Subject"] = rendered.subject
+    msg["Date"] = format_datetime(datetime.now(UTC))
+    msg["Message-ID"] = f"<{rendered.edition_id}.{subscriber.id}@example.org>"
+    msg["List-Id"] = f"{OPTIONS.title} <{OPTIONS.list_id}>"
+    msg["List-Unsubscribe"] = (
+        f"<{link}>, <mailto:{OPTIONS.unsubscribe_mailto}?subject=unsubscribe-{token}>"
+    )
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg.set_content(filled.text, cte="quoted-printable")
+    msg.add_alternative(filled.html, subtype="html", cte="quoted-printable")
+    return msg.as_bytes(policy=email.policy.SMTP)
+
+
+def rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else float("inf")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--baseline", type=int, default=500, help="baseline sample size")
+    parser.add_argument("--dkim", type=int, default=200, help="DKIM sample size (0: skip)")
+    parser.add_argument("--runs", type=int, default=7, help="renders to time")
+    args = parser.parse_args()
+
+    edition = load_edition()
+    total, premailer, rendered = time_render(edition, args.runs)
+    html_kb = len(rendered.html.encode()) / 1000
+    print(
+        f"edition: {len(edition.stories)} stories, {len(edition.more_news)} more news;"
+        f" HTML {html_kb:.1f} kB, text {len(rendered.text.encode()) / 1000:.1f} kB"
+    )
+    print(
+        f"render (median of {args.runs}): {total * 1000:.1f} ms,"
+        f" premailer {premailer * 1000:.1f} ms ({premailer / total:.0%} of it)"
+    )
+
+    people = subscribers(args.subscribers)
+    start = time.perf_counter()
+    factory = MessageFactory(rendered, OPTIONS, SECRET)
+    prepare = time.perf_counter() - start
+    start = time.perf_counter()
+    size = 0
+    for person in people:
+        size += len(factory(person).data)
+    ours = time.perf_counter() - start
+    our_rate = rate(len(people), ours + prepare)
+    print(
+        f"MessageFactory: prepared once in {prepare * 1000:.1f} ms; {len(people):,} messages"
+        f" in {ours:.2f} s = {our_rate:,.0f} msgs/s (avg {size / len(people) / 1000:.1f} kB)"
+    )
+
+    sample = people[: args.baseline]
+    start = time.perf_counter()
+    for person in sample:
+        from_scratch(rendered, person)
+    base = time.perf_counter() - start
+    base_rate = rate(len(sample), base)
+    print(
+        f"baseline (email.message from scratch, {len(sample)} messages): {base:.2f} s"
+        f" = {base_rate:,.0f} msgs/s ({base / len(sample) * 1000:.2f} ms each)"
+    )
+    print(
+        f"ratio: {our_rate / base_rate:.1f}x the baseline; goal >= 5,000 msgs/s:"
+        f" {'met' if our_rate >= 5000 else 'NOT met'}"
+    )
+
+    if args.dkim and shutil.which("openssl"):
+        with tempfile.TemporaryDirectory() as tmp:
+            key = Path(tmp, "dkim.pem")
+            subprocess.run(
+                ["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True
+            )
+            signed = MessageFactory(
+                rendered,
+                OPTIONS,
+                SECRET,
+                dkim=DkimOptions(domain="example.org", selector="news", key_path=str(key)),
+            )
+            start = time.perf_counter()
+            for person in people[: args.dkim]:
+                signed(person)
+            took = time.perf_counter() - start
+        print(
+            f"with DKIM (rsa-sha256, 2048-bit, {args.dkim} messages):"
+            f" {rate(args.dkim, took):,.0f} msgs/s"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
