@@ -36,13 +36,17 @@ __all__ = [
     "Filled",
     "Renderer",
     "Slot",
+    "SlotValue",
     "bundled_templates",
     "check_html",
+    "inline_css",
     "personalize",
+    "preheader_for",
     "render_edition",
     "safe_url",
     "slot_values",
     "split_slots",
+    "subject_for",
 ]
 
 log = logging.getLogger(__name__)
