@@ -1,0 +1,248 @@
+"""Sending throughput: our sender (message assembly, ledger, retries armed) against the
+ceiling of plain smtplib, over 1, 4 and 8 connections to the same local aiosmtpd sink.
+
+The sink runs in its own process (``python -m digest.smtp_sink --count-only``) so that it
+does not share a GIL with the client. The edition is the examples' edition of 2026-11-24,
+built and rendered once (the real encoder, a few seconds). For each connection count:
+
+- ours:    ``deliver_edition`` to N subscribers with ``SmtpTransport``, each message
+           assembled by ``MessageFactory`` and every send recorded in the SQLite ledger
+           (claim, data_started, reply: three committed writes per message);
+- ceiling: N ``smtplib.SMTP.sendmail`` calls of one pre-built message's bytes, split over
+           the same number of connections (threads), no assembly, no ledger, no retries.
+
+Peak memory is the highest resident set size seen during each run, above the RSS before
+it (sampled every 20 ms). Goal: ours >= 0.8 of the ceiling.
+
+    .venv/bin/python bench/send.py              # 10,000 subscribers
+    .venv/bin/python bench/send.py --quick      # 1,000, best of 2, for a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from digest import pipeline  # noqa: E402
+from digest.config import Config, SmtpOptions, SourceOptions  # noqa: E402
+from digest.deliver import SmtpTransport, deliver_edition  # noqa: E402
+from digest.messages import MessageFactory  # noqa: E402
+from digest.models import RenderedEdition  # noqa: E402
+from digest.render import render_edition  # noqa: E402
+from digest.smtp_sink import free_port  # noqa: E402
+from digest.store import open_database  # noqa: E402
+from digest.store import sql as statements  # noqa: E402
+from digest.store.ledger import DeliveryLedger  # noqa: E402
+from digest.store.subscribers import SubscriberStore  # noqa: E402
+
+GOAL = 0.8
+DAY = date(2026, 11, 24)
+SECRET = b"bench-secret"
+
+
+class PeakRss:
+    """The highest RSS above the starting one while the block runs."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+
+    @staticmethod
+    def rss() -> int:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def __enter__(self) -> PeakRss:
+        self.base = self.rss()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self.rss() - self.base)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.rss() - self.base)
+
+
+def render_examples(work: Path) -> RenderedEdition:
+    config = replace(
+        Config(),
+        base_dir=str(work),
+        sources=(SourceOptions("examples", str(ROOT / "examples"), kind="folder"),),
+    )
+    with pipeline.open_store(config) as db:
+        pipeline.ingest(config, db)
+        edition = pipeline.build_edition(config, db, DAY)
+    return render_edition(edition, config.newsletter, base_dir=str(ROOT), timezone=UTC)
+
+
+def subscriber_store(path: Path, n: int) -> None:
+    now = datetime.now(UTC).isoformat()
+    with open_database(path) as db, db.transaction():
+        db.executemany(
+            statements.INSERT_SUBSCRIBER,
+            (
+                {
+                    "email": f"reader{i:06d}@example.com",
+                    "email_key": f"reader{i:06d}@example.com",
+                    "name": f"Reader {i}",
+                    "topics": "[]",
+                    "state": "active",
+                    "now": now,
+                }
+                for i in range(n)
+            ),
+        )
+
+
+def ours(
+    template: Path, work: Path, rendered: RenderedEdition, smtp: SmtpOptions, connections: int
+) -> tuple[float, int, int]:
+    """Seconds, messages sent, peak RSS growth."""
+    path = work / f"ours-{connections}.sqlite3"
+    for leftover in work.glob(f"ours-{connections}.sqlite3*"):
+        leftover.unlink()
+    shutil.copy(template, path)
+    with open_database(path) as db:
+        store = SubscriberStore(db)
+        subscribers = store.active()
+        options = replace(Config().delivery, connections=connections, transport="smtp", smtp=smtp)
+        with PeakRss() as memory:
+            started = time.perf_counter()
+            factory = MessageFactory(rendered, Config().newsletter, SECRET)
+            report = deliver_edition(
+                rendered.edition_id,
+                subscribers,
+                factory.message,
+                lambda: SmtpTransport(smtp),
+                options,
+                ledger=DeliveryLedger(db),
+                subscriber_store=store,
+            )
+            elapsed = time.perf_counter() - started
+    return elapsed, report.sent, memory.peak
+
+
+def ceiling(data: bytes, n: int, smtp: SmtpOptions, connections: int) -> tuple[float, int, int]:
+    """Plain smtplib: the same bytes N times over ``connections`` threads."""
+    counts = [n // connections + (1 if i < n % connections else 0) for i in range(connections)]
+    sent = [0] * connections
+
+    def worker(index: int) -> None:
+        conn = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+        for i in range(counts[index]):
+            conn.sendmail("digest@example.org", [f"reader{index}-{i}@example.com"], data)
+            sent[index] += 1
+        conn.quit()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    with PeakRss() as memory:
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+    return elapsed, sum(sent), memory.peak
+
+
+def wait_for_port(port: int, sink: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if sink.poll() is not None:
+            raise SystemExit("the sink exited at start")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("the sink did not start")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--quick", action="store_true", help="1,000 subscribers, best of 2")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per level; the best rate of each side counts"
+    )
+    parser.add_argument("--connections", default="1,4,8")
+    args = parser.parse_args()
+    n = 1_000 if args.quick else args.subscribers
+    repeat = 2 if args.quick else max(1, args.repeat)
+    levels = [int(c) for c in args.connections.split(",")]
+    port = free_port()
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "digest.smtp_sink", "--port", str(port), "--count-only"],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+    work = Path(tempfile.mkdtemp(prefix="digest-bench-send-"))
+    try:
+        wait_for_port(port, sink)
+        started = time.perf_counter()
+        rendered = render_examples(work)
+        template = work / "subscribers.sqlite3"
+        subscriber_store(template, n)
+        sample = MessageFactory(rendered, Config().newsletter, SECRET).message(
+            SubscriberStore(open_database(template)).active()[0]
+        )
+        print(
+            f"edition {rendered.edition_id}: message {len(sample.data) / 1024:.0f} KiB,"
+            f" {n} subscribers, set-up {time.perf_counter() - started:.1f}s"
+        )
+        smtp = SmtpOptions(host="127.0.0.1", port=port, timeout=30.0)
+        print(
+            f"{'conns':>5} {'ours msg/s':>11} {'ceiling':>9} {'ratio':>6}"
+            f" {'ours s':>7} {'ceil s':>7} {'ours MiB':>9} {'ceil MiB':>9}"
+        )
+        worst = 1.0
+        for connections in levels:
+            c_time = o_time = float("inf")
+            c_mem = o_mem = 0
+            for _ in range(repeat):  # alternate, so that a burst of load hits both sides
+                elapsed, c_sent, memory = ceiling(sample.data, n, smtp, connections)
+                c_time, c_mem = min(c_time, elapsed), max(c_mem, memory)
+                elapsed, o_sent, memory = ours(template, work, rendered, smtp, connections)
+                o_time, o_mem = min(o_time, elapsed), max(o_mem, memory)
+                if o_sent != n or c_sent != n:
+                    print(f"error: sent {o_sent} (ours) and {c_sent} (ceiling) of {n}")
+                    return 1
+            o_rate, c_rate = n / o_time, n / c_time
+            worst = min(worst, o_rate / c_rate)
+            print(
+                f"{connections:>5} {o_rate:>11.0f} {c_rate:>9.0f} {o_rate / c_rate:>6.2f}"
+                f" {o_time:>7.1f} {c_time:>7.1f} {o_mem / 2**20:>9.1f} {c_mem / 2**20:>9.1f}",
+                flush=True,
+            )
+        verdict = "meets" if worst >= GOAL else "misses"
+        print(f"lowest ratio {worst:.2f}: {verdict} the goal of {GOAL} (ledger on)")
+        return 0
+    finally:
+        sink.terminate()
+        out, _ = sink.communicate(timeout=30)
+        print(out.decode().strip().splitlines()[-1])
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
