@@ -1,0 +1,172 @@
+"""Each score term, the explanation, and novelty against saved editions."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digest import pipeline
+from digest.config import Config, RankOptions, RankWeights, SourceOptions
+from digest.models import Article, Event
+from digest.rank import (
+    PastSends,
+    Ranking,
+    edition_end,
+    embed_articles,
+    embed_topics,
+    explain,
+    freshness,
+    key_terms,
+    novelty,
+    rank_articles,
+    substance,
+)
+from digest.store import ArticleStore, Database, open_database
+from digest.store.embeddings import EmbeddingStore
+from tests.edition_data import make_article, make_config, summaries
+
+DAY = date(2026, 11, 24)
+
+GLACIERS = make_article(
+    "glaciers",
+    "Alpine Glaciers Lost a Record Share of Their Ice in 2026, Survey Finds",
+    "Glaciers in the Alps lost about four per cent of their remaining ice volume this year,"
+    " the largest annual loss since measurements began, according to a survey released on"
+    " Sunday by university glaciologists.",
+)
+DERBY = make_article(
+    "derby",
+    "Striker Scores Twice as City Win Derby",
+    "A late double from the striker gave City a 2-1 win over United on Saturday in front of"
+    " 70,000 fans.",
+)
+
+
+def test_freshness_halves_every_half_life_from_the_end_of_the_day() -> None:
+    config = Config()
+    end = edition_end(DAY, config)
+    assert end == datetime(2026, 11, 25, tzinfo=UTC)
+    at_end = dataclasses.replace(DERBY, published=end)
+    one_half_life = dataclasses.replace(DERBY, published=end - timedelta(hours=36))
+    assert freshness(at_end, end, 36)[0] == pytest.approx(1.0)
+    assert freshness(one_half_life, end, 36)[0] == pytest.approx(0.5)
+    undated = dataclasses.replace(DERBY, published=None)
+    value, note = freshness(undated, end, 36)
+    assert value == 0.5 and "no publication date" in note
+
+
+def test_freshness_uses_the_configured_timezone() -> None:
+    config = Config(timezone="America/New_York")
+    end = edition_end(DAY, config)
+    # Midnight in New York is 05:00 UTC the next day.
+    assert end.astimezone(UTC) == datetime(2026, 11, 25, 5, tzinfo=UTC)
+    late_evening = dataclasses.replace(DERBY, published=datetime(2026, 11, 25, 4, tzinfo=UTC))
+    assert freshness(late_evening, end, 36)[0] == pytest.approx(0.5 ** (1 / 36))
+
+
+def test_substance_rewards_length_named_facts_and_dated_events() -> None:
+    thin = make_article("thin", "Short note", "Something happened today.")
+    rich = make_article(
+        "rich",
+        "Rich report",
+        "On May 11, 2025, Vladimir Putin proposed talks in Istanbul with Volodymyr Zelenskyy.",
+        more=tuple(
+            f"Paragraph {i} cites Kyiv, Moscow and 30 officials among {i * 1000} people"
+            " who spoke in Brussels on May 12." + " More words here." * 10
+            for i in range(8)
+        ),
+        events=(Event("May 9, 2025", date(2025, 5, 9), "A ceasefire began."),),
+    )
+    thin_value, _ = substance(thin)
+    rich_value, note = substance(rich)
+    assert 0.0 <= thin_value < rich_value <= 1.0
+    assert "dated events" in note
+    assert {"putin", "istanbul", "zelenskyy", "2025"} <= key_terms(rich)
+
+
+def test_interest_follows_the_configured_topics(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    with open_database(tmp_path / "s.db") as db:
+        ranking = pipeline_ranking(config, db, [GLACIERS, DERBY])
+    terms = {r.article.id: r.terms for r in ranking.ranked}
+    assert terms["glaciers"]["interest"] > 0.4
+    assert terms["derby"]["interest"] < 0.1
+    assert "climate" in ranking.notes["glaciers"]["interest"]
+
+
+def test_source_weight_comes_from_the_config(tmp_path: Path) -> None:
+    config = dataclasses.replace(
+        make_config(tmp_path),
+        sources=(SourceOptions(name="wire", location="x", weight=1.5),),
+    )
+    other = dataclasses.replace(GLACIERS, id="g2", source="blog", content_hash="x")
+    with open_database(tmp_path / "s.db") as db:
+        ranking = pipeline_ranking(config, db, [GLACIERS, other])
+    by_id = {r.article.id: r for r in ranking.ranked}
+    assert by_id["glaciers"].terms["source"] == 1.5
+    assert by_id["g2"].terms["source"] == 1.0
+    assert "not configured" in ranking.notes["g2"]["source"]
+    # Same text, same time: the heavier source ranks first.
+    assert ranking.ranked[0].article.id == "glaciers"
+
+
+def test_novelty_penalises_sent_articles_and_sent_events() -> None:
+    vector = np.eye(384, dtype=np.float32)[0]
+    past = PastSends(
+        articles={"derby": "2026-11-23"},
+        story_vectors=np.vstack([vector]),
+        story_editions=("2026-11-23",),
+    )
+    assert novelty(DERBY, vector, past, 0.6) == (-1.0, "already sent in edition 2026-11-23")
+    same_event, note = novelty(GLACIERS, vector, past, 0.6)
+    assert same_event == pytest.approx(-1.0) and "same event" in note
+    unrelated = np.eye(384, dtype=np.float32)[1]
+    assert novelty(GLACIERS, unrelated, past, 0.6)[0] == 0.0
+
+
+def test_explanation_adds_up_to_the_score(tmp_path: Path) -> None:
+    config = dataclasses.replace(
+        make_config(tmp_path),
+        rank=RankOptions(weights=RankWeights(freshness=2.0, interest=1.0, substance=0.5)),
+    )
+    with open_database(tmp_path / "s.db") as db:
+        ranking = pipeline_ranking(config, db, [GLACIERS, DERBY])
+    for ranked in ranking.ranked:
+        lines = explain(ranked, config, ranking.notes[ranked.article.id])
+        assert [line.split()[0] for line in lines] == [
+            "freshness",
+            "interest",
+            "source",
+            "substance",
+            "novelty",
+            "score",
+        ]
+        assert float(lines[-1].split()[-1]) == pytest.approx(ranked.score, abs=1e-3)
+        contributions = [float(line.split("=")[1].split()[0]) for line in lines[:-1]]
+        assert sum(contributions) == pytest.approx(ranked.score, abs=1e-2)
+        assert "x 2.00" in lines[0]
+
+
+@pytest.mark.slow
+def test_a_story_sent_yesterday_is_penalised_today(tmp_path: Path) -> None:
+    config = make_config(tmp_path, stories=1, more_news=0)
+    yesterday = dataclasses.replace(GLACIERS, published=datetime(2026, 11, 23, 12, tzinfo=UTC))
+    with open_database(tmp_path / "s.db") as db:
+        ArticleStore(db).add_many([yesterday, DERBY])
+        first = pipeline.build_edition(config, db, DAY - timedelta(days=1), summarize=summaries)
+        assert [s.article_id for s in first.stories] == ["glaciers"]
+        today = pipeline.rank_candidates(config, db, DAY)
+    terms = {r.article.id: r.terms for r in today.ranking.ranked}
+    assert terms["glaciers"]["novelty"] == -1.0
+    assert terms["derby"]["novelty"] == 0.0
+    assert "2026-11-23" in today.ranking.notes["glaciers"]["novelty"]
+
+
+def pipeline_ranking(config: Config, db: Database, articles: list[Article]) -> Ranking:
+    cache = EmbeddingStore(db)
+    vectors = embed_articles(config, articles, cache=cache)
+    return rank_articles(config, articles, vectors, embed_topics(config, cache), DAY)
