@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -126,3 +127,22 @@ def test_dark_mode_applies(browser: Any, tmp_path: Path) -> None:
     assert dark["bodyBackground"] == "rgb(15, 17, 21)"
     assert dark["containerBackground"] == "rgb(26, 29, 35)"
     assert dark["pointColor"] == "rgb(230, 232, 235)" != light["pointColor"]
+
+
+def test_the_examples_edition_at_both_widths(browser: Any, tmp_path: Path) -> None:
+    """The real pipeline's edition of examples/ (encoder, ranking, summaries) lays out."""
+    from digest import pipeline
+    from digest.config import load_config, with_overrides
+    from digest.preview import load_edition
+
+    config = with_overrides(load_config(ROOT / "config.yaml"), data_dir=str(tmp_path / "data"))
+    with pipeline.open_store(config) as db:
+        assert not pipeline.ingest(config, db).failed
+    edition, _ = load_edition(config, date(2026, 11, 24))
+    assert len(edition.stories) >= 5
+    page = mail_file(tmp_path, edition)
+    for width in (600, 375):
+        browser.open(page.as_uri(), width)
+        report = browser.measure()
+        assert report["scrollWidth"] <= report["innerWidth"] == width, report["overflowing"]
+        check_common(report)

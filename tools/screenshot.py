@@ -3,6 +3,7 @@ docs/screenshot-mobile.png (375px) and docs/screenshot-dark.png (600px, dark mod
 
     python tools/screenshot.py                      # the sample edition of the tests
     python tools/screenshot.py --config config.yaml --date 2026-11-24   # a stored edition
+    python tools/screenshot.py --config config.yaml --data-dir .digest-demo   # make demo's
 
 With --config, the edition of that day is loaded from the store (built first if needed,
 as ``digest preview`` does). The page is the mail as a subscriber gets it, without the
@@ -19,7 +20,7 @@ from pathlib import Path
 from chromium import Browser, find_chromium
 
 from digest import serialize
-from digest.config import NewsletterOptions, load_config
+from digest.config import NewsletterOptions, load_config, with_overrides
 from digest.messages import archive_url
 from digest.models import Edition
 from digest.render import Renderer, personalize
@@ -31,6 +32,7 @@ SAMPLE = ROOT / "tests" / "data" / "edition.json"
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", type=Path, help="config.yaml whose store has the edition")
+    parser.add_argument("--data-dir", help="override the config's data_dir (.digest-demo)")
     parser.add_argument("--date", type=date.fromisoformat, default=date(2026, 11, 24))
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     args = parser.parse_args()
@@ -42,6 +44,8 @@ def main() -> int:
         from digest.preview import load_edition
 
         config = load_config(args.config)
+        if args.data_dir:
+            config = with_overrides(config, data_dir=args.data_dir)
         options = config.newsletter
         edition, _ = load_edition(config, args.date)
     else:
