@@ -33,5 +33,9 @@ lint: install
 bench: install
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
+# Screenshots of the examples' edition (desktop, phone, dark) into docs/, via headless Chromium.
+screenshot: demo
+	$(PY) tools/screenshot.py --config config.yaml --data-dir .digest-demo
+
 clean:
 	rm -rf $(VENV) .digest-demo

@@ -92,7 +92,7 @@ class Encoder:
                 from transformers import AutoModel, AutoTokenizer
                 from transformers.utils import logging as hf_logging
 
-                hf_logging.disable_progress_bar()
+                hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
                 torch.set_num_threads(max(1, self.options.threads))
                 dtype = torch.bfloat16 if self.options.dtype == "bfloat16" else torch.float32

@@ -67,7 +67,8 @@ def _load(hint: Any, data: Any) -> Any:
         return {k: _load(args[1], v) for k, v in data.items()}
     if dataclasses.is_dataclass(hint):
         hints = _hints(hint)  # type: ignore[arg-type]
-        return hint(**{k: _load(hints[k], v) for k, v in data.items() if k in hints})
+        kwargs = {k: _load(hints[k], v) for k, v in data.items() if k in hints}
+        return typing.cast(Any, hint)(**kwargs)
     if hint is datetime:
         return datetime.fromisoformat(data)
     if hint is date:
