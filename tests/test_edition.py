@@ -1,0 +1,177 @@
+"""Selection (MMR, caps, sections, headlines, left-out reasons) and the saved edition."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+
+from digest import pipeline
+from digest.cluster import Cluster
+from digest.config import Config, EditionOptions
+from digest.edition import assemble_edition, edition_id, select_stories
+from digest.models import Article, RankedArticle
+from digest.rank import ArticleVectors
+from digest.store import ArticleStore, EditionStore, open_database
+from tests.edition_data import make_article, make_config, summaries
+
+DAY = date(2026, 11, 24)
+
+
+def cluster(article: Article, score: float, *others: Article) -> Cluster:
+    return Cluster(
+        lead=RankedArticle(article, score, {"substance": 0.5}),
+        others=tuple(RankedArticle(o, score - 0.1, {}) for o in others),
+    )
+
+
+def axis_vectors(directions: dict[str, int]) -> ArticleVectors:
+    """Hand-made unit vectors: articles on one axis are alike, on two axes unrelated."""
+    rows = {k: np.eye(384, dtype=np.float32)[d] for k, d in directions.items()}
+    return ArticleVectors(event=rows, doc=rows)
+
+
+def config_with(**edition: object) -> Config:
+    return Config(edition=EditionOptions(**edition))  # type: ignore[arg-type]
+
+
+def test_caps_per_source_and_per_category_with_reasons() -> None:
+    articles = [
+        make_article(f"w{i}", f"Wire story {i}", "Lede.", source="wire", category="World")
+        for i in range(4)
+    ] + [make_article("b1", "Business story", "Lede.", source="desk", category="Business")]
+    clusters = [cluster(a, 10.0 - i) for i, a in enumerate(articles)]
+    vectors = axis_vectors({a.id: i for i, a in enumerate(articles)})
+    selection = select_stories(
+        clusters, vectors, config_with(stories=4, per_source=2, per_category=3, more_news=1)
+    )
+    assert [c.lead.article.id for c in selection.stories] == ["w0", "w1", "b1"]
+    assert [c.lead.article.id for c in selection.more_news] == ["w2"]
+    reasons = {x.article_id: x.reason for x in selection.left_out}
+    assert reasons == {"w3": "cap: 2 stories from 'wire' already"}
+
+    by_category = select_stories(
+        clusters, vectors, config_with(stories=4, per_source=9, per_category=2, more_news=0)
+    )
+    assert [c.lead.article.id for c in by_category.stories] == ["w0", "w1", "b1"]
+    reasons = {x.article_id: x.reason for x in by_category.left_out}
+    assert reasons["w2"] == reasons["w3"] == "cap: 2 stories of section 'World' already"
+
+
+def test_mmr_prefers_a_different_story_over_a_near_copy() -> None:
+    a = make_article("a", "Story A", "Lede.", source="s1")
+    a_again = make_article("a2", "Story A again", "Lede.", source="s2")
+    b = make_article("b", "Story B", "Lede.", source="s3")
+    clusters = [cluster(a, 3.0), cluster(a_again, 2.9), cluster(b, 2.5)]
+    vectors = axis_vectors({"a": 0, "a2": 0, "b": 1})
+    diverse = select_stories(clusters, vectors, config_with(stories=2, diversity=0.5))
+    assert [c.lead.article.id for c in diverse.stories] == ["a", "b"]
+    by_score = select_stories(clusters, vectors, config_with(stories=2, diversity=0.0))
+    assert [c.lead.article.id for c in by_score.stories] == ["a", "a2"]
+    # What is neither chosen nor a headline is "below the cut", with its score.
+    none_more = select_stories(
+        clusters, vectors, config_with(stories=2, more_news=0, diversity=0.5)
+    )
+    (left,) = none_more.left_out
+    assert left.article_id == "a2" and left.reason.startswith("below the cut")
+
+
+def test_sections_group_stories_by_category_and_members_are_also_reported() -> None:
+    world = make_article("w", "Treaty signed", "Lede.", category="World")
+    world_copy = make_article("w2", "Treaty signed, again", "Lede.", source="other")
+    science = make_article("s", "Ice on the Moon", "Lede.", category="Science")
+    world_two = make_article("w3", "Election called", "Lede.", category="World", source="x")
+    clusters = [cluster(world, 3.0, world_copy), cluster(science, 2.0), cluster(world_two, 1.0)]
+    vectors = axis_vectors({"w": 0, "w2": 0, "s": 1, "w3": 2})
+    config = config_with(stories=3)
+    selection = select_stories(clusters, vectors, config)
+    edition = assemble_edition(
+        config, DAY, selection, summaries([world, science, world_two]), related={}
+    )
+    assert edition.id == edition_id(DAY) == "2026-11-24"
+    assert [s.name for s in edition.sections] == ["World", "Science"]
+    assert [s.article_id for s in edition.sections[0].stories] == ["w", "w3"]
+    (also,) = edition.stories[0].also_reported
+    assert (also.article_id, also.source) == ("w2", "other")
+    assert all(x.article_id != "w2" for x in edition.left_out)
+
+
+def test_the_edition_is_saved_and_a_rerun_loads_the_same_one(tmp_path: Path) -> None:
+    config = make_config(tmp_path, stories=2, more_news=1)
+    articles = [
+        make_article(
+            f"a{i}",
+            title,
+            lede,
+            source=f"s{i}",
+            published=datetime(2026, 11, 24, 6 + i, tzinfo=UTC),
+        )
+        for i, (title, lede) in enumerate(
+            [
+                ("Glaciers shrink at record pace", "Alpine glaciers lost four per cent of ice."),
+                ("Moon lander finds buried ice", "A drill reached water ice on the Moon."),
+                ("Chess champion retains title", "The champion won the final game in Dubai."),
+                ("Bakery wins bread prize", "A village bakery won the national bread prize."),
+            ]
+        )
+    ]
+    calls: list[int] = []
+
+    def counting(batch: object) -> dict[str, object]:
+        calls.append(1)
+        return summaries(batch)  # type: ignore[return-value]
+
+    with open_database(tmp_path / "s.db") as db:
+        ArticleStore(db).add_many(articles)
+        first = pipeline.build_edition(config, db, DAY, summarize=counting)  # type: ignore[arg-type]
+        assert len(first.stories) == 2 and len(first.more_news) == 1
+        assert len(first.left_out) == 1
+        again = pipeline.build_edition(config, db, DAY, summarize=counting)  # type: ignore[arg-type]
+        assert again == first and len(calls) == 1  # loaded, not rebuilt
+        rebuilt = pipeline.build_edition(config, db, DAY, rebuild=True, summarize=summaries)
+        assert [s.article_id for s in rebuilt.stories] == [s.article_id for s in first.stories]
+        assert [s.article_id for s in EditionStore(db).for_day(DAY).stories] == [  # type: ignore[union-attr]
+            s.article_id for s in first.stories
+        ]
+        sent = EditionStore(db).recent_articles(date(2026, 11, 25), 7)
+        assert {s.role for s in sent} == {"story", "more"}
+        assert {s.article_id for s in sent if s.role == "story"} == {
+            s.article_id for s in first.stories
+        }
+
+
+def test_a_story_without_a_summary_is_left_out_with_the_reason(tmp_path: Path) -> None:
+    config = make_config(tmp_path, stories=2, more_news=0)
+    a = make_article("a", "Glaciers shrink at record pace", "Alpine glaciers lost ice.")
+    b = make_article("b", "Chess champion retains title", "The champion won in Dubai.")
+    with open_database(tmp_path / "s.db") as db:
+        ArticleStore(db).add_many([a, b])
+        edition = pipeline.build_edition(
+            config, db, DAY, summarize=lambda batch: summaries([x for x in batch if x.id == "a"])
+        )
+    assert [s.article_id for s in edition.stories] == ["a"]
+    assert {x.article_id: x.reason for x in edition.left_out}["b"].startswith("could not")
+
+
+def test_no_articles_is_a_clear_error(tmp_path: Path) -> None:
+    import pytest
+
+    from digest.errors import EditionError
+
+    with open_database(tmp_path / "s.db") as db, pytest.raises(EditionError, match="digest ingest"):
+        pipeline.build_edition(make_config(tmp_path), db, DAY, summarize=summaries)
+
+
+def test_articles_outside_the_window_are_not_candidates(tmp_path: Path) -> None:
+    config = make_config(tmp_path, window_days=1)
+    fresh = make_article("fresh", "Moon lander finds ice", "A drill reached ice on the Moon.")
+    old = dataclasses.replace(
+        make_article("old", "Glaciers shrink", "Alpine glaciers lost ice."),
+        published=datetime(2026, 11, 20, tzinfo=UTC),
+    )
+    with open_database(tmp_path / "s.db") as db:
+        ArticleStore(db).add_many([fresh, old])
+        candidates = pipeline.rank_candidates(config, db, DAY)
+    assert [r.article.id for r in candidates.ranking.ranked] == ["fresh"]
