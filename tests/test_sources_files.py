@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -143,3 +144,14 @@ def test_canonical_url_drops_tracking_and_normalises() -> None:
     assert canonical_url("http://example.com") == "http://example.com/"
     assert canonical_url("mailto:someone@example.com") is None
     assert canonical_url(None) is None
+
+
+def test_an_article_over_the_size_cap_is_a_logged_skip(tmp_path: Path) -> None:
+    body = "\n\n".join("word " * 200 for _ in range(400))  # about 400,000 characters
+    (tmp_path / "dump.json").write_text(
+        json.dumps([{"title": "A Dump", "body": body}, {"title": "Fine", "body": "Short."}])
+    )
+    result = read_location(str(tmp_path))
+    assert [a.title for a in result.articles] == ["Fine"]
+    [warning] = result.warnings
+    assert "over the 300,000 limit" in warning

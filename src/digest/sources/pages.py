@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import lxml.etree
@@ -19,7 +20,7 @@ import lxml.html
 import trafilatura
 
 from digest.errors import SourceError
-from digest.models import Article, RelatedLink
+from digest.models import Article, RelatedLink, Section
 from digest.sources.common import (
     Block,
     Meta,
@@ -215,6 +216,15 @@ def _with_urls(
     return [link if link.url else RelatedLink(link.title, hrefs.get(link.title)) for link in links]
 
 
+def _dek(description: str | None, sections: Sequence[Section]) -> str | None:
+    """The page's description as a dek, unless it only repeats the start of the text."""
+    if not description:
+        return None
+    text = " ".join(description.split())
+    first = sections[0].paragraphs[0] if sections and sections[0].paragraphs else ""
+    return None if first.startswith(text.rstrip(".… ")[:80]) else text
+
+
 def parse_page(
     html: str,
     *,
@@ -254,7 +264,7 @@ def parse_page(
         title=title,
         url=page_url,
         canonical_url=canonical,
-        dek=tags.get("og:description") or tags.get("description") or None,
+        dek=_dek(tags.get("og:description") or tags.get("description"), sections),
         category=tags.get("article:section") or found.get("categories") or category,
         author=tags.get("author") or found.get("author") or None,
         published=_published(document, tags, found.get("date")),
