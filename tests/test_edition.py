@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 
 from digest import pipeline
 from digest.cluster import Cluster
@@ -156,8 +159,6 @@ def test_a_story_without_a_summary_is_left_out_with_the_reason(tmp_path: Path) -
 
 
 def test_no_articles_is_a_clear_error(tmp_path: Path) -> None:
-    import pytest
-
     from digest.errors import EditionError
 
     with open_database(tmp_path / "s.db") as db, pytest.raises(EditionError, match="digest ingest"):
@@ -175,3 +176,75 @@ def test_articles_outside_the_window_are_not_candidates(tmp_path: Path) -> None:
         ArticleStore(db).add_many([fresh, old])
         candidates = pipeline.rank_candidates(config, db, DAY)
     assert [r.article.id for r in candidates.ranking.ranked] == ["fresh"]
+
+
+@pytest.mark.slow
+def test_edition_json_on_the_examples(tmp_path: Path) -> None:
+    """The issue's check: `digest ingest` then `digest edition --json` on examples/."""
+    from click.testing import CliRunner
+
+    from digest.cli import main
+    from digest.related import normalize_title
+    from digest.sources import read_location
+    from tests.conftest import EXAMPLES
+
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(
+        f"data_dir: {tmp_path / 'data'}\nsources:\n  - name: examples\n"
+        f"    location: {EXAMPLES}\n    kind: folder\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    ingested = runner.invoke(main, ["--config", str(config_file), "ingest"])
+    assert ingested.exit_code == 0, ingested.output
+    result = runner.invoke(
+        main, ["--config", str(config_file), "edition", "--date", "2026-11-24", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    edition = json.loads(result.stdout)
+    stories = edition["stories"]
+    assert stories and all(s["key_points"] and s["section"] for s in stories)
+
+    def story_with(title: str) -> dict[str, Any]:
+        (found,) = [
+            s
+            for s in stories
+            if s["title"] == title or title in [a["title"] for a in s["also_reported_by"]]
+        ]
+        return found
+
+    for pair in [
+        (
+            "Forty-Two Nations Sign Geneva Accord on Shared Rivers",
+            "Landmark Water Treaty Binds Upstream and Downstream States",
+        ),
+        (
+            "Lunar Drill Strikes Water Ice Half a Metre Below the Moon’s South Pole",
+            "Moon Lander Finds Ice Close to the Surface in Shadowed Crater",
+        ),
+    ]:
+        story = story_with(pair[0])
+        assert story is story_with(pair[1])
+        shown = {story["title"], *(a["title"] for a in story["also_reported_by"])}
+        assert shown == set(pair)
+        assert len(story["also_reported_by"]) == 1
+
+    articles = {a.id: a for a in read_location(str(EXAMPLES)).articles}
+    by_title = {normalize_title(a.title): a.id for a in articles.values()}
+    for story in stories:
+        own = {story["article_id"], *(a["article_id"] for a in story["also_reported_by"])}
+        related_ids = [r["article_id"] for r in story["related"] if r["article_id"]]
+        assert not own & set(related_ids), story["title"]
+        assert len(related_ids) == len(set(related_ids))
+        assert len(story["related"]) <= 3
+        cited = [
+            by_title[normalize_title(link.title)]
+            for article_id in own
+            for link in articles[article_id].related
+            if normalize_title(link.title) in by_title
+        ]
+        expected = [c for c in dict.fromkeys(cited) if c not in own][:3]
+        assert related_ids[: len(expected)] == expected, story["title"]
+        for item in story["related"]:
+            if item["article_id"]:
+                assert item["url"] and item["published"]
