@@ -135,3 +135,18 @@ def test_plain_text_without_the_layout_still_reads() -> None:
     assert article.dek is None
     assert article.category == "General"
     assert article.paragraphs == ("First paragraph of text.", "Second paragraph.")
+
+
+def test_question_headlines_and_headings() -> None:
+    text = (
+        "Opinion\n\nIs the Four-Day Week Here to Stay?\n\nIs the Four-Day Week Here to Stay?\n\n"
+        "A year after the trial began, most firms have kept the shorter week.\n\n"
+        "What did the firms find?\n\nOutput held steady while sick days fell.\n"
+    )
+    article = parse_text(text, Meta(source="test"))
+    assert (article.category, article.title, article.dek) == (
+        "Opinion",
+        "Is the Four-Day Week Here to Stay?",
+        None,
+    )
+    assert [s.heading for s in article.sections] == [None, "What did the firms find?"]

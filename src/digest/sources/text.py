@@ -28,7 +28,9 @@ __all__ = ["looks_like_layout", "parse_text"]
 log = logging.getLogger(__name__)
 
 _BULLET = re.compile(r"^\s*(?:[•·●▪◦‣∙*]|[-–—](?=\s))\s+(?P<text>\S.*)$")
-_CLOSING = tuple('.!?,;:…"”’)')
+# A sentence ends so; a headline or heading may still end with "?", "!" or a quote.
+_CLOSING = tuple(".,;:…")
+_HEADING_CLOSING = (*_CLOSING, '"', "”", "’", ")")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # "Gravity Filters – Get clean water ...": 1-5 capitalised words, a dash, a pitch.
 _PROMO = re.compile(
@@ -116,7 +118,7 @@ def _heading_like(block: str) -> bool:
     return (
         0 < len(words) <= 10
         and len(block) <= 90
-        and not block.endswith(_CLOSING)
+        and not block.endswith(_HEADING_CLOSING)
         and (block[0].isupper() or block[0].isdigit())
         and _BULLET.match(block) is None
         and parse_related(block) is None
