@@ -155,3 +155,15 @@ def test_an_article_over_the_size_cap_is_a_logged_skip(tmp_path: Path) -> None:
     assert [a.title for a in result.articles] == ["Fine"]
     [warning] = result.warnings
     assert "over the 300,000 limit" in warning
+
+
+def test_a_page_is_decoded_with_the_charset_it_declares(tmp_path: Path) -> None:
+    page = (
+        '<html><head><meta charset="windows-1251"><title>Новости</title></head><body>'
+        "<article><h1>Мост открыт</h1>"
+        + "<p>Мост через реку снова открыт для движения после ремонта.</p>" * 5
+        + "</article></body></html>"
+    )
+    (tmp_path / "page.html").write_bytes(page.encode("cp1251"))
+    [article] = read_location(str(tmp_path / "page.html")).articles
+    assert "Мост через реку снова открыт" in article.text

@@ -370,8 +370,24 @@ def assemble(
 # --- decoding -------------------------------------------------------------------------
 
 
+_DECLARED = re.compile(
+    rb"""<meta[^>]+charset\s*=\s*["']?\s*(?P<meta>[\w.:-]+)|<\?xml[^>]+encoding\s*=\s*["'](?P<xml>[\w.:-]+)""",
+    re.IGNORECASE,
+)
+
+
+def declared_charset(data: bytes) -> str | None:
+    """The charset a document declares in its first bytes (HTML ``<meta>``, XML declaration)."""
+    match = _DECLARED.search(data[:4096])
+    if match is None:
+        return None
+    return (match["meta"] or match["xml"]).decode("ascii", errors="replace")
+
+
 def decode_bytes(data: bytes, declared: str | None = None, *, where: str = "") -> str:
-    """Text from bytes: a BOM, else the declared charset, else charset-normalizer's guess."""
+    """Text from bytes: a BOM, else the declared charset (given, or in the document's
+    ``<meta>`` or XML declaration), else UTF-8, else charset-normalizer's guess."""
+    declared = declared or declared_charset(data)
     for bom, codec in (
         (b"\xef\xbb\xbf", "utf-8"),
         (b"\xff\xfe", "utf-16"),
