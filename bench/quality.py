@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from rouge_score import rouge_scorer  # noqa: E402
 
 from digest.config import SummarizerOptions  # noqa: E402
-from digest.embed import get_encoder  # noqa: E402
+from digest.embed import VectorCache, get_encoder  # noqa: E402
 from digest.models import Article  # noqa: E402
 from digest.sentences import article_from_text, article_sentences, split_sentences  # noqa: E402
 from digest.summarize.extractive import ExtractiveSummarizer, Salience  # noqa: E402
@@ -62,9 +62,15 @@ def rouge(predictions: Sequence[str], references: Sequence[str]) -> dict[str, fl
     return {m: 100 * v / max(1, len(predictions)) for m, v in totals.items()}
 
 
-def ours(rows: Sequence[Row], salience: Salience | None = None, points: int = 3) -> list[str]:
+def ours(
+    rows: Sequence[Row],
+    salience: Salience | None = None,
+    points: int = 3,
+    vectors: VectorCache | None = None,
+) -> list[str]:
+    """Our key points, newline-separated; ``vectors`` may cache the encoder's work."""
     options = SummarizerOptions(min_key_points=points, max_key_points=points)
-    summarizer = ExtractiveSummarizer(options, get_encoder(), salience=salience)
+    summarizer = ExtractiveSummarizer(options, get_encoder(), vectors=vectors, salience=salience)
     summaries = summarizer.summarize_many([r.article for r in rows])
     return ["\n".join(p.text for p in s.key_points) for s in summaries]
 

@@ -160,8 +160,6 @@ def _looks_like_heading(line: str) -> bool:
 _BOILERPLATE = [
     re.compile(p, re.IGNORECASE)
     for p in (
-        r"^by\s+[.\s]*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,4}"
-        r"(?:\s*(?:,|and|&)\s*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})*\s*[.|]?\s*$",
         r"^by\s+\.?\s*(?:daily mail|mailonline|associated press|reuters|cnn)\b",
         r"\b(?:published|updated|last updated):?\s+\d",
         r"^(?:photo|image|picture|video|graphic|illustration)s?\s*(?:credit)?\s*[:|]",
@@ -185,6 +183,11 @@ _BOILERPLATE = [
         r"^for confidential support\b",
     )
 ]
+# A byline: "By" and only capitalised names (case matters, so not "By Tuesday, the ...").
+_BYLINE = re.compile(
+    r"^(?:By|BY)\s+[.\s]*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,4}"
+    r"(?:\s*(?:,|and|&)\s*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})*\s*[.|]?\s*$"
+)
 # Daily Mail and CNN glue some boilerplate to the front of a real sentence.
 _PREFIXES = re.compile(
     r"^(?:scroll down for (?:video|more)s?\s*|(?:[A-Z][A-Za-z ,.]{0,40})?\(CNN\)\s*(?:--\s*)?"
@@ -198,7 +201,7 @@ def is_boilerplate(text: str) -> bool:
     stripped = text.strip()
     if not stripped:
         return True
-    return any(p.search(stripped) for p in _BOILERPLATE)
+    return bool(_BYLINE.match(stripped)) or any(p.search(stripped) for p in _BOILERPLATE)
 
 
 def _clean(text: str) -> str:

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digest.config import SummarizerOptions
+from digest.models import KeyPoint, Summary
+from digest.sentences import article_from_text
+from digest.store import open_database
+from digest.store.embeddings import EmbeddingStore
+from digest.store.summaries import CachedSummarizer, SummaryCache
+from digest.summarize import summarize_many
+from digest.summarize.extractive import ExtractiveSummarizer
+
+TEXTS = [
+    "The council approved a new bridge on Monday. It will cost 40 million pounds."
+    " Residents had asked for it for a decade. Opponents wanted schools instead.",
+    "A storm closed the port for two days. Ships waited offshore."
+    " The harbour master said damage was light. Trade resumed on Friday.",
+]
+
+
+def test_summaries_round_trip_through_the_store(tmp_path: Path) -> None:
+    summary = Summary(
+        key_points=(KeyPoint("A point.", (0, 2)),),
+        conclusion=KeyPoint("An end.", (3,)),
+        method="generative",
+        model="m",
+        prompt_version="keypoints-1",
+        dropped_points=2,
+        fallback_reason=None,
+    )
+    with open_database(tmp_path / "s.sqlite3") as db:
+        cache = SummaryCache(db)
+        assert cache.get("h", "generative", "m", "v1") is None
+        cache.put("h", "generative", "m", "v1", summary)
+        assert cache.get("h", "generative", "m", "v1") == summary
+        assert cache.get("h", "generative", "m", "v2") is None  # another version, no hit
+        assert cache.get("h", "extractive", "m", "v1") is None
+
+
+@pytest.mark.slow
+def test_a_rerun_serves_cached_summaries_and_computes_nothing(tmp_path: Path) -> None:
+    articles = [article_from_text(str(i), t) for i, t in enumerate(TEXTS)]
+    path = tmp_path / "digest.sqlite3"
+    options = SummarizerOptions(min_key_points=2, max_key_points=2)
+    with open_database(path) as db:
+        summarizer = CachedSummarizer(
+            ExtractiveSummarizer(options, vectors=EmbeddingStore(db)), SummaryCache(db)
+        )
+        first = summarizer.summarize_many(articles)
+        assert summarizer.computed == 2
+    with open_database(path) as db:  # a new run: a fresh connection, the same file
+        inner = ExtractiveSummarizer(options)
+        encoded = inner.encoder.tokens_encoded
+        again = CachedSummarizer(inner, SummaryCache(db))
+        assert again.summarize_many(articles) == first
+        assert again.computed == 0 and inner.encoder.tokens_encoded == encoded
+        found = summarize_many(articles, inner, SummaryCache(db))
+        assert [found[a.id] for a in articles] == first
+        # Other limits are another cache key: computed afresh, and stored beside.
+        wider = ExtractiveSummarizer(SummarizerOptions(min_key_points=1, max_key_points=1))
+        fresh = CachedSummarizer(wider, SummaryCache(db))
+        assert [len(s.key_points) for s in fresh.summarize_many(articles)] == [1, 1]
+        assert fresh.computed == 2 and SummaryCache(db).count() == 4
