@@ -208,7 +208,8 @@ def parse_feed(
             raise SourceError(f"{location}: not an RSS or Atom feed ({detail})")
         if not isinstance(parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride):
             warnings.append(
-                f"{location}: feed is not well-formed ({reason}); recovered {len(entries)} entries"
+                f"{location}: feed is not well-formed ({reason});"
+                f" recovered {len(entries)} {'entry' if len(entries) == 1 else 'entries'}"
             )
     elif not entries and not parsed.version:
         raise SourceError(f"{location}: not an RSS or Atom feed")
