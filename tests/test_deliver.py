@@ -167,6 +167,17 @@ def test_smtp_replies_become_the_error_tree(sink: SmtpSink) -> None:
     assert [m.rcpt_tos for m in sink.messages] == [("fine@example.com",)]
 
 
+def test_a_connection_the_server_closed_while_idle_is_reopened() -> None:
+    with SmtpSink() as first:
+        transport = SmtpTransport(smtp_options(first))
+        transport.idle_check = 0.0  # check with NOOP before every message
+        transport.send(build_message(Subscriber(1, "ann@example.com")))
+    with SmtpSink(port=first.port) as second:  # the old connection is dead now
+        reply = transport.send(build_message(Subscriber(2, "bob@example.com")))
+        transport.close()
+    assert reply.code == 250 and [m.rcpt_tos for m in second.messages] == [("bob@example.com",)]
+
+
 def test_connection_refused_is_transient() -> None:
     transport = SmtpTransport(SmtpOptions(host="127.0.0.1", port=free_port(), timeout=2.0))
     with pytest.raises(TransientDeliveryError, match="cannot connect"):

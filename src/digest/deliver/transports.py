@@ -180,6 +180,7 @@ class SmtpTransport:
         self._context = tls_context(options) if options.security != "none" else None
         self._conn: smtplib.SMTP | None = None
         self._last_used = 0.0
+        self.idle_check = IDLE_CHECK_SECONDS
 
     # connection ------------------------------------------------------------------------
 
@@ -233,7 +234,7 @@ class SmtpTransport:
 
     def _connection(self) -> smtplib.SMTP:
         conn = self._conn
-        if conn is not None and time.monotonic() - self._last_used > IDLE_CHECK_SECONDS:
+        if conn is not None and time.monotonic() - self._last_used >= self.idle_check:
             try:
                 code, _ = conn.noop()
             except (smtplib.SMTPException, OSError):
