@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import date
+from email import policy
+from email.parser import BytesHeaderParser
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
 
-from digest.config import Config
+from digest.config import Config, DeliveryOptions
+from digest.deliver import OutboxTransport, deliver_edition
 from digest.errors import ConfigError
 from digest.job import secret_key
+from digest.messages import MessageFactory
+from digest.models import Edition, EditionSection, KeyPoint, Story, Summary
+from digest.render import render_edition
 from digest.server import create_app
 from digest.smtp_sink import free_port
 from digest.store import Database, open_database
+from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore
 from digest.tokens import make_token
 
@@ -98,6 +107,50 @@ def test_forged_and_moved_tokens_change_nothing(
         assert client.get(f"/u/{token}").status_code == 400, token
     assert client.post(f"/u/{make_token(KEY, 999, 'x@example.com')}").status_code == 404
     assert {s.state for s in store.all()} == {"active"}
+
+
+def test_the_link_in_a_sent_message_stops_the_next_edition(
+    setup: tuple[httpx.Client, SubscriberStore], tmp_path: Path
+) -> None:
+    client, store = setup
+    ann, _ = store.upsert("ann@example.com", name="Ann")
+    bob, _ = store.upsert("bob@example.com")
+    story = Story(
+        "a1",
+        "A title",
+        "https://example.org/a",
+        "Example",
+        "World",
+        Summary((KeyPoint("Point one.", (0,)),), None, "extractive", "test"),
+        1.0,
+    )
+    edition = Edition(
+        "2026-11-24", date(2026, 11, 24), "Digest", (EditionSection("World", (story,)),)
+    )
+    options = replace(Config().newsletter, base_url=str(client.base_url))
+    factory = MessageFactory(render_edition(edition, options), options, KEY)
+    outbox = OutboxTransport(tmp_path / "out")
+    sent = outbox.send(factory.message(ann))
+    header = BytesHeaderParser(policy=policy.default).parsebytes(
+        Path(sent.text.removeprefix("written to ")).read_bytes()
+    )["List-Unsubscribe"]
+    url = re.search(r"<(https?://[^>]+)>", str(header)).group(1)  # type: ignore[union-attr]
+    reply = client.post(
+        url,
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert reply.status_code == 200
+    report = deliver_edition(
+        "2026-11-25",
+        store.all(),
+        factory.message,
+        lambda: outbox,
+        DeliveryOptions(),
+        ledger=DeliveryLedger(store.db),
+    )
+    assert report.recipients == 1 and store.get(ann.id).state == "unsubscribed"  # type: ignore[union-attr]
+    assert DeliveryLedger(store.db).get("2026-11-25", bob.id) is not None
 
 
 def test_archive_is_served(setup: tuple[httpx.Client, SubscriberStore]) -> None:

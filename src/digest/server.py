@@ -30,7 +30,7 @@ from digest.store import Database, open_database
 from digest.store.subscribers import SubscriberStore
 from digest.tokens import read_token, verify_token
 
-__all__ = ["create_app", "serve", "unsubscribe_url"]
+__all__ = ["create_app", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,6 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
         status_code=status,
         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
     )
-
-
-def unsubscribe_url(base_url: str, token: str) -> str:
-    return f"{base_url.rstrip('/')}/u/{token}"
 
 
 def create_app(
