@@ -202,6 +202,14 @@ def test_every_subscriber_gets_one_copy_and_a_rerun_sends_nothing(
     assert {r.message_id for r in rows} == {m.message_id for m in sink.messages}
 
 
+def test_parallel_connections_share_the_work(db: Database, sink: SmtpSink) -> None:
+    add_subscribers(db, 24)
+    sink.rules.data_delay = 0.01  # each connection is busy a while: the others take over
+    report = run_edition(db, sink, replace(FAST, connections=4))
+    assert report.sent == 24
+    assert len({m.peer for m in sink.messages}) == 4
+
+
 def test_transient_refusals_are_retried(db: Database, sink: SmtpSink) -> None:
     subs = add_subscribers(db, 3)
     sink.rules.rcpt_replies[subs[1].email] = ["451 4.7.1 greylisted", "452 4.2.2 full"]
@@ -353,6 +361,14 @@ def test_backoff_grows_exponentially_with_jitter_and_a_ceiling() -> None:
     for attempt, full in [(1, 1.0), (2, 2.0), (3, 4.0), (8, 60.0)]:
         delay = backoff_delay(attempt, 1.0, 60.0, rng)
         assert full / 2 <= delay <= full
+
+
+def test_per_second_limit_spaces_messages() -> None:
+    limiter = RateLimiter(per_second=0.5, per_hour=0)
+    stop = threading.Event()
+    assert limiter.acquire(stop)
+    threading.Timer(0.05, stop.set).start()
+    assert not limiter.acquire(stop)  # the next slot is two seconds away
 
 
 def test_hourly_limit_blocks_until_stopped() -> None:

@@ -51,6 +51,7 @@ class Received:
     data: bytes
     message_id: str
     subject: str
+    peer: str = ""  # the client's host:port: one per connection
 
 
 @dataclass
@@ -102,7 +103,9 @@ class _Handler:
             return "421 4.4.2 dropped"
         content = envelope.content
         data = content if isinstance(content, bytes) else str(content).encode()
-        self.sink.keep(str(envelope.mail_from), tuple(envelope.rcpt_tos), data)
+        peer = session.peer
+        where = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        self.sink.keep(str(envelope.mail_from), tuple(envelope.rcpt_tos), data, where)
         if any(self.sink.take(rules.drop_after_store, k) for k in keys):
             self._drop(server)
             return "421 4.4.2 dropped"
@@ -192,14 +195,14 @@ class SmtpSink:
                 return True
             return False
 
-    def keep(self, mail_from: str, rcpt_tos: tuple[str, ...], data: bytes) -> None:
+    def keep(self, mail_from: str, rcpt_tos: tuple[str, ...], data: bytes, peer: str = "") -> None:
         with self._lock:
             self.count += 1
             serial = next(self._serial)
         if not (self.keep_messages or self.folder is not None or self.on_message is not None):
             return
         message_id, subject = _message_id(data)
-        received = Received(mail_from, rcpt_tos, data, message_id, subject)
+        received = Received(mail_from, rcpt_tos, data, message_id, subject, peer)
         if self.keep_messages:
             with self._lock:
                 self.messages.append(received)
