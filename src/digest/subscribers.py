@@ -144,8 +144,9 @@ class ImportReport:
 
 def import_csv(store: SubscriberStore, path: str | Path) -> ImportReport:
     """Import ``email,name,topics,state`` rows (a header line is required; only ``email``
-    is mandatory; an empty cell keeps what is stored). A bad row is reported with its line number and skipped; the rest go in.
-    A row never re-activates an address that unsubscribed or was suppressed."""
+    is mandatory; an empty cell keeps what is stored). A bad row is reported with its line
+    number and skipped; the rest go in. A row never re-activates an address that
+    unsubscribed or was suppressed."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8-sig")
