@@ -106,7 +106,7 @@ def main() -> int:
     def ours(a: Article, b: Article) -> bool:
         return cluster_of[a.id] == cluster_of[b.id]
 
-    event = {a.id: vectors.event[a.id] for a in pile}
+    event = {a.id: vectors[a.id] for a in pile}
 
     def cosine_only(a: Article, b: Article) -> bool:
         return float(event[a.id] @ event[b.id]) >= config.edition.cluster_threshold
@@ -151,7 +151,7 @@ def main() -> int:
                 f"   {r['tp']:>2} {r['fp']:>2} {r['fn']:>2} {r['tn']:>2}"
             )
     if args.show:
-        matrix = link_scores(pile, vectors.event_matrix(pile), config.edition)
+        matrix = link_scores(pile, vectors.matrix(pile), config.edition)
         index = {a.id: i for i, a in enumerate(pile)}
         for pair in pairs:
             if ours(pair.a, pair.b) != pair.same:

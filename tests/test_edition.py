@@ -33,7 +33,7 @@ def cluster(article: Article, score: float, *others: Article) -> Cluster:
 def axis_vectors(directions: dict[str, int]) -> ArticleVectors:
     """Hand-made unit vectors: articles on one axis are alike, on two axes unrelated."""
     rows = {k: np.eye(384, dtype=np.float32)[d] for k, d in directions.items()}
-    return ArticleVectors(event=rows, doc=rows)
+    return ArticleVectors(rows)
 
 
 def config_with(**edition: object) -> Config:

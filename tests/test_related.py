@@ -51,7 +51,7 @@ def encode(titles: Sequence[str]) -> Vectors:
 
 def pool_of(articles: list[Article]) -> tuple[RelatedPool, dict[str, Vectors]]:
     vectors = embed_articles(Config(), articles)
-    return RelatedPool(articles, vectors.doc_matrix(articles), encode), dict(vectors.doc)
+    return RelatedPool(articles, vectors.matrix(articles), encode), dict(vectors.by_id)
 
 
 def test_normalized_titles_ignore_case_quotes_and_punctuation() -> None:

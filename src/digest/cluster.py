@@ -3,7 +3,7 @@
 Two articles are linked when their link score reaches ``edition.cluster_threshold`` and
 they were published within ``cluster_window_hours`` of each other. The link score is
 
-    cosine(title + lede vectors) + LEX_WEIGHT * shared_words      (both texts in English)
+    cosine(opening vectors) + LEX_WEIGHT * shared_words        (both texts in English)
     LEX_ALONE * shared_words                                      (otherwise)
 
 minus ``FIGURES_CONFLICT`` when both give figures and share none, where
@@ -179,7 +179,7 @@ def cluster_articles(
 ) -> list[Cluster]:
     """Group ranked articles into same-event clusters, best cluster first."""
     articles = [r.article for r in ranked]
-    scores = link_scores(articles, vectors.event_matrix(articles), options)
+    scores = link_scores(articles, vectors.matrix(articles), options)
     threshold = options.cluster_threshold
     parent = list(range(len(articles)))
     members: dict[int, list[int]] = {i: [i] for i in range(len(articles))}

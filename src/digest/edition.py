@@ -74,7 +74,7 @@ def select_stories(
     """Pick up to ``edition.stories`` clusters (MMR with caps), then the headlines."""
     options = config.edition
     leads = [c.lead.article for c in clusters]
-    docs = vectors.doc_matrix(leads)
+    docs = vectors.matrix(leads)
     scores = np.array([c.score for c in clusters], dtype=np.float64)
     spread = float(scores.max() - scores.min()) if len(scores) else 0.0
     relevance = (scores - scores.min()) / spread if spread > 0 else np.ones_like(scores)

@@ -98,7 +98,7 @@ def _past_sends(config: Config, db: Database, day: date) -> PastSends:
     vectors = embed_articles(config, [a for _, a in found], cache=EmbeddingStore(db))
     return PastSends(
         articles=articles,
-        story_vectors=vectors.event_matrix([a for _, a in found]),
+        story_vectors=vectors.matrix([a for _, a in found]),
         story_editions=tuple(e for e, _ in found),
     )
 
@@ -158,13 +158,13 @@ def related_stories(
     vectors = embed_articles(config, [*pool_articles, *leads], cache=cache)
     pool = RelatedPool(
         articles=pool_articles,
-        doc=vectors.doc_matrix(pool_articles),
+        doc=vectors.matrix(pool_articles),
         encode_titles=lambda titles: encoder.encode(list(titles), cache=cache),
     )
     return {
         c.lead.article.id: related_for(
             c.lead.article,
-            vectors.doc[c.lead.article.id],
+            vectors[c.lead.article.id],
             pool,
             config.edition,
             others=[o.article for o in c.others],

@@ -5,7 +5,7 @@ Terms (each in a fixed range, weights from ``config.rank.weights``):
 - ``freshness`` 0..1: ``0.5 ** (age / half_life_hours)``, the age measured from the end of
   the edition day in the configured timezone (an article without a date counts as one
   half-life old).
-- ``interest`` 0..1: how close the article (title, dek, lede, first paragraphs) is to the
+- ``interest`` 0..1: how close the article's opening (``opening_text``) is to the
   ``topics:`` of the config. Each topic is encoded whole and part by part ("climate,
   energy and the environment" gives "news about climate", "news about energy", ...):
   the best cosine over all phrases, rescaled from ``INTEREST_BAND`` to 0..1 (the cosines
@@ -39,13 +39,12 @@ __all__ = [
     "PastSends",
     "Ranking",
     "TopicVectors",
-    "doc_text",
     "edition_end",
     "embed_articles",
     "embed_topics",
-    "event_text",
     "explain",
     "key_terms",
+    "opening_text",
     "rank_articles",
     "substance",
 ]
@@ -75,15 +74,11 @@ _DATE_MENTION = re.compile(
 # --- the texts the encoder sees ------------------------------------------------------------
 
 
-def event_text(article: Article) -> str:
-    """Title, dek and lede: what names the event (same-event clustering, related stories)."""
-    paragraphs = article.paragraphs
-    parts = [article.title, article.dek or "", paragraphs[0] if paragraphs else ""]
-    return " ".join(p for p in parts if p)[:600]
-
-
-def doc_text(article: Article, limit: int = 1200) -> str:
-    """Title, dek, lede and the first paragraphs: what the article is about (interest)."""
+def opening_text(article: Article, limit: int = 600) -> str:
+    """Title, dek, lede and the first paragraphs up to ``limit`` characters: what the encoder
+    sees of an article (one vector per article, for interest, clustering, diversity and
+    related stories). 600 characters is about 130 tokens: the event and its framing, at
+    half the encoder time of the full 256-token window."""
     parts = [article.title, article.dek or "", *article.paragraphs]
     out: list[str] = []
     size = 0
@@ -99,16 +94,15 @@ def doc_text(article: Article, limit: int = 1200) -> str:
 
 @dataclass(frozen=True)
 class ArticleVectors:
-    """Unit vectors per article id: ``event`` (title + lede) and ``doc`` (the opening)."""
+    """One unit vector per article id: the encoding of ``opening_text``."""
 
-    event: Mapping[str, Vectors]
-    doc: Mapping[str, Vectors]
+    by_id: Mapping[str, Vectors]
 
-    def event_matrix(self, articles: Sequence[Article]) -> Vectors:
-        return _stack([self.event[a.id] for a in articles])
+    def __getitem__(self, article_id: str) -> Vectors:
+        return self.by_id[article_id]
 
-    def doc_matrix(self, articles: Sequence[Article]) -> Vectors:
-        return _stack([self.doc[a.id] for a in articles])
+    def matrix(self, articles: Sequence[Article]) -> Vectors:
+        return _stack([self.by_id[a.id] for a in articles])
 
 
 def _stack(rows: Sequence[Vectors]) -> Vectors:
@@ -120,15 +114,11 @@ def _stack(rows: Sequence[Vectors]) -> Vectors:
 def embed_articles(
     config: Config, articles: Sequence[Article], cache: VectorCache | None = None
 ) -> ArticleVectors:
-    """Encode each article's event and doc texts once (cached by text hash in the store)."""
+    """Encode each article's opening once (cached by text hash in the store)."""
     encoder = get_encoder(config.encoder)
     unique = list({a.id: a for a in articles}.values())
-    event = encoder.encode([event_text(a) for a in unique], cache=cache)
-    doc = encoder.encode([doc_text(a) for a in unique], cache=cache)
-    return ArticleVectors(
-        event={a.id: event[i] for i, a in enumerate(unique)},
-        doc={a.id: doc[i] for i, a in enumerate(unique)},
-    )
+    vectors = encoder.encode([opening_text(a) for a in unique], cache=cache)
+    return ArticleVectors({a.id: vectors[i] for i, a in enumerate(unique)})
 
 
 @dataclass(frozen=True)
@@ -281,7 +271,7 @@ def rank_articles(
     end = edition_end(day, config)
     weights = config.rank.weights
     source_weights = {s.name: s.weight for s in config.sources}
-    docs = vectors.doc_matrix(articles)
+    docs = vectors.matrix(articles)
     has_topics = bool(topics.phrases) and len(articles) > 0
     if has_topics:
         sims = docs @ topics.vectors.T
@@ -311,7 +301,7 @@ def rank_articles(
         )
         subst, subst_note = substance(article)
         novel, novel_note = novelty(
-            article, vectors.event[article.id], past, config.edition.cluster_threshold
+            article, vectors[article.id], past, config.edition.cluster_threshold
         )
         terms = {
             "freshness": fresh,

@@ -26,10 +26,12 @@ from digest.config import EditionOptions
 from digest.embed import Vectors
 from digest.models import Article, RelatedItem
 
-__all__ = ["TITLE_MATCH", "RelatedPool", "normalize_title", "related_for"]
+__all__ = ["SHORTLIST", "TITLE_MATCH", "RelatedPool", "normalize_title", "related_for"]
 
 # Cosine between two titles above which they name the same article (paraphrase, edits).
 TITLE_MATCH = 0.8
+# How many of the closest pool articles a cited title is compared with, title to title.
+SHORTLIST = 5
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 
@@ -43,13 +45,16 @@ def normalize_title(title: str) -> str:
 
 @dataclass
 class RelatedPool:
-    """The stored articles a story may point at, with their opening vectors; the title
-    vectors are computed only when some story cites a title (``encode_titles``)."""
+    """The stored articles a story may point at, with their opening vectors.
+
+    A cited title that matches no link and no normalised title is compared, through the
+    encoder, with the titles of the ``SHORTLIST`` pool articles whose openings are closest
+    to it: a title or two per citation to encode, not the whole pool's.
+    """
 
     articles: Sequence[Article]
     doc: Vectors
     encode_titles: Callable[[Sequence[str]], Vectors]
-    _titles: Vectors | None = None
 
     def __post_init__(self) -> None:
         self.by_title: dict[str, int] = {}
@@ -60,11 +65,6 @@ class RelatedPool:
                 if url:
                     self.by_url.setdefault(url, i)
 
-    def title_vectors(self) -> Vectors:
-        if self._titles is None:
-            self._titles = self.encode_titles([a.title for a in self.articles])
-        return self._titles
-
     def resolve(self, title: str, url: str | None, title_vector: Vectors | None) -> int | None:
         """The index of the stored article a cited title/link names, or None."""
         if url and url in self.by_url:
@@ -74,9 +74,11 @@ class RelatedPool:
             return exact
         if title_vector is None or not len(self.articles):
             return None
-        sims = self.title_vectors() @ title_vector
+        shortlist = np.argsort(-(self.doc @ title_vector), kind="stable")[:SHORTLIST]
+        titles = self.encode_titles([self.articles[int(i)].title for i in shortlist])
+        sims = titles @ title_vector
         best = int(np.argmax(sims))
-        return best if float(sims[best]) >= TITLE_MATCH else None
+        return int(shortlist[best]) if float(sims[best]) >= TITLE_MATCH else None
 
 
 def _item(article: Article, reason: str) -> RelatedItem:
