@@ -40,7 +40,7 @@ def rank_command(config: Config, day: Any, show_terms: bool, limit: int) -> None
             f"{number:>3}. {cluster.score:+.3f}  {lead.article.title}  [{lead.article.source}]"
         )
         terms = "  ".join(f"{k} {float(v):.2f}" for k, v in lead.terms.items())
-        click.echo(f"       {terms}")
+        click.echo(f"       lead {lead.score:+.3f}: {terms}")
         if show_terms:
             notes = candidates.ranking.notes.get(lead.article.id)
             for line in explain(lead, config, notes):
