@@ -7,7 +7,7 @@ built and rendered once (the real encoder, a few seconds). For each connection c
 
 - ours:    ``deliver_edition`` to N subscribers with ``SmtpTransport``, each message
            assembled by ``MessageFactory`` and every send recorded in the SQLite ledger
-           (claim, data_started, reply: three committed writes per message);
+           (the claim before DATA and the reply: two committed writes per message);
 - ceiling: N ``smtplib.SMTP.sendmail`` calls of one pre-built message's bytes, split over
            the same number of connections (threads), no assembly, no ledger, no retries.
 

@@ -331,17 +331,55 @@ def test_a_claim_is_won_once_across_connections(db: Database) -> None:
     assert not other.claim(EDITION, sub.id, "<m@x>")
 
 
-def test_recover_tells_a_crash_before_data_from_one_after(db: Database) -> None:
+def test_recover_requeues_what_a_dead_run_left_in_sending(db: Database) -> None:
     a, b = add_subscribers(db, 2)
     ledger = DeliveryLedger(db)
     ledger.enqueue(EDITION, [a.id, b.id])
-    ledger.claim(EDITION, a.id, "<a@x>")  # crashed before DATA: certainly not delivered
-    ledger.claim(EDITION, b.id, "<b@x>")
-    ledger.data_started(EDITION, b.id)  # crashed after DATA began: maybe delivered
+    ledger.claim(EDITION, b.id, "<b@x>")  # claimed at DATA, then the process died
     ambiguous = ledger.recover(EDITION)
     assert [(x.email, x.message_id) for x in ambiguous] == [(b.email, "<b@x>")]
     assert ledger.pending(EDITION) == [a.id, b.id]
-    assert ledger.get(EDITION, b.id).ambiguous == 1  # type: ignore[union-attr]
+    row = ledger.get(EDITION, b.id)
+    assert row is not None and row.state == "queued" and row.ambiguous == 1
+    assert row.message_id == "<b@x>"  # the resend carries the same Message-ID
+    assert ledger.recover(EDITION) == []
+
+
+def test_a_refusal_before_data_is_recorded_without_a_claim(db: Database, sink: SmtpSink) -> None:
+    subs = add_subscribers(db, 2)
+    sink.rules.rcpt_always[subs[0].email] = "550 5.1.1 unknown"
+    run_edition(db, sink)
+    row = DeliveryLedger(db).get(EDITION, subs[0].id)
+    assert row is not None and row.state == "failed" and row.reply_code == 550
+    assert row.attempts == 1 and row.message_id == f"<{EDITION}.{subs[0].id}@digest.test>"
+
+
+def test_a_row_sent_by_another_sender_is_not_sent_again(db: Database, sink: SmtpSink) -> None:
+    subs = add_subscribers(db, 2)
+    ledger = DeliveryLedger(db)
+    ledger.enqueue(EDITION, [s.id for s in subs])
+    store = SubscriberStore(db)
+    # Another sender claims subs[0] after this run listed it as pending.
+    original = ledger.claim
+
+    def racing_claim(edition: str, subscriber_id: int, message_id: str) -> bool:
+        if subscriber_id == subs[0].id:
+            other = DeliveryLedger(open_database(db.path))
+            assert other.claim(edition, subscriber_id, message_id)
+            other.finish(edition, subscriber_id, "sent", 250, "sent by the other sender")
+        return original(edition, subscriber_id, message_id)
+
+    ledger.claim = racing_claim  # type: ignore[method-assign]
+    report = deliver_edition(
+        EDITION,
+        store.active(),
+        build_message,
+        lambda: SmtpTransport(smtp_options(sink)),
+        FAST,
+        ledger=ledger,
+    )
+    assert report.sent == 1 and report.already_sent == 1
+    assert [m.rcpt_tos for m in sink.messages] == [(subs[1].email,)]
 
 
 def test_without_a_ledger_nothing_is_recorded(db: Database, tmp_path: Path) -> None:

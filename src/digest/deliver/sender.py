@@ -4,9 +4,10 @@ backoff, suppression after permanent failures, an error budget, all through the 
 Each worker thread owns one transport (one SMTP connection). For each subscriber it
 
 1. builds the message (cheap: the edition was rendered once),
-2. claims the ledger row (``queued``/``deferred``/``failed`` -> ``sending``; a row that
-   is ``sent`` or held by another sender is skipped),
-3. marks ``data_started`` right before the message's bytes go out,
+2. sends ``MAIL FROM`` and ``RCPT TO``,
+3. claims the ledger row right before ``DATA`` (``queued``/``deferred``/``failed`` ->
+   ``sending``, committed; a row that is ``sent`` or held by another sender is not
+   sent: the transaction is reset),
 4. records the reply (``sent``, ``deferred`` or ``failed``) as soon as it arrives.
 
 A transient failure (4xx, dropped connection, timeout) goes back on a delay queue with
@@ -28,6 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from digest.config import DeliveryOptions
 from digest.deliver.transports import Transport
@@ -175,6 +177,33 @@ class _Queue:
             self._cond.notify_all()
 
 
+class _ClaimLost(Exception):
+    """The ledger row is sent or held by another sender: this message must not go out."""
+
+
+class _Claim:
+    """The transport's ``before_data`` callback: claims the ledger row right before DATA."""
+
+    __slots__ = ("edition_id", "held", "ledger", "message_id", "subscriber_id")
+
+    def __init__(
+        self, ledger: DeliveryLedger | None, edition_id: str, subscriber_id: int, message_id: str
+    ) -> None:
+        self.ledger = ledger
+        self.edition_id = edition_id
+        self.subscriber_id = subscriber_id
+        self.message_id = message_id
+        self.held = False
+
+    def __call__(self) -> None:
+        ledger = self.ledger
+        if ledger is not None and not ledger.claim(
+            self.edition_id, self.subscriber_id, self.message_id
+        ):
+            raise _ClaimLost(self.subscriber_id)
+        self.held = True
+
+
 class _Run:
     """The shared state of one delivery run."""
 
@@ -271,22 +300,20 @@ class _Run:
             self._failure(str(exc))
             self._finished(subscriber.email)
             return
-        ledger = self.ledger
-        if ledger is not None and not ledger.claim(edition, sid, message.message_id):
+        claim = _Claim(self.ledger, edition, sid, message.message_id)
+        try:
+            reply = transport.send(message, claim)
+        except _ClaimLost:
             log.info("%s: %s already sent or claimed elsewhere; skipped", edition, subscriber.email)
             self._count("already_sent")
             self._finished(subscriber.email)
             return
-        before_data = None if ledger is None else (lambda: ledger.data_started(edition, sid))
-        try:
-            reply = transport.send(message, before_data)
         except TransientDeliveryError as exc:
             self._failure(str(exc))
-            self._transient(job, exc)
+            self._transient(job, claim, exc)
             return
         except PermanentDeliveryError as exc:
-            if ledger is not None:
-                ledger.finish(edition, sid, "failed", exc.code, str(exc), ambiguous=job.ambiguous)
+            self._record(job, claim, "failed", exc.code, str(exc))
             log.warning("%s: %s refused: %s", edition, subscriber.email, exc)
             self._count("failed")
             self._failure(str(exc))
@@ -306,24 +333,38 @@ class _Run:
             return
         except DeliveryError as exc:
             # No retry fixes this (TLS, login, an unwritable outbox): stop the run.
-            if ledger is not None:
-                ledger.finish(edition, sid, "deferred", None, str(exc), ambiguous=job.ambiguous)
+            self._record(job, claim, "deferred", None, str(exc))
             with self._lock:
                 if self.fatal is None:
                     self.fatal = exc
             self.stop.set()
             self.queue.wake()
             return
-        if ledger is not None:
-            ledger.finish(edition, sid, "sent", reply.code, reply.text, ambiguous=job.ambiguous)
+        self._record(job, claim, "sent", reply.code, reply.text)
         self._success()
         self._count("sent")
         if job.ambiguous:
             self._count("ambiguous_resent")
         self._finished(subscriber.email)
 
-    def _transient(self, job: _Job, exc: TransientDeliveryError) -> None:
-        subscriber, ledger = job.subscriber, self.ledger
+    def _record(
+        self,
+        job: _Job,
+        claim: _Claim,
+        state: Literal["sent", "deferred", "failed"],
+        code: int | None,
+        text: str,
+    ) -> None:
+        ledger, sid = self.ledger, job.subscriber.id
+        if ledger is None:
+            return
+        if claim.held:
+            ledger.finish(self.edition_id, sid, state, code, text, ambiguous=job.ambiguous)
+        elif state != "sent":
+            ledger.record_unclaimed(self.edition_id, sid, state, claim.message_id, code, text)
+
+    def _transient(self, job: _Job, claim: _Claim, exc: TransientDeliveryError) -> None:
+        subscriber = job.subscriber
         if exc.after_data:
             log.warning(
                 "%s: %s: the connection failed after the message was handed over; it may"
@@ -333,15 +374,7 @@ class _Run:
             )
             with self._lock:
                 self.report.ambiguous.append(subscriber.email)
-        if ledger is not None:
-            ledger.finish(
-                self.edition_id,
-                subscriber.id,
-                "deferred",
-                exc.code,
-                str(exc),
-                ambiguous=job.ambiguous,
-            )
+        self._record(job, claim, "deferred", exc.code, str(exc))
         if job.attempt < self.options.max_attempts and not self.stop.is_set():
             delay = backoff_delay(
                 job.attempt,

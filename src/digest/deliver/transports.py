@@ -64,7 +64,11 @@ class Transport(Protocol):
     def send(
         self, message: OutgoingMessage, before_data: Callable[[], None] | None = None
     ) -> SendReply:
-        """Deliver ``message``; call ``before_data`` right before its bytes go out."""
+        """Deliver ``message``; call ``before_data`` right before its bytes go out.
+
+        If ``before_data`` raises, the transaction is abandoned (nothing is sent) and the
+        exception propagates.
+        """
 
     def close(self) -> None: ...
 
@@ -279,7 +283,11 @@ class SmtpTransport:
                 self._reset(conn)
                 raise reply_error(code, _text(text), f"{where} RCPT TO", recipient=True)
             if before_data is not None:
-                before_data()
+                try:
+                    before_data()
+                except BaseException:
+                    self._reset(conn)  # no DATA: the connection stays usable
+                    raise
             data_started = True
             code, text = conn.data(message.data)
         except smtplib.SMTPDataError as exc:

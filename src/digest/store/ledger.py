@@ -2,18 +2,19 @@
 
 A row moves ``queued -> sending -> sent | deferred | failed``:
 
-- ``claim`` moves a row to ``sending`` with an ``UPDATE ... WHERE state IN (...)`` and
-  checks the row count, so two senders can never both own one (edition, subscriber);
-- ``data_started`` marks the row just before SMTP ``DATA`` (committed before the first
-  byte of the message leaves);
+- ``claim`` moves a row to ``sending`` right before SMTP ``DATA`` (after the server
+  accepted ``MAIL FROM`` and ``RCPT TO``), with an ``UPDATE ... WHERE state IN (...)``
+  whose row count says whether this sender won it, so two senders can never both send
+  one (edition, subscriber); it is committed before the first byte of the message leaves;
 - ``finish`` records the server's reply as soon as it arrives (one autocommitted
-  statement).
+  statement): two writes per message;
+- ``record_unclaimed`` records a failure that came before ``DATA`` (a refusal at
+  ``MAIL``/``RCPT``, no connection): nothing was handed over, so nothing was claimed.
 
-A row found in ``sending`` when a run starts belongs to a run that died. If it never
-reached ``DATA`` the message was certainly not delivered and it is simply queued again;
-if it did, the server may have accepted the message before the crash (the one window no
-client can close): it is *ambiguous*, reported, and resent with the same ``Message-ID``
-so that the recipient's mail system can recognise the copy.
+A row found in ``sending`` when a run starts belongs to a run that died between ``DATA``
+and the ledger write: the server may have accepted the message (the one window no client
+can close). It is *ambiguous*: reported, and resent with the same ``Message-ID`` so that
+the recipient's mail system can recognise the copy.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class DeliveryLedger:
             )
 
     def recover(self, edition_id: str) -> list[AmbiguousDelivery]:
-        """Requeue what a dead run left in ``sending``; the rows that may have been delivered.
+        """Requeue what a dead run left in ``sending``: the rows that may have been delivered.
 
         Only call this while no other sender works on the edition (the daily job's lock).
         """
@@ -87,13 +88,7 @@ class DeliveryLedger:
                 AmbiguousDelivery(int(r["subscriber_id"]), r["email"], r["message_id"])
                 for r in self.db.query(sql.AMBIGUOUS_DELIVERIES, {"edition_id": edition_id})
             ]
-            now = _now()
-            unstarted = self.db.execute(
-                sql.REQUEUE_UNSTARTED, {"edition_id": edition_id, "now": now}
-            ).rowcount
-            self.db.execute(sql.REQUEUE_AMBIGUOUS, {"edition_id": edition_id, "now": now})
-        if unstarted:
-            log.info("%s: %d claimed but unsent messages requeued", edition_id, unstarted)
+            self.db.execute(sql.REQUEUE_AMBIGUOUS, {"edition_id": edition_id, "now": _now()})
         for item in ambiguous:
             log.warning(
                 "%s: the last run stopped between DATA and the ledger write for %s;"
@@ -110,7 +105,7 @@ class DeliveryLedger:
         return [int(r["subscriber_id"]) for r in rows]
 
     def claim(self, edition_id: str, subscriber_id: int, message_id: str) -> bool:
-        """Take the row for sending; False if it is sent or another sender holds it."""
+        """Take the row right before DATA; False if it is sent or another sender holds it."""
         cursor = self.db.execute(
             sql.CLAIM_DELIVERY,
             {
@@ -122,10 +117,27 @@ class DeliveryLedger:
         )
         return cursor.rowcount == 1
 
-    def data_started(self, edition_id: str, subscriber_id: int) -> None:
+    def record_unclaimed(
+        self,
+        edition_id: str,
+        subscriber_id: int,
+        state: Literal["deferred", "failed"],
+        message_id: str,
+        reply_code: int | None,
+        reply_text: str | None,
+    ) -> None:
+        """A failure before DATA, on a row this sender never claimed."""
         self.db.execute(
-            sql.MARK_DATA_STARTED,
-            {"edition_id": edition_id, "subscriber_id": subscriber_id, "now": _now()},
+            sql.RECORD_UNCLAIMED,
+            {
+                "edition_id": edition_id,
+                "subscriber_id": subscriber_id,
+                "state": state,
+                "message_id": message_id,
+                "reply_code": reply_code,
+                "reply_text": reply_text,
+                "now": _now(),
+            },
         )
 
     def finish(

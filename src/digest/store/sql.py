@@ -78,7 +78,6 @@ MIGRATIONS: tuple[str, ...] = (
         message_id    TEXT NOT NULL DEFAULT '',
         state         TEXT NOT NULL,
         attempts      INTEGER NOT NULL DEFAULT 0,
-        data_started  INTEGER NOT NULL DEFAULT 0,  -- 1 from just before DATA to the reply
         ambiguous     INTEGER NOT NULL DEFAULT 0,  -- times resent after a crash in that window
         reply_code    INTEGER,
         reply_text    TEXT,
@@ -223,45 +222,44 @@ WHERE d.edition_id = :edition_id AND d.state IN ('queued', 'deferred', 'failed')
 ORDER BY d.subscriber_id
 """
 
-# A claim: the row moves to 'sending' only if nobody else holds it; rowcount says who won.
-# (PostgreSQL, several hosts: SELECT ... FOR UPDATE SKIP LOCKED, then the same UPDATE.)
+# A claim, made right before DATA: the row moves to 'sending' only if nobody else holds it
+# or sent it; rowcount says who won. (PostgreSQL, several hosts: SELECT ... FOR UPDATE
+# SKIP LOCKED, then the same UPDATE.)
 CLAIM_DELIVERY = """
 UPDATE deliveries
-SET state = 'sending', message_id = :message_id, attempts = attempts + 1, data_started = 0,
-    updated_at = :now
+SET state = 'sending', message_id = :message_id, attempts = attempts + 1, updated_at = :now
 WHERE edition_id = :edition_id AND subscriber_id = :subscriber_id
   AND state IN ('queued', 'deferred', 'failed')
 """
 
-MARK_DATA_STARTED = """
-UPDATE deliveries SET data_started = 1, updated_at = :now
-WHERE edition_id = :edition_id AND subscriber_id = :subscriber_id AND state = 'sending'
+# A failure before DATA (refused at MAIL or RCPT, no connection): nothing was handed over,
+# so the row was never claimed; it is recorded unless another sender has it.
+RECORD_UNCLAIMED = """
+UPDATE deliveries
+SET state = :state, message_id = :message_id, attempts = attempts + 1,
+    reply_code = :reply_code, reply_text = :reply_text, updated_at = :now
+WHERE edition_id = :edition_id AND subscriber_id = :subscriber_id
+  AND state IN ('queued', 'deferred', 'failed')
 """
 
 FINISH_DELIVERY = """
 UPDATE deliveries
-SET state = :state, data_started = 0, reply_code = :reply_code, reply_text = :reply_text,
+SET state = :state, reply_code = :reply_code, reply_text = :reply_text,
     ambiguous = ambiguous + :ambiguous, updated_at = :now
 WHERE edition_id = :edition_id AND subscriber_id = :subscriber_id AND state = 'sending'
 """
 
-# After a crash: rows claimed but not yet at DATA were certainly not delivered.
-REQUEUE_UNSTARTED = """
-UPDATE deliveries SET state = 'queued', updated_at = :now
-WHERE edition_id = :edition_id AND state = 'sending' AND data_started = 0
-"""
-
-# ... rows at or past DATA may have been delivered: resent (same Message-ID), and counted.
+# After a crash: a row left in 'sending' reached DATA and may have been delivered; it is
+# queued again (resent with the same Message-ID) and counted.
 REQUEUE_AMBIGUOUS = """
-UPDATE deliveries SET state = 'queued', data_started = 0, ambiguous = ambiguous + 1,
-       updated_at = :now
-WHERE edition_id = :edition_id AND state = 'sending' AND data_started = 1
+UPDATE deliveries SET state = 'queued', ambiguous = ambiguous + 1, updated_at = :now
+WHERE edition_id = :edition_id AND state = 'sending'
 """
 
 AMBIGUOUS_DELIVERIES = """
 SELECT d.subscriber_id, d.message_id, s.email
 FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
-WHERE d.edition_id = :edition_id AND d.state = 'sending' AND d.data_started = 1
+WHERE d.edition_id = :edition_id AND d.state = 'sending'
 ORDER BY d.subscriber_id
 """
 
