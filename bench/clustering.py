@@ -28,10 +28,10 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from digest.cluster import cluster_articles, english, link_scores  # noqa: E402
+from digest.cluster import cluster_articles, link_scores  # noqa: E402
 from digest.config import Config, load_config  # noqa: E402
 from digest.models import Article  # noqa: E402
-from digest.rank import embed_articles, embed_topics, rank_articles  # noqa: E402
+from digest.rank import embed_articles, embed_topics, english, rank_articles  # noqa: E402
 from digest.sources import read_location  # noqa: E402
 
 PAIRS = ROOT / "bench" / "event_pairs.yaml"

@@ -229,6 +229,15 @@ def test_edition_json_on_the_examples(tmp_path: Path) -> None:
         assert shown == set(pair)
         assert len(story["also_reported_by"]) == 1
 
+    ranked = runner.invoke(
+        main, ["--config", str(config_file), "rank", "--date", "2026-11-24", "--explain"]
+    )
+    assert ranked.exit_code == 0, ranked.output
+    assert "14 candidates in 12 events" in ranked.stdout
+    for term in ("freshness", "interest", "source", "substance", "novelty", "score"):
+        assert f"\n         {term}" in ranked.stdout
+    assert "also: " in ranked.stdout
+
     articles = {a.id: a for a in read_location(str(EXAMPLES)).articles}
     by_title = {normalize_title(a.title): a.id for a in articles.values()}
     for story in stories:

@@ -126,6 +126,9 @@ def test_novelty_penalises_sent_articles_and_sent_events() -> None:
     assert same_event == pytest.approx(-1.0) and "same event" in note
     unrelated = np.eye(384, dtype=np.float32)[1]
     assert novelty(GLACIERS, unrelated, past, 0.6)[0] == 0.0
+    # The encoder reads English only: no event penalty on what it cannot read.
+    german = dataclasses.replace(GLACIERS, language="de")
+    assert novelty(german, vector, past, 0.6) == (0.0, "not sent before")
 
 
 def test_explanation_adds_up_to_the_score(tmp_path: Path) -> None:

@@ -36,7 +36,8 @@ from scipy import sparse
 from digest.config import EditionOptions
 from digest.embed import Vectors
 from digest.models import AlsoReported, Article, RankedArticle
-from digest.rank import ArticleVectors
+from digest.rank import ENGLISH_FUNCTION_WORDS as _ENGLISH
+from digest.rank import ArticleVectors, english
 
 __all__ = [
     "FIGURES_CONFLICT",
@@ -57,11 +58,6 @@ MERGE_SLACK = 0.05
 _OUTSIDE = -1.0
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _FIGURE = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
-# English function words: they tell English text apart, and carry nothing about an event.
-_ENGLISH_WORDS = """the of and to in a is for on that with as was by at from are has have it its be
-    an this will after over said who not but were had been their they he she his her we our
-    you your i or if than then there which what when where while about into also more"""
-_ENGLISH = frozenset(_ENGLISH_WORDS.split())
 
 
 @dataclass(frozen=True)
@@ -115,17 +111,6 @@ def _figures(article: Article) -> frozenset[str]:
     paragraphs = article.paragraphs
     text = " ".join((article.title, article.dek or "", paragraphs[0] if paragraphs else ""))
     return frozenset(n.replace(",", "") for n in _FIGURE.findall(text))
-
-
-def english(article: Article) -> bool:
-    """Whether the encoder can read the article: its language, else its function words."""
-    if article.language:
-        return article.language.lower().startswith("en")
-    words = _TOKEN.findall(f"{article.title} {article.dek or ''}".casefold())
-    paragraphs = article.paragraphs
-    if paragraphs:
-        words += _TOKEN.findall(paragraphs[0].casefold())
-    return sum(w in _ENGLISH for w in words) >= 0.08 * max(1, len(words))
 
 
 def shared_words(articles: Sequence[Article]) -> Vectors:

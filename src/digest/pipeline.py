@@ -36,6 +36,7 @@ from digest.rank import (
     edition_end,
     embed_articles,
     embed_topics,
+    english,
     rank_articles,
 )
 from digest.related import RelatedPool, related_for
@@ -92,7 +93,7 @@ def _past_sends(config: Config, db: Database, day: date) -> PastSends:
     articles = {s.article_id: s.edition_id for s in sent if s.role in ("story", "also")}
     store = ArticleStore(db)
     stories = [(s.edition_id, store.get(s.article_id)) for s in sent if s.role == "story"]
-    found = [(e, a) for e, a in stories if a is not None]
+    found = [(e, a) for e, a in stories if a is not None and english(a)]
     if not found:
         return PastSends(articles=articles)
     vectors = embed_articles(config, [a for _, a in found], cache=EmbeddingStore(db))

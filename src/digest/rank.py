@@ -33,6 +33,7 @@ from digest.embed import VectorCache, Vectors, get_encoder
 from digest.models import Article, RankedArticle
 
 __all__ = [
+    "ENGLISH_FUNCTION_WORDS",
     "INTEREST_BAND",
     "TERMS",
     "ArticleVectors",
@@ -42,6 +43,7 @@ __all__ = [
     "edition_end",
     "embed_articles",
     "embed_topics",
+    "english",
     "explain",
     "key_terms",
     "opening_text",
@@ -69,6 +71,25 @@ _DATE_MENTION = re.compile(
     r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2}\b"
     r"|\b\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\b"
 )
+
+
+# English function words: they tell English text apart, and carry nothing about an event.
+_FUNCTION_WORDS = """the of and to in a is for on that with as was by at from are has have it its be
+    an this will after over said who not but were had been their they he she his her we our
+    you your i or if than then there which what when where while about into also more"""
+ENGLISH_FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def english(article: Article) -> bool:
+    """Whether the encoder can read the article: its language, else its function words."""
+    if article.language:
+        return article.language.lower().startswith("en")
+    words = _TOKEN.findall(f"{article.title} {article.dek or ''}".casefold())
+    paragraphs = article.paragraphs
+    if paragraphs:
+        words += _TOKEN.findall(paragraphs[0].casefold())
+    return sum(w in ENGLISH_FUNCTION_WORDS for w in words) >= 0.08 * max(1, len(words))
 
 
 # --- the texts the encoder sees ------------------------------------------------------------
@@ -236,7 +257,8 @@ def novelty(
     edition_id = past.articles.get(article.id)
     if edition_id is not None:
         return -1.0, f"already sent in edition {edition_id}"
-    if past.story_vectors.shape[0]:
+    if past.story_vectors.shape[0] and english(article):
+        # The encoder reads English only; other text would match any sent story alike.
         sims = past.story_vectors @ event_vector
         best = int(np.argmax(sims))
         if float(sims[best]) >= threshold:
