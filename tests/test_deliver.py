@@ -4,6 +4,9 @@ the error budget and the ledger."""
 from __future__ import annotations
 
 import random
+import signal
+import subprocess
+import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -415,3 +418,29 @@ def test_hourly_limit_blocks_until_stopped() -> None:
     assert limiter.acquire(stop) and limiter.acquire(stop)
     threading.Timer(0.05, stop.set).start()
     assert not limiter.acquire(stop)  # the third would wait an hour
+
+
+# --- the sink as a program (make demo) ---------------------------------------------------
+
+
+def test_the_sink_program_writes_what_it_receives(tmp_path: Path) -> None:
+    port = free_port()
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "digest.smtp_sink", "--port", str(port), "--dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert sink.stdout is not None
+        assert f"listening on 127.0.0.1:{port}" in sink.stdout.readline()
+        transport = SmtpTransport(SmtpOptions(host="127.0.0.1", port=port, timeout=5.0))
+        message = build_message(Subscriber(5, "ann@example.com"))
+        transport.send(message)
+        transport.close()
+    finally:
+        sink.send_signal(signal.SIGTERM)
+        out, _ = sink.communicate(timeout=30)
+    assert sink.returncode == 0 and "1 messages received" in out
+    files = list(tmp_path.glob("*.eml"))
+    assert [f.name for f in files] == ["000001-2026-11-24.5@digest.test.eml"]
+    assert files[0].read_bytes() == message.data

@@ -6,13 +6,14 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
 from digest import pipeline
 from digest.cli import EXIT_FAILED, date_option, edition_day, main, pass_config
 from digest.config import Config
+from digest.models import SubscriberState
 from digest.store.subscribers import SubscriberStore
 from digest.subscribers import (
     add_subscriber,
@@ -108,7 +109,7 @@ def subscribers_remove(config: Config, email: str, forget: bool) -> None:
 def subscribers_list(config: Config, as_json: bool, state: str | None) -> None:
     """List subscribers."""
     with pipeline.open_store(config) as db:
-        found = SubscriberStore(db).all(state)  # type: ignore[arg-type]
+        found = SubscriberStore(db).all(cast(SubscriberState | None, state))
     if as_json:
         rows = [
             {
