@@ -1,46 +1,91 @@
 """``python -m digest.demo`` (what ``make demo`` runs): the daily job on ``examples/``.
 
-Uses the shipped ``config.yaml`` (the embedded defaults) with its data folder moved to
-``.digest-demo/``, so that the demo never touches a real store.
+Uses the shipped ``config.yaml`` (the embedded defaults: SQLite store, bundled encoder,
+extractive summaries) with its data folder moved to ``.digest-demo/``, so that the demo
+never touches a real store, and delivery pointed at a local SMTP sink (aiosmtpd on
+127.0.0.1) that this process starts in the background and that writes what it receives
+as ``.eml`` files. Nothing leaves the machine.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from datetime import date
 from pathlib import Path
 
 from digest import pipeline
+from digest.archive import archive_stored
 from digest.config import Config, load_config, with_overrides
-from digest.store import ArticleStore
+from digest.errors import DigestError
+from digest.preview import load_edition, write_preview
+from digest.smtp_sink import SmtpSink
+from digest.store.subscribers import SubscriberStore
+from digest.subscribers import add_subscriber
 
-__all__ = ["demo_config", "main"]
+__all__ = ["DEMO_DAY", "demo_config", "main"]
 
 ROOT = Path(__file__).resolve().parents[2]
+# The examples are dated 22-24 November 2026; the demo edition is the last of those days.
+DEMO_DAY = date(2026, 11, 24)
+DEMO_SUBSCRIBERS = (
+    ("ana@example.org", "Ana"),
+    ("bo@example.org", "Bo"),
+    ("chidi@example.org", "Chidi"),
+)
 
 
-def demo_config() -> Config:
-    """The shipped config with its data folder at ``.digest-demo/``."""
-    return with_overrides(load_config(ROOT / "config.yaml"), data_dir=".digest-demo")
+def demo_config(smtp_port: int | None = None) -> Config:
+    """The shipped config with its data folder at ``.digest-demo/`` and, given a port,
+    delivery over plain SMTP to a sink on 127.0.0.1."""
+    overrides: dict[str, object] = {"data_dir": ".digest-demo"}
+    if smtp_port is not None:
+        overrides |= {
+            "delivery.transport": "smtp",
+            "delivery.smtp.host": "127.0.0.1",
+            "delivery.smtp.port": smtp_port,
+            "delivery.smtp.security": "none",
+        }
+    return with_overrides(load_config(ROOT / "config.yaml"), **overrides)
+
+
+def _progress(stage: str, done: int, total: int, detail: str) -> None:
+    if done == total:
+        print(f"  {stage:<10} {detail or 'done'}", flush=True)
 
 
 def main() -> int:
-    config = demo_config()
-    with pipeline.open_store(config) as db:
-        report = pipeline.ingest(config, db)
-        for source in report.sources:
-            status = (
-                f"failed: {source.reason}"
-                if source.failed
-                else (f"{source.read} read, {source.new} new, {source.unchanged} unchanged")
-            )
-            print(f"ingest {source.name}: {status}")
-        stored = ArticleStore(db).all()
-    print(f"\n{len(stored)} articles stored:")
-    for article in stored:
-        when = article.published.strftime("%Y-%m-%d %H:%M") if article.published else "undated"
-        print(f"  {when}  {article.category or '-':<10}  {article.title}  [{article.source}]")
-    print(f"\nstore: {config.store_path}")
-    return 1 if report.failed else 0
+    # Unsubscribe links are HMAC-signed; a real deployment sets its own secret.
+    os.environ.setdefault("DIGEST_SECRET", "demo-secret-not-for-production")
+    sink_dir = ROOT / ".digest-demo" / "sink"
+    sink = SmtpSink(folder=sink_dir, keep=False).start()
+    try:
+        config = demo_config(sink.port)
+        print(f"SMTP sink listening on 127.0.0.1:{sink.port}, writing to {sink_dir}")
+        with pipeline.open_store(config) as db:
+            subscribers = SubscriberStore(db)
+            for email, name in DEMO_SUBSCRIBERS:
+                add_subscriber(subscribers, email, name=name)
+        print(f"\ndigest run --date {DEMO_DAY} (store: {config.store_path})")
+        report = pipeline.run_daily(config, DEMO_DAY, progress=_progress)
+        print(report.summary())
+        edition, sentences = load_edition(config, DEMO_DAY)
+        preview = write_preview(config, edition, sentences=sentences)
+        archive = archive_stored(config)
+    except DigestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        sink.stop()
+    print("\nThe edition:")
+    for story in edition.stories:
+        also = f"  (+{len(story.also_reported)} more outlets)" if story.also_reported else ""
+        print(f"  [{story.section}] {story.title}{also}")
+    print(f"\npreview (HTML):  {preview.html}")
+    print(f"preview (text):  {preview.text}")
+    print(f"archive:         {archive.index}")
+    print(f"received mail:   {sink_dir}  ({sink.count} messages at the sink in total)")
+    return 0 if report.failed == 0 else 1
 
 
 if __name__ == "__main__":
