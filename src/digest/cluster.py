@@ -54,7 +54,7 @@ LEX_ALONE = 1.4
 # Subtracted when both texts give figures and share none (a 6.8 and a 6.1 earthquake).
 FIGURES_CONFLICT = 0.1
 # A merge of two clusters needs an average link of at least threshold - MERGE_SLACK.
-MERGE_SLACK = 0.05
+MERGE_SLACK = 0.1
 _OUTSIDE = -1.0
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _FIGURE = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
