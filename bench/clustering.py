@@ -28,10 +28,18 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from digest.cluster import cluster_articles, link_scores  # noqa: E402
+from digest.cluster import Cluster, cluster_articles, link_scores  # noqa: E402
 from digest.config import Config, load_config  # noqa: E402
+from digest.embed import VectorCache  # noqa: E402
 from digest.models import Article  # noqa: E402
-from digest.rank import embed_articles, embed_topics, english, rank_articles  # noqa: E402
+from digest.rank import (  # noqa: E402
+    ArticleVectors,
+    Ranking,
+    embed_articles,
+    embed_topics,
+    english,
+    rank_articles,
+)
 from digest.sources import read_location  # noqa: E402
 
 PAIRS = ROOT / "bench" / "event_pairs.yaml"
@@ -68,6 +76,7 @@ def load_pairs(path: Path = PAIRS) -> tuple[list[Article], list[Pair]]:
 
 
 def score(pairs: Sequence[Pair], predict: Callable[[Article, Article], bool]) -> dict[str, float]:
+    """Precision and recall of ``predict`` on the labelled pairs (and the four counts)."""
     tp = fp = fn = tn = 0
     for pair in pairs:
         guess = predict(pair.a, pair.b)
@@ -78,6 +87,21 @@ def score(pairs: Sequence[Pair], predict: Callable[[Article, Article], bool]) ->
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
     return {"precision": precision, "recall": recall, "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+
+
+def cluster_pile(
+    config: Config, pile: Sequence[Article], cache: VectorCache | None = None
+) -> tuple[ArticleVectors, Ranking, list[Cluster]]:
+    """Every article of the labelled sources ranked and clustered together."""
+    vectors = embed_articles(config, pile, cache=cache)
+    topics = embed_topics(config, cache=cache)
+    ranking = rank_articles(config, pile, vectors, topics, date(2026, 11, 24))
+    return vectors, ranking, cluster_articles(ranking.ranked, vectors, config.edition)
+
+
+def same_cluster(clusters: Sequence[Cluster]) -> Callable[[Article, Article], bool]:
+    cluster_of = {m.article.id: i for i, c in enumerate(clusters) for m in c.members}
+    return lambda a, b: cluster_of[a.id] == cluster_of[b.id]
 
 
 def words(title: str) -> set[str]:
@@ -97,14 +121,9 @@ def main() -> int:
     read_s = time.perf_counter() - started
 
     started = time.perf_counter()
-    vectors = embed_articles(config, pile)
-    ranking = rank_articles(config, pile, vectors, embed_topics(config), date(2026, 11, 24))
-    clusters = cluster_articles(ranking.ranked, vectors, config.edition)
+    vectors, ranking, clusters = cluster_pile(config, pile)
     cluster_s = time.perf_counter() - started
-    cluster_of = {m.article.id: i for i, c in enumerate(clusters) for m in c.members}
-
-    def ours(a: Article, b: Article) -> bool:
-        return cluster_of[a.id] == cluster_of[b.id]
+    ours = same_cluster(clusters)
 
     event = {a.id: vectors[a.id] for a in pile}
 
