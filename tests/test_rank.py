@@ -114,6 +114,18 @@ def test_source_weight_comes_from_the_config(tmp_path: Path) -> None:
     assert ranking.ranked[0].article.id == "glaciers"
 
 
+def test_source_weight_follows_the_configured_source_not_the_outlet(tmp_path: Path) -> None:
+    config = dataclasses.replace(
+        make_config(tmp_path),
+        sources=(SourceOptions(name="trusted-folder", location="x", weight=2.0),),
+    )
+    # The outlet named in the file differs from the configured source it came in through.
+    tagged = dataclasses.replace(GLACIERS, source="Alpine Observer", origin="trusted-folder")
+    with open_database(tmp_path / "s.db") as db:
+        ranking = pipeline_ranking(config, db, [tagged])
+    assert ranking.ranked[0].terms["source"] == 2.0
+
+
 def test_novelty_penalises_sent_articles_and_sent_events() -> None:
     vector = np.eye(384, dtype=np.float32)[0]
     past = PastSends(

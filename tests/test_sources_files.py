@@ -167,3 +167,17 @@ def test_a_page_is_decoded_with_the_charset_it_declares(tmp_path: Path) -> None:
     (tmp_path / "page.html").write_bytes(page.encode("cp1251"))
     [article] = read_location(str(tmp_path / "page.html")).articles
     assert "Мост через реку снова открыт" in article.text
+
+
+def test_a_configured_source_tags_its_articles_with_its_name() -> None:
+    from digest.config import load_config
+    from digest.sources import read_source
+
+    from .conftest import ROOT
+
+    config = load_config(ROOT / "config.yaml")
+    result = read_source(config.sources[0], config)
+    assert result.articles
+    assert {a.origin for a in result.articles} == {config.sources[0].name}
+    # The outlet each file names is kept as the article's source.
+    assert len({a.source for a in result.articles}) > 1

@@ -85,6 +85,9 @@ class Article:
     sections: tuple[Section, ...] = ()
     events: tuple[Event, ...] = ()
     related: tuple[RelatedLink, ...] = ()
+    # The configured source it was ingested from (``sources[].name``), whose weight
+    # applies; ``source`` is the outlet the article names, which may differ.
+    origin: str | None = None
 
     @property
     def paragraphs(self) -> tuple[str, ...]:

@@ -10,7 +10,8 @@ Terms (each in a fixed range, weights from ``config.rank.weights``):
   energy and the environment" gives "news about climate", "news about energy", ...):
   the best cosine over all phrases, rescaled from ``INTEREST_BAND`` to 0..1 (the cosines
   of all-MiniLM-L6-v2 between a short phrase and an article's opening sit in that band).
-- ``source`` the configured weight of the article's source (1.0 when not configured).
+- ``source`` the configured weight of the source the article was ingested from
+  (``Article.origin``; 1.0 when not configured).
 - ``substance`` 0..1: length, named facts (names, figures) and dated events, squashed.
 - ``novelty`` -1..0: a penalty for an article already sent in one of the last N editions
   (-1), or for one about an event already sent (minus its similarity to that story).
@@ -315,11 +316,12 @@ def rank_articles(
             )
         else:
             interest, interest_note = 0.0, "no topics configured"
-        source = source_weights.get(article.source, 1.0)
+        origin = article.origin or article.source
+        source = source_weights.get(origin, 1.0)
         source_note = (
-            f"weight of source {article.source!r}"
-            if article.source in source_weights
-            else f"source {article.source!r} not configured: weight 1"
+            f"weight of source {origin!r}"
+            if origin in source_weights
+            else f"source {origin!r} not configured: weight 1"
         )
         subst, subst_note = substance(article)
         novel, novel_note = novelty(

@@ -101,8 +101,11 @@ def read_location(
 
 
 def read_source(options: SourceOptions, config: Config) -> SourceResult:
-    """One configured source, its location resolved against the config file's folder."""
-    return read_location(
+    """One configured source, its location resolved against the config file's folder.
+
+    Each article is tagged with the source's name (``Article.origin``), so that the
+    source's configured weight applies whatever outlet the article names."""
+    result = read_location(
         config.resolve(options.location),
         source=options.name,
         kind=options.kind,
@@ -110,6 +113,7 @@ def read_source(options: SourceOptions, config: Config) -> SourceResult:
         language=options.language,
         fetch_full_text=options.fetch_full_text,
     )
+    return replace(result, articles=tuple(replace(a, origin=options.name) for a in result.articles))
 
 
 def _default_name(location: str) -> str:
