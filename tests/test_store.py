@@ -8,8 +8,7 @@ import pytest
 
 from digest.errors import StoreError
 from digest.models import Article, Section
-from digest.store import ArticleStore, open_database
-from digest.store import sql
+from digest.store import ArticleStore, open_database, sql
 
 
 def article(n: int, body: str = "Body text.") -> Article:

