@@ -321,9 +321,7 @@ def _value(hint: Any, value: Any, key: str, origin: str) -> Any:
     if origin_type in (Mapping, dict):
         if not isinstance(value, Mapping):
             raise ConfigError(f"{origin}: {key}: expected a mapping, got {_kind(value)}")
-        return {
-            str(k): _value(args[1], v, _join(key, str(k)), origin) for k, v in value.items()
-        }
+        return {str(k): _value(args[1], v, _join(key, str(k)), origin) for k, v in value.items()}
     if dataclasses.is_dataclass(hint):
         return _convert(hint, value, key, origin)  # type: ignore[arg-type]
     if hint is bool:
