@@ -119,3 +119,18 @@ def test_trim_point_only_removes_words() -> None:
     assert cut.endswith("…")
     assert len(cut.rstrip("…").split()) <= 9
     assert set(words(cut)) <= set(words(text + " One two three four five six seven eight nine"))
+
+
+def test_without_a_conclusion_section_the_conclusion_is_a_late_unused_sentence(
+    shared: Path,
+) -> None:
+    line = (shared / "data" / "summaries_cnndm_dev.jsonl").read_text().splitlines()[0]
+    article = article_from_text("n", json.loads(line)["text"])
+    options = SummarizerOptions(min_key_points=3, max_key_points=3)
+    summary = ExtractiveSummarizer(options).summarize(article)
+    assert summary.conclusion is not None
+    candidates = [s for s in article_sentences(article) if not s.is_boilerplate]
+    [index] = summary.conclusion.sources
+    assert index not in {i for p in summary.key_points for i in p.sources}
+    assert index >= candidates[len(candidates) * 2 // 3].index
+    assert summary.conclusion.text[:1] not in "\"'“‘"

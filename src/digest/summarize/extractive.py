@@ -44,7 +44,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # Bump when a change to the selection changes summaries: it is part of the cache key.
-EXTRACTIVE_VERSION = "extractive-1"
+EXTRACTIVE_VERSION = "extractive-2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +164,13 @@ class ExtractiveSummarizer:
             late = [i for i in range(count) if i not in used]
         if not late:
             return None
-        substantial = [i for i in late if plan.sentences[plan.candidates[i]].words >= 8] or late
+        # A closing line reads best as the article's own statement, not a fragment or a quote.
+        substantial = [
+            i
+            for i in late
+            if plan.sentences[plan.candidates[i]].words >= 8
+            and plan.sentences[plan.candidates[i]].text[:1] not in "\"'“‘"
+        ] or late
         return max(substantial, key=lambda i: float(central[i]))
 
 
