@@ -238,3 +238,24 @@ def test_prompts_are_versioned(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="no version"):
         load_prompt("bare", tmp_path)
     assert (prompts_dir() / "keypoints.j2").is_file()
+
+
+@pytest.mark.slow
+def test_chunks_fit_the_model_input_even_when_chunk_tokens_is_larger(
+    tiny_models: dict[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    long = Article(
+        id="long",
+        source="test",
+        title="A long story",
+        content_hash="long1",
+        sections=(Section(None, ARTICLE.sections[0].paragraphs * 12),),
+    )
+    summarizer = GenerativeSummarizer(
+        options(tiny_models["seq2seq"], chunk_tokens=100_000, max_new_tokens=4)
+    )
+    sentences = article_sentences(long)
+    assert summarizer._model.count_tokens(" ".join(s.text for s in sentences)) > 512
+    with caplog.at_level(logging.DEBUG, logger="digest.summarize.generative"):
+        summarizer.generate(long, sentences, 3)
+    assert "2 chunks gave" in caplog.text or "3 chunks gave" in caplog.text

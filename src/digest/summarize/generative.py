@@ -347,10 +347,13 @@ class GenerativeSummarizer:
 
     def generate(self, article: Article, sentences: Sequence[Sentence], wanted: int) -> str:
         """The model's answer; map-reduce over chunks when the article is long."""
-        chunks = self.chunks(sentences)
         values = {"title": article.title, "count": wanted, "words": self.options.words_per_point}
         values["prefix"] = "summarize: " if self._model.config.model_type == "t5" else ""
         new = self.options.max_new_tokens
+        # A chunk and its prompt must fit the model's input, whatever chunk_tokens says.
+        empty = self.prompt.render(**values, text="", stage="map", part=1, parts=2)
+        room = self._model.input_limit(new) - self._model.count_tokens(empty) - 8
+        chunks = self.chunks(sentences, min(self.options.chunk_tokens, room))
         if len(chunks) == 1:
             prompt = self.prompt.render(**values, text=chunks[0], stage="single", part=1, parts=1)
             return self._model.generate(prompt, new)
@@ -367,9 +370,10 @@ class GenerativeSummarizer:
         prompt = self.prompt.render(**values, text=text, stage="reduce", part=1, parts=len(chunks))
         return self._model.generate(prompt, new)
 
-    def chunks(self, sentences: Sequence[Sentence]) -> list[str]:
-        """Sentences packed into chunks of at most ``chunk_tokens`` model tokens."""
-        limit = max(16, self.options.chunk_tokens)
+    def chunks(self, sentences: Sequence[Sentence], limit: int | None = None) -> list[str]:
+        """Sentences packed into chunks of at most ``limit`` (``chunk_tokens``) model tokens;
+        a single sentence longer than that is a chunk of its own."""
+        limit = max(16, self.options.chunk_tokens if limit is None else limit)
         chunks: list[str] = []
         current: list[str] = []
         size = 0
