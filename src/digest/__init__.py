@@ -1,4 +1,8 @@
-"""digest: an automated briefing summarizer and newsletter sender."""
+"""digest: an automated briefing summarizer and newsletter sender.
+
+The public face: the pipeline's entry points (one per stage group, see
+``digest.pipeline``), the values passed between stages, and the error tree.
+"""
 
 from digest.config import Config, load_config
 from digest.errors import (
@@ -6,13 +10,26 @@ from digest.errors import (
     DeliveryError,
     DigestError,
     EditionError,
+    ErrorBudgetExceeded,
+    LockError,
     ModelError,
     RenderError,
     SourceError,
     StoreError,
+    SubscriberError,
     SummaryError,
 )
-from digest.models import Article, Edition, KeyPoint, Story, Subscriber, Summary
+from digest.models import (
+    Article,
+    Edition,
+    KeyPoint,
+    OutgoingMessage,
+    RenderedEdition,
+    Story,
+    Subscriber,
+    Summary,
+)
+from digest.pipeline import build_edition, ingest, open_store, rank_candidates, run_daily, send_test
 
 __all__ = [
     "Article",
@@ -22,14 +39,25 @@ __all__ = [
     "DigestError",
     "Edition",
     "EditionError",
+    "ErrorBudgetExceeded",
     "KeyPoint",
+    "LockError",
     "ModelError",
+    "OutgoingMessage",
     "RenderError",
+    "RenderedEdition",
     "SourceError",
     "StoreError",
     "Story",
     "Subscriber",
+    "SubscriberError",
     "Summary",
     "SummaryError",
+    "build_edition",
+    "ingest",
     "load_config",
+    "open_store",
+    "rank_candidates",
+    "run_daily",
+    "send_test",
 ]
