@@ -170,7 +170,9 @@ def main() -> int:
                 f"   {r['tp']:>2} {r['fp']:>2} {r['fn']:>2} {r['tn']:>2}"
             )
     if args.show:
-        matrix = link_scores(pile, vectors.matrix(pile), config.edition)
+        matrix = link_scores(
+            pile, vectors.matrix(pile), config.edition, vectors.headline_matrix(pile)
+        )
         index = {a.id: i for i, a in enumerate(pile)}
         for pair in pairs:
             if ours(pair.a, pair.b) != pair.same:

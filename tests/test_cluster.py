@@ -6,10 +6,10 @@ import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from digest.cluster import cluster_articles
+from digest.cluster import cluster_articles, link_scores
 from digest.config import Config, EditionOptions
 from digest.models import Article
-from digest.rank import embed_articles, embed_topics, rank_articles
+from digest.rank import embed_articles, embed_topics, headline_text, rank_articles
 from tests.edition_data import make_article
 
 DAY = date(2026, 11, 24)
@@ -86,10 +86,9 @@ def test_same_topic_different_event_stays_apart(tmp_path: Path) -> None:
 
 
 def test_the_time_window_separates_repeats_of_an_event(tmp_path: Path) -> None:
+    assert ACCORD.published is not None
     later = dataclasses.replace(
-        TREATY,
-        id="treaty-later",
-        published=ACCORD.published + timedelta(hours=100),  # type: ignore[operator]
+        TREATY, id="treaty-later", published=ACCORD.published + timedelta(hours=100)
     )
     assert {"accord", "treaty-later"} not in clusters_of([ACCORD, later], tmp_path)
     assert {"accord", "treaty-later"} in clusters_of(
@@ -114,3 +113,46 @@ def test_undated_articles_cluster_by_content_alone(tmp_path: Path) -> None:
     a = dataclasses.replace(MOON_A, published=None)
     b = dataclasses.replace(MOON_B, published=datetime(2020, 1, 1, tzinfo=UTC))
     assert {"moon-a", "moon-b"} in clusters_of([a, b], tmp_path)
+
+
+# Two NYT teasers of 7 January 2017 about the intelligence report: the first one's dek is a
+# photo caption about Trump, which pulls its opening vector towards every Trump story.
+PUTIN = dataclasses.replace(
+    make_article(
+        "putin",
+        "Putin Led a Complex Cyberattack Scheme to Aid Trump, Report Finds",
+        "U.S. intelligence agencies presented their unanimous conclusions to Donald J. Trump,"
+        " bringing the leaders of these agencies face to face with their most vocal skeptic,"
+        " the president-elect.",
+        source="nyt",
+    ),
+    dek="President-elect Donald J. Trump left One World Trade Center after a meeting on Friday.",
+)
+AGENCIES = make_article(
+    "agencies",
+    "News Analysis: What Intelligence Agencies Concluded About the Russian Attack on the U.S."
+    " Election",
+    "In unequivocal language, the unclassified version of the report for President Obama pins"
+    " responsibility directly on President Vladimir V. Putin.",
+    source="nyt-analysis",
+)
+
+
+def test_headline_text_drops_genre_labels_and_the_dek() -> None:
+    assert headline_text(AGENCIES).startswith("What Intelligence Agencies Concluded")
+    assert "One World Trade Center" not in headline_text(PUTIN)
+    video = dataclasses.replace(MOON_A, title="Moon Lander Finds Ice – video")
+    assert headline_text(video).startswith("Moon Lander Finds Ice. A robotic lander")
+
+
+def test_a_teaser_joins_its_event_by_headline_and_lede(tmp_path: Path) -> None:
+    config = Config(base_dir=str(tmp_path))
+    articles = [PUTIN, AGENCIES]
+    vectors = embed_articles(config, articles)
+    threshold = config.edition.cluster_threshold
+    openings_only = link_scores(articles, vectors.matrix(articles), config.edition)
+    both = link_scores(
+        articles, vectors.matrix(articles), config.edition, vectors.headline_matrix(articles)
+    )
+    assert openings_only[0, 1] < threshold <= both[0, 1]
+    assert {"putin", "agencies"} in clusters_of(articles, tmp_path)

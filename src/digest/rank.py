@@ -46,6 +46,7 @@ __all__ = [
     "embed_topics",
     "english",
     "explain",
+    "headline_text",
     "key_terms",
     "opening_text",
     "rank_articles",
@@ -114,17 +115,40 @@ def opening_text(article: Article, limit: int = 600) -> str:
     return " ".join(out)[:limit]
 
 
+# Genre labels around a headline ("News Analysis: ...", "... – video"): they tell what kind
+# of piece it is, not what happened.
+_GENRE = re.compile(
+    r"^(?:news analysis|analysis|opinion|comment|live|watch|video)\s*:\s*"
+    r"|\s+[–—-]\s+(?:video|live!?|as it happened|podcast|in pictures)\s*$",
+    re.IGNORECASE,
+)
+
+
+def headline_text(article: Article) -> str:
+    """The headline (genre labels dropped) and the lede: the event as the outlet states it,
+    without the dek, which some feeds fill with a photo caption."""
+    paragraphs = article.paragraphs
+    title = _GENRE.sub("", article.title).strip() or article.title
+    return f"{title}. {paragraphs[0]}" if paragraphs else title
+
+
 @dataclass(frozen=True)
 class ArticleVectors:
-    """One unit vector per article id: the encoding of ``opening_text``."""
+    """One unit vector per article id: the encoding of ``opening_text``; and, for English
+    articles, a second one of ``headline_text`` (same-event clustering uses both)."""
 
     by_id: Mapping[str, Vectors]
+    headlines: Mapping[str, Vectors] = field(default_factory=dict)
 
     def __getitem__(self, article_id: str) -> Vectors:
         return self.by_id[article_id]
 
     def matrix(self, articles: Sequence[Article]) -> Vectors:
         return _stack([self.by_id[a.id] for a in articles])
+
+    def headline_matrix(self, articles: Sequence[Article]) -> Vectors:
+        """Headline vectors, the opening's where an article has none."""
+        return _stack([self.headlines.get(a.id, self.by_id[a.id]) for a in articles])
 
 
 def _stack(rows: Sequence[Vectors]) -> Vectors:
@@ -136,11 +160,19 @@ def _stack(rows: Sequence[Vectors]) -> Vectors:
 def embed_articles(
     config: Config, articles: Sequence[Article], cache: VectorCache | None = None
 ) -> ArticleVectors:
-    """Encode each article's opening once (cached by text hash in the store)."""
+    """Encode each article's opening once, and the headline + lede of the English ones
+    (both cached by text hash in the store)."""
     encoder = get_encoder(config.encoder)
     unique = list({a.id: a for a in articles}.values())
-    vectors = encoder.encode([opening_text(a) for a in unique], cache=cache)
-    return ArticleVectors({a.id: vectors[i] for i, a in enumerate(unique)})
+    readable = [a for a in unique if english(a)]
+    vectors = encoder.encode(
+        [opening_text(a) for a in unique] + [headline_text(a) for a in readable], cache=cache
+    )
+    heads = vectors[len(unique) :]
+    return ArticleVectors(
+        {a.id: vectors[i] for i, a in enumerate(unique)},
+        {a.id: heads[i] for i, a in enumerate(readable)},
+    )
 
 
 @dataclass(frozen=True)
