@@ -36,7 +36,9 @@ def test_extractive_key_points_beat_lead3_and_hold_their_floor(
 
     quality = quality_module()
     # Sentence vectors persist in pytest's cache folder: a re-run only re-scores.
-    folder = request.config.cache.mkdir("digest-quality") if request.config.cache else None
+    # (without the cache plugin, -p no:cacheprovider, they live in memory for the run).
+    cache = getattr(request.config, "cache", None)
+    folder = cache.mkdir("digest-quality") if cache is not None else None
     rows = quality.load_rows(shared / "data" / "summaries_cnndm_dev.jsonl")
     assert len(rows) == 100
     references = [r.reference for r in rows]
