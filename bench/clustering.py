@@ -52,6 +52,7 @@ class Pair:
     b: Article
     same: bool
     why: str
+    held_out: bool = False
 
 
 def load_pairs(path: Path = PAIRS) -> tuple[list[Article], list[Pair]]:
@@ -68,7 +69,13 @@ def load_pairs(path: Path = PAIRS) -> tuple[list[Article], list[Pair]]:
         raise SystemExit(f"{path}: no article titled {title!r} in source {key!r}")
 
     pairs = [
-        Pair(find(p["a"]), find(p["b"]), bool(p["same"]), str(p.get("why", "")))
+        Pair(
+            find(p["a"]),
+            find(p["b"]),
+            bool(p["same"]),
+            str(p.get("why", "")),
+            bool(p.get("held_out", False)),
+        )
         for p in spec["pairs"]
     ]
     pile = [a for group in articles.values() for a in group]
@@ -152,8 +159,13 @@ def main() -> int:
             f"   {r['tp']:>2} {r['fp']:>2} {r['fn']:>2} {r['tn']:>2}"
         )
     readable = {a.id: english(a) for a in pile}
-    for label, keep in (("English", True), ("other languages", False)):
-        subset = [p for p in pairs if (readable[p.a.id] and readable[p.b.id]) == keep]
+    subsets = {
+        "English": [p for p in pairs if readable[p.a.id] and readable[p.b.id]],
+        "other languages": [p for p in pairs if not (readable[p.a.id] and readable[p.b.id])],
+        "pairs the score was chosen on": [p for p in pairs if not p.held_out],
+        "held out (labelled after)": [p for p in pairs if p.held_out],
+    }
+    for label, subset in subsets.items():
         r = score(subset, ours)
         print(
             f"  {label:<32} {r['precision']:>9.3f} {r['recall']:>7.3f}"

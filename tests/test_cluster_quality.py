@@ -13,9 +13,10 @@ import pytest
 pytestmark = pytest.mark.slow
 
 # Reached by bench/clustering.py on 2026-11-25 with the shipped config.yaml and headline
-# vectors: precision 1.00, recall 0.64 (9 of 14 same-event pairs, no wrong merge among 32
-# different-event pairs). One pair either way is 0.07 of recall; the floor allows none.
-FLOOR = {"precision": 1.0, "recall": 0.64}
+# vectors: precision 1.00, recall 0.59 (10 of 17 same-event pairs: 9 of 10 English, 1 of 7
+# German and Urdu; no wrong merge among 41 different-event pairs). One pair either way is
+# 0.06 of recall; the floor allows none.
+FLOOR = {"precision": 1.0, "recall": 0.58}
 
 
 def clustering_module() -> ModuleType:
