@@ -9,7 +9,13 @@ from pathlib import Path
 from digest.cluster import cluster_articles, link_scores
 from digest.config import Config, EditionOptions
 from digest.models import Article
-from digest.rank import embed_articles, embed_topics, headline_text, rank_articles
+from digest.rank import (
+    embed_articles,
+    embed_topics,
+    has_headline_vector,
+    headline_text,
+    rank_articles,
+)
 from tests.edition_data import make_article
 
 DAY = date(2026, 11, 24)
@@ -143,6 +149,13 @@ def test_headline_text_drops_genre_labels_and_the_dek() -> None:
     assert "One World Trade Center" not in headline_text(PUTIN)
     video = dataclasses.replace(MOON_A, title="Moon Lander Finds Ice – video")
     assert headline_text(video).startswith("Moon Lander Finds Ice. A robotic lander")
+    # A second vector only where the headline + lede differ from the opening's start.
+    assert [has_headline_vector(a) for a in (PUTIN, AGENCIES, video, MOON_A)] == [
+        True,
+        True,
+        True,
+        False,
+    ]
 
 
 def test_a_teaser_joins_its_event_by_headline_and_lede(tmp_path: Path) -> None:
