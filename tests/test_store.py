@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -73,3 +74,30 @@ def test_articles_between_uses_published_time(tmp_path: Path) -> None:
         store.add_many([article(0), article(1), article(2)])
         got = store.between(datetime(2026, 11, 21, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC))
         assert [a.id for a in got] == ["a2", "a1"]
+
+
+def test_an_update_keeps_the_stored_id_in_row_and_body(tmp_path: Path) -> None:
+    with open_database(tmp_path / "s.sqlite3") as db:
+        store = ArticleStore(db)
+        store.add_many([article(1)])
+        # Same canonical URL under another id (another reader's id), new text.
+        counts = store.add_many([replace(article(1, "Corrected body."), id="other")])
+        assert counts.updated == 1
+        stored = store.get("a1")
+        assert stored is not None and stored.id == "a1"
+        assert stored.paragraphs == ("Corrected body.",)
+        assert store.get("other") is None
+
+
+def test_an_article_whose_new_text_another_row_holds_is_unchanged(tmp_path: Path) -> None:
+    with open_database(tmp_path / "s.sqlite3") as db:
+        store = ArticleStore(db)
+        store.add_many([article(1), article(2)])
+        second = store.get("a2")
+        assert second is not None
+        # a1's text now equals a2's: not an update that would give two rows one hash.
+        twin = replace(article(1), content_hash=second.content_hash, canonical_url=None)
+        counts = store.add_many([twin])
+        assert (counts.new, counts.updated, counts.unchanged) == (0, 0, 1)
+        assert store.count() == 2
+

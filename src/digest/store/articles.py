@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from digest import serialize
@@ -51,7 +51,9 @@ class ArticleStore:
                 elif existing["content_hash"] == article.content_hash:
                     unchanged += 1
                 else:
-                    self.db.execute(sql.UPDATE_ARTICLE, {**row, "id": existing["id"]})
+                    # The stored id stays (editions refer to it), and the body says it too.
+                    kept = replace(article, id=existing["id"])
+                    self.db.execute(sql.UPDATE_ARTICLE, self._params(kept, stamp))
                     updated += 1
         return IngestCounts(new=new, updated=updated, unchanged=unchanged)
 

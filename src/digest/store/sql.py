@@ -90,10 +90,13 @@ MIGRATIONS: tuple[str, ...] = (
 
 # --- articles ------------------------------------------------------------------------------
 
+# A row with the same content first: the article is then unchanged, and an update can
+# never give a row the content hash another row holds (a UNIQUE violation).
 ARTICLE_BY_KEY = """
 SELECT id, content_hash FROM articles
 WHERE id = :id OR content_hash = :content_hash
    OR (canonical_url IS NOT NULL AND canonical_url = :canonical_url)
+ORDER BY content_hash = :content_hash DESC, id = :id DESC
 LIMIT 1
 """
 
