@@ -101,3 +101,18 @@ def test_an_article_whose_new_text_another_row_holds_is_unchanged(tmp_path: Path
         assert (counts.new, counts.updated, counts.unchanged) == (0, 0, 1)
         assert store.count() == 2
 
+
+def test_a_locked_store_is_a_store_error_not_a_sqlite_error(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    with open_database(path) as db:
+        db.execute("PRAGMA busy_timeout = 0")  # fail at once instead of waiting 30 s
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        try:
+            with pytest.raises(StoreError, match="locked"), db.transaction():
+                pass
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        with db.transaction():  # usable again once the lock is gone
+            ArticleStore(db).add_many([article(1)])

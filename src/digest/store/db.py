@@ -77,14 +77,14 @@ class Database:
             outer = self._depth == 0
             try:
                 if outer:
-                    self._conn.execute("BEGIN IMMEDIATE")
+                    self.execute("BEGIN IMMEDIATE")
                 self._depth += 1
                 try:
                     yield self
                 finally:
                     self._depth -= 1
                 if outer:
-                    self._conn.execute("COMMIT")
+                    self.execute("COMMIT")
             except BaseException:
                 if outer and self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
