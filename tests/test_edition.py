@@ -158,6 +158,26 @@ def test_a_story_without_a_summary_is_left_out_with_the_reason(tmp_path: Path) -
     assert {x.article_id: x.reason for x in edition.left_out}["b"].startswith("could not")
 
 
+def test_a_headline_only_article_is_a_more_news_line_not_a_story() -> None:
+    # A feed entry with a headline and no text (0 words) has nothing to summarise.
+    bare = dataclasses.replace(
+        make_article("bare", "Breaking: port strike ends", "x", source="s1"), sections=()
+    )
+    assert bare.word_count == 0
+    a = make_article("a", "Glaciers shrink at record pace", "Alpine glaciers lost ice.")
+    b = make_article("b", "Chess champion retains title", "The champion won in Dubai.")
+    clusters = [cluster(bare, 10.0), cluster(a, 9.0), cluster(b, 8.0)]
+    vectors = axis_vectors({"bare": 0, "a": 1, "b": 2})
+    selection = select_stories(clusters, vectors, config_with(stories=2, more_news=1))
+    assert [c.lead.article.id for c in selection.stories] == ["a", "b"]
+    assert [c.lead.article.id for c in selection.more_news] == ["bare"]
+    no_more = select_stories(clusters, vectors, config_with(stories=2, more_news=0))
+    assert [c.lead.article.id for c in no_more.stories] == ["a", "b"]
+    assert {x.article_id: x.reason for x in no_more.left_out} == {
+        "bare": "headline only: no text to summarise"
+    }
+
+
 def test_no_articles_is_a_clear_error(tmp_path: Path) -> None:
     from digest.errors import EditionError
 

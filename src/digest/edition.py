@@ -4,8 +4,9 @@ Selection is maximal marginal relevance over the clusters' leading articles: eac
 story maximises ``(1 - diversity) * relevance - diversity * similarity`` to the stories
 already chosen (relevance = the cluster's score scaled to 0..1 over the day, similarity =
 the cosine of the articles' openings), skipping a story whose category or source already
-has its cap. The clusters left after ``stories`` picks give the "More news" headlines, in
-score order; every other article gets a ``LeftOut`` reason.
+has its cap, and a headline-only article (no text to summarise). The clusters left after
+``stories`` picks give the "More news" headlines, in score order; every other article
+gets a ``LeftOut`` reason.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def select_stories(
     per_category: dict[str, int] = {}
     per_source: dict[str, int] = {}
     chosen: list[int] = []
-    capped: dict[int, str] = {}
+    skipped: dict[int, str] = {}
     lam = options.diversity
     while len(chosen) < options.stories and open_.any():
         mmr = (1.0 - lam) * relevance - lam * closest
@@ -92,12 +93,16 @@ def select_stories(
         best = int(np.argmax(mmr))
         open_[best] = False
         lead = leads[best]
+        if lead.word_count == 0:
+            # A headline-only entry has nothing to summarise: it can still be a headline.
+            skipped[best] = "headline only: no text to summarise"
+            continue
         section = section_of(lead, config)
         if per_category.get(section, 0) >= options.per_category:
-            capped[best] = f"cap: {options.per_category} stories of section {section!r} already"
+            skipped[best] = f"cap: {options.per_category} stories of section {section!r} already"
             continue
         if per_source.get(lead.source, 0) >= options.per_source:
-            capped[best] = f"cap: {options.per_source} stories from {lead.source!r} already"
+            skipped[best] = f"cap: {options.per_source} stories from {lead.source!r} already"
             continue
         chosen.append(best)
         per_category[section] = per_category.get(section, 0) + 1
@@ -114,8 +119,8 @@ def select_stories(
             continue
         lead = cluster.lead.article
         sent = (notes or {}).get(lead.id, {}).get("novelty", "")
-        if i in capped:
-            reason = capped[i]
+        if i in skipped:
+            reason = skipped[i]
         elif sent.startswith("already sent"):
             reason = sent
         else:
