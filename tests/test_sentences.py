@@ -49,6 +49,37 @@ def test_split_sentences_survives_news_text(text: str, expected: list[str] | Non
     assert got == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # German: a sentence may open on an umlaut
+            "Der Minister sprach am Montag. Über 500 Menschen kamen. Ärzte warnten.",
+            ["Der Minister sprach am Montag.", "Über 500 Menschen kamen.", "Ärzte warnten."],
+        ),
+        (  # Cyrillic capitals
+            "Министр выступил в понедельник. Москва ответила отказом.",
+            ["Министр выступил в понедельник.", "Москва ответила отказом."],
+        ),
+        (  # Urdu: the Arabic full stop, and a script without capitals
+            "وزیراعظم نے اجلاس طلب کیا۔ اجلاس میں بجٹ پر بات ہوئی۔ فیصلہ کل ہوگا؟ جی ہاں۔",
+            [
+                "وزیراعظم نے اجلاس طلب کیا۔",
+                "اجلاس میں بجٹ پر بات ہوئی۔",
+                "فیصلہ کل ہوگا؟",
+                "جی ہاں۔",
+            ],
+        ),
+        # A lowercase letter after a full stop goes on, in any script.
+        (
+            "Sie kam gestern an. über Nacht blieb sie.",
+            ["Sie kam gestern an. über Nacht blieb sie."],
+        ),
+    ],
+)
+def test_split_sentences_beyond_english(text: str, expected: list[str]) -> None:
+    assert split_sentences(text) == expected
+
+
 def test_split_paragraph_keeps_bullets_and_headings_as_lines() -> None:
     paragraph = "Key facts\n• May 9, 2025: A thing happened. It mattered.\n- Another point here."
     assert split_paragraph(paragraph) == [

@@ -81,7 +81,9 @@ _STARTERS = frozenset(
     Since Because However Meanwhile Then There Here Now Police Officials Authorities
     """.split()  # noqa: SIM905 - a word list reads best as words
 )
-_BOUNDARY = re.compile(r"""([.!?…]+)(["'”’)\]]*)(\s+)(?=["'“‘(\[]?[A-Z0-9])""")
+# Full stops: Latin, the Arabic-script full stop and question mark (Urdu, Arabic, Persian),
+# the Devanagari danda. What follows must open a sentence (``_opens_sentence``).
+_BOUNDARY = re.compile(r"""([.!?…۔؟।]+)(["'”’)\]]*)(\s+)(?=["'“‘(\[]?\w)""")
 _DOTTED = re.compile(r"(?:\b[A-Za-z]\.){2,}$")  # U.S.  a.m.  U.K.
 _INITIAL = re.compile(r"(?:^|[\s(])[A-Z]\.$")  # J. in "J. K. Rowling"
 _LAST_WORD = re.compile(r"([A-Za-z]+)\.$")
@@ -97,6 +99,8 @@ def split_sentences(text: str) -> list[str]:
     start = 0
     for match in _BOUNDARY.finditer(text):
         end = match.end(2)
+        if not _opens_sentence(text[match.end() :].lstrip("\"'“‘([")[:1]):
+            continue
         if not _is_boundary(text, match.start(1), match.group(1), match.end()):
             continue
         piece = text[start:end].strip()
@@ -107,6 +111,13 @@ def split_sentences(text: str) -> list[str]:
     if tail:
         out.append(tail)
     return out
+
+
+def _opens_sentence(char: str) -> bool:
+    """A digit or a letter that is not lowercase: a capital in any cased script (``Ü``,
+    ``М``), or a letter of a script without case (Urdu, Hindi), where every letter may
+    open a sentence."""
+    return char.isdigit() or (char.isalpha() and not char.islower())
 
 
 def _is_boundary(text: str, stop_at: int, stop: str, next_at: int) -> bool:
