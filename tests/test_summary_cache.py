@@ -64,3 +64,12 @@ def test_a_rerun_serves_cached_summaries_and_computes_nothing(tmp_path: Path) ->
         fresh = CachedSummarizer(wider, SummaryCache(db))
         assert [len(s.key_points) for s in fresh.summarize_many(articles)] == [1, 1]
         assert fresh.computed == 2 and SummaryCache(db).count() == 4
+
+
+def test_a_new_sentence_numbering_is_a_new_cache_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Cached points cite sentence indices: a splitter that numbers differently must not
+    # serve them again.
+    summarizer = ExtractiveSummarizer(SummarizerOptions())
+    before = summarizer.cache_version
+    monkeypatch.setattr("digest.summarize.extractive.SPLITTER_VERSION", 999)
+    assert summarizer.cache_version != before

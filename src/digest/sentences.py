@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from digest.models import Article, Section
 
 __all__ = [
+    "SPLITTER_VERSION",
     "Sentence",
     "article_from_text",
     "article_sentences",
@@ -37,6 +38,11 @@ __all__ = [
     "split_paragraph",
     "split_sentences",
 ]
+
+
+# Bump when a change to splitting or numbering moves sentence indices: a cached summary's
+# ``KeyPoint.sources`` point into this numbering, so it is part of every summary cache key.
+SPLITTER_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)

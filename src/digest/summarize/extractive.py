@@ -31,7 +31,7 @@ from digest.config import SummarizerOptions
 from digest.embed import Encoder, VectorCache, Vectors
 from digest.errors import SummaryError
 from digest.models import Article, KeyPoint, Summary
-from digest.sentences import Sentence, article_sentences
+from digest.sentences import SPLITTER_VERSION, Sentence, article_sentences
 
 __all__ = [
     "EXTRACTIVE_VERSION",
@@ -90,7 +90,10 @@ class ExtractiveSummarizer:
     @property
     def cache_version(self) -> str:
         o = self.options
-        return f"{EXTRACTIVE_VERSION}:{o.min_key_points}-{o.max_key_points}x{o.words_per_point}"
+        return (
+            f"{EXTRACTIVE_VERSION}:{o.min_key_points}-{o.max_key_points}x{o.words_per_point}"
+            f":p{SPLITTER_VERSION}"
+        )
 
     def summarize(self, article: Article) -> Summary:
         return self.summarize_many([article])[0]

@@ -34,7 +34,7 @@ from digest.config import SummarizerOptions
 from digest.embed import Encoder, VectorCache, Vectors
 from digest.errors import ModelError, SummaryError
 from digest.models import Article, KeyPoint, Summary
-from digest.sentences import Sentence, article_sentences, split_sentences
+from digest.sentences import SPLITTER_VERSION, Sentence, article_sentences, split_sentences
 from digest.summarize.extractive import ExtractiveSummarizer, point_count, trim_point
 
 __all__ = [
@@ -327,7 +327,7 @@ class GenerativeSummarizer:
         o = self.options
         return (
             f"{self.prompt.version}:{o.min_key_points}-{o.max_key_points}x{o.words_per_point}"
-            f":s{o.support_threshold}:c{o.chunk_tokens}:n{o.max_new_tokens}"
+            f":s{o.support_threshold}:c{o.chunk_tokens}:n{o.max_new_tokens}:p{SPLITTER_VERSION}"
         )
 
     def summarize_many(self, articles: Sequence[Article]) -> list[Summary]:
