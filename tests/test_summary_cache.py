@@ -9,7 +9,7 @@ from digest.models import KeyPoint, Summary
 from digest.sentences import article_from_text
 from digest.store import open_database
 from digest.store.embeddings import EmbeddingStore
-from digest.store.summaries import CachedSummarizer, SummaryCache
+from digest.store.summaries import SummaryCache
 from digest.summarize import summarize_many
 from digest.summarize.extractive import ExtractiveSummarizer
 
@@ -46,24 +46,19 @@ def test_a_rerun_serves_cached_summaries_and_computes_nothing(tmp_path: Path) ->
     path = tmp_path / "digest.sqlite3"
     options = SummarizerOptions(min_key_points=2, max_key_points=2)
     with open_database(path) as db:
-        summarizer = CachedSummarizer(
-            ExtractiveSummarizer(options, vectors=EmbeddingStore(db)), SummaryCache(db)
-        )
-        first = summarizer.summarize_many(articles)
-        assert summarizer.computed == 2
+        summarizer = ExtractiveSummarizer(options, vectors=EmbeddingStore(db))
+        first = summarize_many(articles, summarizer, SummaryCache(db))
+        assert SummaryCache(db).count() == 2
     with open_database(path) as db:  # a new run: a fresh connection, the same file
         inner = ExtractiveSummarizer(options)
         encoded = inner.encoder.tokens_encoded
-        again = CachedSummarizer(inner, SummaryCache(db))
-        assert again.summarize_many(articles) == first
-        assert again.computed == 0 and inner.encoder.tokens_encoded == encoded
-        found = summarize_many(articles, inner, SummaryCache(db))
-        assert [found[a.id] for a in articles] == first
+        assert summarize_many(articles, inner, SummaryCache(db)) == first
+        assert inner.encoder.tokens_encoded == encoded  # nothing computed
         # Other limits are another cache key: computed afresh, and stored beside.
         wider = ExtractiveSummarizer(SummarizerOptions(min_key_points=1, max_key_points=1))
-        fresh = CachedSummarizer(wider, SummaryCache(db))
-        assert [len(s.key_points) for s in fresh.summarize_many(articles)] == [1, 1]
-        assert fresh.computed == 2 and SummaryCache(db).count() == 4
+        fresh = summarize_many(articles, wider, SummaryCache(db))
+        assert [len(fresh[a.id].key_points) for a in articles] == [1, 1]
+        assert SummaryCache(db).count() == 4
 
 
 def test_a_new_sentence_numbering_is_a_new_cache_key(monkeypatch: pytest.MonkeyPatch) -> None:
