@@ -198,6 +198,21 @@ def test_articles_outside_the_window_are_not_candidates(tmp_path: Path) -> None:
     assert [r.article.id for r in candidates.ranking.ranked] == ["fresh"]
 
 
+@pytest.mark.parametrize("zone", ["America/New_York", "UTC", "Asia/Tokyo"])
+def test_an_article_dated_by_day_only_is_a_candidate_of_that_day(tmp_path: Path, zone: str) -> None:
+    from digest.sources.common import parse_datetime
+
+    config = dataclasses.replace(make_config(tmp_path, window_days=1), timezone=zone)
+    dated = dataclasses.replace(
+        make_article("dated", "Moon lander finds ice", "A drill reached ice on the Moon."),
+        published=parse_datetime("2026-11-24"),  # a feed or front matter giving no time
+    )
+    with open_database(tmp_path / "s.db") as db:
+        ArticleStore(db).add_many([dated])
+        candidates = pipeline.rank_candidates(config, db, DAY)
+    assert [r.article.id for r in candidates.ranking.ranked] == ["dated"]
+
+
 @pytest.mark.slow
 def test_edition_json_on_the_examples(tmp_path: Path) -> None:
     """The issue's check: `digest ingest` then `digest edition --json` on examples/."""

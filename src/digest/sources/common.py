@@ -245,17 +245,25 @@ def date_in(label: str) -> date | None:
     return None
 
 
+# The time a date without one is taken at (UTC); see ``parse_datetime``.
+DAY_ONLY = time(12)
+_ISO_DAY = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
+
+
 def parse_datetime(value: Any) -> datetime | None:
     """A timezone-aware datetime from ISO 8601, RFC 822, a date, or a written date.
 
-    Values without a zone are taken as UTC; a bare date as midnight UTC.
+    Values without a zone are taken as UTC. A bare date names a day, not an instant: it is
+    taken as noon UTC (``DAY_ONLY``), which falls on that same day in every zone from
+    UTC-12 to UTC+11, where midnight UTC would be the day before anywhere west of UTC,
+    and a 1-day edition window there would miss the article.
     """
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
-        moment = datetime.combine(value, time())
+        moment = datetime.combine(value, DAY_ONLY)
     else:
         text = str(value).strip()
         moment_or_none = _parse_text_datetime(text)
@@ -268,15 +276,17 @@ def parse_datetime(value: Any) -> datetime | None:
 def _parse_text_datetime(text: str) -> datetime | None:
     iso = text.replace("Z", "+00:00") if text.endswith("Z") else text
     try:
-        return datetime.fromisoformat(iso)
+        moment = datetime.fromisoformat(iso)
     except ValueError:
         pass
+    else:
+        return datetime.combine(moment.date(), DAY_ONLY) if _ISO_DAY.match(text) else moment
     try:
         return parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         pass
     day = date_in(text)
-    return datetime.combine(day, time()) if day is not None else None
+    return datetime.combine(day, DAY_ONLY) if day is not None else None
 
 
 # --- events ---------------------------------------------------------------------------
