@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -90,7 +91,10 @@ def test_killed_mid_send_then_rerun_sends_everyone_exactly_once(tmp_path: Path) 
         third = subprocess.run(
             [str(DIGEST), "run", "--date", DAY], env=env, capture_output=True, timeout=300
         )
-        assert third.returncode == 0 and "0 recipients" in third.stdout.decode()
+        assert third.returncode == 0, third.stderr.decode()
+        assert "40 recipients, 0 sent, 0 deferred, 0 failed, 40 already sent" in (
+            third.stdout.decode()
+        )
     finally:
         sink.stop()
 
@@ -203,3 +207,51 @@ def test_subscribers_commands(tmp_path: Path) -> None:
         main, ["--config", str(config_path), "subscribers", "add", "x@example.com\r\nBcc: y@z.org"]
     )
     assert hostile.exit_code == 1 and "control characters" in hostile.output
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_run_reports_a_failed_source_and_a_rerun_counts_everyone(tmp_path: Path) -> None:
+    """A dead feed beside a good source: the edition is still built and sent from the good
+    one, but the run names the source, counts it in the summary and exits 1 (cron mails
+    it). The second run sends nothing and says who already has the edition."""
+    config_path = tmp_path / "config.yaml"
+    dead = f"http://127.0.0.1:{closed_port()}/rss"
+    config_path.write_text(
+        yaml.safe_dump(
+            {
+                "data_dir": "data",
+                "sources": [
+                    {"name": "examples", "location": str(ROOT / "examples"), "kind": "folder"},
+                    {"name": "deadfeed", "location": dead, "kind": "feed"},
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    args = ["--config", str(config_path), "run", "--date", DAY]
+    env = {"DIGEST_SECRET": SECRET}
+    # The day before, nobody subscribed yet (a dry run saves that day's edition too).
+    empty = runner.invoke(main, [*args[:-1], "2026-11-23", "--dry-run"], env=env)
+    assert empty.exit_code == 1, empty.output
+    assert "no active subscribers" in empty.output
+    assert "messages in" not in empty.output  # no folder was written
+    with open_database(load_config(config_path).store_path) as db:
+        SubscriberStore(db).upsert("ann@example.com")
+
+    first = runner.invoke(main, args, env=env)
+    assert first.exit_code == 1, first.output
+    assert f"deadfeed: {dead}" in first.output and "1 source failed" in first.output
+    assert "1 recipients, 1 sent" in first.output
+    assert len(list((tmp_path / "data" / "outbox" / DAY).glob("*.eml"))) == 1
+
+    second = runner.invoke(main, args, env=env)
+    assert second.exit_code == 0, second.output
+    assert "1 recipients, 0 sent, 0 deferred, 0 failed, 1 already sent" in second.output
+    assert "source" not in second.output.split("\n")[-2]  # not ingested again: no failure

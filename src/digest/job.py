@@ -68,11 +68,17 @@ class RunReport:
     dry_run: bool = False
     new_articles: int = 0
     outbox: str | None = None  # where the .eml files went (outbox transport, --dry-run)
+    # "name: reason" for each source that failed to ingest, and each source's warnings:
+    # the edition is still built from the others, but the run reports them (exit status 1).
+    failed_sources: tuple[str, ...] = ()
+    source_warnings: tuple[str, ...] = ()
 
     def summary(self) -> str:
         mode = " (dry run)" if self.dry_run else ""
+        # Recipients: everyone this edition is for, including those an earlier run sent it.
+        recipients = self.recipients + self.already_sent
         text = (
-            f"edition {self.edition_id}{mode}: {self.stories} stories, {self.recipients}"
+            f"edition {self.edition_id}{mode}: {self.stories} stories, {recipients}"
             f" recipients, {self.sent} sent, {self.deferred} deferred, {self.failed} failed"
         )
         if self.already_sent:
@@ -81,8 +87,13 @@ class RunReport:
             text += f", {self.suppressed} suppressed"
         if self.ambiguous_resent:
             text += f", {self.ambiguous_resent} ambiguous resent"
+        if self.failed_sources:
+            n = len(self.failed_sources)
+            text += f", {n} source{'s' if n != 1 else ''} failed"
         text += f" in {self.elapsed:.1f}s"
-        if self.outbox:
+        if not recipients:
+            text += "; no active subscribers"
+        elif self.outbox and self.sent:
             text += f"; messages in {self.outbox}"
         return text
 
@@ -226,9 +237,13 @@ def run_daily(
     key = secret_key(config)
     with job_lock(config), pipeline.open_store(config) as db:
         new_articles = 0
+        failed_sources: tuple[str, ...] = ()
+        source_warnings: tuple[str, ...] = ()
         if EditionStore(db).for_day(day) is None:
             ingested = pipeline.ingest(config, db, progress)
             new_articles = ingested.new
+            failed_sources = tuple(f"{s.name}: {s.reason}" for s in ingested.failed)
+            source_warnings = tuple(w for s in ingested.sources for w in s.warnings)
         elif progress:
             progress("ingest", 1, 1, "skipped: the edition of this day is already built")
         edition = pipeline.build_edition(config, db, day, progress=progress)
@@ -257,6 +272,8 @@ def run_daily(
         dry_run=dry_run,
         new_articles=new_articles,
         outbox=None if folder is None else str(folder),
+        failed_sources=failed_sources,
+        source_warnings=source_warnings,
     )
 
 

@@ -57,8 +57,12 @@ def run_command(config: Config, day: Any, dry_run: bool) -> None:
     report = pipeline.run_daily(
         config, edition_day(config, day), dry_run=dry_run, progress=_StageLines()
     )
+    for warning in report.source_warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for failure in report.failed_sources:
+        click.echo(f"error: source {failure}", err=True)
     click.echo(report.summary())
-    if report.failed or report.deferred:
+    if report.failed or report.deferred or report.failed_sources:
         sys.exit(EXIT_FAILED)
 
 
