@@ -142,6 +142,17 @@ def test_fetch_full_text_replaces_a_teaser_with_the_page(server: str) -> None:
     assert article.published == datetime(2026, 11, 23, 10, tzinfo=UTC)
 
 
+@pytest.mark.parametrize("content_type", ["text/html", "text/html; charset=no-such-codec"])
+def test_fetch_full_text_decodes_the_page_by_its_meta_charset(
+    server: str, content_type: str
+) -> None:
+    page = STORY.decode().replace("<head>", "<head><meta charset='windows-1252'>")
+    page = page.replace("Paragraph 0 says", "Paragraph 0 (café) says")
+    ROUTES["/story"] = lambda: (200, content_type, page.encode("cp1252"))
+    [article] = read_location(f"{server}/feed.xml", fetch_full_text=True).articles
+    assert "café" in article.text
+
+
 def test_fetch_limits_and_errors_are_one_line(server: str) -> None:
     with pytest.raises(SourceError, match="over the 1,000 limit"):
         fetch(f"{server}/big", max_bytes=1000)

@@ -22,7 +22,7 @@ from pathlib import Path
 from digest.config import Config, SourceKind, SourceOptions
 from digest.errors import SourceError
 from digest.models import Article
-from digest.sources.common import Meta, SourceResult, build_article
+from digest.sources.common import Meta, SourceResult, build_article, decode_bytes
 from digest.sources.files import Kind, read_document, read_path
 from digest.sources.http import fetch
 from digest.sources.pages import parse_page
@@ -134,26 +134,29 @@ def _fill_teasers(result: SourceResult) -> SourceResult:
             continue
         try:
             fetched = fetch(article.url)
-            text = fetched.content.decode(fetched.charset or "utf-8", errors="replace")
+            text = decode_bytes(fetched.content, fetched.charset, where=fetched.url)
             page = parse_page(text, source=article.source, url=fetched.url)
+            full = _with_page_text(article, page) if page.word_count > article.word_count else None
         except SourceError as exc:
             warnings.append(f"{article.url}: kept the teaser, the page could not be read: {exc}")
             articles.append(article)
             continue
-        if page.word_count <= article.word_count:
-            articles.append(article)
-            continue
-        meta = Meta(
-            source=article.source,
-            title=article.title,
-            url=article.url,
-            canonical_url=article.canonical_url,
-            dek=article.dek,
-            category=article.category,
-            author=article.author or page.author,
-            published=article.published or page.published,
-            language=article.language or page.language,
-            related=(*article.related, *page.related),
-        )
-        articles.append(build_article(meta, page.sections, page.events))
+        articles.append(full or article)
     return replace(result, articles=tuple(articles), warnings=tuple(warnings))
+
+
+def _with_page_text(article: Article, page: Article) -> Article:
+    """The feed entry's own fields, with the page's text (and what the entry lacked)."""
+    meta = Meta(
+        source=article.source,
+        title=article.title,
+        url=article.url,
+        canonical_url=article.canonical_url,
+        dek=article.dek,
+        category=article.category,
+        author=article.author or page.author,
+        published=article.published or page.published,
+        language=article.language or page.language,
+        related=(*article.related, *page.related),
+    )
+    return build_article(meta, page.sections, page.events)
