@@ -35,3 +35,20 @@ def test_vectors_are_cached_in_the_store_and_reused() -> None:
         again = encoder.encode(texts, cache=cache)
         assert encoder.tokens_encoded == before  # nothing re-encoded
         assert np.array_equal(first, again)
+
+
+def test_a_vector_truncated_otherwise_is_not_served_from_the_cache() -> None:
+    # encoder.max_tokens changes what the model sees of a long text, so its vector too.
+    from digest.config import EncoderOptions
+
+    long_text = " ".join(
+        f"Sentence {i} talks about a different harbour and ship." for i in range(60)
+    )
+    with open_database(":memory:") as db:
+        cache = EmbeddingStore(db)
+        full = get_encoder().encode([long_text], cache=cache)
+        short = get_encoder(EncoderOptions(max_tokens=16))
+        assert short.name != get_encoder().name
+        clipped = short.encode([long_text], cache=cache)
+        assert short.tokens_encoded > 0  # computed, not served from the store
+        assert not np.allclose(full, clipped, atol=1e-3)

@@ -66,7 +66,10 @@ class Encoder:
         self.options = options or EncoderOptions()
         path = self.options.path
         self.model_path = bundled_model_path() if path == "bundled" else Path(path).expanduser()
-        self.name = f"all-MiniLM-L6-v2@{self.options.dtype}" if path == "bundled" else str(path)
+        model = "all-MiniLM-L6-v2" if path == "bundled" else str(self.model_path)
+        # The cache key of every vector (store and summaries): all that changes one, the
+        # weights, their precision and where a long text is cut.
+        self.name = f"{model}@{self.options.dtype}/{self.options.max_tokens}"
         self._tokenizer: Any = None
         self._model: Any = None
         self._memory: dict[str, Vectors] = {}
