@@ -181,3 +181,28 @@ def test_a_configured_source_tags_its_articles_with_its_name() -> None:
     assert {a.origin for a in result.articles} == {config.sources[0].name}
     # The outlet each file names is kept as the article's source.
     assert len({a.source for a in result.articles}) > 1
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("related", 5),
+        ("related", ["Bridge reopens", {"title": 3, "url": 5}]),
+        ("sections", 7),
+        ("sections", [{"heading": 12, "paragraphs": ["The port reopened on Monday."]}]),
+        ("events", True),
+        ("events", [{"label": 4, "when": [1], "text": "Talks resume"}]),
+    ],
+)
+def test_json_fields_of_the_wrong_type_are_read_or_skipped_not_a_traceback(
+    tmp_path: Path, key: str, value: object
+) -> None:
+    item = {"title": "Port reopens", "body": "The port reopened on Monday.", key: value}
+    path = tmp_path / "item.json"
+    path.write_text(json.dumps(item))
+    [article] = read_location(str(path)).articles
+    assert article.title == "Port reopens"
+    assert all(isinstance(link.title, str) for link in article.related)
+    assert all(link.url is None or isinstance(link.url, str) for link in article.related)
+    assert all(s.heading is None or isinstance(s.heading, str) for s in article.sections)
+    assert all(isinstance(e.label, str) for e in article.events)

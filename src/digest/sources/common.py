@@ -32,6 +32,7 @@ __all__ = [
     "Meta",
     "SourceResult",
     "article_id",
+    "as_list",
     "assemble",
     "build_article",
     "canonical_url",
@@ -451,6 +452,18 @@ def split_front_matter(text: str, *, where: str = "") -> tuple[Mapping[str, Any]
     return data, text[match.end() :]
 
 
+def as_list(value: Any) -> list[Any]:
+    """A list field of front matter or JSON as a list: hand-written input gives one item
+    bare (``related: Some title``), or a scalar where a list belongs."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
 def meta_from_front_matter(
     data: Mapping[str, Any], *, source: str, category: str | None, language: str | None
 ) -> Meta:
@@ -463,14 +476,11 @@ def meta_from_front_matter(
                 return str(value).strip()
         return None
 
-    raw_related = data.get("related") or ()
-    if isinstance(raw_related, str | dict):
-        raw_related = [raw_related]
     related = tuple(
-        RelatedLink(title=str(r.get("title", "")), url=r.get("url"))
+        RelatedLink(title=str(r.get("title", "")), url=_str_or_none(r.get("url")))
         if isinstance(r, dict)
         else RelatedLink(title=str(r))
-        for r in raw_related
+        for r in as_list(data.get("related"))
     )
     return Meta(
         source=text("source", "publisher", "site") or source,

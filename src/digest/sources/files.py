@@ -22,6 +22,7 @@ from digest.sources.common import (
     Block,
     Meta,
     SourceResult,
+    as_list,
     assemble,
     build_article,
     decode_bytes,
@@ -160,17 +161,18 @@ def _json_article(
 ) -> Article:
     meta = meta_from_front_matter(item, source=source, category=category, language=language)
     sections: list[Section] = []
-    for raw in item.get("sections") or ():
+    for raw in as_list(item.get("sections")):
         if isinstance(raw, dict):
-            paragraphs = tuple(str(p) for p in raw.get("paragraphs") or () if str(p).strip())
-            sections.append(Section(raw.get("heading"), paragraphs))
+            paragraphs = tuple(str(p) for p in as_list(raw.get("paragraphs")) if str(p).strip())
+            heading = str(raw.get("heading") or "").strip() or None
+            sections.append(Section(heading, paragraphs))
     events = tuple(
         Event(
             label=str(e.get("label", "")),
             when=d.date() if (d := parse_datetime(e.get("when"))) is not None else None,
             text=str(e.get("text", "")),
         )
-        for e in item.get("events") or ()
+        for e in as_list(item.get("events"))
         if isinstance(e, dict) and e.get("text")
     )
     if sections:
