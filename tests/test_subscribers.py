@@ -109,13 +109,17 @@ def test_csv_import_reports_bad_rows_and_keeps_going(
 def test_csv_export_round_trips(store: SubscriberStore, tmp_path: Path) -> None:
     add_subscriber(store, "ann@example.com", name="=HYPERLINK(1)", topics=["space", "sea"])
     add_subscriber(store, "bob@example.com", name='Bob "B", Jr')
+    add_subscriber(store, "=cmd|x@example.com")  # a valid address, and a formula
+    add_subscriber(store, "-2+3@example.com")
     remove_subscriber(store, "bob@example.com")
     text = export_csv(store, tmp_path / "out.csv")
     assert text.splitlines()[0] == "email,name,topics,state"
     assert "'=HYPERLINK(1)" in text  # a spreadsheet would run a formula
+    cells = [line.split(",")[0] for line in text.splitlines()[1:]]
+    assert not [c for c in cells if c[:1] in "=+-@"]  # the address cell too
     other = SubscriberStore(open_database(tmp_path / "other.sqlite3"))
     report = import_csv(other, tmp_path / "out.csv")
-    assert report.errors == [] and report.added == 2
+    assert report.errors == [] and report.added == 4
     assert [(s.email, s.name, s.topics, s.state) for s in other.all()] == [
         (s.email, s.name, s.topics, s.state) for s in store.all()
     ]

@@ -163,7 +163,7 @@ def import_csv(store: SubscriberStore, path: str | Path) -> ImportReport:
     for row in reader:
         line = reader.line_num
         try:
-            email = normalize_email(row.get("email") or "")
+            email = normalize_email(_uncell(row.get("email")) or "")
             extra = row.get(None)
             if extra:
                 raise SubscriberError(f"{len(extra)} more fields than columns")
@@ -190,7 +190,7 @@ def export_csv(store: SubscriberStore, path: str | Path | None = None) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for s in store.all():
-        writer.writerow([s.email, _cell(s.name), _cell(";".join(s.topics)), s.state])
+        writer.writerow([_cell(s.email), _cell(s.name), _cell(";".join(s.topics)), s.state])
     text = buffer.getvalue()
     if path is not None:
         try:
