@@ -2,7 +2,8 @@
 
 Each command parses its options, makes one library call and prints the result. A
 ``DigestError`` becomes one line on stderr and an exit status: 1 for a failure of the
-work (a source that failed, a send that failed), 2 for usage and configuration errors.
+work (a source that failed, a send that failed), 2 for usage and configuration errors,
+130 when interrupted (Ctrl-C): one line, no traceback.
 Commands live in the modules beside this one, one module per stage of the flow.
 """
 
@@ -21,10 +22,11 @@ from digest.config import Config, load_config
 from digest.errors import ConfigError, DigestError, LockError
 from digest.log import setup_logging
 
-__all__ = ["EXIT_FAILED", "EXIT_USAGE", "date_option", "main", "pass_config"]
+__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_USAGE", "date_option", "main", "pass_config"]
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,6 +43,10 @@ class DigestGroup(click.Group):
         except DigestError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_FAILED)
+        except (KeyboardInterrupt, click.Abort):
+            # What was committed stays (each source, each delivery): a re-run goes on.
+            click.echo("\ninterrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
 
 
 @click.group(cls=DigestGroup)
