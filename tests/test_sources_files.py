@@ -206,3 +206,18 @@ def test_json_fields_of_the_wrong_type_are_read_or_skipped_not_a_traceback(
     assert all(link.url is None or isinstance(link.url, str) for link in article.related)
     assert all(s.heading is None or isinstance(s.heading, str) for s in article.sections)
     assert all(isinstance(e.label, str) for e in article.events)
+
+
+def test_an_empty_feed_is_a_one_line_error(tmp_path: Path) -> None:
+    path = tmp_path / "feed.xml"
+    path.write_bytes(b"")  # a feed URL that answered 200 with nothing
+    with pytest.raises(SourceError, match="not an RSS or Atom feed"):
+        read_location(str(path), kind="feed")
+
+
+def test_markdown_with_a_bare_html_tag_keeps_its_text(tmp_path: Path) -> None:
+    # lxml's fragment parser fails with an AssertionError on "<html></html>".
+    path = tmp_path / "story.md"
+    path.write_text("---\ntitle: Port reopens\n---\n<html></html>\n\nThe port reopened.\n")
+    [article] = read_location(str(path)).articles
+    assert article.paragraphs == ("The port reopened.",)

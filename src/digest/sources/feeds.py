@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
-import lxml.html
 
 from digest.errors import SourceError
 from digest.models import Article, Section
@@ -30,7 +29,7 @@ from digest.sources.common import (
     build_article,
     parse_datetime,
 )
-from digest.sources.markup import html_blocks, looks_like_html
+from digest.sources.markup import html_blocks, looks_like_html, parse_fragment
 
 __all__ = ["looks_like_feed", "parse_feed"]
 
@@ -63,9 +62,8 @@ def _moment(entry: Mapping[str, Any]) -> datetime | None:
 
 def _plain(text: str) -> str:
     if "<" in text and looks_like_html(text):
-        return " ".join(
-            lxml.html.fragment_fromstring(text, create_parent="div").text_content().split()
-        )
+        root = parse_fragment(text)
+        return " ".join(root.text_content().split()) if root is not None else ""
     return " ".join(text.split())
 
 
@@ -211,7 +209,7 @@ def parse_feed(
                 f"{location}: feed is not well-formed ({reason});"
                 f" recovered {len(entries)} {'entry' if len(entries) == 1 else 'entries'}"
             )
-    elif not entries and not parsed.version:
+    elif not entries and not parsed.get("version"):
         raise SourceError(f"{location}: not an RSS or Atom feed")
     outlet = " ".join(str(feed.get("title") or "").split()) or source
     base = _feed_base(feed, location)

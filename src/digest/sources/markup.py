@@ -15,7 +15,7 @@ from markdown_it import MarkdownIt
 
 from digest.sources.common import Block
 
-__all__ = ["html_blocks", "markdown_blocks"]
+__all__ = ["html_blocks", "markdown_blocks", "parse_fragment"]
 
 _DROP = frozenset(
     [
@@ -136,15 +136,34 @@ class _Collector:
         self.parts.append(element.tail or "")
 
 
+def parse_fragment(html: str) -> lxml.html.HtmlElement | None:
+    """An HTML fragment under one ``<div>``, or None when lxml reads nothing in it.
+
+    lxml's fragment parser fails with an ``AssertionError`` on a bare ``<html>`` without
+    a body (``<html></html>``, found in feed fields and pasted Markdown); the document
+    parser reads those.
+    """
+    try:
+        return lxml.html.fragment_fromstring(html, create_parent="div")
+    except (lxml.etree.ParserError, ValueError):
+        return None
+    except AssertionError:
+        pass
+    try:
+        return lxml.html.document_fromstring(html)
+    except (lxml.etree.ParserError, ValueError):
+        return None
+
+
 def html_blocks(html: str | lxml.etree._Element) -> list[Block]:
     """The blocks of an HTML fragment or document, in reading order."""
     if isinstance(html, str):
         if not html.strip():
             return []
-        try:
-            root = lxml.html.fragment_fromstring(html, create_parent="div")
-        except (lxml.etree.ParserError, ValueError):
+        found = parse_fragment(html)
+        if found is None:
             return [Block("paragraph", html)] if "<" not in html else []
+        root = found
     else:
         root = html
     collector = _Collector()
