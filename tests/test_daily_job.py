@@ -255,3 +255,51 @@ def test_run_reports_a_failed_source_and_a_rerun_counts_everyone(tmp_path: Path)
     assert second.exit_code == 0, second.output
     assert "1 recipients, 0 sent, 0 deferred, 0 failed, 1 already sent" in second.output
     assert "source" not in second.output.split("\n")[-2]  # not ingested again: no failure
+
+
+def test_ctrl_c_is_one_line_and_exit_status_130(tmp_path: Path) -> None:
+    """Ctrl-C in a long command (here an ingest waiting on a feed that never answers) ends
+    with one line, no traceback, and the shell's 130."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        server.settimeout(60)
+        feed = f"http://127.0.0.1:{server.getsockname()[1]}/rss"
+        config_path = tmp_path / "config.yaml"
+        config_path.write_text(
+            yaml.safe_dump({"data_dir": "data", "sources": [{"name": "slow", "location": feed}]}),
+            encoding="utf-8",
+        )
+        job = subprocess.Popen(
+            [str(DIGEST), "--config", str(config_path), "ingest"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        connection, _ = server.accept()  # the request is in flight: interrupt it
+        with connection:
+            job.send_signal(signal.SIGINT)
+            _, err = job.communicate(timeout=60)
+    assert job.returncode == 130, err.decode()
+    assert err.decode().strip().splitlines()[-1] == "interrupted"
+    assert "Traceback" not in err.decode()
+
+
+def test_stage_lines_show_long_stages_and_every_finished_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from digest.cli.sending import _StageLines
+
+    quiet = _StageLines(every=3600)  # a short job: one line per finished stage
+    for done in range(4):
+        quiet("summarize", done, 3, "done")
+    quiet("send", 0, 2, "")
+    quiet("send", 1, 2, "ann@example.com")
+    quiet("send", 2, 2, "bob@example.com")
+    lines = [line.split("] ", 1)[1] for line in capsys.readouterr().err.splitlines()]
+    assert lines == ["summarize 3/3  done", "send      2/2"]
+
+    chatty = _StageLines(every=0)  # a long one: the work in between shows as well
+    for done in range(3):
+        chatty("summarize", done, 2, "")
+    lines = [line.split("] ", 1)[1] for line in capsys.readouterr().err.splitlines()]
+    assert lines == ["summarize 1/2", "summarize 2/2"]

@@ -26,23 +26,21 @@ __all__ = ["run_command", "send_test_command", "serve_command", "subscribers_gro
 
 
 class _StageLines:
-    """One line per finished stage on stderr; the send stage also every tenth of the way."""
+    """One line per finished stage on stderr, and on long stages (a big summarize or send)
+    a "done/total" line at most every ``every`` seconds, so a log shows the job is alive."""
 
-    def __init__(self) -> None:
+    def __init__(self, every: float = 5.0) -> None:
         self.started = time.monotonic()
-        self._step: dict[str, int] = {}
+        self.every = every
+        self._last = self.started
 
     def __call__(self, stage: str, done: int, total: int, detail: str) -> None:
-        if stage == "send" and total:
-            step = done * 10 // total
-            if step == self._step.get(stage, -1) or done == 0:
-                return
-            self._step[stage] = step
-        elif done != total:
+        now = time.monotonic()
+        if done != total and (done == 0 or now - self._last < self.every):
             return
-        extra = f"  {detail}" if detail and stage != "send" else ""
-        elapsed = time.monotonic() - self.started
-        click.echo(f"[{elapsed:6.1f}s] {stage:<9} {done}/{total}{extra}", err=True)
+        self._last = now
+        extra = f"  {detail}" if detail and stage != "send" and done == total else ""
+        click.echo(f"[{now - self.started:6.1f}s] {stage:<9} {done}/{total}{extra}", err=True)
 
 
 @main.command("run")
