@@ -79,12 +79,14 @@ def main() -> int:
         sink.stop()
     print("\nThe edition:")
     for story in edition.stories:
-        also = f"  (+{len(story.also_reported)} more outlets)" if story.also_reported else ""
+        n = len(story.also_reported)
+        also = f"  (+{n} more outlet{'s' if n != 1 else ''})" if n else ""
         print(f"  [{story.section}] {story.title}{also}")
     print(f"\npreview (HTML):  {preview.html}")
     print(f"preview (text):  {preview.text}")
     print(f"archive:         {archive.index}")
-    print(f"received mail:   {sink_dir}  ({sink.count} messages at the sink in total)")
+    kept = len(list(sink_dir.glob("*.eml")))  # this run's and earlier runs'
+    print(f"received mail:   {sink_dir}  ({sink.count} now, {kept} in the folder)")
     return 0 if report.failed == 0 else 1
 
 

@@ -98,7 +98,8 @@ def summarize_command(
             report = summarize_jsonl(config, jsonl, out, cache=not no_cache, progress=progress)
         for reason in report.skipped:
             click.echo(f"skipped {reason}", err=True)
-        click.echo(f"{report.written} summaries written to {out}")
+        noun = "summary" if report.written == 1 else "summaries"
+        click.echo(f"{report.written} {noun} written to {out}")
         return
     from digest.sources import read_location
 
