@@ -210,3 +210,12 @@ def test_seed_article_promotions_and_related_lines_are_never_plain_sentences(
     assert "Gravity Filters" not in texts and "Related:" not in texts
     assert any(s.is_event for s in sentences)
     assert any(s.is_conclusion for s in sentences)
+
+
+def test_article_from_text_hashes_title_and_text_like_the_readers() -> None:
+    # The summary cache is keyed by content hash, and the title changes a summary.
+    text = "The council approved a new bridge on Monday. It will cost 40 million pounds."
+    plain = article_from_text("1", text)
+    titled = article_from_text("2", text, "Bridge approved")
+    assert plain.content_hash != titled.content_hash
+    assert article_from_text("3", text, "Bridge approved").content_hash == titled.content_hash

@@ -22,12 +22,12 @@ indices stay stable, but no summary ever uses them.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from digest.models import Article, Section
+from digest.sources.common import content_hash
 
 __all__ = [
     "SPLITTER_VERSION",
@@ -336,12 +336,14 @@ def article_from_text(
         )
         if p
     )
-    digest_ = hashlib.blake2b("\n\n".join(paragraphs).encode("utf-8"), digest_size=16)
     first = split_sentences(paragraphs[0])[0] if paragraphs else ""
+    headline = title or " ".join(first.split()[:14])
+    sections = (Section(heading=None, paragraphs=paragraphs),) if paragraphs else ()
     return Article(
         id=id,
         source=source,
-        title=title or " ".join(first.split()[:14]),
-        content_hash=digest_.hexdigest(),
-        sections=(Section(heading=None, paragraphs=paragraphs),) if paragraphs else (),
+        title=headline,
+        # The readers' hash: the title counts, as it does in a summary (title similarity).
+        content_hash=content_hash(headline, sections, ()),
+        sections=sections,
     )
