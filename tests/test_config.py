@@ -70,3 +70,9 @@ def test_overrides_are_validated_like_the_file(tmp_path: Path) -> None:
     assert config.summarizer.max_key_points == 5
     with pytest.raises(ConfigError, match="max_key_points: expected a whole number"):
         with_overrides(config, **{"summarizer.max_key_points": "4"})
+
+
+@pytest.mark.parametrize("key", ["nope.x", "summarizer.backend.x"])
+def test_an_override_under_an_unknown_or_plain_key_is_a_config_error(key: str) -> None:
+    with pytest.raises(ConfigError, match=key.rsplit(".", 1)[0]):
+        with_overrides(Config(), **{key: "1"})

@@ -240,8 +240,12 @@ def with_overrides(config: Config, **overrides: Any) -> Config:
     for dotted, value in overrides.items():
         node = raw
         *parents, last = dotted.split(".")
-        for key in parents:
-            node = node[key]
+        for depth, key in enumerate(parents, start=1):
+            child = node.get(key)
+            if not isinstance(child, dict):
+                where = ".".join(parents[:depth])
+                raise ConfigError(f"command line: {where!r} is not a group of options")
+            node = child
         node[last] = value
     return _build_config(raw, "command line")
 
