@@ -292,3 +292,13 @@ def test_edition_json_on_the_examples(tmp_path: Path) -> None:
         for item in story["related"]:
             if item["article_id"]:
                 assert item["url"] and item["published"]
+
+
+def test_the_section_falls_back_to_the_category_of_the_source_it_came_in_through() -> None:
+    from digest.config import SourceOptions
+    from digest.edition import section_of
+
+    config = Config(sources=(SourceOptions(name="wire", location="x", category="Science"),))
+    article = make_article("a", "Moon ice", "A drill found ice.", source="Wire News", category=None)
+    assert section_of(dataclasses.replace(article, origin="wire"), config) == "Science"
+    assert section_of(article, config) == "News"  # neither origin nor outlet configured

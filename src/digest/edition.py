@@ -50,11 +50,13 @@ def edition_id(day: date) -> str:
 
 
 def section_of(article: Article, config: Config) -> str:
-    """The article's category, else its source's configured category, else "News"."""
+    """The article's category, else the configured category of the source it was ingested
+    from (``Article.origin``; ``source`` names the outlet, which may differ), else "News"."""
     if article.category and article.category.strip():
         return article.category.strip()
+    origin = article.origin or article.source
     for source in config.sources:
-        if source.name == article.source and source.category:
+        if source.name == origin and source.category:
             return source.category
     return DEFAULT_SECTION
 
