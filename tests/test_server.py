@@ -164,3 +164,39 @@ def test_a_missing_secret_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("DIGEST_SECRET", raising=False)
     with pytest.raises(ConfigError, match=r"\$DIGEST_SECRET is not set"):
         secret_key(Config())
+
+
+def test_digest_serve_says_where_and_a_busy_port_is_one_line(tmp_path: Path) -> None:
+    """The command as run: `digest serve --port 0` prints the URL it listens on, answers,
+    and stops on Ctrl-C with status 0; a port in use is `error: ...` and status 1, not
+    uvicorn's log lines and its status 3."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    (tmp_path / "config.yaml").write_text("data_dir: data\n", encoding="utf-8")
+    digest = [str(Path(sys.executable).parent / "digest"), "--config", "config.yaml", "serve"]
+    env = {**os.environ, "DIGEST_SECRET": KEY.decode()}
+    job = subprocess.Popen(
+        [*digest, "--port", "0"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert job.stdout is not None
+        line = job.stdout.readline()
+        url = re.search(r"serving (http://127\.0\.0\.1:\d+/)u/<token>", line)
+        assert url, line
+        missing = httpx.get(f"{url[1]}u/999.bad-token")
+        assert missing.status_code in (400, 404)
+        port = int(url[1].rsplit(":", 1)[1].rstrip("/"))
+        busy = subprocess.run(
+            [*digest, "--port", str(port)], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+    finally:
+        job.send_signal(signal.SIGINT)
+        job.communicate(timeout=30)
+    assert job.returncode == 0
+    assert busy.returncode == 1
+    assert (
+        busy.stderr.strip() == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )

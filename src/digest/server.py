@@ -13,8 +13,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -24,6 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from digest.config import Config
+from digest.errors import DigestError
 from digest.job import secret_key
 from digest.models import Subscriber
 from digest.store import Database, open_database
@@ -121,15 +124,44 @@ def create_app(
     return Starlette(routes=routes)
 
 
-def serve(config: Config, host: str | None = None, port: int | None = None) -> None:
-    """Run the app with uvicorn until interrupted."""
+def serve(
+    config: Config,
+    host: str | None = None,
+    port: int | None = None,
+    *,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Run the app with uvicorn until interrupted; ``on_ready`` gets the base URL once the
+    port is open.
+
+    The listening socket is opened here, so that a port in use or a host that does not
+    resolve is one ``DigestError`` line, not uvicorn's log lines and its exit status 3.
+    """
+    import socket
+
     import uvicorn
 
+    host = host or config.server.host
+    port = config.server.port if port is None else port
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listener = socket.create_server((host, port), family=family)
+    except (OSError, OverflowError) as exc:
+        reason = (getattr(exc, "strerror", None) or str(exc)).split(" (while ")[0]
+        raise DigestError(f"cannot listen on {host}:{port}: {reason}") from exc
     app = create_app(config)
-    uvicorn.run(
-        app,
-        host=host or config.server.host,
-        port=port or config.server.port,
-        log_level="info",
-        access_log=False,  # tokens are in the paths: keep them out of the logs
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level="info",
+            access_log=False,  # tokens are in the paths: keep them out of the logs
+        )
     )
+    with listener:
+        if on_ready is not None:
+            bound = listener.getsockname()
+            shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+            on_ready(f"http://{shown}:{bound[1]}/")
+        # uvicorn shuts down on Ctrl-C, then raises it again: that is how a server stops.
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run(sockets=[listener])

@@ -159,10 +159,15 @@ def subscribers_export(config: Config, csv_file: Path) -> None:
 
 @main.command("serve")
 @click.option("--host", default=None, help="Address to listen on (default: server.host).")
-@click.option("--port", type=int, default=None, help="Port (default: server.port).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=None, help="Port (default: server.port)."
+)
 @pass_config
 def serve_command(config: Config, host: str | None, port: int | None) -> None:
     """Serve one-click unsubscribe (/u/<token>) and the archive (/archive/)."""
     from digest.server import serve
 
-    serve(config, host, port)
+    def ready(url: str) -> None:
+        click.echo(f"serving {url}u/<token> (unsubscribe) and {url}archive/; Ctrl+C stops")
+
+    serve(config, host, port, on_ready=ready)
