@@ -303,3 +303,16 @@ def test_stage_lines_show_long_stages_and_every_finished_one(
         chatty("summarize", done, 2, "")
     lines = [line.split("] ", 1)[1] for line in capsys.readouterr().err.splitlines()]
     assert lines == ["summarize 1/2", "summarize 2/2"]
+
+
+def test_a_bad_smtp_setting_stops_the_run_before_any_work(tmp_path: Path) -> None:
+    config_path = write_config(tmp_path, 2525)
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config["delivery"]["smtp"] |= {"host": "mail.example.org", "security": "none"}
+    config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["--config", str(config_path), "run", "--date", DAY], env={"DIGEST_SECRET": SECRET}
+    )
+    assert result.exit_code == 2
+    assert "plain SMTP to mail.example.org would send mail unencrypted" in result.output
+    assert "ingest" not in result.output  # nothing was read, ranked or summarised first

@@ -235,6 +235,9 @@ def run_daily(
 
     started = time.monotonic()
     key = secret_key(config)
+    # The delivery settings (SMTP security, host, password) before any work, not after
+    # minutes of ingesting and summarising.
+    transport_factory(config, day.isoformat(), dry_run=dry_run)
     with job_lock(config), pipeline.open_store(config) as db:
         new_articles = 0
         failed_sources: tuple[str, ...] = ()
