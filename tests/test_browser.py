@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import json
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -146,3 +147,26 @@ def test_the_examples_edition_at_both_widths(browser: Any, tmp_path: Path) -> No
         report = browser.measure()
         assert report["scrollWidth"] <= report["innerWidth"] == width, report["overflowing"]
         check_common(report)
+
+
+def test_more_news_source_sits_under_its_headline(browser: Any, tmp_path: Path) -> None:
+    """A headline that fills its line must not leave a "· Source" line starting with a
+    dot: the outlet has its own line under every headline, at any width."""
+    edition = sample_edition()
+    more = [dataclasses.replace(m, title=m.title + " " + "word " * 8) for m in edition.more_news]
+    edition = dataclasses.replace(edition, more_news=tuple(more))
+    page = mail_file(tmp_path, edition)
+    for width in (600, 375):
+        browser.open(page.as_uri(), width)
+        items = browser.evaluate(
+            """JSON.stringify([...document.querySelectorAll('.more-item')].map(li => {
+                const head = li.querySelector('a, strong').getBoundingClientRect();
+                const source = li.querySelector('.more-source');
+                return [head.bottom, source.getBoundingClientRect().top,
+                        source.textContent];
+            }))"""
+        )
+        rows = json.loads(items)
+        assert len(rows) == len(more)
+        for (bottom, top, text), item in zip(rows, more, strict=True):
+            assert text == item.source and top >= bottom - 1, (width, text, bottom, top)
