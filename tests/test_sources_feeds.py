@@ -181,3 +181,19 @@ def test_an_undeclared_legacy_encoding_is_guessed(tmp_path: Path) -> None:
     [article] = read_location(str(path)).articles
     assert article.title == "Crème brûlée à Genève"
     assert article.url == "https://cafe.example.com/a"
+
+
+def test_a_feed_date_without_a_time_is_noon_utc_like_every_reader(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        "<item><title>Port reopens</title><link>https://example.org/p</link>"
+        "<pubDate>2026-11-24</pubDate><description>The port reopened.</description></item>"
+        "<item><title>Bridge opens</title><link>https://example.org/b</link>"
+        "<pubDate>Tue, 24 Nov 2026 06:30:00 +0000</pubDate>"
+        "<description>The bridge opened.</description></item>"
+        "</channel></rss>"
+    )
+    day_only, timed = read_location(str(feed)).articles
+    assert day_only.published == datetime(2026, 11, 24, 12, tzinfo=UTC)
+    assert timed.published == datetime(2026, 11, 24, 6, 30, tzinfo=UTC)

@@ -38,6 +38,7 @@ __all__ = [
     "canonical_url",
     "content_hash",
     "decode_bytes",
+    "is_bare_date",
     "parse_datetime",
     "parse_event",
     "split_front_matter",
@@ -251,6 +252,11 @@ DAY_ONLY = time(12)
 _ISO_DAY = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
 
 
+def is_bare_date(text: str) -> bool:
+    """Whether ``text`` is an ISO date with no time (``2026-11-24``)."""
+    return _ISO_DAY.match(text.strip()) is not None
+
+
 def parse_datetime(value: Any) -> datetime | None:
     """A timezone-aware datetime from ISO 8601, RFC 822, a date, or a written date.
 
@@ -281,7 +287,7 @@ def _parse_text_datetime(text: str) -> datetime | None:
     except ValueError:
         pass
     else:
-        return datetime.combine(moment.date(), DAY_ONLY) if _ISO_DAY.match(text) else moment
+        return datetime.combine(moment.date(), DAY_ONLY) if is_bare_date(text) else moment
     try:
         return parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):

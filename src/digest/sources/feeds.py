@@ -27,6 +27,7 @@ from digest.sources.common import (
     SourceResult,
     assemble,
     build_article,
+    is_bare_date,
     parse_datetime,
 )
 from digest.sources.markup import html_blocks, looks_like_html, parse_fragment
@@ -50,9 +51,11 @@ def _one_line(exc: object) -> str:
 def _moment(entry: Mapping[str, Any]) -> datetime | None:
     for key in ("published", "updated", "created"):
         parsed = entry.get(f"{key}_parsed")
-        if isinstance(parsed, time.struct_time):
-            return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
         raw = entry.get(key)
+        # feedparser reads a bare date as midnight; every reader takes it as noon UTC.
+        bare = isinstance(raw, str) and is_bare_date(raw)
+        if isinstance(parsed, time.struct_time) and not bare:
+            return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
         if raw:
             moment = parse_datetime(raw)
             if moment is not None:
