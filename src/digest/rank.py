@@ -48,7 +48,6 @@ __all__ = [
     "explain",
     "has_headline_vector",
     "headline_text",
-    "key_terms",
     "opening_text",
     "rank_articles",
     "substance",
@@ -236,23 +235,9 @@ def freshness(article: Article, end: datetime, half_life_hours: float) -> tuple[
     return value, f"{age:.0f} h before the edition's end (half-life {half_life_hours:g} h)"
 
 
-def key_terms(article: Article) -> frozenset[str]:
-    """Names and figures of the title, dek and lede, lowercased: the facts of the event.
-
-    A name is a capitalised word that does not open a sentence; in a title-case headline
-    every word is capitalised, so a headline word counts only when the lede capitalises it
-    mid-sentence too. Figures are numbers (commas dropped).
-    """
-    paragraphs = article.paragraphs
-    body = " ".join(p for p in (article.dek or "", paragraphs[0] if paragraphs else "") if p)
-    names = _names(body)
-    title_words = {w.lower().rstrip(".'’") for w in _WORD.findall(article.title)}
-    names |= {w for w in title_words if w in names}
-    numbers = {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(f"{article.title} {body}")}
-    return frozenset(names | numbers)
-
-
 def _names(text: str) -> set[str]:
+    """Capitalised words that do not open a sentence (and are not ``_NOT_NAMES``),
+    lowercased: the people, places and bodies a text names."""
     found: set[str] = set()
     previous = ""
     for match in re.finditer(r"\S+", text):
