@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from digest.config import SummarizerOptions
-from digest.models import KeyPoint, Summary
+from digest.models import Article, KeyPoint, Summary
 from digest.sentences import article_from_text
 from digest.store import open_database
 from digest.store.embeddings import EmbeddingStore
@@ -68,3 +68,18 @@ def test_a_new_sentence_numbering_is_a_new_cache_key(monkeypatch: pytest.MonkeyP
     before = summarizer.cache_version
     monkeypatch.setattr("digest.summarize.extractive.SPLITTER_VERSION", 999)
     assert summarizer.cache_version != before
+
+
+def test_a_headline_only_article_is_skipped_without_failing_its_batch(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bare = Article(id="bare", source="feed", title="Port strike ends", content_hash="h0")
+    articles = [article_from_text(str(i), t) for i, t in enumerate(TEXTS)]
+    summarizer = ExtractiveSummarizer(SummarizerOptions(min_key_points=1, max_key_points=1))
+    with caplog.at_level("WARNING", logger="digest.summarize"):
+        seen: list[tuple[int, int]] = []
+        found = summarize_many([bare, *articles], summarizer, progress=lambda *p: seen.append(p))
+    assert set(found) == {"0", "1"}
+    assert seen[-1] == (3, 3)  # the skipped article counts as done
+    assert "bare" in caplog.text and "headline only" in caplog.text
+    assert "batch summary failed" not in caplog.text  # the others were not redone one by one

@@ -92,12 +92,19 @@ def summarize_many(
     """Summaries by article id: cached ones as stored, the others computed in batches
     (the encoder sees a whole batch of articles at once) and stored.
 
-    An article that cannot be summarised is logged and left out of the result.
+    An article that cannot be summarised (a headline-only one, with no text) is logged and
+    left out of the result.
     """
     out: dict[str, Summary] = {}
     todo: list[Article] = []
+    skipped = 0
     version = summarizer.cache_version
     for article in articles:
+        if article.word_count == 0:
+            # Nothing to summarise; in a batch it would fail the batch for all the others.
+            log.warning("skipped %s: headline only, no text to summarise", article.id)
+            skipped += 1
+            continue
         found = (
             cache.get(article.content_hash, summarizer.backend, summarizer.model, version)
             if cache is not None
@@ -107,7 +114,7 @@ def summarize_many(
             out[article.id] = found
         else:
             todo.append(article)
-    done = len(out)
+    done = len(out) + skipped
     if progress is not None:
         progress(done, len(articles))
     for start in range(0, len(todo), max(1, batch)):
