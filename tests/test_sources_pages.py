@@ -72,6 +72,18 @@ def test_a_page_without_text_is_an_error() -> None:
         parse_page("<html><head><title>x</title></head><body></body></html>", source="t")
 
 
+def test_a_relative_canonical_link_resolves_against_the_page_url() -> None:
+    body = "".join(
+        f"<p>Paragraph {i} of the story about the river bridge works.</p>" for i in range(6)
+    )
+    page = (
+        "<html><head><title>Bridge</title><link rel='canonical' href='/news/bridge'></head>"
+        f"<body><article><h1>Bridge</h1>{body}</article></body></html>"
+    )
+    article = parse_page(page, source="t", url="https://example.org/amp/news/bridge?utm_source=x")
+    assert article.canonical_url == "https://example.org/news/bridge"
+
+
 # --- over http, on loopback -----------------------------------------------------------
 
 ROUTES: dict[str, Callable[[], tuple[int, str, bytes]]] = {}

@@ -14,6 +14,7 @@ import json
 import logging
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urljoin
 
 import lxml.etree
 import lxml.html
@@ -243,6 +244,8 @@ def parse_page(
         (link.get("href") for link in document.iter("link") if link.get("rel") == "canonical"),
         None,
     ) or tags.get("og:url")
+    if canonical and url:
+        canonical = urljoin(url, canonical)  # often given as a path ("/news/story")
     page_url = url or canonical
     blocks, found = extract_blocks(html, page_url)
     if not blocks:
