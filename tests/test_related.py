@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -133,3 +134,10 @@ def test_pipeline_related_uses_the_store_window_and_excludes_the_cluster(tmp_pat
         related = pipeline.related_stories(config, db, DAY, [lead])
     ids = [i.article_id for i in related["glaciers"]]
     assert ids == ["melt"]  # the October article is outside related_days
+
+
+def test_a_cited_link_with_tracking_parameters_resolves_to_the_stored_article() -> None:
+    stored = dataclasses.replace(MELT, canonical_url="https://wire.example.org/melt")
+    pool, _ = pool_of([stored, CHESS])
+    found = pool.resolve("Some other wording", "https://WIRE.example.org/melt?utm_source=x", None)
+    assert found == 0

@@ -25,6 +25,7 @@ import numpy as np
 from digest.config import EditionOptions
 from digest.embed import Vectors
 from digest.models import Article, RelatedItem
+from digest.sources.common import canonical_url
 
 __all__ = ["SHORTLIST", "TITLE_MATCH", "RelatedPool", "normalize_title", "related_for"]
 
@@ -65,10 +66,19 @@ class RelatedPool:
                 if url:
                     self.by_url.setdefault(url, i)
 
+    def find_url(self, url: str | None) -> int | None:
+        """The stored article at ``url``, as given or in canonical form (tracking
+        parameters dropped, host lower-cased), as stored articles keep theirs."""
+        if not url:
+            return None
+        found = self.by_url.get(url)
+        return found if found is not None else self.by_url.get(canonical_url(url) or "")
+
     def resolve(self, title: str, url: str | None, title_vector: Vectors | None) -> int | None:
         """The index of the stored article a cited title/link names, or None."""
-        if url and url in self.by_url:
-            return self.by_url[url]
+        by_link = self.find_url(url)
+        if by_link is not None:
+            return by_link
         exact = self.by_title.get(normalize_title(title))
         if exact is not None:
             return exact
@@ -121,8 +131,7 @@ def related_for(
     needs_encoder = [
         link
         for link in cited
-        if not (link.url and link.url in pool.by_url)
-        and normalize_title(link.title) not in pool.by_title
+        if pool.find_url(link.url) is None and normalize_title(link.title) not in pool.by_title
     ]
     cited_vectors: dict[str, Vectors] = {}
     if needs_encoder and len(pool.articles):
