@@ -116,3 +116,24 @@ def test_a_locked_store_is_a_store_error_not_a_sqlite_error(tmp_path: Path) -> N
             other.close()
         with db.transaction():  # usable again once the lock is gone
             ArticleStore(db).add_many([article(1)])
+
+
+def test_a_shorter_copy_from_another_source_does_not_replace_the_stored_text(
+    tmp_path: Path,
+) -> None:
+    full = replace(
+        article(1, "The full story, with many more words than its teaser."), origin="pages"
+    )
+    teaser = replace(article(1, "Teaser."), origin="feed")
+    with open_database(tmp_path / "s.sqlite3") as db:
+        store = ArticleStore(db)
+        store.add_many([full])
+        counts = store.add_many([teaser])  # the feed is read after the pages, every run
+        assert (counts.updated, counts.unchanged) == (0, 1)
+        assert store.get("a1") == full
+        # Its own source may shorten it (a correction), but never to a bare headline.
+        corrected = replace(article(1, "The corrected, shorter story."), origin="pages")
+        assert store.add_many([corrected]).updated == 1
+        bare = replace(corrected, sections=(), content_hash="bare")
+        assert store.add_many([bare]).unchanged == 1
+        assert store.get("a1") == corrected

@@ -29,6 +29,18 @@ def _utc(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat()
 
 
+def _keeps_stored(stored: Article | None, incoming: Article) -> bool:
+    """Whether a changed ``incoming`` copy must not replace ``stored``: it has no text at
+    all, or it is shorter and came through another source (a feed's teaser of a story a
+    page source stored whole; with both configured, each run would swap the two). The
+    article's own source may still shorten it: that is a correction."""
+    if stored is None or stored.word_count == 0:
+        return False
+    if incoming.word_count == 0:
+        return True
+    return incoming.origin != stored.origin and incoming.word_count < stored.word_count
+
+
 class ArticleStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -37,7 +49,8 @@ class ArticleStore:
         """Store a source's articles in one transaction: all of them, or none.
 
         An article already stored under its id, canonical URL or content hash is
-        ``unchanged`` when its content hash is the same and ``updated`` otherwise.
+        ``unchanged`` when its content hash is the same and ``updated`` otherwise, unless
+        the new text would lose the stored one (``_keeps_stored``): then it is unchanged.
         """
         stamp = _utc(now or datetime.now(UTC))
         new = updated = unchanged = 0
@@ -48,7 +61,9 @@ class ArticleStore:
                 if existing is None:
                     self.db.execute(sql.INSERT_ARTICLE, row)
                     new += 1
-                elif existing["content_hash"] == article.content_hash:
+                elif existing["content_hash"] == article.content_hash or _keeps_stored(
+                    self.get(existing["id"]), article
+                ):
                     unchanged += 1
                 else:
                     # The stored id stays (editions refer to it), and the body says it too.
