@@ -186,6 +186,7 @@ def test_subscribers_commands(tmp_path: Path) -> None:
         "subscribers", "add", "ann@example.com", "--name", "Ann", "--topics", "space,sea"
     )
     assert "updated" in digest("subscribers", "add", "ANN@example.com", "--name", "Ann Lee")
+    assert digest("subscribers", "list").endswith("Ann Lee  [space, sea]\n1 subscriber\n")
     (tmp_path / "in.csv").write_text("email,name\nbob@example.com,Bob\nbad,X\n", encoding="utf-8")
     bad = runner.invoke(
         main, ["--config", str(config_path), "subscribers", "import", str(tmp_path / "in.csv")]

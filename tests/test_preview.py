@@ -105,7 +105,7 @@ def test_archive_writes_an_index_and_a_page_per_edition(config_file: Path) -> No
 def test_archive_out_folder(config_file: Path, tmp_path: Path) -> None:
     code, out, err = run(config_file, "archive", "--out", str(tmp_path / "site"))
     assert code == 0, err
-    assert f"1 editions in {tmp_path / 'site'}" in out
+    assert f"1 edition in {tmp_path / 'site'}" in out
     assert (tmp_path / "site" / "index.html").is_file()
     assert (tmp_path / "site" / f"{DAY}.html").is_file()
 

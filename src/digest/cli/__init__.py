@@ -22,7 +22,15 @@ from digest.config import Config, load_config
 from digest.errors import ConfigError, DigestError, LockError
 from digest.log import setup_logging
 
-__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_USAGE", "date_option", "main", "pass_config"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_USAGE",
+    "count",
+    "date_option",
+    "main",
+    "pass_config",
+]
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -90,6 +98,11 @@ def date_option(func: F) -> F:
         default=None,
         help="Edition date, YYYY-MM-DD (default: today in the configured timezone).",
     )(func)
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 edition``, ``2 editions``: a count with its noun in the right number."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def edition_day(config: Config, day: Any) -> date:

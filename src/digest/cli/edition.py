@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from digest import pipeline, serialize
-from digest.cli import date_option, edition_day, main, pass_config
+from digest.cli import count, date_option, edition_day, main, pass_config
 from digest.config import Config
 from digest.models import Edition
 from digest.rank import explain
@@ -33,7 +33,10 @@ def rank_command(config: Config, day: Any, show_terms: bool, limit: int) -> None
     with pipeline.open_store(config) as db:
         candidates = pipeline.rank_candidates(config, db, when)
     clusters = candidates.clusters
-    click.echo(f"{len(candidates.ranking.ranked)} candidates in {len(clusters)} events for {when}")
+    click.echo(
+        f"{count(len(candidates.ranking.ranked), 'candidate')} in"
+        f" {count(len(clusters), 'event')} for {when}"
+    )
     for number, cluster in enumerate(clusters[:limit], start=1):
         lead = cluster.lead
         click.echo(

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from digest import pipeline, serialize
-from digest.cli import EXIT_FAILED, main, pass_config
+from digest.cli import EXIT_FAILED, count, main, pass_config
 from digest.config import Config
 from digest.models import Article
 from digest.sources import read_location
@@ -116,4 +116,4 @@ def articles_command(config: Config, since: datetime | None, as_json: bool) -> N
     for article in found:
         when = article.published.strftime("%Y-%m-%d %H:%M") if article.published else "undated"
         click.echo(f"{when}  {article.id}  {article.title}  [{article.source}]")
-    click.echo(f"{len(found)} articles in {config.store_path}", err=True)
+    click.echo(f"{count(len(found), 'article')} in {config.store_path}", err=True)

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from digest.archive import archive_stored
-from digest.cli import date_option, edition_day, main, pass_config
+from digest.cli import count, date_option, edition_day, main, pass_config
 from digest.config import Config
 from digest.preview import PreviewServer, load_edition, write_preview
 
@@ -87,4 +87,6 @@ def preview_command(
 def archive_command(config: Config, out: Path | None) -> None:
     """Write the static archive: an index and one page per stored edition."""
     written = archive_stored(config, out)
-    click.echo(f"{len(written.pages)} editions in {written.folder} (index: {written.index})")
+    click.echo(
+        f"{count(len(written.pages), 'edition')} in {written.folder} (index: {written.index})"
+    )

@@ -11,7 +11,7 @@ from typing import Any, cast
 import click
 
 from digest import pipeline
-from digest.cli import EXIT_FAILED, date_option, edition_day, main, pass_config
+from digest.cli import EXIT_FAILED, count, date_option, edition_day, main, pass_config
 from digest.config import Config
 from digest.models import SubscriberState
 from digest.store.subscribers import SubscriberStore
@@ -128,7 +128,7 @@ def subscribers_list(config: Config, as_json: bool, state: str | None) -> None:
     for s in found:
         topics = f"  [{', '.join(s.topics)}]" if s.topics else ""
         click.echo(f"{s.id:>6}  {s.state:<12}  {s.email}  {s.name}{topics}".rstrip())
-    click.echo(f"{len(found)} subscribers", err=True)
+    click.echo(count(len(found), "subscriber"), err=True)
 
 
 @subscribers_group.command("import")

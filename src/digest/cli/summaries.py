@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from digest.cli import EXIT_USAGE, main, pass_config
+from digest.cli import EXIT_USAGE, count, main, pass_config
 from digest.config import Config, with_overrides
 from digest.summarize.batch import Progress, summarize_articles, summarize_jsonl, summary_json
 
@@ -98,8 +98,7 @@ def summarize_command(
             report = summarize_jsonl(config, jsonl, out, cache=not no_cache, progress=progress)
         for reason in report.skipped:
             click.echo(f"skipped {reason}", err=True)
-        noun = "summary" if report.written == 1 else "summaries"
-        click.echo(f"{report.written} {noun} written to {out}")
+        click.echo(f"{count(report.written, 'summary', 'summaries')} written to {out}")
         return
     from digest.sources import read_location
 
