@@ -52,3 +52,16 @@ def test_a_vector_truncated_otherwise_is_not_served_from_the_cache() -> None:
         clipped = short.encode([long_text], cache=cache)
         assert short.tokens_encoded > 0  # computed, not served from the store
         assert not np.allclose(full, clipped, atol=1e-3)
+
+
+def test_the_in_memory_vectors_stay_under_their_limit() -> None:
+    encoder = get_encoder()
+    limit = encoder.memory_limit
+    encoder.memory_limit = 3
+    try:
+        texts = [f"Memory limit sentence number {i}." for i in range(5)]
+        first = encoder.encode(texts)
+        assert len(encoder._memory) == 3
+        assert np.allclose(encoder.encode(texts), first, atol=1e-6)  # computed again
+    finally:
+        encoder.memory_limit = limit

@@ -14,6 +14,7 @@ by the hash of their text, in memory and, when given one, in the store.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import threading
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 
 Vectors = npt.NDArray[np.float32]
 DIMENSIONS = 384
+# Vectors kept in memory per encoder (about 1.5 kB each): a long-lived process (the
+# editor's preview server) would otherwise keep every sentence it ever encoded; the store
+# holds them all anyway.
+MEMORY_VECTORS = 200_000
 
 
 def text_hash(text: str) -> str:
@@ -73,6 +78,7 @@ class Encoder:
         self._tokenizer: Any = None
         self._model: Any = None
         self._memory: dict[str, Vectors] = {}
+        self.memory_limit = MEMORY_VECTORS
         self._load_lock = threading.Lock()
         self.load_seconds = 0.0
         self.tokens_encoded = 0
@@ -129,7 +135,15 @@ class Encoder:
                 cache.put_vectors(self.name, fresh)
         for i, h in enumerate(hashes):
             out[i] = found[h]
+        self._forget_oldest()
         return out
+
+    def _forget_oldest(self) -> None:
+        """Keep the in-memory vectors under ``memory_limit``, the oldest going first."""
+        excess = len(self._memory) - self.memory_limit
+        if excess > 0:
+            for key in list(itertools.islice(self._memory, excess)):
+                del self._memory[key]
 
     def forward(self, texts: Sequence[str]) -> Vectors:
         """Run the model on ``texts`` (no cache): sorted by length, batched, pooled."""
