@@ -145,3 +145,23 @@ def test_preview_page_is_the_mail_plus_the_panel(tmp_path: Path) -> None:
     assert "digest-editor-panel" in page and "digest-editor-panel" not in rendered.html
     body = rendered.html.split("<body", 1)[1].split(">", 1)[1]
     assert body[:200] in page  # the mail's own body follows the panel unchanged
+
+
+def test_preview_open_without_a_browser_says_so(config_file: Path) -> None:
+    """On a server there is no browser: --open says where the file is instead of nothing.
+    (A process of its own: webbrowser keeps its list of browsers for the process.)"""
+    import os
+    import subprocess
+    import sys
+
+    digest = Path(sys.executable).parent / "digest"
+    result = subprocess.run(
+        [str(digest), "--config", str(config_file), "preview", "--date", DAY, "--open"],
+        env={**os.environ, "BROWSER": "false", "DISPLAY": "", "WAYLAND_DISPLAY": ""},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    expected = (config_file.parent / "data" / "previews" / f"{DAY}.html").resolve().as_uri()
+    assert f"warning: no browser to open here; open {expected} yourself" in result.stderr

@@ -57,7 +57,7 @@ def preview_command(
         server = PreviewServer(config, lambda: load_edition(config, when), port=serve_port)
         click.echo(f"previewing {when} at {server.url} (reloads on changes; Ctrl+C stops)")
         if open_browser:
-            webbrowser.open(server.url)
+            _open(server.url)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
@@ -73,7 +73,13 @@ def preview_command(
     click.echo(f"text version: {written.text}", err=as_text)
     click.echo(f"subject: {written.rendered.subject}", err=as_text)
     if open_browser:
-        webbrowser.open(written.html.resolve().as_uri())
+        _open(written.html.resolve().as_uri())
+
+
+def _open(url: str) -> None:
+    """Open ``url`` in the desktop's browser, or say that there is none (a server)."""
+    if not webbrowser.open(url):
+        click.echo(f"warning: no browser to open here; open {url} yourself", err=True)
 
 
 @main.command("archive")
