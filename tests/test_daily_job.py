@@ -241,6 +241,7 @@ def test_run_reports_a_failed_source_and_a_rerun_counts_everyone(tmp_path: Path)
     # The day before, nobody subscribed yet (a dry run saves that day's edition too).
     empty = runner.invoke(main, [*args[:-1], "2026-11-23", "--dry-run"], env=env)
     assert empty.exit_code == 1, empty.output
+    assert "2026-11-23 (dry run): 14 new articles," in empty.output
     assert "no active subscribers" in empty.output
     assert "messages in" not in empty.output  # no folder was written
     with open_database(load_config(config_path).store_path) as db:
@@ -249,12 +250,15 @@ def test_run_reports_a_failed_source_and_a_rerun_counts_everyone(tmp_path: Path)
     first = runner.invoke(main, args, env=env)
     assert first.exit_code == 1, first.output
     assert f"deadfeed: {dead}" in first.output and "1 source failed" in first.output
-    assert "1 recipients, 1 sent" in first.output
+    assert f"edition {DAY}: 0 new articles, 8 stories, 1 recipient, 1 sent" in first.output
     assert len(list((tmp_path / "data" / "outbox" / DAY).glob("*.eml"))) == 1
 
     second = runner.invoke(main, args, env=env)
     assert second.exit_code == 0, second.output
-    assert "1 recipients, 0 sent, 0 deferred, 0 failed, 1 already sent" in second.output
+    assert (
+        f"edition {DAY}: 8 stories, 1 recipient, 0 sent, 0 deferred, 0 failed, 1 already sent"
+        in (second.output)
+    )
     assert "source" not in second.output.split("\n")[-2]  # not ingested again: no failure
 
 

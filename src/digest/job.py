@@ -67,6 +67,7 @@ class RunReport:
     elapsed: float
     dry_run: bool = False
     new_articles: int = 0
+    ingested: bool = False  # False when the day's edition was already built
     outbox: str | None = None  # where the .eml files went (outbox transport, --dry-run)
     # "name: reason" for each source that failed to ingest, and each source's warnings:
     # the edition is still built from the others, but the run reports them (exit status 1).
@@ -77,9 +78,14 @@ class RunReport:
         mode = " (dry run)" if self.dry_run else ""
         # Recipients: everyone this edition is for, including those an earlier run sent it.
         recipients = self.recipients + self.already_sent
+        # New articles only when this run ingested (not on a re-run of a built edition).
+        new = self.new_articles
+        read = f"{new} new article{'s' if new != 1 else ''}, " if self.ingested else ""
         text = (
-            f"edition {self.edition_id}{mode}: {self.stories} stories, {recipients}"
-            f" recipients, {self.sent} sent, {self.deferred} deferred, {self.failed} failed"
+            f"edition {self.edition_id}{mode}: {read}{self.stories}"
+            f" stor{'y' if self.stories == 1 else 'ies'}, {recipients}"
+            f" recipient{'' if recipients == 1 else 's'}, {self.sent} sent,"
+            f" {self.deferred} deferred, {self.failed} failed"
         )
         if self.already_sent:
             text += f", {self.already_sent} already sent"
@@ -242,6 +248,7 @@ def run_daily(
         new_articles = 0
         failed_sources: tuple[str, ...] = ()
         source_warnings: tuple[str, ...] = ()
+        ingested = None
         if EditionStore(db).for_day(day) is None:
             ingested = pipeline.ingest(config, db, progress)
             new_articles = ingested.new
@@ -274,6 +281,7 @@ def run_daily(
         elapsed=time.monotonic() - started,
         dry_run=dry_run,
         new_articles=new_articles,
+        ingested=ingested is not None,
         outbox=None if folder is None else str(folder),
         failed_sources=failed_sources,
         source_warnings=source_warnings,
