@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -321,3 +322,41 @@ def test_a_bad_smtp_setting_stops_the_run_before_any_work(tmp_path: Path) -> Non
     assert result.exit_code == 2
     assert "plain SMTP to mail.example.org would send mail unencrypted" in result.output
     assert "ingest" not in result.output  # nothing was read, ranked or summarised first
+
+
+@pytest.mark.slow
+def test_ctrl_c_mid_send_finishes_the_message_in_flight(tmp_path: Path) -> None:
+    """Ctrl-C while a message waits for its 250: the run records that message as sent
+    before it stops, so the next run has nothing ambiguous to resend and sends the rest."""
+    state: dict[str, subprocess.Popen[bytes]] = {}
+
+    def on_message(message: Received) -> None:
+        # The sink has kept the 3rd message; its 250 comes only after this returns.
+        if sink.count == 3 and "job" in state:
+            os.kill(state["job"].pid, signal.SIGINT)
+            time.sleep(0.5)  # the job sees Ctrl-C well before the 250 arrives
+
+    sink = SmtpSink(on_message=on_message).start()
+    try:
+        config = write_config(tmp_path, sink.port, connections=1)
+        with open_database(load_config(config).store_path) as db:
+            for i in range(10):
+                SubscriberStore(db).upsert(f"reader{i}@example.com")
+        env = job_env(config)
+        state["job"] = subprocess.Popen(
+            [str(DIGEST), "run", "--date", DAY], env=env, stderr=subprocess.PIPE
+        )
+        _, err = state["job"].communicate(timeout=300)
+        assert state["job"].returncode == 130, err.decode()
+        with open_database(load_config(config).store_path) as db:
+            states = Counter(r.state for r in DeliveryLedger(db).rows(DAY))
+        assert states["sent"] == sink.count == 3 and "sending" not in states, (states, err.decode())
+        rerun = subprocess.run(
+            [str(DIGEST), "run", "--date", DAY], env=env, capture_output=True, timeout=300
+        )
+        assert rerun.returncode == 0, rerun.stderr.decode()
+        assert "7 sent" in rerun.stdout.decode() and "ambiguous" not in rerun.stdout.decode()
+    finally:
+        sink.stop()
+    assert all(len(copies) == 1 for copies in sink.by_recipient().values())
+    assert len(sink.by_recipient()) == 10

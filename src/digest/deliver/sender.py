@@ -445,14 +445,34 @@ def deliver_edition(
         run.queue.put(subscriber, ambiguous=subscriber.id in resend)
     workers = max(1, min(options.connections, len(pending)))
     transports = [connect() for _ in range(workers)] if pending else []
+    # Each worker sets its event when it ends. The main thread waits on those, not on
+    # Thread.join: a join that Ctrl-C interrupted returns at once from then on (CPython
+    # 3.11), which would let the process exit under a message in flight.
+    ended = [threading.Event() for _ in transports]
+
+    def work(transport: Transport, done: threading.Event) -> None:
+        try:
+            run.work(transport)
+        finally:
+            done.set()
+
     threads = [
-        threading.Thread(target=run.work, args=(t,), name=f"digest-send-{i}", daemon=True)
-        for i, t in enumerate(transports)
+        threading.Thread(target=work, args=(t, e), name=f"digest-send-{i}", daemon=True)
+        for i, (t, e) in enumerate(zip(transports, ended, strict=True))
     ]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        for done in ended:
+            done.wait()
+    except KeyboardInterrupt:
+        # Ctrl-C: no new message starts, and each connection finishes and records the one
+        # in flight, so that the next run finds no ambiguous row (a second Ctrl-C is final).
+        run.stop.set()
+        run.queue.wake()
+        for done in ended:
+            done.wait()
+        raise
     report.elapsed = time.monotonic() - started
     if run.fatal is not None:
         if isinstance(run.fatal, DeliveryError):
