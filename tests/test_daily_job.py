@@ -325,15 +325,19 @@ def test_a_bad_smtp_setting_stops_the_run_before_any_work(tmp_path: Path) -> Non
 
 
 @pytest.mark.slow
-def test_ctrl_c_mid_send_finishes_the_message_in_flight(tmp_path: Path) -> None:
-    """Ctrl-C while a message waits for its 250: the run records that message as sent
-    before it stops, so the next run has nothing ambiguous to resend and sends the rest."""
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_mid_send_finishes_the_message_in_flight(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    """Ctrl-C (or systemd's SIGTERM) while a message waits for its 250: the run records
+    that message as sent before it stops, so the next run has nothing ambiguous to resend
+    and sends the rest."""
     state: dict[str, subprocess.Popen[bytes]] = {}
 
     def on_message(message: Received) -> None:
         # The sink has kept the 3rd message; its 250 comes only after this returns.
         if sink.count == 3 and "job" in state:
-            os.kill(state["job"].pid, signal.SIGINT)
+            os.kill(state["job"].pid, stop)
             time.sleep(0.5)  # the job sees Ctrl-C well before the 250 arrives
 
     sink = SmtpSink(on_message=on_message).start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -43,6 +44,10 @@ class _StageLines:
         click.echo(f"[{now - self.started:6.1f}s] {stage:<9} {done}/{total}{extra}", err=True)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @main.command("run")
 @date_option
 @click.option("--dry-run", is_flag=True, help="Write the messages as .eml files; send nothing.")
@@ -52,9 +57,15 @@ def run_command(config: Config, day: Any, dry_run: bool) -> None:
 
     Safe to re-run: a second run of the same date only sends what is left.
     """
-    report = pipeline.run_daily(
-        config, edition_day(config, day), dry_run=dry_run, progress=_StageLines()
-    )
+    # SIGTERM (`systemctl stop`, a job's timeout) stops the run as Ctrl-C does: the
+    # messages in flight are finished and recorded first.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        report = pipeline.run_daily(
+            config, edition_day(config, day), dry_run=dry_run, progress=_StageLines()
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     for warning in report.source_warnings:
         click.echo(f"warning: {warning}", err=True)
     for failure in report.failed_sources:
