@@ -302,3 +302,28 @@ def test_the_section_falls_back_to_the_category_of_the_source_it_came_in_through
     article = make_article("a", "Moon ice", "A drill found ice.", source="Wire News", category=None)
     assert section_of(dataclasses.replace(article, origin="wire"), config) == "Science"
     assert section_of(article, config) == "News"  # neither origin nor outlet configured
+
+
+def test_stories_link_to_the_canonical_url_without_tracking_parameters() -> None:
+    import dataclasses
+
+    tracked = dataclasses.replace(
+        make_article("t", "Treaty signed", "Lede."),
+        url="https://wire.example.org/t?utm_source=feed&utm_medium=rss",
+        canonical_url="https://wire.example.org/t",
+    )
+    copy = dataclasses.replace(
+        make_article("t2", "Treaty signed, again", "Lede.", source="other"),
+        url="https://other.example.org/t2?ref=homepage",
+        canonical_url="https://other.example.org/t2",
+    )
+    headline = make_article("h", "Election called", "Lede.", source="x")
+    clusters = [cluster(tracked, 3.0, copy), cluster(headline, 1.0)]
+    vectors = axis_vectors({"t": 0, "t2": 0, "h": 1})
+    config = config_with(stories=1, more_news=1)
+    selection = select_stories(clusters, vectors, config)
+    edition = assemble_edition(config, DAY, selection, summaries([tracked]), related={})
+    (story,) = edition.stories
+    assert story.url == "https://wire.example.org/t"
+    assert story.also_reported[0].url == "https://other.example.org/t2"
+    assert [h.url for h in edition.more_news] == [headline.url]  # no canonical: its own url

@@ -93,7 +93,7 @@ class Cluster:
             AlsoReported(
                 source=o.article.source,
                 title=o.article.title,
-                url=o.article.url,
+                url=o.article.link,
                 article_id=o.article.id,
             )
             for o in self.others

@@ -172,7 +172,7 @@ def assemble_edition(
             Story(
                 article_id=article.id,
                 title=article.title,
-                url=article.url,
+                url=article.link,
                 source=article.source,
                 section=section,
                 summary=summary,
@@ -189,7 +189,7 @@ def assemble_edition(
             article_id=c.lead.article.id,
             title=c.lead.article.title,
             source=c.lead.article.source,
-            url=c.lead.article.url,
+            url=c.lead.article.link,
             section=section_of(c.lead.article, config),
         )
         for c in selection.more_news

@@ -90,6 +90,11 @@ class Article:
     origin: str | None = None
 
     @property
+    def link(self) -> str | None:
+        """The link to show readers: the canonical URL (no tracking parameters) if any."""
+        return self.canonical_url or self.url
+
+    @property
     def paragraphs(self) -> tuple[str, ...]:
         return tuple(p for s in self.sections for p in s.paragraphs)
 

@@ -94,7 +94,7 @@ class RelatedPool:
 def _item(article: Article, reason: str) -> RelatedItem:
     return RelatedItem(
         title=article.title,
-        url=article.url,
+        url=article.link,
         published=article.published,
         article_id=article.id,
         reason="cited" if reason == "cited" else "similar",
