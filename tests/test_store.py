@@ -137,3 +137,10 @@ def test_a_shorter_copy_from_another_source_does_not_replace_the_stored_text(
         bare = replace(corrected, sections=(), content_hash="bare")
         assert store.add_many([bare]).unchanged == 1
         assert store.get("a1") == corrected
+
+
+def test_a_store_folder_that_cannot_be_made_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the data folder should be")
+    with pytest.raises(StoreError, match="cannot create the store's folder"):
+        open_database(blocker / "digest.sqlite3")
