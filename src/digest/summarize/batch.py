@@ -8,7 +8,6 @@ output lines are ``{"id", "key_points": [str], "conclusion": str}``.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +21,6 @@ from digest.sentences import article_from_text, article_sentences
 
 __all__ = ["summarize_articles", "summarize_jsonl", "summary_json"]
 
-log = logging.getLogger(__name__)
 
 # (done, total): the CLI turns it into a progress bar.
 Progress = Callable[[int, int], None]
@@ -90,8 +88,7 @@ def summarize_jsonl(
                 written += 1
     except OSError as exc:
         raise SummaryError(f"{target}: cannot write ({exc.strerror})") from exc
-    for reason in skipped:
-        log.warning("skipped %s", reason)
+    # The skipped lines are the caller's to report (the CLI prints each once).
     return JsonlReport(written=written, skipped=tuple(skipped))
 
 
