@@ -51,6 +51,10 @@ def test_missing_file_names_the_file(tmp_path: Path) -> None:
         ("summarizer: {min_key_points: 6, max_key_points: 5}\n", r"min_key_points"),
         ("sources:\n  - {name: a, location: x}\n  - {name: a, location: y}\n", r"used twice"),
         ("key: [unclosed\n", r"not valid YAML"),
+        ("edition:\n  stories: -3\n", r"edition\.stories: -3 is out of range \(must be between 1"),
+        ("server:\n  port: 99999\n", r"server\.port: 99999 is out of range"),
+        ("delivery:\n  connections: 0\n", r"delivery\.connections: 0 is out of range"),
+        ("rank:\n  half_life_hours: 0\n", r"rank\.half_life_hours: 0\.0 is out of range"),
     ],
 )
 def test_each_config_error_is_one_line_naming_file_and_key(

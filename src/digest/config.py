@@ -260,12 +260,61 @@ def _build_config(raw: dict[str, Any], origin: str) -> Config:
     for name in names:
         if names.count(name) > 1:
             raise ConfigError(f"{origin}: sources: the name {name!r} is used twice")
+    for dotted, low, high in _RANGES:
+        value = _dotted(config, dotted)
+        if not low <= value <= high:
+            bound = f"at least {low}" if high == _NO_LIMIT else f"between {low} and {high}"
+            raise ConfigError(f"{origin}: {dotted}: {value} is out of range (must be {bound})")
     s = config.summarizer
     if not 1 <= s.min_key_points <= s.max_key_points:
         raise ConfigError(
             f"{origin}: summarizer.min_key_points must be at least 1 and at most max_key_points"
         )
     return config
+
+
+_NO_LIMIT = float("inf")
+# Numbers that only make sense in a range: (dotted key, least, most).
+_RANGES: tuple[tuple[str, float, float], ...] = (
+    ("encoder.threads", 1, 256),
+    ("encoder.batch_size", 1, 4096),
+    ("encoder.max_tokens", 8, 512),
+    ("summarizer.words_per_point", 5, _NO_LIMIT),
+    ("summarizer.chunk_tokens", 64, _NO_LIMIT),
+    ("summarizer.max_new_tokens", 8, _NO_LIMIT),
+    ("summarizer.support_threshold", 0, 1),
+    ("rank.half_life_hours", 0.1, _NO_LIMIT),
+    ("rank.novelty_editions", 0, _NO_LIMIT),
+    ("edition.stories", 1, 100),
+    ("edition.more_news", 0, 500),
+    ("edition.per_category", 1, _NO_LIMIT),
+    ("edition.per_source", 1, _NO_LIMIT),
+    ("edition.window_days", 1, _NO_LIMIT),
+    ("edition.diversity", 0, 1),
+    ("edition.cluster_threshold", 0, 2),
+    ("edition.cluster_window_hours", 0, _NO_LIMIT),
+    ("edition.related_days", 0, _NO_LIMIT),
+    ("edition.related_max", 0, 20),
+    ("edition.related_threshold", -1, 1),
+    ("delivery.connections", 1, 64),
+    ("delivery.rate_per_second", 0, _NO_LIMIT),
+    ("delivery.rate_per_hour", 0, _NO_LIMIT),
+    ("delivery.max_attempts", 1, 100),
+    ("delivery.backoff_seconds", 0, _NO_LIMIT),
+    ("delivery.backoff_max_seconds", 0, _NO_LIMIT),
+    ("delivery.suppress_after", 1, _NO_LIMIT),
+    ("delivery.error_budget", 1, _NO_LIMIT),
+    ("delivery.smtp.port", 1, 65535),
+    ("delivery.smtp.timeout", 0.1, _NO_LIMIT),
+    ("server.port", 1, 65535),
+)
+
+
+def _dotted(config: Config, dotted: str) -> Any:
+    node: Any = config
+    for key in dotted.split("."):
+        node = getattr(node, key)
+    return node
 
 
 def secret(name: str) -> str | None:
