@@ -137,6 +137,15 @@ def test_missing_location_is_one_line_error(tmp_path: Path) -> None:
         read_location(str(tmp_path / "nowhere"), kind="folder")
 
 
+def test_every_read_error_names_the_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    with pytest.raises(SourceError) as info:
+        read_location(str(empty))
+    assert str(info.value).startswith(f"{empty}: ")
+    assert str(info.value).count(str(empty)) == 1  # named once, not twice
+
+
 def test_canonical_url_drops_tracking_and_normalises() -> None:
     assert canonical_url(
         "HTTPS://News.Example.com:443/a/b?utm_source=rss&id=7&fbclid=x&ref=home#top"

@@ -57,7 +57,25 @@ def read_location(
     language: str | None = None,
     fetch_full_text: bool = False,
 ) -> SourceResult:
-    """The articles at a path (file or folder) or an http(s) URL."""
+    """The articles at a path (file or folder) or an http(s) URL.
+
+    A ``SourceError`` always names the location, whatever reader raised it."""
+    try:
+        return _read_location(location, source, kind, category, language, fetch_full_text)
+    except SourceError as exc:
+        if str(exc).startswith(location):
+            raise
+        raise SourceError(f"{location}: {exc}") from exc
+
+
+def _read_location(
+    location: str,
+    source: str | None,
+    kind: SourceKind,
+    category: str | None,
+    language: str | None,
+    fetch_full_text: bool,
+) -> SourceResult:
     name = source or _default_name(location)
     if _is_url(location):
         fetched = fetch(location)
