@@ -75,7 +75,7 @@ def test_batch_mode_writes_one_line_per_good_input(config: Path, tmp_path: Path)
     assert "in.jsonl:4: no 'text' string" in result.output
 
 
-def test_usage_errors_exit_2_and_a_missing_model_exits_1(config: Path, seed_article: Path) -> None:
+def test_usage_errors_and_a_missing_model_exit_2(config: Path, seed_article: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["--config", str(config), "summarize"])
     assert result.exit_code == 2 and "PATH_OR_URL" in result.output
@@ -84,4 +84,4 @@ def test_usage_errors_exit_2_and_a_missing_model_exits_1(config: Path, seed_arti
     missing = runner.invoke(
         main, ["--config", str(config), "summarize", "--backend", "generative", str(seed_article)]
     )
-    assert missing.exit_code == 1 and "summarizer.model is not set" in missing.output
+    assert missing.exit_code == 2 and "summarizer.model is not set" in missing.output

@@ -51,6 +51,7 @@ def test_missing_file_names_the_file(tmp_path: Path) -> None:
         ("summarizer: {min_key_points: 6, max_key_points: 5}\n", r"min_key_points"),
         ("sources:\n  - {name: a, location: x}\n  - {name: a, location: y}\n", r"used twice"),
         ("key: [unclosed\n", r"not valid YAML"),
+        ("summarizer:\n  backend: generative\n", r"summarizer\.model is not set"),
         ("edition:\n  stories: -3\n", r"edition\.stories: -3 is out of range \(must be between 1"),
         ("server:\n  port: 99999\n", r"server\.port: 99999 is out of range"),
         ("delivery:\n  connections: 0\n", r"delivery\.connections: 0 is out of range"),

@@ -266,6 +266,11 @@ def _build_config(raw: dict[str, Any], origin: str) -> Config:
             bound = f"at least {low}" if high == _NO_LIMIT else f"between {low} and {high}"
             raise ConfigError(f"{origin}: {dotted}: {value} is out of range (must be {bound})")
     s = config.summarizer
+    if s.backend == "generative" and not s.model:
+        raise ConfigError(
+            f"{origin}: summarizer.model is not set, and summarizer.backend 'generative'"
+            " needs it: a local transformers model folder or a cached hub id"
+        )
     if not 1 <= s.min_key_points <= s.max_key_points:
         raise ConfigError(
             f"{origin}: summarizer.min_key_points must be at least 1 and at most max_key_points"
