@@ -146,3 +146,30 @@ def test_read_json_parses_without_storing(world: Path) -> None:
     result = CliRunner().invoke(main, ["read", str(world / "nowhere.txt")])
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ") and "no such file" in result.stderr
+
+
+def test_output_piped_into_a_reader_that_leaves_early_is_not_an_error(tmp_path: Path) -> None:
+    """`digest read ... | head -1`: the pipe closes early; digest exits 0, silently."""
+    import subprocess
+    import sys
+
+    long_title = "A headline long enough to fill the pipe quickly " * 4
+    many = [
+        {"title": f"{long_title}{n}", "body": f"Paragraph {n} of a long day. " * 10}
+        for n in range(1000)
+    ]
+    source = tmp_path / "many.json"
+    source.write_text(json.dumps(many), encoding="utf-8")
+    command = [sys.executable, "-c", "from digest.cli import main; main()", "read"]
+    # A line of ~200 bytes per article, 1,000 of them: more than a pipe holds (64 KiB), so
+    # digest is still writing when the pipe closes.
+    with subprocess.Popen(
+        [*command, str(source)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.read(100)
+        proc.stdout.close()
+        stderr = proc.stderr.read().decode()
+        status = proc.wait(timeout=60)
+    assert status == 0, stderr
+    assert "Traceback" not in stderr and "Broken pipe" not in stderr

@@ -10,6 +10,7 @@ Commands live in the modules beside this one, one module per stage of the flow.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -55,6 +56,12 @@ class DigestGroup(click.Group):
             # What was committed stays (each source, each delivery): a re-run goes on.
             click.echo("\ninterrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            # The reader of our output left (`digest articles | head`): not an error. Point
+            # stdout at /dev/null so that flushing it at exit does not fail a second time.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(0)
 
 
 @click.group(cls=DigestGroup)
