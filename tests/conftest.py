@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -26,3 +29,14 @@ def shared() -> Path:
 @pytest.fixture
 def seed_article(shared: Path) -> Path:
     return shared / "seed" / "000_da945747c3871653.txt"
+
+
+def load_bench(name: str) -> ModuleType:
+    """A benchmark script of bench/ as a module, for the quality gates that reuse its code."""
+    path = ROOT / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"digest_bench_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module

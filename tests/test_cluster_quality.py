@@ -3,12 +3,11 @@ full table) the shipped options must keep the precision and recall they reach.""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from .conftest import load_bench
 
 pytestmark = pytest.mark.slow
 
@@ -19,16 +18,6 @@ pytestmark = pytest.mark.slow
 FLOOR = {"precision": 1.0, "recall": 0.58}
 
 
-def clustering_module() -> ModuleType:
-    path = Path(__file__).resolve().parent.parent / "bench" / "clustering.py"
-    spec = importlib.util.spec_from_file_location("digest_bench_clustering", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_clustering_holds_its_precision_and_recall(
     shared: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
@@ -36,7 +25,7 @@ def test_clustering_holds_its_precision_and_recall(
     from digest.store import open_database
     from digest.store.embeddings import EmbeddingStore
 
-    bench = clustering_module()
+    bench = load_bench("clustering")
     config = load_config(Path(__file__).resolve().parent.parent / "config.yaml")
     pile, pairs = bench.load_pairs()
     # Vectors persist in pytest's cache folder (when there is one): a re-run only re-scores.

@@ -3,12 +3,11 @@ they reach (bench/quality.py prints the full table) and stay above Lead-3."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from .conftest import load_bench
 
 pytestmark = pytest.mark.slow
 
@@ -18,23 +17,13 @@ FLOOR = {"rouge1": 41.45, "rouge2": 18.85, "rougeLsum": 37.45}
 EPSILON = 0.15
 
 
-def quality_module() -> ModuleType:
-    path = Path(__file__).resolve().parent.parent / "bench" / "quality.py"
-    spec = importlib.util.spec_from_file_location("digest_bench_quality", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_extractive_key_points_beat_lead3_and_hold_their_floor(
     shared: Path, request: pytest.FixtureRequest
 ) -> None:
     from digest.store import open_database
     from digest.store.embeddings import EmbeddingStore
 
-    quality = quality_module()
+    quality = load_bench("quality")
     # Sentence vectors persist in pytest's cache folder: a re-run only re-scores.
     # (without the cache plugin, -p no:cacheprovider, they live in memory for the run).
     cache = getattr(request.config, "cache", None)
