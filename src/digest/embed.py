@@ -172,15 +172,6 @@ class Encoder:
                 out[batch] = pooled.numpy()
         return out
 
-    def count_tokens(self, text: str) -> int:
-        self.load()
-        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    @property
-    def tokenizer(self) -> Any:
-        self.load()
-        return self._tokenizer
-
 
 _encoders: dict[EncoderOptions, Encoder] = {}
 _encoders_lock = threading.Lock()
