@@ -28,18 +28,12 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from digest.cluster import Cluster, cluster_articles, link_scores  # noqa: E402
 from digest.config import Config, load_config  # noqa: E402
+from digest.edition.cluster import Cluster, cluster_articles, link_scores  # noqa: E402
+from digest.edition.rank import Ranking, rank_articles  # noqa: E402
+from digest.edition.vectors import ArticleVectors, embed_articles, embed_topics, english  # noqa: E402
 from digest.embed import VectorCache  # noqa: E402
 from digest.models import Article  # noqa: E402
-from digest.rank import (  # noqa: E402
-    ArticleVectors,
-    Ranking,
-    embed_articles,
-    embed_topics,
-    english,
-    rank_articles,
-)
 from digest.sources import read_location  # noqa: E402
 
 PAIRS = ROOT / "bench" / "event_pairs.yaml"

@@ -41,14 +41,15 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from digest import pipeline  # noqa: E402
 from digest.config import load_config, with_overrides  # noqa: E402
-from digest.edition import select_stories  # noqa: E402
+from digest.edition.rank import edition_end  # noqa: E402
+from digest.edition.select import select_stories  # noqa: E402
+from digest.edition.vectors import embed_articles, embed_topics  # noqa: E402
 from digest.embed import get_encoder  # noqa: E402
 from digest.models import Article, Section  # noqa: E402
-from digest.rank import edition_end, embed_articles, embed_topics  # noqa: E402
-from digest.sentences import article_from_text, split_sentences  # noqa: E402
 from digest.sources import read_location  # noqa: E402
 from digest.store import ArticleStore, open_database  # noqa: E402
 from digest.store.embeddings import EmbeddingStore  # noqa: E402
+from digest.text.sentences import article_from_text, split_sentences  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 FEEDS = [

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import trafilatura
 
-from digest.sources.common import decode_bytes
+from digest.sources.decode import decode_bytes
 from digest.sources.pages import extract_blocks
 
 ROOT = Path(__file__).resolve().parent.parent

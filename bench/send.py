@@ -43,9 +43,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from digest import pipeline  # noqa: E402
 from digest.config import Config, SmtpOptions, SourceOptions  # noqa: E402
 from digest.deliver import SmtpTransport, deliver_edition  # noqa: E402
-from digest.messages import MessageFactory  # noqa: E402
 from digest.models import RenderedEdition  # noqa: E402
-from digest.render import render_edition  # noqa: E402
+from digest.publish.messages import MessageFactory  # noqa: E402
+from digest.publish.render import render_edition  # noqa: E402
 from digest.smtp_sink import free_port  # noqa: E402
 from digest.store import open_database  # noqa: E402
 from digest.store import sql as statements  # noqa: E402

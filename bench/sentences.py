@@ -22,7 +22,7 @@ import pysbd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from digest.sentences import split_sentences  # noqa: E402
+from digest.text.sentences import split_sentences  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "summaries_cnndm_dev.jsonl"
 TITLE_END = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|St|Gov|Sen|Rep|Gen|Col|Lt|Sgt|Capt|Prof)\.$")

@@ -20,7 +20,7 @@ import pytest
 
 from digest.config import NewsletterOptions
 from digest.models import KeyPoint
-from digest.render import personalize, render_edition
+from digest.publish.render import personalize, render_edition
 from tests.newsletter_sample import sample_edition
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,7 +134,7 @@ def test_the_examples_edition_at_both_widths(browser: Any, tmp_path: Path) -> No
     """The real pipeline's edition of examples/ (encoder, ranking, summaries) lays out."""
     from digest import pipeline
     from digest.config import load_config, with_overrides
-    from digest.preview import load_edition
+    from digest.pipeline import load_edition
 
     config = with_overrides(load_config(ROOT / "config.yaml"), data_dir=str(tmp_path / "data"))
     with pipeline.open_store(config) as db:

@@ -6,16 +6,11 @@ import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from digest.cluster import cluster_articles, link_scores
 from digest.config import Config, EditionOptions
+from digest.edition.cluster import cluster_articles, link_scores
+from digest.edition.rank import rank_articles
+from digest.edition.vectors import embed_articles, embed_topics, has_headline_vector, headline_text
 from digest.models import Article
-from digest.rank import (
-    embed_articles,
-    embed_topics,
-    has_headline_vector,
-    headline_text,
-    rank_articles,
-)
 from tests.edition_data import make_article
 
 DAY = date(2026, 11, 24)

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from digest.cli import main
 from digest.config import load_config
-from digest.job import job_lock
+from digest.pipeline.daily import job_lock
 from digest.smtp_sink import Received, SinkRules, SmtpSink
 from digest.store import open_database
 from digest.store.ledger import DeliveryLedger

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from digest import pipeline
-from digest.cluster import Cluster
 from digest.config import Config, EditionOptions
-from digest.edition import assemble_edition, edition_id, select_stories
+from digest.edition.cluster import Cluster
+from digest.edition.select import assemble_edition, edition_id, select_stories
+from digest.edition.vectors import ArticleVectors
 from digest.models import Article, RankedArticle
-from digest.rank import ArticleVectors
 from digest.store import ArticleStore, EditionStore, open_database
 from tests.edition_data import make_article, make_config, summaries
 
@@ -200,7 +200,7 @@ def test_articles_outside_the_window_are_not_candidates(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("zone", ["America/New_York", "UTC", "Asia/Tokyo"])
 def test_an_article_dated_by_day_only_is_a_candidate_of_that_day(tmp_path: Path, zone: str) -> None:
-    from digest.sources.common import parse_datetime
+    from digest.sources.dates import parse_datetime
 
     config = dataclasses.replace(make_config(tmp_path, window_days=1), timezone=zone)
     dated = dataclasses.replace(
@@ -219,7 +219,7 @@ def test_edition_json_on_the_examples(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from digest.cli import main
-    from digest.related import normalize_title
+    from digest.edition.related import normalize_title
     from digest.sources import read_location
     from tests.conftest import EXAMPLES
 
@@ -296,7 +296,7 @@ def test_edition_json_on_the_examples(tmp_path: Path) -> None:
 
 def test_the_section_falls_back_to_the_category_of_the_source_it_came_in_through() -> None:
     from digest.config import SourceOptions
-    from digest.edition import section_of
+    from digest.edition.select import section_of
 
     config = Config(sources=(SourceOptions(name="wire", location="x", category="Science"),))
     article = make_article("a", "Moon ice", "A drill found ice.", source="Wire News", category=None)

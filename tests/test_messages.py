@@ -18,10 +18,10 @@ import pytest
 
 from digest.config import DkimOptions, NewsletterOptions
 from digest.errors import ConfigError, DeliveryError
-from digest.messages import MessageFactory, archive_url
 from digest.models import RenderedEdition, Subscriber
-from digest.render import personalize, render_edition
-from digest.tokens import verify_token
+from digest.publish.messages import MessageFactory, archive_url
+from digest.publish.render import personalize, render_edition
+from digest.publish.tokens import verify_token
 from tests.newsletter_sample import sample_edition
 
 SECRET = b"a test secret of thirty-two bytes"

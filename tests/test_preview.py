@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from digest.cli import main
 from digest.config import load_config
-from digest.preview import PreviewServer, preview_page
+from digest.publish.preview import PreviewServer, preview_page
 from digest.store import EditionStore, open_database
 from tests.newsletter_sample import sample_edition
 

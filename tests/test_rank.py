@@ -11,19 +11,18 @@ import pytest
 
 from digest import pipeline
 from digest.config import Config, RankOptions, RankWeights, SourceOptions
-from digest.models import Article, Event
-from digest.rank import (
+from digest.edition.rank import (
     PastSends,
     Ranking,
     edition_end,
-    embed_articles,
-    embed_topics,
     explain,
     freshness,
     novelty,
     rank_articles,
     substance,
 )
+from digest.edition.vectors import embed_articles, embed_topics
+from digest.models import Article, Event
 from digest.store import ArticleStore, Database, open_database
 from digest.store.embeddings import EmbeddingStore
 from tests.edition_data import make_article, make_config, summaries

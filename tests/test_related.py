@@ -8,12 +8,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from digest import pipeline
-from digest.cluster import Cluster
 from digest.config import Config, EditionOptions
+from digest.edition.cluster import Cluster
+from digest.edition.related import RelatedPool, normalize_title, related_for
+from digest.edition.vectors import embed_articles
 from digest.embed import Vectors, get_encoder
 from digest.models import Article, RankedArticle, RelatedLink
-from digest.rank import embed_articles
-from digest.related import RelatedPool, normalize_title, related_for
 from digest.store import ArticleStore, open_database
 from tests.edition_data import make_article
 

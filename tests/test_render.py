@@ -13,9 +13,9 @@ import pytest
 
 from digest.config import NewsletterOptions
 from digest.errors import RenderError
-from digest.messages import MessageFactory
 from digest.models import Edition, EditionSection, Headline, RelatedItem, Story, Subscriber
-from digest.render import (
+from digest.publish.messages import MessageFactory
+from digest.publish.render import (
     MAX_HTML_BYTES,
     SLOTS,
     Renderer,

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from digest.models import Article, Event, Section
-from digest.sentences import (
+from digest.text.sentences import (
     article_from_text,
     article_sentences,
     is_boilerplate,

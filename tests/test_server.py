@@ -19,16 +19,15 @@ import uvicorn
 from digest.config import Config, DeliveryOptions
 from digest.deliver import OutboxTransport, deliver_edition
 from digest.errors import ConfigError
-from digest.job import secret_key
-from digest.messages import MessageFactory
 from digest.models import Edition, EditionSection, KeyPoint, Story, Summary
-from digest.render import render_edition
+from digest.publish.messages import MessageFactory
+from digest.publish.render import render_edition
+from digest.publish.tokens import make_token, secret_key
 from digest.server import create_app
 from digest.smtp_sink import free_port
 from digest.store import Database, open_database
 from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore
-from digest.tokens import make_token
 
 KEY = b"test-secret-0123456789"
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from digest.errors import SourceError
+from digest.identity import canonical_url
 from digest.sources import read_location
-from digest.sources.common import MAX_DOCUMENT_BYTES, canonical_url
+from digest.sources.article import MAX_DOCUMENT_BYTES
 from digest.sources.files import sniff
 
 from .conftest import EXAMPLES

@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from digest.cli import main
-from digest.sources.common import Meta
+from digest.sources.article import Meta
 from digest.sources.text import looks_like_layout, parse_text
 
 SEED_TITLE = "Putin Proposes Istanbul Peace Talks; Ukraine Seeks Lasting Ceasefire"

@@ -15,7 +15,6 @@ from digest.config import SummarizerOptions
 from digest.embed import bundled_model_path, get_encoder
 from digest.errors import ModelError
 from digest.models import Article, Section
-from digest.sentences import article_sentences
 from digest.summarize.generative import (
     GenerativeSummarizer,
     check_support,
@@ -23,6 +22,7 @@ from digest.summarize.generative import (
     parse_output,
     prompts_dir,
 )
+from digest.text.sentences import article_sentences
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"

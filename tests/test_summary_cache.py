@@ -6,12 +6,12 @@ import pytest
 
 from digest.config import SummarizerOptions
 from digest.models import Article, KeyPoint, Summary
-from digest.sentences import article_from_text
 from digest.store import open_database
 from digest.store.embeddings import EmbeddingStore
 from digest.store.summaries import SummaryCache
 from digest.summarize import summarize_many
 from digest.summarize.extractive import ExtractiveSummarizer
+from digest.text.sentences import article_from_text
 
 TEXTS = [
     "The council approved a new bridge on Monday. It will cost 40 million pounds."
@@ -77,9 +77,9 @@ def test_a_headline_only_article_is_skipped_without_failing_its_batch(
     articles = [article_from_text(str(i), t) for i, t in enumerate(TEXTS)]
     summarizer = ExtractiveSummarizer(SummarizerOptions(min_key_points=1, max_key_points=1))
     with caplog.at_level("WARNING", logger="digest.summarize"):
-        seen: list[tuple[int, int]] = []
+        seen: list[tuple[str, int, int, str]] = []
         found = summarize_many([bare, *articles], summarizer, progress=lambda *p: seen.append(p))
     assert set(found) == {"0", "1"}
-    assert seen[-1] == (3, 3)  # the skipped article counts as done
+    assert seen[-1] == ("summarize", 3, 3, "")  # the skipped article counts as done
     assert "bare" in caplog.text and "headline only" in caplog.text
     assert "batch summary failed" not in caplog.text  # the others were not redone one by one

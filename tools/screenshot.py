@@ -21,9 +21,9 @@ from chromium import Browser, find_chromium
 
 from digest import serialize
 from digest.config import NewsletterOptions, load_config, with_overrides
-from digest.messages import archive_url
 from digest.models import Edition
-from digest.render import Renderer, personalize
+from digest.publish.messages import archive_url
+from digest.publish.render import Renderer, personalize
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "data" / "edition.json"
@@ -41,7 +41,7 @@ def main() -> int:
         return 1
     options = NewsletterOptions(base_url="https://news.example.org")
     if args.config:
-        from digest.preview import load_edition
+        from digest.pipeline import load_edition
 
         config = load_config(args.config)
         if args.data_dir:

@@ -15,10 +15,11 @@ from datetime import date
 from pathlib import Path
 
 from digest import pipeline
-from digest.archive import archive_stored
 from digest.config import Config, load_config, with_overrides
 from digest.errors import DigestError
-from digest.preview import load_edition, write_preview
+from digest.pipeline import load_edition
+from digest.publish.archive import archive_stored
+from digest.publish.preview import write_preview
 from digest.smtp_sink import SmtpSink
 from digest.store.subscribers import SubscriberStore
 from digest.subscribers import add_subscriber

@@ -117,7 +117,7 @@ class Article:
 class KeyPoint:
     """One point of a summary and the indices of the source sentences it comes from.
 
-    Indices refer to ``digest.sentences.article_sentences(article)``.
+    Indices refer to ``digest.text.sentences.article_sentences(article)``.
     """
 
     text: str
@@ -235,7 +235,7 @@ class Edition:
 class RenderedEdition:
     """The edition rendered once: HTML (CSS inlined) and text with per-subscriber slots.
 
-    The slots are filled per subscriber by ``digest.render.personalize``; nothing else
+    The slots are filled per subscriber by ``digest.publish.render.personalize``; nothing else
     differs between subscribers.
     """
 

@@ -27,11 +27,10 @@ from starlette.staticfiles import StaticFiles
 
 from digest.config import Config
 from digest.errors import DigestError
-from digest.job import secret_key
 from digest.models import Subscriber
+from digest.publish.tokens import read_token, secret_key, verify_token
 from digest.store import Database, open_database
 from digest.store.subscribers import SubscriberStore
-from digest.tokens import read_token, verify_token
 
 __all__ = ["create_app", "serve"]
 

@@ -9,11 +9,12 @@ Commands live in the modules beside this one, one module per stage of the flow.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ import click
 from digest.config import Config, load_config
 from digest.errors import ConfigError, DigestError, LockError
 from digest.log import setup_logging
+from digest.progress import Progress
 
 __all__ = [
     "EXIT_FAILED",
@@ -31,6 +33,7 @@ __all__ = [
     "date_option",
     "main",
     "pass_config",
+    "progress_bar",
 ]
 
 EXIT_FAILED = 1
@@ -107,6 +110,27 @@ def date_option(func: F) -> F:
     )(func)
 
 
+@contextlib.contextmanager
+def progress_bar(label: str) -> Iterator[Progress | None]:
+    """A rich progress bar on stderr when it is a terminal; nothing otherwise (a log file,
+    a pipe, a test), where the library's progress calls are simply not made."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    # rich is imported only for a terminal: cron runs and pipes never pay for it.
+    from rich.console import Console
+    from rich.progress import Progress as Bar
+
+    with Bar(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(stage: str, done: int, total: int, detail: str) -> None:
+            text = f"{stage} {detail}".strip()
+            bar.update(task, total=total, completed=done, description=text)
+
+        yield update
+
+
 def count(n: int, noun: str, plural: str | None = None) -> str:
     """``1 edition``, ``2 editions``: a count with its noun in the right number."""
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
@@ -114,8 +138,6 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
 
 def edition_day(config: Config, day: Any) -> date:
     """The ``--date`` value as a date, or today in the configured timezone."""
-    from datetime import datetime
-
     if day is None:
         return datetime.now(config.tz).date()
     return day.date() if isinstance(day, datetime) else day

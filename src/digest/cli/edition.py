@@ -10,8 +10,8 @@ import click
 from digest import pipeline, serialize
 from digest.cli import count, date_option, edition_day, main, pass_config
 from digest.config import Config
+from digest.edition.rank import explain
 from digest.models import Edition
-from digest.rank import explain
 
 __all__ = ["edition_command", "edition_json", "rank_command"]
 

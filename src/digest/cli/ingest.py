@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
 
 from digest import pipeline, serialize
-from digest.cli import EXIT_FAILED, count, main, pass_config
+from digest.cli import EXIT_FAILED, count, main, pass_config, progress_bar
 from digest.config import Config
 from digest.models import Article
 from digest.sources import read_location
@@ -20,28 +18,11 @@ from digest.store import ArticleStore
 __all__ = ["articles_command", "ingest_command", "read_command"]
 
 
-@contextmanager
-def _progress_bar(total_label: str) -> Iterator[pipeline.Progress | None]:
-    """A rich progress bar on a terminal; nothing when output goes to a file or a pipe."""
-    if not sys.stdout.isatty():
-        yield None
-        return
-    from rich.progress import Progress
-
-    with Progress(transient=True) as bar:
-        task = bar.add_task(total_label, total=None)
-
-        def update(stage: str, done: int, total: int, detail: str) -> None:
-            bar.update(task, total=total, completed=done, description=f"{stage} {detail}")
-
-        yield update
-
-
 @main.command("ingest")
 @pass_config
 def ingest_command(config: Config) -> None:
     """Read every configured source and store its articles (new / updated / unchanged)."""
-    with _progress_bar("ingest") as progress, pipeline.open_store(config) as db:
+    with progress_bar("ingest") as progress, pipeline.open_store(config) as db:
         report = pipeline.ingest(config, db, progress)
     for source in report.sources:
         if source.failed:

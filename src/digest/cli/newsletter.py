@@ -8,10 +8,11 @@ from typing import Any
 
 import click
 
-from digest.archive import archive_stored
 from digest.cli import count, date_option, edition_day, main, pass_config
 from digest.config import Config
-from digest.preview import PreviewServer, load_edition, write_preview
+from digest.pipeline import load_edition
+from digest.publish.archive import archive_stored
+from digest.publish.preview import PreviewServer, write_preview
 
 __all__ = ["archive_command", "preview_command"]
 

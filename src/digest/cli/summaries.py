@@ -4,36 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
-from digest.cli import EXIT_USAGE, count, main, pass_config
+from digest.cli import EXIT_USAGE, count, main, pass_config, progress_bar
 from digest.config import Config, with_overrides
-from digest.summarize.batch import Progress, summarize_articles, summarize_jsonl, summary_json
+from digest.pipeline.batch import summarize_articles, summarize_jsonl, summary_json
+from digest.sources import read_location
 
 __all__ = ["summarize_command"]
-
-
-@contextmanager
-def _progress_bar(label: str) -> Iterator[Progress | None]:
-    """A rich progress bar on stderr when it is a terminal; nothing otherwise."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import Progress as Bar
-
-    with Bar(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, total=total, completed=done)
-
-        yield update
 
 
 @main.command("summarize")
@@ -94,14 +75,12 @@ def summarize_command(
         click.echo("error: give PATH_OR_URL, or both --jsonl IN and --out OUT", err=True)
         sys.exit(EXIT_USAGE)
     if jsonl is not None and out is not None:
-        with _progress_bar("summarize") as progress:
+        with progress_bar("summarize") as progress:
             report = summarize_jsonl(config, jsonl, out, cache=not no_cache, progress=progress)
         for reason in report.skipped:
             click.echo(f"skipped {reason}", err=True)
         click.echo(f"{count(report.written, 'summary', 'summaries')} written to {out}")
         return
-    from digest.sources import read_location
-
     assert location is not None
     result = read_location(location)
     for warning in result.warnings:

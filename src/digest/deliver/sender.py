@@ -40,15 +40,13 @@ from digest.errors import (
     TransientDeliveryError,
 )
 from digest.models import OutgoingMessage, Subscriber
+from digest.progress import Progress
 from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore
 
 __all__ = ["DeliveryReport", "RateLimiter", "backoff_delay", "deliver_edition"]
 
 log = logging.getLogger(__name__)
-
-# (stage, done, total, detail), as ``digest.pipeline.Progress``.
-ProgressCallback = Callable[[str, int, int, str], None]
 
 
 @dataclass(slots=True)
@@ -214,7 +212,7 @@ class _Run:
         options: DeliveryOptions,
         ledger: DeliveryLedger | None,
         subscribers: SubscriberStore | None,
-        progress: ProgressCallback | None,
+        progress: Progress | None,
         rng: random.Random,
     ) -> None:
         self.edition_id = edition_id
@@ -415,7 +413,7 @@ def deliver_edition(
     *,
     ledger: DeliveryLedger | None = None,
     subscriber_store: SubscriberStore | None = None,
-    progress: ProgressCallback | None = None,
+    progress: Progress | None = None,
     rng: random.Random | None = None,
 ) -> DeliveryReport:
     """Send ``edition_id`` to the active ``subscribers`` not yet sent it, per the ledger.

@@ -22,7 +22,8 @@ from pathlib import Path
 from digest.config import Config, SourceKind, SourceOptions
 from digest.errors import SourceError
 from digest.models import Article
-from digest.sources.common import Meta, SourceResult, build_article, decode_bytes
+from digest.sources.article import Meta, SourceResult, build_article
+from digest.sources.decode import decode_bytes
 from digest.sources.files import Kind, read_document, read_path
 from digest.sources.http import fetch
 from digest.sources.pages import parse_page

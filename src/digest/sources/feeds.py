@@ -21,15 +21,8 @@ import feedparser
 
 from digest.errors import SourceError
 from digest.models import Article, Section
-from digest.sources.common import (
-    Block,
-    Meta,
-    SourceResult,
-    assemble,
-    build_article,
-    is_bare_date,
-    parse_datetime,
-)
+from digest.sources.article import Block, Meta, SourceResult, assemble, build_article
+from digest.sources.dates import is_bare_date, parse_datetime
 from digest.sources.markup import html_blocks, looks_like_html, parse_fragment
 
 __all__ = ["looks_like_feed", "parse_feed"]

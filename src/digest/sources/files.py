@@ -17,20 +17,18 @@ from typing import Any, Literal
 
 from digest.errors import SourceError
 from digest.models import Article, Event, Section
-from digest.sources.common import (
+from digest.sources.article import (
     MAX_DOCUMENT_BYTES,
     Block,
     Meta,
     SourceResult,
-    as_list,
     assemble,
     build_article,
-    decode_bytes,
-    meta_from_front_matter,
-    parse_datetime,
-    split_front_matter,
 )
+from digest.sources.dates import parse_datetime
+from digest.sources.decode import decode_bytes
 from digest.sources.feeds import looks_like_feed, parse_feed
+from digest.sources.frontmatter import as_list, meta_from_front_matter, split_front_matter
 from digest.sources.markup import html_blocks, looks_like_html, markdown_blocks
 from digest.sources.pages import looks_like_page, parse_page
 from digest.sources.text import parse_text

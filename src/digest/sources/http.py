@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import httpx
 
 from digest.errors import SourceError
-from digest.sources.common import MAX_DOCUMENT_BYTES
+from digest.sources.article import MAX_DOCUMENT_BYTES
 
 __all__ = ["Fetched", "fetch"]
 

@@ -13,7 +13,7 @@ import lxml.etree
 import lxml.html
 from markdown_it import MarkdownIt
 
-from digest.sources.common import Block
+from digest.sources.article import Block
 
 __all__ = ["html_blocks", "markdown_blocks", "parse_fragment"]
 

@@ -22,14 +22,8 @@ import trafilatura
 
 from digest.errors import SourceError
 from digest.models import Article, RelatedLink, Section
-from digest.sources.common import (
-    Block,
-    Meta,
-    assemble,
-    build_article,
-    parse_datetime,
-    parse_related,
-)
+from digest.sources.article import Block, Meta, assemble, build_article, parse_related
+from digest.sources.dates import parse_datetime
 from digest.sources.markup import html_blocks
 
 __all__ = ["extract_blocks", "looks_like_page", "parse_page"]

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from digest.models import Article
-from digest.sources.common import Block, Meta, assemble, build_article, parse_related
+from digest.sources.article import Block, Meta, assemble, build_article, parse_related
 
 __all__ = ["looks_like_layout", "parse_text"]
 

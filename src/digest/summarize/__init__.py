@@ -16,13 +16,16 @@ of the rest across articles, and stores what it computed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from digest.config import Config
-from digest.embed import VectorCache
+from digest.embed import VectorCache, get_encoder
 from digest.errors import SummaryError
 from digest.models import Article, Summary
+from digest.progress import Progress
+from digest.summarize.extractive import ExtractiveSummarizer
+from digest.summarize.generative import GenerativeSummarizer
 
 __all__ = [
     "BatchSummarizer",
@@ -68,16 +71,10 @@ class SummaryStore(Protocol):
 
 def make_summarizer(config: Config, vectors: VectorCache | None = None) -> BatchSummarizer:
     """The summariser ``config.summarizer.backend`` names, with the process's encoder."""
-    from digest.embed import get_encoder
-
     encoder = get_encoder(config.encoder)
     options = config.summarizer
     if options.backend == "generative":
-        from digest.summarize.generative import GenerativeSummarizer
-
         return GenerativeSummarizer(options, encoder, vectors=vectors, base_dir=config.base_dir)
-    from digest.summarize.extractive import ExtractiveSummarizer
-
     return ExtractiveSummarizer(options, encoder, vectors=vectors)
 
 
@@ -86,7 +83,7 @@ def summarize_many(
     summarizer: BatchSummarizer,
     cache: SummaryStore | None = None,
     *,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
     batch: int = 32,
 ) -> dict[str, Summary]:
     """Summaries by article id: cached ones as stored, the others computed in batches
@@ -116,7 +113,7 @@ def summarize_many(
             todo.append(article)
     done = len(out) + skipped
     if progress is not None:
-        progress(done, len(articles))
+        progress("summarize", done, len(articles), "")
     for start in range(0, len(todo), max(1, batch)):
         chunk = todo[start : start + max(1, batch)]
         try:
@@ -137,5 +134,5 @@ def summarize_many(
                 )
         done += len(chunk)
         if progress is not None:
-            progress(done, len(articles))
+            progress("summarize", done, len(articles), "")
     return out

@@ -2,7 +2,7 @@
 
 For each article:
 
-1. its sentences (``digest.sentences.article_sentences``); boilerplate (bylines, credits,
+1. its sentences (``digest.text.sentences.article_sentences``); boilerplate (bylines, credits,
    "Click here", "Related:", promotions, share prompts) is never a candidate;
 2. salience = centrality (cosine to the article's centroid) + similarity to the title
    + a position prior (news puts the point first) + the article's structure (lede,
@@ -28,10 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from digest.config import SummarizerOptions
-from digest.embed import Encoder, VectorCache, Vectors
+from digest.embed import Encoder, VectorCache, Vectors, get_encoder
 from digest.errors import SummaryError
 from digest.models import Article, KeyPoint, Summary
-from digest.sentences import SPLITTER_VERSION, Sentence, article_sentences
+from digest.text.sentences import SPLITTER_VERSION, Sentence, article_sentences
 
 __all__ = [
     "EXTRACTIVE_VERSION",
@@ -79,8 +79,6 @@ class ExtractiveSummarizer:
         vectors: VectorCache | None = None,
         salience: Salience | None = None,
     ) -> None:
-        from digest.embed import get_encoder
-
         self.options = options or SummarizerOptions()
         self.encoder = encoder or get_encoder()
         self.vectors = vectors

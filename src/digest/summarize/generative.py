@@ -31,11 +31,11 @@ from typing import Any
 import numpy as np
 
 from digest.config import SummarizerOptions
-from digest.embed import Encoder, VectorCache, Vectors
+from digest.embed import Encoder, VectorCache, Vectors, get_encoder
 from digest.errors import ModelError, SummaryError
 from digest.models import Article, KeyPoint, Summary
-from digest.sentences import SPLITTER_VERSION, Sentence, article_sentences, split_sentences
 from digest.summarize.extractive import ExtractiveSummarizer, point_count, trim_point
+from digest.text.sentences import SPLITTER_VERSION, Sentence, article_sentences, split_sentences
 
 __all__ = [
     "GenerativeSummarizer",
@@ -303,8 +303,6 @@ class GenerativeSummarizer:
         base_dir: str = ".",
         prompts: Path | None = None,
     ) -> None:
-        from digest.embed import get_encoder
-
         if not options.model:
             raise ModelError(
                 "summarizer.backend is 'generative' but summarizer.model is not set: set it in"

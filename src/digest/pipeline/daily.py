@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from digest.config import Config, secret
+from digest.config import Config
 from digest.deliver import (
     DeliveryReport,
     OutboxTransport,
@@ -29,27 +29,29 @@ from digest.deliver import (
     Transport,
     deliver_edition,
 )
-from digest.errors import ConfigError, LockError
+from digest.errors import LockError
 from digest.models import RenderedEdition
-from digest.store import Database
+from digest.pipeline.build import build_edition
+from digest.pipeline.ingest import ingest
+from digest.progress import Progress
+from digest.publish.messages import MessageFactory
+from digest.publish.render import render_edition
+from digest.publish.tokens import secret_key
+from digest.store import Database, EditionStore, open_store
 from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore
+from digest.subscribers import normalize_email
 
 __all__ = [
     "RunReport",
     "job_lock",
     "run_daily",
-    "secret_key",
-    "send_draft",
     "send_rendered",
     "send_test",
     "transport_factory",
 ]
 
 log = logging.getLogger(__name__)
-
-# (stage, done, total, detail), as ``digest.pipeline.Progress``.
-ProgressCallback = Callable[[str, int, int, str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,18 +104,6 @@ class RunReport:
         elif self.outbox and self.sent:
             text += f"; messages in {self.outbox}"
         return text
-
-
-def secret_key(config: Config) -> bytes:
-    """The HMAC key of unsubscribe tokens, from ``$<server.secret_env>``."""
-    value = secret(config.server.secret_env)
-    if value is None:
-        raise ConfigError(
-            f"${config.server.secret_env} is not set: it holds the secret that signs"
-            " unsubscribe links (export a long random value, the same for `digest run`"
-            " and `digest serve`)"
-        )
-    return value.encode("utf-8")
 
 
 @contextlib.contextmanager
@@ -177,14 +167,12 @@ def send_rendered(
     key: bytes,
     *,
     dry_run: bool = False,
-    progress: ProgressCallback | None = None,
+    progress: Progress | None = None,
 ) -> tuple[DeliveryReport, Path | None]:
     """Stage 8: send a rendered edition to every active subscriber through the ledger.
 
     A dry run writes the messages to an outbox folder and records nothing.
     """
-    from digest.messages import MessageFactory
-
     factory = MessageFactory(
         rendered, config.newsletter, key, dkim=config.delivery.dkim, base_dir=config.base_dir
     )
@@ -203,29 +191,12 @@ def send_rendered(
     return report, folder
 
 
-def send_test(config: Config, rendered: RenderedEdition, email: str, key: bytes) -> SendReply:
-    """The rendered edition to one address, ``[TEST]`` in the subject, nothing recorded."""
-    from digest.messages import MessageFactory
-    from digest.subscribers import normalize_email
-
-    factory = MessageFactory(
-        rendered, config.newsletter, key, dkim=config.delivery.dkim, base_dir=config.base_dir
-    )
-    message = factory.test_message(normalize_email(email))
-    connect, _ = transport_factory(config, f"{rendered.edition_id}-test")
-    transport = connect()
-    try:
-        return transport.send(message)
-    finally:
-        transport.close()
-
-
 def run_daily(
     config: Config,
     day: date,
     *,
     dry_run: bool = False,
-    progress: ProgressCallback | None = None,
+    progress: Progress | None = None,
 ) -> RunReport:
     """The daily job for ``day``, under the job lock.
 
@@ -235,28 +206,24 @@ def run_daily(
     3. render     HTML and text, once
     4. send       one message per active subscriber, through the ledger
     """
-    from digest import pipeline
-    from digest.render import render_edition
-    from digest.store import EditionStore
-
     started = time.monotonic()
     key = secret_key(config)
     # The delivery settings (SMTP security, host, password) before any work, not after
     # minutes of ingesting and summarising.
     transport_factory(config, day.isoformat(), dry_run=dry_run)
-    with job_lock(config), pipeline.open_store(config) as db:
+    with job_lock(config), open_store(config) as db:
         new_articles = 0
         failed_sources: tuple[str, ...] = ()
         source_warnings: tuple[str, ...] = ()
         ingested = None
         if EditionStore(db).for_day(day) is None:
-            ingested = pipeline.ingest(config, db, progress)
+            ingested = ingest(config, db, progress)
             new_articles = ingested.new
             failed_sources = tuple(f"{s.name}: {s.reason}" for s in ingested.failed)
             source_warnings = tuple(w for s in ingested.sources for w in s.warnings)
         elif progress:
             progress("ingest", 1, 1, "skipped: the edition of this day is already built")
-        edition = pipeline.build_edition(config, db, day, progress=progress)
+        edition = build_edition(config, db, day, progress=progress)
         if progress:
             progress("render", 0, 1, "")
         rendered = render_edition(
@@ -288,15 +255,22 @@ def run_daily(
     )
 
 
-def send_draft(config: Config, day: date, email: str) -> SendReply:
-    """``digest send-test``: the day's edition (built now if needed) to one address."""
-    from digest import pipeline
-    from digest.render import render_edition
-
+def send_test(config: Config, day: date, email: str) -> SendReply:
+    """``digest send-test``: the edition of ``day`` (built now if needed) to one address,
+    ``[TEST]`` in the subject, nothing recorded in the ledger."""
     key = secret_key(config)
-    with pipeline.open_store(config) as db:
-        edition = pipeline.build_edition(config, db, day)
+    address = normalize_email(email)
+    with open_store(config) as db:
+        edition = build_edition(config, db, day)
     rendered = render_edition(
         edition, config.newsletter, base_dir=config.base_dir, timezone=config.tz
     )
-    return send_test(config, rendered, email, key)
+    factory = MessageFactory(
+        rendered, config.newsletter, key, dkim=config.delivery.dkim, base_dir=config.base_dir
+    )
+    connect, _ = transport_factory(config, f"{rendered.edition_id}-test")
+    transport = connect()
+    try:
+        return transport.send(factory.test_message(address))
+    finally:
+        transport.close()

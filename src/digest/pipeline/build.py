@@ -1,18 +1,7 @@
-"""The daily job and the editor's preview, stage by stage.
+"""Stages 3-6: rank and cluster the day's candidates, select, summarise, relate, save.
 
-The flow, one stage per module:
-
-1. ingest     (``sources``)    read every configured source into ``Article`` values
-2. store      (``store``)      keep them, de-duplicated, in SQLite
-3. rank       (``rank``)       score the day's candidates, cluster same-event articles
-4. summarize  (``summarize``)  key points and a conclusion per story
-5. related    (``related``)    related stories for each story
-6. edition    (``edition``)    the dated edition, saved so that a re-run gives the same one
-7. render     (``render``)     HTML (premailer, once) and text, with per-subscriber slots
-8. deliver    (``deliver``)    one message per subscriber, through the ledger
-
-Each function below runs one or more stages and reports progress through an optional
-callback; none of them prints.
+``build_edition`` is the one place these stages are wired; ``digest.pipeline.daily`` and
+the editor's commands call it.
 """
 
 from __future__ import annotations
@@ -21,55 +10,31 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from digest import job
-from digest.cluster import Cluster, cluster_articles
 from digest.config import Config
-from digest.deliver import SendReply
-from digest.edition import assemble_edition, select_stories, without_unsummarised
+from digest.edition.cluster import Cluster, cluster_articles
+from digest.edition.rank import PastSends, Ranking, edition_end, rank_articles
+from digest.edition.related import RelatedPool, related_for
+from digest.edition.select import assemble_edition, select_stories, without_unsummarised
+from digest.edition.vectors import ArticleVectors, embed_articles, embed_topics, english
 from digest.embed import get_encoder
-from digest.errors import EditionError, SourceError, StoreError
+from digest.errors import EditionError
 from digest.models import Article, Edition, RelatedItem, Summary
-from digest.rank import (
-    ArticleVectors,
-    PastSends,
-    Ranking,
-    edition_end,
-    embed_articles,
-    embed_topics,
-    english,
-    rank_articles,
-)
-from digest.related import RelatedPool, related_for
-from digest.sources import read_source
-from digest.store import ArticleStore, Database, EditionStore, open_database
+from digest.progress import Progress
+from digest.publish.preview import key_point_sentences
+from digest.store import ArticleStore, Database, EditionStore, open_store
 from digest.store.embeddings import EmbeddingStore
+from digest.store.summaries import SummaryCache
+from digest.summarize import make_summarizer, summarize_many
 
 __all__ = [
     "Candidates",
-    "IngestReport",
-    "Progress",
-    "SourceReport",
     "SummarizeMany",
     "build_edition",
-    "ingest",
-    "open_store",
+    "load_edition",
     "rank_candidates",
     "related_stories",
-    "run_daily",
-    "send_test",
     "store_summarizer",
 ]
-
-# A progress callback: (stage, done, total, detail). The CLI turns it into a bar or a line.
-Progress = Callable[[str, int, int, str], None]
-
-
-def open_store(config: Config) -> Database:
-    """The configured store, created and migrated when needed."""
-    return open_database(config.store_path)
-
-
-# --- rank, summarize, related, edition (stages 3-6) -----------------------------------------
 
 # Summaries of many articles by article id; an article missing from the result got none.
 SummarizeMany = Callable[[Sequence[Article]], Mapping[str, Summary]]
@@ -134,9 +99,6 @@ def rank_candidates(
 
 def store_summarizer(config: Config, db: Database) -> SummarizeMany:
     """The configured summariser, with summaries cached in the store."""
-    from digest.store.summaries import SummaryCache
-    from digest.summarize import make_summarizer, summarize_many
-
     summarizer = make_summarizer(config, vectors=EmbeddingStore(db))
     cache = SummaryCache(db)
 
@@ -150,7 +112,7 @@ def related_stories(
     config: Config, db: Database, day: date, stories: Sequence[Cluster]
 ) -> dict[str, tuple[RelatedItem, ...]]:
     """Stage 5: related items per story, from the stored articles of the last
-    ``edition.related_days`` days (see ``digest.related``)."""
+    ``edition.related_days`` days (see ``digest.edition.related``)."""
     end = edition_end(day, config)
     pool_articles = ArticleStore(db).between(end - timedelta(days=config.edition.related_days), end)
     cache = EmbeddingStore(db)
@@ -219,90 +181,9 @@ def build_edition(
     return edition
 
 
-# --- ingest (stages 1 and 2) -----------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SourceReport:
-    """What ingesting one source did; ``reason`` says why it failed, ``warnings`` what was
-    skipped or repaired along the way."""
-
-    name: str
-    location: str
-    read: int = 0
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    failed: bool = False
-    reason: str | None = None
-    warnings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class IngestReport:
-    sources: tuple[SourceReport, ...]
-
-    @property
-    def failed(self) -> tuple[SourceReport, ...]:
-        return tuple(s for s in self.sources if s.failed)
-
-    @property
-    def new(self) -> int:
-        return sum(s.new for s in self.sources)
-
-
-def ingest(config: Config, db: Database, progress: Progress | None = None) -> IngestReport:
-    """Read every configured source and store its articles.
-
-    1. read    each source with its reader (``digest.sources.read_source``)
-    2. store   its articles in one transaction (``ArticleStore.add_many``)
-
-    A source that fails (unreadable, or the store refused it) is reported with its reason;
-    what it stored before stays, and the other sources go on.
-    """
-    store = ArticleStore(db)
-    reports: list[SourceReport] = []
-    total = len(config.sources)
-    for done, options in enumerate(config.sources):
-        if progress:
-            progress("ingest", done, total, options.name)
-        location = config.resolve(options.location)
-        try:
-            result = read_source(options, config)
-            counts = store.add_many(result.articles)
-        except (SourceError, StoreError) as exc:
-            reports.append(SourceReport(options.name, location, failed=True, reason=str(exc)))
-            continue
-        reports.append(
-            SourceReport(
-                options.name,
-                location,
-                read=len(result.articles),
-                new=counts.new,
-                updated=counts.updated,
-                unchanged=counts.unchanged,
-                warnings=result.warnings,
-            )
-        )
-    if progress:
-        progress("ingest", total, total, "")
-    return IngestReport(tuple(reports))
-
-
-# --- the daily job (``digest.job``: the lock, the ledger, the transports) ----------------------
-
-
-def run_daily(
-    config: Config, day: date, dry_run: bool = False, progress: Progress | None = None
-) -> job.RunReport:
-    """Stages 1-8 for ``day`` under the job lock; a re-run only finishes what is left.
-
-    1. ingest (skipped once the day's edition exists)  2. rank  3. summarise
-    4. related  5. edition  6. render  7. send through the ledger
-    """
-    return job.run_daily(config, day, dry_run=dry_run, progress=progress)
-
-
-def send_test(config: Config, day: date, email: str) -> SendReply:
-    """The day's draft to one address, ``[TEST]`` in the subject, no ledger entry."""
-    return job.send_draft(config, day, email)
+def load_edition(config: Config, day: date) -> tuple[Edition, dict[str, list[str]]]:
+    """The edition of ``day`` (the saved one, else built and saved now) and the sentences
+    behind its key points, for the editor's panel."""
+    with open_store(config) as db:
+        edition = build_edition(config, db, day)
+        return edition, key_point_sentences(db, edition)

@@ -3,7 +3,7 @@
 ``write_archive`` renders each edition exactly as the mail (one premailer run per edition),
 with the per-subscriber slots filled for no one in particular, into ``<edition id>.html``,
 and an ``index.html`` listing them newest first. ``digest serve`` serves the folder under
-``/archive/``, which is where ``digest.messages.archive_url`` points.
+``/archive/``, which is where ``digest.publish.messages.archive_url`` points.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from pathlib import Path
 from digest.config import Config
 from digest.errors import RenderError
 from digest.models import Edition
-from digest.preview import public_html
-from digest.render import Renderer
+from digest.publish.preview import public_html
+from digest.publish.render import Renderer
+from digest.store import EditionStore, open_store
 
 __all__ = [
     "ArchiveWritten",
@@ -85,10 +86,7 @@ def write_archive(
 
 def stored_editions(config: Config) -> list[Edition]:
     """Every edition saved in the store, newest first."""
-    from digest import pipeline
-    from digest.store import EditionStore
-
-    with pipeline.open_store(config) as db:
+    with open_store(config) as db:
         editions = EditionStore(db)
         found = [editions.for_day(day) for day in editions.days()]
     return [e for e in found if e is not None]

@@ -10,7 +10,10 @@ import base64
 import hashlib
 import hmac
 
-__all__ = ["make_token", "read_token", "verify_token"]
+from digest.config import Config, secret
+from digest.errors import ConfigError
+
+__all__ = ["make_token", "read_token", "secret_key", "verify_token"]
 
 
 def _mac(secret: bytes, subscriber_id: int, email: str) -> str:
@@ -38,3 +41,15 @@ def verify_token(secret: bytes, token: str, email: str) -> bool:
     if subscriber_id is None:
         return False
     return hmac.compare_digest(token, make_token(secret, subscriber_id, email))
+
+
+def secret_key(config: Config) -> bytes:
+    """The HMAC key of unsubscribe tokens, from ``$<server.secret_env>``."""
+    value = secret(config.server.secret_env)
+    if value is None:
+        raise ConfigError(
+            f"${config.server.secret_env} is not set: it holds the secret that signs"
+            " unsubscribe links (export a long random value, the same for `digest run`"
+            " and `digest serve`)"
+        )
+    return value.encode("utf-8")

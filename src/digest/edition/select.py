@@ -17,8 +17,9 @@ from datetime import date, datetime
 
 import numpy as np
 
-from digest.cluster import Cluster
 from digest.config import Config
+from digest.edition.cluster import Cluster
+from digest.edition.vectors import ArticleVectors
 from digest.errors import EditionError
 from digest.models import (
     Article,
@@ -30,7 +31,6 @@ from digest.models import (
     Story,
     Summary,
 )
-from digest.rank import ArticleVectors
 
 __all__ = [
     "Selection",

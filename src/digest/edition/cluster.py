@@ -13,7 +13,7 @@ not. The encoder catches paraphrased headlines that share few words ("Forty-Two 
 Sign Geneva Accord" / "Landmark Water Treaty Binds Upstream and Downstream States"); the
 shared words add the names and figures. An English article with a dek or a genre label
 has two vectors: its 600-character opening, and its headline (genre labels such as "News
-Analysis:" or "– video" dropped) with the lede (``rank.has_headline_vector``). The
+Analysis:" or "– video" dropped) with the lede (``vectors.has_headline_vector``). The
 second one matters for short teasers whose dek is a photo caption ("President-elect
 Donald J. Trump left One World Trade Center ..."): the caption pulls the opening towards
 every other story that names the same person, while the headline and lede state the
@@ -46,10 +46,10 @@ import numpy as np
 from scipy import sparse
 
 from digest.config import EditionOptions
+from digest.edition.vectors import ENGLISH_FUNCTION_WORDS as _ENGLISH
+from digest.edition.vectors import ArticleVectors, english
 from digest.embed import Vectors
 from digest.models import AlsoReported, Article, RankedArticle
-from digest.rank import ENGLISH_FUNCTION_WORDS as _ENGLISH
-from digest.rank import ArticleVectors, english
 
 __all__ = [
     "FIGURES_CONFLICT",

@@ -30,25 +30,17 @@ from datetime import UTC, date, datetime, time, timedelta
 import numpy as np
 
 from digest.config import Config
-from digest.embed import VectorCache, Vectors, get_encoder
+from digest.edition.vectors import ArticleVectors, TopicVectors, english
+from digest.embed import Vectors
 from digest.models import Article, RankedArticle
 
 __all__ = [
-    "ENGLISH_FUNCTION_WORDS",
     "INTEREST_BAND",
     "TERMS",
-    "ArticleVectors",
     "PastSends",
     "Ranking",
-    "TopicVectors",
     "edition_end",
-    "embed_articles",
-    "embed_topics",
-    "english",
     "explain",
-    "has_headline_vector",
-    "headline_text",
-    "opening_text",
     "rank_articles",
     "substance",
 ]
@@ -73,145 +65,6 @@ _DATE_MENTION = re.compile(
     r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2}\b"
     r"|\b\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\b"
 )
-
-
-# English function words: they tell English text apart, and carry nothing about an event.
-_FUNCTION_WORDS = """the of and to in a is for on that with as was by at from are has have it its be
-    an this will after over said who not but were had been their they he she his her we our
-    you your i or if than then there which what when where while about into also more"""
-ENGLISH_FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
-_TOKEN = re.compile(r"\w+", re.UNICODE)
-
-
-def english(article: Article) -> bool:
-    """Whether the encoder can read the article: its language, else its function words."""
-    if article.language:
-        return article.language.lower().startswith("en")
-    words = _TOKEN.findall(f"{article.title} {article.dek or ''}".casefold())
-    paragraphs = article.paragraphs
-    if paragraphs:
-        words += _TOKEN.findall(paragraphs[0].casefold())
-    return sum(w in ENGLISH_FUNCTION_WORDS for w in words) >= 0.08 * max(1, len(words))
-
-
-# --- the texts the encoder sees ------------------------------------------------------------
-
-
-def opening_text(article: Article, limit: int = 600) -> str:
-    """Title, dek, lede and the first paragraphs up to ``limit`` characters: what the encoder
-    sees of an article (one vector per article, for interest, clustering, diversity and
-    related stories). 600 characters is about 130 tokens: the event and its framing, at
-    half the encoder time of the full 256-token window."""
-    parts = [article.title, article.dek or "", *article.paragraphs]
-    out: list[str] = []
-    size = 0
-    for part in parts:
-        if not part:
-            continue
-        out.append(part)
-        size += len(part) + 1
-        if size >= limit:
-            break
-    return " ".join(out)[:limit]
-
-
-# Genre labels around a headline ("News Analysis: ...", "... – video"): they tell what kind
-# of piece it is, not what happened.
-_GENRE = re.compile(
-    r"^(?:news analysis|analysis|opinion|comment|live|watch|video)\s*:\s*"
-    r"|\s+[–—-]\s+(?:video|live!?|as it happened|podcast|in pictures)\s*$",
-    re.IGNORECASE,
-)
-
-
-def headline_text(article: Article) -> str:
-    """The headline (genre labels dropped) and the lede: the event as the outlet states it,
-    without the dek, which some feeds fill with a photo caption."""
-    paragraphs = article.paragraphs
-    title = _GENRE.sub("", article.title).strip() or article.title
-    return f"{title}. {paragraphs[0]}" if paragraphs else title
-
-
-def has_headline_vector(article: Article) -> bool:
-    """Whether ``embed_articles`` encodes ``headline_text`` too: for English articles with
-    a dek or a genre label, the two things it leaves out. Elsewhere the headline and lede
-    are the start of the opening, and a second vector would cost encoder time (about 0.7x
-    the openings' on 1,000 articles) for next to no difference."""
-    return english(article) and (bool(article.dek) or bool(_GENRE.search(article.title)))
-
-
-@dataclass(frozen=True)
-class ArticleVectors:
-    """One unit vector per article id: the encoding of ``opening_text``; and, where
-    ``has_headline_vector``, a second one of ``headline_text`` (same-event clustering uses
-    both)."""
-
-    by_id: Mapping[str, Vectors]
-    headlines: Mapping[str, Vectors] = field(default_factory=dict)
-
-    def __getitem__(self, article_id: str) -> Vectors:
-        return self.by_id[article_id]
-
-    def matrix(self, articles: Sequence[Article]) -> Vectors:
-        return _stack([self.by_id[a.id] for a in articles])
-
-    def headline_matrix(self, articles: Sequence[Article]) -> Vectors:
-        """Headline vectors, the opening's where an article has none."""
-        return _stack([self.headlines.get(a.id, self.by_id[a.id]) for a in articles])
-
-
-def _stack(rows: Sequence[Vectors]) -> Vectors:
-    if not rows:
-        return np.zeros((0, 384), dtype=np.float32)
-    return np.vstack(rows).astype(np.float32, copy=False)
-
-
-def embed_articles(
-    config: Config, articles: Sequence[Article], cache: VectorCache | None = None
-) -> ArticleVectors:
-    """Encode each article's opening once, and its headline + lede where
-    ``has_headline_vector`` (both cached by text hash in the store)."""
-    encoder = get_encoder(config.encoder)
-    unique = list({a.id: a for a in articles}.values())
-    readable = [a for a in unique if has_headline_vector(a)]
-    vectors = encoder.encode(
-        [opening_text(a) for a in unique] + [headline_text(a) for a in readable], cache=cache
-    )
-    heads = vectors[len(unique) :]
-    return ArticleVectors(
-        {a.id: vectors[i] for i, a in enumerate(unique)},
-        {a.id: heads[i] for i, a in enumerate(readable)},
-    )
-
-
-@dataclass(frozen=True)
-class TopicVectors:
-    """The configured topics as phrases: ``owner[i]`` is the topic phrase ``i`` comes from."""
-
-    topics: tuple[str, ...] = ()
-    phrases: tuple[str, ...] = ()
-    owner: tuple[int, ...] = ()
-    vectors: Vectors = field(default_factory=lambda: np.zeros((0, 384), np.float32))
-
-
-def topic_phrases(topics: Sequence[str]) -> tuple[list[str], list[int]]:
-    phrases: list[str] = []
-    owner: list[int] = []
-    for index, topic in enumerate(topics):
-        parts = [topic, *re.split(r",|\band\b|;|/", topic)]
-        for part in parts:
-            words = " ".join(w for w in part.split() if w.lower() not in ("the", "a", "an"))
-            phrase = f"news about {words}" if words else ""
-            if phrase and phrase not in phrases:
-                phrases.append(phrase)
-                owner.append(index)
-    return phrases, owner
-
-
-def embed_topics(config: Config, cache: VectorCache | None = None) -> TopicVectors:
-    phrases, owner = topic_phrases(config.topics)
-    vectors = get_encoder(config.encoder).encode(phrases, cache=cache)
-    return TopicVectors(tuple(config.topics), tuple(phrases), tuple(owner), vectors)
 
 
 # --- the terms -----------------------------------------------------------------------------

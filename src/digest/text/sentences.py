@@ -26,8 +26,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from digest.identity import content_hash
 from digest.models import Article, Section
-from digest.sources.common import content_hash
 
 __all__ = [
     "SPLITTER_VERSION",

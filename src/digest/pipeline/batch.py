@@ -8,7 +8,7 @@ output lines are ``{"id", "key_points": [str], "conclusion": str}``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,26 +17,24 @@ from typing import Any
 from digest.config import Config
 from digest.errors import SummaryError
 from digest.models import Article, Summary
-from digest.sentences import article_from_text, article_sentences
+from digest.progress import Progress
+from digest.store import open_store
+from digest.store.embeddings import EmbeddingStore
+from digest.store.summaries import SummaryCache
+from digest.summarize import BatchSummarizer, make_summarizer, summarize_many
+from digest.text.sentences import article_from_text, article_sentences
 
-__all__ = ["summarize_articles", "summarize_jsonl", "summary_json"]
-
-
-# (done, total): the CLI turns it into a progress bar.
-Progress = Callable[[int, int], None]
+__all__ = ["JsonlReport", "summarize_articles", "summarize_jsonl", "summary_json"]
 
 
 @contextmanager
-def _summarizer(config: Config, cache: bool) -> Iterator[tuple[Any, Any]]:
-    from digest.store.db import open_database
-    from digest.store.embeddings import EmbeddingStore
-    from digest.store.summaries import SummaryCache
-    from digest.summarize import make_summarizer
-
+def _summarizer(
+    config: Config, cache: bool
+) -> Iterator[tuple[BatchSummarizer, SummaryCache | None]]:
     if not cache:
         yield make_summarizer(config), None
         return
-    with open_database(config.store_path) as db:
+    with open_store(config) as db:
         yield make_summarizer(config, vectors=EmbeddingStore(db)), SummaryCache(db)
 
 
@@ -48,8 +46,6 @@ def summarize_articles(
     progress: Progress | None = None,
 ) -> dict[str, Summary]:
     """Summaries by article id with the configured summariser (cached in the store)."""
-    from digest.summarize import summarize_many
-
     with _summarizer(config, cache) as (summarizer, store):
         return summarize_many(articles, summarizer, store, progress=progress)
 

@@ -24,8 +24,8 @@ import numpy as np
 
 from digest.config import EditionOptions
 from digest.embed import Vectors
+from digest.identity import canonical_url
 from digest.models import Article, RelatedItem
-from digest.sources.common import canonical_url
 
 __all__ = ["SHORTLIST", "TITLE_MATCH", "RelatedPool", "normalize_title", "related_for"]
 

@@ -4,7 +4,7 @@
 overrides them, ``newsletter.templates``), then premailer once, then checks the HTML
 against the limits every message must meet (size, no active content, safe links). The
 result, a ``RenderedEdition``, holds per-subscriber *slots*: markers that ``personalize``
-(or ``digest.messages.MessageFactory``, which does the same on encoded parts) replaces
+(or ``digest.publish.messages.MessageFactory``, which does the same on encoded parts) replaces
 with each subscriber's escaped values. Premailer never runs per subscriber.
 """
 
@@ -80,7 +80,7 @@ _SPACES = re.compile(r"[ \t\r\n\f\v]+")
 
 def bundled_templates() -> Path:
     """The project's ``templates/`` folder."""
-    return Path(__file__).resolve().parents[2] / "templates"
+    return Path(__file__).resolve().parents[3] / "templates"
 
 
 # --- values and links ------------------------------------------------------------------

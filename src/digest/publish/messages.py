@@ -3,7 +3,7 @@
 Building a MIME message from scratch with the ``email`` package costs milliseconds; a list
 of 100,000 would spend minutes on it. ``MessageFactory`` does the expensive work once per
 edition: it checks and folds the shared headers, and quoted-printable encodes the HTML and
-text *around* their per-subscriber slots (``digest.render``), each piece ending on a line
+text *around* their per-subscriber slots (``digest.publish.render``), each piece ending on a line
 break. Per subscriber it only encodes the few slot values (name, unsubscribe link,
 view-in-browser link), computes the ``Message-ID`` and the unsubscribe token (two HMACs)
 and joins byte strings. Quoted-printable is a line format, so pieces that each end on a
@@ -34,8 +34,8 @@ from pathlib import Path
 from digest.config import DkimOptions, NewsletterOptions
 from digest.errors import ConfigError, DeliveryError, RenderError
 from digest.models import OutgoingMessage, RenderedEdition, Subscriber
-from digest.render import Slot, SlotValue, slot_values, split_slots
-from digest.tokens import make_token
+from digest.publish.render import Slot, SlotValue, slot_values, split_slots
+from digest.publish.tokens import make_token
 
 __all__ = ["DKIM_HEADERS", "MessageFactory", "archive_url", "unsubscribe_url"]
 

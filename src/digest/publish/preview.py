@@ -16,23 +16,22 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from digest.config import Config
 from digest.errors import DigestError, RenderError
-from digest.messages import archive_url
 from digest.models import Edition, RenderedEdition
-from digest.render import Renderer, bundled_templates, personalize
+from digest.publish.messages import archive_url
+from digest.publish.render import Renderer, bundled_templates, personalize
 from digest.store import ArticleStore, Database
+from digest.text.sentences import article_sentences
 
 __all__ = [
     "PreviewServer",
     "PreviewWritten",
     "generic_unsubscribe",
     "key_point_sentences",
-    "load_edition",
     "preview_page",
     "watch_stamp",
     "write_preview",
@@ -48,8 +47,6 @@ def generic_unsubscribe(config: Config) -> str:
 
 def key_point_sentences(db: Database, edition: Edition) -> dict[str, list[str]]:
     """Each story's article sentences (numbered as ``KeyPoint.sources`` counts them)."""
-    from digest.sentences import article_sentences
-
     articles = ArticleStore(db)
     found: dict[str, list[str]] = {}
     for story in edition.stories:
@@ -57,16 +54,6 @@ def key_point_sentences(db: Database, edition: Edition) -> dict[str, list[str]]:
         if article is not None:
             found[story.article_id] = [s.text for s in article_sentences(article)]
     return found
-
-
-def load_edition(config: Config, day: date) -> tuple[Edition, dict[str, list[str]]]:
-    """The edition of ``day`` (the saved one, else built and saved now) and the sentences
-    behind its key points, for the editor's panel."""
-    from digest import pipeline
-
-    with pipeline.open_store(config) as db:
-        edition = pipeline.build_edition(config, db, day)
-        return edition, key_point_sentences(db, edition)
 
 
 def _renderer(config: Config) -> Renderer:

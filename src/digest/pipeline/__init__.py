@@ -1,0 +1,53 @@
+"""The stages wired once: the daily job, the editor's edition, the batch summaries.
+
+The flow, one stage per module:
+
+1. ingest     (``sources``)          read every configured source into ``Article`` values
+2. store      (``store``)            keep them, de-duplicated, in SQLite
+3. rank       (``edition.rank``,     score the day's candidates, cluster same-event
+               ``edition.cluster``)  articles
+4. summarize  (``summarize``)        key points and a conclusion per story
+5. related    (``edition.related``)  related stories for each story
+6. edition    (``edition.select``)   the dated edition, saved so that a re-run gives the
+                                     same one
+7. render     (``publish``)          HTML (premailer, once) and text, with slots
+8. deliver    (``deliver``)          one message per subscriber, through the ledger
+
+Each entry point runs one or more stages and reports progress through an optional
+``digest.progress.Progress`` callback; none of them prints.
+
+    ingest.py   stages 1-2: ``ingest``
+    build.py    stages 3-6: ``rank_candidates``, ``build_edition``, ``load_edition``
+    daily.py    stages 1-8 under the job lock: ``run_daily``, ``send_test``
+    batch.py    summaries of a location or a JSONL file, outside any edition
+"""
+
+from digest.pipeline.build import (
+    Candidates,
+    SummarizeMany,
+    build_edition,
+    load_edition,
+    rank_candidates,
+    related_stories,
+    store_summarizer,
+)
+from digest.pipeline.daily import RunReport, run_daily, send_test
+from digest.pipeline.ingest import IngestReport, SourceReport, ingest
+from digest.store import open_store
+
+__all__ = [
+    "Candidates",
+    "IngestReport",
+    "RunReport",
+    "SourceReport",
+    "SummarizeMany",
+    "build_edition",
+    "ingest",
+    "load_edition",
+    "open_store",
+    "rank_candidates",
+    "related_stories",
+    "run_daily",
+    "send_test",
+    "store_summarizer",
+]

@@ -1,0 +1,219 @@
+"""How a reader makes an ``Article``: blocks, the assembler, size limits and ``build_article``.
+
+Each reader turns its input into ``Block`` values (a heading, a paragraph or a list item,
+with the link it carries when it carries one) and hands them to ``assemble``, so that
+sections, timeline events and ``Related:`` links come out the same whatever the format.
+``build_article`` is the one way readers make an article; the id, canonical URL and content
+hash come from ``digest.identity``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from digest.errors import SourceError
+from digest.identity import article_id, canonical_url, content_hash, normal_text
+from digest.models import Article, Event, RelatedLink, Section
+from digest.sources.dates import MONTH, date_in
+
+__all__ = [
+    "MAX_ARTICLE_CHARS",
+    "MAX_DOCUMENT_BYTES",
+    "Block",
+    "Meta",
+    "SourceResult",
+    "assemble",
+    "build_article",
+    "parse_event",
+    "parse_related",
+]
+
+log = logging.getLogger(__name__)
+
+# A file or download larger than this is refused before parsing.
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+# An article whose text is longer than this is skipped (a dump, not an article).
+MAX_ARTICLE_CHARS = 300_000
+
+
+@dataclass(frozen=True, slots=True)
+class SourceResult:
+    """What reading one source gave: its articles and one line per thing skipped or repaired."""
+
+    articles: tuple[Article, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One block of an article body, whatever format it came from."""
+
+    kind: Literal["heading", "paragraph", "item"]
+    text: str
+    link: str | None = None  # the href, when the block is (mostly) one link
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What a reader knows about an article besides its body."""
+
+    source: str
+    title: str = ""
+    url: str | None = None
+    canonical_url: str | None = None
+    dek: str | None = None
+    category: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    language: str | None = None
+    related: tuple[RelatedLink, ...] = field(default_factory=tuple)
+
+
+def build_article(
+    meta: Meta,
+    sections: Sequence[Section],
+    events: Sequence[Event] = (),
+    related: Sequence[RelatedLink] = (),
+) -> Article:
+    """The one way readers make an ``Article``: ids, canonical URL and hash filled in.
+
+    Raises ``SourceError`` for an article with no headline and no text, or one above
+    ``MAX_ARTICLE_CHARS``; callers turn that into a logged skip.
+    """
+    title = " ".join(meta.title.split())
+    kept = tuple(
+        Section(s.heading, tuple(p for p in s.paragraphs if p.strip()))
+        for s in sections
+        if any(p.strip() for p in s.paragraphs)
+    )
+    size = sum(len(p) for s in kept for p in s.paragraphs)
+    if size > MAX_ARTICLE_CHARS:
+        raise SourceError(
+            f"{title[:60]!r}: {size:,} characters of text, over the {MAX_ARTICLE_CHARS:,} limit"
+        )
+    if not title and not kept and not events:
+        raise SourceError("no headline and no text (0 words)")
+    if not title:
+        first = kept[0].paragraphs[0] if kept else events[0].text
+        title = first if len(first) <= 90 else first[:87].rsplit(" ", 1)[0] + "…"
+    canonical = canonical_url(meta.canonical_url) or canonical_url(meta.url)
+    published = meta.published
+    if published is not None and published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    dek = meta.dek if meta.dek and normal_text(meta.dek) != normal_text(title) else None
+    seen: set[str] = set()
+    links: list[RelatedLink] = []
+    for link in (*meta.related, *related):
+        key = normal_text(link.title)
+        if key and key not in seen and key != normal_text(title):
+            seen.add(key)
+            links.append(link)
+    return Article(
+        id=article_id(meta.source, canonical, title),
+        source=meta.source,
+        title=title,
+        content_hash=content_hash(title, kept, events),
+        url=meta.url,
+        canonical_url=canonical,
+        dek=dek,
+        category=meta.category or None,
+        author=meta.author or None,
+        published=published,
+        language=meta.language or None,
+        sections=kept,
+        events=tuple(events),
+        related=tuple(links),
+    )
+
+
+# --- events ---------------------------------------------------------------------------
+
+# Labels that name a time without a date ("Upcoming: talks are scheduled ...").
+_TIME_WORDS = re.compile(
+    r"^(upcoming|today|tonight|tomorrow|yesterday|next (week|month|year)|later|"
+    r"earlier|soon|ongoing|this (week|month|year)|(early|mid|late)[ -]\d{4}|"
+    r"(early|mid|late|end of) \w+)$",
+    re.IGNORECASE,
+)
+_LABEL = re.compile(r"^(?P<label>[^:]{2,40}):\s+(?P<text>\S.*)$")
+
+
+def parse_event(line: str) -> Event | None:
+    """A timeline line (``May 9, 2025: Russia enforces ...``) as an ``Event``, else None."""
+    match = _LABEL.match(line.strip())
+    if match is None:
+        return None
+    label, text = match["label"].strip(), match["text"].strip()
+    if len(label.split()) > 6:
+        return None
+    when = date_in(label)
+    named_time = (
+        when is not None
+        or _TIME_WORDS.match(label) is not None
+        or re.search(rf"\b{MONTH}\b", label, re.I) is not None
+        or re.fullmatch(r"(in |by |from )?\d{4}s?( onward)?", label, re.I) is not None
+    )
+    return Event(label=label, when=when, text=text) if named_time else None
+
+
+# --- related lines --------------------------------------------------------------------
+
+_RELATED = re.compile(r"^(related|see also|read more|also read)\s*:\s*(?P<rest>\S.*)$", re.I)
+_URL_IN_TEXT = re.compile(r"\s*[(<\[]?(?P<url>https?://[^\s)>\]]+)[)>\]]?\s*$")
+
+
+def parse_related(text: str, link: str | None = None) -> RelatedLink | None:
+    """A ``Related: <title>`` line (optionally with a URL after the title), else None."""
+    match = _RELATED.match(text.strip())
+    if match is None:
+        return None
+    rest = match["rest"].strip()
+    url = link
+    found = _URL_IN_TEXT.search(rest)
+    if found is not None:
+        url = url or found["url"]
+        rest = rest[: found.start()].rstrip(" –—-|")
+    return RelatedLink(title=rest, url=url) if rest else None
+
+
+# --- the assembler --------------------------------------------------------------------
+
+
+def assemble(
+    blocks: Iterable[Block],
+) -> tuple[tuple[Section, ...], tuple[Event, ...], tuple[RelatedLink, ...]]:
+    """Sections (the lede is the first, without a heading), events and related links."""
+    sections: list[Section] = []
+    heading: str | None = None
+    paragraphs: list[str] = []
+    events: list[Event] = []
+    related: list[RelatedLink] = []
+
+    def close() -> None:
+        if paragraphs or heading is not None:
+            sections.append(Section(heading, tuple(paragraphs)))
+
+    for block in blocks:
+        text = " ".join(block.text.split())
+        if not text:
+            continue
+        if block.kind == "heading":
+            close()
+            heading, paragraphs = text, []
+            continue
+        link = parse_related(text, block.link)
+        if link is not None:
+            related.append(link)
+            continue
+        event = parse_event(text) if block.kind == "item" else None
+        if event is not None:
+            events.append(event)
+        else:
+            paragraphs.append(text)
+    close()
+    return tuple(s for s in sections if s.paragraphs), tuple(events), tuple(related)

@@ -1,0 +1,80 @@
+"""YAML front matter of Markdown and text files, and the article fields it names."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from digest.errors import SourceError
+from digest.models import RelatedLink
+from digest.sources.article import Meta
+from digest.sources.dates import parse_datetime
+
+__all__ = ["as_list", "meta_from_front_matter", "split_front_matter"]
+
+_FRONT = re.compile(
+    r"\A\ufeff?---[ \t]*\r?\n(?P<yaml>.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S
+)
+
+
+def split_front_matter(text: str, *, where: str = "") -> tuple[Mapping[str, Any], str]:
+    """YAML front matter (``---`` ... ``---``) and the text after it."""
+    match = _FRONT.match(text)
+    if match is None:
+        return {}, text
+    try:
+        data = yaml.safe_load(match["yaml"])
+    except yaml.YAMLError as exc:
+        raise SourceError(f"{where or 'input'}: front matter is not valid YAML") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SourceError(f"{where or 'input'}: front matter must be a mapping of keys")
+    return data, text[match.end() :]
+
+
+def as_list(value: Any) -> list[Any]:
+    """A list field of front matter or JSON as a list: hand-written input gives one item
+    bare (``related: Some title``), or a scalar where a list belongs."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def meta_from_front_matter(
+    data: Mapping[str, Any], *, source: str, category: str | None, language: str | None
+) -> Meta:
+    """``Meta`` from front matter keys (title, dek, date, source, url, category, author, ...)."""
+
+    def text(*keys: str) -> str | None:
+        for key in keys:
+            value = data.get(key)
+            if value is not None and str(value).strip():
+                return str(value).strip()
+        return None
+
+    related = tuple(
+        RelatedLink(title=str(r.get("title", "")), url=_str_or_none(r.get("url")))
+        if isinstance(r, dict)
+        else RelatedLink(title=str(r))
+        for r in as_list(data.get("related"))
+    )
+    return Meta(
+        source=text("source", "publisher", "site") or source,
+        title=text("title", "headline") or "",
+        url=text("url", "link"),
+        canonical_url=text("canonical_url", "canonical"),
+        dek=text("dek", "subtitle", "description"),
+        category=text("category", "section") or category,
+        author=text("author", "byline"),
+        published=parse_datetime(data.get("date") or data.get("published")),
+        language=text("language", "lang") or language,
+        related=tuple(r for r in related if r.title),
+    )
