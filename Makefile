@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(PY) -m digest.demo
+	$(PY) tools/demo.py
 
 test: install
 	$(PY) -m pytest -q

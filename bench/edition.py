@@ -47,9 +47,10 @@ from digest.edition.vectors import embed_articles, embed_topics  # noqa: E402
 from digest.embed import get_encoder  # noqa: E402
 from digest.models import Article, Section  # noqa: E402
 from digest.sources import read_location  # noqa: E402
+from digest.sources.plain import article_from_text  # noqa: E402
 from digest.store import ArticleStore, open_database  # noqa: E402
 from digest.store.embeddings import EmbeddingStore  # noqa: E402
-from digest.text.sentences import article_from_text, split_sentences  # noqa: E402
+from digest.text.sentences import split_sentences  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 FEEDS = [
@@ -130,9 +131,7 @@ def run(config: Any, db: Any, rebuild: bool) -> dict[str, float]:
     selection = timed(
         times,
         "select",
-        lambda: select_stories(
-            candidates.clusters, candidates.vectors, config, candidates.ranking.notes
-        ),
+        lambda: select_stories(candidates.clusters, candidates.vectors, config),
     )
     times["= rank + cluster + select"] = times["rank + cluster"] + times["select"]
     times["= with vectors"] = times["= rank + cluster + select"] + times["vectors (read + embed)"]

@@ -27,9 +27,9 @@ from rouge_score import rouge_scorer  # noqa: E402
 from digest.config import SummarizerOptions  # noqa: E402
 from digest.embed import VectorCache, get_encoder  # noqa: E402
 from digest.models import Article  # noqa: E402
+from digest.sources.plain import article_from_text  # noqa: E402
 from digest.summarize.extractive import ExtractiveSummarizer, Salience  # noqa: E402
 from digest.text.sentences import (  # noqa: E402
-    article_from_text,
     article_sentences,
     split_sentences,
 )

@@ -1,7 +1,7 @@
 """Sending throughput: our sender (message assembly, ledger, retries armed) against the
 ceiling of plain smtplib, over 1, 4 and 8 connections to the same local aiosmtpd sink.
 
-The sink runs in its own process (``python -m digest.smtp_sink --count-only``) so that it
+The sink runs in its own process (``python tools/smtp_sink.py --count-only``) so that it
 does not share a GIL with the client. The edition is the examples' edition of 2026-11-24,
 built and rendered once (the real encoder, a few seconds). For each connection count:
 
@@ -38,6 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))  # tools.smtp_sink
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from digest import pipeline  # noqa: E402
@@ -46,11 +47,11 @@ from digest.deliver import SmtpTransport, deliver_edition  # noqa: E402
 from digest.models import RenderedEdition  # noqa: E402
 from digest.publish.messages import MessageFactory  # noqa: E402
 from digest.publish.render import render_edition  # noqa: E402
-from digest.smtp_sink import free_port  # noqa: E402
 from digest.store import open_database  # noqa: E402
 from digest.store import sql as statements  # noqa: E402
 from digest.store.ledger import DeliveryLedger  # noqa: E402
 from digest.store.subscribers import SubscriberStore  # noqa: E402
+from tools.smtp_sink import free_port  # noqa: E402
 
 GOAL = 0.8
 DAY = date(2026, 11, 24)
@@ -196,9 +197,8 @@ def main() -> int:
     levels = [int(c) for c in args.connections.split(",")]
     port = free_port()
     sink = subprocess.Popen(
-        [sys.executable, "-m", "digest.smtp_sink", "--port", str(port), "--count-only"],
+        [sys.executable, str(ROOT / "tools" / "smtp_sink.py"), "--port", str(port), "--count-only"],
         stdout=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
     )
     work = Path(tempfile.mkdtemp(prefix="digest-bench-send-"))
     try:

@@ -26,8 +26,9 @@ sys.path.insert(0, str(ROOT / "src"))
 from digest.config import EncoderOptions, SummarizerOptions  # noqa: E402
 from digest.embed import Encoder  # noqa: E402
 from digest.models import Article  # noqa: E402
+from digest.sources.plain import article_from_text  # noqa: E402
 from digest.summarize.extractive import ExtractiveSummarizer, _Plan  # noqa: E402
-from digest.text.sentences import article_from_text, split_sentences  # noqa: E402
+from digest.text.sentences import split_sentences  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "summaries_cnndm_dev.jsonl"
 

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from digest.models import OutgoingMessage, Subscriber
-from digest.smtp_sink import SinkRules, SmtpSink
+from tools.smtp_sink import SinkRules, SmtpSink
 
 FROM = "digest@example.org"
 

@@ -21,10 +21,10 @@ from click.testing import CliRunner
 from digest.cli import main
 from digest.config import load_config
 from digest.pipeline.daily import job_lock
-from digest.smtp_sink import Received, SinkRules, SmtpSink
 from digest.store import open_database
 from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore
+from tools.smtp_sink import Received, SinkRules, SmtpSink
 
 ROOT = Path(__file__).resolve().parent.parent
 DIGEST = Path(sys.executable).parent / "digest"

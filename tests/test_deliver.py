@@ -30,12 +30,14 @@ from digest.errors import (
     TransientDeliveryError,
 )
 from digest.models import Subscriber
-from digest.smtp_sink import SmtpSink, free_port
 from digest.store import open_database
 from digest.store.db import Database
 from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore
 from tests.smtp_sink import TlsFiles, build_message, sink, tls_files
+from tools.smtp_sink import SmtpSink, free_port
+
+SINK_PROGRAM = Path(__file__).resolve().parent.parent / "tools" / "smtp_sink.py"
 
 __all__ = ["sink", "tls_files"]  # fixtures used below
 
@@ -426,7 +428,7 @@ def test_hourly_limit_blocks_until_stopped() -> None:
 def test_the_sink_program_writes_what_it_receives(tmp_path: Path) -> None:
     port = free_port()
     sink = subprocess.Popen(
-        [sys.executable, "-m", "digest.smtp_sink", "--port", str(port), "--dir", str(tmp_path)],
+        [sys.executable, str(SINK_PROGRAM), "--port", str(port), "--dir", str(tmp_path)],
         stdout=subprocess.PIPE,
         text=True,
     )

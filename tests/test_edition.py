@@ -6,27 +6,30 @@ import dataclasses
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pytest
 
-from digest import pipeline
+from digest import pipeline, serialize
+from digest.cli.edition import edition_json
 from digest.config import Config, EditionOptions
 from digest.edition.cluster import Cluster
+from digest.edition.rank import RankedArticle, ScoreTerms
 from digest.edition.select import assemble_edition, edition_id, select_stories
 from digest.edition.vectors import ArticleVectors
-from digest.models import Article, RankedArticle
+from digest.models import Article, LeftOut, LeftOutKind, LeftOutReason
 from digest.store import ArticleStore, EditionStore, open_database
 from tests.edition_data import make_article, make_config, summaries
+from tests.newsletter_sample import SAMPLE, sample_edition
 
 DAY = date(2026, 11, 24)
 
 
 def cluster(article: Article, score: float, *others: Article) -> Cluster:
     return Cluster(
-        lead=RankedArticle(article, score, {"substance": 0.5}),
-        others=tuple(RankedArticle(o, score - 0.1, {}) for o in others),
+        lead=RankedArticle(article, score, ScoreTerms(substance=0.5)),
+        others=tuple(RankedArticle(o, score - 0.1) for o in others),
     )
 
 
@@ -54,6 +57,7 @@ def test_caps_per_source_and_per_category_with_reasons() -> None:
     assert [c.lead.article.id for c in selection.more_news] == ["w2"]
     reasons = {x.article_id: x.reason for x in selection.left_out}
     assert reasons == {"w3": "cap: 2 stories from 'wire' already"}
+    assert [x.kind for x in selection.left_out] == ["cap_source"]
 
     by_category = select_stories(
         clusters, vectors, config_with(stories=4, per_source=9, per_category=2, more_news=0)
@@ -61,6 +65,7 @@ def test_caps_per_source_and_per_category_with_reasons() -> None:
     assert [c.lead.article.id for c in by_category.stories] == ["w0", "w1", "b1"]
     reasons = {x.article_id: x.reason for x in by_category.left_out}
     assert reasons["w2"] == reasons["w3"] == "cap: 2 stories of section 'World' already"
+    assert [x.kind for x in by_category.left_out] == ["cap_section", "cap_section"]
 
 
 def test_mmr_prefers_a_different_story_over_a_near_copy() -> None:
@@ -219,8 +224,8 @@ def test_edition_json_on_the_examples(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from digest.cli import main
-    from digest.edition.related import normalize_title
     from digest.sources import read_location
+    from digest.text.rules import title_key
     from tests.conftest import EXAMPLES
 
     config_file = tmp_path / "config.yaml"
@@ -274,7 +279,7 @@ def test_edition_json_on_the_examples(tmp_path: Path) -> None:
     assert "also: " in ranked.stdout
 
     articles = {a.id: a for a in read_location(str(EXAMPLES)).articles}
-    by_title = {normalize_title(a.title): a.id for a in articles.values()}
+    by_title = {title_key(a.title): a.id for a in articles.values()}
     for story in stories:
         own = {story["article_id"], *(a["article_id"] for a in story["also_reported_by"])}
         related_ids = [r["article_id"] for r in story["related"] if r["article_id"]]
@@ -282,10 +287,10 @@ def test_edition_json_on_the_examples(tmp_path: Path) -> None:
         assert len(related_ids) == len(set(related_ids))
         assert len(story["related"]) <= 3
         cited = [
-            by_title[normalize_title(link.title)]
+            by_title[title_key(link.title)]
             for article_id in own
             for link in articles[article_id].related
-            if normalize_title(link.title) in by_title
+            if title_key(link.title) in by_title
         ]
         expected = [c for c in dict.fromkeys(cited) if c not in own][:3]
         assert related_ids[: len(expected)] == expected, story["title"]
@@ -327,3 +332,81 @@ def test_stories_link_to_the_canonical_url_without_tracking_parameters() -> None
     assert story.url == "https://wire.example.org/t"
     assert story.also_reported[0].url == "https://other.example.org/t2"
     assert [h.url for h in edition.more_news] == [headline.url]  # no canonical: its own url
+
+
+def test_every_left_out_reason_reads_as_the_line_editions_have_always_shown() -> None:
+    lines = [
+        (LeftOutReason("headline_only"), "headline only: no text to summarise"),
+        (
+            LeftOutReason("cap_section", cap=3, section="World"),
+            "cap: 3 stories of section 'World' already",
+        ),
+        (LeftOutReason("cap_source", cap=2, source="wire"), "cap: 2 stories from 'wire' already"),
+        (
+            LeftOutReason("already_sent", edition_id="2026-11-23"),
+            "already sent in edition 2026-11-23",
+        ),
+        (
+            LeftOutReason("below_cut", position=6, clusters=12, score=1.876),
+            "below the cut (cluster 6 of 12, score 1.88)",
+        ),
+        (
+            LeftOutReason("same_event", story="Treaty signed"),
+            "same event as 'Treaty signed' (left out)",
+        ),
+        (
+            LeftOutReason("same_event", story="Treaty signed", in_more_news=True),
+            "same event as 'Treaty signed' (a More news headline)",
+        ),
+        (LeftOutReason("unsummarised"), "could not be summarised (see the log)"),
+    ]
+    assert [reason.text() for reason, _ in lines] == [line for _, line in lines]
+    assert {reason.kind for reason, _ in lines} == set(get_args(LeftOutKind))
+
+
+def test_already_sent_comes_from_the_ranking_data_not_from_a_note() -> None:
+    a = make_article("a", "Glaciers shrink", "Lede.", source="s1")
+    b = make_article("b", "Treaty signed", "Lede.", source="s2")
+    c = make_article("c", "Election called", "Lede.", source="s3")
+    c_copy = make_article("c2", "Election called, again", "Lede.", source="s4")
+    sent = Cluster(RankedArticle(b, 2.0, ScoreTerms(novelty=-1.0, sent_in="2026-11-23")))
+    # A note that reads like one does not make an article "already sent".
+    noted = ScoreTerms(notes={"novelty": "already sent in edition 2026-11-20"})
+    clusters = [
+        cluster(a, 3.0),
+        sent,
+        Cluster(RankedArticle(c, 1.0, noted), (RankedArticle(c_copy, 0.9),)),
+    ]
+    vectors = axis_vectors({"a": 0, "b": 1, "c": 2, "c2": 2})
+    selection = select_stories(clusters, vectors, config_with(stories=1, more_news=0))
+    assert [(x.article_id, x.kind, x.reason) for x in selection.left_out] == [
+        ("b", "already_sent", "already sent in edition 2026-11-23"),
+        ("c", "below_cut", "below the cut (cluster 3 of 3, score 1.00)"),
+        ("c2", "same_event", "same event as 'Election called' (left out)"),
+    ]
+
+
+def test_an_edition_saved_before_reason_kinds_loads_and_prints_as_before(
+    tmp_path: Path,
+) -> None:
+    # tests/data/edition.json is stored as earlier versions stored it: reasons as lines only.
+    stored = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    assert all(set(x) == {"article_id", "title", "reason"} for x in stored["left_out"])
+    old = sample_edition()
+    assert [x.kind for x in old.left_out] == [None] * len(stored["left_out"])
+    assert [x.reason for x in old.left_out] == [x["reason"] for x in stored["left_out"]]
+    typed = LeftOut.because(
+        make_article("n", "New one", "Lede."), LeftOutReason("cap_source", cap=2, source="wire")
+    )
+    both = dataclasses.replace(old, left_out=(*old.left_out, typed))
+    with open_database(tmp_path / "s.db") as db:
+        EditionStore(db).save(both)
+        loaded = EditionStore(db).for_day(both.date)
+    assert loaded == both and loaded.left_out[-1].kind == "cap_source"
+    assert serialize.loads(type(both), serialize.dumps(both)) == both
+    # `digest edition --json` prints each reason's line, in the shape it always had.
+    assert edition_json(both)["left_out"][-1] == {
+        "article_id": "n",
+        "title": "New one",
+        "reason": "cap: 2 stories from 'wire' already",
+    }

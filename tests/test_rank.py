@@ -12,10 +12,11 @@ import pytest
 from digest import pipeline
 from digest.config import Config, RankOptions, RankWeights, SourceOptions
 from digest.edition.rank import (
+    TERMS,
     PastSends,
     Ranking,
+    ScoreTerms,
     edition_end,
-    explain,
     freshness,
     novelty,
     rank_articles,
@@ -90,9 +91,9 @@ def test_interest_follows_the_configured_topics(tmp_path: Path) -> None:
     with open_database(tmp_path / "s.db") as db:
         ranking = pipeline_ranking(config, db, [GLACIERS, DERBY])
     terms = {r.article.id: r.terms for r in ranking.ranked}
-    assert terms["glaciers"]["interest"] > 0.4
-    assert terms["derby"]["interest"] < 0.1
-    assert "climate" in ranking.notes["glaciers"]["interest"]
+    assert terms["glaciers"].interest > 0.4
+    assert terms["derby"].interest < 0.1
+    assert "climate" in terms["glaciers"].notes["interest"]
 
 
 def test_source_weight_comes_from_the_config(tmp_path: Path) -> None:
@@ -104,9 +105,9 @@ def test_source_weight_comes_from_the_config(tmp_path: Path) -> None:
     with open_database(tmp_path / "s.db") as db:
         ranking = pipeline_ranking(config, db, [GLACIERS, other])
     by_id = {r.article.id: r for r in ranking.ranked}
-    assert by_id["glaciers"].terms["source"] == 1.5
-    assert by_id["g2"].terms["source"] == 1.0
-    assert "not configured" in ranking.notes["g2"]["source"]
+    assert by_id["glaciers"].terms.source == 1.5
+    assert by_id["g2"].terms.source == 1.0
+    assert "not configured" in by_id["g2"].terms.notes["source"]
     # Same text, same time: the heavier source ranks first.
     assert ranking.ranked[0].article.id == "glaciers"
 
@@ -120,7 +121,7 @@ def test_source_weight_follows_the_configured_source_not_the_outlet(tmp_path: Pa
     tagged = dataclasses.replace(GLACIERS, source="Alpine Observer", origin="trusted-folder")
     with open_database(tmp_path / "s.db") as db:
         ranking = pipeline_ranking(config, db, [tagged])
-    assert ranking.ranked[0].terms["source"] == 2.0
+    assert ranking.ranked[0].terms.source == 2.0
 
 
 def test_novelty_penalises_sent_articles_and_sent_events() -> None:
@@ -148,7 +149,8 @@ def test_explanation_adds_up_to_the_score(tmp_path: Path) -> None:
     with open_database(tmp_path / "s.db") as db:
         ranking = pipeline_ranking(config, db, [GLACIERS, DERBY])
     for ranked in ranking.ranked:
-        lines = explain(ranked, config, ranking.notes[ranked.article.id])
+        assert ranked.score == ranked.terms.total(config.rank.weights)
+        lines = ranked.terms.explain(config.rank.weights)
         assert [line.split()[0] for line in lines] == [
             "freshness",
             "interest",
@@ -163,6 +165,36 @@ def test_explanation_adds_up_to_the_score(tmp_path: Path) -> None:
         assert "x 2.00" in lines[0]
 
 
+def test_score_terms_weigh_explain_and_round_with_the_weights_config() -> None:
+    terms = ScoreTerms(
+        freshness=0.5,
+        interest=1.0,
+        source=1.5,
+        substance=0.123456789,
+        novelty=-1.0,
+        notes={"interest": "topic 'space'"},
+    )
+    weights = RankWeights(freshness=2.0, interest=1.0, source=0.5, substance=4.0, novelty=3.0)
+    assert [name for name, _ in terms.items()] == list(TERMS)
+    assert terms.total(weights) == pytest.approx(1.0 + 1.0 + 0.75 + 0.493827156 - 3.0)
+    assert terms.explain(weights) == [
+        "freshness   0.500 x 2.00 = +1.000",
+        "interest    1.000 x 1.00 = +1.000  (topic 'space')",
+        "source      1.500 x 0.50 = +0.750",
+        "substance   0.123 x 4.00 = +0.494",
+        "novelty    -1.000 x 3.00 = -3.000",
+        "score      +0.244",
+    ]
+    # What a saved edition keeps: plain values by name.
+    assert terms.rounded() == {
+        "freshness": 0.5,
+        "interest": 1.0,
+        "source": 1.5,
+        "substance": 0.123457,
+        "novelty": -1.0,
+    }
+
+
 @pytest.mark.slow
 def test_a_story_sent_yesterday_is_penalised_today(tmp_path: Path) -> None:
     config = make_config(tmp_path, stories=1, more_news=0)
@@ -172,10 +204,17 @@ def test_a_story_sent_yesterday_is_penalised_today(tmp_path: Path) -> None:
         first = pipeline.build_edition(config, db, DAY - timedelta(days=1), summarize=summaries)
         assert [s.article_id for s in first.stories] == ["glaciers"]
         today = pipeline.rank_candidates(config, db, DAY)
+        edition = pipeline.build_edition(config, db, DAY, summarize=summaries)
     terms = {r.article.id: r.terms for r in today.ranking.ranked}
-    assert terms["glaciers"]["novelty"] == -1.0
-    assert terms["derby"]["novelty"] == 0.0
-    assert "2026-11-23" in today.ranking.notes["glaciers"]["novelty"]
+    assert terms["glaciers"].novelty == -1.0
+    assert terms["derby"].novelty == 0.0
+    assert "2026-11-23" in terms["glaciers"].notes["novelty"]
+    # Whether an earlier edition sent it is data, not a note to parse.
+    assert (terms["glaciers"].sent_in, terms["derby"].sent_in) == ("2026-11-23", None)
+    assert [s.article_id for s in edition.stories] == ["derby"]
+    assert [(x.article_id, x.kind, x.reason) for x in edition.left_out] == [
+        ("glaciers", "already_sent", "already sent in edition 2026-11-23")
+    ]
 
 
 def pipeline_ranking(config: Config, db: Database, articles: list[Article]) -> Ranking:

@@ -10,11 +10,13 @@ from pathlib import Path
 from digest import pipeline
 from digest.config import Config, EditionOptions
 from digest.edition.cluster import Cluster
-from digest.edition.related import RelatedPool, normalize_title, related_for
+from digest.edition.rank import RankedArticle
+from digest.edition.related import RelatedPool, related_for
 from digest.edition.vectors import embed_articles
 from digest.embed import Vectors, get_encoder
-from digest.models import Article, RankedArticle, RelatedLink
+from digest.models import Article, RelatedLink
 from digest.store import ArticleStore, open_database
+from digest.text.rules import title_key
 from tests.edition_data import make_article
 
 DAY = date(2026, 11, 24)
@@ -56,7 +58,7 @@ def pool_of(articles: list[Article]) -> tuple[RelatedPool, dict[str, Vectors]]:
 
 
 def test_normalized_titles_ignore_case_quotes_and_punctuation() -> None:
-    assert normalize_title("Battery Maker Opens Europe’s Largest Plant!") == normalize_title(
+    assert title_key("Battery Maker Opens Europe’s Largest Plant!") == title_key(
         "battery maker opens europe's largest plant"
     )
 
@@ -130,7 +132,7 @@ def test_pipeline_related_uses_the_store_window_and_excludes_the_cluster(tmp_pat
     )
     with open_database(tmp_path / "s.db") as db:
         ArticleStore(db).add_many([GLACIERS, MELT, old, CHESS])
-        lead = Cluster(RankedArticle(GLACIERS, 1.0, {}))
+        lead = Cluster(RankedArticle(GLACIERS, 1.0))
         related = pipeline.related_stories(config, db, DAY, [lead])
     ids = [i.article_id for i in related["glaciers"]]
     assert ids == ["melt"]  # the October article is outside related_days

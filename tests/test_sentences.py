@@ -5,13 +5,9 @@ from pathlib import Path
 import pytest
 
 from digest.models import Article, Event, Section
-from digest.text.sentences import (
-    article_from_text,
-    article_sentences,
-    is_boilerplate,
-    split_paragraph,
-    split_sentences,
-)
+from digest.sources.plain import article_from_text
+from digest.text.rules import is_boilerplate
+from digest.text.sentences import article_sentences, split_paragraph, split_sentences
 
 
 @pytest.mark.parametrize(

@@ -24,10 +24,10 @@ from digest.publish.messages import MessageFactory
 from digest.publish.render import render_edition
 from digest.publish.tokens import make_token, secret_key
 from digest.server import create_app
-from digest.smtp_sink import free_port
 from digest.store import Database, open_database
 from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore
+from tools.smtp_sink import free_port
 
 KEY = b"test-secret-0123456789"
 

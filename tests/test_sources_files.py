@@ -145,6 +145,42 @@ def test_every_read_error_names_the_file(tmp_path: Path) -> None:
         read_location(str(empty))
     assert str(info.value).startswith(f"{empty}: ")
     assert str(info.value).count(str(empty)) == 1  # named once, not twice
+    assert info.value.location == str(empty)
+
+
+def test_a_source_error_carries_its_location_and_reader() -> None:
+    error = SourceError("HTTP 404 Not Found", location="https://example.org/feed", reader="http")
+    assert str(error) == "https://example.org/feed: HTTP 404 Not Found"
+    assert (error.detail, error.location, error.reader) == (
+        "HTTP 404 Not Found",
+        "https://example.org/feed",
+        "http",
+    )
+    unplaced = SourceError("no headline and no text (0 words)")
+    assert str(unplaced) == "no headline and no text (0 words)" and unplaced.location is None
+
+
+def test_the_location_is_added_by_what_the_error_names_not_by_its_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A page read without a URL is named "page" by its reader; read from a file called
+    # "p", that message starts with the location's text, yet names another place.
+    monkeypatch.chdir(tmp_path)
+    Path("p").write_text("<html><head><title>x</title></head><body></body></html>")
+    with pytest.raises(SourceError) as info:
+        read_location("p")
+    assert str(info.value) == "p: page: no article text found"
+    assert (info.value.location, info.value.reader) == ("p", "page")
+    # The same in a folder: each warning names its file once.
+    Path("folder").mkdir()
+    Path("folder/p.html").write_text("<html><head><title>x</title></head><body></body></html>")
+    Path("folder/bad.json").write_text("{oops")
+    warnings = read_location("folder").warnings
+    assert warnings == (
+        "folder/bad.json: not valid JSON (Expecting property name enclosed in double quotes:"
+        " line 1 column 2 (char 1))",
+        "folder/p.html: page: no article text found",
+    )
 
 
 def test_canonical_url_drops_tracking_and_normalises() -> None:

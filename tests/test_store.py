@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from digest.errors import StoreError
-from digest.models import Article, Section
-from digest.store import ArticleStore, open_database, sql
+from digest.models import Article, Headline, Section
+from digest.store import ArticleStore, EditionStore, open_database, sql
+from tests.newsletter_sample import sample_edition
 
 
 def article(n: int, body: str = "Body text.") -> Article:
@@ -144,3 +145,28 @@ def test_a_store_folder_that_cannot_be_made_is_a_store_error(tmp_path: Path) -> 
     blocker.write_text("a file where the data folder should be")
     with pytest.raises(StoreError, match="cannot create the store's folder"):
         open_database(blocker / "digest.sqlite3")
+
+
+def test_an_edition_records_each_article_once_in_its_first_role(tmp_path: Path) -> None:
+    edition = sample_edition()
+    (geneva, sahel, *_) = edition.stories
+    repeated = (
+        Headline(sahel.also_reported[0].article_id, "Sahel aid again", "wire", None),
+        Headline(geneva.article_id, "Geneva talks again", "wire", None),
+    )
+    edition = replace(edition, more_news=(*repeated, *edition.more_news[:1]))
+    with open_database(tmp_path / "s.db") as db:
+        EditionStore(db).save(edition)
+        sent = EditionStore(db).recent_articles(date(2026, 11, 25), 1)
+    by_position = sorted(sent, key=lambda s: s.position)
+    assert [(s.article_id, s.role) for s in by_position][:6] == [
+        ("a-geneva-talks", "story"),
+        ("b-geneva-wire", "also"),
+        ("c-geneva-fr", "also"),
+        ("d-sahel-aid", "story"),
+        ("e-sahel-wire", "also"),
+        ("f-glacier", "story"),
+    ]
+    assert [(s.article_id, s.role) for s in by_position][-1] == ("n1", "more")
+    # 7 stories, 6 also-reported, 1 new headline: the two repeated headlines add nothing.
+    assert len(sent) == len({s.article_id for s in sent}) == 7 + 6 + 1

@@ -104,6 +104,9 @@ def test_csv_import_reports_bad_rows_and_keeps_going(
     }
     ann = store.by_email("ann@example.com")
     assert ann is not None and ann.name == "Ann Lee" and ann.topics == ("space", "climate")
+    # Once more: ann's two rows set her name in turn; gone and dan stay as they are.
+    again = import_csv(store, csv_file)
+    assert (again.added, again.updated, again.unchanged) == (0, 2, 2)
 
 
 def test_csv_export_round_trips(store: SubscriberStore, tmp_path: Path) -> None:

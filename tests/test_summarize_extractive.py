@@ -8,8 +8,9 @@ import pytest
 
 from digest.config import SummarizerOptions
 from digest.models import Article, Section, Summary
+from digest.sources.plain import article_from_text
 from digest.summarize.extractive import ExtractiveSummarizer, trim_point
-from digest.text.sentences import article_from_text, article_sentences
+from digest.text.sentences import article_sentences
 
 pytestmark = pytest.mark.slow  # loads the real encoder
 

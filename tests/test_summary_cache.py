@@ -6,12 +6,12 @@ import pytest
 
 from digest.config import SummarizerOptions
 from digest.models import Article, KeyPoint, Summary
+from digest.sources.plain import article_from_text
 from digest.store import open_database
 from digest.store.embeddings import EmbeddingStore
 from digest.store.summaries import SummaryCache
 from digest.summarize import summarize_many
 from digest.summarize.extractive import ExtractiveSummarizer
-from digest.text.sentences import article_from_text
 
 TEXTS = [
     "The council approved a new bridge on Monday. It will cost 40 million pounds."

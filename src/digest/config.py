@@ -70,7 +70,7 @@ class EncoderOptions:
 class SummarizerOptions:
     backend: Literal["extractive", "generative"] = "extractive"
     model: str | None = None  # generative: a local model folder or a cached hub id
-    prompt: str = "keypoints"  # prompts/<prompt>.j2 (generative)
+    prompt: str = "keypoints"  # digest/prompts/<prompt>.j2, or a .j2 file (generative)
     min_key_points: int = 3
     max_key_points: int = 5
     words_per_point: int = 45
@@ -123,7 +123,7 @@ class NewsletterOptions:
     base_url: str = "http://127.0.0.1:8025"  # unsubscribe and view-in-browser links
     unsubscribe_mailto: str = "unsubscribe@example.org"
     reason: str = "You receive this because you subscribed to The Daily Digest."
-    templates: str | None = None  # a folder that overrides the bundled templates/
+    templates: str | None = None  # a folder that overrides digest/templates/, file by file
     logo_url: str | None = None  # an https image shown in the masthead (alt text: the title)
 
 

@@ -49,7 +49,21 @@ class ConfigError(DigestError):
 
 
 class SourceError(DigestError):
-    """A source (feed, page, file, folder) could not be read or parsed."""
+    """A source (feed, page, file, folder) could not be read or parsed.
+
+    ``location`` is the path or URL the error is about (a reader given no name says
+    "page" or "input"), and the message starts with it; ``reader`` is what failed on it
+    ("feed", "page", "http", "json", "file", "folder"; None when not known). Code that adds
+    a location decides from ``location``, never from the message's text.
+    """
+
+    def __init__(
+        self, detail: str, *, location: str | None = None, reader: str | None = None
+    ) -> None:
+        super().__init__(detail if location is None else f"{location}: {detail}")
+        self.detail = detail
+        self.location = location
+        self.reader = reader
 
 
 class StoreError(DigestError):

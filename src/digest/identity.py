@@ -2,20 +2,21 @@
 
 Below every reader and every later stage: readers make these once (``build_article``), the
 store keys articles by them, and related stories, the summary cache and the links of the
-email read them back. Nothing here knows a format.
+email read them back. Nothing here knows a format; ids and hashes are made of the text's
+``digest.text.rules.identity_form``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections.abc import Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from digest.models import Event, Section
+from digest.text.rules import identity_form
 
-__all__ = ["article_id", "canonical_url", "content_hash", "normal_text"]
+__all__ = ["article_id", "canonical_url", "content_hash"]
 
 # Query parameters that track the reader, not the article.
 _TRACKING = re.compile(
@@ -51,25 +52,20 @@ def canonical_url(url: str | None) -> str | None:
     return urlunsplit((scheme, host, parts.path or "/", query, ""))
 
 
-def normal_text(text: str) -> str:
-    """NFKC, whitespace collapsed, case folded: the form ids and hashes are made of."""
-    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
-
-
 def content_hash(title: str, sections: Sequence[Section], events: Sequence[Event]) -> str:
     """A hash of what a reader sees: headline, paragraphs and events, whitespace-normalised."""
     digest = hashlib.sha256()
-    digest.update(normal_text(title).encode())
+    digest.update(identity_form(title).encode())
     for section in sections:
-        digest.update(b"\x1eH" + normal_text(section.heading or "").encode())
+        digest.update(b"\x1eH" + identity_form(section.heading or "").encode())
         for paragraph in section.paragraphs:
-            digest.update(b"\x1fP" + normal_text(paragraph).encode())
+            digest.update(b"\x1fP" + identity_form(paragraph).encode())
     for event in events:
-        digest.update(b"\x1fE" + normal_text(f"{event.label}: {event.text}").encode())
+        digest.update(b"\x1fE" + identity_form(f"{event.label}: {event.text}").encode())
     return digest.hexdigest()
 
 
 def article_id(source: str, canonical: str | None, title: str) -> str:
     """Stable id: from the canonical URL when there is one, else from source and headline."""
-    key = canonical if canonical else f"{normal_text(source)}\n{normal_text(title)}"
+    key = canonical if canonical else f"{identity_form(source)}\n{identity_form(title)}"
     return hashlib.sha256(key.encode()).hexdigest()[:16]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, assert_never
 
 __all__ = [
     "AlsoReported",
@@ -22,8 +22,9 @@ __all__ = [
     "Headline",
     "KeyPoint",
     "LeftOut",
+    "LeftOutKind",
+    "LeftOutReason",
     "OutgoingMessage",
-    "RankedArticle",
     "RelatedItem",
     "RelatedLink",
     "RenderedEdition",
@@ -136,16 +137,7 @@ class Summary:
     fallback_reason: str | None = None
 
 
-# --- ranking and the edition ------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RankedArticle:
-    """An article with its score and the terms the score is the weighted sum of."""
-
-    article: Article
-    score: float
-    terms: Mapping[str, float] = field(default_factory=dict)
+# --- the edition ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +176,7 @@ class Story:
     dek: str | None = None
     also_reported: tuple[AlsoReported, ...] = ()
     related: tuple[RelatedItem, ...] = ()
+    # The score's terms by name, rounded (``digest.edition.rank.ScoreTerms.rounded``).
     terms: Mapping[str, float] = field(default_factory=dict)
 
 
@@ -204,13 +197,78 @@ class Headline:
     section: str = ""
 
 
+LeftOutKind = Literal[
+    "headline_only",  # no text to summarise
+    "cap_section",  # its section already has edition.per_category stories
+    "cap_source",  # its outlet already has edition.per_source stories
+    "already_sent",  # one of the last rank.novelty_editions editions sent it
+    "below_cut",  # stories and headlines were full
+    "same_event",  # another outlet's article about the same event leads its cluster
+    "unsummarised",  # chosen, but the summariser gave nothing
+]
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOutReason:
+    """Why an article is not in the edition: the ``kind``, and the values its line names.
+
+    Only the fields of the kind are set: ``cap`` with ``section`` or ``source`` for a cap,
+    ``edition_id`` for already_sent, ``position`` of ``clusters`` and ``score`` for
+    below_cut, ``story`` (the title of the event's lead) and ``in_more_news`` (whether
+    that lead is a headline) for same_event.
+    """
+
+    kind: LeftOutKind
+    cap: int = 0
+    section: str = ""
+    source: str = ""
+    edition_id: str = ""
+    position: int = 0
+    clusters: int = 0
+    score: float = 0.0
+    story: str = ""
+    in_more_news: bool = False
+
+    def text(self) -> str:
+        """The line the editor's panel and ``digest edition --json`` show."""
+        match self.kind:
+            case "headline_only":
+                return "headline only: no text to summarise"
+            case "cap_section":
+                return f"cap: {self.cap} stories of section {self.section!r} already"
+            case "cap_source":
+                return f"cap: {self.cap} stories from {self.source!r} already"
+            case "already_sent":
+                return f"already sent in edition {self.edition_id}"
+            case "below_cut":
+                return (
+                    f"below the cut (cluster {self.position} of {self.clusters},"
+                    f" score {self.score:.2f})"
+                )
+            case "same_event":
+                where = "a More news headline" if self.in_more_news else "left out"
+                return f"same event as {self.story!r} ({where})"
+            case "unsummarised":
+                return "could not be summarised (see the log)"
+            case _:
+                assert_never(self.kind)
+
+
 @dataclass(frozen=True, slots=True)
 class LeftOut:
-    """An article not in the edition and the reason (for the editor's panel)."""
+    """An article not in the edition and why (for the editor's panel).
+
+    ``reason`` is the line shown; ``kind`` is None in editions saved before kinds were.
+    """
 
     article_id: str
     title: str
     reason: str
+    kind: LeftOutKind | None = None
+
+    @classmethod
+    def because(cls, article: Article, reason: LeftOutReason) -> LeftOut:
+        return cls(article.id, article.title, reason.text(), reason.kind)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,13 +14,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import get_args
+from typing import assert_never, get_args
 
 from email_validator import EmailNotValidError, validate_email
 
 from digest.errors import SubscriberError
 from digest.models import Subscriber, SubscriberState
-from digest.store.subscribers import SubscriberStore
+from digest.store.subscribers import SubscriberStore, UpsertOutcome
 
 __all__ = [
     "CSV_COLUMNS",
@@ -103,7 +103,7 @@ def add_subscriber(
     *,
     name: str | None = None,
     topics: Iterable[str] | str | None = None,
-) -> tuple[Subscriber, str]:
+) -> tuple[Subscriber, UpsertOutcome]:
     """Add an address (or re-activate and update the one it already is); returns the
     subscriber and ``added``/``updated``/``unchanged``."""
     return store.upsert(
@@ -134,6 +134,18 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: list[str] = field(default_factory=list)  # "line N: what is wrong"
+
+    def count(self, outcome: UpsertOutcome) -> None:
+        """Count one imported row by what became of its address."""
+        match outcome:
+            case "added":
+                self.added += 1
+            case "updated":
+                self.updated += 1
+            case "unchanged":
+                self.unchanged += 1
+            case _:
+                assert_never(outcome)
 
     def summary(self) -> str:
         return (
@@ -170,7 +182,7 @@ def import_csv(store: SubscriberStore, path: str | Path) -> ImportReport:
             # An empty cell leaves the field as stored: a merge never wipes data.
             name = _uncell(row.get("name")) or None
             topics = _uncell(row.get("topics")) or None
-            _, what = store.upsert(
+            _, outcome = store.upsert(
                 email,
                 name=None if name is None else clean_name(name),
                 topics=None if topics is None else clean_topics(topics),
@@ -179,7 +191,7 @@ def import_csv(store: SubscriberStore, path: str | Path) -> ImportReport:
         except SubscriberError as exc:
             report.errors.append(f"line {line}: {exc}")
             continue
-        setattr(report, what, getattr(report, what) + 1)
+        report.count(outcome)
     return report
 
 

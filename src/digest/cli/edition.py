@@ -8,9 +8,8 @@ from typing import Any
 import click
 
 from digest import pipeline, serialize
-from digest.cli import count, date_option, edition_day, main, pass_config
+from digest.cli.base import count, date_option, edition_day, main, pass_config
 from digest.config import Config
-from digest.edition.rank import explain
 from digest.models import Edition
 
 __all__ = ["edition_command", "edition_json", "rank_command"]
@@ -42,11 +41,10 @@ def rank_command(config: Config, day: Any, show_terms: bool, limit: int) -> None
         click.echo(
             f"{number:>3}. {cluster.score:+.3f}  {lead.article.title}  [{lead.article.source}]"
         )
-        terms = "  ".join(f"{k} {float(v):.2f}" for k, v in lead.terms.items())
+        terms = "  ".join(f"{k} {v:.2f}" for k, v in lead.terms.items())
         click.echo(f"       lead {lead.score:+.3f}: {terms}")
         if show_terms:
-            notes = candidates.ranking.notes.get(lead.article.id)
-            for line in explain(lead, config, notes):
+            for line in lead.terms.explain(config.rank.weights):
                 click.echo(f"         {line}")
         for other in cluster.others:
             click.echo(
@@ -84,7 +82,11 @@ def edition_json(edition: Edition) -> dict[str, Any]:
         "sections": [s.name for s in edition.sections],
         "stories": stories,
         "more_news": [serialize.to_jsonable(h) for h in edition.more_news],
-        "left_out": [serialize.to_jsonable(x) for x in edition.left_out],
+        # The reason's line only, as before kinds were stored: the printed JSON keeps its shape.
+        "left_out": [
+            {"article_id": x.article_id, "title": x.title, "reason": x.reason}
+            for x in edition.left_out
+        ],
     }
 
 

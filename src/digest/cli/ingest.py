@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from digest import pipeline, serialize
-from digest.cli import EXIT_FAILED, count, main, pass_config, progress_bar
+from digest.cli.base import EXIT_FAILED, count, main, pass_config, progress_bar
 from digest.config import Config
 from digest.models import Article
 from digest.sources import read_location

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from digest.cli import count, date_option, edition_day, main, pass_config
+from digest.cli.base import count, date_option, edition_day, main, pass_config
 from digest.config import Config
 from digest.pipeline import load_edition
 from digest.publish.archive import archive_stored

@@ -12,7 +12,7 @@ from typing import Any, cast
 import click
 
 from digest import pipeline
-from digest.cli import EXIT_FAILED, count, date_option, edition_day, main, pass_config
+from digest.cli.base import EXIT_FAILED, count, date_option, edition_day, main, pass_config
 from digest.config import Config
 from digest.models import SubscriberState
 from digest.store.subscribers import SubscriberStore
@@ -176,6 +176,7 @@ def subscribers_export(config: Config, csv_file: Path) -> None:
 @pass_config
 def serve_command(config: Config, host: str | None, port: int | None) -> None:
     """Serve one-click unsubscribe (/u/<token>) and the archive (/archive/)."""
+    # Deferred: the server pulls in starlette and uvicorn, which no other command needs.
     from digest.server import serve
 
     def ready(url: str) -> None:

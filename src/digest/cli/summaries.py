@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from digest.cli import EXIT_USAGE, count, main, pass_config, progress_bar
+from digest.cli.base import EXIT_USAGE, count, main, pass_config, progress_bar
 from digest.config import Config, with_overrides
 from digest.pipeline.batch import summarize_articles, summarize_jsonl, summary_json
 from digest.sources import read_location

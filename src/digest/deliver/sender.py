@@ -29,7 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, assert_never
 
 from digest.config import DeliveryOptions
 from digest.deliver.transports import Transport
@@ -48,6 +48,11 @@ __all__ = ["DeliveryReport", "RateLimiter", "backoff_delay", "deliver_edition"]
 
 log = logging.getLogger(__name__)
 
+# The counters of a ``DeliveryReport`` that a run adds one to as messages finish.
+Tally = Literal[
+    "already_sent", "sent", "deferred", "failed", "suppressed", "ambiguous_resent", "retries"
+]
+
 
 @dataclass(slots=True)
 class DeliveryReport:
@@ -63,6 +68,26 @@ class DeliveryReport:
     elapsed: float = 0.0
     stopped: str | None = None
     ambiguous: list[str] = field(default_factory=list)  # their addresses
+
+    def count(self, what: Tally) -> None:
+        """One more of ``what``."""
+        match what:
+            case "already_sent":
+                self.already_sent += 1
+            case "sent":
+                self.sent += 1
+            case "deferred":
+                self.deferred += 1
+            case "failed":
+                self.failed += 1
+            case "suppressed":
+                self.suppressed += 1
+            case "ambiguous_resent":
+                self.ambiguous_resent += 1
+            case "retries":
+                self.retries += 1
+            case _:
+                assert_never(what)
 
     def summary(self) -> str:
         parts = [
@@ -257,9 +282,9 @@ class _Run:
         if self.progress is not None:
             self.progress("send", done, self.report.recipients, detail)
 
-    def _count(self, name: str, n: int = 1) -> None:
+    def _count(self, what: Tally) -> None:
         with self._lock:
-            setattr(self.report, name, getattr(self.report, name) + n)
+            self.report.count(what)
 
     # one worker ------------------------------------------------------------------------
 
@@ -428,6 +453,24 @@ def deliver_edition(
         edition_id, build, options, ledger, subscriber_store, progress, rng or random.Random()
     )
     report = run.report
+    pending, resend = _pending(edition_id, subscribers, ledger, report)
+    for subscriber in pending:
+        run.queue.put(subscriber, ambiguous=subscriber.id in resend)
+    workers = max(1, min(options.connections, len(pending)))
+    _run_workers(run, [connect() for _ in range(workers)] if pending else [])
+    report.elapsed = time.monotonic() - started
+    _raise_if_stopped(run, edition_id, options)
+    return report
+
+
+def _pending(
+    edition_id: str,
+    subscribers: Sequence[Subscriber],
+    ledger: DeliveryLedger | None,
+    report: DeliveryReport,
+) -> tuple[list[Subscriber], set[int]]:
+    """Who is still to be sent the edition, and which of them are ambiguous resends; fills
+    the report's recipients, already-sent and ambiguous counts."""
     by_id = {s.id: s for s in subscribers if s.state == "active"}
     if ledger is not None:
         recovered = ledger.recover(edition_id)
@@ -439,10 +482,11 @@ def deliver_edition(
     else:
         pending, resend = list(by_id.values()), set()
     report.recipients = len(pending)
-    for subscriber in pending:
-        run.queue.put(subscriber, ambiguous=subscriber.id in resend)
-    workers = max(1, min(options.connections, len(pending)))
-    transports = [connect() for _ in range(workers)] if pending else []
+    return pending, resend
+
+
+def _run_workers(run: _Run, transports: Sequence[Transport]) -> None:
+    """One thread per transport until the queue is empty, the run stops, or Ctrl-C."""
     # Each worker sets its event when it ends. The main thread waits on those, not on
     # Thread.join: a join that Ctrl-C interrupted returns at once from then on (CPython
     # 3.11), which would let the process exit under a message in flight.
@@ -471,7 +515,11 @@ def deliver_edition(
         for done in ended:
             done.wait()
         raise
-    report.elapsed = time.monotonic() - started
+
+
+def _raise_if_stopped(run: _Run, edition_id: str, options: DeliveryOptions) -> None:
+    """The error that stopped the run, or the spent error budget, as a ``DeliveryError``."""
+    report = run.report
     if run.fatal is not None:
         if isinstance(run.fatal, DeliveryError):
             raise DeliveryError(
@@ -486,4 +534,3 @@ def deliver_edition(
             f" {report.sent} sent, {left} left in the ledger for the next run"
             f" (error_budget: {options.error_budget})"
         )
-    return report

@@ -46,10 +46,11 @@ import numpy as np
 from scipy import sparse
 
 from digest.config import EditionOptions
+from digest.edition.rank import RankedArticle
 from digest.edition.vectors import ENGLISH_FUNCTION_WORDS as _ENGLISH
 from digest.edition.vectors import ArticleVectors, english
 from digest.embed import Vectors
-from digest.models import AlsoReported, Article, RankedArticle
+from digest.models import AlsoReported, Article
 
 __all__ = [
     "FIGURES_CONFLICT",
@@ -215,7 +216,7 @@ def cluster_articles(
     clusters = []
     for group in members.values():
         people = [ranked[k] for k in group]
-        lead = max(people, key=lambda r: (r.terms.get("substance", 0.0), r.score, r.article.id))
+        lead = max(people, key=lambda r: (r.terms.substance, r.score, r.article.id))
         others = sorted(
             (r for r in people if r is not lead), key=lambda r: (-r.score, r.article.id)
         )

@@ -16,7 +16,9 @@ Terms (each in a fixed range, weights from ``config.rank.weights``):
 - ``novelty`` -1..0: a penalty for an article already sent in one of the last N editions
   (-1), or for one about an event already sent (minus its similarity to that story).
 
-``explain`` turns a score back into one line per term.
+Each article's terms are a ``ScoreTerms`` value: the five values, a note per term saying
+where it came from, and the edition that already sent the article, if any.
+``ScoreTerms.explain`` turns a score back into one line per term.
 """
 
 from __future__ import annotations
@@ -26,21 +28,24 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 
 import numpy as np
 
-from digest.config import Config
+from digest.config import Config, RankWeights
 from digest.edition.vectors import ArticleVectors, TopicVectors, english
 from digest.embed import Vectors
-from digest.models import Article, RankedArticle
+from digest.models import Article
 
 __all__ = [
     "INTEREST_BAND",
     "TERMS",
     "PastSends",
+    "RankedArticle",
     "Ranking",
+    "ScoreTerms",
+    "TermName",
     "edition_end",
-    "explain",
     "rank_articles",
     "substance",
 ]
@@ -48,7 +53,8 @@ __all__ = [
 # Cosines at or below the first count as no interest, at or above the second as full.
 INTEREST_BAND = (0.05, 0.35)
 
-TERMS = ("freshness", "interest", "source", "substance", "novelty")
+TermName = Literal["freshness", "interest", "source", "substance", "novelty"]
+TERMS: tuple[TermName, ...] = ("freshness", "interest", "source", "substance", "novelty")
 
 # Capitalised words that are not names (sentence openers, days, months, titles).
 _NOT_NAME_WORDS = """a an the this that these those it its he she they we i you his her their our
@@ -65,6 +71,75 @@ _DATE_MENTION = re.compile(
     r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2}\b"
     r"|\b\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\b"
 )
+
+
+# --- the values ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreTerms:
+    """The terms an article's score is the weighted sum of (ranges in the module docstring).
+
+    ``notes`` says where each value came from; ``sent_in`` is the edition that already
+    sent the article (its novelty is then -1), None when none of the last N did.
+    """
+
+    freshness: float = 0.0
+    interest: float = 0.0
+    source: float = 0.0
+    substance: float = 0.0
+    novelty: float = 0.0
+    notes: Mapping[TermName, str] = field(default_factory=dict)
+    sent_in: str | None = None
+
+    def items(self) -> tuple[tuple[TermName, float], ...]:
+        """(name, value) per term, in ``TERMS`` order."""
+        return (
+            ("freshness", self.freshness),
+            ("interest", self.interest),
+            ("source", self.source),
+            ("substance", self.substance),
+            ("novelty", self.novelty),
+        )
+
+    def weighted(self, weights: RankWeights) -> tuple[tuple[TermName, float, float], ...]:
+        """(name, value, weight) per term, in ``TERMS`` order."""
+        return (
+            ("freshness", self.freshness, weights.freshness),
+            ("interest", self.interest, weights.interest),
+            ("source", self.source, weights.source),
+            ("substance", self.substance, weights.substance),
+            ("novelty", self.novelty, weights.novelty),
+        )
+
+    def total(self, weights: RankWeights) -> float:
+        """The score: the sum of weight x value over the terms."""
+        return sum(weight * value for _, value, weight in self.weighted(weights))
+
+    def rounded(self, digits: int = 6) -> dict[str, float]:
+        """The values by name, rounded: what a saved edition keeps (``Story.terms``)."""
+        return {name: round(float(value), digits) for name, value in self.items()}
+
+    def explain(self, weights: RankWeights) -> list[str]:
+        """One line per term: value x weight = contribution, and where the value came from;
+        the last line is the total, which equals the score."""
+        lines = []
+        total = 0.0
+        for name, value, weight in self.weighted(weights):
+            total += value * weight
+            note = f"  ({self.notes[name]})" if name in self.notes else ""
+            lines.append(f"{name:<10} {value:6.3f} x {weight:4.2f} = {value * weight:+.3f}{note}")
+        lines.append(f"{'score':<10} {total:+.3f}")
+        return lines
+
+
+@dataclass(frozen=True, slots=True)
+class RankedArticle:
+    """An article with its score and the terms the score is the weighted sum of."""
+
+    article: Article
+    score: float
+    terms: ScoreTerms = field(default_factory=ScoreTerms)
 
 
 # --- the terms -----------------------------------------------------------------------------
@@ -155,10 +230,35 @@ def novelty(
 
 @dataclass(frozen=True)
 class Ranking:
-    """Articles best first, with a note per term saying where each value came from."""
+    """Articles best first; each one's terms say where their values came from."""
 
     ranked: tuple[RankedArticle, ...]
-    notes: Mapping[str, Mapping[str, str]]
+
+
+def _interests(docs: Vectors, topics: TopicVectors) -> list[tuple[float, str]]:
+    """The interest term of each article (a row of ``docs``), and its note."""
+    if not topics.phrases or not len(docs):
+        return [(0.0, "no topics configured")] * len(docs)
+    sims = docs @ topics.vectors.T
+    low, high = INTEREST_BAND
+    found = []
+    for best, phrase in zip(sims.max(axis=1), sims.argmax(axis=1), strict=True):
+        cosine = float(best)
+        topic = topics.topics[topics.owner[int(phrase)]]
+        note = (
+            f"topic {topic!r}: {topics.phrases[int(phrase)]!r} cosine {cosine:.2f}"
+            f" (band {low:g}..{high:g})"
+        )
+        found.append((min(1.0, max(0.0, (cosine - low) / (high - low))), note))
+    return found
+
+
+def _source(article: Article, weights: Mapping[str, float]) -> tuple[float, str]:
+    """The configured weight of the source the article came in through (1 if none)."""
+    origin = article.origin or article.source
+    if origin in weights:
+        return weights[origin], f"weight of source {origin!r}"
+    return 1.0, f"source {origin!r} not configured: weight 1"
 
 
 def rank_articles(
@@ -172,74 +272,31 @@ def rank_articles(
     """Score ``articles`` for the edition of ``day``; best first (ties by id, so stable)."""
     past = past or PastSends()
     end = edition_end(day, config)
-    weights = config.rank.weights
     source_weights = {s.name: s.weight for s in config.sources}
-    docs = vectors.matrix(articles)
-    has_topics = bool(topics.phrases) and len(articles) > 0
-    if has_topics:
-        sims = docs @ topics.vectors.T
-        best = sims.max(axis=1)
-        best_phrase = sims.argmax(axis=1)
-    low, high = INTEREST_BAND
+    interests = _interests(vectors.matrix(articles), topics)
     ranked: list[RankedArticle] = []
-    notes: dict[str, dict[str, str]] = {}
-    for i, article in enumerate(articles):
+    for article, (interest, interest_note) in zip(articles, interests, strict=True):
         fresh, fresh_note = freshness(article, end, config.rank.half_life_hours)
-        if has_topics:
-            cosine = float(best[i])
-            interest = min(1.0, max(0.0, (cosine - low) / (high - low)))
-            phrase = int(best_phrase[i])
-            topic = topics.topics[topics.owner[phrase]]
-            interest_note = (
-                f"topic {topic!r}: {topics.phrases[phrase]!r} cosine {cosine:.2f}"
-                f" (band {low:g}..{high:g})"
-            )
-        else:
-            interest, interest_note = 0.0, "no topics configured"
-        origin = article.origin or article.source
-        source = source_weights.get(origin, 1.0)
-        source_note = (
-            f"weight of source {origin!r}"
-            if origin in source_weights
-            else f"source {origin!r} not configured: weight 1"
-        )
+        source, source_note = _source(article, source_weights)
         subst, subst_note = substance(article)
         novel, novel_note = novelty(
             article, vectors[article.id], past, config.edition.cluster_threshold
         )
-        terms = {
-            "freshness": fresh,
-            "interest": interest,
-            "source": source,
-            "substance": subst,
-            "novelty": novel,
-        }
-        score = sum(getattr(weights, name) * value for name, value in terms.items())
-        ranked.append(RankedArticle(article=article, score=score, terms=terms))
-        notes[article.id] = {
-            "freshness": fresh_note,
-            "interest": interest_note,
-            "source": source_note,
-            "substance": subst_note,
-            "novelty": novel_note,
-        }
+        terms = ScoreTerms(
+            freshness=fresh,
+            interest=interest,
+            source=source,
+            substance=subst,
+            novelty=novel,
+            notes={
+                "freshness": fresh_note,
+                "interest": interest_note,
+                "source": source_note,
+                "substance": subst_note,
+                "novelty": novel_note,
+            },
+            sent_in=past.articles.get(article.id),
+        )
+        ranked.append(RankedArticle(article, terms.total(config.rank.weights), terms))
     ranked.sort(key=lambda r: (-r.score, r.article.id))
-    return Ranking(ranked=tuple(ranked), notes=notes)
-
-
-def explain(
-    ranked: RankedArticle, config: Config, notes: Mapping[str, str] | None = None
-) -> list[str]:
-    """One line per term: value x weight = contribution, and where the value came from;
-    the last line is the total, which equals ``ranked.score``."""
-    weights = config.rank.weights
-    lines = []
-    total = 0.0
-    for name in TERMS:
-        value = float(ranked.terms.get(name, 0.0))
-        weight = float(getattr(weights, name))
-        total += value * weight
-        note = f"  ({notes[name]})" if notes and name in notes else ""
-        lines.append(f"{name:<10} {value:6.3f} x {weight:4.2f} = {value * weight:+.3f}{note}")
-    lines.append(f"{'score':<10} {total:+.3f}")
-    return lines
+    return Ranking(ranked=tuple(ranked))

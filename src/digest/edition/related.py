@@ -3,9 +3,10 @@
 Up to ``edition.related_max`` items per story, in this order:
 
 1. the ``Related:`` titles and related links of the story's articles (the lead's first),
-   resolved against the stored articles (same link, same normalised title, or a title
-   the encoder finds close, ``TITLE_MATCH`` or more); a resolved item has a link and a
-   date, an unresolved one stays a plain title;
+   resolved against the stored articles (same link, same title but for accents, case
+   and punctuation (``digest.text.rules.title_key``), or a title the encoder finds close,
+   ``TITLE_MATCH`` or more); a resolved item has a link and a date, an unresolved one
+   stays a plain title;
 2. then the stored articles of the last ``related_days`` days most similar to the story
    (cosine of their openings at least ``related_threshold``).
 
@@ -15,8 +16,6 @@ same title twice.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -26,22 +25,14 @@ from digest.config import EditionOptions
 from digest.embed import Vectors
 from digest.identity import canonical_url
 from digest.models import Article, RelatedItem
+from digest.text.rules import title_key
 
-__all__ = ["SHORTLIST", "TITLE_MATCH", "RelatedPool", "normalize_title", "related_for"]
+__all__ = ["SHORTLIST", "TITLE_MATCH", "RelatedPool", "related_for"]
 
 # Cosine between two titles above which they name the same article (paraphrase, edits).
 TITLE_MATCH = 0.8
 # How many of the closest pool articles a cited title is compared with, title to title.
 SHORTLIST = 5
-
-_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
-
-
-def normalize_title(title: str) -> str:
-    """Lowercase, accents and punctuation folded, spaces collapsed."""
-    folded = unicodedata.normalize("NFKD", title)
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    return _NON_WORD.sub(" ", folded.casefold()).strip()
 
 
 @dataclass
@@ -61,7 +52,7 @@ class RelatedPool:
         self.by_title: dict[str, int] = {}
         self.by_url: dict[str, int] = {}
         for i, article in enumerate(self.articles):
-            self.by_title.setdefault(normalize_title(article.title), i)
+            self.by_title.setdefault(title_key(article.title), i)
             for url in (article.url, article.canonical_url):
                 if url:
                     self.by_url.setdefault(url, i)
@@ -79,7 +70,7 @@ class RelatedPool:
         by_link = self.find_url(url)
         if by_link is not None:
             return by_link
-        exact = self.by_title.get(normalize_title(title))
+        exact = self.by_title.get(title_key(title))
         if exact is not None:
             return exact
         if title_vector is None or not len(self.articles):
@@ -113,11 +104,11 @@ def related_for(
     limit = options.related_max
     excluded = {article.id, *(o.id for o in others)}
     seen_ids: set[str] = set()
-    seen_titles = {normalize_title(article.title)}
+    seen_titles = {title_key(article.title)}
     items: list[RelatedItem] = []
 
     def add(item: RelatedItem) -> None:
-        key = normalize_title(item.title)
+        key = title_key(item.title)
         if len(items) >= limit or key in seen_titles or not key:
             return
         if item.article_id is not None and item.article_id in seen_ids:
@@ -131,7 +122,7 @@ def related_for(
     needs_encoder = [
         link
         for link in cited
-        if pool.find_url(link.url) is None and normalize_title(link.title) not in pool.by_title
+        if pool.find_url(link.url) is None and title_key(link.title) not in pool.by_title
     ]
     cited_vectors: dict[str, Vectors] = {}
     if needs_encoder and len(pool.articles):

@@ -21,12 +21,14 @@ from digest.config import Config
 from digest.edition.cluster import Cluster
 from digest.edition.vectors import ArticleVectors
 from digest.errors import EditionError
+from digest.mmr import MMROrder
 from digest.models import (
     Article,
     Edition,
     EditionSection,
     Headline,
     LeftOut,
+    LeftOutReason,
     RelatedItem,
     Story,
     Summary,
@@ -72,7 +74,6 @@ def select_stories(
     clusters: Sequence[Cluster],
     vectors: ArticleVectors,
     config: Config,
-    notes: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Selection:
     """Pick up to ``edition.stories`` clusters (MMR with caps), then the headlines."""
     options = config.edition
@@ -81,36 +82,32 @@ def select_stories(
     scores = np.array([c.score for c in clusters], dtype=np.float64)
     spread = float(scores.max() - scores.min()) if len(scores) else 0.0
     relevance = (scores - scores.min()) / spread if spread > 0 else np.ones_like(scores)
-    closest = np.zeros(len(clusters), dtype=np.float64)  # max cosine to a chosen story
-    open_ = np.ones(len(clusters), dtype=bool)
     per_category: dict[str, int] = {}
     per_source: dict[str, int] = {}
     chosen: list[int] = []
-    skipped: dict[int, str] = {}
+    skipped: dict[int, LeftOutReason] = {}
     lam = options.diversity
-    while len(chosen) < options.stories and open_.any():
-        mmr = (1.0 - lam) * relevance - lam * closest
-        mmr[~open_] = -np.inf
-        # Highest MMR, ties broken by cluster order (score, then id): deterministic.
-        best = int(np.argmax(mmr))
-        open_[best] = False
+    # Highest MMR first, ties broken by cluster order (score, then id): deterministic.
+    order = MMROrder((1.0 - lam) * relevance, docs, redundancy=lam, floor=0.0)
+    for best in order:
+        if len(chosen) >= options.stories:
+            break
         lead = leads[best]
         if lead.word_count == 0:
             # A headline-only entry has nothing to summarise: it can still be a headline.
-            skipped[best] = "headline only: no text to summarise"
+            skipped[best] = LeftOutReason("headline_only")
             continue
         section = section_of(lead, config)
         if per_category.get(section, 0) >= options.per_category:
-            skipped[best] = f"cap: {options.per_category} stories of section {section!r} already"
+            skipped[best] = LeftOutReason("cap_section", cap=options.per_category, section=section)
             continue
         if per_source.get(lead.source, 0) >= options.per_source:
-            skipped[best] = f"cap: {options.per_source} stories from {lead.source!r} already"
+            skipped[best] = LeftOutReason("cap_source", cap=options.per_source, source=lead.source)
             continue
         chosen.append(best)
         per_category[section] = per_category.get(section, 0) + 1
         per_source[lead.source] = per_source.get(lead.source, 0) + 1
-        if len(docs):
-            closest = np.maximum(closest, docs @ docs[best])
+        order.keep(best)
     taken = set(chosen)
     rest = [i for i in range(len(clusters)) if i not in taken]  # already in score order
     more = rest[: options.more_news]
@@ -119,30 +116,25 @@ def select_stories(
     for i, cluster in enumerate(clusters):
         if i in taken or i in in_more:
             continue
-        lead = cluster.lead.article
-        sent = (notes or {}).get(lead.id, {}).get("novelty", "")
+        sent_in = cluster.lead.terms.sent_in
         if i in skipped:
             reason = skipped[i]
-        elif sent.startswith("already sent"):
-            reason = sent
+        elif sent_in is not None:
+            reason = LeftOutReason("already_sent", edition_id=sent_in)
         else:
-            reason = (
-                f"below the cut (cluster {i + 1} of {len(clusters)}, score {cluster.score:.2f})"
+            reason = LeftOutReason(
+                "below_cut", position=i + 1, clusters=len(clusters), score=cluster.score
             )
-        left.append(LeftOut(article_id=lead.id, title=lead.title, reason=reason))
+        left.append(LeftOut.because(cluster.lead.article, reason))
     for i in range(len(clusters)):
         if i in taken:
             continue
         cluster = clusters[i]
-        where = "a More news headline" if i in in_more else "left out"
+        joined = LeftOutReason(
+            "same_event", story=cluster.lead.article.title, in_more_news=i in in_more
+        )
         for other in cluster.others:
-            left.append(
-                LeftOut(
-                    article_id=other.article.id,
-                    title=other.article.title,
-                    reason=f"same event as {cluster.lead.article.title!r} ({where})",
-                )
-            )
+            left.append(LeftOut.because(other.article, joined))
     return Selection(
         stories=tuple(clusters[i] for i in chosen),
         more_news=tuple(clusters[i] for i in more),
@@ -181,7 +173,7 @@ def assemble_edition(
                 dek=article.dek,
                 also_reported=cluster.also_reported(),
                 related=tuple(related.get(article.id, ())),
-                terms={k: round(float(v), 6) for k, v in lead.terms.items()},
+                terms=lead.terms.rounded(),
             )
         )
     more = tuple(
@@ -209,11 +201,7 @@ def without_unsummarised(selection: Selection, summaries: Mapping[str, Summary])
     """The selection less the stories that got no summary; they join the left-out list."""
     kept = tuple(c for c in selection.stories if c.lead.article.id in summaries)
     dropped = tuple(
-        LeftOut(
-            article_id=c.lead.article.id,
-            title=c.lead.article.title,
-            reason="could not be summarised (see the log)",
-        )
+        LeftOut.because(c.lead.article, LeftOutReason("unsummarised"))
         for c in selection.stories
         if c.lead.article.id not in summaries
     )

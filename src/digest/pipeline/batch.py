@@ -18,11 +18,12 @@ from digest.config import Config
 from digest.errors import SummaryError
 from digest.models import Article, Summary
 from digest.progress import Progress
+from digest.sources.plain import article_from_text
 from digest.store import open_store
 from digest.store.embeddings import EmbeddingStore
 from digest.store.summaries import SummaryCache
 from digest.summarize import BatchSummarizer, make_summarizer, summarize_many
-from digest.text.sentences import article_from_text, article_sentences
+from digest.text.sentences import article_sentences
 
 __all__ = ["JsonlReport", "summarize_articles", "summarize_jsonl", "summary_json"]
 

@@ -161,9 +161,7 @@ def build_edition(
         if saved is not None:
             return saved
     candidates = rank_candidates(config, db, day, progress)
-    selection = select_stories(
-        candidates.clusters, candidates.vectors, config, candidates.ranking.notes
-    )
+    selection = select_stories(candidates.clusters, candidates.vectors, config)
     if progress:
         progress("summarize", 0, len(selection.stories), "")
     summarize = summarize or store_summarizer(config, db)

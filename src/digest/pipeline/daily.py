@@ -32,7 +32,7 @@ from digest.deliver import (
 from digest.errors import LockError
 from digest.models import RenderedEdition
 from digest.pipeline.build import build_edition
-from digest.pipeline.ingest import ingest
+from digest.pipeline.ingest import IngestReport, ingest
 from digest.progress import Progress
 from digest.publish.messages import MessageFactory
 from digest.publish.render import render_edition
@@ -212,17 +212,7 @@ def run_daily(
     # minutes of ingesting and summarising.
     transport_factory(config, day.isoformat(), dry_run=dry_run)
     with job_lock(config), open_store(config) as db:
-        new_articles = 0
-        failed_sources: tuple[str, ...] = ()
-        source_warnings: tuple[str, ...] = ()
-        ingested = None
-        if EditionStore(db).for_day(day) is None:
-            ingested = ingest(config, db, progress)
-            new_articles = ingested.new
-            failed_sources = tuple(f"{s.name}: {s.reason}" for s in ingested.failed)
-            source_warnings = tuple(w for s in ingested.sources for w in s.warnings)
-        elif progress:
-            progress("ingest", 1, 1, "skipped: the edition of this day is already built")
+        ingested = _ingest_unless_built(config, db, day, progress)
         edition = build_edition(config, db, day, progress=progress)
         if progress:
             progress("render", 0, 1, "")
@@ -234,6 +224,7 @@ def run_daily(
         delivery, folder = send_rendered(
             config, db, rendered, key, dry_run=dry_run, progress=progress
         )
+    failed_sources = () if ingested is None else ingested.failed
     return RunReport(
         day=day,
         edition_id=edition.id,
@@ -247,12 +238,24 @@ def run_daily(
         ambiguous_resent=delivery.ambiguous_resent,
         elapsed=time.monotonic() - started,
         dry_run=dry_run,
-        new_articles=new_articles,
+        new_articles=0 if ingested is None else ingested.new,
         ingested=ingested is not None,
         outbox=None if folder is None else str(folder),
-        failed_sources=failed_sources,
-        source_warnings=source_warnings,
+        failed_sources=tuple(f"{s.name}: {s.reason}" for s in failed_sources),
+        source_warnings=() if ingested is None else ingested.warnings,
     )
+
+
+def _ingest_unless_built(
+    config: Config, db: Database, day: date, progress: Progress | None
+) -> IngestReport | None:
+    """Stage 1-2, skipped (None) when the day's edition exists: an edition, once built, is
+    what gets sent, however often the job runs."""
+    if EditionStore(db).for_day(day) is None:
+        return ingest(config, db, progress)
+    if progress:
+        progress("ingest", 1, 1, "skipped: the edition of this day is already built")
+    return None
 
 
 def send_test(config: Config, day: date, email: str) -> SendReply:

@@ -41,6 +41,11 @@ class IngestReport:
     def new(self) -> int:
         return sum(s.new for s in self.sources)
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Every source's warnings, in source order."""
+        return tuple(w for s in self.sources for w in s.warnings)
+
 
 def ingest(config: Config, db: Database, progress: Progress | None = None) -> IngestReport:
     """Read every configured source and store its articles.

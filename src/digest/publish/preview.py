@@ -150,7 +150,11 @@ def write_preview(
 
 
 def _template_folders(config: Config) -> list[Path]:
-    folders = [bundled_templates()]
+    """The folders whose changes reload the served preview: the package's templates when
+    they are files on disk (they change as one edits an editable checkout) and the override
+    folder, ``newsletter.templates``."""
+    bundled = bundled_templates()
+    folders = [bundled] if isinstance(bundled, Path) else []
     if config.newsletter.templates:
         folders.append(Path(config.base_dir, config.newsletter.templates).expanduser())
     return folders

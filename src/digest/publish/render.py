@@ -1,11 +1,12 @@
 """Render an edition once: HTML (CSS inlined by premailer) and plain text, with slots.
 
-``Renderer.render(edition)`` runs the templates of ``templates/`` (or a folder that
-overrides them, ``newsletter.templates``), then premailer once, then checks the HTML
-against the limits every message must meet (size, no active content, safe links). The
-result, a ``RenderedEdition``, holds per-subscriber *slots*: markers that ``personalize``
-(or ``digest.publish.messages.MessageFactory``, which does the same on encoded parts) replaces
-with each subscriber's escaped values. Premailer never runs per subscriber.
+``Renderer.render(edition)`` runs the templates shipped in ``digest/templates/`` (or those
+of a folder that overrides them file by file, ``newsletter.templates``), then premailer
+once, then checks the HTML against the limits every message must meet (size, no active
+content, safe links). The result, a ``RenderedEdition``, holds per-subscriber *slots*:
+markers that ``personalize`` (or ``digest.publish.messages.MessageFactory``, which does the
+same on encoded parts) replaces with each subscriber's escaped values. Premailer never runs
+per subscriber.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -29,6 +32,7 @@ from markupsafe import Markup
 from digest.config import NewsletterOptions
 from digest.errors import RenderError
 from digest.models import Edition, RenderedEdition
+from digest.text.rules import lowercase_words, mostly_same_words
 
 __all__ = [
     "MAX_HTML_BYTES",
@@ -78,9 +82,10 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
 
 
-def bundled_templates() -> Path:
-    """The project's ``templates/`` folder."""
-    return Path(__file__).resolve().parents[3] / "templates"
+def bundled_templates() -> Traversable:
+    """The templates shipped in the package (``digest/templates/``), a package resource so
+    that an installed wheel renders as an editable checkout does."""
+    return resources.files("digest") / "templates"
 
 
 # --- values and links ------------------------------------------------------------------
@@ -134,8 +139,7 @@ def _wrap(value: object, first: str = "", rest: str = "", width: int = TEXT_WIDT
 def _restates(dek: str, title: str) -> bool:
     """Whether a dek mostly repeats the headline (a source's headline variant): most of the
     shorter one's words are in the other."""
-    a, b = (set(re.findall(r"\w+", t.lower())) for t in (dek, title))
-    return bool(a and b) and len(a & b) / min(len(a), len(b)) >= 0.6
+    return mostly_same_words(dek, title, words=lowercase_words)
 
 
 def _longdate(day: date) -> str:
@@ -240,15 +244,16 @@ class Renderer:
         timezone: tzinfo | None = None,
     ) -> None:
         self.options = options
-        folders = [bundled_templates()]
+        loader: jinja2.BaseLoader = jinja2.PackageLoader("digest", "templates")
         if options.templates:
             override = Path(base_dir, options.templates).expanduser()
             if not override.is_dir():
                 raise RenderError(f"newsletter.templates: {override} is not a folder")
-            folders.insert(0, override)
+            # The user's folder wins file by file; the rest comes from the package.
+            loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(override)), loader])
         formats = _Formats(timezone)
         self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+            loader=loader,
             autoescape=jinja2.select_autoescape(
                 enabled_extensions=("html", "html.j2", "htm", "xml"),
                 default_for_string=True,

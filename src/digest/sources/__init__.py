@@ -64,9 +64,10 @@ def read_location(
     try:
         return _read_location(location, source, kind, category, language, fetch_full_text)
     except SourceError as exc:
-        if str(exc).startswith(location):
+        if exc.location == location:
             raise
-        raise SourceError(f"{location}: {exc}") from exc
+        # Named elsewhere (a redirect, a normalised path) or not at all: name it here.
+        raise SourceError(str(exc), location=location, reader=exc.reader) from exc
 
 
 def _read_location(
@@ -94,18 +95,24 @@ def _read_location(
     else:
         path = Path(location).expanduser()
         if kind == "folder" and not path.is_dir():
-            raise SourceError(f"{location}: not a folder")
+            raise SourceError("not a folder", location=location, reader="folder")
         if path.is_dir() and kind not in ("auto", "folder"):
-            raise SourceError(f"{location}: a folder, but the source kind is {kind!r}")
+            raise SourceError(
+                f"a folder, but the source kind is {kind!r}", location=location, reader="folder"
+            )
         if path.is_dir() or _KINDS[kind] is None:
             result = read_path(path, source=name, category=category, language=language)
         else:
             try:
                 data = path.read_bytes()
             except FileNotFoundError:
-                raise SourceError(f"{location}: no such file or folder") from None
+                raise SourceError(
+                    "no such file or folder", location=location, reader="file"
+                ) from None
             except OSError as exc:
-                raise SourceError(f"{location}: cannot read ({exc.strerror})") from exc
+                raise SourceError(
+                    f"cannot read ({exc.strerror})", location=location, reader="file"
+                ) from exc
             result = read_document(
                 data,
                 name=location,

@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from digest.errors import SourceError
-from digest.identity import article_id, canonical_url, content_hash, normal_text
+from digest.identity import article_id, canonical_url, content_hash
 from digest.models import Article, Event, RelatedLink, Section
 from digest.sources.dates import MONTH, date_in
+from digest.text.rules import identity_form
 
 __all__ = [
     "MAX_ARTICLE_CHARS",
@@ -105,12 +106,12 @@ def build_article(
     published = meta.published
     if published is not None and published.tzinfo is None:
         published = published.replace(tzinfo=UTC)
-    dek = meta.dek if meta.dek and normal_text(meta.dek) != normal_text(title) else None
+    dek = meta.dek if meta.dek and identity_form(meta.dek) != identity_form(title) else None
     seen: set[str] = set()
     links: list[RelatedLink] = []
     for link in (*meta.related, *related):
-        key = normal_text(link.title)
-        if key and key not in seen and key != normal_text(title):
+        key = identity_form(link.title)
+        if key and key not in seen and key != identity_form(title):
             seen.add(key)
             links.append(link)
     return Article(

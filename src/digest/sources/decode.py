@@ -50,7 +50,7 @@ def decode_bytes(data: bytes, declared: str | None = None, *, where: str = "") -
     results = from_bytes(data)
     best = results.best()
     if best is None:
-        raise SourceError(f"{where or 'input'}: cannot tell the text encoding")
+        raise SourceError("cannot tell the text encoding", location=where or "input")
     # Single-byte Latin code pages often tie; like browsers, prefer windows-1252 then.
     for match in results:
         if (match.chaos, match.coherence) == (

@@ -187,7 +187,9 @@ def parse_feed(
     try:
         parsed = feedparser.parse(data, response_headers=headers)
     except Exception as exc:  # feedparser is meant not to raise; if it does, say where
-        raise SourceError(f"{location}: feed parser failed ({_one_line(exc)})") from exc
+        raise SourceError(
+            f"feed parser failed ({_one_line(exc)})", location=location, reader="feed"
+        ) from exc
     entries = list(parsed.entries)
     feed = parsed.feed
     warnings: list[str] = []
@@ -199,14 +201,16 @@ def parse_feed(
                 "an HTML page" if any(t in head for t in (b"<html", b"<head", b"<body")) else None
             )
             detail = f"{kind}; {reason}" if kind else reason
-            raise SourceError(f"{location}: not an RSS or Atom feed ({detail})")
+            raise SourceError(
+                f"not an RSS or Atom feed ({detail})", location=location, reader="feed"
+            )
         if not isinstance(parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride):
             warnings.append(
                 f"{location}: feed is not well-formed ({reason});"
                 f" recovered {len(entries)} {'entry' if len(entries) == 1 else 'entries'}"
             )
     elif not entries and not parsed.get("version"):
-        raise SourceError(f"{location}: not an RSS or Atom feed")
+        raise SourceError("not an RSS or Atom feed", location=location, reader="feed")
     outlet = " ".join(str(feed.get("title") or "").split()) or source
     base = _feed_base(feed, location)
     lang = language or feed.get("language") or None

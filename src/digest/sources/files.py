@@ -90,7 +90,9 @@ def read_document(
 ) -> SourceResult:
     """The articles of one document (file contents or a download)."""
     if len(data) > MAX_DOCUMENT_BYTES:
-        raise SourceError(f"{name}: {len(data):,} bytes, over the {MAX_DOCUMENT_BYTES:,} limit")
+        raise SourceError(
+            f"{len(data):,} bytes, over the {MAX_DOCUMENT_BYTES:,} limit", location=name
+        )
     kind = kind or sniff(data, name)
     if kind == "feed":
         return parse_feed(
@@ -136,7 +138,7 @@ def _read_json(
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise SourceError(f"{name}: not valid JSON ({exc})") from exc
+        raise SourceError(f"not valid JSON ({exc})", location=name, reader="json") from exc
     if isinstance(data, dict) and isinstance(data.get("articles"), list):
         data = data["articles"]
     items = data if isinstance(data, list) else [data]
@@ -193,12 +195,18 @@ def read_path(
     try:
         size = path.stat().st_size
         if size > MAX_DOCUMENT_BYTES:
-            raise SourceError(f"{path}: {size:,} bytes, over the {MAX_DOCUMENT_BYTES:,} limit")
+            raise SourceError(
+                f"{size:,} bytes, over the {MAX_DOCUMENT_BYTES:,} limit",
+                location=str(path),
+                reader="file",
+            )
         data = path.read_bytes()
     except FileNotFoundError:
-        raise SourceError(f"{path}: no such file or folder") from None
+        raise SourceError("no such file or folder", location=str(path), reader="file") from None
     except OSError as exc:
-        raise SourceError(f"{path}: cannot read ({exc.strerror})") from exc
+        raise SourceError(
+            f"cannot read ({exc.strerror})", location=str(path), reader="file"
+        ) from exc
     return read_document(data, name=str(path), source=source, category=category, language=language)
 
 
@@ -222,7 +230,8 @@ def read_folder(
         try:
             result = read_path(path, source=source, category=category, language=language)
         except SourceError as exc:
-            warnings.append(str(exc) if str(path) in str(exc) else f"{path}: {exc}")
+            # A reader names the file itself, or says nothing of where: then say it here.
+            warnings.append(str(exc) if exc.location == str(path) else f"{path}: {exc}")
             continue
         articles.extend(result.articles)
         warnings.extend(result.warnings)

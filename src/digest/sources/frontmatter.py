@@ -28,11 +28,11 @@ def split_front_matter(text: str, *, where: str = "") -> tuple[Mapping[str, Any]
     try:
         data = yaml.safe_load(match["yaml"])
     except yaml.YAMLError as exc:
-        raise SourceError(f"{where or 'input'}: front matter is not valid YAML") from exc
+        raise SourceError("front matter is not valid YAML", location=where or "input") from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise SourceError(f"{where or 'input'}: front matter must be a mapping of keys")
+        raise SourceError("front matter must be a mapping of keys", location=where or "input")
     return data, text[match.end() :]
 
 

@@ -26,7 +26,7 @@ def fetch(url: str, *, timeout: float = 20.0, max_bytes: int = MAX_DOCUMENT_BYTE
     """GET ``url``; ``SourceError`` for a bad scheme, a timeout, an HTTP error or a body
     over ``max_bytes``."""
     if not url.startswith(("http://", "https://")):
-        raise SourceError(f"{url}: only http and https URLs can be fetched")
+        raise SourceError("only http and https URLs can be fetched", location=url, reader="http")
     try:
         with (
             httpx.Client(
@@ -37,16 +37,28 @@ def fetch(url: str, *, timeout: float = 20.0, max_bytes: int = MAX_DOCUMENT_BYTE
             client.stream("GET", url) as response,
         ):
             if response.status_code >= 400:
-                raise SourceError(f"{url}: HTTP {response.status_code} {response.reason_phrase}")
+                raise SourceError(
+                    f"HTTP {response.status_code} {response.reason_phrase}",
+                    location=url,
+                    reader="http",
+                )
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise SourceError(f"{url}: {int(declared):,} bytes, over the {max_bytes:,} limit")
+                raise SourceError(
+                    f"{int(declared):,} bytes, over the {max_bytes:,} limit",
+                    location=url,
+                    reader="http",
+                )
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > max_bytes:
-                    raise SourceError(f"{url}: more than {max_bytes:,} bytes, over the limit")
+                    raise SourceError(
+                        f"more than {max_bytes:,} bytes, over the limit",
+                        location=url,
+                        reader="http",
+                    )
                 chunks.append(chunk)
             content_type = response.headers.get("content-type")
             return Fetched(
@@ -56,6 +68,6 @@ def fetch(url: str, *, timeout: float = 20.0, max_bytes: int = MAX_DOCUMENT_BYTE
                 charset=response.charset_encoding,
             )
     except httpx.TimeoutException as exc:
-        raise SourceError(f"{url}: timed out after {timeout:g} s") from exc
+        raise SourceError(f"timed out after {timeout:g} s", location=url, reader="http") from exc
     except httpx.HTTPError as exc:
-        raise SourceError(f"{url}: {type(exc).__name__}: {exc}") from exc
+        raise SourceError(f"{type(exc).__name__}: {exc}", location=url, reader="http") from exc

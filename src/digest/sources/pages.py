@@ -232,7 +232,9 @@ def parse_page(
     try:
         document = lxml.html.document_fromstring(html)
     except (lxml.etree.ParserError, ValueError) as exc:
-        raise SourceError(f"{url or 'page'}: not an HTML document ({exc})") from exc
+        raise SourceError(
+            f"not an HTML document ({exc})", location=url or "page", reader="page"
+        ) from exc
     tags = _meta_tags(document)
     canonical = next(
         (link.get("href") for link in document.iter("link") if link.get("rel") == "canonical"),
@@ -247,7 +249,7 @@ def parse_page(
         body = document.find("body")
         blocks = html_blocks(body) if body is not None else []
     if not blocks:
-        raise SourceError(f"{url or 'page'}: no article text found")
+        raise SourceError("no article text found", location=url or "page", reader="page")
     title = tags.get("og:title") or found.get("title") or ""
     if blocks and blocks[0].kind == "heading" and blocks[0].text == title:
         blocks = blocks[1:]

@@ -22,16 +22,15 @@ from collections.abc import Sequence
 
 from digest.models import Article
 from digest.sources.article import Block, Meta, assemble, build_article, parse_related
+from digest.text.rules import BULLET_LINE, casefold_words, mostly_same_words
 
 __all__ = ["looks_like_layout", "parse_text"]
 
 log = logging.getLogger(__name__)
 
-_BULLET = re.compile(r"^\s*(?:[•·●▪◦‣∙*]|[-–—](?=\s))\s+(?P<text>\S.*)$")
 # A sentence ends so; a headline or heading may still end with "?", "!" or a quote.
 _CLOSING = tuple(".,;:…")
 _HEADING_CLOSING = (*_CLOSING, '"', "”", "’", ")")
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # "Gravity Filters – Get clean water ...": 1-5 capitalised words, a dash, a pitch.
 _PROMO = re.compile(
     r"^(?P<name>[A-Z0-9][\w'’&+.-]*(?:\s+(?:&|[A-Z0-9][\w'’&+.-]*)){0,4})\s+[–—-]\s+(?P<pitch>\S.*)$"
@@ -65,12 +64,8 @@ _STOP = frozenset(
 )
 
 
-def _words(text: str) -> list[str]:
-    return [w.casefold() for w in _WORD.findall(text)]
-
-
 def _content_words(text: str) -> set[str]:
-    return {w for w in _words(text) if w not in _STOP and len(w) > 2}
+    return {w for w in casefold_words(text) if w not in _STOP and len(w) > 2}
 
 
 def _blocks_of(text: str) -> list[str]:
@@ -83,7 +78,7 @@ def _blocks_of(text: str) -> list[str]:
             if current:
                 blocks.append(" ".join(current))
                 current = []
-        elif _BULLET.match(raw) or parse_related(line) is not None:
+        elif BULLET_LINE.match(raw) or parse_related(line) is not None:
             if current:
                 blocks.append(" ".join(current))
                 current = []
@@ -101,16 +96,9 @@ def _title_like(block: str) -> bool:
         0 < len(words) <= 25
         and len(block) <= 200
         and not block.endswith(_CLOSING)
-        and _BULLET.match(block) is None
+        and BULLET_LINE.match(block) is None
         and parse_related(block) is None
     )
-
-
-def _similar(a: str, b: str) -> bool:
-    wa, wb = set(_words(a)), set(_words(b))
-    if not wa or not wb:
-        return False
-    return len(wa & wb) / min(len(wa), len(wb)) >= 0.6
 
 
 def _heading_like(block: str) -> bool:
@@ -120,7 +108,7 @@ def _heading_like(block: str) -> bool:
         and len(block) <= 90
         and not block.endswith(_HEADING_CLOSING)
         and (block[0].isupper() or block[0].isdigit())
-        and _BULLET.match(block) is None
+        and BULLET_LINE.match(block) is None
         and parse_related(block) is None
     )
 
@@ -132,7 +120,9 @@ def _headline_group(blocks: Sequence[str]) -> tuple[str | None, int, int]:
             continue
         end = start + 1
         while (
-            end < len(blocks) and _title_like(blocks[end]) and _similar(blocks[start], blocks[end])
+            end < len(blocks)
+            and _title_like(blocks[end])
+            and mostly_same_words(blocks[start], blocks[end])
         ):
             end += 1
         if end - start >= 2:
@@ -217,7 +207,7 @@ def parse_text(text: str, meta: Meta, *, default_category: str | None = None) ->
 
     parts: list[Block] = []
     for i, block in enumerate(body):
-        bullet = _BULLET.match(block)
+        bullet = BULLET_LINE.match(block)
         if bullet is not None:
             parts.append(Block("item", bullet["text"]))
         elif (

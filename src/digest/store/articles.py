@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Literal
 
 from digest import serialize
 from digest.models import Article
 from digest.store import sql
 from digest.store.db import Database
 
-__all__ = ["ArticleStore", "IngestCounts"]
+__all__ = ["AddOutcome", "ArticleStore", "IngestCounts"]
+
+# What ``ArticleStore.add_many`` did with one article.
+AddOutcome = Literal["new", "updated", "unchanged"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,24 +58,26 @@ class ArticleStore:
         the new text would lose the stored one (``_keeps_stored``): then it is unchanged.
         """
         stamp = _utc(now or datetime.now(UTC))
-        new = updated = unchanged = 0
         with self.db.transaction():
-            for article in articles:
-                row = self._params(article, stamp)
-                existing = self.db.execute(sql.ARTICLE_BY_KEY, row).fetchone()
-                if existing is None:
-                    self.db.execute(sql.INSERT_ARTICLE, row)
-                    new += 1
-                elif existing["content_hash"] == article.content_hash or _keeps_stored(
-                    self.get(existing["id"]), article
-                ):
-                    unchanged += 1
-                else:
-                    # The stored id stays (editions refer to it), and the body says it too.
-                    kept = replace(article, id=existing["id"])
-                    self.db.execute(sql.UPDATE_ARTICLE, self._params(kept, stamp))
-                    updated += 1
-        return IngestCounts(new=new, updated=updated, unchanged=unchanged)
+            outcomes = Counter(self._add(article, stamp) for article in articles)
+        return IngestCounts(
+            new=outcomes["new"], updated=outcomes["updated"], unchanged=outcomes["unchanged"]
+        )
+
+    def _add(self, article: Article, stamp: str | None) -> AddOutcome:
+        row = self._params(article, stamp)
+        existing = self.db.execute(sql.ARTICLE_BY_KEY, row).fetchone()
+        if existing is None:
+            self.db.execute(sql.INSERT_ARTICLE, row)
+            return "new"
+        if existing["content_hash"] == article.content_hash or _keeps_stored(
+            self.get(existing["id"]), article
+        ):
+            return "unchanged"
+        # The stored id stays (editions refer to it), and the body says it too.
+        kept = replace(article, id=existing["id"])
+        self.db.execute(sql.UPDATE_ARTICLE, self._params(kept, stamp))
+        return "updated"
 
     def get(self, article_id: str) -> Article | None:
         body = self.db.scalar(sql.ARTICLE_BODY, {"id": article_id})

@@ -6,7 +6,7 @@ editions read which articles were already sent (novelty).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
@@ -28,7 +28,7 @@ class EditionArticle:
     edition_id: str
     day: date
     article_id: str
-    role: str
+    role: Role
     position: int
 
 
@@ -83,16 +83,18 @@ class EditionStore:
 
 
 def _roles(edition: Edition) -> Iterable[tuple[str, Role]]:
+    """Each article the edition sent, once, in the first role it has (in edition order)."""
     seen: set[str] = set()
+    for article_id, role in _all_roles(edition):
+        if article_id not in seen:
+            seen.add(article_id)
+            yield article_id, role
+
+
+def _all_roles(edition: Edition) -> Iterator[tuple[str, Role]]:
     for story in edition.stories:
-        for article_id, role in [
-            (story.article_id, "story"),
-            *((a.article_id, "also") for a in story.also_reported),
-        ]:
-            if article_id not in seen:
-                seen.add(article_id)
-                yield article_id, role  # type: ignore[misc]
+        yield story.article_id, "story"
+        for also in story.also_reported:
+            yield also.article_id, "also"
     for headline in edition.more_news:
-        if headline.article_id not in seen:
-            seen.add(headline.article_id)
-            yield headline.article_id, "more"
+        yield headline.article_id, "more"

@@ -10,15 +10,19 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import UTC, datetime
+from typing import Literal
 
 from digest.errors import SubscriberError
 from digest.models import Subscriber, SubscriberState
 from digest.store import sql
 from digest.store.db import Database
 
-__all__ = ["SubscriberStore"]
+__all__ = ["SubscriberStore", "UpsertOutcome"]
 
 STATES: tuple[SubscriberState, ...] = ("active", "unsubscribed", "suppressed")
+
+# What ``SubscriberStore.upsert`` did with an address.
+UpsertOutcome = Literal["added", "updated", "unchanged"]
 
 
 def _now() -> str:
@@ -62,7 +66,7 @@ class SubscriberStore:
         topics: tuple[str, ...] | None = None,
         state: SubscriberState | None = None,
         reactivate: bool = False,
-    ) -> tuple[Subscriber, str]:
+    ) -> tuple[Subscriber, UpsertOutcome]:
         """Add ``email`` or merge into the subscriber it already names.
 
         Returns the stored subscriber and what happened: ``added``, ``updated`` or

@@ -7,8 +7,8 @@ For each article:
 2. salience = centrality (cosine to the article's centroid) + similarity to the title
    + a position prior (news puts the point first) + the article's structure (lede,
    timeline events) - penalties (quotes, questions, fragments, run-ons);
-3. key points picked by MMR (salience minus redundancy with points already picked), then
-   put back in the article's order (which is also the timeline's order);
+3. key points picked by MMR (``digest.mmr``: salience minus redundancy with points already
+   picked), then put back in the article's order (which is also the timeline's order);
 4. the conclusion: the article's ``Conclusion`` section when it has one, else the most
    central late sentence not already used;
 5. each point trimmed (a leading connective, short parentheticals, then a clause cut to
@@ -30,6 +30,7 @@ import numpy as np
 from digest.config import SummarizerOptions
 from digest.embed import Encoder, VectorCache, Vectors, get_encoder
 from digest.errors import SummaryError
+from digest.mmr import mmr_picks
 from digest.models import Article, KeyPoint, Summary
 from digest.text.sentences import SPLITTER_VERSION, Sentence, article_sentences
 
@@ -124,7 +125,7 @@ class ExtractiveSummarizer:
         pool = [i for i in range(len(plan.candidates)) if i not in reserved]
         if not pool:  # the whole article is its conclusion section
             pool, reserved = list(range(len(plan.candidates))), set()
-        chosen = mmr(scores, sentence_vectors, pool, wanted, self.salience.redundancy)
+        chosen = mmr_picks(scores, sentence_vectors, wanted, self.salience.redundancy, pool)
         budget = self.options.words_per_point
         points = tuple(
             KeyPoint(
@@ -238,25 +239,6 @@ def salience_scores(
             bonus -= w.long_penalty * (s.words - w.long_words)
         score[rank] += bonus
     return score
-
-
-def mmr(
-    scores: Vectors, vectors: Vectors, pool: Sequence[int], k: int, redundancy: float
-) -> list[int]:
-    """Maximal marginal relevance: ``k`` items of ``pool``, each best by score minus its
-    highest similarity to those already chosen."""
-    chosen: list[int] = []
-    left = list(pool)
-    while left and len(chosen) < k:
-        if chosen:
-            overlap = (vectors[left] @ vectors[chosen].T).max(axis=1)
-            gains = scores[left] - redundancy * overlap
-        else:
-            gains = scores[left]
-        best = left[int(np.argmax(gains))]
-        chosen.append(best)
-        left.remove(best)
-    return chosen
 
 
 def point_count(article: Article, options: SummarizerOptions) -> int:

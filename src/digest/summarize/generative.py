@@ -5,8 +5,9 @@ checks them.
    Hugging Face cache; nothing is downloaded (``local_files_only``, ``HF_HUB_OFFLINE``).
    Encoder-decoder models (BART, T5, PEGASUS) load with ``AutoModelForSeq2SeqLM``, others
    with ``AutoModelForCausalLM`` and, when the tokenizer has one, its chat template;
-2. the prompt: ``prompts/<summarizer.prompt>.j2`` (``<prompt>_seq2seq.j2`` for seq2seq
-   models when it exists); its first line names its version, part of the cache key;
+2. the prompt: ``digest/prompts/<summarizer.prompt>.j2`` (``<prompt>_seq2seq.j2`` for
+   seq2seq models when it exists), or a file of one's own when ``summarizer.prompt`` ends in
+   ``.j2``; its first line names its version, part of the cache key;
 3. long articles are cut at sentence boundaries into chunks of ``chunk_tokens`` tokens,
    each chunk is summarised (map) and the notes are merged by one more call (reduce);
 4. the output is parsed into key points and a conclusion (bullets, numbers, a
@@ -25,6 +26,8 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,7 @@ from digest.embed import Encoder, VectorCache, Vectors, get_encoder
 from digest.errors import ModelError, SummaryError
 from digest.models import Article, KeyPoint, Summary
 from digest.summarize.extractive import ExtractiveSummarizer, point_count, trim_point
+from digest.text.rules import MODEL_LIST_ITEM, repeat_key
 from digest.text.sentences import SPLITTER_VERSION, Sentence, article_sentences, split_sentences
 
 __all__ = [
@@ -50,9 +54,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def prompts_dir() -> Path:
-    """The project's ``prompts/`` folder (beside ``src/``)."""
-    return Path(__file__).resolve().parents[3] / "prompts"
+def prompts_dir() -> Traversable:
+    """The prompts shipped in the package (``digest/prompts/``), a package resource."""
+    return resources.files("digest") / "prompts"
 
 
 # --- prompts -------------------------------------------------------------------------------
@@ -73,9 +77,12 @@ class Prompt:
         return env.from_string(self.source).render(**values).strip()
 
 
-def load_prompt(name: str, folder: Path | None = None) -> Prompt:
-    """``folder/<name>.j2`` (default: the project's prompts/); its version line is required."""
-    path = Path(name) if name.endswith(".j2") else (folder or prompts_dir()) / f"{name}.j2"
+def load_prompt(name: str, folder: Traversable | None = None) -> Prompt:
+    """``folder/<name>.j2`` (default: the package's prompts), or the file ``name`` when it
+    ends in ``.j2``; its version line is required."""
+    path: Traversable = (
+        Path(name) if name.endswith(".j2") else (folder or prompts_dir()) / f"{name}.j2"
+    )
     try:
         source = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -83,12 +90,11 @@ def load_prompt(name: str, folder: Path | None = None) -> Prompt:
     match = _VERSION.search(source)
     if match is None:
         raise ModelError(f"{path}: the prompt names no version ({{#- version: NAME-N -#}})")
-    return Prompt(name=path.stem, version=match.group(1), source=source)
+    return Prompt(name=path.name.removesuffix(".j2"), version=match.group(1), source=source)
 
 
 # --- parsing the output -------------------------------------------------------------------------
 
-_BULLET = re.compile(r"^\s*(?:[-*•●▪–]|\(?\d{1,2}[.)])\s+(.*\S)")
 _CONCLUSION = re.compile(
     r"^\s*\**\s*(?:conclusion|in conclusion|bottom line|overall)\s*\**\s*[:\-–—]\s*(.*)$", re.I
 )
@@ -113,9 +119,9 @@ def parse_output(text: str) -> tuple[list[str], str | None]:
             conclusion = found.group(1).strip() or None
             expect_conclusion = conclusion is None
             continue
-        bullet = _BULLET.match(line)
+        bullet = MODEL_LIST_ITEM.match(line)
         if bullet:
-            points.append(bullet.group(1).strip())
+            points.append(bullet["text"].strip())
         elif not _HEADER.match(line):
             prose.append(line)
     if not points:
@@ -124,7 +130,7 @@ def parse_output(text: str) -> tuple[list[str], str | None]:
     out: list[str] = []
     for point in points:
         point = point.strip(" *")
-        key = " ".join(point.lower().split())
+        key = repeat_key(point)
         if len(point.split()) >= 3 and key not in seen:
             seen.add(key)
             out.append(point)

@@ -1,5 +1,8 @@
 """Rules about text that readers, summaries and the email share.
 
-    sentences.py   the sentence splitter and the one numbering of an article's sentences
-                   that every ``KeyPoint.sources`` index points into
+rules.py       the rules written once for all of them: bullet and numbered items, the
+               normal forms of a text (for ids and hashes, for matching titles, for
+               spotting a repeat), word overlap, bylines and boilerplate
+sentences.py   the sentence splitter and the one numbering of an article's sentences
+               that every ``KeyPoint.sources`` index points into
 """

@@ -16,8 +16,8 @@ initials), decimals and times, quotes and brackets after a full stop, ellipses, 
 bullet and heading lines.
 
 Each sentence also says whether it is boilerplate (a byline, a photo credit, "Click
-here", "Related:", a promotion, a share prompt): those are numbered like any other so
-indices stay stable, but no summary ever uses them.
+here", "Related:", a promotion, a share prompt; ``digest.text.rules.is_boilerplate``):
+those are numbered like any other so indices stay stable, but no summary ever uses them.
 """
 
 from __future__ import annotations
@@ -26,15 +26,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from digest.identity import content_hash
 from digest.models import Article, Section
+from digest.text.rules import LIST_MARK, is_boilerplate, repeat_key, strip_glued_boilerplate
 
 __all__ = [
     "SPLITTER_VERSION",
     "Sentence",
-    "article_from_text",
     "article_sentences",
-    "is_boilerplate",
     "split_paragraph",
     "split_sentences",
 ]
@@ -149,21 +147,18 @@ def _is_boundary(text: str, stop_at: int, stop: str, next_at: int) -> bool:
     return True
 
 
-_BULLET = re.compile(r"^\s*(?:[•●▪◦‣∙·*–—-]|\d{1,2}[.)])\s+")
-
-
 def split_paragraph(paragraph: str) -> list[str]:
     """A paragraph's sentences; bullet lines and short heading lines stay whole lines."""
     lines = [line for line in paragraph.splitlines() if line.strip()]
     if len(lines) <= 1:
-        return split_sentences(_BULLET.sub("", paragraph))
+        return split_sentences(LIST_MARK.sub("", paragraph))
     out: list[str] = []
     prose: list[str] = []
     for line in lines:
-        if _BULLET.match(line) or _looks_like_heading(line):
+        if LIST_MARK.match(line) or _looks_like_heading(line):
             out.extend(split_sentences(" ".join(prose)))
             prose = []
-            out.extend(split_sentences(_BULLET.sub("", line)))
+            out.extend(split_sentences(LIST_MARK.sub("", line)))
         else:
             prose.append(line)
     out.extend(split_sentences(" ".join(prose)))
@@ -173,60 +168,6 @@ def split_paragraph(paragraph: str) -> list[str]:
 def _looks_like_heading(line: str) -> bool:
     words = line.split()
     return 0 < len(words) <= 8 and not re.search(r"[.!?:;,]$", line.strip())
-
-
-# --- boilerplate ----------------------------------------------------------------------------
-
-_BOILERPLATE = [
-    re.compile(p, re.IGNORECASE)
-    for p in (
-        r"^by\s+\.?\s*(?:daily mail|mailonline|associated press|reuters|cnn)\b",
-        r"\b(?:published|updated|last updated):?\s+\d",
-        r"^(?:photo|image|picture|video|graphic|illustration)s?\s*(?:credit)?\s*[:|]",
-        r"\((?:photo|image|picture)s?\s+(?:by|credit|courtesy)\b",
-        r"^(?:credit|source|copyright|©)\s*[:©]",
-        r"\b(?:getty images|ap photo|reuters/|afp/|shutterstock|epa/)\b.{0,40}$",
-        r"\bclick (?:here|below|the link)\b",
-        r"\bscroll (?:down|up)\b",
-        r"^(?:related|read more|see also|more|also read|recommended|watch|listen)\s*:",
-        r"\b(?:sign up|subscribe)\b.{0,60}\b(?:newsletter|updates|channel|free)\b",
-        r"\b(?:follow|like) us on\b",
-        r"\bshare (?:this|on|via)\b",
-        r"^(?:share|tweet|email|print|comments?)\s*(?:this)?\s*(?:article|story)?\s*[:.]?$",
-        r"\b(?:sponsored|advertisement|promoted)\b\s*[:|]?\s*$",
-        r"^(?:sponsored|advertisement|promoted)\b",
-        r"\ball rights reserved\b",
-        r"\b(?:buy now|shop now|order now|use code|promo code|discount code|limited offer)\b",
-        # "Gravity Filters – Get clean water ...": a product name, a dash, an imperative.
-        r"^[A-Z][\w'’]*(?:\s+[A-Z][\w'’]*){0,4}\s+[–—-]\s+(?:get|buy|shop|try|save|stay|keep"
-        r"|protect|stock|grab|order|discover|find|be ready|never)\b",
-        r"^for confidential support\b",
-    )
-]
-# A byline: "By" and only capitalised names (case matters, so not "By Tuesday, the ...").
-_BYLINE = re.compile(
-    r"^(?:By|BY)\s+[.\s]*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,4}"
-    r"(?:\s*(?:,|and|&)\s*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})*\s*[.|]?\s*$"
-)
-# Daily Mail and CNN glue some boilerplate to the front of a real sentence.
-_PREFIXES = re.compile(
-    r"^(?:scroll down for (?:video|more)s?\s*|(?:[A-Z][A-Za-z ,.]{0,40})?\(CNN\)\s*(?:--\s*)?"
-    r"|by \.\s*[^.]{1,60}\s*\.\s*(?:published:.*?\|\s*\.\s*updated:.*?\d{4}\s*\.\s*)?)",
-    re.IGNORECASE,
-)
-
-
-def is_boilerplate(text: str) -> bool:
-    """Whether a sentence is a byline, a credit, a prompt or a promotion, not news."""
-    stripped = text.strip()
-    if not stripped:
-        return True
-    return bool(_BYLINE.match(stripped)) or any(p.search(stripped) for p in _BOILERPLATE)
-
-
-def _clean(text: str) -> str:
-    cleaned = _PREFIXES.sub("", text, count=1).strip()
-    return cleaned or text
 
 
 # --- the article's sentences ------------------------------------------------------------------
@@ -245,7 +186,7 @@ def article_sentences(article: Article) -> list[Sentence]:
     event_section = _event_section(sections) if article.events else None
     out: list[Sentence] = []
     paragraph_index = 0
-    event_texts = {_norm(e.text) for e in article.events}
+    event_texts = {repeat_key(e.text) for e in article.events}
     for s_index, section in enumerate(sections):
         heading = section.heading
         conclusion = bool(heading and _CONCLUSION.match(heading.strip()))
@@ -253,10 +194,11 @@ def article_sentences(article: Article) -> list[Sentence]:
             p = paragraph_index
             paragraph_index += 1
             # A reader may keep the timeline bullets as paragraphs too; number them once.
-            if event_section is not None and _norm(_strip_label(paragraph)) in event_texts:
+            if event_section is not None and repeat_key(_strip_label(paragraph)) in event_texts:
                 continue
             for pos, text in enumerate(split_paragraph(paragraph)):
-                out.append(_make(out, _clean(text), heading, s_index, p, pos, p == 0, conclusion))
+                text = strip_glued_boilerplate(text)
+                out.append(_make(out, text, heading, s_index, p, pos, p == 0, conclusion))
         if event_section == s_index:
             _add_events(article, out, heading, s_index)
     if event_section == len(sections):
@@ -310,40 +252,7 @@ def _event_section(sections: Sequence[Section]) -> int:
     return len(sections)
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
 def _strip_label(paragraph: str) -> str:
-    text = _BULLET.sub("", paragraph.strip())
+    text = LIST_MARK.sub("", paragraph.strip())
     head, sep, rest = text.partition(": ")
     return rest if sep and len(head) <= 40 else text
-
-
-# --- plain text ---------------------------------------------------------------------------------
-
-
-def article_from_text(
-    id: str, text: str, title: str | None = None, *, source: str = "text"
-) -> Article:
-    """An ``Article`` from raw text (a CNN/DM line, a pasted story): blank lines separate
-    paragraphs; a text without them is one paragraph. No headings are guessed."""
-    paragraphs = tuple(
-        p
-        for p in (
-            "\n".join(" ".join(line.split()) for line in block.splitlines() if line.strip())
-            for block in re.split(r"\n\s*\n", text)
-        )
-        if p
-    )
-    first = split_sentences(paragraphs[0])[0] if paragraphs else ""
-    headline = title or " ".join(first.split()[:14])
-    sections = (Section(heading=None, paragraphs=paragraphs),) if paragraphs else ()
-    return Article(
-        id=id,
-        source=source,
-        title=headline,
-        # The readers' hash: the title counts, as it does in a summary (title similarity).
-        content_hash=content_hash(headline, sections, ()),
-        sections=sections,
-    )

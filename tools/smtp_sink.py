@@ -1,12 +1,14 @@
 """A local SMTP sink (aiosmtpd): accepts every message and keeps it, for the demo, the
-tests and the benchmark. Never a relay: nothing received is passed on.
+tests and the benchmark. Never a relay: nothing received is passed on. A tool of the
+checkout, not part of the ``digest`` package (aiosmtpd comes with the ``dev`` extra).
 
-    python -m digest.smtp_sink --port 2525 --dir .digest-demo/sink
+    python tools/smtp_sink.py --port 2525 --dir .digest-demo/sink
 
 writes each received message to ``DIR/<n>-<Message-ID>.eml`` (atomically) until it gets
 SIGINT or SIGTERM. ``--count-only`` keeps nothing and prints the count at exit (the
-benchmark's sink). In Python, ``SmtpSink`` runs the same server in a thread and can be
-told to misbehave: answer 4xx/5xx for chosen recipients, drop the connection, go slow.
+benchmark's sink). In Python (``from tools.smtp_sink import SmtpSink``), ``SmtpSink``
+runs the same server in a thread and can be told to misbehave: answer 4xx/5xx for chosen
+recipients, drop the connection, go slow.
 """
 
 from __future__ import annotations
@@ -245,7 +247,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m digest.smtp_sink", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python tools/smtp_sink.py", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=2525)
     parser.add_argument("--dir", type=Path, default=None, help="folder for received .eml files")

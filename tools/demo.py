@@ -1,4 +1,4 @@
-"""``python -m digest.demo`` (what ``make demo`` runs): the daily job on ``examples/``.
+"""``python tools/demo.py`` (what ``make demo`` runs): the daily job on ``examples/``.
 
 Uses the shipped ``config.yaml`` (the embedded defaults: SQLite store, bundled encoder,
 extractive summaries) with its data folder moved to ``.digest-demo/``, so that the demo
@@ -20,13 +20,13 @@ from digest.errors import DigestError
 from digest.pipeline import load_edition
 from digest.publish.archive import archive_stored
 from digest.publish.preview import write_preview
-from digest.smtp_sink import SmtpSink
 from digest.store.subscribers import SubscriberStore
 from digest.subscribers import add_subscriber
+from smtp_sink import SmtpSink  # tools/smtp_sink.py, beside this script
 
 __all__ = ["DEMO_DAY", "demo_config", "main"]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 # The examples are dated 22-24 November 2026; the demo edition is the last of those days.
 DEMO_DAY = date(2026, 11, 24)
 DEMO_SUBSCRIBERS = (

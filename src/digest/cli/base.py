@@ -1,0 +1,141 @@
+"""The ``digest`` command group and what its commands share: options, exit codes, output.
+
+A ``DigestError`` becomes one line on stderr and an exit status: 1 for a failure of the
+work (a source that failed, a send that failed), 2 for usage and configuration errors,
+130 when interrupted (Ctrl-C): one line, no traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from digest.config import Config, load_config
+from digest.errors import ConfigError, DigestError, LockError
+from digest.log import setup_logging
+from digest.progress import Progress
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_USAGE",
+    "count",
+    "date_option",
+    "main",
+    "pass_config",
+    "progress_bar",
+]
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class DigestGroup(click.Group):
+    """Turns a ``DigestError`` into one clean line and an exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, LockError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+        except DigestError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_FAILED)
+        except (KeyboardInterrupt, click.Abort):
+            # What was committed stays (each source, each delivery): a re-run goes on.
+            click.echo("\ninterrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            # The reader of our output left (`digest articles | head`): not an error. Point
+            # stdout at /dev/null so that flushing it at exit does not fail a second time.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(0)
+
+
+@click.group(cls=DigestGroup)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    envvar="DIGEST_CONFIG",
+    help="config.yaml to use (default: ./config.yaml or $DIGEST_CONFIG).",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(package_name="digest")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
+    """digest: summarise the day's articles into a newsletter and send it."""
+    setup_logging(verbose)
+    ctx.obj = {"config_path": config_path}
+
+
+def pass_config(func: F) -> F:
+    """Give a command the loaded, validated ``Config`` as its first argument."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        obj = ctx.find_root().obj or {}
+        if "config" not in obj:
+            obj["config"] = load_config(obj.get("config_path"))
+        return func(obj["config"], *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def date_option(func: F) -> F:
+    """``--date YYYY-MM-DD``: the edition day (default: today in the configured timezone)."""
+    return click.option(
+        "--date",
+        "day",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        help="Edition date, YYYY-MM-DD (default: today in the configured timezone).",
+    )(func)
+
+
+@contextlib.contextmanager
+def progress_bar(label: str) -> Iterator[Progress | None]:
+    """A rich progress bar on stderr when it is a terminal; nothing otherwise (a log file,
+    a pipe, a test), where the library's progress calls are simply not made."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    # rich is imported only for a terminal: cron runs and pipes never pay for it.
+    from rich.console import Console
+    from rich.progress import Progress as Bar
+
+    with Bar(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(stage: str, done: int, total: int, detail: str) -> None:
+            text = f"{stage} {detail}".strip()
+            bar.update(task, total=total, completed=done, description=text)
+
+        yield update
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 edition``, ``2 editions``: a count with its noun in the right number."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def edition_day(config: Config, day: Any) -> date:
+    """The ``--date`` value as a date, or today in the configured timezone."""
+    if day is None:
+        return datetime.now(config.tz).date()
+    return day.date() if isinstance(day, datetime) else day

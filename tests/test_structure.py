@@ -1,0 +1,226 @@
+"""The floor plan, checked: no import cycle among digest's modules, no lazy import of our own
+modules without a reason, and each layer imports only the layers below it.
+
+The imports are read from the source with ``ast`` (nothing is imported), so a test fails
+on the line that breaks the plan, not on a side effect of import order.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "src" / "digest"
+
+# Layers, lowest first: a module may import its own layer and the layers below, never above.
+# The first part of a module's name under ``digest`` picks its layer.
+LAYERS: tuple[frozenset[str], ...] = (
+    frozenset({"errors", "models", "config", "log", "progress", "serialize"}),
+    # identity hashes the text's normal form, a rule of text/ (text/rules.py).
+    frozenset({"text", "identity", "embed", "mmr", "store"}),
+    frozenset({"sources", "summarize"}),
+    frozenset({"edition"}),
+    frozenset({"publish", "deliver", "subscribers"}),
+    frozenset({"pipeline", "server"}),
+    frozenset({"cli"}),
+)
+# Same-layer pairs that must stay apart: a transport knows nothing of rendering.
+APART = {("deliver", "publish")}
+
+
+@dataclass(frozen=True)
+class Import:
+    importer: str  # dotted module name
+    target: str  # dotted module name
+    line: int
+    lazy: bool  # inside a function body
+    commented: bool  # a comment on its line or the line above says why
+
+
+def module_name(path: Path) -> str:
+    parts = ["digest", *path.relative_to(PACKAGE).with_suffix("").parts]
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def resolve(base: str, name: str | None) -> str:
+    """``from base import name``: the submodule when ``name`` is one, else ``base``."""
+    if name is not None and f"{base}.{name}" in MODULES:
+        return f"{base}.{name}"
+    return base
+
+
+def _lazy_nodes(tree: ast.AST) -> set[int]:
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for child in ast.walk(node):
+                if child is not node:
+                    inside.add(id(child))
+    return inside
+
+
+def imports_of(name: str) -> Iterator[Import]:
+    path = MODULES[name]
+    source = path.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    tree = ast.parse(source)
+    lazy = _lazy_nodes(tree)
+    for node in ast.walk(tree):
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names if a.name.split(".")[0] == "digest"]
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and (node.module or "").split(".")[0] == "digest"
+        ):
+            targets = [resolve(node.module or "", a.name) for a in node.names]
+        for target in dict.fromkeys(targets):
+            here = lines[node.lineno - 1]
+            above = lines[node.lineno - 2] if node.lineno > 1 else ""
+            commented = "#" in here or above.strip().startswith("#")
+            yield Import(name, target, node.lineno, id(node) in lazy, commented)
+
+
+ALL_IMPORTS = [i for m in sorted(MODULES) for i in imports_of(m)]
+
+
+def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of the graph as a list of modules (first == last), or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(edges):
+        if start not in state:
+            found = visit(start)
+            if found:
+                return found
+    return None
+
+
+def _layer(module: str) -> tuple[int, str] | None:
+    parts = module.split(".")
+    if len(parts) < 2:
+        return None  # the package's public face re-exports from every layer
+    for rank, names in enumerate(LAYERS):
+        if parts[1] in names:
+            return rank, parts[1]
+    raise AssertionError(f"{module}: in no layer of tests/test_structure.py; add it to one")
+
+
+# --- the tests -------------------------------------------------------------------------
+
+
+def test_no_import_cycle_among_digest_modules() -> None:
+    edges: dict[str, set[str]] = {}
+    for imp in ALL_IMPORTS:
+        if imp.importer != imp.target:
+            edges.setdefault(imp.importer, set()).add(imp.target)
+    assert find_cycle(edges) is None, " -> ".join(find_cycle(edges) or [])
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    # The test above is only as good as this: a cycle two or three modules long is found.
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_no_lazy_import_of_our_own_modules_without_a_reason() -> None:
+    bare = [
+        f"{MODULES[i.importer].relative_to(PACKAGE)}:{i.line} imports {i.target}"
+        for i in ALL_IMPORTS
+        if i.lazy and not i.commented
+    ]
+    assert not bare, "import these at the top (or say why not in a comment): " + "; ".join(bare)
+
+
+def test_every_module_is_in_a_layer() -> None:
+    for name in MODULES:
+        _layer(name)
+
+
+def test_each_layer_imports_only_its_own_and_lower_layers() -> None:
+    wrong: list[str] = []
+    for imp in ALL_IMPORTS:
+        low, high = _layer(imp.importer), _layer(imp.target)
+        if low is None or high is None:
+            continue
+        where = f"{MODULES[imp.importer].relative_to(PACKAGE)}:{imp.line}"
+        if high[0] > low[0]:
+            wrong.append(f"{where}: {imp.importer} (layer {low[0]}) imports {imp.target}")
+        if (low[1], high[1]) in APART:
+            wrong.append(f"{where}: {low[1]} must not import {high[1]}")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize(
+    ("importer", "forbidden"),
+    [
+        ("digest.edition", "digest.cli"),
+        ("digest.pipeline", "digest.cli"),
+        ("digest.sources", "digest.cli"),
+        ("digest.summarize", "digest.cli"),
+        ("digest.publish", "digest.cli"),
+        ("digest.deliver", "digest.cli"),
+        ("digest.deliver", "digest.publish"),
+    ],
+)
+def test_forbidden_imports(importer: str, forbidden: str) -> None:
+    # Spelled out besides the layers: a stage never imports the CLI, a transport never
+    # imports rendering.
+    found = [
+        f"{i.importer}:{i.line} imports {i.target}"
+        for i in ALL_IMPORTS
+        if (i.importer == importer or i.importer.startswith(importer + "."))
+        and (i.target == forbidden or i.target.startswith(forbidden + "."))
+    ]
+    assert not found, found
+
+
+def test_the_deliver_package_does_not_load_jinja_or_premailer() -> None:
+    # The rendering libraries themselves, not only our rendering modules.
+    for name, path in MODULES.items():
+        if name.startswith("digest.deliver"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import | ast.ImportFrom):
+                    mods = (
+                        [a.name for a in node.names]
+                        if isinstance(node, ast.Import)
+                        else [node.module or ""]
+                    )
+                    for mod in mods:
+                        assert mod.split(".")[0] not in ("jinja2", "premailer"), (name, mod)
+
+
+def test_every_module_says_what_it_owns() -> None:
+    # A newcomer finds where a change goes from the file list and the first lines.
+    bare = [
+        str(path.relative_to(PACKAGE))
+        for path in MODULES.values()
+        if not ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert not bare, bare
