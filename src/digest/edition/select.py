@@ -76,9 +76,23 @@ def select_stories(
     config: Config,
 ) -> Selection:
     """Pick up to ``edition.stories`` clusters (MMR with caps), then the headlines."""
+    chosen, skipped = _choose(clusters, vectors, config)
+    taken = set(chosen)
+    rest = [i for i in range(len(clusters)) if i not in taken]  # already in score order
+    more = rest[: config.edition.more_news]
+    return Selection(
+        stories=tuple(clusters[i] for i in chosen),
+        more_news=tuple(clusters[i] for i in more),
+        left_out=_left_out(clusters, taken, set(more), skipped),
+    )
+
+
+def _choose(
+    clusters: Sequence[Cluster], vectors: ArticleVectors, config: Config
+) -> tuple[list[int], dict[int, LeftOutReason]]:
+    """The chosen clusters' indices in MMR order, and why each one passed over was."""
     options = config.edition
     leads = [c.lead.article for c in clusters]
-    docs = vectors.matrix(leads)
     scores = np.array([c.score for c in clusters], dtype=np.float64)
     spread = float(scores.max() - scores.min()) if len(scores) else 0.0
     relevance = (scores - scores.min()) / spread if spread > 0 else np.ones_like(scores)
@@ -88,7 +102,7 @@ def select_stories(
     skipped: dict[int, LeftOutReason] = {}
     lam = options.diversity
     # Highest MMR first, ties broken by cluster order (score, then id): deterministic.
-    order = MMROrder((1.0 - lam) * relevance, docs, redundancy=lam, floor=0.0)
+    order = MMROrder((1.0 - lam) * relevance, vectors.matrix(leads), redundancy=lam, floor=0.0)
     for best in order:
         if len(chosen) >= options.stories:
             break
@@ -108,10 +122,17 @@ def select_stories(
         per_category[section] = per_category.get(section, 0) + 1
         per_source[lead.source] = per_source.get(lead.source, 0) + 1
         order.keep(best)
-    taken = set(chosen)
-    rest = [i for i in range(len(clusters)) if i not in taken]  # already in score order
-    more = rest[: options.more_news]
-    in_more = set(more)
+    return chosen, skipped
+
+
+def _left_out(
+    clusters: Sequence[Cluster],
+    taken: set[int],
+    in_more: set[int],
+    skipped: Mapping[int, LeftOutReason],
+) -> tuple[LeftOut, ...]:
+    """Every article neither a story nor a headline, with its reason: the leads first (in
+    cluster order), then the other members of each cluster not taken."""
     left: list[LeftOut] = []
     for i, cluster in enumerate(clusters):
         if i in taken or i in in_more:
@@ -126,20 +147,14 @@ def select_stories(
                 "below_cut", position=i + 1, clusters=len(clusters), score=cluster.score
             )
         left.append(LeftOut.because(cluster.lead.article, reason))
-    for i in range(len(clusters)):
+    for i, cluster in enumerate(clusters):
         if i in taken:
             continue
-        cluster = clusters[i]
         joined = LeftOutReason(
             "same_event", story=cluster.lead.article.title, in_more_news=i in in_more
         )
-        for other in cluster.others:
-            left.append(LeftOut.because(other.article, joined))
-    return Selection(
-        stories=tuple(clusters[i] for i in chosen),
-        more_news=tuple(clusters[i] for i in more),
-        left_out=tuple(left),
-    )
+        left.extend(LeftOut.because(other.article, joined) for other in cluster.others)
+    return tuple(left)
 
 
 def assemble_edition(
