@@ -35,7 +35,7 @@ import numpy as np
 from digest.config import Config, RankWeights
 from digest.edition.vectors import ArticleVectors, TopicVectors, english
 from digest.embed import Vectors
-from digest.models import Article
+from digest.models import Article, LeftOutReason
 
 __all__ = [
     "INTEREST_BAND",
@@ -104,12 +104,16 @@ class ScoreTerms:
 
     def weighted(self, weights: RankWeights) -> tuple[tuple[TermName, float, float], ...]:
         """(name, value, weight) per term, in ``TERMS`` order."""
-        return (
-            ("freshness", self.freshness, weights.freshness),
-            ("interest", self.interest, weights.interest),
-            ("source", self.source, weights.source),
-            ("substance", self.substance, weights.substance),
-            ("novelty", self.novelty, weights.novelty),
+        by_term = (
+            weights.freshness,
+            weights.interest,
+            weights.source,
+            weights.substance,
+            weights.novelty,
+        )
+        return tuple(
+            (name, value, weight)
+            for (name, value), weight in zip(self.items(), by_term, strict=True)
         )
 
     def total(self, weights: RankWeights) -> float:
@@ -212,7 +216,7 @@ def novelty(
 ) -> tuple[float, str]:
     edition_id = past.articles.get(article.id)
     if edition_id is not None:
-        return -1.0, f"already sent in edition {edition_id}"
+        return -1.0, LeftOutReason("already_sent", edition_id=edition_id).text()
     if past.story_vectors.shape[0] and english(article):
         # The encoder reads English only; other text would match any sent story alike.
         sims = past.story_vectors @ event_vector

@@ -23,7 +23,7 @@ from digest.config import Config
 from digest.errors import DigestError, RenderError
 from digest.models import Edition, RenderedEdition
 from digest.publish.messages import archive_url
-from digest.publish.render import Renderer, bundled_templates, personalize
+from digest.publish.render import Filled, Renderer, bundled_templates, personalize
 from digest.store import ArticleStore, Database
 from digest.text.sentences import article_sentences
 
@@ -60,14 +60,19 @@ def _renderer(config: Config) -> Renderer:
     return Renderer(config.newsletter, base_dir=config.base_dir, timezone=config.tz)
 
 
-def public_html(config: Config, rendered: RenderedEdition) -> str:
-    """The mail's HTML with the slots filled for no one in particular (preview, archive)."""
+def _for_no_one(config: Config, rendered: RenderedEdition) -> Filled:
+    """The mail (HTML and text) with the slots filled for no one in particular."""
     return personalize(
         rendered,
         name="",
         unsubscribe_url=generic_unsubscribe(config),
         browser_url=archive_url(config.newsletter, rendered.edition_id),
-    ).html
+    )
+
+
+def public_html(config: Config, rendered: RenderedEdition) -> str:
+    """The mail's HTML with the slots filled for no one in particular (preview, archive)."""
+    return _for_no_one(config, rendered).html
 
 
 def _insert_after_body(document: str, fragment: str) -> str:
@@ -131,12 +136,7 @@ def write_preview(
     page, rendered = preview_page(config, edition, sentences=sentences)
     html_path = out if out is not None else config.data_path / "previews" / f"{edition.id}.html"
     text_path = html_path.with_suffix(".txt")
-    filled_text = personalize(
-        rendered,
-        name="",
-        unsubscribe_url=generic_unsubscribe(config),
-        browser_url=archive_url(config.newsletter, rendered.edition_id),
-    ).text
+    filled_text = _for_no_one(config, rendered).text
     try:
         html_path.parent.mkdir(parents=True, exist_ok=True)
         html_path.write_text(page, encoding="utf-8")
@@ -220,13 +220,7 @@ class PreviewServer:
 
     def text(self) -> str:
         edition, _ = self.load()
-        rendered = _renderer(self.config).render(edition)
-        return personalize(
-            rendered,
-            name="",
-            unsubscribe_url=generic_unsubscribe(self.config),
-            browser_url=archive_url(self.config.newsletter, rendered.edition_id),
-        ).text
+        return _for_no_one(self.config, _renderer(self.config).render(edition)).text
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
