@@ -21,6 +21,7 @@ __all__ = [
     "Event",
     "Headline",
     "KeyPoint",
+    "LeadImage",
     "LeftOut",
     "LeftOutKind",
     "LeftOutReason",
@@ -69,6 +70,20 @@ class RelatedLink:
 
 
 @dataclass(frozen=True, slots=True)
+class LeadImage:
+    """An article's lead picture, as its source names it (media:content, enclosure, og:image).
+
+    ``url`` is absolute; width and height are pixels where the source says them. Whether and
+    how it is shown (https only, never wider than the column) is the newsletter's decision.
+    """
+
+    url: str
+    width: int | None = None
+    height: int | None = None
+    alt: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Article:
     """One cleaned article, whatever it came from."""
 
@@ -89,6 +104,8 @@ class Article:
     # The configured source it was ingested from (``sources[].name``), whose weight
     # applies; ``source`` is the outlet the article names, which may differ.
     origin: str | None = None
+    # The lead picture the source names, if any (readers fill it; the newsletter may show it).
+    image: LeadImage | None = None
 
     @property
     def link(self) -> str | None:
