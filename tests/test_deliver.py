@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -50,8 +51,10 @@ def smtp_options(server: SmtpSink, **changes: object) -> SmtpOptions:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    return open_database(tmp_path / "digest.sqlite3")
+def db(store_url: str) -> Iterator[Database]:
+    """A fresh store: each test using it runs on SQLite and on PostgreSQL."""
+    with open_database(store_url) as store:
+        yield store
 
 
 def add_subscribers(db: Database, n: int) -> list[Subscriber]:
@@ -325,11 +328,11 @@ def test_unsubscribed_before_the_rerun_is_not_sent(db: Database, sink: SmtpSink)
 # --- the ledger --------------------------------------------------------------------------
 
 
-def test_a_claim_is_won_once_across_connections(db: Database) -> None:
+def test_a_claim_is_won_once_across_connections(db: Database, store_url: str) -> None:
     sub = add_subscribers(db, 1)[0]
     ledger = DeliveryLedger(db)
     ledger.enqueue(EDITION, [sub.id])
-    other = DeliveryLedger(open_database(db.path))  # a second sender, its own connection
+    other = DeliveryLedger(open_database(store_url))  # a second sender, its own connection
     wins = [ledger.claim(EDITION, sub.id, "<m@x>"), other.claim(EDITION, sub.id, "<m@x>")]
     assert wins == [True, False]
     ledger.finish(EDITION, sub.id, "sent", 250, "OK")
@@ -359,7 +362,9 @@ def test_a_refusal_before_data_is_recorded_without_a_claim(db: Database, sink: S
     assert row.attempts == 1 and row.message_id == f"<{EDITION}.{subs[0].id}@digest.test>"
 
 
-def test_a_row_sent_by_another_sender_is_not_sent_again(db: Database, sink: SmtpSink) -> None:
+def test_a_row_sent_by_another_sender_is_not_sent_again(
+    db: Database, sink: SmtpSink, store_url: str
+) -> None:
     subs = add_subscribers(db, 2)
     ledger = DeliveryLedger(db)
     ledger.enqueue(EDITION, [s.id for s in subs])
@@ -369,7 +374,7 @@ def test_a_row_sent_by_another_sender_is_not_sent_again(db: Database, sink: Smtp
 
     def racing_claim(edition: str, subscriber_id: int, message_id: str) -> bool:
         if subscriber_id == subs[0].id:
-            other = DeliveryLedger(open_database(db.path))
+            other = DeliveryLedger(open_database(store_url))
             assert other.claim(edition, subscriber_id, message_id)
             other.finish(edition, subscriber_id, "sent", 250, "sent by the other sender")
         return original(edition, subscriber_id, message_id)

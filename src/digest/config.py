@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -178,7 +179,9 @@ class ServerOptions:
 class Config:
     data_dir: str = ".digest"
     timezone: str = "UTC"
-    store: str = "digest.sqlite3"  # relative to data_dir; ":memory:" for an in-memory store
+    # relative to data_dir; ":memory:" for an in-memory store; or postgresql://user@host/db
+    store: str = "digest.sqlite3"
+    store_password_env: str = "DIGEST_STORE_PASSWORD"  # a postgresql:// store's password
     sources: tuple[SourceOptions, ...] = ()
     topics: tuple[str, ...] = ()
     encoder: EncoderOptions = field(default_factory=EncoderOptions)
@@ -197,7 +200,13 @@ class Config:
 
     @property
     def store_path(self) -> Path | str:
-        return self.store if self.store == ":memory:" else self.data_path / self.store
+        if self.store == ":memory:" or self.store_is_url:
+            return self.store
+        return self.data_path / self.store
+
+    @property
+    def store_is_url(self) -> bool:
+        return self.store.startswith(("postgresql://", "postgres://"))
 
     @property
     def tz(self) -> ZoneInfo:
@@ -269,6 +278,11 @@ def _build_config(raw: dict[str, Any], origin: str) -> Config:
         if not low <= value <= high:
             bound = f"at least {low}" if high == _NO_LIMIT else f"between {low} and {high}"
             raise ConfigError(f"{origin}: {dotted}: {value} is out of range (must be {bound})")
+    if config.store_is_url and re.search(r"://[^/@]*:[^/@]*@", config.store):
+        raise ConfigError(
+            f"{origin}: store: the URL carries a password; leave it out and set the"
+            f" {config.store_password_env} environment variable (store_password_env)"
+        )
     s = config.summarizer
     if s.backend == "generative" and not s.model:
         raise ConfigError(

@@ -29,7 +29,7 @@ from digest.config import Config
 from digest.errors import DigestError
 from digest.models import Subscriber
 from digest.publish.tokens import read_token, secret_key, verify_token
-from digest.store import Database, open_database
+from digest.store import Database, open_store
 from digest.store.subscribers import SubscriberStore
 
 __all__ = ["create_app", "serve"]
@@ -65,7 +65,7 @@ def create_app(
     config: Config, *, db: Database | None = None, key: bytes | None = None
 ) -> Starlette:
     """The ASGI app. ``db`` defaults to the configured store, ``key`` to the secret."""
-    store = SubscriberStore(db if db is not None else open_database(config.store_path))
+    store = SubscriberStore(db if db is not None else open_store(config))
     hmac_key = key if key is not None else secret_key(config)
     title = config.newsletter.title
 

@@ -9,9 +9,10 @@ stage of the flow, and register themselves on ``main`` when imported here:
     edition.py     rank, edition
     newsletter.py  preview, archive
     sending.py     run, send-test, subscribers, serve
+    store.py       store migrate
 """
 
-from digest.cli import edition, ingest, newsletter, sending, summaries
+from digest.cli import edition, ingest, newsletter, sending, store, summaries
 from digest.cli.base import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, main
 
 __all__ = [
@@ -23,5 +24,6 @@ __all__ = [
     "main",
     "newsletter",
     "sending",
+    "store",
     "summaries",
 ]
