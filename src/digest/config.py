@@ -28,6 +28,7 @@ from digest.errors import ConfigError
 __all__ = [
     "Config",
     "DeliveryOptions",
+    "DistributedOptions",
     "DkimOptions",
     "EditionOptions",
     "EncoderOptions",
@@ -169,6 +170,21 @@ class DeliveryOptions:
 
 
 @dataclass(frozen=True)
+class DistributedOptions:
+    """Celery workers (``digest worker``, ``digest run --distributed``); Redis broker."""
+
+    broker: str = "redis://127.0.0.1:6379/0"  # also the result backend
+    broker_password_env: str = "DIGEST_BROKER_PASSWORD"
+    send_batch: int = 500  # ledger rows per send batch (one worker holds one at a time)
+    summarize_batch: int = 16  # articles per summarise task
+    host_delay_seconds: float = 1.0  # politeness: one fetch per host per this many seconds
+    # A task whose worker vanished is handed to another after this long (Redis). Any value
+    # is safe (a batch is claimed in the store, not by the task); shorter recovers sooner.
+    visibility_timeout: int = 300
+    poll_seconds: float = 1.0  # how often `run --distributed` reads progress
+
+
+@dataclass(frozen=True)
 class ServerOptions:
     host: str = "127.0.0.1"
     port: int = 8025
@@ -191,6 +207,7 @@ class Config:
     newsletter: NewsletterOptions = field(default_factory=NewsletterOptions)
     delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
     server: ServerOptions = field(default_factory=ServerOptions)
+    distributed: DistributedOptions = field(default_factory=DistributedOptions)
     # Where the file came from; relative paths resolve against its folder.
     base_dir: str = "."
 
@@ -330,6 +347,11 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("delivery.smtp.port", 1, 65535),
     ("delivery.smtp.timeout", 0.1, _NO_LIMIT),
     ("server.port", 1, 65535),
+    ("distributed.send_batch", 1, 1_000_000),
+    ("distributed.summarize_batch", 1, 10_000),
+    ("distributed.host_delay_seconds", 0, 3600),
+    ("distributed.visibility_timeout", 10, _NO_LIMIT),
+    ("distributed.poll_seconds", 0.05, 60),
 )
 
 

@@ -10,9 +10,10 @@ stage of the flow, and register themselves on ``main`` when imported here:
     newsletter.py  preview, archive
     sending.py     run, send-test, subscribers, serve
     store.py       store migrate
+    worker.py      worker (Celery), for run --distributed
 """
 
-from digest.cli import edition, ingest, newsletter, sending, store, summaries
+from digest.cli import edition, ingest, newsletter, sending, store, summaries, worker
 from digest.cli.base import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, main
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "sending",
     "store",
     "summaries",
+    "worker",
 ]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from digest.config import Config
+from digest.config import Config, SourceOptions
 from digest.errors import SourceError, StoreError
 from digest.progress import Progress
 from digest.sources import read_source
 from digest.store import ArticleStore, Database
 
-__all__ = ["IngestReport", "SourceReport", "ingest"]
+__all__ = ["IngestReport", "SourceReport", "ingest", "ingest_source"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,24 +62,27 @@ def ingest(config: Config, db: Database, progress: Progress | None = None) -> In
     for done, options in enumerate(config.sources):
         if progress:
             progress("ingest", done, total, options.name)
-        location = config.resolve(options.location)
-        try:
-            result = read_source(options, config)
-            counts = store.add_many(result.articles)
-        except (SourceError, StoreError) as exc:
-            reports.append(SourceReport(options.name, location, failed=True, reason=str(exc)))
-            continue
-        reports.append(
-            SourceReport(
-                options.name,
-                location,
-                read=len(result.articles),
-                new=counts.new,
-                updated=counts.updated,
-                unchanged=counts.unchanged,
-                warnings=result.warnings,
-            )
-        )
+        reports.append(ingest_source(config, store, options))
     if progress:
         progress("ingest", total, total, "")
     return IngestReport(tuple(reports))
+
+
+def ingest_source(config: Config, store: ArticleStore, options: SourceOptions) -> SourceReport:
+    """Read one source and store its articles in one transaction (a worker's unit of
+    ingest: ``digest.distributed``)."""
+    location = config.resolve(options.location)
+    try:
+        result = read_source(options, config)
+        counts = store.add_many(result.articles)
+    except (SourceError, StoreError) as exc:
+        return SourceReport(options.name, location, failed=True, reason=str(exc))
+    return SourceReport(
+        options.name,
+        location,
+        read=len(result.articles),
+        new=counts.new,
+        updated=counts.updated,
+        unchanged=counts.unchanged,
+        warnings=result.warnings,
+    )

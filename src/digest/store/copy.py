@@ -104,9 +104,7 @@ def _copy_table(
     done = 0
     with (
         conn.cursor() as pg_cursor,
-        pg_cursor.copy(
-            f'COPY "{table}" ({quoted}) FROM STDIN'
-        ) as copy,
+        pg_cursor.copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy,
     ):
         while True:
             rows = cursor.fetchmany(BATCH_ROWS)

@@ -127,6 +127,19 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX deliveries_state ON deliveries (edition_id, state);
     """,
+    # 2: the distributed sender's batches
+    """
+    CREATE TABLE delivery_batches (
+        edition_id       TEXT NOT NULL,
+        batch            INTEGER NOT NULL,
+        first_subscriber BIGINT NOT NULL,
+        last_subscriber  BIGINT NOT NULL,
+        state            TEXT NOT NULL DEFAULT 'open',
+        worker           TEXT,
+        updated_at       TEXT NOT NULL,
+        PRIMARY KEY (edition_id, batch)
+    );
+    """,
 )
 
 # --- statements whose SQLite text does not run here, by the name they have in sql.py -------
@@ -141,6 +154,11 @@ INSERT INTO summaries (content_hash, backend, model, prompt_version, body, creat
 VALUES (:content_hash, :backend, :model, :prompt_version, :body, :created_at)
 ON CONFLICT (content_hash, backend, model, prompt_version)
 DO UPDATE SET body = EXCLUDED.body, created_at = EXCLUDED.created_at
+""",
+    "ENQUEUE_ACTIVE_DELIVERIES": """
+INSERT INTO deliveries (edition_id, subscriber_id, state, updated_at)
+SELECT :edition_id, id, 'queued', :now FROM subscribers WHERE state = 'active'
+ON CONFLICT DO NOTHING
 """,
     "ENQUEUE_DELIVERY": """
 INSERT INTO deliveries (edition_id, subscriber_id, state, updated_at)

@@ -17,7 +17,7 @@ from digest.models import Subscriber, SubscriberState
 from digest.store import sql
 from digest.store.db import Database
 
-__all__ = ["SubscriberStore", "UpsertOutcome"]
+__all__ = ["SubscriberStore", "UpsertOutcome", "subscriber_from_row"]
 
 STATES: tuple[SubscriberState, ...] = ("active", "unsubscribed", "suppressed")
 
@@ -40,6 +40,10 @@ def _subscriber(row: sqlite3.Row) -> Subscriber:
         topics=tuple(json.loads(row["topics"])),
         state=state,
     )
+
+
+# The row reader, for other repositories that select subscribers (store/batches.py).
+subscriber_from_row = _subscriber
 
 
 class SubscriberStore:

@@ -1,0 +1,271 @@
+"""Distributed sending: batches claimed with FOR UPDATE SKIP LOCKED on a real PostgreSQL,
+real SMTP (aiosmtpd), and real Celery workers (Redis) killed with SIGKILL mid-edition."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from digest.config import load_config
+from digest.distributed import work
+from digest.errors import StoreError
+from digest.store import EditionStore, open_database, open_store
+from digest.store.batches import SendBatches
+from digest.store.ledger import DeliveryLedger
+from digest.store.subscribers import SubscriberStore
+from tests.conftest import PostgresForTests
+from tests.newsletter_sample import sample_edition
+from tools.smtp_sink import SinkRules, SmtpSink
+from tools.workers import SendRig
+
+NAMES = ["Ana Lima", "王芳", "محمد علي", "اردو قاری", "अनीता शर्मा", "Jürgen Groß", "João Sá"]
+
+
+def write_config(folder: Path, store: str, sink: SmtpSink, **distributed: Any) -> Path:
+    path = folder / "config.yaml"
+    raw = {
+        "data_dir": str(folder / "data"),
+        "store": store,
+        "delivery": {"transport": "smtp", "smtp": {"host": sink.host, "port": sink.port}},
+        "server": {"secret_env": "DIGEST_TEST_SECRET"},
+        "distributed": {"send_batch": 7, **distributed},
+    }
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIGEST_TEST_SECRET", "a test secret of thirty-two bytes")
+
+
+def test_concurrent_senders_share_an_edition_and_resend_only_a_dead_workers_row(
+    tmp_path: Path, postgres: PostgresForTests
+) -> None:
+    with SmtpSink(keep=True) as sink:
+        config = load_config(write_config(tmp_path, postgres.fresh_url(), sink))
+        edition = sample_edition()
+        with open_store(config) as db:
+            EditionStore(db).save(edition)
+            people = SubscriberStore(db)
+            subs = [
+                people.upsert(f"leser{i}@beispiel.de", name=NAMES[i % len(NAMES)])[0]
+                for i in range(60)
+            ]
+            people.set_state(subs[5].id, "unsubscribed")
+            batches = SendBatches(db)
+            batches.enqueue_active(edition.id)
+            assert batches.plan(edition.id, 7) == 9  # 59 active rows in batches of 7
+            # A worker died between DATA and the reply: its row is left in 'sending'.
+            dead = subs[17]
+            ledger = DeliveryLedger(db)
+            assert ledger.claim(edition.id, dead.id, "<dead-worker@example.org>")
+
+        results: list[work.SendTotals] = []
+
+        def one_sender() -> None:
+            results.append(work.send_batches(config, edition.date))
+
+        threads = [threading.Thread(target=one_sender) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+
+        received = sink.by_recipient()
+        assert len(received) == 59 and subs[5].email not in received
+        assert all(len(copies) == 1 for copies in received.values())  # nobody twice
+        assert sum(r.batches for r in results) == 9
+        assert sum(r.ambiguous_resent for r in results) == 1
+        with open_store(config) as db:
+            assert DeliveryLedger(db).counts(edition.id)["sent"] == 59
+            row = DeliveryLedger(db).get(edition.id, dead.id)
+            # Counted when requeued and again when the resend is recorded (the ledger's rule).
+            assert row is not None and row.state == "sent" and row.ambiguous >= 1
+            others = [r for r in DeliveryLedger(db).rows(edition.id) if r.subscriber_id != dead.id]
+            assert not [r for r in others if r.ambiguous]
+            assert SendBatches(db).counts(edition.id) == {"open": 0, "done": 9}
+            # The resend kept the edition's Message-ID for that subscriber (a stable HMAC).
+            assert received[dead.email][0].message_id == row.message_id
+
+
+def test_claims_skip_held_batches_and_a_failed_block_leaves_its_batch_open(
+    tmp_path: Path, postgres: PostgresForTests
+) -> None:
+    with SmtpSink(keep=True) as sink:
+        config = load_config(write_config(tmp_path, postgres.fresh_url(), sink))
+    edition = sample_edition()
+    with (
+        open_store(config) as a,
+        open_store(config) as b,
+        open_store(config) as c,
+        open_store(config) as d,
+    ):
+        EditionStore(a).save(edition)
+        for i in range(15):
+            SubscriberStore(a).upsert(f"leser{i}@beispiel.de")
+        SendBatches(a).enqueue_active(edition.id)
+        assert SendBatches(a).plan(edition.id, 5) == 3
+        with SendBatches(a).claim(edition.id, "w1") as first:
+            assert first is not None and first.batch == 0
+            with SendBatches(b).claim(edition.id, "w2") as second:  # skips the held batch 0
+                assert second is not None and second.batch == 1
+                with SendBatches(c).claim(edition.id, "w3") as third:
+                    assert third is not None and third.batch == 2
+                    with SendBatches(d).claim(edition.id, "w4") as none_left:
+                        assert none_left is None
+        assert SendBatches(c).counts(edition.id) == {"open": 0, "done": 3}
+        # A block that raises leaves its batch open for the next claimer.
+        SendBatches(a).db.execute("UPDATE delivery_batches SET state = 'open' WHERE batch = 2")
+        with pytest.raises(RuntimeError), SendBatches(a).claim(edition.id, "w1") as again:
+            assert again is not None and again.batch == 2
+            raise RuntimeError("the relay went away")
+        assert SendBatches(b).counts(edition.id) == {"open": 1, "done": 2}
+        # A second plan while a batch is open reuses the open one.
+        assert SendBatches(b).plan(edition.id, 5) == 1
+
+
+def test_distributed_sending_refuses_a_sqlite_store(tmp_path: Path) -> None:
+    with (
+        open_database(tmp_path / "digest.sqlite3") as db,
+        pytest.raises(StoreError, match="needs a postgresql:// store"),
+    ):
+        SendBatches(db)
+
+
+def _why_no_rig() -> str | None:
+    from tools.services import why_no_postgres
+
+    if shutil.which("redis-server") is None:
+        return "no redis-server binary (apt-get install redis-server)"
+    try:
+        import celery  # noqa: F401
+    except ImportError:
+        return "celery is not installed (the distributed extra)"
+    return why_no_postgres()
+
+
+@pytest.mark.slow
+def test_sigkilled_workers_lose_nothing_and_double_only_the_reported(tmp_path: Path) -> None:
+    """3 Celery workers (processes) send one edition through a PostgreSQL ledger to a real
+    SMTP sink; a random worker is SIGKILLed at 5 random moments and started again."""
+    reason = _why_no_rig()
+    if reason:
+        pytest.skip(reason)
+    subscribers, kills_wanted = 600, 5
+    seed = int(os.environ.get("DIGEST_KILL_SEED", time.time_ns() % 100_000))
+    rng = random.Random(seed)
+    moments = sorted(rng.uniform(0.05, 0.85) for _ in range(kills_wanted))
+    # A slow sink (10 ms before each reply) keeps messages in flight when a kill comes.
+    with (
+        SmtpSink(keep=True, rules=SinkRules(data_delay=0.01)) as sink,
+        SendRig.start(tmp_path, sink.host, sink.port, send_batch=20, visibility_timeout=10) as rig,
+    ):
+        edition = rig.load(subscribers)
+        rig.start_workers(3)
+        outcome: dict[str, Any] = {}
+
+        def dispatch() -> None:
+            try:
+                outcome["result"] = rig.send(edition.date)
+            except BaseException as exc:  # reported by the main thread
+                outcome["error"] = exc
+
+        dispatcher = threading.Thread(target=dispatch)
+        dispatcher.start()
+        kills: list[tuple[float, int]] = []
+        deadline = time.monotonic() + 240
+        while dispatcher.is_alive() and time.monotonic() < deadline:
+            sent = rig.ledger_counts(edition.id)["sent"] / subscribers
+            if len(kills) < kills_wanted and sent >= moments[len(kills)]:
+                victim = rig.kill_random(rng)
+                kills.append((sent, victim))
+                rig.restart(victim)
+            time.sleep(0.05)
+        dispatcher.join(5)
+        assert "error" not in outcome, outcome.get("error")
+        assert not dispatcher.is_alive(), "the edition did not finish in 240 s"
+        ambiguous = rig.ambiguous_rows(edition.id)
+        counts = rig.ledger_counts(edition.id)
+
+    received = sink.by_recipient()
+    copies = Counter({email: len(msgs) for email, msgs in received.items()})
+    lost = [f"reader{i}@example.com" for i in range(1, subscribers + 1)]
+    lost = [e for e in lost if e not in copies]
+    doubled = {e: n for e, n in copies.items() if n > 1}
+    unreported = {e: n for e, n in doubled.items() if n - 1 > ambiguous.get(e, 0)}
+    print(
+        f"\nkill test (seed {seed}): {len(kills)} kills at"
+        f" {', '.join(f'{s:.0%} (w{v})' for s, v in kills)}; {sum(copies.values())} messages"
+        f" for {subscribers} subscribers; lost {len(lost)}, doubled {len(doubled)}"
+        f" (reported ambiguous rows {len(ambiguous)}), doubled beyond them {len(unreported)}"
+    )
+    assert len(kills) == kills_wanted, f"only {len(kills)} kills before the edition finished"
+    assert counts["sent"] == subscribers and counts["sending"] == counts["queued"] == 0
+    assert lost == []
+    assert unreported == {}
+    for email in doubled:  # a resend carries the same Message-ID
+        assert len({m.message_id for m in received[email]}) == 1
+    assert outcome["result"].counts["sent"] == subscribers
+
+
+def test_fetch_source_stores_a_source_and_waits_its_turn_per_host(
+    tmp_path: Path, postgres: PostgresForTests
+) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "hafen.md").write_text(
+        "---\ntitle: Hamburger Hafen meldet Rekordumschlag\ndate: 2026-11-24\n---\n\n"
+        "Der Hamburger Hafen hat im dritten Quartal mehr Container umgeschlagen als je zuvor."
+        " Die Reedereien verweisen auf neue Linien nach Asien.\n",
+        encoding="utf-8",
+    )
+    with SmtpSink() as sink:
+        path = write_config(tmp_path, postgres.fresh_url(), sink)
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["sources"] = [{"name": "lokal", "location": str(folder), "kind": "folder"}]
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    config = load_config(path)
+    report = work.fetch_source(config, "lokal", claim=None)
+    assert (report["failed"], report["new"]) == (False, 1)
+    with pytest.raises(Exception, match="no source named"):
+        work.fetch_source(config, "missing")
+
+    # Politeness: the claim is an atomic set-if-absent with expiry, shared by all workers.
+    held: dict[str, float] = {}
+    turns: list[str] = []
+
+    def claim(key: str, ms: int) -> bool:
+        now = time.monotonic()
+        if held.get(key, 0.0) > now:
+            turns.append("wait")
+            return False
+        held[key] = now + ms / 1000
+        turns.append("go")
+        return True
+
+    work._wait_for_host("news.example.org", 0.1, claim)
+    work._wait_for_host("NEWS.example.org", 0.1, claim)  # the same host: waits its turn
+    work._wait_for_host("other.example.net", 0.1, claim)  # another host: no wait
+    assert turns[0] == "go" and "wait" in turns and turns[-1] == "go"
+    assert list(held) == ["digest:polite:news.example.org", "digest:polite:other.example.net"]
+
+
+def test_run_distributed_needs_a_postgresql_store(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from digest.cli import main
+
+    config = tmp_path / "config.yaml"
+    config.write_text("data_dir: data\n")
+    result = CliRunner().invoke(main, ["--config", str(config), "run", "--distributed"])
+    assert result.exit_code != 0 and "needs a PostgreSQL store" in result.output

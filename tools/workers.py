@@ -1,0 +1,264 @@
+"""A distributed-sending rig for the kill test and the scale benchmark: PostgreSQL, Redis,
+an SMTP sink and ``digest worker`` processes, all local and throwaway.
+
+    with SendRig.start(tmp, subscribers=600, send_batch=25) as rig:
+        rig.start_workers(3)
+        outcome = rig.send()                 # digest.distributed.send_distributed
+        rig.kill(0); rig.restart(0)          # SIGKILL a worker, start it again
+
+Subscribers are loaded with PostgreSQL's ``COPY`` (a million in seconds). The edition is
+``tests/data/edition.json``, saved under its own date. Workers are separate processes
+(``digest --config rig.yaml worker``), each a Celery worker with the solo pool.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import yaml
+
+from tools.services import PostgresServer, RedisServer
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_ENV = "DIGEST_RIG_SECRET"
+SECRET = "rig secret: thirty-two bytes long"
+WORKER_START_TIMEOUT_S = 60.0
+NAMES = ["Ana Lima", "王芳", "محمد علي", "अनीता शर्मा", "Jürgen Groß", "Zoë O'Neil", "山田 花子"]
+
+__all__ = ["SendRig"]
+
+
+def _src_on_path() -> None:
+    for path in (str(ROOT / "src"), str(ROOT)):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+
+
+class SendRig:
+    def __init__(
+        self,
+        folder: Path,
+        postgres: PostgresServer,
+        redis: RedisServer,
+        smtp_host: str,
+        smtp_port: int,
+        *,
+        send_batch: int,
+        connections: int = 1,
+        visibility_timeout: int = 10,
+        own_servers: bool = True,
+    ) -> None:
+        _src_on_path()
+        self.folder = folder
+        self.postgres = postgres
+        self.redis = redis
+        self.own_servers = own_servers
+        self.store_url = postgres.create_database(f"rig_{os.getpid()}_{int(time.time() * 1000)}")
+        self.config_path = folder / "rig.yaml"
+        raw = {
+            "data_dir": str(folder / "data"),
+            "store": self.store_url,
+            "delivery": {
+                "transport": "smtp",
+                "connections": connections,
+                "max_attempts": 5,
+                "backoff_seconds": 0.05,
+                "backoff_max_seconds": 0.5,
+                "smtp": {"host": smtp_host, "port": smtp_port, "timeout": 30},
+            },
+            "server": {"secret_env": SECRET_ENV},
+            "newsletter": {"base_url": "https://news.example.org"},
+            "distributed": {
+                "broker": redis.url,
+                "send_batch": send_batch,
+                "visibility_timeout": visibility_timeout,
+                "poll_seconds": 0.2,
+            },
+        }
+        self.config_path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+        os.environ[SECRET_ENV] = SECRET
+        from digest.config import load_config
+
+        self.config = load_config(self.config_path)
+        self.workers: list[subprocess.Popen[bytes] | None] = []
+        self.logs: list[Path] = []
+
+    @classmethod
+    def start(
+        cls,
+        folder: Path,
+        smtp_host: str,
+        smtp_port: int,
+        *,
+        send_batch: int = 25,
+        connections: int = 1,
+        visibility_timeout: int = 10,
+        postgres_settings: dict[str, str] | None = None,
+    ) -> SendRig:
+        postgres = PostgresServer.start(postgres_settings)
+        try:
+            redis = RedisServer.start()
+        except BaseException:
+            postgres.close()
+            raise
+        return cls(
+            folder,
+            postgres,
+            redis,
+            smtp_host,
+            smtp_port,
+            send_batch=send_batch,
+            connections=connections,
+            visibility_timeout=visibility_timeout,
+        )
+
+    # --- data ---------------------------------------------------------------------------
+
+    def load(self, subscribers: int, *, edition_day: str | None = None) -> Any:
+        """``subscribers`` active subscribers (COPY) and the sample edition; the edition."""
+        from digest import serialize
+        from digest.models import Edition
+        from digest.store import EditionStore, open_store
+        from digest.store.pg import PostgresDatabase, reset_identities
+
+        edition = serialize.loads(Edition, (ROOT / "tests/data/edition.json").read_text("utf-8"))
+        if edition_day:
+            edition = replace(edition, date=datetime.fromisoformat(edition_day).date())
+        now = datetime.now(UTC).isoformat()
+        with open_store(self.config) as db:
+            assert isinstance(db, PostgresDatabase)
+            EditionStore(db).save(edition)
+            conn = db.connection
+            with (
+                conn.cursor() as cursor,
+                cursor.copy(
+                    "COPY subscribers (id, email, email_key, name, topics, state, created_at,"
+                    " updated_at) FROM STDIN"
+                ) as copy,
+            ):
+                for i in range(1, subscribers + 1):
+                    email = f"reader{i}@example.com"
+                    name = NAMES[i % len(NAMES)]
+                    copy.write_row((i, email, email, name, "[]", "active", now, now))
+            reset_identities(db)
+        return edition
+
+    # --- workers ------------------------------------------------------------------------
+
+    def _worker_argv(self, index: int) -> list[str]:
+        code = "import sys; from digest.cli import main; sys.exit(main())"
+        return [
+            sys.executable,
+            "-c",
+            code,
+            "--config",
+            str(self.config_path),
+            "worker",
+            "--name",
+            f"w{index}@rig",
+        ]
+
+    def _spawn(self, index: int) -> subprocess.Popen[bytes]:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
+        env[SECRET_ENV] = SECRET
+        log = (self.folder / f"worker{index}.log").open("ab")
+        try:
+            return subprocess.Popen(
+                self._worker_argv(index),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=self.folder,
+            )
+        finally:
+            log.close()
+
+    def start_workers(self, n: int) -> None:
+        for i in range(n):
+            self.workers.append(self._spawn(i))
+            self.logs.append(self.folder / f"worker{i}.log")
+
+    def kill(self, index: int) -> None:
+        """SIGKILL worker ``index`` (no warm shutdown: whatever it was doing is cut)."""
+        process = self.workers[index]
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        self.workers[index] = None
+
+    def restart(self, index: int) -> None:
+        self.workers[index] = self._spawn(index)
+
+    def kill_random(self, rng: random.Random) -> int:
+        index = rng.randrange(len(self.workers))
+        self.kill(index)
+        return index
+
+    def worker_pids(self) -> list[int]:
+        return [p.pid for p in self.workers if p is not None and p.poll() is None]
+
+    def stop_workers(self) -> None:
+        for process in self.workers:
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for process in self.workers:
+            if process is None:
+                continue
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.workers = []
+
+    # --- sending ------------------------------------------------------------------------
+
+    def send(self, day: Any, progress: Any = None) -> Any:
+        from digest.distributed.dispatch import send_distributed
+
+        return send_distributed(self.config, day, progress=progress)
+
+    def ledger_counts(self, edition_id: str) -> dict[str, int]:
+        from digest.store import open_store
+        from digest.store.ledger import DeliveryLedger
+
+        with open_store(self.config) as db:
+            return DeliveryLedger(db).counts(edition_id)
+
+    def ambiguous_rows(self, edition_id: str) -> dict[str, int]:
+        """Email -> times its row was resent as ambiguous."""
+        from digest.store import open_store
+
+        with open_store(self.config) as db:
+            rows = db.query(
+                "SELECT s.email, d.ambiguous FROM deliveries d JOIN subscribers s"
+                " ON s.id = d.subscriber_id WHERE d.edition_id = :e AND d.ambiguous > 0",
+                {"e": edition_id},
+            )
+        return {r["email"]: int(r["ambiguous"]) for r in rows}
+
+    def close(self) -> None:
+        self.stop_workers()
+        if self.own_servers:
+            self.redis.close()
+            self.postgres.close()
+
+    def __enter__(self) -> SendRig:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
