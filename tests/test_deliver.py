@@ -451,3 +451,33 @@ def test_the_sink_program_writes_what_it_receives(tmp_path: Path) -> None:
     files = list(tmp_path.glob("*.eml"))
     assert [f.name for f in files] == ["000001-2026-11-24.5@digest.test.eml"]
     assert files[0].read_bytes() == message.data
+
+
+def test_data_is_dot_stuffed_exactly_as_smtplib_does(sink: SmtpSink) -> None:
+    """Lines that start with '.' (a quoted-printable soft break can leave one there) reach
+    the server whole: the transport's own dot-stuffing matches smtplib's."""
+    import re
+    import smtplib as std
+
+    from digest.deliver.transports import _data
+
+    bodies = [
+        b".starts with a dot\r\nx\r\n..two\r\n.\r\nend",
+        b"Subject: t\r\n\r\nGood morning=\r\n. 7 stories\r\n\xe4\xb8\xad\xe6\x96\x87.\r\n",
+        b"last line without CRLF\r\n.",
+    ]
+    for body in [*bodies, b"bare LF\n.dot\r\n"]:
+        # The stuffing on the wire is smtplib's own regular expression's, byte for byte.
+        ours = body.replace(b"\n.", b"\n..")
+        ours = b"." + ours if ours.startswith(b".") else ours
+        assert ours == re.sub(rb"(?m)^\.", b"..", body)
+    for body in bodies:
+        conn = std.SMTP(sink.host, sink.port, timeout=5)
+        conn.ehlo()
+        conn.mail("digest@example.org")
+        conn.rcpt("ana@example.com")
+        code, _ = _data(conn, body)
+        conn.quit()
+        assert code == 250
+        kept = sink.messages[-1].data
+        assert kept.rstrip(b"\r\n") == body.rstrip(b"\r\n"), body

@@ -289,7 +289,7 @@ class SmtpTransport:
                     self._reset(conn)  # no DATA: the connection stays usable
                     raise
             data_started = True
-            code, text = conn.data(message.data)
+            code, text = _data(conn, message.data)
         except smtplib.SMTPDataError as exc:
             # The DATA command itself was refused: no byte of the message went out.
             self._reset(conn)
@@ -329,3 +329,19 @@ class SmtpTransport:
             self._drop()
         else:
             self._last_used = time.monotonic()
+
+
+def _data(conn: smtplib.SMTP, data: bytes) -> tuple[int, bytes]:
+    """SMTP DATA, as ``smtplib.SMTP.data`` does it for bytes, with the dot-stuffing (RFC
+    5321 4.5.2: a line that starts with ``.`` gets another) done by ``bytes.replace``
+    instead of a regular expression over the whole message: the same bytes on the wire
+    (a ``.`` at the start, or after any LF, doubled), at a fraction of the CPU, which was
+    a third of the client's time per message."""
+    code, reply = conn.docmd("data")
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    stuffed = data.replace(b"\n.", b"\n..")
+    if stuffed.startswith(b"."):
+        stuffed = b"." + stuffed
+    conn.send(stuffed + (b".\r\n" if stuffed.endswith(b"\r\n") else b"\r\n.\r\n"))
+    return conn.getreply()

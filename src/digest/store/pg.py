@@ -23,6 +23,7 @@ import functools
 import logging
 import re
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -271,6 +272,9 @@ class PostgresDatabase(Database):
         except psycopg.Error as exc:
             raise StoreError(f"{self.path}: cannot connect to PostgreSQL ({_first(exc)})") from exc
         self._pg.row_factory = _row_factory
+        # A store dropped without close() closes quietly, as a sqlite3 connection does; a
+        # weakref callback runs before any __del__, even when the store is in a cycle.
+        weakref.finalize(self, self._pg.close)
         self._lock = threading.RLock()
         self._depth = 0
         try:
