@@ -18,8 +18,9 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -35,7 +36,7 @@ SECRET = "rig secret: thirty-two bytes long"
 WORKER_START_TIMEOUT_S = 60.0
 NAMES = ["Ana Lima", "王芳", "محمد علي", "अनीता शर्मा", "Jürgen Groß", "Zoë O'Neil", "山田 花子"]
 
-__all__ = ["SendRig"]
+__all__ = ["Copies", "KillReport", "SendRig", "kill_during_send"]
 
 
 def _src_on_path() -> None:
@@ -189,6 +190,17 @@ class SendRig:
             self.workers.append(self._spawn(i))
             self.logs.append(self.folder / f"worker{i}.log")
 
+    def wait_ready(self, count: int, timeout: float = WORKER_START_TIMEOUT_S) -> None:
+        """Block until ``count`` workers answer a Celery ping."""
+        from digest.distributed.app import make_app
+
+        app = make_app(self.config)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(app.control.ping(timeout=0.5) or []) >= count:
+                return
+        raise RuntimeError(f"{count} workers did not answer in {timeout:.0f} s; see {self.logs}")
+
     def kill(self, index: int) -> None:
         """SIGKILL worker ``index`` (no warm shutdown: whatever it was doing is cut)."""
         process = self.workers[index]
@@ -262,3 +274,93 @@ class SendRig:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+class Copies:
+    """A sink's ``on_message``: copies received per recipient and their Message-IDs, without
+    keeping the messages (a full-size run would hold gigabytes)."""
+
+    def __init__(self) -> None:
+        self.count: dict[str, int] = {}
+        self.ids: dict[str, set[str]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, received: Any) -> None:
+        with self._lock:
+            for rcpt in received.rcpt_tos:
+                key = rcpt.lower()
+                self.count[key] = self.count.get(key, 0) + 1
+                self.ids.setdefault(key, set()).add(received.message_id)
+
+
+@dataclass
+class KillReport:
+    subscribers: int
+    kills: list[tuple[float, int]]  # (share sent when killed, worker index)
+    outcome: Any  # digest.distributed.dispatch.SendOutcome
+    lost: list[str]
+    doubled: dict[str, int]  # email -> copies, for those over one
+    unreported: dict[str, int]  # doubled beyond the ledger's ambiguous count
+    mixed_ids: list[str]  # recipients whose copies carry different Message-IDs
+    elapsed: float
+
+    def summary(self) -> str:
+        moments = ", ".join(f"{s:.0%} (w{v})" for s, v in self.kills)
+        return (
+            f"{len(self.kills)} SIGKILLs at {moments}; {self.subscribers:,} subscribers in"
+            f" {self.elapsed:.1f} s: lost {len(self.lost)}, doubled {len(self.doubled)}"
+            f" (ambiguous rows reported {self.outcome.ambiguous}), doubled beyond the reported"
+            f" {len(self.unreported)}, resends with another Message-ID {len(self.mixed_ids)}"
+        )
+
+
+def kill_during_send(
+    rig: SendRig,
+    edition: Any,
+    subscribers: int,
+    copies: Copies,
+    kills_wanted: int,
+    rng: random.Random,
+    *,
+    timeout: float = 3600.0,
+) -> KillReport:
+    """Send ``edition`` through the rig's workers, SIGKILLing a random worker (and starting
+    it again) when the share sent passes each of ``kills_wanted`` random moments."""
+    moments = sorted(rng.uniform(0.05, 0.85) for _ in range(kills_wanted))
+    outcome: dict[str, Any] = {}
+
+    def dispatch() -> None:
+        try:
+            outcome["result"] = rig.send(edition.date)
+        except BaseException as exc:  # re-raised below, in the caller's thread
+            outcome["error"] = exc
+
+    started = time.monotonic()
+    dispatcher = threading.Thread(target=dispatch, daemon=True)
+    dispatcher.start()
+    kills: list[tuple[float, int]] = []
+    while dispatcher.is_alive() and time.monotonic() - started < timeout:
+        share = rig.ledger_counts(edition.id)["sent"] / subscribers
+        if len(kills) < kills_wanted and share >= moments[len(kills)]:
+            victim = rig.kill_random(rng)
+            kills.append((share, victim))
+            rig.restart(victim)
+        time.sleep(0.05)
+    dispatcher.join(5)
+    if "error" in outcome:
+        raise outcome["error"]
+    if dispatcher.is_alive():
+        raise RuntimeError(f"the edition did not finish in {timeout:.0f} s")
+    ambiguous = rig.ambiguous_rows(edition.id)
+    emails = [f"reader{i}@example.com" for i in range(1, subscribers + 1)]
+    doubled = {e: n for e, n in copies.count.items() if n > 1}
+    return KillReport(
+        subscribers=subscribers,
+        kills=kills,
+        outcome=outcome["result"],
+        lost=[e for e in emails if e not in copies.count],
+        doubled=doubled,
+        unreported={e: n for e, n in doubled.items() if n - 1 > ambiguous.get(e, 0)},
+        mixed_ids=[e for e in doubled if len(copies.ids[e]) > 1],
+        elapsed=time.monotonic() - started,
+    )
