@@ -274,11 +274,11 @@ class SmtpTransport:
         where = f"SMTP {self.where} <{message.rcpt_to}>"
         data_started = False
         try:
-            code, text = conn.mail(message.mail_from)
+            code, text = _envelope(conn, "mail", "FROM", message.mail_from)
             if code != 250:
                 self._reset(conn)
                 raise reply_error(code, _text(text), f"{where} MAIL FROM")
-            code, text = conn.rcpt(message.rcpt_to)
+            code, text = _envelope(conn, "rcpt", "TO", message.rcpt_to)
             if code not in (250, 251):
                 self._reset(conn)
                 raise reply_error(code, _text(text), f"{where} RCPT TO", recipient=True)
@@ -329,6 +329,15 @@ class SmtpTransport:
             self._drop()
         else:
             self._last_used = time.monotonic()
+
+
+def _envelope(conn: smtplib.SMTP, verb: str, label: str, address: str) -> tuple[int, bytes]:
+    """MAIL FROM or RCPT TO. A plain ASCII address (what ``digest.subscribers`` stores) is
+    sent as ``<address>`` directly: ``smtplib`` would parse it with ``email.utils`` first
+    only to print the same thing. Anything else goes through ``smtplib``."""
+    if address.isascii() and not any(c in address for c in " <>\r\n\t\"(),;:\\[]"):
+        return conn.docmd(verb, f"{label}:<{address}>")
+    return conn.mail(address) if verb == "mail" else conn.rcpt(address)
 
 
 def _data(conn: smtplib.SMTP, data: bytes) -> tuple[int, bytes]:
