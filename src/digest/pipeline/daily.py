@@ -29,11 +29,12 @@ from digest.deliver import (
     Transport,
     deliver_edition,
 )
-from digest.errors import LockError
+from digest.errors import DigestError, LockError
 from digest.models import RenderedEdition
 from digest.pipeline.build import build_edition
 from digest.pipeline.ingest import IngestReport, ingest
 from digest.progress import Progress
+from digest.publish.archive import update_archive
 from digest.publish.messages import MessageFactory
 from digest.publish.render import render_edition
 from digest.publish.tokens import secret_key
@@ -75,6 +76,7 @@ class RunReport:
     # the edition is still built from the others, but the run reports them (exit status 1).
     failed_sources: tuple[str, ...] = ()
     source_warnings: tuple[str, ...] = ()
+    archive: str | None = None  # the archive's index, written after the send
 
     def summary(self) -> str:
         mode = " (dry run)" if self.dry_run else ""
@@ -205,6 +207,8 @@ def run_daily(
     2. edition    rank, summarise, find related stories, assemble and save the edition
     3. render     HTML and text, once
     4. send       one message per active subscriber, through the ledger
+    5. archive    the edition's page, the archive's index and feed (not on a dry run), so
+                  that every message's "View in your browser" link answers
     """
     started = time.monotonic()
     key = secret_key(config)
@@ -224,7 +228,9 @@ def run_daily(
         delivery, folder = send_rendered(
             config, db, rendered, key, dry_run=dry_run, progress=progress
         )
+        archive, archive_warning = (None, None) if dry_run else _archive(config, db, edition.id)
     failed_sources = () if ingested is None else ingested.failed
+    warnings = () if ingested is None else ingested.warnings
     return RunReport(
         day=day,
         edition_id=edition.id,
@@ -242,8 +248,19 @@ def run_daily(
         ingested=ingested is not None,
         outbox=None if folder is None else str(folder),
         failed_sources=tuple(f"{s.name}: {s.reason}" for s in failed_sources),
-        source_warnings=() if ingested is None else ingested.warnings,
+        source_warnings=warnings if archive_warning is None else (*warnings, archive_warning),
+        archive=archive,
     )
+
+
+def _archive(config: Config, db: Database, edition_id: str) -> tuple[str | None, str | None]:
+    """Stage 5: the archive's index path, or a warning: the messages are out by now, so an
+    archive that cannot be written is reported, not a failed run."""
+    try:
+        return str(update_archive(config, db, edition_id).index), None
+    except DigestError as exc:
+        log.warning("archive: %s", exc)
+        return None, f"archive: {exc}"
 
 
 def _ingest_unless_built(
