@@ -18,6 +18,7 @@ __all__ = [
     "DeliveryState",
     "DeskAction",
     "DeskActionKind",
+    "DeskEntry",
     "Edition",
     "EditionSection",
     "Event",
@@ -305,6 +306,8 @@ class Edition:
     created: datetime | None = None
     # The editor's note at the top of the newsletter (``digest edition note``), if any.
     note: str = ""
+    # The editor's actions on this edition, for the editor's panel (never in the mail).
+    desk: tuple[DeskEntry, ...] = ()
 
     @property
     def stories(self) -> tuple[Story, ...]:
@@ -312,6 +315,19 @@ class Edition:
 
 
 # --- the editor's desk ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeskEntry:
+    """One line of the editor's panel: an action, who took it and when, and whether it
+    applies to the edition as it is (``note`` says why not: its story is gone)."""
+
+    editor: str
+    at: datetime
+    line: str
+    applied: bool = True
+    note: str = ""
+
 
 DeskActionKind = Literal["drop", "pin", "move", "swap", "promote", "edit-point", "headline", "note"]
 

@@ -28,6 +28,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_USAGE",
     "count",
+    "current_config",
     "date_option",
     "main",
     "pass_config",
@@ -88,13 +89,19 @@ def pass_config(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        ctx = click.get_current_context()
-        obj = ctx.find_root().obj or {}
-        if "config" not in obj:
-            obj["config"] = load_config(obj.get("config_path"))
-        return func(obj["config"], *args, **kwargs)
+        return func(current_config(), *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def current_config() -> Config:
+    """The command's ``Config``, loaded once (``--config``, ``$DIGEST_CONFIG``)."""
+    ctx = click.get_current_context()
+    obj = ctx.find_root().obj or {}
+    if "config" not in obj:
+        obj["config"] = load_config(obj.get("config_path"))
+    config: Config = obj["config"]
+    return config
 
 
 def date_option(func: F) -> F:

@@ -19,6 +19,7 @@ from digest.edition.vectors import ArticleVectors, embed_articles, embed_topics,
 from digest.embed import get_encoder
 from digest.errors import EditionError
 from digest.models import Article, Edition, RelatedItem, Summary
+from digest.pipeline.desk import with_desk_actions
 from digest.progress import Progress
 from digest.publish.preview import key_point_sentences
 from digest.store import ArticleStore, Database, EditionStore, open_store
@@ -173,6 +174,8 @@ def build_edition(
     edition = assemble_edition(
         config, day, selection, summaries, related, created=datetime.now(UTC)
     )
+    # The editor's actions on this day (drop, pin, edit...) survive a rebuild.
+    edition = with_desk_actions(config, db, edition, summarize)
     editions.save(edition)
     if progress:
         progress("edition", 1, 1, edition.id)

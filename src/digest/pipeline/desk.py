@@ -11,18 +11,31 @@ edition changed since), or a send time (``delivery.send_at``) not reached.
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from digest.config import Config, send_time
-from digest.edition.actions import editor_name
+from digest.edition.actions import Promote, editor_name, replay
+from digest.edition.select import section_of
 from digest.errors import EditionError
-from digest.models import RenderedEdition
+from digest.models import Article, Edition, RenderedEdition, Story, Summary
 from digest.publish.render import render_edition
-from digest.store import Database, EditionStore, open_store
+from digest.store import ArticleStore, Database, EditionStore, open_store
 from digest.store.desk import Approval, DeskStore
 
-__all__ = ["Approved", "approve", "hold_reason", "rendered_hash", "send_moment"]
+__all__ = [
+    "Approved",
+    "approve",
+    "hold_reason",
+    "rendered_hash",
+    "send_moment",
+    "story_promoter",
+    "with_desk_actions",
+]
+
+log = logging.getLogger(__name__)
 
 
 def rendered_hash(rendered: RenderedEdition) -> str:
@@ -100,3 +113,48 @@ def approve(config: Config, day: date, editor: str, *, now: datetime | None = No
             day, edition.id, rendered_hash(rendered), editor, now or datetime.now(UTC)
         )
     return Approved(approval, rendered.subject, before)
+
+
+# --- actions: promoting a story, and replaying the day's actions on a build ------------------
+
+SummarizeMany = Callable[[Sequence[Article]], Mapping[str, Summary]]
+
+
+def story_promoter(config: Config, db: Database, summarize: SummarizeMany) -> Promote:
+    """Makes a story of a stored article for ``promote``: summarised now (the store's
+    cache answers when it was summarised before), in its section, no related items."""
+
+    def promote(article_id: str) -> Story:
+        article = ArticleStore(db).get(article_id)
+        if article is None:
+            raise EditionError(f"article {article_id} is no longer in the store")
+        summary = summarize([article]).get(article.id)
+        if summary is None:
+            raise EditionError(f"“{article.title}” could not be summarised (see the log)")
+        return Story(
+            article_id=article.id,
+            title=article.title,
+            url=article.link,
+            source=article.source,
+            section=section_of(article, config),
+            summary=summary,
+            score=0.0,
+            published=article.published,
+            dek=article.dek,
+        )
+
+    return promote
+
+
+def with_desk_actions(
+    config: Config, db: Database, edition: Edition, summarize: SummarizeMany
+) -> Edition:
+    """``edition`` (just built) with the day's recorded actions replayed; each one whose
+    story is gone is logged, and listed in the editor's panel as not applied."""
+    actions = DeskStore(db).actions(edition.date)
+    if not actions:
+        return edition
+    replayed = replay(edition, actions, story_promoter(config, db, summarize))
+    for entry in replayed.skipped:
+        log.warning("edition %s: %s (%s) %s", edition.id, entry.line, entry.editor, entry.note)
+    return replayed.edition
