@@ -6,7 +6,7 @@ rebuild keeps them (and renders to the approved hash)."""
 from __future__ import annotations
 
 import email
-from datetime import date
+from datetime import UTC, date, datetime
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 
 from digest.cli import main
 from digest.config import load_config
-from digest.models import Edition
+from digest.models import DeskAction, Edition
 from digest.pipeline.desk import rendered_hash
 from digest.publish.messages import MessageFactory
 from digest.publish.render import render_edition
@@ -134,3 +134,36 @@ def test_drop_pin_edit_approve_send_and_rebuild(
     assert all(e.applied for e in rebuilt.desk) and len(rebuilt.desk) == 3
     again = render_edition(rebuilt, loaded.newsletter, timezone=loaded.tz)
     assert rendered_hash(again) == approval.edition_hash
+
+    # Promote: a More news headline becomes a summarised story (extracted points).
+    headline = rebuilt.more_news[0]
+    promoted_run = CliRunner().invoke(
+        main, ["--config", str(path), "edition", "promote", headline.article_id, "--date", DAY]
+    )
+    assert promoted_run.exit_code == 0, promoted_run.output
+    promoted = saved(path)
+    story = next(s for s in promoted.stories if s.article_id == headline.article_id)
+    assert story.summary.key_points and all(p.sources for p in story.summary.key_points)
+    assert headline.article_id not in {h.article_id for h in promoted.more_news}
+
+    # An action whose story is gone at the next rebuild is skipped and reported.
+    with open_database(loaded.store_path) as db:
+        DeskStore(db).record(
+            date(2026, 11, 24),
+            DeskAction(
+                kind="headline",
+                editor="farah",
+                at=datetime.now(UTC),
+                article_id="gone-article-0001",
+                text="Nicht mehr da",
+            ),
+        )
+    last = CliRunner().invoke(main, ["--config", str(path), "edition", "--rebuild", "--date", DAY])
+    assert last.exit_code == 0, last.output
+    assert (
+        "warning: farah's action headline of “gone-article-0001” → “Nicht mehr da” not applied:"
+        " no story with id 'gone-article-0001' in this edition"
+    ) in last.stderr
+    final = saved(path)
+    assert [e.applied for e in final.desk] == [True, True, True, True, False]
+    assert headline.article_id in {s.article_id for s in final.stories}  # promote replayed
