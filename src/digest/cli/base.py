@@ -21,7 +21,9 @@ import click
 from digest.config import Config, load_config
 from digest.errors import ConfigError, DigestError, LockError
 from digest.log import setup_logging
+from digest.pipeline.days import default_day
 from digest.progress import Progress
+from digest.store import open_store
 
 __all__ = [
     "EXIT_FAILED",
@@ -141,8 +143,17 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
-def edition_day(config: Config, day: Any) -> date:
-    """The ``--date`` value as a date, or today in the configured timezone."""
-    if day is None:
-        return datetime.now(config.tz).date()
-    return day.date() if isinstance(day, datetime) else day
+def edition_day(config: Config, day: Any, *, newest: bool = True) -> date:
+    """The ``--date`` value as a date, or today in the configured timezone; with ``newest``,
+    the newest stored day with articles when today has none, said on stderr (the daily job
+    and the commands that send pass False: they never fall back to another day)."""
+    if day is not None:
+        return day.date() if isinstance(day, datetime) else day
+    today = datetime.now(config.tz).date()
+    if not newest:
+        return today
+    with open_store(config) as db:
+        choice = default_day(config, db, today)
+    if choice.note:
+        click.echo(f"note: {choice.note}", err=True)
+    return choice.day

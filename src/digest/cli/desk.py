@@ -49,7 +49,7 @@ def editor_option(func: F) -> F:
 @pass_config
 def approve_command(config: Config, day: Any, editor: str | None) -> None:
     """Approve the day's edition as it renders now; the next `digest run` sends it."""
-    when = edition_day(config, day)
+    when = edition_day(config, day, newest=False)
     done = approve(config, when, editor or _login_name())
     approval = done.approval
     again = " (again)" if done.replaced is not None else ""
@@ -67,7 +67,7 @@ def send_command(config: Config, day: Any) -> None:
     """Send the day's saved edition now (approved, if delivery.require_approval)."""
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
-        report = pipeline.run_daily(config, edition_day(config, day), send_only=True)
+        report = pipeline.run_daily(config, edition_day(config, day, newest=False), send_only=True)
     finally:
         signal.signal(signal.SIGTERM, previous)
     print_run_report(report)

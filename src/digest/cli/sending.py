@@ -69,7 +69,7 @@ def run_command(config: Config, day: Any, dry_run: bool) -> None:
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         report = pipeline.run_daily(
-            config, edition_day(config, day), dry_run=dry_run, progress=_StageLines()
+            config, edition_day(config, day, newest=False), dry_run=dry_run, progress=_StageLines()
         )
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -149,6 +149,12 @@ ALL_ARTICLES = "SELECT body FROM articles ORDER BY COALESCE(published, ingested_
 
 COUNT_ARTICLES = "SELECT COUNT(*) FROM articles"
 
+# The newest article published (or, without a date, ingested) before :until.
+NEWEST_ARTICLE_BEFORE = """
+SELECT MAX(COALESCE(published, ingested_at)) FROM articles
+WHERE COALESCE(published, ingested_at) < :until
+"""
+
 # --- embeddings ----------------------------------------------------------------------------
 
 # {marks} is a run of "?" placeholders, one per hash.
