@@ -22,12 +22,12 @@ from digest.models import DeskAction, DeskActionKind
 from digest.pipeline.act import act
 from digest.pipeline.desk import approve
 
-__all__ = ["approve_command", "editor_option", "send_command"]
+__all__ = ["approve_command", "editor_option", "login_name", "send_command"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _login_name() -> str:
+def login_name() -> str:
     try:
         return os.environ.get("USER") or getpass.getuser() or "editor"
     except (OSError, KeyError):  # no passwd entry (a container's random uid)
@@ -50,7 +50,7 @@ def editor_option(func: F) -> F:
 def approve_command(config: Config, day: Any, editor: str | None) -> None:
     """Approve the day's edition as it renders now; the next `digest run` sends it."""
     when = edition_day(config, day, newest=False)
-    done = approve(config, when, editor or _login_name())
+    done = approve(config, when, editor or login_name())
     approval = done.approval
     again = " (again)" if done.replaced is not None else ""
     click.echo(
@@ -78,7 +78,7 @@ def send_command(config: Config, day: Any) -> None:
 
 def _act(config: Config, day: Any, kind: DeskActionKind, editor: str | None, **fields: Any) -> None:
     when = edition_day(config, day)
-    action = DeskAction(kind=kind, editor=editor or _login_name(), at=datetime.now(UTC), **fields)
+    action = DeskAction(kind=kind, editor=editor or login_name(), at=datetime.now(UTC), **fields)
     done = act(config, when, action)
     click.echo(f"{done.entry.line} ({done.action.editor}, edition {done.edition.id})")
     order = "; ".join(f"{n}. {s.title}" for n, s in enumerate(done.edition.stories[:3], start=1))
