@@ -66,6 +66,12 @@ def test_require_approval_stops_the_run_and_approve_lets_it_send(tmp_path: Path)
         assert "waiting for approval" in digest(path, "send", "--date", DAY).stdout
         assert sink.messages == []
 
+        archive = tmp_path / "data" / "archive"
+        # a draft waiting for approval is never published in the archive
+        assert digest(path, "archive").exit_code == 0
+        assert not (archive / f"{DAY}.html").exists()
+        assert "No editions yet" in (archive / "index.html").read_text(encoding="utf-8")
+
         approved = digest(path, "approve", "--date", DAY, "--editor", "Zeynep")
         assert approved.exit_code == 0, approved.output
         assert "approved: edition 2026-11-24 by Zeynep" in approved.stdout
@@ -73,6 +79,7 @@ def test_require_approval_stops_the_run_and_approve_lets_it_send(tmp_path: Path)
         sent = digest(path, "run", "--date", DAY)
         assert sent.exit_code == 0, sent.output
         assert "2 recipients, 2 sent" in sent.stdout
+        assert (archive / f"{DAY}.html").is_file()
         assert sorted(m.rcpt_tos[0] for m in sink.messages) == [
             "amara@example.org",
             "jonas@example.de",

@@ -26,6 +26,7 @@ from digest.publish.messages import archive_url
 from digest.publish.preview import public_html
 from digest.publish.render import Renderer, preheader_for, subject_for
 from digest.store import Database, EditionStore, open_store
+from digest.store.desk import DeskStore
 
 __all__ = [
     "ARCHIVE_PAGE_SIZE",
@@ -221,24 +222,29 @@ def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _editions_of(db: Database) -> list[Edition]:
+def _editions_of(config: Config, db: Database) -> list[Edition]:
+    """The stored editions the archive shows, newest first: all of them, or, with
+    ``delivery.require_approval``, those approved (a draft waiting is never published)."""
     editions = EditionStore(db)
-    found = [editions.for_day(day) for day in editions.days()]
+    desk = DeskStore(db)
+    gate = config.delivery.require_approval
+    days = [d for d in editions.days() if not gate or desk.approval(d) is not None]
+    found = [editions.for_day(day) for day in days]
     return [e for e in found if e is not None]
 
 
 def stored_editions(config: Config) -> list[Edition]:
-    """Every edition saved in the store, newest first."""
+    """Every edition of the store the archive shows (see ``_editions_of``), newest first."""
     with open_store(config) as db:
-        return _editions_of(db)
+        return _editions_of(config, db)
 
 
 def archive_stored(config: Config, out: Path | None = None) -> ArchiveWritten:
-    """``write_archive`` over every stored edition."""
+    """``write_archive`` over every stored edition the archive shows."""
     return write_archive(config, stored_editions(config), out)
 
 
 def update_archive(config: Config, db: Database, edition_id: str) -> ArchiveWritten:
     """After a send: the page of ``edition_id`` (rendered again: it is what was sent), any
-    page missing, the index pages and the feed, over every stored edition."""
-    return write_archive(config, _editions_of(db), only={edition_id})
+    page missing, the index pages and the feed, over the editions the archive shows."""
+    return write_archive(config, _editions_of(config, db), only={edition_id})
