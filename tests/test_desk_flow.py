@@ -83,6 +83,8 @@ def test_drop_pin_edit_approve_send_and_rebuild(
         digest("edition", "drop", dropped, "--date", DAY)
         digest("edition", "pin", pinned, "--date", DAY, "--editor", "Tomás")
         digest("edition", "edit-point", edited, "2", POINT, "--date", DAY)
+        headline = built.more_news[0]
+        digest("edition", "promote", headline.article_id, "--date", DAY)
         digest("approve", "--date", DAY)
         sent = digest("run", "--date", DAY)
         assert "1 recipient, 1 sent" in sent.stdout
@@ -118,7 +120,7 @@ def test_drop_pin_edit_approve_send_and_rebuild(
     assert digest_preview.exit_code == 0
     page = (tmp_path / "data" / "previews" / f"{DAY}.html").read_text(encoding="utf-8")
     log = lxml.html.document_fromstring(page).get_element_by_id("digest-desk-log").text_content()
-    assert "Editor's actions (3)" in log
+    assert "Editor's actions (4)" in log
     assert f"farah: dropped “{titles[dropped]}”" in log
     assert f"Tomás: pinned “{titles[pinned]}” at 1" in log
     assert f"farah: edited key point 2 of “{titles[edited]}”" in log
@@ -131,20 +133,24 @@ def test_drop_pin_edit_approve_send_and_rebuild(
     assert "warning" not in rebuilt_run.stderr
     rebuilt = saved(path)
     assert [s.article_id for s in rebuilt.stories] == [s.article_id for s in approved.stories]
-    assert all(e.applied for e in rebuilt.desk) and len(rebuilt.desk) == 3
+    assert all(e.applied for e in rebuilt.desk) and len(rebuilt.desk) == 4
     again = render_edition(rebuilt, loaded.newsletter, timezone=loaded.tz)
     assert rendered_hash(again) == approval.edition_hash
 
-    # Promote: a More news headline becomes a summarised story (extracted points).
-    headline = rebuilt.more_news[0]
-    promoted_run = CliRunner().invoke(
-        main, ["--config", str(path), "edition", "promote", headline.article_id, "--date", DAY]
-    )
-    assert promoted_run.exit_code == 0, promoted_run.output
-    promoted = saved(path)
-    story = next(s for s in promoted.stories if s.article_id == headline.article_id)
+    # The promoted More news headline was sent as a summarised story (extracted points).
+    story = next(s for s in rebuilt.stories if s.article_id == headline.article_id)
     assert story.summary.key_points and all(p.sources for p in story.summary.key_points)
-    assert headline.article_id not in {h.article_id for h in promoted.more_news}
+    assert headline.article_id not in {h.article_id for h in rebuilt.more_news}
+    assert story.title in headlines
+
+    # An edition that went out is no draft: actions on it are refused, nothing recorded.
+    late = CliRunner().invoke(
+        main, ["--config", str(path), "edition", "drop", pinned, "--date", DAY]
+    )
+    assert late.exit_code == 1
+    assert late.stderr.strip() == (
+        "error: edition 2026-11-24 went out to 1 subscriber already: actions change a draft only"
+    )
 
     # An action whose story is gone at the next rebuild is skipped and reported.
     with open_database(loaded.store_path) as db:
@@ -166,4 +172,5 @@ def test_drop_pin_edit_approve_send_and_rebuild(
     ) in last.stderr
     final = saved(path)
     assert [e.applied for e in final.desk] == [True, True, True, True, False]
+    assert len(final.desk) == 5
     assert headline.article_id in {s.article_id for s in final.stories}  # promote replayed

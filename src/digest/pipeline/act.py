@@ -17,6 +17,7 @@ from digest.pipeline.desk import story_promoter
 from digest.publish.desk import ActionForm
 from digest.store import EditionStore, open_store
 from digest.store.desk import DeskStore
+from digest.store.ledger import DeliveryLedger
 
 __all__ = ["Acted", "act", "act_on_form"]
 
@@ -42,6 +43,13 @@ def act(config: Config, day: date, action: DeskAction) -> Acted:
     )
     with open_store(config) as db:
         edition = build_edition(config, db, day)
+        counts = DeliveryLedger(db).counts(edition.id)
+        out = counts.get("sent", 0) + counts.get("sending", 0)
+        if out:
+            raise EditionError(
+                f"edition {edition.id} went out to {out} subscriber{'s' if out != 1 else ''}"
+                " already: actions change a draft only"
+            )
         resolved = resolve_action(edition, action)
         desk = DeskStore(db)
         pins = [a for a in desk.actions(day) if a.kind == "pin"]
