@@ -248,3 +248,10 @@ def test_edition_without_a_subcommand_still_prints_the_edition(config_file: Path
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(sample_edition().title)
     assert replace(sample_edition(), note="").note == ""
+
+
+def test_the_groups_date_reaches_the_action(config_file: Path) -> None:
+    result = digest(config_file, "edition", "--date", DAY, "drop", "i-probe")
+    assert result.exit_code == 0, result.output
+    with open_database(load_config(config_file).store_path) as db:
+        assert [a.kind for a in DeskStore(db).actions(date(2026, 11, 24))] == ["drop"]

@@ -57,7 +57,12 @@ def approve_command(config: Config, day: Any, editor: str | None) -> None:
         f"approved{again}: edition {approval.edition_id} by {approval.editor}"
         f" ({approval.edition_hash[:12]}), subject: {done.subject}"
     )
-    click.echo("the next `digest run` (or `digest send`) sends it; a change needs approval again")
+    if config.delivery.require_approval:
+        click.echo(
+            "the next `digest run` (or `digest send`) sends it; a change needs approval again"
+        )
+    else:
+        click.echo("note: delivery.require_approval is off: `digest run` sends without approval")
 
 
 @main.command("send")
@@ -77,6 +82,9 @@ def send_command(config: Config, day: Any) -> None:
 
 
 def _act(config: Config, day: Any, kind: DeskActionKind, editor: str | None, **fields: Any) -> None:
+    parent = click.get_current_context().parent
+    if day is None and parent is not None:  # `digest edition --date D drop ID` means day D
+        day = parent.params.get("day")
     when = edition_day(config, day)
     action = DeskAction(kind=kind, editor=editor or login_name(), at=datetime.now(UTC), **fields)
     done = act(config, when, action)
