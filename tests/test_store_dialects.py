@@ -85,3 +85,20 @@ def test_ids_continue_after_copied_rows(postgres: PostgresForTests) -> None:
         pg.reset_identities(db)
         added, outcome = SubscriberStore(db).upsert("Ленa@пример.рф")
         assert outcome == "added" and added.id == 42
+
+
+def test_an_insert_reports_the_new_id_on_both_engines(store_url: str) -> None:
+    with open_database(store_url) as db:
+        params = {
+            "email": "Zoë@example.org",
+            "email_key": "zoë@example.org",
+            "name": "Zoë",
+            "topics": "[]",
+            "state": "active",
+            "now": "2026-11-24T06:00:00+00:00",
+        }
+        first = db.execute(sql.INSERT_SUBSCRIBER, params).lastrowid
+        second = db.execute(
+            sql.INSERT_SUBSCRIBER, {**params, "email_key": "zoe2@example.org"}
+        ).lastrowid
+        assert (first, second) == (1, 2)

@@ -335,7 +335,7 @@ def _envelope(conn: smtplib.SMTP, verb: str, label: str, address: str) -> tuple[
     """MAIL FROM or RCPT TO. A plain ASCII address (what ``digest.subscribers`` stores) is
     sent as ``<address>`` directly: ``smtplib`` would parse it with ``email.utils`` first
     only to print the same thing. Anything else goes through ``smtplib``."""
-    if address.isascii() and not any(c in address for c in " <>\r\n\t\"(),;:\\[]"):
+    if address.isascii() and not any(c in address for c in ' <>\r\n\t"(),;:\\[]'):
         return conn.docmd(verb, f"{label}:<{address}>")
     return conn.mail(address) if verb == "mail" else conn.rcpt(address)
 
