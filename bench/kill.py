@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -34,6 +35,8 @@ def main() -> int:
     parser.add_argument("--delay", type=float, default=0.002, help="sink delay per message, s")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
+    # SIGTERM (a timeout) unwinds like Ctrl-C, so the servers and workers are stopped.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     seed = args.seed if args.seed is not None else time.time_ns() % 100_000
     copies = Copies()
     with (

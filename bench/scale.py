@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -221,6 +222,8 @@ def main() -> int:
     parser.add_argument("--ingest-workers", default="1,4")
     parser.add_argument("--batch", type=int, default=500, help="distributed.send_batch")
     args = parser.parse_args()
+    # SIGTERM (a timeout) unwinds like Ctrl-C, so the servers and workers are stopped.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     print(f"cores: {os.cpu_count()} (workers, PostgreSQL, Redis, the sink share them)")
     port = free_port()
     sink = sink_process(port)
