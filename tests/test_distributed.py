@@ -234,3 +234,39 @@ def test_run_distributed_needs_a_postgresql_store(tmp_path: Path) -> None:
     config.write_text("data_dir: data\n")
     result = CliRunner().invoke(main, ["--config", str(config), "run", "--distributed"])
     assert result.exit_code != 0 and "needs a PostgreSQL store" in result.output
+
+
+@pytest.mark.slow
+def test_run_distributed_fetches_summarises_and_sends_through_workers(tmp_path: Path) -> None:
+    """`digest run --distributed` end to end: the examples fetched, summarised and sent by
+    two Celery workers, the edition built here, one message per subscriber."""
+    reason = _why_no_rig()
+    if reason:
+        pytest.skip(reason)
+    from click.testing import CliRunner
+
+    from digest.cli import main
+    from tests.conftest import EXAMPLES
+
+    sources = [{"name": "examples", "location": str(EXAMPLES), "kind": "folder"}]
+    with (
+        SmtpSink(keep=True) as sink,
+        SendRig.start(tmp_path, sink.host, sink.port, extra={"sources": sources}) as rig,
+    ):
+        with open_store(rig.config) as db:
+            people = SubscriberStore(db)
+            for i, name in enumerate(NAMES[:3]):
+                people.upsert(f"leser{i}@beispiel.de", name=name)
+        rig.start_workers(2)
+        rig.wait_ready(2)
+        args = ["--config", str(rig.config_path), "run", "--distributed", "--date", "2026-11-24"]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        assert "14 new articles" in result.output and "3 sent" in result.output
+        again = CliRunner().invoke(main, args)  # a re-run sends nobody anything twice
+        assert again.exit_code == 0, again.output
+        with open_store(rig.config) as db:
+            assert DeliveryLedger(db).counts("2026-11-24")["sent"] == 3
+    received = sink.by_recipient()
+    assert sorted(received) == [f"leser{i}@beispiel.de" for i in range(3)]
+    assert all(len(copies) == 1 for copies in received.values())

@@ -58,6 +58,7 @@ class SendRig:
         connections: int = 1,
         visibility_timeout: int = 10,
         own_servers: bool = True,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         _src_on_path()
         self.folder = folder
@@ -86,7 +87,8 @@ class SendRig:
                 "poll_seconds": 0.2,
             },
         }
-        self.config_path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+        raw.update(extra or {})  # more top-level keys (sources, ...)
+        self.config_path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
         os.environ[SECRET_ENV] = SECRET
         from digest.config import load_config
 
@@ -105,6 +107,7 @@ class SendRig:
         connections: int = 1,
         visibility_timeout: int = 10,
         postgres_settings: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> SendRig:
         postgres = PostgresServer.start(postgres_settings)
         try:
@@ -121,6 +124,7 @@ class SendRig:
             send_batch=send_batch,
             connections=connections,
             visibility_timeout=visibility_timeout,
+            extra=extra,
         )
 
     # --- data ---------------------------------------------------------------------------

@@ -4,7 +4,9 @@
 2. summarise  the window's candidate articles in batches of ``distributed.summarize_batch``
               (``summarize_articles`` tasks fill the store's summary and vector caches)
 3. edition    rank, select and assemble here, reading the summaries the workers stored
-4. render     once here (each worker renders the saved edition once for itself)
+4. render     once here (each worker renders the saved edition once for itself), then the
+              same gate as the one-process job: nothing is sent while the edition waits
+              for approval or its send time
 5. send       queue a ledger row per active subscriber, cut the unfinished rows into
               batches of ``distributed.send_batch``, send one ``send_batches`` task per
               open batch, and wait, printing progress from the ledger. When every task
@@ -29,7 +31,9 @@ from digest.distributed.app import FETCH_TASK, SEND_TASK, SUMMARIZE_TASK, make_a
 from digest.errors import ConfigError, DigestError
 from digest.pipeline.build import build_edition
 from digest.pipeline.daily import RunReport, job_lock, transport_factory
+from digest.pipeline.desk import hold_reason
 from digest.progress import Progress
+from digest.publish.archive import update_archive
 from digest.publish.render import render_edition
 from digest.publish.tokens import secret_key
 from digest.store import ArticleStore, EditionStore, open_store
@@ -103,21 +107,28 @@ def run_distributed(config: Config, day: date, *, progress: Progress | None = No
         )
         if progress:
             progress("render", 1, 1, rendered.subject)
-    sent = send_distributed(config, day, app=app, progress=progress)
-    counts, ambiguous = sent.counts, sent.ambiguous
+        # The same gate as the one-process job: approval and send time.
+        held = hold_reason(config, db, day, rendered, now=None, schedule=True)
+        counts: dict[str, int] = {}
+        ambiguous = 0
+        archive = None
+        if held is None:
+            sent = send_distributed(config, day, app=app, progress=progress)
+            counts, ambiguous = sent.counts, sent.ambiguous
+            try:
+                archive = str(update_archive(config, db, edition.id).index)
+            except DigestError as exc:  # the messages are out: reported, not a failure
+                log.warning("archive: %s", exc)
+                warnings = (*warnings, f"archive: {exc}")
     return RunReport(
         day=day,
         edition_id=edition.id,
         stories=len(edition.stories),
-        recipients=counts["queued"]
-        + counts["sending"]
-        + counts["sent"]
-        + counts["deferred"]
-        + counts["failed"],
-        sent=counts["sent"],
+        recipients=sum(counts.values()),
+        sent=counts.get("sent", 0),
         already_sent=0,
-        deferred=counts["deferred"],
-        failed=counts["failed"],
+        deferred=counts.get("deferred", 0),
+        failed=counts.get("failed", 0),
         suppressed=0,
         ambiguous_resent=ambiguous,
         elapsed=time.monotonic() - started,
@@ -125,6 +136,8 @@ def run_distributed(config: Config, day: date, *, progress: Progress | None = No
         ingested=ingested,
         failed_sources=failed_sources,
         source_warnings=warnings,
+        archive=archive,
+        held=held,
     )
 
 
