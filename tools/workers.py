@@ -61,6 +61,7 @@ class SendRig:
         extra: dict[str, Any] | None = None,
     ) -> None:
         _src_on_path()
+        folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.postgres = postgres
         self.redis = redis

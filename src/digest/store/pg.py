@@ -163,6 +163,9 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at       TEXT NOT NULL,
         PRIMARY KEY (edition_id, batch)
     );
+    -- Forgetting a subscriber (and the cascade from subscribers) finds their ledger rows
+    -- without reading the whole ledger: on a list of millions that was minutes per address.
+    CREATE INDEX deliveries_subscriber ON deliveries (subscriber_id);
     """,
 )
 
