@@ -311,7 +311,8 @@ class RenderedEdition:
     """The edition rendered once: HTML (CSS inlined) and text with per-subscriber slots.
 
     The slots are filled per subscriber by ``digest.publish.render.personalize``; nothing else
-    differs between subscribers.
+    differs between subscribers. ``slot_nonce`` is the random part of this render's slot
+    markers (``digest.publish.render.SlotMarkers``): never stored, never shown.
     """
 
     edition_id: str
@@ -319,6 +320,7 @@ class RenderedEdition:
     preheader: str
     html: str
     text: str
+    slot_nonce: str
 
 
 SubscriberState = Literal["active", "unsubscribed", "suppressed"]

@@ -15,6 +15,7 @@ import html as html_lib
 import logging
 import math
 import re
+import secrets
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,10 +37,11 @@ from digest.text.rules import lowercase_words, mostly_same_words
 
 __all__ = [
     "MAX_HTML_BYTES",
-    "SLOTS",
+    "SLOT_NAMES",
     "Filled",
     "Renderer",
     "Slot",
+    "SlotMarkers",
     "SlotValue",
     "bundled_templates",
     "check_html",
@@ -71,12 +73,55 @@ class Slot(str):
 
 
 SLOT_PREFIX = "DIGEST_SLOT_"
-SLOTS: dict[str, Slot] = {
-    name: Slot(f"{SLOT_PREFIX}{name.upper()}_")
-    for name in ("name_suffix", "unsubscribe_url", "browser_url")
-}
-_SLOT_RE = re.compile("|".join(re.escape(s) for s in SLOTS.values()))
-_SLOT_NAMES = {marker: name for name, marker in SLOTS.items()}
+# The per-subscriber values; a new one (a preferences link) is a name here, a value in
+# ``slot_values`` and a ``{{ slot.<name> }}`` in the templates.
+SLOT_NAMES = ("name_suffix", "unsubscribe_url", "browser_url")
+_NONCE = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True, slots=True)
+class SlotMarkers:
+    """The slot markers of one render: ``DIGEST_SLOT_<nonce>_<NAME>_``.
+
+    The nonce is 128 random bits drawn when the edition is rendered, after every article
+    was written, and it is never shown or stored: no feed can know it, so no text of an
+    article, however nested, split or encoded, can form a marker. Markers are found in
+    one pass over the finished document and replaced by values that are never scanned
+    again.
+    """
+
+    nonce: str
+
+    def __post_init__(self) -> None:
+        if not _NONCE.fullmatch(self.nonce):
+            raise RenderError("a rendered edition's slot nonce must be 32 hex digits")
+
+    @classmethod
+    def fresh(cls) -> SlotMarkers:
+        return cls(secrets.token_hex(16))
+
+    def marker(self, name: str) -> Slot:
+        return Slot(f"{SLOT_PREFIX}{self.nonce}_{name.upper()}_")
+
+    def by_name(self) -> dict[str, Slot]:
+        """Each slot's marker, by name (the templates' ``slot``)."""
+        return {name: self.marker(name) for name in SLOT_NAMES}
+
+    def split(self, document: str) -> list[str]:
+        """``document`` cut at its markers: static text at even indices, the slot *names*
+        at odd ones."""
+        names = {self.marker(name): name for name in SLOT_NAMES}
+        pattern = re.compile("|".join(re.escape(m) for m in names))
+        parts: list[str] = []
+        start = 0
+        for match in pattern.finditer(document):
+            parts.append(document[start : match.start()])
+            parts.append(names[Slot(match.group(0))])
+            start = match.end()
+        parts.append(document[start:])
+        return parts
+
+
 # C0 controls other than tab and newline, and DEL: never valid in mail text or HTML.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
@@ -282,7 +327,6 @@ class Renderer:
             "subject": subject_for(edition, self.options),
             "preheader": preheader_for(edition),
             "reading_minutes": reading_minutes(edition),
-            "slot": SLOTS,
         }
 
     def _render(self, name: str, context: Mapping[str, Any]) -> str:
@@ -304,10 +348,11 @@ class Renderer:
 
     def render(self, edition: Edition) -> RenderedEdition:
         """HTML and text of ``edition`` with per-subscriber slots; premailer runs once."""
-        context = self._context(edition)
+        markers = SlotMarkers.fresh()
+        context = {**self._context(edition), "slot": markers.by_name()}
         raw_html = self._render("newsletter.html.j2", context)
         inlined = inline_css(raw_html, self.stylesheet())
-        check_html(inlined)
+        check_html(inlined, slot_links=markers.by_name().values())
         refs = _References()
         text = self._render(
             "newsletter.txt.j2",
@@ -330,6 +375,7 @@ class Renderer:
             preheader=context["preheader"],
             html=inlined,
             text=_tidy_text(text),
+            slot_nonce=markers.nonce,
         )
 
     def editor_panel(
@@ -393,13 +439,14 @@ _FORBIDDEN = ("script", "iframe", "frame", "frameset", "form", "input", "button"
               "select", "object", "embed", "applet", "base", "link")  # fmt: skip
 
 
-def check_html(document: str) -> None:
+def check_html(document: str, *, slot_links: Iterable[str] = ()) -> None:
     """``RenderError`` unless the HTML is small enough and carries no active content.
 
     Limits: under ``MAX_HTML_BYTES``; no script, iframe, form, embedded object or linked
-    stylesheet; no ``on*`` handler; every link http(s), mailto or a slot; every image with
-    alt text and an http(s) source.
+    stylesheet; no ``on*`` handler; every link http(s), mailto or one of ``slot_links``
+    (this render's link markers); every image with alt text and an http(s) source.
     """
+    slots = frozenset(slot_links)
     size = len(document.encode("utf-8"))
     if size >= MAX_HTML_BYTES:
         raise RenderError(
@@ -424,7 +471,7 @@ def check_html(document: str) -> None:
             if attr.lower() == "style" and re.search(r"url\s*\(|expression\s*\(", value, re.I):
                 raise RenderError(f"the rendered HTML loads a resource from a style on <{tag}>")
         href = element.get("href")
-        if href is not None and href not in _SLOT_NAMES and safe_url(href) is None:
+        if href is not None and href not in slots and safe_url(href) is None:
             raise RenderError(f"the rendered HTML links to {href[:80]!r} (only http(s) and mailto)")
         if tag == "img":
             src = element.get("src", "")
@@ -456,32 +503,33 @@ class SlotValue:
 MAX_NAME_CHARS = 120
 
 
-def slot_values(name: str, unsubscribe_url: str, browser_url: str) -> dict[Slot, SlotValue]:
-    """Each slot's value for one subscriber, escaped for HTML and clean for text.
+def slot_values(name: str, unsubscribe_url: str, browser_url: str) -> dict[str, SlotValue]:
+    """Each slot's value for one subscriber, by slot name, escaped for HTML and clean for
+    text.
 
     ``RenderError`` when a link is not http(s)/mailto (a misconfigured base URL).
     """
     clean_name = " ".join(_clean(name).split())[:MAX_NAME_CHARS]
     suffix = f", {clean_name}" if clean_name else ""
-    values = {SLOTS["name_suffix"]: SlotValue(html_lib.escape(suffix), suffix)}
+    values = {"name_suffix": SlotValue(html_lib.escape(suffix), suffix)}
     for slot, url in (("unsubscribe_url", unsubscribe_url), ("browser_url", browser_url)):
         link = safe_url(url)
         if link is None:
             raise RenderError(f"the {slot.replace('_', ' ')} {url[:80]!r} is not http(s) or mailto")
-        values[SLOTS[slot]] = SlotValue(html_lib.escape(link, quote=True), link)
+        values[slot] = SlotValue(html_lib.escape(link, quote=True), link)
     return values
 
 
-def split_slots(document: str) -> list[str]:
-    """``document`` cut at its slots: static text at even indices, slot markers at odd."""
-    parts: list[str] = []
-    start = 0
-    for match in _SLOT_RE.finditer(document):
-        parts.append(document[start : match.start()])
-        parts.append(match.group(0))
-        start = match.end()
-    parts.append(document[start:])
-    return parts
+def split_slots(rendered: RenderedEdition, document: str) -> list[str]:
+    """``document`` (``rendered``'s HTML or text) cut at its slots: static text at even
+    indices, slot names at odd ones."""
+    return SlotMarkers(rendered.slot_nonce).split(document)
+
+
+def _fill(parts: list[str], values: Mapping[str, SlotValue], *, html: bool) -> str:
+    return "".join(
+        (values[p].html if html else values[p].text) if i % 2 else p for i, p in enumerate(parts)
+    )
 
 
 def personalize(
@@ -490,6 +538,6 @@ def personalize(
     """One subscriber's HTML and text: the slots filled, escaped; no re-rendering."""
     values = slot_values(name, unsubscribe_url, browser_url)
     return Filled(
-        html=_SLOT_RE.sub(lambda m: values[Slot(m.group(0))].html, rendered.html),
-        text=_SLOT_RE.sub(lambda m: values[Slot(m.group(0))].text, rendered.text),
+        html=_fill(split_slots(rendered, rendered.html), values, html=True),
+        text=_fill(split_slots(rendered, rendered.text), values, html=False),
     )
