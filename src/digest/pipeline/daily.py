@@ -180,7 +180,7 @@ def send_rendered(
     subscribers = SubscriberStore(db)
     report = deliver_edition(
         rendered.edition_id,
-        subscribers.active(),
+        subscribers.pages(),  # read a page at a time: memory does not grow with the list
         factory.message,
         connect,
         config.delivery,

@@ -179,6 +179,14 @@ ALL_SUBSCRIBERS = "SELECT * FROM subscribers ORDER BY id"
 
 SUBSCRIBERS_IN_STATE = "SELECT * FROM subscribers WHERE state = :state ORDER BY id"
 
+# One page of the subscribers in a state, after the id :after (keyset paging: memory and
+# time per page do not grow with the list).
+SUBSCRIBERS_PAGE = """
+SELECT * FROM subscribers WHERE state = :state AND id > :after ORDER BY id LIMIT :limit
+"""
+
+COUNT_SUBSCRIBERS_IN_STATE = "SELECT COUNT(*) FROM subscribers WHERE state = :state"
+
 COUNT_SUBSCRIBERS_BY_STATE = "SELECT state, COUNT(*) AS n FROM subscribers GROUP BY state"
 
 DELETE_SUBSCRIBER = "DELETE FROM subscribers WHERE id = :id"
@@ -223,6 +231,16 @@ SELECT d.subscriber_id FROM deliveries d JOIN subscribers s ON s.id = d.subscrib
 WHERE d.edition_id = :edition_id AND d.state IN ('queued', 'deferred', 'failed')
   AND s.state = 'active'
 ORDER BY d.subscriber_id
+"""
+
+# The ledger rows of one page of subscribers, with what the send needs to know of each
+# subscriber. {marks} is a run of "?" placeholders, one per subscriber id (the first "?"
+# is the edition).
+DELIVERIES_AMONG = """
+SELECT d.subscriber_id AS subscriber_id, d.state AS state, s.state AS subscriber_state,
+       s.permanent_failures AS permanent_failures
+FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+WHERE d.edition_id = ? AND d.subscriber_id IN ({marks})
 """
 
 # A claim, made right before DATA: the row moves to 'sending' only if nobody else holds it
