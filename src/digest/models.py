@@ -333,6 +333,8 @@ class Subscriber:
     name: str = ""
     topics: tuple[str, ...] = ()
     state: SubscriberState = "active"
+    # The subscription's version, signed into unsubscribe tokens (``digest.publish.tokens``).
+    token_version: int = 0
 
 
 @dataclass(frozen=True, slots=True)

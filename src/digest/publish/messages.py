@@ -199,7 +199,7 @@ class MessageFactory:
 
     def message(self, subscriber: Subscriber) -> OutgoingMessage:
         """``subscriber``'s message; ``DeliveryError`` for an address or name with CR/LF."""
-        token = make_token(self._secret, subscriber.id, subscriber.email)
+        token = make_token(self._secret, subscriber.id, subscriber.email, subscriber.token_version)
         message_id = self.message_id(subscriber.id)
         data = self._build(subscriber.name, subscriber.email, token, message_id, self._subject)
         return OutgoingMessage(

@@ -86,6 +86,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX deliveries_state ON deliveries (edition_id, state);
     """,
+    # 2: unsubscribe tokens sign the subscription's version; it goes up each time an
+    # address becomes active again, which revokes the links of earlier mail
+    """
+    ALTER TABLE subscribers ADD COLUMN token_version INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 # --- articles ------------------------------------------------------------------------------
@@ -165,14 +170,20 @@ INSERT INTO subscribers (email, email_key, name, topics, state, created_at, upda
 VALUES (:email, :email_key, :name, :topics, :state, :now, :now)
 """
 
+# An address that becomes active again gets a new token version (SET sees the old row).
 UPDATE_SUBSCRIBER = """
 UPDATE subscribers SET email = :email, name = :name, topics = :topics, state = :state,
-       permanent_failures = :permanent_failures, updated_at = :now
+       permanent_failures = :permanent_failures, updated_at = :now,
+       token_version = token_version
+           + CASE WHEN state <> 'active' AND :state = 'active' THEN 1 ELSE 0 END
 WHERE id = :id
 """
 
 SET_SUBSCRIBER_STATE = """
-UPDATE subscribers SET state = :state, updated_at = :now WHERE id = :id AND state <> :state
+UPDATE subscribers SET state = :state, updated_at = :now,
+       token_version = token_version
+           + CASE WHEN state <> 'active' AND :state = 'active' THEN 1 ELSE 0 END
+WHERE id = :id AND state <> :state
 """
 
 ALL_SUBSCRIBERS = "SELECT * FROM subscribers ORDER BY id"

@@ -41,6 +41,7 @@ def _subscriber(row: sqlite3.Row) -> Subscriber:
         name=row["name"],
         topics=tuple(json.loads(row["topics"])),
         state=state,
+        token_version=int(row["token_version"]),
     )
 
 
@@ -107,6 +108,9 @@ class SubscriberStore:
                 name=old.name if name is None else name,
                 topics=old.topics if topics is None else topics,
                 state=new_state,
+                # as UPDATE_SUBSCRIBER counts it: active again, a new version
+                token_version=old.token_version
+                + (1 if old.state != "active" and new_state == "active" else 0),
             )
             if merged == old and failures == int(row["permanent_failures"]):
                 return old, "unchanged"
