@@ -172,14 +172,17 @@ def test_safe_url(url: str | None, ok: bool) -> None:
     assert (safe_url(url) is not None) is ok
 
 
-def test_html_over_the_size_limit_is_refused() -> None:
+def test_html_over_the_size_limit_is_trimmed_to_fit() -> None:
     edition = sample_edition()
     story = edition.stories[0]
     many = tuple(dataclasses.replace(story, article_id=f"s{i}") for i in range(60))
     big = dataclasses.replace(edition, sections=(EditionSection("World", many),))
-    with pytest.raises(RenderError, match=r"over the 100,000-byte limit"):
-        render_edition(big, OPTIONS)
-    assert len(render_edition(edition, OPTIONS).html.encode()) < MAX_HTML_BYTES
+    rendered = render_edition(big, OPTIONS)
+    assert len(rendered.html.encode()) < MAX_HTML_BYTES
+    assert rendered.trimmed[0] == f"More news: {len(edition.more_news)} of 6 headlines left out"
+    assert rendered.trimmed[-1].endswith("of 60 stories left out")
+    whole = render_edition(edition, OPTIONS)
+    assert len(whole.html.encode()) < MAX_HTML_BYTES and whole.trimmed == ()
 
 
 @pytest.mark.parametrize(

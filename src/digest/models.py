@@ -321,6 +321,8 @@ class RenderedEdition:
     html: str
     text: str
     slot_nonce: str
+    # What was left out to fit the HTML size limit (``digest.publish.trim``); () if nothing.
+    trimmed: tuple[str, ...] = ()
 
 
 SubscriberState = Literal["active", "unsubscribed", "suppressed"]

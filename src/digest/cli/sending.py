@@ -68,6 +68,8 @@ def run_command(config: Config, day: Any, dry_run: bool) -> None:
         signal.signal(signal.SIGTERM, previous)
     for warning in report.source_warnings:
         click.echo(f"warning: {warning}", err=True)
+    for note in report.trimmed:
+        click.echo(f"warning: the newsletter was over the size limit; trimmed: {note}", err=True)
     for failure in report.failed_sources:
         click.echo(f"error: source {failure}", err=True)
     click.echo(report.summary())

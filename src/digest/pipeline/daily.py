@@ -75,6 +75,8 @@ class RunReport:
     # the edition is still built from the others, but the run reports them (exit status 1).
     failed_sources: tuple[str, ...] = ()
     source_warnings: tuple[str, ...] = ()
+    # What the render left out to fit the HTML size limit (``RenderedEdition.trimmed``).
+    trimmed: tuple[str, ...] = ()
 
     def summary(self) -> str:
         mode = " (dry run)" if self.dry_run else ""
@@ -243,6 +245,7 @@ def run_daily(
         outbox=None if folder is None else str(folder),
         failed_sources=tuple(f"{s.name}: {s.reason}" for s in failed_sources),
         source_warnings=() if ingested is None else ingested.warnings,
+        trimmed=rendered.trimmed,
     )
 
 

@@ -11,6 +11,7 @@ per subscriber.
 
 from __future__ import annotations
 
+import dataclasses
 import html as html_lib
 import logging
 import math
@@ -33,6 +34,7 @@ from markupsafe import Markup
 from digest.config import NewsletterOptions
 from digest.errors import RenderError
 from digest.models import Edition, RenderedEdition
+from digest.publish.trim import fit_edition
 from digest.text.rules import lowercase_words, mostly_same_words
 
 __all__ = [
@@ -347,12 +349,31 @@ class Renderer:
         return source
 
     def render(self, edition: Edition) -> RenderedEdition:
-        """HTML and text of ``edition`` with per-subscriber slots; premailer runs once."""
+        """HTML and text of ``edition`` with per-subscriber slots; premailer runs once.
+
+        An edition whose HTML would pass ``MAX_HTML_BYTES`` is trimmed to fit
+        (``digest.publish.trim``: More news, then related stories, then story text) and
+        rendered again; ``RenderedEdition.trimmed`` says what was left out.
+        """
+        rendered, trimmed = fit_edition(
+            edition, self._render_once, lambda r: len(r.html.encode("utf-8")), MAX_HTML_BYTES
+        )
+        check_html(rendered.html, slot_links=SlotMarkers(rendered.slot_nonce).by_name().values())
+        if trimmed:
+            log.warning(
+                "edition %s was over the %s-byte limit; trimmed: %s",
+                edition.id,
+                f"{MAX_HTML_BYTES:,}",
+                "; ".join(trimmed),
+            )
+            rendered = dataclasses.replace(rendered, trimmed=trimmed)
+        return rendered
+
+    def _render_once(self, edition: Edition) -> RenderedEdition:
         markers = SlotMarkers.fresh()
         context = {**self._context(edition), "slot": markers.by_name()}
         raw_html = self._render("newsletter.html.j2", context)
         inlined = inline_css(raw_html, self.stylesheet())
-        check_html(inlined, slot_links=markers.by_name().values())
         refs = _References()
         text = self._render(
             "newsletter.txt.j2",
@@ -379,12 +400,16 @@ class Renderer:
         )
 
     def editor_panel(
-        self, edition: Edition, sentences: Mapping[str, Sequence[str]] | None = None
+        self,
+        edition: Edition,
+        sentences: Mapping[str, Sequence[str]] | None = None,
+        *,
+        trimmed: Sequence[str] = (),
     ) -> str:
-        """The editor-only panel (HTML fragment) for previews; never part of a message."""
-        return self._render(
-            "_editor_panel.html.j2", {**self._context(edition), "sentences": sentences or {}}
-        )
+        """The editor-only panel (HTML fragment) for previews; never part of a message.
+        ``trimmed``: what the render left out to fit the size limit."""
+        context = {**self._context(edition), "sentences": sentences or {}, "trimmed": trimmed}
+        return self._render("_editor_panel.html.j2", context)
 
 
 def render_edition(
