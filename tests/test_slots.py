@@ -203,3 +203,129 @@ def test_no_marker_of_the_render_is_left_in_the_message() -> None:
     everything = html + text + "".join(str(v) for _, v in message.items())
     assert rendered.slot_nonce not in everything
     assert f"DIGEST_SLOT_{GUESS}_UNSUBSCRIBE_URL_" in text  # the guess stays plain text
+
+
+# --- the whole way: a feed's articles through the daily job ------------------------------------
+
+
+_BODIES = {
+    "Flood defence": [
+        "Engineers in Rotterdam finished raising the northern dike by two metres on Monday.",
+        "The works cost 410 million euros and protect about 90,000 homes near the river.",
+        "Hydrologists warned that storm surges in the North Sea are growing more frequent.",
+    ],
+    "Rail freight": [
+        "A new freight corridor between Lyon and Turin opened to container trains this week.",
+        "Operators expect the tunnel to move 40 lorries' worth of cargo from every train.",
+        "Hauliers in the Alpine valleys said the change would cut diesel traffic sharply.",
+    ],
+    "Orchard harvest": [
+        "Apple growers in Kashmir reported their smallest harvest in fifteen years.",
+        "An early frost in April destroyed blossoms across almost half of the orchards.",
+        "Exporters in Srinagar said prices at the Delhi wholesale market doubled in October.",
+    ],
+    "Chess final": [
+        "A seventeen-year-old from Chennai won the rapid chess final in Oslo on Sunday.",
+        "She beat the defending champion in a sharp endgame after six hours of play.",
+        "Her coach said she had trained for the event with a group of veteran players.",
+    ],
+}
+
+
+def _title(i: int) -> str:
+    variants = [v for n in _NAMES for v in _variants(n)]
+    return f"{list(_BODIES)[i - 1]} {' '.join(variants[i - 1 :: 4])} {HEAD}"
+
+
+def _hostile_article(i: int, topic: str) -> dict[str, object]:
+    """An article whose every field a feed controls carries markers: each article a
+    different quarter of the variants (all of them across the four), so that shared
+    marker words do not make the four one event."""
+    first, second, third = _BODIES[topic]
+    variants = [v for n in _NAMES for v in _variants(n)]
+    hostile = " ".join(variants[i - 1 :: 4])
+    sentences = [
+        first,
+        f"{second} {hostile}",
+        f"{HEAD} {third}",
+        f"{TAIL} Observers of the {topic.lower()} story expect more news before the spring.",
+        f"Conclusion: {topic.lower()} {hostile} remains one to watch in the coming months.",
+    ]
+    return {
+        "title": _title(i),
+        "dek": f"{TAIL} {hostile}",
+        "author": f"Reporter {hostile}",
+        "url": _url(f"a{i}"),
+        "source": f"Outlet {i} {hostile}",
+        "category": f"Section {i} {hostile}",
+        "published": f"2026-11-24T0{i}:00:00Z",
+        "related": [
+            {"title": f"Earlier {hostile} {HEAD}", "url": _url(f"r{i}")},
+            {"title": _title(i % 4 + 1), "url": _url(f"n{i}")},  # the next one: resolves
+            f"{TAIL} Bare related title {hostile}",
+        ],
+        "body": "\n\n".join(sentences),
+    }
+
+
+@pytest.mark.slow
+def test_markers_in_a_feeds_articles_never_reach_another_slot(tmp_path: object) -> None:
+    """Articles in a JSON feed file, markers in title, dek, author, link, outlet, category,
+    body (key points and conclusion) and related titles, through ``run_daily`` (the real
+    encoder, extractive summaries) into .eml files: each subscriber's token and name are in
+    their own slots only."""
+    import json
+    from datetime import date
+    from pathlib import Path
+
+    from digest.config import Config, SourceOptions
+    from digest.pipeline.daily import run_daily
+    from digest.store import open_database
+    from digest.store.subscribers import SubscriberStore
+
+    folder = Path(str(tmp_path))
+    feed = folder / "articles"
+    feed.mkdir()
+    topics = list(_BODIES)
+    (feed / "articles.json").write_text(
+        json.dumps([_hostile_article(i, t) for i, t in enumerate(topics, 1)]), encoding="utf-8"
+    )
+    config = dataclasses.replace(
+        Config(),
+        base_dir=str(folder),
+        newsletter=OPTIONS,
+        sources=(SourceOptions("hostile", str(feed), kind="folder"),),
+    )
+    readers = [
+        Subscriber(0, "victim@example.com", VICTIM.name),
+        Subscriber(0, "other@example.com", "Ordinary Reader"),
+    ]
+    with open_database(config.store_path) as db:
+        store = SubscriberStore(db)
+        stored = [store.upsert(r.email, name=r.name)[0] for r in readers]
+    import os
+
+    os.environ["DIGEST_SECRET"] = SECRET.decode()
+    try:
+        report = run_daily(config, date(2026, 11, 24))
+    finally:
+        del os.environ["DIGEST_SECRET"]
+    assert report.sent == 2 and report.stories >= 2
+    tokens = {s.email: make_token(SECRET, s.id, s.email, s.token_version) for s in stored}
+    files = sorted(Path(str(report.outbox)).glob("*.eml"))
+    assert len(files) == 2
+    for path in files:
+        message, text, html = _parts(path.read_bytes())
+        mine = str(message["To"])
+        own = next(s for s in stored if s.email in mine)
+        others = [s for s in stored if s is not own]
+        everything = html + text + "".join(str(v) for _, v in message.items())
+        assert sum(topic in html for topic in _BODIES) >= report.stories  # stories there
+        related = lxml.html.document_fromstring(html).find_class("related")
+        assert related and "Reporter" not in html  # related stories shown; no byline
+        for other in others:
+            assert tokens[other.email] not in everything and other.name not in everything
+        assert html.count(tokens[own.email]) == 1 and text.count(tokens[own.email]) == 1
+        assert html.count(own.name) == 1 and text.count(own.name) == 1
+        headers_with_token = {n for n, v in message.items() if tokens[own.email] in str(v)}
+        assert headers_with_token == {"List-Unsubscribe"}
