@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import email
+import json
 import re
+from datetime import date
 from email import policy
 from email.message import EmailMessage
+from pathlib import Path
 
 import lxml.html
 import pytest
@@ -269,21 +272,19 @@ def _hostile_article(i: int, topic: str) -> dict[str, object]:
 
 
 @pytest.mark.slow
-def test_markers_in_a_feeds_articles_never_reach_another_slot(tmp_path: object) -> None:
+def test_markers_in_a_feeds_articles_never_reach_another_slot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Articles in a JSON feed file, markers in title, dek, author, link, outlet, category,
     body (key points and conclusion) and related titles, through ``run_daily`` (the real
     encoder, extractive summaries) into .eml files: each subscriber's token and name are in
     their own slots only."""
-    import json
-    from datetime import date
-    from pathlib import Path
-
     from digest.config import Config, SourceOptions
     from digest.pipeline.daily import run_daily
     from digest.store import open_database
     from digest.store.subscribers import SubscriberStore
 
-    folder = Path(str(tmp_path))
+    folder = tmp_path
     feed = folder / "articles"
     feed.mkdir()
     topics = list(_BODIES)
@@ -303,13 +304,8 @@ def test_markers_in_a_feeds_articles_never_reach_another_slot(tmp_path: object) 
     with open_database(config.store_path) as db:
         store = SubscriberStore(db)
         stored = [store.upsert(r.email, name=r.name)[0] for r in readers]
-    import os
-
-    os.environ["DIGEST_SECRET"] = SECRET.decode()
-    try:
-        report = run_daily(config, date(2026, 11, 24))
-    finally:
-        del os.environ["DIGEST_SECRET"]
+    monkeypatch.setenv("DIGEST_SECRET", SECRET.decode())
+    report = run_daily(config, date(2026, 11, 24))
     assert report.sent == 2 and report.stories >= 2
     tokens = {s.email: make_token(SECRET, s.id, s.email, s.token_version) for s in stored}
     files = sorted(Path(str(report.outbox)).glob("*.eml"))
