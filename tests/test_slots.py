@@ -325,3 +325,13 @@ def test_markers_in_a_feeds_articles_never_reach_another_slot(
         assert html.count(own.name) == 1 and text.count(own.name) == 1
         headers_with_token = {n for n, v in message.items() if tokens[own.email] in str(v)}
         assert headers_with_token == {"List-Unsubscribe"}
+
+
+def test_two_renders_of_an_edition_hash_the_same_for_the_desk() -> None:
+    from digest.pipeline.desk import rendered_hash
+
+    first, second = (render_edition(sample_edition(), OPTIONS) for _ in range(2))
+    assert first.slot_nonce != second.slot_nonce
+    assert rendered_hash(first) == rendered_hash(second)
+    changed = render_edition(dataclasses.replace(sample_edition(), more_news=()), OPTIONS)
+    assert rendered_hash(changed) != rendered_hash(first)

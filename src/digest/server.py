@@ -10,7 +10,9 @@
 - A token that is malformed, forged, signed for another address or for an earlier
   subscription, or that names no subscriber gets one answer, the same status and body,
   so that the answers never tell which ids exist; nothing changes.
-- ``/archive/`` serves ``data_dir/archive`` (written by ``digest archive``).
+- ``/archive/`` serves ``data_dir/archive`` (written by ``digest run`` after each send and
+  by ``digest archive``): a page that is not there is 404, never an error, and an archive
+  not written yet answers with an empty index.
 - Every response, whatever route made it (errors included), carries the security
   headers of ``SECURITY_HEADERS``: a Content-Security-Policy that allows no script at
   all, ``nosniff``, no framing, no referrer.
@@ -22,20 +24,25 @@ import contextlib
 import html
 import logging
 from collections.abc import Callable
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from digest.config import Config
 from digest.errors import DigestError
 from digest.models import Subscriber
+from digest.publish.archive import archive_file, archive_folder
 from digest.publish.tokens import read_token, secret_key, verify_token
 from digest.store import Database, open_database
 from digest.store.subscribers import SubscriberStore
@@ -196,13 +203,25 @@ def create_app(
     def index(request: Request) -> Response:
         return RedirectResponse("/archive/")
 
-    archive = Path(config.data_path, "archive")
+    archive = archive_folder(config)
+
+    def archive_page(request: Request) -> Response:
+        name = request.path_params.get("name", "")
+        found = archive_file(archive, name)
+        if found is not None:
+            kind = "application/atom+xml" if found.suffix == ".xml" else "text/html"
+            return FileResponse(found, media_type=kind)
+        if name in ("", "index.html"):  # nothing sent yet: an empty archive, not an error
+            return _page(f"{title}: archive", "<p>No editions yet.</p>")
+        return _page("Not found", "<p>There is no such page in the archive.</p>", 404)
+
     routes = [
         Route("/", index),
         Route("/healthz", health),
         Route("/u/{token}", confirm, methods=["GET"]),
         Route("/u/{token}", unsubscribe, methods=["POST"]),
-        Mount("/archive", StaticFiles(directory=archive, html=True, check_dir=False)),
+        Route("/archive", lambda request: RedirectResponse("/archive/")),
+        Route("/archive/{name:path}", archive_page),
     ]
     return _App(routes=routes)
 
