@@ -292,7 +292,7 @@ def test_the_text_version_is_wrapped_with_numbered_links() -> None:
 def test_subject_and_preheader_come_from_the_edition() -> None:
     edition = replace_story(sample_edition(), 0, title="Line one\r\nBcc: x@example.com")
     rendered = render_edition(edition, OPTIONS)
-    assert rendered.subject.startswith("The Daily Digest · 24 Nov: Line one")
+    assert rendered.subject.startswith("The Daily Digest · Nov 24: Line one")
     assert "\r" not in rendered.subject and "\n" not in rendered.subject
     assert len(rendered.subject) <= 110
     assert rendered.preheader.startswith("Also today: Aid convoys reach Sahel")
