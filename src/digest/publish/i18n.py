@@ -41,6 +41,7 @@ from digest.publish.bidi import Direction
 
 __all__ = [
     "DOMAIN",
+    "N_",
     "SOURCE_LANGUAGE",
     "Localizer",
     "catalog_languages",
@@ -60,6 +61,12 @@ SOURCE_LANGUAGE = "en"
 # recommended buffer).
 _TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
 MAX_TAG_CHARS = 35
+
+
+def N_(message: str) -> str:
+    """Marks ``message`` for the catalogs (tools/messages.py) without translating it:
+    for strings translated later, by value."""
+    return message
 
 
 def _catalog_root() -> Any:

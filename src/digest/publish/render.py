@@ -51,7 +51,7 @@ from digest.publish.blocks import (
     shown_image,
     story_look,
 )
-from digest.publish.i18n import Localizer, localizer
+from digest.publish.i18n import N_, Localizer, localizer
 from digest.text.rules import lowercase_words, mostly_same_words
 
 __all__ = [
@@ -270,7 +270,8 @@ def preheader_for(edition: Edition, loc: Localizer | None = None) -> str:
     if not rest:
         line = loc.ngettext("%(num)s story today.", "%(num)s stories today.", len(stories))
         return _shorten(line, PREHEADER_CHARS)
-    return _shorten(loc.gettext("Also today: %(titles)s", titles="; ".join(rest)), PREHEADER_CHARS)
+    titles = "; ".join(rest)
+    return _shorten(loc.gettext("Also today: %(titles)s", titles=titles), PREHEADER_CHARS)
 
 
 def reading_minutes(edition: Edition) -> int:
@@ -285,6 +286,15 @@ def reading_minutes(edition: Edition) -> int:
 
 
 # --- the renderer ---------------------------------------------------------------------------
+
+# The shipped defaults of newsletter.tagline and .reason: shown in the newsletter's
+# language while they are left as they are (tests/test_i18n.py checks they match).
+TRANSLATED_DEFAULTS = frozenset(
+    (
+        N_("The day's stories in five minutes."),
+        N_("You receive this because you subscribed to The Daily Digest."),
+    )
+)
 
 
 class Renderer:
@@ -338,7 +348,6 @@ class Renderer:
         ``nl_part``, each story's look and picture, and the tagline and footer reason (the
         catalog's translation while they are the shipped defaults)."""
         loc, options = self.loc, self.options
-        defaults = NewsletterOptions()
         nl_dir = loc.direction
 
         def nl_part(text: str, context: Direction) -> Markup:
@@ -360,10 +369,10 @@ class Renderer:
             "headline_look": headline_look,
             "story_image": self._story_image,
             "tagline": loc.gettext(options.tagline)
-            if options.tagline == defaults.tagline
+            if options.tagline in TRANSLATED_DEFAULTS
             else options.tagline,
             "reason": loc.gettext(options.reason)
-            if options.reason == defaults.reason
+            if options.reason in TRANSLATED_DEFAULTS
             else options.reason,
         }
 
