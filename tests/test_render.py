@@ -364,7 +364,7 @@ def test_each_story_block_carries_its_language_and_direction() -> None:
     from tests.multilingual_sample import mixed_edition
 
     edition = mixed_edition()
-    html, text = fill_in(edition, "de")
+    html, _ = fill_in(edition, "de")
     cells = story_cells(html)
     seen = [(c.get("lang"), c.get("dir")) for c in cells]
     assert seen == [
@@ -521,7 +521,9 @@ def test_story_pictures(image: LeadImage | None, shown: tuple[str, str | None, s
 
 
 def test_pictures_can_be_turned_off() -> None:
-    edition = replace_story(sample_edition(), 0, image=LeadImage("https://i.example/a.jpg", 800, 600))
+    edition = replace_story(
+        sample_edition(), 0, image=LeadImage("https://i.example/a.jpg", 800, 600)
+    )
     rendered = render_edition(edition, dataclasses.replace(OPTIONS, images=False))
     assert "i.example" not in rendered.html and "<img" not in rendered.html
 

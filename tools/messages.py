@@ -2,10 +2,11 @@
 
 The templates (``src/digest/templates/*.j2``) and the publishing code
 (``src/digest/publish/*.py``) mark their fixed strings with ``_()``, ``gettext()`` and
-``ngettext()`` (``N_()`` marks one translated later, by value). This script extracts them with Babel (Jinja2's extractor for templates)
-into ``src/digest/locale/digest.pot``, and checks that each shipped catalog
-(``src/digest/locale/<lang>/LC_MESSAGES/digest.po``) translates every one of them, with
-the same placeholders and every plural form its language has, and nothing obsolete.
+``ngettext()`` (``N_()`` marks one translated later, by value). This script extracts them
+with Babel (Jinja2's extractor for templates) into ``src/digest/locale/digest.pot``, and
+checks that each shipped catalog (``src/digest/locale/<lang>/LC_MESSAGES/digest.po``)
+translates every one of them, with the same placeholders and every plural form its
+language has, and nothing obsolete.
 
     python tools/messages.py           # write digest.pot, then check the catalogs
     python tools/messages.py --check   # only check (tests/test_i18n.py runs this)
@@ -91,9 +92,7 @@ def check_catalogs(template: Catalog) -> list[str]:
                                 f" {catalog.num_plurals}")  # fmt: skip
             if not all(strings):
                 problems.append(f"{language}: untranslated {key!r}")
-            if key in wanted and isinstance(message.id, tuple) != isinstance(
-                wanted[key].id, tuple
-            ):
+            if key in wanted and isinstance(message.id, tuple) != isinstance(wanted[key].id, tuple):
                 problems.append(f"{language}: {key!r} singular/plural differs from the source")
         for message, errors in catalog.check():
             for error in errors:

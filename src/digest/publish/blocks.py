@@ -132,7 +132,7 @@ def shown_image(image: LeadImage | None, title: str) -> ShownImage | None:
     if image is None or not isinstance(image.url, str):
         return None
     url = image.url.strip()
-    if len(url) > MAX_IMAGE_URL_CHARS or any(c in url for c in ' "<>\\\n\r\t\'`'):
+    if len(url) > MAX_IMAGE_URL_CHARS or any(c in url for c in " \"<>\\\n\r\t'`"):
         return None
     try:
         parts = urlsplit(url)

@@ -142,9 +142,9 @@ def language_script(tag: str | None) -> str | None:
 def _likely_script(locale: Locale) -> str | None:
     if locale.script:
         return locale.script
-    likely: dict[str, str] = get_global("likely_subtags")
+    likely = get_global("likely_subtags")
     for key in (f"{locale.language}_{locale.territory}", locale.language):
-        parts = likely.get(key, "").split("_")
+        parts = str(likely.get(key, "")).split("_")
         if len(parts) >= 2 and len(parts[1]) == 4:
             return parts[1]
     return None
@@ -160,10 +160,13 @@ def _catalog_for(locale: Locale) -> str | None:
     for name in candidates:
         if name not in names:
             continue
-        if name == locale.language and name != str(locale):
-            # The bare language's catalog only if it is written in the same script.
-            if _likely_script(Locale.parse(name)) != _likely_script(locale):
-                continue
+        # The bare language's catalog only if it is written in the same script.
+        if (
+            name == locale.language
+            and name != str(locale)
+            and _likely_script(Locale.parse(name)) != _likely_script(locale)
+        ):
+            continue
         return name
     return None
 

@@ -6,10 +6,10 @@ once, then checks the HTML against the limits every message must meet (size, no 
 content, safe links). Fixed strings, dates and the direction follow
 ``newsletter.language`` (``digest.publish.i18n``); the edition's text loses its invisible
 controls first and each story block takes its own language and direction
-(``digest.publish.bidi``, ``digest.publish.blocks``). The result, a ``RenderedEdition``, holds per-subscriber *slots*:
-markers that ``personalize`` (or ``digest.publish.messages.MessageFactory``, which does the
-same on encoded parts) replaces with each subscriber's escaped values. Premailer never runs
-per subscriber.
+(``digest.publish.bidi``, ``digest.publish.blocks``). The result, a ``RenderedEdition``,
+holds per-subscriber *slots*: markers that ``personalize`` (or
+``digest.publish.messages.MessageFactory``, which does the same on encoded parts) replaces
+with each subscriber's escaped values. Premailer never runs per subscriber.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ class _TextLayout:
         first: str = "",
         rest: str = "",
         width: int = TEXT_WIDTH,
-        dir: Direction | None = None,  # noqa: A002 - the name the templates use, as in HTML
+        dir: Direction | None = None,  # the name the templates use, as in HTML
     ) -> str:
         # Collapse whitespace, but not the no-break spaces that glue a link number on.
         text = " ".join(_SPACES.split(str(value).strip(" \t\r\n\f\v")))
@@ -631,9 +631,7 @@ def personalize(
     direction: str = "auto",
 ) -> Filled:
     """One subscriber's HTML and text: the slots filled, escaped; no re-rendering."""
-    values = slot_values(
-        name, unsubscribe_url, browser_url, language=language, direction=direction
-    )
+    values = slot_values(name, unsubscribe_url, browser_url, language=language, direction=direction)
     return Filled(
         html=_SLOT_RE.sub(lambda m: values[Slot(m.group(0))].html, rendered.html),
         text=_SLOT_RE.sub(lambda m: values[Slot(m.group(0))].text, rendered.text),
