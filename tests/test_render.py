@@ -543,3 +543,17 @@ def test_pictures_on_every_story_keep_the_html_under_the_limit() -> None:
     assert 'height="auto"' not in rendered.html
     for img in lxml.html.document_fromstring(rendered.html).find_class("story-image"):
         assert (img.get("width"), img.get("height")) == ("520", "292")
+
+
+def test_direction_and_script_rules_are_inlined_only_where_used() -> None:
+    from tests.multilingual_sample import URDU, edition_of
+
+    renderer = Renderer(OPTIONS)
+    english = renderer._render("newsletter.html.j2", renderer._context(sample_edition()))
+    assert renderer.stylesheet_for(english) == renderer.stylesheet()
+    urdu = renderer._render("newsletter.html.j2", renderer._context(edition_of(URDU)))
+    assert ".dir-rtl .points" in renderer.stylesheet_for(urdu)
+    # A title cannot ask for them: its quotes are escaped.
+    planted = replace_story(sample_edition(), 0, title='x" class="dir-rtl script-arab')
+    raw = renderer._render("newsletter.html.j2", renderer._context(planted))
+    assert renderer.stylesheet_for(raw) == renderer.stylesheet()

@@ -14,7 +14,6 @@ Arabic, Indic and emoji text needs (ZWJ, ZWNJ) stay: they cannot reorder anythin
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Literal
 
 from markupsafe import Markup, escape
@@ -54,9 +53,11 @@ _CONTROLS = re.compile(
 _SEPARATORS = re.compile("[\u2028\u2029]")
 # Letters of the right-to-left scripts (Hebrew, Arabic, Syriac, Thaana, NKo, Samaritan,
 # Mandaic, their presentation forms, and the historic RTL blocks of the SMP).
-_RTL = re.compile(
-    "[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\U00010800-\U00010fff\U0001e800-\U0001efff]"
-)
+_RTL_RANGES = "\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\U00010800-\U00010fff\U0001e800-\U0001efff"
+_RTL = re.compile(f"[{_RTL_RANGES}]")
+# Letters of every other script: all written left to right (Latin, Cyrillic, Greek, CJK,
+# Indic, Thai...), which is what Unicode's bidi class L says of them.
+_LTR = re.compile(f"(?![{_RTL_RANGES}])[^\\W\\d_]")
 # How many characters are enough to tell a field's direction.
 SAMPLE_CHARS = 400
 
@@ -74,15 +75,9 @@ def strip_controls(text: str, *, keep_isolates: bool = False) -> str:
     return _SEPARATORS.sub(" ", _CONTROLS.sub("", text))
 
 
-def _is_ltr_letter(char: str) -> bool:
-    return unicodedata.bidirectional(char) == "L"
-
-
 def has_strong(text: str, direction: Direction) -> bool:
     """Whether ``text`` holds a letter written in ``direction``."""
-    if direction == "rtl":
-        return _RTL.search(text) is not None
-    return any(_is_ltr_letter(c) for c in text if c.isalpha())
+    return (_RTL if direction == "rtl" else _LTR).search(text) is not None
 
 
 def direction_of(text: str) -> Direction | None:
@@ -90,7 +85,7 @@ def direction_of(text: str) -> Direction | None:
     ``SAMPLE_CHARS``), or None when it has no letters."""
     sample = text[:SAMPLE_CHARS]
     rtl = len(_RTL.findall(sample))
-    ltr = sum(1 for c in sample if c.isalpha() and _is_ltr_letter(c))
+    ltr = len(_LTR.findall(sample))
     if rtl == ltr == 0:
         return None
     return "rtl" if rtl > ltr else "ltr"

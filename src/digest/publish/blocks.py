@@ -44,17 +44,24 @@ MAX_DECLARED_PX = 20_000
 
 
 def _clean_any(value: Any, clean: Callable[[str], str]) -> Any:
+    """``value`` with ``clean`` applied to its strings; the same object where nothing
+    changed (most editions have nothing to clean)."""
     if isinstance(value, str):
         return clean(value)
     if isinstance(value, tuple):
-        return tuple(_clean_any(v, clean) for v in value)
+        items = tuple(_clean_any(v, clean) for v in value)
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     if isinstance(value, Mapping):
-        return {k: _clean_any(v, clean) for k, v in value.items()}
+        cleaned = {k: _clean_any(v, clean) for k, v in value.items()}
+        return value if all(cleaned[k] is v for k, v in value.items()) else cleaned
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            f.name: _clean_any(getattr(value, f.name), clean) for f in dataclasses.fields(value)
-        }
-        return dataclasses.replace(value, **changes)
+        changes = {}
+        for f in dataclasses.fields(value):
+            old = getattr(value, f.name)
+            new = _clean_any(old, clean)
+            if new is not old:
+                changes[f.name] = new
+        return dataclasses.replace(value, **changes) if changes else value
     return value
 
 
@@ -66,7 +73,7 @@ def clean_edition(edition: Edition, clean: Callable[[str], str]) -> Edition:
     return cleaned
 
 
-# Scripts whose text the stylesheet sets apart (newsletter.css): no letter-spacing, no
+# Scripts whose text the stylesheet sets apart (newsletter-scripts.css): no letter-spacing, no
 # capitals, no synthetic italics for joined and ideographic scripts; Urdu in Nastaliq.
 _SCRIPT_CLASSES = {
     "Arab": "script-arab",

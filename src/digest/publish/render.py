@@ -287,6 +287,10 @@ def reading_minutes(edition: Edition) -> int:
 
 # --- the renderer ---------------------------------------------------------------------------
 
+# A block that needs newsletter-scripts.css (edition text cannot write class="...": its
+# quotes are escaped).
+_SCRIPT_CLASSES = re.compile(r'class="[^"]*\b(?:dir-rtl|script-[a-z]+)\b')
+
 # The shipped defaults of newsletter.tagline and .reason: shown in the newsletter's
 # language while they are left as they are (tests/test_i18n.py checks they match).
 TRANSLATED_DEFAULTS = frozenset(
@@ -402,19 +406,28 @@ class Renderer:
         except jinja2.TemplateError as exc:
             raise RenderError(f"template {name}: {exc}") from exc
 
-    def stylesheet(self) -> str:
+    def stylesheet(self, name: str = "newsletter.css") -> str:
         try:
-            source, _, _ = self.env.loader.get_source(self.env, "newsletter.css")  # type: ignore[union-attr]
+            source, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
         except jinja2.TemplateNotFound as exc:
-            raise RenderError("template 'newsletter.css' not found") from exc
+            raise RenderError(f"template {name!r} not found") from exc
         return source
+
+    def stylesheet_for(self, document: str) -> str:
+        """The CSS to inline into ``document``: newsletter.css, and the direction and
+        script rules (newsletter-scripts.css) only when a block of it uses them, since
+        premailer's time grows with every selector."""
+        css = self.stylesheet()
+        if _SCRIPT_CLASSES.search(document):
+            css += "\n" + self.stylesheet("newsletter-scripts.css")
+        return css
 
     def render(self, edition: Edition) -> RenderedEdition:
         """HTML and text of ``edition`` with per-subscriber slots; premailer runs once."""
         edition = clean_edition(edition, _clean)
         context = self._context(edition)
         raw_html = self._render("newsletter.html.j2", context)
-        inlined = inline_css(raw_html, self.stylesheet())
+        inlined = inline_css(raw_html, self.stylesheet_for(raw_html))
         check_html(inlined)
         refs = _References()
         text = self._render(
