@@ -198,3 +198,17 @@ def test_a_german_and_an_urdu_edition_localise_the_greeting_and_the_subject() ->
     # A tagline of one's own is shown as written; the default reason is translated.
     assert "Mine." in custom.html and "دن کی خبریں" not in custom.html
     assert "آپ کو یہ ای میل" in custom.html
+
+
+def test_the_archive_index_follows_the_language(tmp_path: Path) -> None:
+    from digest.config import Config
+    from digest.publish.archive import write_archive
+
+    config = Config(newsletter=NewsletterOptions(language="ur"), data_dir=str(tmp_path))
+    written = write_archive(config, [urdu_edition()], tmp_path / "archive")
+    index = lxml.html.document_fromstring(written.index.read_text(encoding="utf-8"))
+    assert (index.get("lang"), index.get("dir")) == ("ur", "rtl")
+    assert index.find(".//title").text == "The Daily Digest: آرکائیو"
+    entry = index.find(".//li")
+    assert entry.find_class("when")[0].text == "منگل، 24 نومبر، 2026"
+    assert entry.find_class("count")[0].text == "2 خبریں · 2 مزید سرخیاں"

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from functools import cache
 from importlib import resources
-from typing import Any
+from importlib.resources.abc import Traversable
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
@@ -69,7 +69,7 @@ def N_(message: str) -> str:
     return message
 
 
-def _catalog_root() -> Any:
+def _catalog_root() -> Traversable:
     return resources.files("digest") / "locale"
 
 
@@ -222,9 +222,9 @@ class Localizer:
         return format_skeleton("yMMMd", day, locale=self.locale)
 
     def moment(self, moment: datetime, zone: tzinfo | None = None) -> str:
-        """Day, month and time with the zone's abbreviation: ``Nov 24, 6:30 AM UTC``;
-        ``24. Nov., 06:30 MEZ`` is ``24. Nov., 06:30 CET`` (the abbreviation is the
-        zone database's)."""
+        """Day, month and time in ``zone`` with its abbreviation: ``Nov 24, 6:30 AM UTC``,
+        ``24. Nov., 07:30 CET`` (the zone database's abbreviation, the same in every
+        language)."""
         if zone is not None and moment.tzinfo is not None:
             moment = moment.astimezone(zone)
         glue = str(self.locale.datetime_formats.get("medium", "{1} {0}"))
