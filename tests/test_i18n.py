@@ -212,3 +212,12 @@ def test_the_archive_index_follows_the_language(tmp_path: Path) -> None:
     entry = index.find(".//li")
     assert entry.find_class("when")[0].text == "منگل، 24 نومبر، 2026"
     assert entry.find_class("count")[0].text == "2 خبریں · 2 مزید سرخیاں"
+
+
+def test_the_editors_note_is_introduced_in_the_newsletters_language() -> None:
+    edition = dataclasses.replace(urdu_edition(), note="آج کی خبریں مختصر ہیں۔")
+    rendered = render_edition(edition, NewsletterOptions(language="ur"))
+    note = lxml.html.document_fromstring(rendered.html).find_class("editor-note")[0]
+    assert note.text_content() == "مدیر کی جانب سے: آج کی خبریں مختصر ہیں۔"
+    assert "border-right:4px" in note.get("style").replace(" ", "")
+    assert "\u200fمدیر کی جانب سے: آج کی خبریں مختصر ہیں۔" in rendered.text
