@@ -116,8 +116,10 @@ class EditionOptions:
 class NewsletterOptions:
     title: str = "The Daily Digest"
     tagline: str = "The day's stories in five minutes."
+    # A BCP 47 locale (en, de, pt-BR, zh-Hant, ur): fixed strings from the shipped message
+    # catalogs (digest.publish.i18n), dates from CLDR; direction "auto" is the locale's.
     language: str = "en"
-    direction: Literal["ltr", "rtl"] = "ltr"
+    direction: Literal["auto", "ltr", "rtl"] = "auto"
     from_name: str = "The Daily Digest"
     from_address: str = "digest@example.org"
     reply_to: str | None = None
@@ -127,6 +129,7 @@ class NewsletterOptions:
     reason: str = "You receive this because you subscribed to The Daily Digest."
     templates: str | None = None  # a folder that overrides digest/templates/, file by file
     logo_url: str | None = None  # an https image shown in the masthead (alt text: the title)
+    images: bool = True  # each story's lead picture (https only), in the HTML part only
 
 
 @dataclass(frozen=True)
@@ -272,6 +275,7 @@ def _build_config(raw: dict[str, Any], origin: str) -> Config:
         if not low <= value <= high:
             bound = f"at least {low}" if high == _NO_LIMIT else f"between {low} and {high}"
             raise ConfigError(f"{origin}: {dotted}: {value} is out of range (must be {bound})")
+    _check_language(config.newsletter.language, origin)
     if config.delivery.send_at is not None:
         send_time(config.delivery.send_at, origin)
     s = config.summarizer
@@ -285,6 +289,20 @@ def _build_config(raw: dict[str, Any], origin: str) -> Config:
             f"{origin}: summarizer.min_key_points must be at least 1 and at most max_key_points"
         )
     return config
+
+
+def _check_language(tag: str, origin: str) -> None:
+    # Babel is imported here, not at the top: ``import digest`` stays light, and only a
+    # loaded config needs the CLDR data.
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(tag.replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        raise ConfigError(
+            f"{origin}: newsletter.language: {tag!r} is not a locale (a BCP 47 tag such as"
+            " en, de, pt-BR, zh-Hant, ur)"
+        ) from None
 
 
 _NO_LIMIT = float("inf")

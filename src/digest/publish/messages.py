@@ -229,7 +229,13 @@ class MessageFactory:
 
     def _slot_values(self, name: str, token: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
         try:
-            values = slot_values(name, unsubscribe_url(self.options, token), self.browser_url)
+            values = slot_values(
+                name,
+                unsubscribe_url(self.options, token),
+                self.browser_url,
+                language=self.options.language,
+                direction=self.options.direction,
+            )
         except RenderError as exc:
             raise ConfigError(f"newsletter.base_url: {exc}") from exc
         return _encode(values, html=True), _encode(values, html=False)
