@@ -22,6 +22,7 @@ import feedparser
 from digest.errors import SourceError
 from digest.models import Article, Section
 from digest.sources.article import Block, Meta, SourceResult, assemble, build_article
+from digest.sources.bounds import MAX_FEED_ITEMS, describe
 from digest.sources.dates import is_bare_date, parse_datetime
 from digest.sources.markup import html_blocks, looks_like_html, parse_fragment
 
@@ -214,12 +215,19 @@ def parse_feed(
     outlet = " ".join(str(feed.get("title") or "").split()) or source
     base = _feed_base(feed, location)
     lang = language or feed.get("language") or None
+    if len(entries) > MAX_FEED_ITEMS:
+        warnings.append(
+            f"{location}: read the first {MAX_FEED_ITEMS:,} of {len(entries):,} entries"
+            " (the limit of one feed)"
+        )
+        entries = entries[:MAX_FEED_ITEMS]
     articles: list[Article] = []
     for index, entry in enumerate(entries):
         try:
             articles.append(
                 _entry_article(entry, outlet=outlet, base=base, category=category, language=lang)
             )
-        except SourceError as exc:
-            warnings.append(f"{location}: entry {index + 1} skipped: {exc}")
+        except Exception as exc:  # one entry: a warning, whatever it held
+            log.debug("%s: entry %d: unexpected error", location, index + 1, exc_info=True)
+            warnings.append(f"{location}: entry {index + 1} skipped: {describe(exc)}")
     return SourceResult(tuple(articles), tuple(warnings))

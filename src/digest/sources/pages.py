@@ -153,9 +153,12 @@ def _json_ld(document: lxml.html.HtmlElement) -> dict[str, Any]:
             continue
         try:
             data = json.loads(script.text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's stack
             continue
-        for item in data if isinstance(data, list) else data.get("@graph", [data]):
+        if not isinstance(data, list | dict):
+            continue
+        graph = data if isinstance(data, list) else data.get("@graph", [data])
+        for item in graph if isinstance(graph, list) else [graph]:
             if isinstance(item, dict) and "datePublished" in item:
                 return item
     return {}
