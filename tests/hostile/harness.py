@@ -23,7 +23,6 @@ import re
 import resource
 import shutil
 import signal
-import socketserver
 import sys
 import threading
 import time
@@ -125,8 +124,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         HITS.append(self.path)
         port = self.server.server_address[1]
         if self.path == "/feed.xml":
-            self._send(200, (CASES / "rss-date-localised-german.rss").read_bytes(),
-                       Content_Type="application/rss+xml")
+            self._send(
+                200,
+                (CASES / "rss-date-localised-german.rss").read_bytes(),
+                Content_Type="application/rss+xml",
+            )
         elif self.path == "/admin":
             self._send(200, b"<html><body><p>internal admin secret: hunter2</p></body></html>")
         elif self.path == "/drip":
@@ -147,8 +149,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         elif self.path == "/to-admin":
             self._send(302, b"", Location=f"http://127.0.0.1:{port}/admin")
         elif self.path == "/gzip-bomb":
-            self._send(200, _Handler.bomb, Content_Encoding="gzip",
-                       Content_Type="application/rss+xml")
+            self._send(
+                200, _Handler.bomb, Content_Encoding="gzip", Content_Type="application/rss+xml"
+            )
         elif self.path == "/huge-length":
             self.send_response(200)
             self.send_header("Content-Type", "application/rss+xml")
@@ -318,15 +321,15 @@ def _judge(
     if case.match and re.search(case.match, output) is None:
         return outcome("wrong", f"no {case.match!r} in the output: {_tail(output)}")
     errors = [
-        line
-        for line in output.splitlines()
-        if line.startswith("error: ") or ": failed: " in line
+        line for line in output.splitlines() if line.startswith("error: ") or ": failed: " in line
     ]
     if case.expect == "clean":
         return outcome("ok", "")
     if case.expect == "error":
         if status not in (1, 2) or not errors:
-            return outcome("wrong", f"expected a one-line error, got status {status}: {_tail(output)}")
+            return outcome(
+                "wrong", f"expected a one-line error, got status {status}: {_tail(output)}"
+            )
         return outcome("ok", "")
     if status not in (0, 1) or any(line.startswith("error: ") for line in output.splitlines()):
         return outcome("wrong", f"expected it read, got status {status}: {_tail(output)}")

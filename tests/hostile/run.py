@@ -1,6 +1,6 @@
 """Run the hostile corpus and print each case's verdict and the counts per verdict.
 
-    PYTHONPATH=src:. python tests/hostile/run.py [-v] [NAME-SUBSTRING ...]
+PYTHONPATH=src:. python tests/hostile/run.py [-v] [NAME-SUBSTRING ...]
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.hostile.corpus import CASES  # noqa: E402
-from tests.hostile.harness import loopback_server, run_case  # noqa: E402
+from tests.hostile.corpus import CASES
+from tests.hostile.harness import loopback_server, run_case
 
 
 def main(argv: list[str]) -> int:
