@@ -59,6 +59,17 @@ def _first_words(text: str) -> Callable[[dict[str, object]], bool]:
 
 NEST = 100_000
 
+
+def _nest(tag: str, depth: int) -> str:
+    return (
+        "<item><title>Deep</title><description>x</description>"
+        + f"<{tag}>" * depth
+        + "y"
+        + f"</{tag}>" * depth
+        + "</item>"
+    )
+
+
 CASES: tuple[Case, ...] = (
     # --- feeds ---------------------------------------------------------------------------
     Case("atom year 9999 at -12:00", "read", "kept-or-noted", "atom-year-9999-minus-12.atom"),
@@ -238,17 +249,16 @@ CASES: tuple[Case, ...] = (
     Case(
         "rss nested 100,000 elements deep",
         "read",
-        "clean",
-        make=_writer(
-            "deep.rss",
-            lambda: _rss(
-                "<item><title>Deep</title><description>x</description>"
-                + "<x>" * NEST
-                + "y"
-                + "</x>" * NEST
-                + "</item>"
-            ),
-        ),
+        "error",
+        make=_writer("deep.rss", lambda: _rss(_nest("x", NEST))),
+        match="XML nested more than 100 deep",
+    ),
+    Case(
+        "rss of 9.8 MB nested 1,400,000 deep",
+        "read",
+        "error",
+        make=_writer("deeper.rss", lambda: _rss(_nest("x", 1_400_000))),
+        match="XML nested more than 100 deep",
     ),
     Case(
         "rss description of 200 nested divs",
@@ -514,6 +524,20 @@ CASES: tuple[Case, ...] = (
             "deep.html",
             lambda: "<html><body>" + "<div>" * NEST + BODY + "</div>" * NEST + "</body></html>",
         ),
+    ),
+    Case(
+        "html page of 9 MB of text",
+        "read",
+        "error",
+        make=_writer(
+            "text-heavy.html",
+            lambda: (
+                "<html><body><article><h1>Big</h1>"
+                + f"<p>{BODY}</p>" * 60_000
+                + "</article></body></html>"
+            ),
+        ),
+        match="over the 1,000,000 limit of a page",
     ),
     # --- plain text ----------------------------------------------------------------------
     Case("text empty file", "read", "error", "txt-empty.txt", match="no headline and no text"),

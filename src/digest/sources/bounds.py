@@ -28,6 +28,7 @@ __all__ = [
     "MAX_LANGUAGE_CHARS",
     "MAX_NESTING",
     "MAX_PAGE_FETCHES",
+    "MAX_PAGE_TEXT_CHARS",
     "MAX_REDIRECTS",
     "MAX_RELATED",
     "MAX_SOURCE_CHARS",
@@ -60,6 +61,9 @@ MAX_CATEGORY_CHARS = 100
 MAX_LANGUAGE_CHARS = 35  # the longest BCP 47 tag in practical use
 MAX_URL_CHARS = 2_048  # what browsers and mail clients reliably take
 MAX_FRONT_MATTER_CHARS = 65_536
+# Text (outside scripts and styles) of an HTML page given to the extractor, whose time grows
+# with it (about 3 s per million characters): a page is a few articles' worth at most.
+MAX_PAGE_TEXT_CHARS = 1_000_000
 
 # C0 controls but tab, line feed and carriage return; DEL; C1 controls; lone surrogates
 # (a JSON "\ud800" decodes to one, and no UTF-8 output can carry it).
