@@ -578,6 +578,13 @@ CASES: tuple[Case, ...] = (
         match="300,000",
     ),
     Case(
+        "text of 10 MB of random bytes",
+        "read",
+        "error",
+        make=_writer("random.txt", lambda: __import__("random").Random(7).randbytes(10_000_000)),
+        match="cannot tell the text encoding",
+    ),
+    Case(
         "text from /dev/zero",
         "argv",
         "error",

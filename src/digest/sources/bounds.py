@@ -117,11 +117,12 @@ def describe(exc: BaseException) -> str:
     """One line about an error a reader did not expect, for a warning or a failed source:
     the exception's type and the start of its message (a ``SourceError`` is its message)."""
     if isinstance(exc, DigestError):
-        return str(exc)
+        return clean(str(exc))
     if isinstance(exc, RecursionError):
         return "nested too deep to read (RecursionError)"
     if isinstance(exc, MemoryError):
         return "too large to read in memory (MemoryError)"
-    text = " ".join(str(exc).split())
+    # A message may quote the input: no control character of it reaches the terminal.
+    text = " ".join(clean(str(exc)).split())
     text = text if len(text) <= 160 else text[:159] + "…"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
