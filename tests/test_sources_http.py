@@ -207,3 +207,27 @@ def test_feed_teasers_linking_to_internal_pages_keep_their_teaser(
     allowed = read_source(options, Config())
     assert "internal admin secret" in allowed.articles[0].text
     assert admin.hits == ["/admin"]
+
+
+def test_teaser_pages_fetched_per_source_are_bounded(
+    admin: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("digest.sources.MAX_PAGE_FETCHES", 2)
+    feed = tmp_path / "feed.rss"
+    feed.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+        + "".join(
+            f"<item><title>Teaser {i}</title><link>{admin.url}/admin</link>"
+            f"<description>Teaser number {i}.</description></item>"
+            for i in range(5)
+        )
+        + "</channel></rss>",
+        encoding="utf-8",
+    )
+    result = read_location(str(feed), fetch_full_text=True, allow_private=True)
+    assert admin.hits == ["/admin", "/admin"]
+    pages = ["internal admin secret" in a.text for a in result.articles]
+    assert pages == [True, True, False, False, False]
+    assert result.warnings == (
+        "kept 3 more teasers as they are: 2 pages fetched already (the limit of one source)",
+    )

@@ -101,11 +101,11 @@ def _read_location(
     category: str | None,
     language: str | None,
     fetch_full_text: bool,
-    fetch: _Fetching,
+    fetcher: _Fetching,
 ) -> SourceResult:
     name = source or _default_name(location)
     if _is_url(location):
-        fetched = fetch(location)
+        fetched = fetcher(location)
         result = read_document(
             fetched.content,
             name=location,
@@ -138,7 +138,7 @@ def _read_location(
                 language=language,
             )
     if fetch_full_text:
-        result = _fill_teasers(result, fetch)
+        result = _fill_teasers(result, fetcher)
     return result
 
 
@@ -168,24 +168,23 @@ def _default_name(location: str) -> str:
     return Path(location).stem or location
 
 
-def _fill_teasers(result: SourceResult, fetch: _Fetching) -> SourceResult:
+def _fill_teasers(result: SourceResult, fetcher: _Fetching) -> SourceResult:
     """Feed entries that carry only a teaser, with the text of their page instead (the
-    first ``MAX_PAGE_FETCHES`` of them; the others keep their teaser)."""
+    first ``MAX_PAGE_FETCHES`` of them; the others keep their teaser, with a warning)."""
     articles: list[Article] = []
     warnings = list(result.warnings)
-    fetches = 0
+    fetched_pages = left_as_teasers = 0
     for article in result.articles:
         if article.word_count >= TEASER_WORDS or not article.url or not _is_url(article.url):
             articles.append(article)
             continue
-        if fetches == MAX_PAGE_FETCHES:
-            warnings.append(f"kept the other teasers: {MAX_PAGE_FETCHES} pages fetched already")
-        fetches += 1
-        if fetches > MAX_PAGE_FETCHES:
+        if fetched_pages == MAX_PAGE_FETCHES:
+            left_as_teasers += 1
             articles.append(article)
             continue
+        fetched_pages += 1
         try:
-            fetched = fetch(article.url)
+            fetched = fetcher(article.url)
             text = decode_bytes(fetched.content, fetched.charset, where=fetched.url)
             page = parse_page(text, source=article.source, url=fetched.url)
             full = _with_page_text(article, page) if page.word_count > article.word_count else None
@@ -196,6 +195,11 @@ def _fill_teasers(result: SourceResult, fetch: _Fetching) -> SourceResult:
             articles.append(article)
             continue
         articles.append(full or article)
+    if left_as_teasers:
+        warnings.append(
+            f"kept {left_as_teasers} more teasers as they are: {MAX_PAGE_FETCHES} pages"
+            " fetched already (the limit of one source)"
+        )
     return replace(result, articles=tuple(articles), warnings=tuple(warnings))
 
 
