@@ -19,6 +19,7 @@ from digest.errors import SourceError
 from digest.sources import http as http_module
 from digest.sources import read_location, read_source
 from digest.sources.http import blocked_reason, fetch
+from tests.smtp_sink import make_tls_files
 
 PAGE = (
     "<html><head><title>Internal admin</title></head><body><article><h1>Internal admin</h1>"
@@ -231,3 +232,18 @@ def test_teaser_pages_fetched_per_source_are_bounded(
     assert result.warnings == (
         "kept 3 more teasers as they are: 2 pages fetched already (the limit of one source)",
     )
+
+
+def test_https_goes_through_the_guard_and_checks_certificates(tmp_path: Path) -> None:
+    """TLS runs over the guarded, deadline-bound connection, and certificates are checked
+    (this server's is self-signed: the handshake happens, then the check refuses it)."""
+    tls = make_tls_files(tmp_path)
+    server = _Server({"/admin": _send(200, PAGE)})
+    server.httpd.socket = tls.server_context().wrap_socket(server.httpd.socket, server_side=True)
+    try:
+        with pytest.raises(SourceError, match="CERTIFICATE_VERIFY_FAILED"):
+            fetch(f"https://127.0.0.1:{server.port}/admin", allow_private=True, timeout=10)
+        with pytest.raises(SourceError, match="loopback"):
+            fetch(f"https://127.0.0.1:{server.port}/admin", timeout=10)
+    finally:
+        server.close()

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import ssl
@@ -130,6 +131,8 @@ class _GuardedBackend(httpcore.SyncBackend):
         except (OSError, UnicodeError) as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
         addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
+        # Refused if any address is not public: a name that resolves to a public and a
+        # private address must not reach the private one on a retry.
         if not self._allow_private:
             for address in addresses:
                 reason = blocked_reason(address)
@@ -151,6 +154,13 @@ class _GuardedBackend(httpcore.SyncBackend):
         raise httpcore.ConnectError(str(error or f"no address for {host}"))
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """httpx's default context (certifi's CAs, certificates checked), built once: loading
+    the CAs costs more than a small fetch."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class _GuardedTransport(httpx.HTTPTransport):
     """httpx's transport over a connection pool that uses ``_GuardedBackend``."""
 
@@ -159,7 +169,7 @@ class _GuardedTransport(httpx.HTTPTransport):
         # httpx builds its pool without a way to pass a network backend: replace it with
         # one built the same way (SSL context from httpx's defaults, HTTP/1.1).
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=_ssl_context(),
             max_connections=4,
             network_backend=backend,
         )
