@@ -151,7 +151,11 @@ MIGRATIONS: tuple[str, ...] = (
         approved_at  TEXT NOT NULL
     );
     """,
-    # 3: the distributed sender's batches
+    # 3: unsubscribe tokens sign the subscription's version
+    """
+    ALTER TABLE subscribers ADD COLUMN token_version INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 4: the distributed sender's batches
     """
     CREATE TABLE delivery_batches (
         edition_id       TEXT NOT NULL,
