@@ -265,6 +265,7 @@ def test_run_distributed_fetches_summarises_and_sends_through_workers(tmp_path: 
         assert "14 new articles" in result.output and "3 sent" in result.output
         again = CliRunner().invoke(main, args)  # a re-run sends nobody anything twice
         assert again.exit_code == 0, again.output
+        assert "0 sent" in again.output and "3 already sent" in again.output
         with open_store(rig.config) as db:
             assert DeliveryLedger(db).counts("2026-11-24")["sent"] == 3
     received = sink.by_recipient()

@@ -110,11 +110,11 @@ def run_distributed(config: Config, day: date, *, progress: Progress | None = No
         # The same gate as the one-process job: approval and send time.
         held = hold_reason(config, db, day, rendered, now=None, schedule=True)
         counts: dict[str, int] = {}
-        ambiguous = 0
+        ambiguous = already = 0
         archive = None
         if held is None:
             sent = send_distributed(config, day, app=app, progress=progress)
-            counts, ambiguous = sent.counts, sent.ambiguous
+            counts, ambiguous, already = sent.counts, sent.ambiguous, sent.already_sent
             try:
                 archive = str(update_archive(config, db, edition.id).index)
             except DigestError as exc:  # the messages are out: reported, not a failure
@@ -124,9 +124,9 @@ def run_distributed(config: Config, day: date, *, progress: Progress | None = No
         day=day,
         edition_id=edition.id,
         stories=len(edition.stories),
-        recipients=sum(counts.values()),
-        sent=counts.get("sent", 0),
-        already_sent=0,
+        recipients=sum(counts.values()) - already,
+        sent=counts.get("sent", 0) - already,
+        already_sent=already,
         deferred=counts.get("deferred", 0),
         failed=counts.get("failed", 0),
         suppressed=0,
@@ -188,6 +188,7 @@ class SendOutcome:
     batches: int
     tasks: int  # send tasks dispatched (more than batches when workers died)
     elapsed: float
+    already_sent: int = 0  # rows sent before this dispatch (an earlier run)
 
 
 def send_distributed(
@@ -216,6 +217,7 @@ def send_distributed(
         batches = SendBatches(db)
         ledger = DeliveryLedger(db)
         batches.enqueue_active(edition.id)
+        already_sent = ledger.counts(edition.id)["sent"]
         planned = batches.plan(edition.id, config.distributed.send_batch)
         results: list[Any] = []
         deadline = time.monotonic() + TASK_TIMEOUT_S
@@ -263,6 +265,7 @@ def send_distributed(
             planned,
             len(results),
             time.monotonic() - started,
+            already_sent,
         )
 
 
