@@ -1,5 +1,7 @@
 """Text rules that readers, sentences and summaries share, written once.
 
+    line ends      ``SENTENCE_END`` (a sentence may end so) and ``CLAUSE_END`` (a line
+                   ending so is prose, not a heading), in every script
     list items     ``BULLET_GLYPHS`` and the patterns built on them: ``BULLET_LINE`` (a
                    reader's bullet line and its text), ``LIST_MARK`` (the mark of a bullet
                    or numbered item, which the splitter drops) and ``MODEL_LIST_ITEM`` (a
@@ -23,6 +25,8 @@ from collections.abc import Callable, Iterable
 
 __all__ = [
     "BULLET_GLYPHS",
+    "CLAUSE_END",
+    "SENTENCE_END",
     "BULLET_LINE",
     "LIST_MARK",
     "MODEL_BULLET_GLYPHS",
@@ -36,6 +40,18 @@ __all__ = [
     "strip_glued_boilerplate",
     "title_key",
 ]
+
+
+# --- line ends -------------------------------------------------------------------------------
+
+# Full stops of the scripts we split (Latin, CJK and fullwidth, Arabic-script, Devanagari,
+# Ethiopic, Armenian, Khmer, Myanmar).
+_STOPS = ".!?…。｡！？．؟۔।॥።։។៕။"
+# A sentence may end on a full stop, or on the quote or bracket closed after one.
+SENTENCE_END = re.compile(f"[{re.escape(_STOPS)}\"'”’)」』）】»]$")
+# A line that ends on a full stop or a clause mark (Latin, CJK, Arabic comma and
+# semicolon) is prose, never a heading.
+CLAUSE_END = re.compile(f"[{re.escape(_STOPS)}:;,：；，、،؛]$")
 
 
 # --- list items -------------------------------------------------------------------------------
