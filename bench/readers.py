@@ -55,8 +55,9 @@ def main() -> None:
             continue
         articles = result.articles
         undated = sum(1 for a in articles if a.published is None)
-        repairs = getattr(result, "repairs", None)
-        repaired = sum(repairs.values()) if isinstance(repairs, Counter | dict) else 0
+        repairs = getattr(result, "repairs", None) or {}
+        repaired = sum(repairs.values())
+        kinds = "/".join(f"{repairs.get(k, 0)}" for k in ("entity", "mojibake", "control"))
         left = sum(
             len(ENTITY.findall(t)) + len(MOJIBAKE.findall(t)) for a in articles for t in fields(a)
         )
@@ -66,7 +67,7 @@ def main() -> None:
         shown = ", ".join(f"{k} {v}" for k, v in langs.most_common(4))
         print(
             f"{path.name:48} {len(articles):4d} {undated:7d} {repaired:7d} {left:4d}"
-            f" {images:6d} {words:5.0f}  {shown}"
+            f" {images:6d} {words:5.0f}  {shown}  (repairs e/m/c {kinds})"
         )
         totals.update(
             articles=len(articles), undated=undated, repairs=repaired, left=left, images=images

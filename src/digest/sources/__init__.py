@@ -27,6 +27,7 @@ from digest.sources.decode import decode_bytes
 from digest.sources.files import Kind, read_document, read_path
 from digest.sources.http import fetch
 from digest.sources.pages import parse_page
+from digest.text.clean import counting_repairs
 
 __all__ = ["SourceResult", "read_location", "read_source"]
 
@@ -60,9 +61,12 @@ def read_location(
 ) -> SourceResult:
     """The articles at a path (file or folder) or an http(s) URL.
 
-    A ``SourceError`` always names the location, whatever reader raised it."""
+    A ``SourceError`` always names the location, whatever reader raised it. The result's
+    ``repairs`` counts the text repairs its readers made (``digest.text.clean``)."""
     try:
-        return _read_location(location, source, kind, category, language, fetch_full_text)
+        with counting_repairs() as tally:
+            result = _read_location(location, source, kind, category, language, fetch_full_text)
+        return replace(result, repairs=dict(tally))
     except SourceError as exc:
         if exc.location == location:
             raise

@@ -11,6 +11,10 @@ Nothing here matches particular strings: each part is recognised by its shape.
   ``Name – pitch`` (a few capitalised words, a dash, a short sentence) and shares no word of
   its name with the story;
 - ``Related: <title>`` lines become related links wherever they are.
+
+An article that names no date of its own (no front matter ``date``) dates itself: the
+first date its lede names ("On May 11, 2025, ..."), else its latest dated timeline event,
+taken as noon UTC of that day (``dates.DAY_ONLY``).
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
-from digest.models import Article
+from digest.models import Article, Event, Section
 from digest.sources.article import Block, Meta, assemble, build_article, parse_related
+from digest.sources.dates import DAY_ONLY, date_in, plausible
 from digest.text.rules import BULLET_LINE, casefold_words, mostly_same_words
 
 __all__ = ["looks_like_layout", "parse_text"]
@@ -221,6 +227,7 @@ def parse_text(text: str, meta: Meta, *, default_category: str | None = None) ->
         else:
             parts.append(Block("paragraph", block))
     sections, events, related = assemble(parts)
+    published = meta.published or _own_date(sections, events, meta.source)
     full = Meta(
         source=meta.source,
         title=meta.title or title,
@@ -229,8 +236,27 @@ def parse_text(text: str, meta: Meta, *, default_category: str | None = None) ->
         dek=meta.dek or dek,
         category=meta.category or category or default_category,
         author=meta.author,
-        published=meta.published,
+        published=published,
         language=meta.language,
         related=meta.related,
     )
     return build_article(full, sections, events, related)
+
+
+def _own_date(
+    sections: Sequence[Section], events: Sequence[Event], source: str
+) -> datetime | None:
+    """The day the article's own text dates it to: its lede's first date, else its latest
+    timeline event's (noon UTC), if plausible (``dates.plausible``)."""
+    lede = sections[0].paragraphs[0] if sections and sections[0].paragraphs else ""
+    day = date_in(lede)
+    where = "its lede"
+    if day is None:
+        days = [e.when for e in events if e.when is not None]
+        day, where = (max(days) if days else None), "its timeline"
+    if day is None:
+        return None
+    moment = plausible(datetime.combine(day, DAY_ONLY, tzinfo=UTC), day)
+    if moment is not None:
+        log.info("%s: no date given; dated %s from %s", source, day.isoformat(), where)
+    return moment
