@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+import ftfy
 import lxml.etree
 import lxml.html
-import ftfy
 import pytest
 from click.testing import CliRunner
 

@@ -46,7 +46,10 @@ __all__ = [
 # or Myanmar word about 4 spacing letters (vowel and tone marks do not count).
 CJK_CHARS_PER_WORD = 1.5
 SEA_LETTERS_PER_WORD = 4.0
-_CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f"
+_CJK = (
+    "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+    "\U00020000-\U0003134f"
+)
 _SEA = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
 _UNSPACED = re.compile(f"[{_CJK}{_SEA}]")
 _CJK_CHAR = re.compile(f"[{_CJK}]")

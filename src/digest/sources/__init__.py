@@ -188,5 +188,6 @@ def _with_page_text(article: Article, page: Article) -> Article:
         published=article.published or page.published,
         language=article.language or page.language,
         related=(*article.related, *page.related),
+        image=article.image or page.image,
     )
     return build_article(meta, page.sections, page.events)

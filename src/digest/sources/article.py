@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import re
-from urllib.parse import urljoin
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal
+from urllib.parse import urljoin
 
 from digest.errors import SourceError
 from digest.identity import article_id, canonical_url, content_hash
@@ -205,7 +205,10 @@ def lead_image(
     if not isinstance(url, str) or not url.strip():
         return None
     absolute = urljoin(base, url.strip()) if base else url.strip()
-    if not absolute.lower().startswith(("http://", "https://")) or len(absolute) > MAX_IMAGE_URL_CHARS:
+    if (
+        not absolute.lower().startswith(("http://", "https://"))
+        or len(absolute) > MAX_IMAGE_URL_CHARS
+    ):
         return None
     if any(ch.isspace() or ord(ch) < 32 for ch in absolute):
         return None

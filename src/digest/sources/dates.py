@@ -130,7 +130,8 @@ def plausible(moment: datetime, raw: Any = None) -> datetime | None:
         return None
     if utc.year < EARLIEST_YEAR or utc > datetime.now(UTC) + FUTURE_SLACK:
         log.info(
-            "no date: %.60r is outside %d..tomorrow", raw if raw is not None else moment,
+            "no date: %.60r is outside %d..tomorrow",
+            raw if raw is not None else moment,
             EARLIEST_YEAR,
         )
         return None
@@ -164,7 +165,7 @@ def _parse_localised(text: str, languages: Sequence[str]) -> datetime | None:
     except (ValueError, OverflowError, TypeError, KeyError, AttributeError) as exc:
         log.info("no date: %.60r cannot be read (%s)", text, exc)
         return None
-    if found is None:
+    if not isinstance(found, datetime):
         return None
     if not _HAS_TIME.search(text) and (found.hour, found.minute, found.second) == (0, 0, 0):
         return datetime.combine(found.date(), DAY_ONLY, tzinfo=found.tzinfo)

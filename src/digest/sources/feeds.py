@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import calendar
 import logging
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -175,6 +176,7 @@ def _feed_base(feed: Mapping[str, Any], location: str) -> str | None:
 
 
 _IMAGE_MEDIUM = ("image",)
+_IMAGE_FILE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif)(?:[?#].*)?$", re.IGNORECASE)
 
 
 def _is_image(item: Mapping[str, Any]) -> bool:
@@ -187,12 +189,13 @@ def _entry_image(
     entry: Mapping[str, Any], bodies: list[tuple[str, str | None]], base: str | None
 ) -> LeadImage | None:
     """The entry's lead picture (see the module docstring), or None."""
-    alt = entry.get("media_description") if isinstance(entry.get("media_description"), str) else ""
+    described = entry.get("media_description")
+    alt = described if isinstance(described, str) else ""
     found: list[tuple[Any, Any, Any]] = []
     for item in entry.get("media_content") or ():
-        # media:content without a type or medium is a picture when nothing says otherwise
-        # only if it has a size; audio and video say their type.
-        if _is_image(item) or (not item.get("type") and not item.get("medium")):
+        # media:content that names neither type nor medium is a picture when its file is.
+        untyped = not item.get("type") and not item.get("medium")
+        if _is_image(item) or (untyped and _IMAGE_FILE.search(str(item.get("url") or ""))):
             found.append((item.get("url"), item.get("width"), item.get("height")))
     for item in entry.get("media_thumbnail") or ():
         found.append((item.get("url"), item.get("width"), item.get("height")))

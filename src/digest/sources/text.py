@@ -243,9 +243,7 @@ def parse_text(text: str, meta: Meta, *, default_category: str | None = None) ->
     return build_article(full, sections, events, related)
 
 
-def _own_date(
-    sections: Sequence[Section], events: Sequence[Event], source: str
-) -> datetime | None:
+def _own_date(sections: Sequence[Section], events: Sequence[Event], source: str) -> datetime | None:
     """The day the article's own text dates it to: its lede's first date, else its latest
     timeline event's (noon UTC), if plausible (``dates.plausible``)."""
     lede = sections[0].paragraphs[0] if sections and sections[0].paragraphs else ""

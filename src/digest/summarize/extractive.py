@@ -355,7 +355,7 @@ def mend_quotes(text: str) -> str:
     opens, closes = text.count("“"), text.count("”")
     if straight % 2 == 0 and opens == closes:
         return text
-    if text[:1] in "\"“" and (straight % 2 == 1 or opens > closes):
+    if text[:1] in '"“' and (straight % 2 == 1 or opens > closes):
         return text[1:].lstrip()
     match = _STRAY_CLOSE.search(text)
     if match is None or not (straight % 2 == 1 or closes > opens):

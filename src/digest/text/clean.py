@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -47,7 +47,7 @@ def counting_repairs() -> Iterator[Counter[str]]:
         _TALLY.reset(token)
 
 
-def _kinds(explanation: list[tuple[str, str]]) -> set[str]:
+def _kinds(explanation: Sequence[tuple[str, str]]) -> set[str]:
     kinds: set[str] = set()
     for action, parameter in explanation:
         if parameter == "unescape_html":

@@ -87,11 +87,11 @@ def detect_language(text: str) -> str | None:
     scripts = Counter(s for s in map(_script, letters) if s is not None)
     if not scripts:
         return None
-    script, count = scripts.most_common(1)[0]
+    script = scripts.most_common(1)[0][0]
     # Japanese mixes kana with Han; any real share of kana makes it Japanese.
-    if scripts["kana"] >= 0.1 * (scripts["kana"] + scripts["han"]) and scripts["kana"]:
-        if script in ("han", "kana"):
-            return "ja"
+    kana, han = scripts["kana"], scripts["han"]
+    if script in ("han", "kana") and kana and kana >= 0.1 * (kana + han):
+        return "ja"
     if script == "han":
         return "zh"
     if script == "hangul":

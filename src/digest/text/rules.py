@@ -25,12 +25,12 @@ from collections.abc import Callable, Iterable
 
 __all__ = [
     "BULLET_GLYPHS",
-    "CLAUSE_END",
-    "SENTENCE_END",
     "BULLET_LINE",
+    "CLAUSE_END",
     "LIST_MARK",
     "MODEL_BULLET_GLYPHS",
     "MODEL_LIST_ITEM",
+    "SENTENCE_END",
     "casefold_words",
     "identity_form",
     "is_boilerplate",
@@ -175,12 +175,47 @@ _BYLINE = re.compile(
     r"^(?:By|BY)\s+[.\s]*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,4}"
     r"(?:\s*(?:,|and|&)\s*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})*\s*[.|]?\s*$"
 )
+# The same in other languages: "Von Stefan Krempl" (de), "Por Ana Souza" (pt, es), "Par
+# Jean Dupont" (fr), "Door" (nl), "Di" (it), "Av"/"Af" (sv, no, da), "Przez" (pl),
+# and "Ein Bericht von ..." / "Reportagem de ..." / "Un reportage de ...": a word that
+# says "by", then only capitalised names (joined by a comma or the language's "and"),
+# optionally "in/à/em <Place>".
+_NAME = r"[A-ZÀ-ÖØ-ÞĀ-ſ][\w.'’-]*"
+_NAMES = rf"{_NAME}(?:\s+(?:{_NAME}|von|van|de|da|do|dos|das|di|del|della|le|la|du|ter)){{0,4}}"
+_AND = r"(?:,|and|und|e|y|et|en|og|och|i|&)"
+_BY_WORD = (
+    r"(?:Von|VON|Por|POR|Par|PAR|Door|DOOR|Di|DI|Av|AV|Af|AF|Przez|PRZEZ|Od|Fra"
+    r"|(?:Ein|Eine)\s+(?:Bericht|Kommentar|Analyse|Reportage|Gastbeitrag|Interview|Essay)\s+von"
+    r"|(?:Uma\s+)?(?:Reportagem|Análise|Crônica|Texto|Entrevista)\s+de"
+    r"|(?:Un|Una|Une)\s+(?:reportage|analyse|chronique|crónica|análisis|reportaje|entretien"
+    r"|entrevista)\s+(?:de|par)"
+    r"|(?:Texto|Text|Autor|Autorin|Auteur|Autore|Reportage)\s*:)"
+)
+_FOREIGN_BYLINE = re.compile(
+    rf"^{_BY_WORD}\s+{_NAMES}(?:\s*{_AND}\s*{_NAMES})*"
+    rf"(?:\s*,?\s*(?:in|aus|à|a|em|en|desde|from)\s+{_NAME}(?:\s+{_NAME})?)?\s*[.|]?\s*$"
+)
+# Bylines in scripts without case: "بقلم ..." (ar), "تحریر ..." (ur), "लेखक ..." (hi),
+# "记者 ..." / "本报记者 ..." (zh), "文／..." / "撰文 ..." : the word and a few words after it.
+_CASELESS_BYLINE = re.compile(
+    r"^(?:(?:بقلم|كتب|كتبت|تحریر|رپورٹ|लेखक|संवाददाता)\s*[:：]?\s*[^\s.,،۔।]+(?:\s+[^\s.,،۔।]+){0,3}"
+    # Chinese and Japanese: a reporter's name is two to four characters ("记者 王明").
+    r"|[（(]?(?:本报记者|记者|撰文|文／|文/|記者)\s*[:：]?\s*[\u4e00-\u9fff·]{2,4}"
+    r"(?:\s+[\u4e00-\u9fff·]{2,4}){0,2}[）)]?)$"
+)
 # Daily Mail and CNN glue some boilerplate to the front of a real sentence.
 _GLUED = re.compile(
     r"^(?:scroll down for (?:video|more)s?\s*|(?:[A-Z][A-Za-z ,.]{0,40})?\(CNN\)\s*(?:--\s*)?"
+    # A wire dateline in any language: "BERLIN (dpa) - ", "São Paulo (Reuters) – ".
+    r"|(?:[A-ZÀ-ÖØ-Þ][\w ,./'’-]{0,40})?\((?:dpa|AFP|Reuters|AP|Lusa|EFE|ANSA|APA|KNA|epd|sid"
+    r"|AFP/dpa|dpa/AFP|Agência Brasil|Europa Press|DW)\)\s*[-–—]+\s*"
     r"|by \.\s*[^.]{1,60}\s*\.\s*(?:published:.*?\|\s*\.\s*updated:.*?\d{4}\s*\.\s*)?)",
     re.IGNORECASE,
 )
+
+
+# A caseless byline is short: "记者 王明", "بقلم أحمد علي" (characters).
+_MAX_CASELESS_BYLINE_CHARS = 40
 
 
 def is_boilerplate(text: str) -> bool:
@@ -188,7 +223,12 @@ def is_boilerplate(text: str) -> bool:
     stripped = text.strip()
     if not stripped:
         return True
-    return bool(_BYLINE.match(stripped)) or any(p.search(stripped) for p in _BOILERPLATE)
+    return (
+        bool(_BYLINE.match(stripped))
+        or bool(_FOREIGN_BYLINE.match(stripped))
+        or (len(stripped) <= _MAX_CASELESS_BYLINE_CHARS and bool(_CASELESS_BYLINE.match(stripped)))
+        or any(p.search(stripped) for p in _BOILERPLATE)
+    )
 
 
 def strip_glued_boilerplate(text: str) -> str:

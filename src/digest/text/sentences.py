@@ -279,7 +279,7 @@ def _thai_sentences(text: str) -> list[str] | None:
         _thai_failed = True
         log.warning("pythainlp failed (%s); Thai sentences are cut at spaces", exc)
         return None
-    return [p.strip() for p in pieces if p.strip()]
+    return [p.strip() for p in pieces if isinstance(p, str) and p.strip()]
 
 
 def split_paragraph(paragraph: str) -> list[str]:
