@@ -13,9 +13,8 @@ For each article:
    central late sentence not already used;
 5. each point trimmed (a leading connective, short parentheticals, then a clause cut to
    the word budget, counted in word-equivalents for CJK and Thai): words are only ever
-   removed, never added; a quotation left open or closed by the sentence split is mended
-   (``mend_quotes``: a closing quote without its opening, and the attribution after it,
-   go; a comma before them becomes a full stop);
+   removed, never added; a quotation mark the sentence split left without its partner
+   goes (``mend_quotes``);
 6. a summary thinner than asked (fewer points than ``min_key_points``, or no conclusion)
    says why in ``Summary.note`` ("teaser only: the source gave 38 words").
 
@@ -341,30 +340,35 @@ def _trim_unspaced(text: str, budget: int) -> str:
     return head.rstrip(" ，、；：,;:") + "…"
 
 
-# A closing quotation mark with no opening one before it in the sentence (the quotation
-# began in the sentence before), and the attribution after it: '... get back," he said.'
-_STRAY_CLOSE = re.compile(r"""(?P<stop>[,.!?;:…]?)\s*["”](?P<tail>[^"“”]{0,60})$""")
-
-
 def mend_quotes(text: str) -> str:
-    """A point without a dangling quotation: when the sentence closes a quotation it never
-    opened, the closing mark and the attribution after it go, and a comma before them
-    becomes a full stop ('...eager to get back," he said.' gives '...eager to get back.');
-    when it opens one it never closes, the opening mark goes. Balanced text is unchanged."""
-    straight = text.count('"')
-    opens, closes = text.count("“"), text.count("”")
-    if straight % 2 == 0 and opens == closes:
+    """A point without a dangling quotation mark: a quotation the sentence split cut in two
+    leaves a mark without its partner ('...eager to get back," he said.', '"We will win.');
+    that mark goes ('...eager to get back, he said.'), and nothing else changes. Straight
+    marks pair from the left, so an odd one out is the last; a curly closing mark with no
+    opening before it, or an opening one never closed, is unmatched (German „…“ and French
+    «…» pair as those languages write them). Only marks are removed,
+    never a word (ROUGE, which ignores punctuation, is unchanged)."""
+    drop: set[int] = set()
+    straight = [i for i, ch in enumerate(text) if ch == '"']
+    if len(straight) % 2 == 1:
+        drop.add(straight[-1])
+    # German opens with „ and closes with “; English opens with “; French uses « ».
+    pairs = [("„", "“”"), ("«", "»")] if "„" in text else [("“", "”"), ("«", "»")]
+    for opening, closing in pairs:
+        opened: list[int] = []
+        for i, ch in enumerate(text):
+            if ch == opening:
+                opened.append(i)
+            elif ch in closing:
+                if opened:
+                    opened.pop()
+                else:
+                    drop.add(i)
+        drop.update(opened)
+    if not drop:
         return text
-    if text[:1] in '"“' and (straight % 2 == 1 or opens > closes):
-        return text[1:].lstrip()
-    match = _STRAY_CLOSE.search(text)
-    if match is None or not (straight % 2 == 1 or closes > opens):
-        return text
-    head = text[: match.start()].rstrip()
-    stop = match["stop"]
-    if not head:
-        return text
-    return head + (stop if stop in (".", "!", "?", "…") else ".")
+    kept = "".join(ch for i, ch in enumerate(text) if i not in drop)
+    return " ".join(kept.split())
 
 
 def _unit(vector: Vectors) -> Vectors:
