@@ -8,7 +8,9 @@
   authority, so the body is not needed (RFC 8058 allows urlencoded or multipart).
 - A token that is malformed or signed for another address is 400, one naming no
   subscriber 404; nothing changes.
-- ``/archive/`` serves ``data_dir/archive`` (written by ``digest archive``).
+- ``/archive/`` serves ``data_dir/archive`` (written by ``digest run`` after each send and
+  by ``digest archive``): a page that is not there is 404, never an error, and an archive
+  not written yet answers with an empty index.
 """
 
 from __future__ import annotations
@@ -17,17 +19,22 @@ import contextlib
 import html
 import logging
 from collections.abc import Callable
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import Route
 
 from digest.config import Config
 from digest.errors import DigestError
 from digest.models import Subscriber
+from digest.publish.archive import archive_file, archive_folder
 from digest.publish.tokens import read_token, secret_key, verify_token
 from digest.store import Database, open_database
 from digest.store.subscribers import SubscriberStore
@@ -112,13 +119,25 @@ def create_app(
     def index(request: Request) -> Response:
         return RedirectResponse("/archive/")
 
-    archive = Path(config.data_path, "archive")
+    archive = archive_folder(config)
+
+    def archive_page(request: Request) -> Response:
+        name = request.path_params.get("name", "")
+        found = archive_file(archive, name)
+        if found is not None:
+            kind = "application/atom+xml" if found.suffix == ".xml" else "text/html"
+            return FileResponse(found, media_type=kind)
+        if name in ("", "index.html"):  # nothing sent yet: an empty archive, not an error
+            return _page(f"{title}: archive", "<p>No editions yet.</p>")
+        return _page("Not found", "<p>There is no such page in the archive.</p>", 404)
+
     routes = [
         Route("/", index),
         Route("/healthz", health),
         Route("/u/{token}", confirm, methods=["GET"]),
         Route("/u/{token}", unsubscribe, methods=["POST"]),
-        Mount("/archive", StaticFiles(directory=archive, html=True, check_dir=False)),
+        Route("/archive", lambda request: RedirectResponse("/archive/")),
+        Route("/archive/{name:path}", archive_page),
     ]
     return Starlette(routes=routes)
 

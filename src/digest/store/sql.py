@@ -86,6 +86,29 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX deliveries_state ON deliveries (edition_id, state);
     """,
+    # 2: the editor's desk: actions on a day's edition, and approvals of what it renders
+    """
+    CREATE TABLE desk_actions (
+        id         INTEGER PRIMARY KEY,
+        day        TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        article_id TEXT NOT NULL DEFAULT '',
+        other_id   TEXT NOT NULL DEFAULT '',
+        position   INTEGER,
+        text       TEXT NOT NULL DEFAULT '',
+        editor     TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX desk_actions_day ON desk_actions (day, id);
+
+    CREATE TABLE approvals (
+        day          TEXT PRIMARY KEY,
+        edition_id   TEXT NOT NULL,
+        edition_hash TEXT NOT NULL,
+        editor       TEXT NOT NULL,
+        approved_at  TEXT NOT NULL
+    );
+    """,
 )
 
 # --- articles ------------------------------------------------------------------------------
@@ -125,6 +148,12 @@ ORDER BY COALESCE(published, ingested_at) DESC, id
 ALL_ARTICLES = "SELECT body FROM articles ORDER BY COALESCE(published, ingested_at) DESC, id"
 
 COUNT_ARTICLES = "SELECT COUNT(*) FROM articles"
+
+# The newest article published (or, without a date, ingested) before :until.
+NEWEST_ARTICLE_BEFORE = """
+SELECT MAX(COALESCE(published, ingested_at)) FROM articles
+WHERE COALESCE(published, ingested_at) < :until
+"""
 
 # --- embeddings ----------------------------------------------------------------------------
 
@@ -294,3 +323,21 @@ ORDER BY e.day DESC, ea.position
 """
 
 EDITION_DAYS = "SELECT day FROM editions ORDER BY day DESC"
+
+# --- the editor's desk: actions and approvals ----------------------------------------------
+
+INSERT_DESK_ACTION = """
+INSERT INTO desk_actions (day, kind, article_id, other_id, position, text, editor, created_at)
+VALUES (:day, :kind, :article_id, :other_id, :position, :text, :editor, :created_at)
+"""
+
+DESK_ACTIONS_OF_DAY = "SELECT * FROM desk_actions WHERE day = :day ORDER BY id"
+
+DELETE_APPROVAL = "DELETE FROM approvals WHERE day = :day"
+
+INSERT_APPROVAL = """
+INSERT INTO approvals (day, edition_id, edition_hash, editor, approved_at)
+VALUES (:day, :edition_id, :edition_hash, :editor, :approved_at)
+"""
+
+APPROVAL_OF_DAY = "SELECT * FROM approvals WHERE day = :day"
