@@ -7,6 +7,7 @@ Every feed and page here was written for these tests.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -272,3 +273,42 @@ def test_ingest_and_read_say_how_many_were_undated_and_repaired(tmp_path: Path) 
     result = CliRunner().invoke(main, ["read", str(tmp_path / "jornal.xml")])
     assert result.exit_code == 0
     assert "4 articles, 3 undated; languages: pt-br 4" in result.stderr
+
+
+ZH_LAYOUT = """国际新闻
+
+长江流域今年夏季降雨创新高
+
+长江流域今年夏季降雨创新高
+
+长江流域夏季降雨创下二十多年来新高
+
+2026年7月20日，长江中下游地区的降雨量比往年同期多出四成，多个城市出现了内涝。
+
+背景
+
+武汉市在七月的一周内降雨超过四百毫米，部分地铁站被迫临时关闭。
+
+时间线
+
+  • 2026年7月14日：武汉开始连续降雨。
+  • 2026年7月18日：当地政府启动防汛二级应急响应。
+
+结论
+
+专家认为，城市需要尽快提高排水标准，以应对更频繁的极端天气。
+"""
+
+
+def test_a_chinese_article_in_the_plain_text_layout(tmp_path: Path) -> None:
+    path = tmp_path / "zh.txt"
+    path.write_text(ZH_LAYOUT, encoding="utf-8")
+    article = read_location(str(path)).articles[0]
+    assert (article.category, article.title) == ("国际新闻", "长江流域今年夏季降雨创新高")
+    assert article.dek == "长江流域夏季降雨创下二十多年来新高"
+    assert [s.heading for s in article.sections] == [None, "背景", "结论"]
+    assert [e.when for e in article.events] == [date(2026, 7, 14), date(2026, 7, 18)]
+    assert article.published == datetime(2026, 7, 20, 12, tzinfo=UTC)  # from the lede
+    assert article.language == "zh"
+    # The same text through --jsonl's reader gives the same article, under the caller's id.
+    assert article_from_text("x", ZH_LAYOUT) == replace(article, id="x", source="text")

@@ -233,7 +233,8 @@ _TIME_WORDS = re.compile(
     r"(early|mid|late|end of) \w+)$",
     re.IGNORECASE,
 )
-_LABEL = re.compile(r"^(?P<label>[^:]{2,40}):\s+(?P<text>\S.*)$")
+# "May 9, 2025: ..." and, in CJK text, "2025年5月9日：..." (a fullwidth colon needs no space).
+_LABEL = re.compile(r"^(?P<label>[^:：]{2,40})(?::\s+|：\s*)(?P<text>\S.*)$")
 
 
 def parse_event(line: str) -> Event | None:

@@ -62,11 +62,14 @@ _DATE_PATTERNS = (
     re.compile(rf"\b{MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})\b", re.I),
     re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+{MONTH}\s+(?P<year>\d{{4}})\b", re.I),
     re.compile(r"\b(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})\b"),
+    # Chinese and Japanese: 2025年5月9日
+    re.compile(r"(?P<year>\d{4})\s*年\s*(?P<month>\d{1,2})\s*月\s*(?P<day>\d{1,2})\s*日"),
 )
 
 
 def date_in(label: str) -> date | None:
-    """The calendar date a label names (``May 9, 2025``, ``9 May 2025``, ``2025-05-09``)."""
+    """The calendar date a label names (``May 9, 2025``, ``9 May 2025``, ``2025-05-09``,
+    ``2025年5月9日``)."""
     for pattern in _DATE_PATTERNS:
         match = pattern.search(label)
         if match is None:

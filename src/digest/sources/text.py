@@ -25,18 +25,18 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from digest.models import Article, Event, Section
+from digest.models import Article, Event, Section, count_words
 from digest.sources.article import Block, Meta, assemble, build_article, parse_related
 from digest.sources.dates import DAY_ONLY, date_in, plausible
-from digest.text.rules import BULLET_LINE, casefold_words, mostly_same_words
+from digest.text.rules import BULLET_LINE, casefold_words, mostly_same_words, script_words
 
 __all__ = ["looks_like_layout", "parse_text"]
 
 log = logging.getLogger(__name__)
 
 # A sentence ends so; a headline or heading may still end with "?", "!" or a quote.
-_CLOSING = tuple(".,;:…")
-_HEADING_CLOSING = (*_CLOSING, '"', "”", "’", ")")
+_CLOSING = tuple(".,;:…。，；：、،؛۔।")
+_HEADING_CLOSING = (*_CLOSING, '"', "”", "’", ")", "」", "）")
 # "Gravity Filters – Get clean water ...": 1-5 capitalised words, a dash, a pitch.
 _PROMO = re.compile(
     r"^(?P<name>[A-Z0-9][\w'’&+.-]*(?:\s+(?:&|[A-Z0-9][\w'’&+.-]*)){0,4})\s+[–—-]\s+(?P<pitch>\S.*)$"
@@ -96,10 +96,15 @@ def _blocks_of(text: str) -> list[str]:
     return blocks
 
 
+def _opens_heading(char: str) -> bool:
+    """A capital, a digit, or a letter of a script without case (CJK, Arabic, Hindi)."""
+    return char.isupper() or char.isdigit() or (char.isalpha() and not char.islower())
+
+
 def _title_like(block: str) -> bool:
-    words = block.split()
+    words = count_words(block)
     return (
-        0 < len(words) <= 25
+        0 < words <= 25
         and len(block) <= 200
         and not block.endswith(_CLOSING)
         and BULLET_LINE.match(block) is None
@@ -108,12 +113,12 @@ def _title_like(block: str) -> bool:
 
 
 def _heading_like(block: str) -> bool:
-    words = block.split()
+    words = count_words(block)
     return (
-        0 < len(words) <= 10
+        0 < words <= 10
         and len(block) <= 90
         and not block.endswith(_HEADING_CLOSING)
-        and (block[0].isupper() or block[0].isdigit())
+        and _opens_heading(block[0])
         and BULLET_LINE.match(block) is None
         and parse_related(block) is None
     )
@@ -128,7 +133,7 @@ def _headline_group(blocks: Sequence[str]) -> tuple[str | None, int, int]:
         while (
             end < len(blocks)
             and _title_like(blocks[end])
-            and mostly_same_words(blocks[start], blocks[end])
+            and mostly_same_words(blocks[start], blocks[end], words=script_words)
         ):
             end += 1
         if end - start >= 2:

@@ -37,6 +37,7 @@ __all__ = [
     "lowercase_words",
     "mostly_same_words",
     "repeat_key",
+    "script_words",
     "strip_glued_boilerplate",
     "title_key",
 ]
@@ -116,6 +117,31 @@ _LOWER_WORD = re.compile(r"\w+", re.UNICODE)
 def casefold_words(text: str) -> list[str]:
     """Runs of letters and digits ("_" splits them), each case folded: a reader's words."""
     return [w.casefold() for w in _WORD.findall(text)]
+
+
+# Letters of scripts written without spaces (CJK, Thai, Lao, Khmer, Myanmar).
+_UNSPACED_RUN = re.compile(
+    "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]+"
+)
+
+
+def script_words(text: str) -> list[str]:
+    """``casefold_words``, except that a run of a script written without spaces gives its
+    character bigrams ("长江流域" gives "长江", "江流", "流域"), so that two CJK or Thai lines
+    can share words at all. Text in spaced scripts gives exactly ``casefold_words``."""
+    out: list[str] = []
+    for word in casefold_words(text):
+        if _UNSPACED_RUN.search(word) is None:
+            out.append(word)
+            continue
+        for piece in re.split(f"({_UNSPACED_RUN.pattern})", word):
+            if not piece:
+                continue
+            if _UNSPACED_RUN.fullmatch(piece):
+                out.extend(piece[i : i + 2] for i in range(max(1, len(piece) - 1)))
+            else:
+                out.append(piece)
+    return out
 
 
 def lowercase_words(text: str) -> list[str]:
