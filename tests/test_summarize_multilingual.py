@@ -88,12 +88,14 @@ def test_a_teaser_says_it_is_one(config: Path, tmp_path: Path) -> None:
     path = tmp_path / "teaser.md"
     path.write_text(
         "---\ntitle: Neue Brücke für Hamburg\n---\n"
-        "Der Senat hat am Montag den Bau einer neuen Brücke über die Elbe genehmigt.\n",
+        "Der Senat hat am Montag den Bau einer neuen Brücke über die Elbe genehmigt.\n\n"
+        "(Elbbrücke, Hamburger Senat, Verkehr)\n",
         encoding="utf-8",
     )
     result = CliRunner().invoke(main, ["--config", str(config), "summarize", str(path)])
     assert result.exit_code == 0, result.output
-    assert "(teaser only: the source gave 14 words)" in result.stdout
+    assert "(teaser only: the source gave 18 words)" in result.stdout
+    assert "Elbbrücke" not in result.stdout  # a bracketed list of tags is not a point
 
 
 def test_batch_mode_reads_the_plain_text_layout_as_the_file_reader_does(

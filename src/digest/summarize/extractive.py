@@ -241,8 +241,14 @@ def thin_note(
     return f"short article: {points} key point(s) from {words} words"
 
 
+# A line wholly in brackets with no full stop inside is a list of tags or a caption
+# ("(Red Dead Redemption 2, Red Dead Redemption)"), not a point; an aside that is a sentence
+# ("(JetBlue flies to 10 of them.)") stays a candidate.
+_BRACKETED_LIST = re.compile(r"^\([^()]*[^.!?…。！？()]\)$")
+
+
 def _candidate(sentence: Sentence) -> bool:
-    if sentence.is_boilerplate:
+    if sentence.is_boilerplate or _BRACKETED_LIST.match(sentence.text.strip()):
         return False
     words = sentence.words
     # A heading-like line (short, no closing punctuation) is not a point.
