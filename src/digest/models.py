@@ -246,6 +246,10 @@ class Story:
     related: tuple[RelatedItem, ...] = ()
     # The score's terms by name, rounded (``digest.edition.rank.ScoreTerms.rounded``).
     terms: Mapping[str, float] = field(default_factory=dict)
+    # The lead article's language (a BCP 47 tag as its source gave it) and lead picture:
+    # the newsletter sets the story's lang/dir from the one and may show the other.
+    language: str | None = None
+    image: LeadImage | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +267,7 @@ class Headline:
     source: str
     url: str | None
     section: str = ""
+    language: str | None = None
 
 
 LeftOutKind = Literal[
@@ -404,7 +409,8 @@ class RenderedEdition:
     """The edition rendered once: HTML (CSS inlined) and text with per-subscriber slots.
 
     The slots are filled per subscriber by ``digest.publish.render.personalize``; nothing else
-    differs between subscribers.
+    differs between subscribers. ``slot_nonce`` is the random part of this render's slot
+    markers (``digest.publish.render.SlotMarkers``): never stored, never shown.
     """
 
     edition_id: str
@@ -412,6 +418,9 @@ class RenderedEdition:
     preheader: str
     html: str
     text: str
+    slot_nonce: str
+    # What was left out to fit the HTML size limit (``digest.publish.trim``); () if nothing.
+    trimmed: tuple[str, ...] = ()
 
 
 SubscriberState = Literal["active", "unsubscribed", "suppressed"]
@@ -424,6 +433,8 @@ class Subscriber:
     name: str = ""
     topics: tuple[str, ...] = ()
     state: SubscriberState = "active"
+    # The subscription's version, signed into unsubscribe tokens (``digest.publish.tokens``).
+    token_version: int = 0
 
 
 @dataclass(frozen=True, slots=True)

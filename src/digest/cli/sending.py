@@ -81,6 +81,8 @@ def print_run_report(report: pipeline.RunReport) -> None:
     or a message failed (or stays deferred)."""
     for warning in report.source_warnings:
         click.echo(f"warning: {warning}", err=True)
+    for note in report.trimmed:
+        click.echo(f"warning: the newsletter was over the size limit; trimmed: {note}", err=True)
     for failure in report.failed_sources:
         click.echo(f"error: source {failure}", err=True)
     click.echo(report.summary())

@@ -80,6 +80,8 @@ class RunReport:
     archive: str | None = None  # the archive's index, written after the send
     # Why nothing was sent (approval, send time): the edition is built and rendered.
     held: str | None = None
+    # What the render left out to fit the HTML size limit (``RenderedEdition.trimmed``).
+    trimmed: tuple[str, ...] = ()
 
     def summary(self) -> str:
         mode = " (dry run)" if self.dry_run else ""
@@ -188,7 +190,7 @@ def send_rendered(
     subscribers = SubscriberStore(db)
     report = deliver_edition(
         rendered.edition_id,
-        subscribers.active(),
+        subscribers.pages(),  # read a page at a time: memory does not grow with the list
         factory.message,
         connect,
         config.delivery,
@@ -276,6 +278,7 @@ def run_daily(
         failed_sources=tuple(f"{s.name}: {s.reason}" for s in failed_sources),
         source_warnings=warnings if archive_warning is None else (*warnings, archive_warning),
         archive=archive,
+        trimmed=rendered.trimmed,
     )
 
 

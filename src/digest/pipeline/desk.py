@@ -39,10 +39,14 @@ log = logging.getLogger(__name__)
 
 
 def rendered_hash(rendered: RenderedEdition) -> str:
-    """SHA-256 of what subscribers get (subject, HTML and text, slots unfilled)."""
+    """SHA-256 of what subscribers get (subject, HTML and text, slots unfilled).
+
+    The slot markers' nonce is random per render, so it is taken out: two renders of the
+    same edition hash the same.
+    """
     digest = hashlib.sha256()
     for part in (rendered.edition_id, rendered.subject, rendered.html, rendered.text):
-        digest.update(part.encode("utf-8"))
+        digest.update(part.replace(rendered.slot_nonce, "").encode("utf-8"))
         digest.update(b"\0")
     return digest.hexdigest()
 

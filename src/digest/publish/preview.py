@@ -109,9 +109,8 @@ def preview_page(
     """The preview HTML (mail + editor panel [+ reload script]) and the rendered edition."""
     renderer = _renderer(config)
     rendered = renderer.render(edition)
-    page = _insert_after_body(
-        public_html(config, rendered), renderer.editor_panel(edition, sentences)
-    )
+    panel = renderer.editor_panel(edition, sentences, trimmed=rendered.trimmed)
+    page = _insert_after_body(public_html(config, rendered), panel)
     if reload_stamp is not None:
         script = _reload_script(reload_stamp)
         at = page.lower().rfind("</body>")
