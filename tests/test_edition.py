@@ -47,13 +47,16 @@ def test_caps_per_source_and_per_category_with_reasons() -> None:
     articles = [
         make_article(f"w{i}", f"Wire story {i}", "Lede.", source="wire", category="World")
         for i in range(4)
-    ] + [make_article("b1", "Business story", "Lede.", source="desk", category="Business")]
+    ] + [
+        make_article(f"b{i}", f"Business story {i}", "Lede.", source="desk", category="Business")
+        for i in (1, 2)
+    ]
     clusters = [cluster(a, 10.0 - i) for i, a in enumerate(articles)]
     vectors = axis_vectors({a.id: i for i, a in enumerate(articles)})
     selection = select_stories(
         clusters, vectors, config_with(stories=4, per_source=2, per_category=3, more_news=1)
     )
-    assert [c.lead.article.id for c in selection.stories] == ["w0", "w1", "b1"]
+    assert [c.lead.article.id for c in selection.stories] == ["w0", "w1", "b1", "b2"]
     assert [c.lead.article.id for c in selection.more_news] == ["w2"]
     reasons = {x.article_id: x.reason for x in selection.left_out}
     assert reasons == {"w3": "cap: 2 stories from 'wire' already"}
@@ -62,10 +65,35 @@ def test_caps_per_source_and_per_category_with_reasons() -> None:
     by_category = select_stories(
         clusters, vectors, config_with(stories=4, per_source=9, per_category=2, more_news=0)
     )
-    assert [c.lead.article.id for c in by_category.stories] == ["w0", "w1", "b1"]
+    assert [c.lead.article.id for c in by_category.stories] == ["w0", "w1", "b1", "b2"]
     reasons = {x.article_id: x.reason for x in by_category.left_out}
     assert reasons["w2"] == reasons["w3"] == "cap: 2 stories of section 'World' already"
     assert [x.kind for x in by_category.left_out] == ["cap_section", "cap_section"]
+
+
+def test_caps_give_way_when_the_pool_lacks_variety_and_say_so() -> None:
+    # One feed, one section: the caps would leave the edition at 2 stories of 5 asked.
+    articles = [
+        make_article(
+            f"n{i}", f"Nachricht {i}", "Ein Satz.", source="tagesschau", category="WORLDNEWS"
+        )
+        for i in range(6)
+    ]
+    clusters = [cluster(a, 10.0 - i) for i, a in enumerate(articles)]
+    vectors = axis_vectors({a.id: i for i, a in enumerate(articles)})
+    config = config_with(stories=5, per_source=2, per_category=2, more_news=0)
+    selection = select_stories(clusters, vectors, config)
+    assert [c.lead.article.id for c in selection.stories] == ["n0", "n1", "n2", "n3", "n4"]
+    relaxed = [x for x in selection.left_out if x.kind == "cap_relaxed"]
+    assert [x.article_id for x in relaxed] == ["n2", "n3", "n4"]
+    assert relaxed[0].reason == (
+        "in the edition, cap relaxed: more than 2 stories of section 'World news',"
+        " too few other stories to fill the edition"
+    )
+    (last,) = [x for x in selection.left_out if x.kind != "cap_relaxed"]
+    assert (last.article_id, last.kind) == ("n5", "cap_section")  # full: the cap stands
+    edition = assemble_edition(config, DAY, selection, summaries(articles[:5]), related={})
+    assert [s.name for s in edition.sections] == ["World news"]
 
 
 def test_mmr_prefers_a_different_story_over_a_near_copy() -> None:
@@ -359,6 +387,11 @@ def test_every_left_out_reason_reads_as_the_line_editions_have_always_shown() ->
             "same event as 'Treaty signed' (a More news headline)",
         ),
         (LeftOutReason("unsummarised"), "could not be summarised (see the log)"),
+        (
+            LeftOutReason("cap_relaxed", cap=3, source="Reuters"),
+            "in the edition, cap relaxed: more than 3 stories of 'Reuters',"
+            " too few other stories to fill the edition",
+        ),
     ]
     assert [reason.text() for reason, _ in lines] == [line for _, line in lines]
     assert {reason.kind for reason, _ in lines} == set(get_args(LeftOutKind))

@@ -75,10 +75,16 @@ _FIGURE = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
 
 @dataclass(frozen=True)
 class Cluster:
-    """One event: the leading article and the others that reported it."""
+    """One event: the leading article and the others that reported it.
+
+    ``update_of`` is set on an event an earlier edition sent, back with new facts
+    (``digest.edition.repeats``): that edition's id, and ``whats_new``, the lead's
+    sentences that carry them."""
 
     lead: RankedArticle
     others: tuple[RankedArticle, ...] = ()
+    update_of: str | None = None
+    whats_new: tuple[str, ...] = ()
 
     @property
     def score(self) -> float:
@@ -90,15 +96,29 @@ class Cluster:
         return (self.lead, *self.others)
 
     def also_reported(self) -> tuple[AlsoReported, ...]:
-        return tuple(
-            AlsoReported(
-                source=o.article.source,
-                title=o.article.title,
-                url=o.article.link,
-                article_id=o.article.id,
+        """The other outlets that reported the event: each once (its best article), never
+        the lead's own outlet."""
+        seen = {_outlet(self.lead.article.source)}
+        found: list[AlsoReported] = []
+        for o in self.others:
+            outlet = _outlet(o.article.source)
+            if outlet in seen:
+                continue
+            seen.add(outlet)
+            found.append(
+                AlsoReported(
+                    source=o.article.source,
+                    title=o.article.title,
+                    url=o.article.link,
+                    article_id=o.article.id,
+                )
             )
-            for o in self.others
-        )
+        return tuple(found)
+
+
+def _outlet(source: str) -> str:
+    """An outlet's name compared without case, spacing or punctuation."""
+    return "".join(ch for ch in source.casefold() if ch.isalnum())
 
 
 def _hours(moment: datetime | None) -> float | None:

@@ -75,9 +75,17 @@ class RunReport:
     # the edition is still built from the others, but the run reports them (exit status 1).
     failed_sources: tuple[str, ...] = ()
     source_warnings: tuple[str, ...] = ()
+    # Set when the edition was not sent: fewer stories than edition.min_stories (the least).
+    held_below: int | None = None
 
     def summary(self) -> str:
         mode = " (dry run)" if self.dry_run else ""
+        if self.held_below is not None:
+            return (
+                f"edition {self.edition_id}{mode}: {self.stories} new"
+                f" stor{'y' if self.stories == 1 else 'ies'}, fewer than edition.min_stories"
+                f" ({self.held_below}): not sent"
+            )
         # Recipients: everyone this edition is for, including those an earlier run sent it.
         recipients = self.recipients + self.already_sent
         # New articles only when this run ingested (not on a re-run of a built edition).
@@ -214,6 +222,8 @@ def run_daily(
     with job_lock(config), open_store(config) as db:
         ingested = _ingest_unless_built(config, db, day, progress)
         edition = build_edition(config, db, day, progress=progress)
+        if len(edition.stories) < config.edition.min_stories:
+            return _held(config, edition.id, day, len(edition.stories), ingested, started, dry_run)
         if progress:
             progress("render", 0, 1, "")
         rendered = render_edition(
@@ -243,6 +253,38 @@ def run_daily(
         outbox=None if folder is None else str(folder),
         failed_sources=tuple(f"{s.name}: {s.reason}" for s in failed_sources),
         source_warnings=() if ingested is None else ingested.warnings,
+    )
+
+
+def _held(
+    config: Config,
+    edition_id: str,
+    day: date,
+    stories: int,
+    ingested: IngestReport | None,
+    started: float,
+    dry_run: bool,
+) -> RunReport:
+    """The report of a run whose edition is too thin to send (``edition.min_stories``)."""
+    failed = () if ingested is None else ingested.failed
+    return RunReport(
+        day=day,
+        edition_id=edition_id,
+        stories=stories,
+        recipients=0,
+        sent=0,
+        already_sent=0,
+        deferred=0,
+        failed=0,
+        suppressed=0,
+        ambiguous_resent=0,
+        elapsed=time.monotonic() - started,
+        dry_run=dry_run,
+        new_articles=0 if ingested is None else ingested.new,
+        ingested=ingested is not None,
+        failed_sources=tuple(f"{s.name}: {s.reason}" for s in failed),
+        source_warnings=() if ingested is None else ingested.warnings,
+        held_below=config.edition.min_stories,
     )
 
 
