@@ -443,3 +443,72 @@ def test_an_edition_saved_before_reason_kinds_loads_and_prints_as_before(
         "title": "New one",
         "reason": "cap: 2 stories from 'wire' already",
     }
+
+
+@pytest.mark.parametrize(
+    ("category", "section"),
+    [
+        ("WORLDNEWS", "World news"),
+        ("worldNews", "World news"),
+        ("world_news", "World news"),
+        ("News/World", "World"),
+        ("us-politics", "US politics"),
+        ("TECH", "Tech"),
+        ("Vídeos", "Vídeos"),
+        ("Wirtschaft", "Wirtschaft"),
+        ("国际新闻", "国际新闻"),
+        ("سياسة", "سياسة"),
+    ],
+)
+def test_feed_categories_become_headings_readers_recognise(category: str, section: str) -> None:
+    from digest.edition.select import section_name, section_of
+
+    assert section_name(category) == section
+    article = make_article("a", "Title", "Lede.", category=category)
+    assert section_of(article, Config()) == section
+
+
+def test_topics_name_sections_and_the_config_can_rename_any() -> None:
+    from digest.edition.select import section_of, topic_label
+
+    assert topic_label("climate, energy and the environment") == "Climate"
+    assert topic_label("technology and the economy") == "Technology"
+    article = make_article("a", "Title", "Lede.", category="SCIENCENEWS")
+    plain = Config(topics=("science, space and medicine",))
+    assert section_of(article, plain, "science, space and medicine") == "Science"
+    renamed = Config(
+        edition=EditionOptions(
+            section_names={
+                "science, space and medicine": "Wissenschaft",
+                "Science news": "Forschung",
+            }
+        )
+    )
+    assert section_of(article, renamed, "science, space and medicine") == "Wissenschaft"
+    assert section_of(article, renamed) == "Forschung"  # the key matched tidied, any case
+
+
+def test_a_ranked_story_takes_its_topic_as_section_when_topics_are_set() -> None:
+    article = make_article("a", "Ice shelf breaks", "Lede.", category="WORLDNEWS")
+    lead = RankedArticle(article, 1.0, ScoreTerms(substance=0.5, topic="climate and energy"))
+    vectors = axis_vectors({"a": 0})
+    with_topics = Config(topics=("climate and energy",), edition=EditionOptions(stories=1))
+    selection = select_stories([Cluster(lead)], vectors, with_topics)
+    edition = assemble_edition(with_topics, DAY, selection, summaries([article]), related={})
+    assert [s.name for s in edition.sections] == ["Climate"]
+    without = Config(edition=EditionOptions(stories=1))
+    edition = assemble_edition(without, DAY, selection, summaries([article]), related={})
+    assert [s.name for s in edition.sections] == ["World news"]
+
+
+def test_also_reported_by_names_each_other_outlet_once_and_never_the_leads_own() -> None:
+    lead = make_article("l", "Dam opens", "Lede.", source="Reuters")
+    own = make_article("o", "Dam opens, more", "Lede.", source="reuters ")
+    ap_one = make_article("p1", "Dam opened", "Lede.", source="AP")
+    ap_two = make_article("p2", "Dam opened, update", "Lede.", source="AP")
+    dpa = make_article("d", "Staudamm eröffnet", "Satz.", source="dpa")
+    story = cluster(lead, 3.0, own, ap_one, ap_two, dpa)
+    assert [(a.source, a.article_id) for a in story.also_reported()] == [
+        ("AP", "p1"),
+        ("dpa", "d"),
+    ]

@@ -91,4 +91,5 @@ def set_aside_sent(
         kept.append(
             Cluster(lead, others, update_of=latest, whats_new=_whats_new(lead.article, new))
         )
+    kept.sort(key=lambda c: (-c.score, c.lead.article.id))  # an update scores its new members
     return kept, left
