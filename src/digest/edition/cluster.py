@@ -66,6 +66,13 @@ LEX_WEIGHT = 0.3
 LEX_ALONE = 1.4
 # Subtracted when both texts give figures and share none (a 6.8 and a 6.1 earthquake).
 FIGURES_CONFLICT = 0.1
+# The multilingual encoder's cosines sit high (0.75 for two unrelated texts): a pair not in
+# English on both sides scores MULTILINGUAL_SCALE x (cosine - MULTILINGUAL_ZERO) plus
+# MULTILINGUAL_LEX x shared words, on the scale of the English link (chosen on
+# pairs_dev.jsonl, bench/clustering.py --pairs).
+MULTILINGUAL_ZERO = 0.8
+MULTILINGUAL_SCALE = 4.0
+MULTILINGUAL_LEX = 0.3
 # A merge of two clusters needs an average link of at least threshold - MERGE_SLACK.
 MERGE_SLACK = 0.1
 _OUTSIDE = -1.0
@@ -175,11 +182,15 @@ def link_scores(
     event: Vectors,
     options: EditionOptions,
     headlines: Vectors | None = None,
+    multilingual: Vectors | None = None,
 ) -> Vectors:
     """The pairwise link score; -1 outside the time window and on the diagonal.
 
     ``event`` holds the opening vectors and ``headlines`` the headline + lede vectors
-    (row for row); without ``headlines`` the openings alone count."""
+    (row for row); without ``headlines`` the openings alone count. ``multilingual`` holds
+    the multilingual encoder's vectors (``edition.multilingual``): with them, a pair not
+    in English on both sides is linked by their cosine (``MULTILINGUAL_ZERO``,
+    ``MULTILINGUAL_SCALE``) and shared words, else by shared words alone."""
     n = len(articles)
     if not n:
         return np.zeros((0, 0), np.float32)
@@ -189,7 +200,12 @@ def link_scores(
     cosine = event @ event.T
     if headlines is not None:
         cosine = np.maximum(cosine, headlines @ headlines.T)
-    scores = np.where(both, cosine + LEX_WEIGHT * words, LEX_ALONE * words)
+    if multilingual is not None:
+        across = multilingual @ multilingual.T
+        others = MULTILINGUAL_SCALE * (across - MULTILINGUAL_ZERO) + MULTILINGUAL_LEX * words
+    else:
+        others = LEX_ALONE * words
+    scores = np.where(both, cosine + LEX_WEIGHT * words, others)
     scores = scores.astype(np.float32)
     figures = [_figures(a) for a in articles]
     for i, j in np.argwhere(np.triu(scores >= options.cluster_threshold, k=1)):
@@ -209,7 +225,11 @@ def cluster_articles(
     """Group ranked articles into same-event clusters, best cluster first."""
     articles = [r.article for r in ranked]
     scores = link_scores(
-        articles, vectors.matrix(articles), options, vectors.headline_matrix(articles)
+        articles,
+        vectors.matrix(articles),
+        options,
+        vectors.headline_matrix(articles),
+        vectors.multilingual_matrix(articles),
     )
     threshold = options.cluster_threshold
     parent = list(range(len(articles)))
