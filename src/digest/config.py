@@ -103,7 +103,7 @@ class EditionOptions:
     per_source: int = 3
     window_days: int = 3  # candidates: articles published in the last N days
     diversity: float = 0.3  # MMR trade-off between score and novelty against chosen stories
-    cluster_threshold: float = 0.58  # see bench/clustering.py
+    cluster_threshold: float = 0.56  # see bench/clustering.py
     cluster_window_hours: float = 72.0
     related_days: int = 14
     related_max: int = 3
