@@ -240,7 +240,8 @@ def test_a_thin_edition_is_not_sent_and_the_run_says_so(
         SubscriberStore(db).upsert("leser@example.org")
     report = run_daily(config, DAY1)
     assert report.summary() == (
-        "edition 2026-11-24: 2 new stories, fewer than edition.min_stories (3): not sent"
+        "edition 2026-11-24: 0 new articles, 2 stories,"
+        " fewer than edition.min_stories (3); nothing sent"
     )
     assert (report.sent, report.failed, report.deferred) == (0, 0, 0)
     assert not (config.data_path / "outbox").exists()

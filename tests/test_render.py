@@ -13,12 +13,20 @@ import pytest
 
 from digest.config import NewsletterOptions
 from digest.errors import RenderError
-from digest.models import Edition, EditionSection, Headline, RelatedItem, Story, Subscriber
+from digest.models import (
+    Edition,
+    EditionSection,
+    Headline,
+    LeadImage,
+    RelatedItem,
+    Story,
+    Subscriber,
+)
 from digest.publish.messages import MessageFactory
 from digest.publish.render import (
     MAX_HTML_BYTES,
-    SLOTS,
     Renderer,
+    SlotMarkers,
     check_html,
     personalize,
     render_edition,
@@ -172,14 +180,17 @@ def test_safe_url(url: str | None, ok: bool) -> None:
     assert (safe_url(url) is not None) is ok
 
 
-def test_html_over_the_size_limit_is_refused() -> None:
+def test_html_over_the_size_limit_is_trimmed_to_fit() -> None:
     edition = sample_edition()
     story = edition.stories[0]
     many = tuple(dataclasses.replace(story, article_id=f"s{i}") for i in range(60))
     big = dataclasses.replace(edition, sections=(EditionSection("World", many),))
-    with pytest.raises(RenderError, match=r"over the 100,000-byte limit"):
-        render_edition(big, OPTIONS)
-    assert len(render_edition(edition, OPTIONS).html.encode()) < MAX_HTML_BYTES
+    rendered = render_edition(big, OPTIONS)
+    assert len(rendered.html.encode()) < MAX_HTML_BYTES
+    assert rendered.trimmed[0] == f"More news: {len(edition.more_news)} of 6 headlines left out"
+    assert rendered.trimmed[-1].endswith("of 60 stories left out")
+    whole = render_edition(edition, OPTIONS)
+    assert len(whole.html.encode()) < MAX_HTML_BYTES and whole.trimmed == ()
 
 
 @pytest.mark.parametrize(
@@ -221,7 +232,9 @@ def test_templates_can_be_overridden_one_file_at_a_time(tmp_path: Path) -> None:
 def test_check_html_accepts_the_rendered_edition_and_an_image_with_alt() -> None:
     options = dataclasses.replace(OPTIONS, logo_url="https://example.org/logo.png")
     rendered = render_edition(sample_edition(), options)
-    check_html(rendered.html)
+    check_html(rendered.html, slot_links=SlotMarkers(rendered.slot_nonce).by_name().values())
+    with pytest.raises(RenderError, match="DIGEST_SLOT_"):  # another render's markers
+        check_html(rendered.html, slot_links=SlotMarkers("1" * 32).by_name().values())
     img = lxml.html.document_fromstring(rendered.html).find(".//img")
     assert img is not None and img.get("alt") == OPTIONS.title
 
@@ -252,7 +265,8 @@ def test_personal_values_are_escaped_and_checked() -> None:
     assert "Good morning, &lt;img src=x onerror=&#x27;" in filled.html.replace("&quot;", "&#x27;")
     assert 'href="https://news.example.org/u/7.abc?x=1&amp;y=2"' in filled.html
     assert f"Good morning, {name}." in filled.text and url in filled.text
-    assert not any(slot in filled.html + filled.text for slot in SLOTS.values())
+    markers = SlotMarkers(rendered.slot_nonce).by_name().values()
+    assert not any(slot in filled.html + filled.text for slot in markers)
     nameless = personalize(rendered, name="  ", unsubscribe_url=url, browser_url=BROWSER)
     assert "Good morning." in nameless.text
     with pytest.raises(RenderError, match="not http"):
@@ -260,11 +274,22 @@ def test_personal_values_are_escaped_and_checked() -> None:
 
 
 def test_an_article_cannot_plant_a_slot() -> None:
-    planted = f"Click {SLOTS['unsubscribe_url']} now"
+    guessed = SlotMarkers("0" * 32).marker("unsubscribe_url")  # any nonce but the render's
+    planted = f"Click DIGEST_SLOT_UNSUBSCRIBE_URL_ or {guessed} now"
     edition = replace_story(sample_edition(), 0, title=planted)
     html, text = fill(edition)
     assert html.count(UNSUBSCRIBE) == 1  # the footer's link, not the headline
-    assert "Click UNSUBSCRIBE_URL_ now" in text
+    assert text.count(UNSUBSCRIBE) == 1
+    assert "0" * 32 + "_UNSUBSCRIBE_URL_ now" in text
+
+
+def test_every_render_draws_new_slot_markers() -> None:
+    first, second = (render_edition(sample_edition(), OPTIONS) for _ in range(2))
+    assert first.slot_nonce != second.slot_nonce
+    assert SlotMarkers(first.slot_nonce).marker("browser_url") in first.html
+    assert SlotMarkers(first.slot_nonce).marker("browser_url") not in second.html
+    with pytest.raises(RenderError, match="nonce"):
+        SlotMarkers("")
 
 
 def test_the_text_version_is_wrapped_with_numbered_links() -> None:
@@ -292,7 +317,7 @@ def test_the_text_version_is_wrapped_with_numbered_links() -> None:
 def test_subject_and_preheader_come_from_the_edition() -> None:
     edition = replace_story(sample_edition(), 0, title="Line one\r\nBcc: x@example.com")
     rendered = render_edition(edition, OPTIONS)
-    assert rendered.subject.startswith("The Daily Digest · 24 Nov: Line one")
+    assert rendered.subject.startswith("The Daily Digest · Nov 24: Line one")
     assert "\r" not in rendered.subject and "\n" not in rendered.subject
     assert len(rendered.subject) <= 110
     assert rendered.preheader.startswith("Also today: Aid convoys reach Sahel")
@@ -341,3 +366,216 @@ def test_a_dek_that_restates_the_headline_is_not_shown() -> None:
     edition = replace_story(sample_edition(), 0, title=title, dek="Warm spring, little snow.")
     html, text = fill(edition)
     assert "Warm spring, little snow." in html and "Warm spring, little snow." in text
+
+
+# --- languages, directions, controls and pictures ---------------------------------------------
+
+BIDI_CONTROLS = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
+
+
+def story_cells(html: str) -> list[lxml.html.HtmlElement]:
+    return lxml.html.document_fromstring(html).find_class("story")
+
+
+def test_each_story_block_carries_its_language_and_direction() -> None:
+    from tests.multilingual_sample import mixed_edition
+
+    edition = mixed_edition()
+    html, _ = fill_in(edition, "de")
+    cells = story_cells(html)
+    seen = [(c.get("lang"), c.get("dir")) for c in cells]
+    assert seen == [
+        ("de", "ltr"), ("ur", "rtl"), ("ar", "rtl"), ("zh", "ltr"), ("hi", "ltr"),
+        ("ja", "ltr"), ("pt-BR", "ltr"), (None, "rtl"),
+    ]  # fmt: skip
+    by_lang = {c.get("lang"): c for c in cells}
+    urdu = by_lang["ur"]
+    assert "dir-rtl" in urdu.get("class") and "script-nastaliq" in urdu.get("class")
+    assert "text-align:right" in urdu.get("style").replace(" ", "")
+    # Bullets indent on the right.
+    assert "padding:0 22px 0 0" in urdu.find_class("points")[0].get("style")
+    assert "border-right:4px" in urdu.find_class("conclusion")[0].get("style").replace(" ", "")
+    # The German label inside the Urdu story carries German's lang and dir.
+    label = urdu.find_class("label")[0].find("span")
+    assert (label.get("lang"), label.get("dir"), label.text) == ("de", "ltr", "Fazit:")
+    # Same direction as the newsletter: no extra markup.
+    assert by_lang["de"].find_class("label")[0].find("span") is None
+    # Unknown language: the direction its letters say, each field dir="auto", no lang.
+    unknown = cells[-1]
+    assert unknown.find_class("headline")[0].get("dir") == "auto"
+    assert "lang" not in unknown.attrib
+    assert "dir-ltr" in by_lang["zh"].get("class") and "script-cjk" in by_lang["zh"].get("class")
+
+
+def fill_in(edition: Edition, language: str, name: str = "Ana") -> tuple[str, str]:
+    rendered = render_edition(edition, dataclasses.replace(OPTIONS, language=language))
+    filled = personalize(
+        rendered, name=name, unsubscribe_url=UNSUBSCRIBE, browser_url=BROWSER, language=language
+    )
+    return filled.html, filled.text
+
+
+def test_mixed_direction_parts_are_isolated_in_both_parts() -> None:
+    from tests.multilingual_sample import GERMAN, edition_of
+
+    story = dataclasses.replace(GERMAN, source="BBC News اردو")
+    html, text = fill_in(edition_of(story), "de")
+    meta = story_cells(html)[0].find_class("meta")[0]
+    outlet = meta.find("span")
+    assert outlet.get("dir") == "auto" and outlet.text == "BBC News اردو"
+    assert "\u2068BBC News اردو\u2069 · 24. Nov., 06:30 UTC" in text
+    # Outlets of other outlets too, one isolate each.
+    story = dataclasses.replace(
+        GERMAN, also_reported=(dataclasses.replace(GERMAN.also_reported[0], source="جیو نیوز"),)
+    )
+    _, text = fill_in(edition_of(story), "de")
+    assert "Ebenfalls berichtet von: \u2068جیو نیوز\u2069 [" in text
+
+
+def test_an_english_edition_gains_no_invisible_marks() -> None:
+    html, text = fill(sample_edition())
+    marks = ("\u2068", "\u2069", "\u200e", "\u200f")
+    assert not any(m in text or m in html for m in marks)
+    # Its stories' language is unknown: headlines and deks say dir="auto", nothing else.
+    auto = lxml.html.document_fromstring(html).xpath('//*[@dir="auto"]')
+    assert {e.get("class") for e in auto} == {"headline serif", "dek serif", "more-link"}
+    english = sample_edition()
+    for i in range(len(english.stories)):
+        english = replace_story(english, i, language="en")
+    more = tuple(dataclasses.replace(h, language="en") for h in english.more_news)
+    html, _ = fill(dataclasses.replace(english, more_news=more))
+    assert 'dir="auto"' not in html and 'lang="en"' in html
+
+
+def test_a_right_to_left_text_part_marks_its_lines() -> None:
+    from tests.multilingual_sample import GERMAN, URDU, edition_of
+
+    _, text = fill_in(edition_of(URDU, GERMAN), "ur")
+    body = text.split("\n[1] ")[0]
+    lines = [line for line in body.splitlines() if line and not line.startswith(("=", "-" * 72))]
+    rtl = [line for line in lines if line.startswith("\u200f")]
+    ltr = [line for line in lines if line.startswith("\u200e")]
+    # Every line is marked: Urdu and the fixed strings RTL, the German story's lines LTR.
+    assert len(rtl) + len(ltr) == len(lines), [x for x in lines if x[0] not in "\u200e\u200f"]
+    assert any("Bahn testet Nachtzüge" in line for line in ltr)
+    assert any("لاہور میں شدید بارش" in line for line in rtl)
+    assert all(len(line.lstrip("\u200e\u200f")) <= 72 for line in lines)
+
+
+@pytest.mark.parametrize(
+    "control", [*BIDI_CONTROLS, "\u2028", "\ufeff", "\u0085", "\U000e0041", "\u206a"]
+)
+def test_invisible_controls_never_reach_the_mail(control: str) -> None:
+    title = f"Invoice from payroll {control}fdp.exe"
+    edition = replace_story(sample_edition(), 0, title=title, source=f"Wire{control}Desk")
+    edition = dataclasses.replace(
+        edition,
+        more_news=(Headline("m", f"Headline {control}two", f"Out{control}let", None),),
+    )
+    rendered = render_edition(edition, OPTIONS)
+    filled = personalize(
+        rendered, name=f"Ana{control} Bob", unsubscribe_url=UNSUBSCRIBE, browser_url=BROWSER
+    )
+    for part in (filled.html, filled.text, rendered.subject, rendered.preheader):
+        assert control not in part
+    assert "Invoice from payroll fdp.exe" in filled.text or control == "\u2028"
+    assert "Good morning, Ana Bob." in filled.text or "Good morning, Ana Bob" in filled.text
+
+
+def test_a_right_to_left_override_in_a_title_is_removed() -> None:
+    """U+202E would show 'Invoice exe.pdf' for 'Invoice fdp.exe'."""
+    edition = replace_story(sample_edition(), 0, title="Invoice \u202efdp.exe")
+    html, text = fill(edition)
+    assert "\u202e" not in html and "\u202e" not in text
+    headline = lxml.html.document_fromstring(html).find_class("headline")[0]
+    assert headline.text_content() == "Invoice fdp.exe"
+    # The joiners that scripts need stay: ZWNJ in Persian, ZWJ in emoji.
+    kept = "می\u200cخواهم 👩\u200d💻"
+    html, text = fill(replace_story(sample_edition(), 0, title=kept))
+    assert kept in text and kept in lxml.html.document_fromstring(html).text_content()
+
+
+def image_of(html: str) -> lxml.html.HtmlElement | None:
+    cell = story_cells(html)[0]
+    found = cell.find_class("story-image")
+    return found[0] if found else None
+
+
+@pytest.mark.parametrize(
+    ("image", "shown"),
+    [
+        (LeadImage("https://img.example.org/a.jpg", 1200, 800, "A quay"), ("520", "347", "A quay")),
+        (LeadImage("https://img.example.org/b.jpg", 300, 200), ("300", "200", None)),
+        (LeadImage("https://img.example.org/c.jpg"), ("520", None, None)),
+        (LeadImage("https://img.example.org/tall.jpg", 600, 1800), ("140", "420", None)),
+        (LeadImage("HTTPS://img.example.org/d.jpg", 0, -5), ("520", None, None)),
+        (LeadImage("http://img.example.org/a.jpg", 1200, 800), None),
+        (LeadImage("javascript:alert(1)", 1200, 800), None),
+        (LeadImage("data:image/png;base64,AAAA", 1200, 800), None),
+        (LeadImage("//img.example.org/a.jpg", 1200, 800), None),
+        (LeadImage('https://img.example.org/a.jpg" onerror="x', 1200, 800), None),
+        (LeadImage("https://track.example.org/pixel.gif", 1, 1), None),
+        (LeadImage("https://img.example.org/" + "a" * 3000, 1200, 800), None),
+        (None, None),
+    ],
+)
+def test_story_pictures(image: LeadImage | None, shown: tuple[str, str | None, str | None]) -> None:
+    edition = replace_story(sample_edition(), 0, image=image)
+    html, text = fill(edition)
+    img = image_of(html)
+    if shown is None:
+        assert img is None
+        return
+    assert img is not None and image is not None
+    width, height, alt = shown
+    assert (img.get("width"), img.get("height")) == (width, height)
+    assert img.get("alt") == (alt or edition.stories[0].title)
+    style = img.get("style").replace(" ", "")
+    assert "max-width:" + width + "px" in style and "height:auto" in style
+    assert "display:block" in style and "width:100%" in style
+    # The text part never shows a picture.
+    assert image.url not in text and "img.example.org" not in text
+
+
+def test_pictures_can_be_turned_off() -> None:
+    edition = replace_story(
+        sample_edition(), 0, image=LeadImage("https://i.example/a.jpg", 800, 600)
+    )
+    rendered = render_edition(edition, dataclasses.replace(OPTIONS, images=False))
+    assert "i.example" not in rendered.html and "<img" not in rendered.html
+
+
+def test_pictures_on_every_story_keep_the_html_under_the_limit() -> None:
+    edition = sample_edition()
+    for i in range(len(edition.stories)):
+        long_url = "https://images.example.org/" + "p" * 900 + f"/{i}.jpg"
+        edition = replace_story(
+            edition, i, image=LeadImage(long_url, 1600, 900, "A picture " + "word " * 30)
+        )
+    rendered = render_edition(edition, OPTIONS)
+    assert rendered.html.count('class="story-image"') == len(edition.stories)
+    assert len(rendered.html.encode()) < MAX_HTML_BYTES
+    check_html(rendered.html, slot_links=SlotMarkers(rendered.slot_nonce).by_name().values())
+    # premailer turned no CSS size into an attribute (height="auto" would be invalid).
+    assert 'height="auto"' not in rendered.html
+    for img in lxml.html.document_fromstring(rendered.html).find_class("story-image"):
+        assert (img.get("width"), img.get("height")) == ("520", "292")
+
+
+def test_direction_and_script_rules_are_inlined_only_where_used() -> None:
+    from tests.multilingual_sample import URDU, edition_of
+
+    renderer = Renderer(OPTIONS)
+    slot = SlotMarkers.fresh().by_name()
+    english = renderer._render(
+        "newsletter.html.j2", {**renderer._context(sample_edition()), "slot": slot}
+    )
+    assert renderer.stylesheet_for(english) == renderer.stylesheet()
+    urdu = renderer._render(
+        "newsletter.html.j2", {**renderer._context(edition_of(URDU)), "slot": slot}
+    )
+    assert ".dir-rtl .points" in renderer.stylesheet_for(urdu)
+    # A title cannot ask for them: its quotes are escaped.
+    planted = replace_story(sample_edition(), 0, title='x" class="dir-rtl script-arab')
+    raw = renderer._render("newsletter.html.j2", {**renderer._context(planted), "slot": slot})
+    assert renderer.stylesheet_for(raw) == renderer.stylesheet()

@@ -9,15 +9,17 @@ stage of the flow, and register themselves on ``main`` when imported here:
     edition.py     rank, edition
     newsletter.py  preview, archive
     sending.py     run, send-test, subscribers, serve
+    desk.py        approve, send, and the editor's actions under `edition`
 """
 
-from digest.cli import edition, ingest, newsletter, sending, summaries
+from digest.cli import desk, edition, ingest, newsletter, sending, summaries
 from digest.cli.base import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, main
 
 __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_USAGE",
+    "desk",
     "edition",
     "ingest",
     "main",

@@ -9,8 +9,10 @@ from typing import Any
 import click
 
 from digest.cli.base import count, date_option, edition_day, main, pass_config
+from digest.cli.desk import editor_option, login_name
 from digest.config import Config
 from digest.pipeline import load_edition
+from digest.pipeline.act import act_on_form
 from digest.publish.archive import archive_stored
 from digest.publish.preview import PreviewServer, write_preview
 
@@ -39,6 +41,7 @@ PREVIEW_PORT = 8030
     metavar="[PORT]",
     help=f"Serve the preview on 127.0.0.1 (port {PREVIEW_PORT}) and reload on changes.",
 )
+@editor_option
 @pass_config
 def preview_command(
     config: Config,
@@ -47,6 +50,7 @@ def preview_command(
     as_text: bool,
     open_browser: bool,
     serve_port: int | None,
+    editor: str | None,
 ) -> None:
     """Render the edition as subscribers will get it, with an editor-only panel.
 
@@ -55,8 +59,17 @@ def preview_command(
     """
     when = edition_day(config, day)
     if serve_port is not None:
-        server = PreviewServer(config, lambda: load_edition(config, when), port=serve_port)
-        click.echo(f"previewing {when} at {server.url} (reloads on changes; Ctrl+C stops)")
+        who = editor or login_name()
+        server = PreviewServer(
+            config,
+            lambda: load_edition(config, when),
+            port=serve_port,
+            act=lambda form: act_on_form(config, when, form, who),
+        )
+        click.echo(
+            f"previewing {when} at {server.url} (the editor's desk, acting as {who};"
+            " reloads on changes; Ctrl+C stops)"
+        )
         if open_browser:
             _open(server.url)
         try:

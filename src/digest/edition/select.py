@@ -312,6 +312,8 @@ def assemble_edition(
                 terms=lead.terms.rounded(),
                 update_of=cluster.update_of,
                 whats_new=cluster.whats_new,
+                language=article.language,
+                image=article.image,
             )
         )
     more = tuple(
@@ -321,6 +323,7 @@ def assemble_edition(
             source=c.lead.article.source,
             url=c.lead.article.link,
             section=_section(c.lead, config),
+            language=c.lead.article.language,
         )
         for c in selection.more_news
     )

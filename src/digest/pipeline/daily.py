@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from digest.config import Config
@@ -29,11 +29,13 @@ from digest.deliver import (
     Transport,
     deliver_edition,
 )
-from digest.errors import LockError
+from digest.errors import DigestError, EditionError, LockError
 from digest.models import RenderedEdition
 from digest.pipeline.build import build_edition
+from digest.pipeline.desk import hold_reason
 from digest.pipeline.ingest import IngestReport, ingest
 from digest.progress import Progress
+from digest.publish.archive import update_archive
 from digest.publish.messages import MessageFactory
 from digest.publish.render import render_edition
 from digest.publish.tokens import secret_key
@@ -75,22 +77,22 @@ class RunReport:
     # the edition is still built from the others, but the run reports them (exit status 1).
     failed_sources: tuple[str, ...] = ()
     source_warnings: tuple[str, ...] = ()
-    # Set when the edition was not sent: fewer stories than edition.min_stories (the least).
-    held_below: int | None = None
+    archive: str | None = None  # the archive's index, written after the send
+    # Why nothing was sent (approval, send time): the edition is built and rendered.
+    held: str | None = None
+    # What the render left out to fit the HTML size limit (``RenderedEdition.trimmed``).
+    trimmed: tuple[str, ...] = ()
 
     def summary(self) -> str:
         mode = " (dry run)" if self.dry_run else ""
-        if self.held_below is not None:
-            return (
-                f"edition {self.edition_id}{mode}: {self.stories} new"
-                f" stor{'y' if self.stories == 1 else 'ies'}, fewer than edition.min_stories"
-                f" ({self.held_below}): not sent"
-            )
         # Recipients: everyone this edition is for, including those an earlier run sent it.
         recipients = self.recipients + self.already_sent
         # New articles only when this run ingested (not on a re-run of a built edition).
         new = self.new_articles
         read = f"{new} new article{'s' if new != 1 else ''}, " if self.ingested else ""
+        if self.held is not None:
+            stories = f"{self.stories} stor{'y' if self.stories == 1 else 'ies'}"
+            return f"edition {self.edition_id}: {read}{stories}, {self.held}; nothing sent"
         text = (
             f"edition {self.edition_id}{mode}: {read}{self.stories}"
             f" stor{'y' if self.stories == 1 else 'ies'}, {recipients}"
@@ -188,7 +190,7 @@ def send_rendered(
     subscribers = SubscriberStore(db)
     report = deliver_edition(
         rendered.edition_id,
-        subscribers.active(),
+        subscribers.pages(),  # read a page at a time: memory does not grow with the list
         factory.message,
         connect,
         config.delivery,
@@ -205,6 +207,8 @@ def run_daily(
     *,
     dry_run: bool = False,
     progress: Progress | None = None,
+    send_only: bool = False,
+    now: datetime | None = None,
 ) -> RunReport:
     """The daily job for ``day``, under the job lock.
 
@@ -212,7 +216,15 @@ def run_daily(
                   an edition, once built, is what gets sent, however often the job runs)
     2. edition    rank, summarise, find related stories, assemble and save the edition
     3. render     HTML and text, once
+    3b. gate      stop here, nothing sent, while the edition waits for approval
+                  (``delivery.require_approval``) or its send time (``delivery.send_at``,
+                  compared with ``now``); a dry run passes
     4. send       one message per active subscriber, through the ledger
+    5. archive    the edition's page, the archive's index and feed (not on a dry run), so
+                  that every message's "View in your browser" link answers
+
+    ``send_only`` (``digest send``): no ingest and no build, the saved edition is sent
+    (``EditionError`` when there is none), whatever ``delivery.send_at`` says.
     """
     started = time.monotonic()
     key = secret_key(config)
@@ -220,10 +232,18 @@ def run_daily(
     # minutes of ingesting and summarising.
     transport_factory(config, day.isoformat(), dry_run=dry_run)
     with job_lock(config), open_store(config) as db:
-        ingested = _ingest_unless_built(config, db, day, progress)
-        edition = build_edition(config, db, day, progress=progress)
+        if send_only:
+            ingested = None
+            saved = EditionStore(db).for_day(day)
+            if saved is None:
+                raise EditionError(f"no edition of {day} to send: `digest run` builds it")
+            edition = saved
+        else:
+            ingested = _ingest_unless_built(config, db, day, progress)
+            edition = build_edition(config, db, day, progress=progress)
         if len(edition.stories) < config.edition.min_stories:
-            return _held(config, edition.id, day, len(edition.stories), ingested, started, dry_run)
+            thin = f"fewer than edition.min_stories ({config.edition.min_stories})"
+            return _held_report(day, edition.id, len(edition.stories), ingested, thin, started)
         if progress:
             progress("render", 0, 1, "")
         rendered = render_edition(
@@ -231,10 +251,17 @@ def run_daily(
         )
         if progress:
             progress("render", 1, 1, rendered.subject)
+        held = None
+        if not dry_run:
+            held = hold_reason(config, db, day, rendered, now=now, schedule=not send_only)
+        if held is not None:
+            return _held_report(day, edition.id, len(edition.stories), ingested, held, started)
         delivery, folder = send_rendered(
             config, db, rendered, key, dry_run=dry_run, progress=progress
         )
+        archive, archive_warning = (None, None) if dry_run else _archive(config, db, edition.id)
     failed_sources = () if ingested is None else ingested.failed
+    warnings = () if ingested is None else ingested.warnings
     return RunReport(
         day=day,
         edition_id=edition.id,
@@ -252,21 +279,20 @@ def run_daily(
         ingested=ingested is not None,
         outbox=None if folder is None else str(folder),
         failed_sources=tuple(f"{s.name}: {s.reason}" for s in failed_sources),
-        source_warnings=() if ingested is None else ingested.warnings,
+        source_warnings=warnings if archive_warning is None else (*warnings, archive_warning),
+        archive=archive,
+        trimmed=rendered.trimmed,
     )
 
 
-def _held(
-    config: Config,
-    edition_id: str,
+def _held_report(
     day: date,
+    edition_id: str,
     stories: int,
     ingested: IngestReport | None,
+    held: str,
     started: float,
-    dry_run: bool,
 ) -> RunReport:
-    """The report of a run whose edition is too thin to send (``edition.min_stories``)."""
-    failed = () if ingested is None else ingested.failed
     return RunReport(
         day=day,
         edition_id=edition_id,
@@ -279,13 +305,24 @@ def _held(
         suppressed=0,
         ambiguous_resent=0,
         elapsed=time.monotonic() - started,
-        dry_run=dry_run,
         new_articles=0 if ingested is None else ingested.new,
         ingested=ingested is not None,
-        failed_sources=tuple(f"{s.name}: {s.reason}" for s in failed),
+        failed_sources=()
+        if ingested is None
+        else tuple(f"{s.name}: {s.reason}" for s in ingested.failed),
         source_warnings=() if ingested is None else ingested.warnings,
-        held_below=config.edition.min_stories,
+        held=held,
     )
+
+
+def _archive(config: Config, db: Database, edition_id: str) -> tuple[str | None, str | None]:
+    """Stage 5: the archive's index path, or a warning: the messages are out by now, so an
+    archive that cannot be written is reported, not a failed run."""
+    try:
+        return str(update_archive(config, db, edition_id).index), None
+    except DigestError as exc:
+        log.warning("archive: %s", exc)
+        return None, f"archive: {exc}"
 
 
 def _ingest_unless_built(

@@ -34,7 +34,7 @@ from pathlib import Path
 from digest.config import DkimOptions, NewsletterOptions
 from digest.errors import ConfigError, DeliveryError, RenderError
 from digest.models import OutgoingMessage, RenderedEdition, Subscriber
-from digest.publish.render import Slot, SlotValue, slot_values, split_slots
+from digest.publish.render import SlotValue, slot_values, split_slots
 from digest.publish.tokens import make_token
 
 __all__ = ["DKIM_HEADERS", "MessageFactory", "archive_url", "unsubscribe_url"]
@@ -109,22 +109,22 @@ def _qp(data: str) -> bytes:
 
 
 class _Body:
-    """One body part, encoded once around its slots."""
+    """One body part, encoded once around its slots: bytes, and the slot names (str)."""
 
-    def __init__(self, content_type: str, document: str) -> None:
+    def __init__(self, content_type: str, rendered: RenderedEdition, document: str) -> None:
         self.head = (
             f'Content-Type: {content_type}; charset="utf-8"\r\n'
             "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
         ).encode("ascii")
-        pieces = split_slots(document)
-        self.pieces: list[bytes | Slot] = [
-            Slot(piece) if i % 2 else _qp(piece) for i, piece in enumerate(pieces)
+        pieces = split_slots(rendered, document)
+        self.pieces: list[bytes | str] = [
+            piece if i % 2 else _qp(piece) for i, piece in enumerate(pieces)
         ]
 
     def fill(self, values: dict[str, bytes], out: list[bytes]) -> None:
         out.append(self.head)
         for piece in self.pieces:
-            out.append(values[piece] if isinstance(piece, Slot) else piece)
+            out.append(values[piece] if isinstance(piece, str) else piece)
 
 
 class MessageFactory:
@@ -177,8 +177,8 @@ class MessageFactory:
         for line in fixed:
             _no_line_breaks(line.partition(":")[0], line.replace("\r\n ", " "))
         self._fixed = ("\r\n".join(fixed) + "\r\n").encode("ascii")
-        self._text = _Body("text/plain", rendered.text)
-        self._html = _Body("text/html", rendered.html)
+        self._text = _Body("text/plain", rendered, rendered.text)
+        self._html = _Body("text/html", rendered, rendered.html)
         self._delimiter = f"\r\n--{self._boundary}\r\n".encode("ascii")
         self._preamble = b"This is a multi-part message in MIME format.\r\n"
         self._close = f"\r\n--{self._boundary}--\r\n".encode("ascii")
@@ -199,7 +199,7 @@ class MessageFactory:
 
     def message(self, subscriber: Subscriber) -> OutgoingMessage:
         """``subscriber``'s message; ``DeliveryError`` for an address or name with CR/LF."""
-        token = make_token(self._secret, subscriber.id, subscriber.email)
+        token = make_token(self._secret, subscriber.id, subscriber.email, subscriber.token_version)
         message_id = self.message_id(subscriber.id)
         data = self._build(subscriber.name, subscriber.email, token, message_id, self._subject)
         return OutgoingMessage(
@@ -229,7 +229,13 @@ class MessageFactory:
 
     def _slot_values(self, name: str, token: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
         try:
-            values = slot_values(name, unsubscribe_url(self.options, token), self.browser_url)
+            values = slot_values(
+                name,
+                unsubscribe_url(self.options, token),
+                self.browser_url,
+                language=self.options.language,
+                direction=self.options.direction,
+            )
         except RenderError as exc:
             raise ConfigError(f"newsletter.base_url: {exc}") from exc
         return _encode(values, html=True), _encode(values, html=False)
@@ -266,7 +272,7 @@ class MessageFactory:
         return data
 
 
-def _encode(values: dict[Slot, SlotValue], *, html: bool) -> dict[str, bytes]:
+def _encode(values: dict[str, SlotValue], *, html: bool) -> dict[str, bytes]:
     return {slot: _qp(value.html if html else value.text) for slot, value in values.items()}
 
 
