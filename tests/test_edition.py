@@ -512,3 +512,28 @@ def test_also_reported_by_names_each_other_outlet_once_and_never_the_leads_own()
         ("AP", "p1"),
         ("dpa", "d"),
     ]
+
+
+def test_the_desk_offers_no_promote_for_a_story_taken_past_a_cap(tmp_path: Path) -> None:
+    import lxml.html
+
+    from digest.publish.desk import add_desk_controls
+    from digest.publish.preview import preview_page
+
+    edition = sample_edition()
+    story = edition.stories[0]
+    relaxed = LeftOut(
+        story.article_id,
+        story.title,
+        LeftOutReason("cap_relaxed", cap=3, section=story.section).text(),
+        "cap_relaxed",
+    )
+    other = LeftOut("x1", "Ein anderer Artikel", "below the cut", "below_cut")
+    edition = dataclasses.replace(edition, left_out=(relaxed, other))
+    page, _ = preview_page(Config(base_dir=str(tmp_path)), edition)
+    doc = lxml.html.document_fromstring(add_desk_controls(page, edition, "t" * 32))
+    left = doc.get_element_by_id("digest-left-out")
+    lines = [li for li in left.iter("li") if li.getparent().getparent() is left]
+    assert "cap relaxed" in lines[0].text_content()
+    assert "Promote" not in lines[0].text_content()
+    assert "Promote" in lines[1].text_content()
