@@ -62,13 +62,12 @@ def edition_id(day: date) -> str:
 
 # Words a run-together category ("WORLDNEWS", "worldnews") is split into, when it is made of
 # them alone; anything else is left whole.
-_CATEGORY_WORD_LIST = """world news us uk eu local national international politics political
-    business
-    economy economics money markets finance tech technology science health sport sports
-    culture arts art entertainment music film books travel life lifestyle style opinion
-    top stories story latest breaking video videos media society education environment
-    climate weather crime justice law middle east asia africa europe americas global
-    home front page games gaming football"""
+_CATEGORY_WORD_LIST = """world news us uk eu local national international politics
+    political business economy economics money markets finance tech technology science
+    health sport sports culture arts art entertainment music film books travel life
+    lifestyle style opinion top stories story latest breaking video videos media society
+    education environment climate weather crime justice law middle east asia africa
+    europe americas global home front page games gaming football"""
 _CATEGORY_WORDS = frozenset(_CATEGORY_WORD_LIST.split())
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _SEPARATORS = re.compile(r"[_\-.+]+|\s+")
