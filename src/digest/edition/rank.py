@@ -40,6 +40,7 @@ from digest.models import Article, LeftOutReason
 __all__ = [
     "INTEREST_BAND",
     "TERMS",
+    "TOPIC_SECTION_COSINE",
     "PastSends",
     "RankedArticle",
     "Ranking",
@@ -53,6 +54,9 @@ __all__ = [
 
 # Cosines at or below the first count as no interest, at or above the second as full.
 INTEREST_BAND = (0.05, 0.35)
+# The least cosine at which the closest topic names the story's section: below it a crime
+# report would land under "Diplomacy" for want of a better topic; it keeps its category.
+TOPIC_SECTION_COSINE = 0.2
 
 TermName = Literal["freshness", "interest", "source", "substance", "novelty"]
 TERMS: tuple[TermName, ...] = ("freshness", "interest", "source", "substance", "novelty")
@@ -84,7 +88,8 @@ class ScoreTerms:
     ``notes`` says where each value came from; ``sent_in`` is the edition that already
     sent the article (its novelty is then -1), None when none of the last N did;
     ``topic`` is the configured topic closest to the article, None when no topic is
-    configured or none reaches the interest band (the story's section when topics are set).
+    configured or none reaches ``TOPIC_SECTION_COSINE`` (the story's section when topics
+    are set).
     """
 
     freshness: float = 0.0
@@ -269,7 +274,7 @@ def _interests(docs: Vectors, topics: TopicVectors) -> list[tuple[float, str, st
             f" (band {low:g}..{high:g})"
         )
         value = min(1.0, max(0.0, (cosine - low) / (high - low)))
-        found.append((value, note, topic if value > 0 else None))
+        found.append((value, note, topic if cosine >= TOPIC_SECTION_COSINE else None))
     return found
 
 

@@ -7,10 +7,10 @@ clustered with those sent articles, so a cluster tells which events were sent:
 - an event all of whose candidates were sent is left out, each article with
   ``already sent in edition <date>``;
 - an event that was sent and has gained articles returns only when one of them brings new
-  facts (``NEW_FACTS`` names or figures that none of the sent articles of the event gives):
-  as an update (``Cluster.update_of``), led by the best new article, with the sentences
-  that carry the new facts (``Cluster.whats_new``); new articles with nothing new are
-  left out as already sent;
+  facts (``NEW_FACTS`` names or figures that none of the sent articles of the event
+  gives, in sentences it can show): as an update (``Cluster.update_of``), led by the best
+  new article, with the sentences that carry the new facts (``Cluster.whats_new``); new
+  articles with nothing new are left out as already sent;
 - an event never sent is untouched.
 
 Which editions count as sent is the ledger's word (``EditionStore.sent_articles``): one
@@ -41,7 +41,8 @@ def _article_facts(article: Article) -> frozenset[str]:
 
 
 def _whats_new(article: Article, new: frozenset[str]) -> tuple[str, ...]:
-    """The article's first sentences that give one of the ``new`` facts."""
+    """The article's first sentences that give one of the ``new`` facts; the headline when
+    only it does (a teaser)."""
     found: list[str] = []
     for sentence in article_sentences(article):
         if sentence.is_boilerplate or not facts(sentence.text) & new:
@@ -50,6 +51,8 @@ def _whats_new(article: Article, new: frozenset[str]) -> tuple[str, ...]:
         found.append(text if len(text) <= _SENTENCE_MAX else text[: _SENTENCE_MAX - 1] + "…")
         if len(found) >= WHATS_NEW_MAX:
             break
+    if not found and facts(article.title) & new:
+        found.append(article.title.strip()[:_SENTENCE_MAX])
     return tuple(found)
 
 
@@ -74,22 +77,21 @@ def set_aside_sent(
             for m in old
         )
         known = frozenset().union(*(_article_facts(m.article) for m in old))
-        news: list[tuple[RankedArticle, frozenset[str]]] = []
+        news: list[tuple[RankedArticle, tuple[str, ...]]] = []
         for member in cluster.members:
             if member.article.id in sent:
                 continue
             new = _article_facts(member.article) - known
-            if len(new) >= NEW_FACTS and member.article.word_count > 0:
-                news.append((member, new))
+            shown = _whats_new(member.article, new) if len(new) >= NEW_FACTS else ()
+            if shown and member.article.word_count > 0:
+                news.append((member, shown))
             else:
                 reason = LeftOutReason("already_sent", edition_id=latest)
                 left.append(LeftOut.because(member.article, reason))
         if not news:
             continue
-        lead, new = max(news, key=lambda n: (n[0].terms.substance, n[0].score, n[0].article.id))
+        lead, shown = max(news, key=lambda n: (n[0].terms.substance, n[0].score, n[0].article.id))
         others = tuple(m for m, _ in news if m is not lead)
-        kept.append(
-            Cluster(lead, others, update_of=latest, whats_new=_whats_new(lead.article, new))
-        )
+        kept.append(Cluster(lead, others, update_of=latest, whats_new=shown))
     kept.sort(key=lambda c: (-c.score, c.lead.article.id))  # an update scores its new members
     return kept, left
