@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, date, timedelta
 from pathlib import Path
 from typing import Any
@@ -65,14 +66,14 @@ def feed_day(path: Path, window_days: int) -> tuple[date | None, int, int]:
 
 
 def _repairs(report: Any) -> int:
-    """Entity and mojibake repairs, if the ingest report counts them (0 otherwise)."""
+    """Entity and mojibake repairs the ingest counted (by kind, summed; 0 if none)."""
     total = 0
     for source in report.sources:
-        for name in ("repairs", "repaired", "text_repairs"):
-            value = getattr(source, name, None)
-            if isinstance(value, int):
-                total += value
-                break
+        counted = getattr(source, "repairs", None)
+        if isinstance(counted, Mapping):
+            total += sum(int(v) for v in counted.values())
+        elif isinstance(counted, int):
+            total += counted
     return total
 
 
