@@ -78,6 +78,8 @@ def edition_json(edition: Edition) -> dict[str, Any]:
                 "conclusion": summary.conclusion.text if summary.conclusion else None,
                 "also_reported_by": [serialize.to_jsonable(a) for a in story.also_reported],
                 "related": [serialize.to_jsonable(r) for r in story.related],
+                "update_of": story.update_of,
+                "whats_new": list(story.whats_new),
                 "article_id": story.article_id,
             }
         )

@@ -241,6 +241,9 @@ def run_daily(
         else:
             ingested = _ingest_unless_built(config, db, day, progress)
             edition = build_edition(config, db, day, progress=progress)
+        if len(edition.stories) < config.edition.min_stories:
+            thin = f"fewer than edition.min_stories ({config.edition.min_stories})"
+            return _held_report(day, edition.id, len(edition.stories), ingested, thin, started)
         if progress:
             progress("render", 0, 1, "")
         rendered = render_edition(
