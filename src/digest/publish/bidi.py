@@ -65,6 +65,9 @@ _RTL = re.compile(f"[{_RTL_RANGES}]")
 _LTR = re.compile(f"(?![{_RTL_RANGES}])[^\\W\\d_]")
 # How many characters are enough to tell a field's direction.
 SAMPLE_CHARS = 400
+# A mixed field is laid out the way most of its letters go when they outnumber the other
+# direction's this many times; else the way its first letter goes.
+MAJORITY = 2
 
 
 _ISOLATES = "\u2066\u2067\u2068\u2069"
@@ -113,7 +116,12 @@ def _isolate_direction(text: str) -> Direction | None:
     letter already gives the right one: an Urdu outlet name that starts with a Latin brand
     (``BBC News اردو - پاکستان``) is Urdu and must read right to left, whatever its first
     letter says."""
-    most = direction_of(text)
+    sample = text[:SAMPLE_CHARS]
+    rtl, ltr = len(_RTL.findall(sample)), len(_LTR.findall(sample))
+    # Only a clear majority overrules the first letter ("5 جنوری 4:51 PM" is not one).
+    most: Direction | None = (
+        "rtl" if rtl > MAJORITY * ltr else "ltr" if ltr > MAJORITY * rtl else None
+    )
     return most if most is not None and most != first_strong(text) else None
 
 
@@ -145,7 +153,9 @@ def isolate_html(
         lang_attr = Markup(' lang="{}"').format(lang) if lang else Markup("")
         return Markup('<span{} dir="{}">{}</span>').format(lang_attr, direction, text)
     if text and has_strong(text, _opposite(context)):
-        forced = _isolate_direction(text)
+        # Text of a known direction (the newsletter's own date in a story of the same
+        # direction) keeps it; else its clear majority's, else its first letter's.
+        forced = direction or _isolate_direction(text)
         if forced is not None:
             return Markup('<span dir="{}">{}</span>').format(forced, text)
         return Markup('<span dir="auto">{}</span>').format(text)

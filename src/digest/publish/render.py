@@ -408,7 +408,7 @@ class Renderer:
         value), ``nl_lang``/``nl_dir``/``nl_look``, the isolating helpers ``iso`` and
         ``nl_part``, each story's look and picture, and the tagline and footer reason (the
         catalog's translation while they are the shipped defaults)."""
-        loc, options = self.loc, self.options
+        loc = self.loc
         nl_dir = loc.direction
 
         def nl_part(text: str, context: Direction) -> Markup:
