@@ -135,3 +135,30 @@ def test_an_urdu_story_from_a_latin_named_outlet_reads_right_to_left() -> None:
     assert (outlet.get("dir"), outlet.text) == ("rtl", "BBC News اردو - پاکستان کی خبریں")
     assert when.get("dir") == "rtl"
     assert f"{RLI}BBC News اردو - پاکستان کی خبریں{PDI}" in rendered.text
+
+
+def test_headlines_in_a_row_are_separated_the_languages_way() -> None:
+    from tests.multilingual_sample import URDU_2
+
+    third = dataclasses.replace(URDU_2, article_id="ur-3", title="پشاور میں کتاب میلہ شروع")
+    edition = edition_of(URDU, URDU_2, third)
+    ur = render_edition(edition, NewsletterOptions(language="ur"))
+    assert ur.preheader == f"آج مزید: {URDU_2.title}؛ پشاور میں کتاب میلہ شروع"
+    zh = render_edition(edition, NewsletterOptions(language="zh"))
+    assert f"{URDU_2.title}；پشاور" in zh.preheader
+    en = render_edition(edition, NewsletterOptions())
+    assert en.preheader == f"Also today: {URDU_2.title}; پشاور میں کتاب میلہ شروع"
+
+
+def test_the_urdu_archive_index_is_set_in_nastaliq_right_to_left(tmp_path: Path) -> None:
+    config = Config(newsletter=NewsletterOptions(language="ur"), data_dir=str(tmp_path))
+    written = write_archive(config, [urdu_edition()], tmp_path / "archive")
+    index = lxml.html.document_fromstring(written.index.read_text(encoding="utf-8"))
+    classes = index.find("body").get("class").split()
+    assert {"dir-rtl", "script-arab", "script-nastaliq"} <= set(classes)
+    style = index.find(".//style").text
+    assert ".script-nastaliq" in style and ".script-arab .when" in style
+    german = Config(newsletter=NewsletterOptions(language="de"), data_dir=str(tmp_path))
+    written = write_archive(german, [urdu_edition()], tmp_path / "de")
+    body = lxml.html.document_fromstring(written.index.read_text(encoding="utf-8")).find("body")
+    assert body.get("class") == "dir-ltr"

@@ -24,7 +24,7 @@ from digest.errors import RenderError
 from digest.models import Edition
 from digest.publish.messages import archive_url
 from digest.publish.preview import public_html
-from digest.publish.render import Renderer, preheader_for, subject_for
+from digest.publish.render import Renderer, join_titles, preheader_for, subject_for
 from digest.store import Database, EditionStore, open_store
 from digest.store.desk import DeskStore
 
@@ -215,9 +215,8 @@ def atom_feed(
         sub(entry, "title", subject_for(edition, options))
         sub(entry, "updated", _rfc3339(_moment(edition, config)))
         sub(entry, "link", rel="alternate", href=page, type="text/html")
-        headlines = "; ".join(s.title for s in edition.stories) or preheader_for(
-            edition, renderer.loc
-        )
+        headlines = join_titles((s.title for s in edition.stories), renderer.loc)
+        headlines = headlines or preheader_for(edition, renderer.loc)
         sub(entry, "summary", headlines)
     data: bytes = etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
     return data

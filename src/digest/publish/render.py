@@ -68,6 +68,7 @@ __all__ = [
     "bundled_templates",
     "check_html",
     "inline_css",
+    "join_titles",
     "personalize",
     "preheader_for",
     "render_edition",
@@ -317,8 +318,15 @@ def preheader_for(edition: Edition, loc: Localizer | None = None) -> str:
     if not rest:
         line = loc.ngettext("%(num)s story today.", "%(num)s stories today.", len(stories))
         return _shorten(line, PREHEADER_CHARS)
-    titles = "; ".join(rest)
+    titles = join_titles(rest, loc)
     return _shorten(loc.gettext("Also today: %(titles)s", titles=titles), PREHEADER_CHARS)
+
+
+def join_titles(titles: Iterable[str], loc: Localizer) -> str:
+    """Headlines in a row, each separated by the language's semicolon (``؛`` in Urdu and
+    Arabic, ``；`` in Chinese, `` ; `` in French): a comma may be inside a headline."""
+    # TRANSLATORS: the separator between headlines in a row (the preheader, the feed).
+    return loc.gettext("; ").join(titles)
 
 
 def reading_minutes(edition: Edition) -> int:
