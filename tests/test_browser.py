@@ -344,7 +344,7 @@ def test_a_mixed_edition_fits(browser: Any, tmp_path: Path, width: int) -> None:
 def test_an_urdu_outlet_starting_with_a_latin_brand_reads_right_to_left(
     browser: Any, tmp_path: Path
 ) -> None:
-    """"BBC News اردو - پاکستان کی خبریں" is an Urdu name: "BBC News" comes first, on the
+    """ "BBC News اردو - پاکستان کی خبریں" is an Urdu name: "BBC News" comes first, on the
     right, and "پاکستان" after it to its left (dir="auto" would go by the first letter, B,
     and put the Urdu words to the right of the brand, to be read before it)."""
     from tests.multilingual_sample import URDU, edition_of

@@ -162,3 +162,21 @@ def test_the_urdu_archive_index_is_set_in_nastaliq_right_to_left(tmp_path: Path)
     written = write_archive(german, [urdu_edition()], tmp_path / "de")
     body = lxml.html.document_fromstring(written.index.read_text(encoding="utf-8")).find("body")
     assert body.get("class") == "dir-ltr"
+
+
+@pytest.mark.parametrize(
+    ("language", "title"),
+    [
+        ("en", "The Daily Digest: Tuesday, November 24, 2026"),
+        ("de", "Der Tagesüberblick: Dienstag, 24. November 2026"),
+        ("fr", "Le Point du jour : mardi 24 novembre 2026"),
+        ("ur", "روزانہ خلاصہ: منگل، 24 نومبر، 2026"),
+        ("zh", "每日简报：2026年11月24日星期二"),
+    ],
+)
+def test_the_editions_title_is_dated_in_the_newsletters_language(language: str, title: str) -> None:
+    from digest.publish.render import title_for
+
+    name = title.split(":")[0].split("：")[0].rstrip()
+    options = NewsletterOptions(language=language, title=name)
+    assert title_for(urdu_edition(), options) == title

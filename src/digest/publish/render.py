@@ -76,6 +76,7 @@ __all__ = [
     "slot_values",
     "split_slots",
     "subject_for",
+    "title_for",
 ]
 
 log = logging.getLogger(__name__)
@@ -308,6 +309,14 @@ def subject_for(edition: Edition, options: NewsletterOptions) -> str:
         "%(title)s · %(date)s: %(story)s", title=options.title, date=day, story=stories[0].title
     )
     return _shorten(subject, SUBJECT_CHARS)
+
+
+def title_for(edition: Edition, options: NewsletterOptions) -> str:
+    """The edition's title in the newsletter's language: ``The Daily Digest: Tuesday,
+    November 24, 2026``, ``Der Tagesüberblick: Dienstag, 24. November 2026``
+    (``Edition.title``, built with the edition, keeps an English date)."""
+    loc = localizer(options.language, options.direction)
+    return loc.gettext("%(title)s: %(date)s", title=options.title, date=loc.long_date(edition.date))
 
 
 def preheader_for(edition: Edition, loc: Localizer | None = None) -> str:
