@@ -44,7 +44,7 @@ from digest.errors import DigestError
 from digest.models import Subscriber
 from digest.publish.archive import archive_file, archive_folder
 from digest.publish.tokens import read_token, secret_key, verify_token
-from digest.store import Database, open_database
+from digest.store import Database, open_store
 from digest.store.subscribers import SubscriberStore
 
 __all__ = ["SECURITY_HEADERS", "SecurityHeaders", "create_app", "serve"]
@@ -147,7 +147,7 @@ def create_app(
     config: Config, *, db: Database | None = None, key: bytes | None = None
 ) -> Starlette:
     """The ASGI app. ``db`` defaults to the configured store, ``key`` to the secret."""
-    store = SubscriberStore(db if db is not None else open_database(config.store_path))
+    store = SubscriberStore(db if db is not None else open_store(config))
     hmac_key = key if key is not None else secret_key(config)
     title = config.newsletter.title
 

@@ -18,7 +18,7 @@ from digest.models import Subscriber, SubscriberState
 from digest.store import sql
 from digest.store.db import Database
 
-__all__ = ["SubscriberPages", "SubscriberStore", "UpsertOutcome"]
+__all__ = ["SubscriberPages", "SubscriberStore", "UpsertOutcome", "subscriber_from_row"]
 
 STATES: tuple[SubscriberState, ...] = ("active", "unsubscribed", "suppressed")
 PAGE_SIZE = 500  # subscribers read per query by ``SubscriberPages``
@@ -43,6 +43,10 @@ def _subscriber(row: sqlite3.Row) -> Subscriber:
         state=state,
         token_version=int(row["token_version"]),
     )
+
+
+# The row reader, for other repositories that select subscribers (store/batches.py).
+subscriber_from_row = _subscriber
 
 
 class SubscriberStore:
