@@ -11,6 +11,7 @@ from digest import pipeline, serialize
 from digest.cli.base import count, current_config, date_option, edition_day, main, pass_config
 from digest.config import Config
 from digest.models import Edition
+from digest.publish.render import title_for
 
 __all__ = ["edition_command", "edition_json", "rank_command"]
 
@@ -123,7 +124,7 @@ def _show_edition(config: Config, day: Any, as_json: bool, rebuild: bool) -> Non
     if as_json:
         click.echo(json.dumps(edition_json(edition), ensure_ascii=False, indent=2))
         return
-    click.echo(edition.title)
+    click.echo(title_for(edition, config.newsletter))
     for section in edition.sections:
         click.echo(f"\n== {section.name}")
         for story in section.stories:

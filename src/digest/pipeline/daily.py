@@ -71,6 +71,7 @@ class RunReport:
     elapsed: float
     dry_run: bool = False
     new_articles: int = 0
+    undated_articles: int = 0  # of those read, how many named no date (dated when first seen)
     ingested: bool = False  # False when the day's edition was already built
     outbox: str | None = None  # where the .eml files went (outbox transport, --dry-run)
     # "name: reason" for each source that failed to ingest, and each source's warnings:
@@ -90,6 +91,8 @@ class RunReport:
         # New articles only when this run ingested (not on a re-run of a built edition).
         new = self.new_articles
         read = f"{new} new article{'s' if new != 1 else ''}, " if self.ingested else ""
+        if self.ingested and self.undated_articles:
+            read += f"{self.undated_articles} undated (dated when first seen), "
         if self.held is not None:
             stories = f"{self.stories} stor{'y' if self.stories == 1 else 'ies'}"
             return f"edition {self.edition_id}: {read}{stories}, {self.held}; nothing sent"
@@ -276,6 +279,7 @@ def run_daily(
         elapsed=time.monotonic() - started,
         dry_run=dry_run,
         new_articles=0 if ingested is None else ingested.new,
+        undated_articles=0 if ingested is None else ingested.undated,
         ingested=ingested is not None,
         outbox=None if folder is None else str(folder),
         failed_sources=tuple(f"{s.name}: {s.reason}" for s in failed_sources),
@@ -306,6 +310,7 @@ def _held_report(
         ambiguous_resent=0,
         elapsed=time.monotonic() - started,
         new_articles=0 if ingested is None else ingested.new,
+        undated_articles=0 if ingested is None else ingested.undated,
         ingested=ingested is not None,
         failed_sources=()
         if ingested is None
