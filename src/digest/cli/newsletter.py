@@ -10,7 +10,9 @@ import click
 
 from digest.cli.base import count, date_option, edition_day, main, pass_config
 from digest.config import Config
+from digest.models import Edition
 from digest.pipeline import load_edition
+from digest.pipeline.personal import load_personal_edition
 from digest.publish.archive import archive_stored
 from digest.publish.preview import PreviewServer, write_preview
 
@@ -30,6 +32,9 @@ PREVIEW_PORT = 8030
 @click.option("--text", "as_text", is_flag=True, help="Print the plain-text version.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the preview in a browser.")
 @click.option(
+    "--as", "as_email", default=None, metavar="EMAIL", help="The edition as EMAIL gets it."
+)
+@click.option(
     "--serve",
     "serve_port",
     type=click.IntRange(0, 65535),
@@ -47,6 +52,7 @@ def preview_command(
     as_text: bool,
     open_browser: bool,
     serve_port: int | None,
+    as_email: str | None,
 ) -> None:
     """Render the edition as subscribers will get it, with an editor-only panel.
 
@@ -54,8 +60,14 @@ def preview_command(
     preview, never in the mail.
     """
     when = edition_day(config, day)
+
+    def load() -> tuple[Edition, dict[str, list[str]]]:
+        if as_email is not None:
+            return load_personal_edition(config, when, as_email)
+        return load_edition(config, when)
+
     if serve_port is not None:
-        server = PreviewServer(config, lambda: load_edition(config, when), port=serve_port)
+        server = PreviewServer(config, load, port=serve_port)
         click.echo(f"previewing {when} at {server.url} (reloads on changes; Ctrl+C stops)")
         if open_browser:
             _open(server.url)
@@ -66,7 +78,7 @@ def preview_command(
         finally:
             server.close()
         return
-    edition, sentences = load_edition(config, when)
+    edition, sentences = load()
     written = write_preview(config, edition, out, sentences=sentences)
     if as_text:
         click.echo(written.text.read_text(encoding="utf-8"), nl=False)

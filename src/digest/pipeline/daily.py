@@ -15,7 +15,7 @@ import fcntl
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -29,10 +29,12 @@ from digest.deliver import (
     Transport,
     deliver_edition,
 )
+from digest.edition.personal import TopicKey
 from digest.errors import LockError
 from digest.models import RenderedEdition
 from digest.pipeline.build import build_edition
 from digest.pipeline.ingest import IngestReport, ingest
+from digest.pipeline.personal import PersonalMessages, render_variants
 from digest.progress import Progress
 from digest.publish.messages import MessageFactory
 from digest.publish.render import render_edition
@@ -168,20 +170,20 @@ def send_rendered(
     *,
     dry_run: bool = False,
     progress: Progress | None = None,
+    variants: Mapping[TopicKey, RenderedEdition] | None = None,
 ) -> tuple[DeliveryReport, Path | None]:
     """Stage 8: send a rendered edition to every active subscriber through the ledger.
 
     A dry run writes the messages to an outbox folder and records nothing.
     """
-    factory = MessageFactory(
-        rendered, config.newsletter, key, dkim=config.delivery.dkim, base_dir=config.base_dir
-    )
+    # One render per topic set when given (personal editions), else this one for all.
+    messages = PersonalMessages(config, variants or {(): rendered}, key)
     connect, folder = transport_factory(config, rendered.edition_id, dry_run=dry_run)
     subscribers = SubscriberStore(db)
     report = deliver_edition(
         rendered.edition_id,
         subscribers.active(),
-        factory.message,
+        messages.message,
         connect,
         config.delivery,
         ledger=None if dry_run else DeliveryLedger(db),
@@ -203,7 +205,7 @@ def run_daily(
     1. ingest     read every source into the store (skipped when the day's edition exists:
                   an edition, once built, is what gets sent, however often the job runs)
     2. edition    rank, summarise, find related stories, assemble and save the edition
-    3. render     HTML and text, once
+    3. render     HTML and text, once per distinct topic set of the subscribers
     4. send       one message per active subscriber, through the ledger
     """
     started = time.monotonic()
@@ -216,13 +218,13 @@ def run_daily(
         edition = build_edition(config, db, day, progress=progress)
         if progress:
             progress("render", 0, 1, "")
-        rendered = render_edition(
-            edition, config.newsletter, base_dir=config.base_dir, timezone=config.tz
-        )
+        # Personal editions: one render per distinct topic set of the active subscribers.
+        variants = render_variants(config, db, edition, SubscriberStore(db).active())
+        rendered = variants[()]
         if progress:
             progress("render", 1, 1, rendered.subject)
         delivery, folder = send_rendered(
-            config, db, rendered, key, dry_run=dry_run, progress=progress
+            config, db, rendered, key, dry_run=dry_run, progress=progress, variants=variants
         )
     failed_sources = () if ingested is None else ingested.failed
     return RunReport(
