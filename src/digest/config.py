@@ -25,11 +25,13 @@ import yaml
 from digest.errors import ConfigError
 
 __all__ = [
+    "BounceOptions",
     "Config",
     "DeliveryOptions",
     "DkimOptions",
     "EditionOptions",
     "EncoderOptions",
+    "ImapOptions",
     "NewsletterOptions",
     "RankOptions",
     "RankWeights",
@@ -122,6 +124,9 @@ class NewsletterOptions:
     list_id: str = "daily.digest.example.org"
     base_url: str = "http://127.0.0.1:8025"  # unsubscribe and view-in-browser links
     unsubscribe_mailto: str = "unsubscribe@example.org"
+    # The envelope sender for bounces, made VERP per subscriber (bounces+<token>@domain);
+    # None: the From address, and bounces cannot name their subscriber.
+    bounce_address: str | None = None
     reason: str = "You receive this because you subscribed to The Daily Digest."
     templates: str | None = None  # a folder that overrides digest/templates/, file by file
     logo_url: str | None = None  # an https image shown in the masthead (alt text: the title)
@@ -148,6 +153,27 @@ class DkimOptions:
 
 
 @dataclass(frozen=True)
+class ImapOptions:
+    host: str | None = None  # an IMAP server over TLS (IMAPS); None: no IMAP mailbox
+    port: int = 993
+    username: str | None = None
+    password_env: str = "DIGEST_IMAP_PASSWORD"
+    folder: str = "INBOX"
+    ca_file: str | None = None
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class BounceOptions:
+    maildir: str | None = None  # a Maildir that bounces, complaints and unsubscribes reach
+    imap: ImapOptions = field(default_factory=ImapOptions)
+    handled_folder: str = "digest-handled"  # where handled messages are moved
+    hard_limit: int = 1  # hard bounces (5.1.x, 5.2.1, ...) that suppress an address
+    soft_threshold: float = 3.0  # a decaying soft-bounce score that suppresses
+    soft_half_life_days: float = 7.0
+
+
+@dataclass(frozen=True)
 class DeliveryOptions:
     transport: Literal["outbox", "smtp"] = "outbox"
     outbox: str = "outbox"  # relative to data_dir
@@ -161,6 +187,7 @@ class DeliveryOptions:
     error_budget: int = 20  # consecutive failures that stop a run
     smtp: SmtpOptions = field(default_factory=SmtpOptions)
     dkim: DkimOptions = field(default_factory=DkimOptions)
+    bounces: BounceOptions = field(default_factory=BounceOptions)
 
 
 @dataclass(frozen=True)
@@ -265,6 +292,14 @@ def _build_config(raw: dict[str, Any], origin: str) -> Config:
         if not low <= value <= high:
             bound = f"at least {low}" if high == _NO_LIMIT else f"between {low} and {high}"
             raise ConfigError(f"{origin}: {dotted}: {value} is out of range (must be {bound})")
+    bounce_address = config.newsletter.bounce_address
+    if bounce_address is not None and (
+        bounce_address.count("@") != 1 or "+" in bounce_address or not bounce_address.isascii()
+    ):
+        raise ConfigError(
+            f"{origin}: newsletter.bounce_address: {bounce_address!r} must be one ASCII"
+            " address without '+' (the VERP tag goes after it: bounces+<token>@domain)"
+        )
     s = config.summarizer
     if s.backend == "generative" and not s.model:
         raise ConfigError(
@@ -310,6 +345,11 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("delivery.suppress_after", 1, _NO_LIMIT),
     ("delivery.error_budget", 1, _NO_LIMIT),
     ("delivery.smtp.port", 1, 65535),
+    ("delivery.bounces.hard_limit", 1, _NO_LIMIT),
+    ("delivery.bounces.soft_threshold", 1, _NO_LIMIT),
+    ("delivery.bounces.soft_half_life_days", 0.1, _NO_LIMIT),
+    ("delivery.bounces.imap.port", 1, 65535),
+    ("delivery.bounces.imap.timeout", 0.1, _NO_LIMIT),
     ("delivery.smtp.timeout", 0.1, _NO_LIMIT),
     ("server.port", 1, 65535),
 )

@@ -19,6 +19,7 @@ __all__ = [
     "Edition",
     "EditionSection",
     "Event",
+    "Frequency",
     "Headline",
     "KeyPoint",
     "LeadImage",
@@ -322,6 +323,7 @@ class RenderedEdition:
 
 
 SubscriberState = Literal["active", "unsubscribed", "suppressed"]
+Frequency = Literal["daily", "weekly"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +333,8 @@ class Subscriber:
     name: str = ""
     topics: tuple[str, ...] = ()
     state: SubscriberState = "active"
+    # daily: every edition; weekly: the weekly recap only (preferences page).
+    frequency: Frequency = "daily"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,10 @@ stage of the flow, and register themselves on ``main`` when imported here:
     edition.py     rank, edition
     newsletter.py  preview, archive
     sending.py     run, send-test, subscribers, serve
+    mailbox.py     bounces
 """
 
-from digest.cli import edition, ingest, newsletter, sending, summaries
+from digest.cli import edition, ingest, mailbox, newsletter, sending, summaries
 from digest.cli.base import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, main
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "EXIT_USAGE",
     "edition",
     "ingest",
+    "mailbox",
     "main",
     "newsletter",
     "sending",

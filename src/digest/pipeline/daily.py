@@ -32,6 +32,7 @@ from digest.deliver import (
 from digest.edition.personal import TopicKey
 from digest.errors import LockError
 from digest.models import RenderedEdition
+from digest.pipeline.bounces import mail_sources, process_bounces
 from digest.pipeline.build import build_edition
 from digest.pipeline.ingest import IngestReport, ingest
 from digest.pipeline.personal import PersonalMessages, render_variants
@@ -202,6 +203,7 @@ def run_daily(
 ) -> RunReport:
     """The daily job for ``day``, under the job lock.
 
+    0. bounces    act on the mailbox of bounces and complaints, when one is configured
     1. ingest     read every source into the store (skipped when the day's edition exists:
                   an edition, once built, is what gets sent, however often the job runs)
     2. edition    rank, summarise, find related stories, assemble and save the edition
@@ -214,6 +216,7 @@ def run_daily(
     # minutes of ingesting and summarising.
     transport_factory(config, day.isoformat(), dry_run=dry_run)
     with job_lock(config), open_store(config) as db:
+        _bounces_first(config, db, key, progress)
         ingested = _ingest_unless_built(config, db, day, progress)
         edition = build_edition(config, db, day, progress=progress)
         if progress:
@@ -246,6 +249,17 @@ def run_daily(
         failed_sources=tuple(f"{s.name}: {s.reason}" for s in failed_sources),
         source_warnings=() if ingested is None else ingested.warnings,
     )
+
+
+def _bounces_first(config: Config, db: Database, key: bytes, progress: Progress | None) -> None:
+    """Stage 0, when a mailbox is configured (``delivery.bounces``): act on bounces,
+    complaints and unsubscribe mail before anyone is sent anything."""
+    options = config.delivery.bounces
+    if not options.maildir and not options.imap.host:
+        return
+    report = process_bounces(config, db, key, mail_sources(config))
+    if progress:
+        progress("bounces", 1, 1, report.summary())
 
 
 def _ingest_unless_built(

@@ -35,6 +35,7 @@ from digest.config import DkimOptions, NewsletterOptions
 from digest.errors import ConfigError, DeliveryError, RenderError
 from digest.models import OutgoingMessage, RenderedEdition, Subscriber
 from digest.publish.render import Slot, SlotValue, slot_values, split_slots
+from digest.publish.signed import verp_address
 from digest.publish.tokens import make_token
 
 __all__ = ["DKIM_HEADERS", "MessageFactory", "archive_url", "unsubscribe_url"]
@@ -156,8 +157,8 @@ class MessageFactory:
         if not self.domain:
             raise ConfigError(f"newsletter.from_address: {options.from_address!r} has no domain")
         self.mail_from = options.from_address
-        for key in ("base_url", "unsubscribe_mailto", "list_id", "from_address"):
-            value = getattr(options, key)
+        for key in ("base_url", "unsubscribe_mailto", "list_id", "from_address", "bounce_address"):
+            value = getattr(options, key) or ""
             if not value.isascii() or any(c in value for c in "\r\n <>,"):
                 raise ConfigError(f"newsletter.{key}: {value!r} cannot go into a mail header")
         self.browser_url = archive_url(options, rendered.edition_id)
@@ -204,7 +205,7 @@ class MessageFactory:
         data = self._build(subscriber.name, subscriber.email, token, message_id, self._subject)
         return OutgoingMessage(
             message_id=message_id,
-            mail_from=self.mail_from,
+            mail_from=self.return_path(subscriber),
             rcpt_to=subscriber.email,
             data=data,
             edition_id=self.rendered.edition_id,
@@ -212,6 +213,14 @@ class MessageFactory:
         )
 
     __call__ = message
+
+    def return_path(self, subscriber: Subscriber) -> str:
+        """The envelope sender: ``newsletter.bounce_address`` made VERP for this subscriber
+        (``bounces+<id>-<mac>@domain``: a bounce names whom it is about), else From."""
+        bounces = self.options.bounce_address
+        if not bounces:
+            return self.mail_from
+        return verp_address(self._secret, bounces, subscriber.id, subscriber.email)
 
     def test_message(self, email: str, name: str = "") -> OutgoingMessage:
         """The draft for ``digest send-test``: ``[TEST]`` subject, a one-off Message-ID."""

@@ -39,6 +39,7 @@ def _subscriber(row: sqlite3.Row) -> Subscriber:
         name=row["name"],
         topics=tuple(json.loads(row["topics"])),
         state=state,
+        frequency="weekly" if row["frequency"] == "weekly" else "daily",
     )
 
 
@@ -105,6 +106,7 @@ class SubscriberStore:
                 name=old.name if name is None else name,
                 topics=old.topics if topics is None else topics,
                 state=new_state,
+                frequency=old.frequency,
             )
             if merged == old and failures == int(row["permanent_failures"]):
                 return old, "unchanged"
