@@ -25,7 +25,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"sources", "summarize"}),
     frozenset({"edition"}),
     frozenset({"publish", "deliver", "subscribers"}),
-    frozenset({"pipeline", "server"}),
+    frozenset({"pipeline", "server", "web"}),
     frozenset({"cli"}),
 )
 # Same-layer pairs that must stay apart: a transport knows nothing of rendering.

@@ -36,6 +36,7 @@ __all__ = [
     "RankOptions",
     "RankWeights",
     "ServerOptions",
+    "SignupOptions",
     "SmtpOptions",
     "SourceOptions",
     "SummarizerOptions",
@@ -191,10 +192,19 @@ class DeliveryOptions:
 
 
 @dataclass(frozen=True)
+class SignupOptions:
+    enabled: bool = True  # GET/POST /subscribe in `digest serve`
+    confirm_hours: float = 48.0  # a confirmation link (and the pending address) expires
+    per_ip_per_hour: int = 10  # sign-up requests one client address may make
+    mails_per_address_per_day: int = 3  # confirmation mails one address may be sent
+
+
+@dataclass(frozen=True)
 class ServerOptions:
     host: str = "127.0.0.1"
     port: int = 8025
     secret_env: str = "DIGEST_SECRET"
+    signup: SignupOptions = field(default_factory=SignupOptions)
 
 
 @dataclass(frozen=True)
@@ -352,6 +362,9 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("delivery.bounces.imap.timeout", 0.1, _NO_LIMIT),
     ("delivery.smtp.timeout", 0.1, _NO_LIMIT),
     ("server.port", 1, 65535),
+    ("server.signup.confirm_hours", 0.1, 24 * 60),
+    ("server.signup.per_ip_per_hour", 1, _NO_LIMIT),
+    ("server.signup.mails_per_address_per_day", 1, _NO_LIMIT),
 )
 
 

@@ -9,6 +9,8 @@
 - A token that is malformed or signed for another address is 400, one naming no
   subscriber 404; nothing changes.
 - ``/archive/`` serves ``data_dir/archive`` (written by ``digest archive``).
+- ``/subscribe`` and ``/subscribe/confirm/<token>``: sign-up with double opt-in
+  (``digest.web.signup``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from digest.models import Subscriber
 from digest.publish.tokens import read_token, secret_key, verify_token
 from digest.store import Database, open_database
 from digest.store.subscribers import SubscriberStore
+from digest.web.signup import signup_routes
 
 __all__ = ["create_app", "serve"]
 
@@ -65,7 +68,8 @@ def create_app(
     config: Config, *, db: Database | None = None, key: bytes | None = None
 ) -> Starlette:
     """The ASGI app. ``db`` defaults to the configured store, ``key`` to the secret."""
-    store = SubscriberStore(db if db is not None else open_database(config.store_path))
+    database = db if db is not None else open_database(config.store_path)
+    store = SubscriberStore(database)
     hmac_key = key if key is not None else secret_key(config)
     title = config.newsletter.title
 
@@ -119,6 +123,8 @@ def create_app(
         Route("/u/{token}", confirm, methods=["GET"]),
         Route("/u/{token}", unsubscribe, methods=["POST"]),
         Mount("/archive", StaticFiles(directory=archive, html=True, check_dir=False)),
+        # The subscriber's pages (digest.web): sign-up with double opt-in.
+        *signup_routes(config, database, hmac_key),
     ]
     return Starlette(routes=routes)
 
