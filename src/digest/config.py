@@ -111,6 +111,10 @@ class EditionOptions:
     related_days: int = 14
     related_max: int = 3
     related_threshold: float = 0.45
+    # The weekly recap (subscribers who chose "weekly"): sent by the daily job of this day.
+    weekly_day: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "sunday"
 
 
 @dataclass(frozen=True)

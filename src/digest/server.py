@@ -10,7 +10,8 @@
   subscriber 404; nothing changes.
 - ``/archive/`` serves ``data_dir/archive`` (written by ``digest archive``).
 - ``/subscribe`` and ``/subscribe/confirm/<token>``: sign-up with double opt-in
-  (``digest.web.signup``).
+  (``digest.web.signup``); ``/p/<token>``: the preferences page of every message's
+  footer (``digest.web.preferences``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from digest.models import Subscriber
 from digest.publish.tokens import read_token, secret_key, verify_token
 from digest.store import Database, open_database
 from digest.store.subscribers import SubscriberStore
+from digest.web.preferences import preferences_routes
 from digest.web.signup import signup_routes
 
 __all__ = ["create_app", "serve"]
@@ -123,8 +125,9 @@ def create_app(
         Route("/u/{token}", confirm, methods=["GET"]),
         Route("/u/{token}", unsubscribe, methods=["POST"]),
         Mount("/archive", StaticFiles(directory=archive, html=True, check_dir=False)),
-        # The subscriber's pages (digest.web): sign-up with double opt-in.
+        # The subscriber's pages (digest.web): sign-up with double opt-in, preferences.
         *signup_routes(config, database, hmac_key),
+        *preferences_routes(config, database, hmac_key),
     ]
     return Starlette(routes=routes)
 

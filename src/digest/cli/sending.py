@@ -71,7 +71,7 @@ def run_command(config: Config, day: Any, dry_run: bool) -> None:
     for failure in report.failed_sources:
         click.echo(f"error: source {failure}", err=True)
     click.echo(report.summary())
-    if report.failed or report.deferred or report.failed_sources:
+    if report.failed or report.deferred or report.failed_sources or report.weekly_unsent:
         sys.exit(EXIT_FAILED)
 
 

@@ -15,9 +15,9 @@ import fcntl
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from digest.config import Config
@@ -30,8 +30,9 @@ from digest.deliver import (
     deliver_edition,
 )
 from digest.edition.personal import TopicKey
+from digest.edition.weekly import WEEKDAYS, weekly_recap
 from digest.errors import LockError
-from digest.models import RenderedEdition
+from digest.models import RenderedEdition, Subscriber
 from digest.pipeline.bounces import mail_sources, process_bounces
 from digest.pipeline.build import build_edition
 from digest.pipeline.ingest import IngestReport, ingest
@@ -51,6 +52,7 @@ __all__ = [
     "run_daily",
     "send_rendered",
     "send_test",
+    "send_weekly",
     "transport_factory",
 ]
 
@@ -78,6 +80,9 @@ class RunReport:
     # the edition is still built from the others, but the run reports them (exit status 1).
     failed_sources: tuple[str, ...] = ()
     source_warnings: tuple[str, ...] = ()
+    # The weekly recap, on edition.weekly_day: sent, and failed or deferred.
+    weekly_sent: int = 0
+    weekly_unsent: int = 0
 
     def summary(self) -> str:
         mode = " (dry run)" if self.dry_run else ""
@@ -101,6 +106,8 @@ class RunReport:
         if self.failed_sources:
             n = len(self.failed_sources)
             text += f", {n} source{'s' if n != 1 else ''} failed"
+        if self.weekly_sent or self.weekly_unsent:
+            text += f", weekly recap {self.weekly_sent} sent, {self.weekly_unsent} not"
         text += f" in {self.elapsed:.1f}s"
         if not recipients:
             text += "; no active subscribers"
@@ -172,6 +179,7 @@ def send_rendered(
     dry_run: bool = False,
     progress: Progress | None = None,
     variants: Mapping[TopicKey, RenderedEdition] | None = None,
+    recipients: Sequence[Subscriber] | None = None,
 ) -> tuple[DeliveryReport, Path | None]:
     """Stage 8: send a rendered edition to every active subscriber through the ledger.
 
@@ -181,9 +189,11 @@ def send_rendered(
     messages = PersonalMessages(config, variants or {(): rendered}, key)
     connect, folder = transport_factory(config, rendered.edition_id, dry_run=dry_run)
     subscribers = SubscriberStore(db)
+    if recipients is None:  # the day's edition: for those who chose daily mail
+        recipients = [s for s in subscribers.active() if s.frequency == "daily"]
     report = deliver_edition(
         rendered.edition_id,
-        subscribers.active(),
+        recipients,
         messages.message,
         connect,
         config.delivery,
@@ -208,7 +218,8 @@ def run_daily(
                   an edition, once built, is what gets sent, however often the job runs)
     2. edition    rank, summarise, find related stories, assemble and save the edition
     3. render     HTML and text, once per distinct topic set of the subscribers
-    4. send       one message per active subscriber, through the ledger
+    4. send       one message per active subscriber who chose daily mail, through the
+                  ledger; on ``edition.weekly_day`` the weekly recap to the others
     """
     started = time.monotonic()
     key = secret_key(config)
@@ -222,13 +233,15 @@ def run_daily(
         if progress:
             progress("render", 0, 1, "")
         # Personal editions: one render per distinct topic set of the active subscribers.
-        variants = render_variants(config, db, edition, SubscriberStore(db).active())
+        daily = [s for s in SubscriberStore(db).active() if s.frequency == "daily"]
+        variants = render_variants(config, db, edition, daily)
         rendered = variants[()]
         if progress:
             progress("render", 1, 1, rendered.subject)
         delivery, folder = send_rendered(
             config, db, rendered, key, dry_run=dry_run, progress=progress, variants=variants
         )
+        weekly = send_weekly(config, db, day, key, dry_run=dry_run, progress=progress)
     failed_sources = () if ingested is None else ingested.failed
     return RunReport(
         day=day,
@@ -248,7 +261,45 @@ def run_daily(
         outbox=None if folder is None else str(folder),
         failed_sources=tuple(f"{s.name}: {s.reason}" for s in failed_sources),
         source_warnings=() if ingested is None else ingested.warnings,
+        weekly_sent=0 if weekly is None else weekly.sent,
+        weekly_unsent=0 if weekly is None else weekly.failed + weekly.deferred,
     )
+
+
+def send_weekly(
+    config: Config,
+    db: Database,
+    day: date,
+    key: bytes,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> DeliveryReport | None:
+    """On ``edition.weekly_day``: the recap of the seven daily editions up to ``day`` to
+    the subscribers who chose weekly mail (one render per topic set); None on other days,
+    or with no weekly subscriber or story."""
+    if WEEKDAYS[day.weekday()] != config.edition.weekly_day:
+        return None
+    weekly = [s for s in SubscriberStore(db).active() if s.frequency == "weekly"]
+    if not weekly:
+        return None
+    editions = EditionStore(db)
+    found = [editions.for_day(day - timedelta(days=back)) for back in range(7)]
+    recap = weekly_recap([e for e in found if e is not None], day, config)
+    if recap is None:
+        return None
+    variants = render_variants(config, db, recap, weekly)
+    report, _ = send_rendered(
+        config,
+        db,
+        variants[()],
+        key,
+        dry_run=dry_run,
+        progress=progress,
+        variants=variants,
+        recipients=weekly,
+    )
+    return report
 
 
 def _bounces_first(config: Config, db: Database, key: bytes, progress: Progress | None) -> None:

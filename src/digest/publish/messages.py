@@ -35,10 +35,10 @@ from digest.config import DkimOptions, NewsletterOptions
 from digest.errors import ConfigError, DeliveryError, RenderError
 from digest.models import OutgoingMessage, RenderedEdition, Subscriber
 from digest.publish.render import Slot, SlotValue, slot_values, split_slots
-from digest.publish.signed import verp_address
+from digest.publish.signed import make_preferences_token, verp_address
 from digest.publish.tokens import make_token
 
-__all__ = ["DKIM_HEADERS", "MessageFactory", "archive_url", "unsubscribe_url"]
+__all__ = ["DKIM_HEADERS", "MessageFactory", "archive_url", "preferences_url", "unsubscribe_url"]
 
 CRLF = b"\r\n"
 SOFT_BREAK = b"=\r\n"
@@ -62,6 +62,11 @@ MAX_LINE = 998  # RFC 5322: no line longer than this, CRLF excluded
 def unsubscribe_url(options: NewsletterOptions, token: str) -> str:
     """The one-click unsubscribe link that ``digest serve`` answers (``/u/<token>``)."""
     return f"{options.base_url.rstrip('/')}/u/{token}"
+
+
+def preferences_url(options: NewsletterOptions, token: str) -> str:
+    """The subscriber's preferences page that ``digest serve`` answers (``/p/<token>``)."""
+    return f"{options.base_url.rstrip('/')}/p/{token}"
 
 
 def archive_url(options: NewsletterOptions, edition_id: str) -> str:
@@ -202,7 +207,10 @@ class MessageFactory:
         """``subscriber``'s message; ``DeliveryError`` for an address or name with CR/LF."""
         token = make_token(self._secret, subscriber.id, subscriber.email)
         message_id = self.message_id(subscriber.id)
-        data = self._build(subscriber.name, subscriber.email, token, message_id, self._subject)
+        preferences = make_preferences_token(self._secret, subscriber.id, subscriber.email)
+        data = self._build(
+            subscriber.name, subscriber.email, token, message_id, self._subject, preferences
+        )
         return OutgoingMessage(
             message_id=message_id,
             mail_from=self.return_path(subscriber),
@@ -236,9 +244,16 @@ class MessageFactory:
             subscriber_id=0,
         )
 
-    def _slot_values(self, name: str, token: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    def _slot_values(
+        self, name: str, token: str, preferences: str = ""
+    ) -> tuple[dict[str, bytes], dict[str, bytes]]:
         try:
-            values = slot_values(name, unsubscribe_url(self.options, token), self.browser_url)
+            values = slot_values(
+                name,
+                unsubscribe_url(self.options, token),
+                self.browser_url,
+                preferences_url(self.options, preferences) if preferences else None,
+            )
         except RenderError as exc:
             raise ConfigError(f"newsletter.base_url: {exc}") from exc
         return _encode(values, html=True), _encode(values, html=False)
@@ -251,7 +266,15 @@ class MessageFactory:
                 self._date_cache = (now, f"Date: {stamp}\r\n".encode("ascii"))
             return self._date_cache[1]
 
-    def _build(self, name: str, email: str, token: str, message_id: str, subject: str) -> bytes:
+    def _build(
+        self,
+        name: str,
+        email: str,
+        token: str,
+        message_id: str,
+        subject: str,
+        preferences: str = "",
+    ) -> bytes:
         to = _address(name, email, "To")
         mailto = f"mailto:{self.options.unsubscribe_mailto}?subject=unsubscribe-{token}"
         headers = (
@@ -262,7 +285,7 @@ class MessageFactory:
         ).encode("ascii")
         if max(len(line) for line in headers.split(CRLF)) > MAX_LINE:
             raise DeliveryError(f"a header line for {email!r} is over {MAX_LINE} characters")
-        html_values, text_values = self._slot_values(name, token)
+        html_values, text_values = self._slot_values(name, token, preferences)
         out: list[bytes] = [self._date(), self._fixed, headers, CRLF, self._preamble]
         out.append(self._delimiter[2:])
         self._text.fill(text_values, out)

@@ -73,7 +73,7 @@ class Slot(str):
 SLOT_PREFIX = "DIGEST_SLOT_"
 SLOTS: dict[str, Slot] = {
     name: Slot(f"{SLOT_PREFIX}{name.upper()}_")
-    for name in ("name_suffix", "unsubscribe_url", "browser_url")
+    for name in ("name_suffix", "unsubscribe_url", "browser_url", "preferences_url")
 }
 _SLOT_RE = re.compile("|".join(re.escape(s) for s in SLOTS.values()))
 _SLOT_NAMES = {marker: name for name, marker in SLOTS.items()}
@@ -456,15 +456,24 @@ class SlotValue:
 MAX_NAME_CHARS = 120
 
 
-def slot_values(name: str, unsubscribe_url: str, browser_url: str) -> dict[Slot, SlotValue]:
+def slot_values(
+    name: str, unsubscribe_url: str, browser_url: str, preferences_url: str | None = None
+) -> dict[Slot, SlotValue]:
     """Each slot's value for one subscriber, escaped for HTML and clean for text.
 
-    ``RenderError`` when a link is not http(s)/mailto (a misconfigured base URL).
+    ``RenderError`` when a link is not http(s)/mailto (a misconfigured base URL). Without
+    a ``preferences_url`` (a preview, the archive: no one's), that link is the
+    unsubscribe one.
     """
     clean_name = " ".join(_clean(name).split())[:MAX_NAME_CHARS]
     suffix = f", {clean_name}" if clean_name else ""
     values = {SLOTS["name_suffix"]: SlotValue(html_lib.escape(suffix), suffix)}
-    for slot, url in (("unsubscribe_url", unsubscribe_url), ("browser_url", browser_url)):
+    links = (
+        ("unsubscribe_url", unsubscribe_url),
+        ("browser_url", browser_url),
+        ("preferences_url", preferences_url or unsubscribe_url),
+    )
+    for slot, url in links:
         link = safe_url(url)
         if link is None:
             raise RenderError(f"the {slot.replace('_', ' ')} {url[:80]!r} is not http(s) or mailto")
@@ -485,10 +494,15 @@ def split_slots(document: str) -> list[str]:
 
 
 def personalize(
-    rendered: RenderedEdition, *, name: str, unsubscribe_url: str, browser_url: str
+    rendered: RenderedEdition,
+    *,
+    name: str,
+    unsubscribe_url: str,
+    browser_url: str,
+    preferences_url: str | None = None,
 ) -> Filled:
     """One subscriber's HTML and text: the slots filled, escaped; no re-rendering."""
-    values = slot_values(name, unsubscribe_url, browser_url)
+    values = slot_values(name, unsubscribe_url, browser_url, preferences_url)
     return Filled(
         html=_SLOT_RE.sub(lambda m: values[Slot(m.group(0))].html, rendered.html),
         text=_SLOT_RE.sub(lambda m: values[Slot(m.group(0))].text, rendered.text),

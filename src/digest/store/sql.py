@@ -401,8 +401,7 @@ DELETE_SIGNUP = "DELETE FROM signups WHERE email_key = :email_key"
 
 DELETE_EXPIRED_SIGNUPS = "DELETE FROM signups WHERE expires_at < :now"
 
-SET_SUBSCRIBER_FREQUENCY = """
-UPDATE subscribers SET frequency = :frequency, updated_at = :now WHERE id = :id
+SET_SUBSCRIBER_PREFERENCES = """
+UPDATE subscribers SET topics = :topics, frequency = :frequency, updated_at = :now
+WHERE id = :id
 """
-
-SET_SUBSCRIBER_TOPICS = "UPDATE subscribers SET topics = :topics, updated_at = :now WHERE id = :id"

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from digest.errors import SubscriberError
-from digest.models import Subscriber, SubscriberState
+from digest.models import Frequency, Subscriber, SubscriberState
 from digest.store import sql
 from digest.store.db import Database
 
@@ -130,6 +130,20 @@ class SubscriberStore:
             sql.SET_SUBSCRIBER_STATE, {"id": subscriber_id, "state": state, "now": _now()}
         )
         return cursor.rowcount == 1
+
+    def set_preferences(
+        self, subscriber_id: int, topics: tuple[str, ...], frequency: Frequency
+    ) -> None:
+        """The preferences page: a subscriber's topics and how often they get mail."""
+        self.db.execute(
+            sql.SET_SUBSCRIBER_PREFERENCES,
+            {
+                "id": subscriber_id,
+                "topics": json.dumps(list(topics)),
+                "frequency": frequency,
+                "now": _now(),
+            },
+        )
 
     def delete(self, subscriber_id: int) -> None:
         """Forget a subscriber and their delivery rows."""
