@@ -21,6 +21,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from digest.errors import SubscriberError
 from digest.models import Subscriber, SubscriberState
+from digest.store.bounces import BounceStore
 from digest.store.consent import Consent, ConsentStore, PendingSignup
 from digest.store.subscribers import SubscriberStore, UpsertOutcome
 
@@ -120,13 +121,24 @@ def add_subscriber(
 
 def remove_subscriber(store: SubscriberStore, email: str, *, forget: bool = False) -> Subscriber:
     """Unsubscribe an address (kept, so that an import cannot bring it back); with
-    ``forget``, delete it and its delivery history."""
-    subscriber = store.by_email(normalize_email(email))
+    ``forget``, delete it with its delivery history, its consent record, its bounce score
+    and events, and a pending sign-up of the address."""
+    address = normalize_email(email)
+    subscriber = store.by_email(address)
+    consents = ConsentStore(store.db)
+    if forget:
+        with store.db.transaction():
+            pending = consents.pending(address) is not None
+            consents.drop_pending(address)
+            if subscriber is not None:
+                consents.forget(subscriber.id)
+                BounceStore(store.db).forget(subscriber.id)
+                store.delete(subscriber.id)
+        if subscriber is None and pending:
+            return Subscriber(0, address, state="unsubscribed")
     if subscriber is None:
         raise SubscriberError(f"{email}: no such subscriber")
-    if forget:
-        store.delete(subscriber.id)
-    else:
+    if not forget:
         store.set_state(subscriber.id, "unsubscribed")
     return subscriber
 
