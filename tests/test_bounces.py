@@ -33,6 +33,9 @@ from digest.store import Database, open_database
 from digest.store.bounces import BounceStore, decayed
 from digest.store.subscribers import SubscriberStore
 
+from .dovecot_instance import PASSWORD as IMAP_PASSWORD
+from .dovecot_instance import USER as IMAP_USER
+from .dovecot_instance import dovecot_instance, hand_to_nobody
 from .postfix_instance import DOMAIN, postfix_instance
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -450,3 +453,79 @@ def test_postfix_dsns_suppress_exactly_the_unknown_addresses(tmp_path: Path) -> 
             assert {s.email: s.state for s in SubscriberStore(db).all()} == states
         handled = mailbox.Maildir(str(postfix.maildir("bounces"))).get_folder("digest-handled")
         assert len(handled) == 5
+
+
+def test_the_daily_job_reads_the_mailbox_first_when_one_is_set(
+    tmp_path: Path, db: Database
+) -> None:
+    from digest.pipeline import daily
+
+    store = SubscriberStore(db)
+    store.upsert("ann@example.com")
+    box = make_maildir(
+        tmp_path / "Maildir", [dsn("ann@example.com", "5.1.1", to=verp(store, "ann@example.com"))]
+    )
+    lines: list[str] = []
+    unset = make_config(tmp_path)
+    daily._bounces_first(unset, db, KEY, lambda *a: lines.append(str(a)))
+    assert lines == [] and store.by_email("ann@example.com").state == "active"  # type: ignore[union-attr]
+    configured = make_config(tmp_path, maildir=str(box))
+    daily._bounces_first(configured, db, KEY, lambda stage, d, t, detail: lines.append(detail))
+    assert store.by_email("ann@example.com").state == "suppressed"  # type: ignore[union-attr]
+    assert lines and lines[0].startswith("1 read, 1 handled, 0 left")
+
+
+@pytest.mark.slow
+def test_an_imap_mailbox_over_tls(tmp_path: Path) -> None:
+    with dovecot_instance() as imap:
+        config_path = tmp_path / "config.yaml"
+        config_path.write_text(
+            yaml.safe_dump(
+                {
+                    "data_dir": "data",
+                    "newsletter": {"bounce_address": BOUNCES, "unsubscribe_mailto": UNSUBSCRIBE},
+                    "delivery": {
+                        "bounces": {
+                            "imap": {
+                                "host": "127.0.0.1",
+                                "port": imap.port,
+                                "username": IMAP_USER,
+                                "ca_file": str(imap.ca_file),
+                                "timeout": 20,
+                            }
+                        }
+                    },
+                }
+            ),
+            encoding="utf-8",
+        )
+        config = load_config(config_path)
+        with open_database(config.store_path) as db:
+            store = SubscriberStore(db)
+            store.upsert("ann@example.com")
+            store.upsert("bo@example.com")
+            ann = verp(store, "ann@example.com")
+        make_maildir(
+            imap.maildir,
+            [
+                dsn("ann@example.com", "5.1.1", to=ann),
+                plain_mail("bo@example.com", UNSUBSCRIBE, "unsubscribe"),
+                plain_mail("friend@example.net", "digest@example.org", "Thanks!"),
+            ],
+        )
+        hand_to_nobody(imap.maildir)
+        env = {"DIGEST_SECRET": KEY.decode(), "DIGEST_CONFIG": str(config_path)}
+        runner = CliRunner(env={**env, "DIGEST_IMAP_PASSWORD": "wrong"})
+        refused = runner.invoke(main, ["bounces"])
+        assert refused.exit_code != 0 and "login or select failed" in refused.output
+        runner = CliRunner(env={**env, "DIGEST_IMAP_PASSWORD": IMAP_PASSWORD})
+        result = runner.invoke(main, ["bounces"])
+        assert result.exit_code == 0, result.output
+        assert "3 read, 2 handled, 1 left" in result.output, result.output
+        with open_database(config.store_path) as db:
+            states = {s.email: s.state for s in SubscriberStore(db).all()}
+        assert states == {"ann@example.com": "suppressed", "bo@example.com": "unsubscribed"}
+        again = runner.invoke(main, ["bounces"])
+        assert "1 read, 0 handled, 1 left" in again.output, again.output
+        handled = mailbox.Maildir(str(imap.maildir)).get_folder("digest-handled")
+        assert len(handled) == 2

@@ -135,6 +135,8 @@ def test_two_subscribers_with_different_topics_get_different_orders(
         store.upsert("moon@example.com", topics=("moon",))
         store.upsert("moon2@example.com", topics=("Moon",))  # the same set, written otherwise
         store.upsert("money@example.com", topics=("shipping", "freight"))
+        # A "More news" headline of the day: swapped in as a story for this reader.
+        store.upsert("hear@example.com", topics=("gene therapy",))
     renders: Counter[str] = Counter()
     real_render = Renderer.render
 
@@ -146,7 +148,8 @@ def test_two_subscribers_with_different_topics_get_different_orders(
     runner = CliRunner()
     result = runner.invoke(main, ["run", "--date", DAY])
     assert result.exit_code == 0, result.output
-    assert renders[DAY] == 3  # default, {moon}, {freight, shipping}: not one per subscriber
+    # default, {moon}, {freight, shipping}, {gene therapy}: not one per subscriber
+    assert renders[DAY] == 4
 
     outbox = config.data_path / "outbox" / DAY
     orders: dict[str, list[str]] = {}
@@ -159,6 +162,7 @@ def test_two_subscribers_with_different_topics_get_different_orders(
         "moon@example.com",
         "moon2@example.com",
         "money@example.com",
+        "hear@example.com",
     }
     default, moon, money = (
         orders["plain@example.com"],
@@ -169,10 +173,11 @@ def test_two_subscribers_with_different_topics_get_different_orders(
     assert "Moon" in moon[0] or "Lunar" in moon[0]
     assert "hipping" in money[0] or "reight" in money[0]
     assert len({tuple(default), tuple(moon), tuple(money)}) == 3
+    assert orders["hear@example.com"][0].startswith("Gene Therapy")
 
     # Message-IDs stay one per (edition, subscriber): a re-run sends nothing again.
     again = runner.invoke(main, ["run", "--date", DAY])
-    assert again.exit_code == 0 and "4 already sent" in again.output, again.output
+    assert again.exit_code == 0 and "5 already sent" in again.output, again.output
 
     shown = runner.invoke(main, ["edition", "--date", DAY, "--json"])
     data = json.loads(shown.output)
@@ -181,7 +186,13 @@ def test_two_subscribers_with_different_topics_get_different_orders(
         {"article_id": s["article_id"], "title": s["title"]} for s in data["stories"]
     ]
     assert variants[("moon",)]["subscribers"] == 2
-    assert [s["title"] for s in variants[("moon",)]["stories"]] == moon
+    assert [s["title"] for s in variants[("moon",)]["stories"]] == moon[: len(data["stories"])]
+    # The swap: a More news headline became a story for this reader, in place of another.
+    default_titles = [s["title"] for s in variants[()]["stories"]]
+    hear_titles = [s["title"] for s in variants[("gene therapy",)]["stories"]]
+    assert hear_titles[0].startswith("Gene Therapy")
+    assert not any(t.startswith("Gene Therapy") for t in default_titles)
+    assert len(hear_titles) == len(default_titles)
 
     preview = runner.invoke(main, ["preview", "--date", DAY, "--as", "MONEY@example.com"])
     assert preview.exit_code == 0, preview.output

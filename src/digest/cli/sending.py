@@ -131,6 +131,7 @@ def subscribers_list(config: Config, as_json: bool, state: str | None) -> None:
                 "name": s.name,
                 "topics": list(s.topics),
                 "state": s.state,
+                "frequency": s.frequency,
             }
             for s in found
         ]

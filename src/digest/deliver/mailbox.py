@@ -124,6 +124,17 @@ class ImapSource:
             raise DeliveryError(f"{self.name}: login or select failed ({exc})") from exc
         self._created = False
         self._expunge = False
+        # What the server offers once logged in (MOVE, RFC 6851, is often only then).
+        self._capabilities = self._read_capabilities()
+
+    def _read_capabilities(self) -> frozenset[str]:
+        try:
+            status, data = self._imap.capability()
+        except (OSError, imaplib.IMAP4.error):
+            return frozenset(self._imap.capabilities)
+        if status != "OK" or not data or not isinstance(data[0], bytes):
+            return frozenset(self._imap.capabilities)
+        return frozenset(data[0].decode("ascii", "replace").upper().split())
 
     def messages(self) -> Iterator[tuple[str, bytes]]:
         try:
@@ -145,8 +156,7 @@ class ImapSource:
             if not self._created:
                 self._imap.create(self._folder)  # "already exists" is a NO, and fine
                 self._created = True
-            capabilities = self._imap.capabilities
-            if "MOVE" in capabilities:
+            if "MOVE" in self._capabilities:
                 status, _ = self._imap.uid("MOVE", key, self._folder)
             else:
                 status, _ = self._imap.uid("COPY", key, self._folder)
