@@ -127,7 +127,7 @@ def ours(
     shutil.copy(template, path)
     with open_database(path) as db:
         store = SubscriberStore(db)
-        subscribers = store.active()
+        subscribers = store.pages()  # read a page at a time, as the daily job does
         options = replace(Config().delivery, connections=connections, transport="smtp", smtp=smtp)
         with PeakRss() as memory:
             started, cpu = time.perf_counter(), time.process_time()

@@ -95,7 +95,7 @@ def test_archive_writes_an_index_and_a_page_per_edition(config_file: Path) -> No
     assert f"2 editions in {folder}" in out
     index = lxml.html.document_fromstring((folder / "index.html").read_text(encoding="utf-8"))
     links = [a.get("href") for a in index.iter("a")]
-    assert links == ["2026-11-24.html", "2026-11-23.html"]  # newest first
+    assert links == ["2026-11-24.html", "2026-11-23.html", "feed.xml"]  # newest first
     page = (folder / "2026-11-24.html").read_text(encoding="utf-8")
     assert "digest-editor-panel" not in page and "<script" not in page
     assert 'href="http://127.0.0.1:8025/archive/2026-11-24.html"' in page

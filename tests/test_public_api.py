@@ -30,6 +30,7 @@ EXPECTED = {
     "EditionError",
     "ErrorBudgetExceeded",
     "LockError",
+    "MessageRefused",
     "ModelError",
     "RenderError",
     "SourceError",

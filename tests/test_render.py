@@ -17,8 +17,8 @@ from digest.models import Edition, EditionSection, Headline, RelatedItem, Story,
 from digest.publish.messages import MessageFactory
 from digest.publish.render import (
     MAX_HTML_BYTES,
-    SLOTS,
     Renderer,
+    SlotMarkers,
     check_html,
     personalize,
     render_edition,
@@ -183,14 +183,17 @@ def test_safe_url(url: str | None, ok: bool) -> None:
     assert (safe_url(url) is not None) is ok
 
 
-def test_html_over_the_size_limit_is_refused() -> None:
+def test_html_over_the_size_limit_is_trimmed_to_fit() -> None:
     edition = sample_edition()
     story = edition.stories[0]
     many = tuple(dataclasses.replace(story, article_id=f"s{i}") for i in range(60))
     big = dataclasses.replace(edition, sections=(EditionSection("World", many),))
-    with pytest.raises(RenderError, match=r"over the 100,000-byte limit"):
-        render_edition(big, OPTIONS)
-    assert len(render_edition(edition, OPTIONS).html.encode()) < MAX_HTML_BYTES
+    rendered = render_edition(big, OPTIONS)
+    assert len(rendered.html.encode()) < MAX_HTML_BYTES
+    assert rendered.trimmed[0] == f"More news: {len(edition.more_news)} of 6 headlines left out"
+    assert rendered.trimmed[-1].endswith("of 60 stories left out")
+    whole = render_edition(edition, OPTIONS)
+    assert len(whole.html.encode()) < MAX_HTML_BYTES and whole.trimmed == ()
 
 
 @pytest.mark.parametrize(
@@ -232,7 +235,9 @@ def test_templates_can_be_overridden_one_file_at_a_time(tmp_path: Path) -> None:
 def test_check_html_accepts_the_rendered_edition_and_an_image_with_alt() -> None:
     options = dataclasses.replace(OPTIONS, logo_url="https://example.org/logo.png")
     rendered = render_edition(sample_edition(), options)
-    check_html(rendered.html)
+    check_html(rendered.html, slot_links=SlotMarkers(rendered.slot_nonce).by_name().values())
+    with pytest.raises(RenderError, match="DIGEST_SLOT_"):  # another render's markers
+        check_html(rendered.html, slot_links=SlotMarkers("1" * 32).by_name().values())
     img = lxml.html.document_fromstring(rendered.html).find(".//img")
     assert img is not None and img.get("alt") == OPTIONS.title
 
@@ -263,7 +268,8 @@ def test_personal_values_are_escaped_and_checked() -> None:
     assert "Good morning, &lt;img src=x onerror=&#x27;" in filled.html.replace("&quot;", "&#x27;")
     assert 'href="https://news.example.org/u/7.abc?x=1&amp;y=2"' in filled.html
     assert f"Good morning, {name}." in filled.text and url in filled.text
-    assert not any(slot in filled.html + filled.text for slot in SLOTS.values())
+    markers = SlotMarkers(rendered.slot_nonce).by_name().values()
+    assert not any(slot in filled.html + filled.text for slot in markers)
     nameless = personalize(rendered, name="  ", unsubscribe_url=url, browser_url=BROWSER)
     assert "Good morning." in nameless.text
     with pytest.raises(RenderError, match="not http"):
@@ -271,11 +277,22 @@ def test_personal_values_are_escaped_and_checked() -> None:
 
 
 def test_an_article_cannot_plant_a_slot() -> None:
-    planted = f"Click {SLOTS['unsubscribe_url']} now"
+    guessed = SlotMarkers("0" * 32).marker("unsubscribe_url")  # any nonce but the render's
+    planted = f"Click DIGEST_SLOT_UNSUBSCRIBE_URL_ or {guessed} now"
     edition = replace_story(sample_edition(), 0, title=planted)
     html, text = fill(edition)
     assert html.count(UNSUBSCRIBE) == 1  # the footer's link, not the headline
-    assert "Click UNSUBSCRIBE_URL_ now" in text
+    assert text.count(UNSUBSCRIBE) == 1
+    assert "0" * 32 + "_UNSUBSCRIBE_URL_ now" in text
+
+
+def test_every_render_draws_new_slot_markers() -> None:
+    first, second = (render_edition(sample_edition(), OPTIONS) for _ in range(2))
+    assert first.slot_nonce != second.slot_nonce
+    assert SlotMarkers(first.slot_nonce).marker("browser_url") in first.html
+    assert SlotMarkers(first.slot_nonce).marker("browser_url") not in second.html
+    with pytest.raises(RenderError, match="nonce"):
+        SlotMarkers("")
 
 
 def test_the_text_version_is_wrapped_with_numbered_links() -> None:

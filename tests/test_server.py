@@ -13,8 +13,12 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 
 import httpx
+import lxml.html
 import pytest
 import uvicorn
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.testclient import TestClient
 
 from digest.config import Config, DeliveryOptions
 from digest.deliver import OutboxTransport, deliver_edition
@@ -23,13 +27,14 @@ from digest.models import Edition, EditionSection, KeyPoint, Story, Summary
 from digest.publish.messages import MessageFactory
 from digest.publish.render import render_edition
 from digest.publish.tokens import make_token, secret_key
-from digest.server import create_app
+from digest.server import SECURITY_HEADERS, create_app
 from digest.store import Database, open_database
 from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore
 from tools.smtp_sink import free_port
 
 KEY = b"test-secret-0123456789"
+ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
 
 @pytest.fixture
@@ -83,7 +88,9 @@ def test_one_click_post_unsubscribes_with_200_and_no_redirect(
     assert reply.status_code == 200 and "location" not in reply.headers
     assert store.get(ann.id).state == "unsubscribed"  # type: ignore[union-attr]
     assert store.get(bob.id).state == "active"  # type: ignore[union-attr]
-    again = client.post(f"/u/{make_token(KEY, ann.id, ann.email)}", data={"x": "y"})
+    again = client.post(
+        f"/u/{make_token(KEY, ann.id, ann.email)}", data={"List-Unsubscribe": "One-Click"}
+    )
     assert again.status_code == 200  # idempotent
     assert "no longer receive" in client.get(f"/u/{make_token(KEY, ann.id, ann.email)}").text
 
@@ -101,10 +108,13 @@ def test_forged_and_moved_tokens_change_nothing(
         "not-a-token",
         f"{ann.id}.",
     ]
-    for token in forged:
-        assert client.post(f"/u/{token}").status_code == 400, token
-        assert client.get(f"/u/{token}").status_code == 400, token
-    assert client.post(f"/u/{make_token(KEY, 999, 'x@example.com')}").status_code == 404
+    unknown = make_token(KEY, 999, "x@example.com")
+    answers = set()
+    for token in [*forged, unknown]:
+        for reply in (client.post(f"/u/{token}", data=ONE_CLICK), client.get(f"/u/{token}")):
+            answers.add((reply.status_code, reply.text))
+    # One answer, whatever is wrong: it never tells which ids exist.
+    assert len(answers) == 1 and next(iter(answers))[0] == 400
     assert {s.state for s in store.all()} == {"active"}
 
 
@@ -199,3 +209,154 @@ def test_digest_serve_says_where_and_a_busy_port_is_one_line(tmp_path: Path) -> 
     assert (
         busy.stderr.strip() == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
     )
+
+
+# --- hardening ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "head", ["²", "١", "１", "12345678901234567890", "9" * 5000, "-1", "+1", " 1", "0x1", "1e3"]
+)
+def test_odd_ids_get_the_one_answer_never_a_500(
+    setup: tuple[httpx.Client, SubscriberStore], head: str
+) -> None:
+    client, store = setup
+    ann, _ = store.upsert("ann@example.com")
+    mac = make_token(KEY, ann.id, ann.email).split(".")[1]
+    reference = client.get(f"/u/{make_token(KEY, 999, 'x@example.com')}")
+    for token in (f"{head}.{mac}", head, f"{head}.{'A' * 5000}"):
+        for reply in (client.get(f"/u/{token}"), client.post(f"/u/{token}", data=ONE_CLICK)):
+            assert (reply.status_code, reply.text) == (reference.status_code, reference.text)
+    assert store.get(ann.id).state == "active"  # type: ignore[union-attr]
+
+
+def test_a_post_without_the_one_click_body_changes_nothing(
+    setup: tuple[httpx.Client, SubscriberStore],
+) -> None:
+    client, store = setup
+    ann, _ = store.upsert("ann@example.com")
+    url = f"/u/{make_token(KEY, ann.id, ann.email)}"
+    refused = [
+        client.post(url),  # empty
+        client.post(url, data={"x": "y"}),
+        client.post(url, data={"List-Unsubscribe": "one-click-please"}),
+        client.post(url, content=b"List-Unsubscribe=One-Click"),  # no form content type
+        client.post(
+            url,
+            content=b"List-Unsubscribe=One-Click&" + b"x" * 5000,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        ),
+    ]
+    assert [r.status_code for r in refused] == [400] * len(refused)
+    assert "Nothing changed" in refused[0].text
+    assert store.get(ann.id).state == "active"  # type: ignore[union-attr]
+    # multipart/form-data, as some mail providers send it (RFC 8058 allows both)
+    done = client.post(url, files={"List-Unsubscribe": (None, "One-Click")})
+    assert done.status_code == 200
+    assert store.get(ann.id).state == "unsubscribed"  # type: ignore[union-attr]
+
+
+def test_the_confirmation_page_posts_the_one_click_field(
+    setup: tuple[httpx.Client, SubscriberStore],
+) -> None:
+    client, store = setup
+    ann, _ = store.upsert("ann@example.com")
+    url = f"/u/{make_token(KEY, ann.id, ann.email)}"
+    form = lxml.html.document_fromstring(client.get(url).text).find(".//form")
+    assert form is not None and form.get("method") == "post"
+    fields = {i.get("name"): i.get("value") for i in form.iter("input")}
+    reply = client.post(url, data=fields)
+    assert reply.status_code == 200
+    assert store.get(ann.id).state == "unsubscribed"  # type: ignore[union-attr]
+
+
+def test_re_subscribing_revokes_the_old_links(setup: tuple[httpx.Client, SubscriberStore]) -> None:
+    client, store = setup
+    ann, _ = store.upsert("ann@example.com")
+    old = make_token(KEY, ann.id, ann.email, ann.token_version)
+    assert client.post(f"/u/{old}", data=ONE_CLICK).status_code == 200
+    again, _ = store.upsert("ann@example.com", state="active", reactivate=True)
+    assert again.token_version == ann.token_version + 1
+    assert store.get(ann.id) == again
+    refused = client.post(f"/u/{old}", data=ONE_CLICK)
+    assert refused.status_code == 400 and client.get(f"/u/{old}").status_code == 400
+    assert store.get(ann.id).state == "active"  # type: ignore[union-attr]
+    new = make_token(KEY, ann.id, ann.email, again.token_version)
+    assert client.post(f"/u/{new}", data=ONE_CLICK).status_code == 200
+    assert store.get(ann.id).state == "unsubscribed"  # type: ignore[union-attr]
+    # set_state (the other way back to active) also moves the version on
+    assert store.set_state(ann.id, "active")
+    assert store.get(ann.id).token_version == again.token_version + 1  # type: ignore[union-attr]
+
+
+def test_a_message_carries_a_token_of_the_current_version(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "digest.sqlite3")
+    store = SubscriberStore(db)
+    ann, _ = store.upsert("ann@example.com")
+    store.set_state(ann.id, "unsubscribed")
+    store.set_state(ann.id, "active")
+    current = store.get(ann.id)
+    assert current is not None and current.token_version == 1
+    story = Story(
+        "a1",
+        "A title",
+        "https://example.org/a",
+        "Example",
+        "World",
+        Summary((KeyPoint("Point one.", (0,)),), None, "extractive", "test"),
+        1.0,
+    )
+    edition = Edition(
+        "2026-11-24", date(2026, 11, 24), "Digest", (EditionSection("World", (story,)),)
+    )
+    factory = MessageFactory(render_edition(edition, Config().newsletter), Config().newsletter, KEY)
+    data = factory.message(current).data
+    assert make_token(KEY, ann.id, ann.email, 1).encode() in data
+    assert make_token(KEY, ann.id, ann.email, 0).encode() not in data
+    db.close()
+
+
+def test_every_response_carries_the_security_headers(
+    setup: tuple[httpx.Client, SubscriberStore],
+) -> None:
+    client, store = setup
+    ann, _ = store.upsert("ann@example.com")
+    replies = [
+        client.get(f"/u/{make_token(KEY, ann.id, ann.email)}"),
+        client.get("/u/1.bad"),
+        client.post("/u/1.bad"),
+        client.get("/archive/"),
+        client.get("/archive/missing.html"),
+        client.get("/no/such/route"),
+        client.get("/healthz"),
+        client.get("/"),
+        client.request("DELETE", "/u/1.bad"),  # 405
+    ]
+    for reply in replies:
+        for name, value in SECURITY_HEADERS.items():
+            assert reply.headers.get(name) == value, (reply.url, reply.status_code, name)
+    csp = SECURITY_HEADERS["Content-Security-Policy"]
+    assert "script-src" not in csp and "default-src 'none'" in csp
+    assert "frame-ancestors 'none'" in csp
+
+
+def test_routes_added_later_and_server_errors_get_the_headers(tmp_path: Path) -> None:
+    config = replace(Config(), base_dir=str(tmp_path))
+    db = open_database(config.store_path)
+    app = create_app(config, db=db, key=KEY)
+
+    def boom(request: Request) -> Response:
+        raise RuntimeError("a bug in someone's route")
+
+    def extra(request: Request) -> Response:
+        return PlainTextResponse("added by another module")
+
+    app.add_route("/boom", boom)
+    app.add_route("/extra", extra)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for path, status in (("/extra", 200), ("/boom", 500)):
+            reply = client.get(path)
+            assert reply.status_code == status
+            assert reply.headers["X-Frame-Options"] == "DENY"
+            assert reply.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    db.close()

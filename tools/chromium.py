@@ -188,6 +188,18 @@ class Browser:
         self.call("Page.navigate", {"url": url}, session=True)
         self._wait_event("Page.loadEventFired")
 
+    def click(self, selector: str) -> None:
+        """Click the element ``selector`` names (a form's button) and wait for the page that
+        the click loads (a form POST answered with a redirect)."""
+        self._events.clear()
+        found = self.evaluate(
+            f"(function () {{ var e = document.querySelector({json.dumps(selector)});"
+            " if (!e) { return false; } e.click(); return true; })()"
+        )
+        if not found:
+            raise RuntimeError(f"nothing on the page matches {selector!r}")
+        self._wait_event("Page.loadEventFired")
+
     def set_viewport(self, width: int, height: int) -> None:
         self.call(
             "Emulation.setDeviceMetricsOverride",

@@ -14,6 +14,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import yaml
+
 from digest import pipeline
 from digest.config import Config, load_config, with_overrides
 from digest.errors import DigestError
@@ -24,7 +26,7 @@ from digest.store.subscribers import SubscriberStore
 from digest.subscribers import add_subscriber
 from smtp_sink import SmtpSink  # tools/smtp_sink.py, beside this script
 
-__all__ = ["DEMO_DAY", "demo_config", "main"]
+__all__ = ["DEMO_DAY", "demo_config", "main", "write_demo_config"]
 
 ROOT = Path(__file__).resolve().parents[1]
 # The examples are dated 22-24 November 2026; the demo edition is the last of those days.
@@ -50,6 +52,23 @@ def demo_config(smtp_port: int | None = None) -> Config:
     return with_overrides(load_config(ROOT / "config.yaml"), **overrides)
 
 
+def write_demo_config(config: Config) -> Path:
+    """``.digest-demo/config.yaml``: the shipped config with its data folder the demo's and
+    its sources' paths made absolute, so that ``digest --config .digest-demo/config.yaml``
+    works on the demo's store afterwards (delivery back to the default outbox folder)."""
+    raw = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8")) or {}
+    raw["data_dir"] = "."
+    for source in raw.get("sources") or []:
+        source["location"] = load_config(ROOT / "config.yaml").resolve(str(source["location"]))
+    path = config.data_path / "config.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    head = (
+        "# Written by `make demo`: the shipped config.yaml on the demo's store (.digest-demo/).\n"
+    )
+    path.write_text(head + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), "utf-8")
+    return path
+
+
 def _progress(stage: str, done: int, total: int, detail: str) -> None:
     if done == total:
         print(f"  {stage:<10} {detail or 'done'}", flush=True)
@@ -73,6 +92,7 @@ def main() -> int:
         edition, sentences = load_edition(config, DEMO_DAY)
         preview = write_preview(config, edition, sentences=sentences)
         archive = archive_stored(config)
+        own_config = write_demo_config(config)
     except DigestError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -88,6 +108,14 @@ def main() -> int:
     print(f"archive:         {archive.index}")
     kept = len(list(sink_dir.glob("*.eml")))  # this run's and earlier runs'
     print(f"received mail:   {sink_dir}  ({sink.count} now, {kept} in the folder)")
+    relative = own_config.relative_to(ROOT) if own_config.is_relative_to(ROOT) else own_config
+    print(
+        "\nTry digest on the demo's store (in this folder; the first line puts .venv's"
+        " digest on your PATH):\n  . .venv/bin/activate\n"
+        f"  export DIGEST_CONFIG={relative}\n"
+        f"  digest edition --date {DEMO_DAY}\n"
+        f"  digest preview --serve --date {DEMO_DAY}   # the editor's desk on 127.0.0.1:8030"
+    )
     return 0 if report.failed == 0 else 1
 
 

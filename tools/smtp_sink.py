@@ -8,7 +8,8 @@ writes each received message to ``DIR/<n>-<Message-ID>.eml`` (atomically) until 
 SIGINT or SIGTERM. ``--count-only`` keeps nothing and prints the count at exit (the
 benchmark's sink). In Python (``from tools.smtp_sink import SmtpSink``), ``SmtpSink``
 runs the same server in a thread and can be told to misbehave: answer 4xx/5xx for chosen
-recipients, drop the connection, go slow.
+recipients at RCPT or at the end of DATA (or to every message), drop the connection, go
+slow.
 """
 
 from __future__ import annotations
@@ -71,6 +72,12 @@ class SinkRules:
     drop_after_store: dict[str, int] = field(default_factory=dict)
     # Seconds to wait before answering end of DATA.
     data_delay: float = 0.0
+    # End-of-DATA replies to give first, in order, per recipient (the message is not kept).
+    data_replies: dict[str, list[str]] = field(default_factory=dict)
+    # An end-of-DATA reply given every time, per recipient (e.g. "550 5.1.1 no such user").
+    data_always: dict[str, str] = field(default_factory=dict)
+    # An end-of-DATA reply to every message (a content filter: "554 5.7.1 rejected").
+    data_reply: str | None = None
 
 
 def _message_id(data: bytes) -> tuple[str, str]:
@@ -103,6 +110,14 @@ class _Handler:
         if any(self.sink.take(rules.drop_before_store, k) for k in keys):
             self._drop(server)
             return "421 4.4.2 dropped"
+        for key in keys:
+            queued = rules.data_replies.get(key)
+            if queued:
+                return queued.pop(0)
+            if key in rules.data_always:
+                return rules.data_always[key]
+        if rules.data_reply is not None:
+            return rules.data_reply
         content = envelope.content
         data = content if isinstance(content, bytes) else str(content).encode()
         peer = session.peer

@@ -16,6 +16,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -43,6 +44,7 @@ __all__ = [
     "default_config_path",
     "load_config",
     "secret",
+    "send_time",
     "with_overrides",
 ]
 
@@ -190,6 +192,11 @@ class DeliveryOptions:
     backoff_max_seconds: float = 60.0
     suppress_after: int = 3  # permanent failures before an address is suppressed
     error_budget: int = 20  # consecutive failures that stop a run
+    # The editor's gate: `digest run` builds and renders, then waits for `digest approve`.
+    require_approval: bool = False
+    # "HH:MM" in `timezone`: a run before that time on the edition's day builds and stops;
+    # a run at or after it sends. None: send as soon as the edition is built.
+    send_at: str | None = None
     smtp: SmtpOptions = field(default_factory=SmtpOptions)
     dkim: DkimOptions = field(default_factory=DkimOptions)
     bounces: BounceOptions = field(default_factory=BounceOptions)
@@ -306,6 +313,8 @@ def _build_config(raw: dict[str, Any], origin: str) -> Config:
         if not low <= value <= high:
             bound = f"at least {low}" if high == _NO_LIMIT else f"between {low} and {high}"
             raise ConfigError(f"{origin}: {dotted}: {value} is out of range (must be {bound})")
+    if config.delivery.send_at is not None:
+        send_time(config.delivery.send_at, origin)
     bounce_address = config.newsletter.bounce_address
     if bounce_address is not None and (
         bounce_address.count("@") != 1 or "+" in bounce_address or not bounce_address.isascii()
@@ -377,6 +386,20 @@ def _dotted(config: Config, dotted: str) -> Any:
     for key in dotted.split("."):
         node = getattr(node, key)
     return node
+
+
+def send_time(value: str, origin: str = "config") -> dt_time:
+    """``delivery.send_at`` ("07:00", 24-hour) as a time; ``ConfigError`` otherwise."""
+    try:
+        hours, minutes = value.split(":")
+        digits = (hours + minutes).isascii() and (hours + minutes).isdigit()
+        if not digits or len(hours) not in (1, 2) or len(minutes) != 2:
+            raise ValueError(value)
+        return dt_time(int(hours), int(minutes))
+    except ValueError:
+        raise ConfigError(
+            f"{origin}: delivery.send_at: {value!r} is not a time of day such as '07:00'"
+        ) from None
 
 
 def secret(name: str) -> str | None:

@@ -15,12 +15,15 @@ Every failure a user can see is a ``DigestError``; errors of the libraries below
     ├── DeliveryError      a message could not be built or sent
     │   ├── TransientDeliveryError   worth retrying (4xx, dropped connection, timeout)
     │   ├── PermanentDeliveryError   not worth retrying (5xx)
+    │   ├── MessageRefused           the relay refused the message itself; the run stopped
     │   └── ErrorBudgetExceeded      too many failures in a row; the run stopped
     ├── SubscriberError    an address is invalid or unknown
     └── LockError          another run holds the job's lock
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 __all__ = [
     "ConfigError",
@@ -29,6 +32,7 @@ __all__ = [
     "EditionError",
     "ErrorBudgetExceeded",
     "LockError",
+    "MessageRefused",
     "ModelError",
     "PermanentDeliveryError",
     "RenderError",
@@ -106,14 +110,29 @@ class TransientDeliveryError(DeliveryError):
 class PermanentDeliveryError(DeliveryError):
     """A delivery failure not worth retrying (5xx reply).
 
-    ``recipient`` is true when the refusal is about the address (it counts towards the
-    address's suppression), false when it is about the sender or the relay.
+    ``scope`` says what the refusal is about (``digest.deliver.replies``): ``recipient``
+    (the address: counts towards its suppression), ``message`` (the message or sender,
+    the same for everyone: the send stops) or ``other`` (the relay, routing, protocol).
+    ``recipient`` is ``scope == "recipient"``.
     """
 
-    def __init__(self, message: str, *, code: int | None = None, recipient: bool = True):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        recipient: bool = True,
+        scope: Literal["recipient", "message", "other"] | None = None,
+    ):
         super().__init__(message)
         self.code = code
-        self.recipient = recipient
+        self.scope = scope or ("recipient" if recipient else "other")
+        self.recipient = self.scope == "recipient"
+
+
+class MessageRefused(DeliveryError):
+    """The relay refused the message itself (content, policy, size, sender): the send
+    stopped, no subscriber was blamed, the ledger keeps the rest for a run after the fix."""
 
 
 class ErrorBudgetExceeded(DeliveryError):

@@ -16,6 +16,9 @@ __all__ = [
     "AlsoReported",
     "Article",
     "DeliveryState",
+    "DeskAction",
+    "DeskActionKind",
+    "DeskEntry",
     "Edition",
     "EditionSection",
     "Event",
@@ -141,6 +144,10 @@ class KeyPoint:
 
     text: str
     sources: tuple[int, ...]
+    # An editor's rewrite (``digest edition edit-point``): who wrote it and the point it
+    # replaced. Such a point has no source sentences: it never passes as extracted.
+    edited_by: str | None = None
+    original: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,10 +305,52 @@ class Edition:
     more_news: tuple[Headline, ...] = ()
     left_out: tuple[LeftOut, ...] = ()
     created: datetime | None = None
+    # The editor's note at the top of the newsletter (``digest edition note``), if any.
+    note: str = ""
+    # The editor's actions on this edition, for the editor's panel (never in the mail).
+    desk: tuple[DeskEntry, ...] = ()
 
     @property
     def stories(self) -> tuple[Story, ...]:
         return tuple(s for sec in self.sections for s in sec.stories)
+
+
+# --- the editor's desk ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeskEntry:
+    """One line of the editor's panel: an action, who took it and when, and whether it
+    applies to the edition as it is (``note`` says why not: its story is gone)."""
+
+    editor: str
+    at: datetime
+    line: str
+    applied: bool = True
+    note: str = ""
+
+
+DeskActionKind = Literal["drop", "pin", "move", "swap", "promote", "edit-point", "headline", "note"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeskAction:
+    """One editor's action on a day's edition, as recorded (who, when) and replayed on
+    every rebuild (``digest.edition.actions``).
+
+    ``article_id`` names the story (empty for a note), ``other_id`` the second story of a
+    swap, ``position`` the 1-based place of a pin or move or the point of an edit-point,
+    ``text`` the new headline, point or note.
+    """
+
+    kind: DeskActionKind
+    editor: str
+    at: datetime
+    article_id: str = ""
+    other_id: str = ""
+    position: int | None = None
+    text: str = ""
+    id: int = 0  # the store's row id, 0 before it is stored
 
 
 # --- rendering and sending --------------------------------------------------------------
@@ -312,7 +361,8 @@ class RenderedEdition:
     """The edition rendered once: HTML (CSS inlined) and text with per-subscriber slots.
 
     The slots are filled per subscriber by ``digest.publish.render.personalize``; nothing else
-    differs between subscribers.
+    differs between subscribers. ``slot_nonce`` is the random part of this render's slot
+    markers (``digest.publish.render.SlotMarkers``): never stored, never shown.
     """
 
     edition_id: str
@@ -320,6 +370,9 @@ class RenderedEdition:
     preheader: str
     html: str
     text: str
+    slot_nonce: str
+    # What was left out to fit the HTML size limit (``digest.publish.trim``); () if nothing.
+    trimmed: tuple[str, ...] = ()
 
 
 SubscriberState = Literal["active", "unsubscribed", "suppressed"]
@@ -333,6 +386,8 @@ class Subscriber:
     name: str = ""
     topics: tuple[str, ...] = ()
     state: SubscriberState = "active"
+    # The subscription's version, signed into unsubscribe tokens (``digest.publish.tokens``).
+    token_version: int = 0
     # daily: every edition; weekly: the weekly recap only (preferences page).
     frequency: Frequency = "daily"
 

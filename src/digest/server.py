@@ -2,13 +2,20 @@
 
 - ``GET /u/<token>`` shows a confirmation page with a button. It never unsubscribes by
   itself: mail scanners and link previewers follow every link in a message.
-- ``POST /u/<token>`` unsubscribes at once and answers 200 with a short page, no
-  redirect. That is both the page's button and the ``List-Unsubscribe-Post:
-  List-Unsubscribe=One-Click`` request a mail provider sends; the token is the
-  authority, so the body is not needed (RFC 8058 allows urlencoded or multipart).
-- A token that is malformed or signed for another address is 400, one naming no
-  subscriber 404; nothing changes.
-- ``/archive/`` serves ``data_dir/archive`` (written by ``digest archive``).
+- ``POST /u/<token>`` with the body ``List-Unsubscribe=One-Click`` (urlencoded or
+  multipart, RFC 8058) unsubscribes at once and answers 200 with a short page, no
+  redirect. That is both the page's button (a form with that one field) and the
+  request a mail provider sends for ``List-Unsubscribe-Post``. A POST without that
+  field (an empty one, a scanner's) changes nothing: 400.
+- A token that is malformed, forged, signed for another address or for an earlier
+  subscription, or that names no subscriber gets one answer, the same status and body,
+  so that the answers never tell which ids exist; nothing changes.
+- ``/archive/`` serves ``data_dir/archive`` (written by ``digest run`` after each send and
+  by ``digest archive``): a page that is not there is 404, never an error, and an archive
+  not written yet answers with an empty index.
+- Every response, whatever route made it (errors included), carries the security
+  headers of ``SECURITY_HEADERS``: a Content-Security-Policy that allows no script at
+  all, ``nosniff``, no framing, no referrer.
 - ``/subscribe`` and ``/subscribe/confirm/<token>``: sign-up with double opt-in
   (``digest.web.signup``); ``/p/<token>``: the preferences page of every message's
   footer (``digest.web.preferences``).
@@ -20,26 +27,49 @@ import contextlib
 import html
 import logging
 from collections.abc import Callable
-from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from digest.config import Config
 from digest.errors import DigestError
 from digest.models import Subscriber
+from digest.publish.archive import archive_file, archive_folder
 from digest.publish.tokens import read_token, secret_key, verify_token
 from digest.store import Database, open_database
 from digest.store.subscribers import SubscriberStore
 from digest.web.preferences import preferences_routes
 from digest.web.signup import signup_routes
 
-__all__ = ["create_app", "serve"]
+__all__ = ["SECURITY_HEADERS", "SecurityHeaders", "create_app", "serve"]
 
 log = logging.getLogger(__name__)
+
+# On every response. Styles may be inline (the pages' <style>, the archive's inlined
+# CSS); scripts may not exist at all; images only from https (the archive's pictures).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:;"
+        " form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+# The one-click body (RFC 8058), and the most of a POST body that is read to find it.
+ONE_CLICK = ("List-Unsubscribe", "One-Click")
+MAX_POST_BYTES = 4096
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -62,8 +92,60 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(
         _PAGE.format(title=html.escape(title), body=body),
         status_code=status,
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        headers={"Cache-Control": "no-store"},
     )
+
+
+def _not_valid() -> HTMLResponse:
+    """The one answer to every token that does not unsubscribe anyone."""
+    return _page("Invalid link", "<p>This unsubscribe link is not valid.</p>", 400)
+
+
+class SecurityHeaders:
+    """ASGI middleware: ``SECURITY_HEADERS`` on every HTTP response of the app it wraps
+    (a header a route set itself is kept)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class _App(Starlette):
+    """Starlette with ``SecurityHeaders`` outside everything, even the 500 page of its
+    error middleware: routes added later get the headers too."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
+
+
+async def _one_click(request: Request) -> bool:
+    """Whether the POST body carries ``List-Unsubscribe=One-Click`` (urlencoded or
+    multipart, at most ``MAX_POST_BYTES``)."""
+    length = request.headers.get("content-length", "")
+    if not length.isascii() or not length.isdigit() or int(length) > MAX_POST_BYTES:
+        return False  # no length (chunked), or too long: not a one-click request
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return False
+    try:
+        async with request.form(max_files=0, max_fields=8, max_part_size=MAX_POST_BYTES) as form:
+            return form.get(ONE_CLICK[0]) == ONE_CLICK[1]
+    except HTTPException:
+        return False  # a body that does not parse
 
 
 def create_app(
@@ -78,13 +160,15 @@ def create_app(
     def subscriber_for(token: str) -> Subscriber | Response:
         subscriber_id = read_token(token)
         if subscriber_id is None:
-            return _page("Invalid link", "<p>This unsubscribe link is not valid.</p>", 400)
+            return _not_valid()
         subscriber = store.get(subscriber_id)
         if subscriber is None:
-            return _page("Unknown link", "<p>This link names no subscriber.</p>", 404)
-        if not verify_token(hmac_key, token, subscriber.email):
-            log.warning("unsubscribe: a forged or altered token for subscriber %d", subscriber_id)
-            return _page("Invalid link", "<p>This unsubscribe link is not valid.</p>", 400)
+            # The same HMAC work as for a known id, so that time does not tell either.
+            verify_token(hmac_key, token, "unknown@invalid")
+            return _not_valid()
+        if not verify_token(hmac_key, token, subscriber.email, subscriber.token_version):
+            log.warning("unsubscribe: a forged, altered or revoked token for a subscriber")
+            return _not_valid()
         return subscriber
 
     def confirm(request: Request) -> Response:
@@ -101,10 +185,17 @@ def create_app(
         )
         return _page("Unsubscribe", body)
 
-    def unsubscribe(request: Request) -> Response:
+    async def unsubscribe(request: Request) -> Response:
         found = subscriber_for(request.path_params["token"])
         if not isinstance(found, Subscriber):
             return found
+        if not await _one_click(request):
+            return _page(
+                "Nothing changed",
+                "<p>This request did not ask to unsubscribe: open the link and use the"
+                " Unsubscribe button.</p>",
+                400,
+            )
         if store.set_state(found.id, "unsubscribed"):
             log.info("subscriber %d unsubscribed", found.id)
         return _page(
@@ -118,18 +209,30 @@ def create_app(
     def index(request: Request) -> Response:
         return RedirectResponse("/archive/")
 
-    archive = Path(config.data_path, "archive")
+    archive = archive_folder(config)
+
+    def archive_page(request: Request) -> Response:
+        name = request.path_params.get("name", "")
+        found = archive_file(archive, name)
+        if found is not None:
+            kind = "application/atom+xml" if found.suffix == ".xml" else "text/html"
+            return FileResponse(found, media_type=kind)
+        if name in ("", "index.html"):  # nothing sent yet: an empty archive, not an error
+            return _page(f"{title}: archive", "<p>No editions yet.</p>")
+        return _page("Not found", "<p>There is no such page in the archive.</p>", 404)
+
     routes = [
         Route("/", index),
         Route("/healthz", health),
         Route("/u/{token}", confirm, methods=["GET"]),
         Route("/u/{token}", unsubscribe, methods=["POST"]),
-        Mount("/archive", StaticFiles(directory=archive, html=True, check_dir=False)),
+        Route("/archive", lambda request: RedirectResponse("/archive/")),
+        Route("/archive/{name:path}", archive_page),
         # The subscriber's pages (digest.web): sign-up with double opt-in, preferences.
         *signup_routes(config, database, hmac_key),
         *preferences_routes(config, database, hmac_key),
     ]
-    return Starlette(routes=routes)
+    return _App(routes=routes)
 
 
 def serve(

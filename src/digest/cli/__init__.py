@@ -9,16 +9,18 @@ stage of the flow, and register themselves on ``main`` when imported here:
     edition.py     rank, edition
     newsletter.py  preview, archive
     sending.py     run, send-test, subscribers, serve
+    desk.py        approve, send, and the editor's actions under `edition`
     mailbox.py     bounces
 """
 
-from digest.cli import edition, ingest, mailbox, newsletter, sending, summaries
+from digest.cli import desk, edition, ingest, mailbox, newsletter, sending, summaries
 from digest.cli.base import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, main
 
 __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_USAGE",
+    "desk",
     "edition",
     "ingest",
     "mailbox",

@@ -21,13 +21,16 @@ import click
 from digest.config import Config, load_config
 from digest.errors import ConfigError, DigestError, LockError
 from digest.log import setup_logging
+from digest.pipeline.days import default_day
 from digest.progress import Progress
+from digest.store import open_store
 
 __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_USAGE",
     "count",
+    "current_config",
     "date_option",
     "main",
     "pass_config",
@@ -88,13 +91,19 @@ def pass_config(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        ctx = click.get_current_context()
-        obj = ctx.find_root().obj or {}
-        if "config" not in obj:
-            obj["config"] = load_config(obj.get("config_path"))
-        return func(obj["config"], *args, **kwargs)
+        return func(current_config(), *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def current_config() -> Config:
+    """The command's ``Config``, loaded once (``--config``, ``$DIGEST_CONFIG``)."""
+    ctx = click.get_current_context()
+    obj = ctx.find_root().obj or {}
+    if "config" not in obj:
+        obj["config"] = load_config(obj.get("config_path"))
+    config: Config = obj["config"]
+    return config
 
 
 def date_option(func: F) -> F:
@@ -134,8 +143,17 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
-def edition_day(config: Config, day: Any) -> date:
-    """The ``--date`` value as a date, or today in the configured timezone."""
-    if day is None:
-        return datetime.now(config.tz).date()
-    return day.date() if isinstance(day, datetime) else day
+def edition_day(config: Config, day: Any, *, newest: bool = True) -> date:
+    """The ``--date`` value as a date, or today in the configured timezone; with ``newest``,
+    the newest stored day with articles when today has none, said on stderr (the daily job
+    and the commands that send pass False: they never fall back to another day)."""
+    if day is not None:
+        return day.date() if isinstance(day, datetime) else day
+    today = datetime.now(config.tz).date()
+    if not newest:
+        return today
+    with open_store(config) as db:
+        choice = default_day(config, db, today)
+    if choice.note:
+        click.echo(f"note: {choice.note}", err=True)
+    return choice.day

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from digest import pipeline, serialize
-from digest.cli.base import count, date_option, edition_day, main, pass_config
+from digest.cli.base import count, current_config, date_option, edition_day, main, pass_config
 from digest.config import Config
 from digest.models import Edition
 
@@ -69,6 +69,12 @@ def edition_json(edition: Edition) -> dict[str, Any]:
                 "score": story.score,
                 "terms": dict(story.terms),
                 "key_points": [p.text for p in summary.key_points],
+                # Points an editor rewrote: never extracted, the original kept beside.
+                "edited_points": [
+                    {"index": i, "text": p.text, "original": p.original, "editor": p.edited_by}
+                    for i, p in enumerate(summary.key_points, start=1)
+                    if p.edited_by
+                ],
                 "conclusion": summary.conclusion.text if summary.conclusion else None,
                 "also_reported_by": [serialize.to_jsonable(a) for a in story.also_reported],
                 "related": [serialize.to_jsonable(r) for r in story.related],
@@ -79,6 +85,7 @@ def edition_json(edition: Edition) -> dict[str, Any]:
         "id": edition.id,
         "date": edition.date.isoformat(),
         "title": edition.title,
+        "note": edition.note,
         "sections": [s.name for s in edition.sections],
         "stories": stories,
         "more_news": [serialize.to_jsonable(h) for h in edition.more_news],
@@ -87,16 +94,25 @@ def edition_json(edition: Edition) -> dict[str, Any]:
             {"article_id": x.article_id, "title": x.title, "reason": x.reason}
             for x in edition.left_out
         ],
+        "desk": [serialize.to_jsonable(entry) for entry in edition.desk],
     }
 
 
-@main.command("edition")
+@main.group("edition", invoke_without_command=True)
 @date_option
 @click.option("--json", "as_json", is_flag=True, help="Print the edition as JSON.")
 @click.option("--rebuild", is_flag=True, help="Build again even if the day's edition is saved.")
-@pass_config
-def edition_command(config: Config, day: Any, as_json: bool, rebuild: bool) -> None:
-    """Build the day's edition (or load the saved one) and print it."""
+@click.pass_context
+def edition_command(ctx: click.Context, day: Any, as_json: bool, rebuild: bool) -> None:
+    """Build the day's edition (or load the saved one) and print it.
+
+    The editor's actions on the draft are its subcommands (drop, pin, move, ...).
+    """
+    if ctx.invoked_subcommand is None:
+        _show_edition(current_config(), day, as_json, rebuild)
+
+
+def _show_edition(config: Config, day: Any, as_json: bool, rebuild: bool) -> None:
     when = edition_day(config, day)
     with pipeline.open_store(config) as db:
         edition = pipeline.build_edition(
@@ -114,9 +130,10 @@ def edition_command(config: Config, day: Any, as_json: bool, rebuild: bool) -> N
     for section in edition.sections:
         click.echo(f"\n== {section.name}")
         for story in section.stories:
-            click.echo(f"* {story.title}  [{story.source}]")
+            click.echo(f"* {story.title}  [{story.source}]  {story.article_id}")
             for point in story.summary.key_points:
-                click.echo(f"    - {point.text}")
+                mark = f"  [edited by {point.edited_by}]" if point.edited_by else ""
+                click.echo(f"    - {point.text}{mark}")
             for also in story.also_reported:
                 click.echo(f"    also reported by {also.source}: {also.title}")
             for item in story.related:
@@ -126,3 +143,6 @@ def edition_command(config: Config, day: Any, as_json: bool, rebuild: bool) -> N
         for headline in edition.more_news:
             click.echo(f"* {headline.title}  [{headline.source}]")
     click.echo(f"\n{len(edition.left_out)} articles left out (see --json)")
+    for entry in edition.desk:
+        if not entry.applied:
+            click.echo(f"warning: {entry.editor}'s action {entry.line} {entry.note}", err=True)

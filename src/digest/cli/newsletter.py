@@ -9,9 +9,11 @@ from typing import Any
 import click
 
 from digest.cli.base import count, date_option, edition_day, main, pass_config
+from digest.cli.desk import editor_option, login_name
 from digest.config import Config
 from digest.models import Edition
 from digest.pipeline import load_edition
+from digest.pipeline.act import act_on_form
 from digest.pipeline.personal import load_personal_edition
 from digest.publish.archive import archive_stored
 from digest.publish.preview import PreviewServer, write_preview
@@ -44,6 +46,7 @@ PREVIEW_PORT = 8030
     metavar="[PORT]",
     help=f"Serve the preview on 127.0.0.1 (port {PREVIEW_PORT}) and reload on changes.",
 )
+@editor_option
 @pass_config
 def preview_command(
     config: Config,
@@ -52,6 +55,7 @@ def preview_command(
     as_text: bool,
     open_browser: bool,
     serve_port: int | None,
+    editor: str | None,
     as_email: str | None,
 ) -> None:
     """Render the edition as subscribers will get it, with an editor-only panel.
@@ -67,8 +71,17 @@ def preview_command(
         return load_edition(config, when)
 
     if serve_port is not None:
-        server = PreviewServer(config, load, port=serve_port)
-        click.echo(f"previewing {when} at {server.url} (reloads on changes; Ctrl+C stops)")
+        who = editor or login_name()
+        server = PreviewServer(
+            config,
+            load,
+            port=serve_port,
+            act=lambda form: act_on_form(config, when, form, who),
+        )
+        click.echo(
+            f"previewing {when} at {server.url} (the editor's desk, acting as {who};"
+            " reloads on changes; Ctrl+C stops)"
+        )
         if open_browser:
             _open(server.url)
         try:

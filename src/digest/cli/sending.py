@@ -23,7 +23,14 @@ from digest.subscribers import (
     remove_subscriber,
 )
 
-__all__ = ["run_command", "send_test_command", "serve_command", "subscribers_group"]
+__all__ = [
+    "interrupt",
+    "print_run_report",
+    "run_command",
+    "send_test_command",
+    "serve_command",
+    "subscribers_group",
+]
 
 
 class _StageLines:
@@ -44,7 +51,7 @@ class _StageLines:
         click.echo(f"[{now - self.started:6.1f}s] {stage:<9} {done}/{total}{extra}", err=True)
 
 
-def _interrupt(signum: int, frame: object) -> None:
+def interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
@@ -59,15 +66,23 @@ def run_command(config: Config, day: Any, dry_run: bool) -> None:
     """
     # SIGTERM (`systemctl stop`, a job's timeout) stops the run as Ctrl-C does: the
     # messages in flight are finished and recorded first.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         report = pipeline.run_daily(
-            config, edition_day(config, day), dry_run=dry_run, progress=_StageLines()
+            config, edition_day(config, day, newest=False), dry_run=dry_run, progress=_StageLines()
         )
     finally:
         signal.signal(signal.SIGTERM, previous)
+    print_run_report(report)
+
+
+def print_run_report(report: pipeline.RunReport) -> None:
+    """Warnings and failed sources on stderr, the summary line; exit status 1 when a source
+    or a message failed (or stays deferred)."""
     for warning in report.source_warnings:
         click.echo(f"warning: {warning}", err=True)
+    for note in report.trimmed:
+        click.echo(f"warning: the newsletter was over the size limit; trimmed: {note}", err=True)
     for failure in report.failed_sources:
         click.echo(f"error: source {failure}", err=True)
     click.echo(report.summary())

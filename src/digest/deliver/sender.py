@@ -13,9 +13,17 @@ Each worker thread owns one transport (one SMTP connection). For each subscriber
 A transient failure (4xx, dropped connection, timeout) goes back on a delay queue with
 exponential backoff and jitter, so one slow recipient does not hold a connection; after
 ``max_attempts`` it stays ``deferred`` for the next run. A permanent failure (5xx) is
-recorded, and an address refused ``suppress_after`` times is suppressed. After
-``error_budget`` failures in a row the run stops (``ErrorBudgetExceeded``): what was not
-sent stays in the ledger for the next run.
+recorded; what it means depends on its enhanced status code (``digest.deliver.replies``):
+an address refused for itself (``5.1.x``) ``suppress_after`` times is suppressed; a
+refusal of the message itself (content, policy, size: ``5.7.x``/``5.6.x``/``5.3.4`` after
+DATA) stops the send at once (``MessageRefused``) and counts against nobody. After
+``error_budget`` failures in a row the run stops (``ErrorBudgetExceeded``); an address
+already refused permanently before is expected to fail and does not count towards that
+budget. What was not sent stays in the ledger for the next run.
+
+The list is streamed: subscribers are read and checked against the ledger a page at a
+time, and at most ``QUEUE_WINDOW`` messages wait in memory, so a send's memory does not
+grow with the list.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, assert_never
 
@@ -36,17 +44,21 @@ from digest.deliver.transports import Transport
 from digest.errors import (
     DeliveryError,
     ErrorBudgetExceeded,
+    MessageRefused,
     PermanentDeliveryError,
     TransientDeliveryError,
 )
 from digest.models import OutgoingMessage, Subscriber
 from digest.progress import Progress
-from digest.store.ledger import DeliveryLedger
+from digest.store.ledger import PAGE_IDS, DeliveryLedger
 from digest.store.subscribers import SubscriberStore
 
 __all__ = ["DeliveryReport", "RateLimiter", "backoff_delay", "deliver_edition"]
 
 log = logging.getLogger(__name__)
+
+# Messages waiting or in flight at most: the reader of the list waits for room.
+QUEUE_WINDOW = 256
 
 # The counters of a ``DeliveryReport`` that a run adds one to as messages finish.
 Tally = Literal[
@@ -149,15 +161,19 @@ class _Job:
     subscriber: Subscriber = field(compare=False)
     attempt: int = field(default=1, compare=False)
     ambiguous: bool = field(default=False, compare=False)  # a resend of a possible delivery
+    # Refused permanently before: another refusal says nothing about the relay.
+    known_bad: bool = field(default=False, compare=False)
 
 
 class _Queue:
-    """Jobs ordered by the time they may run; ``get`` blocks until one is due or all done."""
+    """Jobs ordered by the time they may run; ``get`` blocks until one is due, or returns
+    None once the feeder closed the queue and nothing is left."""
 
     def __init__(self, stop: threading.Event) -> None:
         self._heap: list[_Job] = []
         self._cond = threading.Condition()
         self._in_flight = 0
+        self._closed = False
         self._seq = itertools.count()
         self._stop = stop
 
@@ -168,11 +184,32 @@ class _Queue:
         delay: float = 0.0,
         *,
         ambiguous: bool = False,
+        known_bad: bool = False,
     ) -> None:
         with self._cond:
-            job = _Job(time.monotonic() + delay, next(self._seq), subscriber, attempt, ambiguous)
+            job = _Job(
+                time.monotonic() + delay,
+                next(self._seq),
+                subscriber,
+                attempt,
+                ambiguous,
+                known_bad,
+            )
             heapq.heappush(self._heap, job)
             self._cond.notify()
+
+    def wait_room(self, limit: int) -> bool:
+        """Wait until fewer than ``limit`` jobs wait or run; False if the run stopped."""
+        with self._cond:
+            while not self._stop.is_set() and len(self._heap) + self._in_flight >= limit:
+                self._cond.wait(0.5)  # a timeout, so that Ctrl-C reaches the main thread
+            return not self._stop.is_set()
+
+    def close(self) -> None:
+        """No more new jobs: ``get`` returns None once the last one is done."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
 
     def get(self) -> _Job | None:
         with self._cond:
@@ -180,7 +217,7 @@ class _Queue:
                 if self._stop.is_set():
                     return None
                 if not self._heap:
-                    if self._in_flight == 0:
+                    if self._in_flight == 0 and self._closed:
                         return None
                     self._cond.wait()
                     continue
@@ -254,6 +291,7 @@ class _Run:
         self._lock = threading.Lock()
         self._failures_in_row = 0
         self._done = 0
+        self.claims_lost = 0  # rows another sender had sent or held
         self.fatal: BaseException | None = None
         self.last_error = ""
 
@@ -274,6 +312,14 @@ class _Run:
                 )
                 self.stop.set()
                 self.queue.wake()
+
+    def _halt(self, exc: BaseException) -> None:
+        """Stop every worker; ``exc`` is what the run raises at the end."""
+        with self._lock:
+            if self.fatal is None:
+                self.fatal = exc
+        self.stop.set()
+        self.queue.wake()
 
     def _finished(self, detail: str) -> None:
         with self._lock:
@@ -301,11 +347,7 @@ class _Run:
                 finally:
                     self.queue.done()
         except BaseException as exc:  # a bug or a store failure: stop everyone, re-raise later
-            with self._lock:
-                if self.fatal is None:
-                    self.fatal = exc
-            self.stop.set()
-            self.queue.wake()
+            self._halt(exc)
         finally:
             try:
                 transport.close()
@@ -329,6 +371,8 @@ class _Run:
         except _ClaimLost:
             log.info("%s: %s already sent or claimed elsewhere; skipped", edition, subscriber.email)
             self._count("already_sent")
+            with self._lock:
+                self.claims_lost += 1
             self._finished(subscriber.email)
             return
         except TransientDeliveryError as exc:
@@ -337,9 +381,16 @@ class _Run:
             return
         except PermanentDeliveryError as exc:
             self._record(job, claim, "failed", exc.code, str(exc))
-            log.warning("%s: %s refused: %s", edition, subscriber.email, exc)
             self._count("failed")
-            self._failure(str(exc))
+            if exc.scope == "message":
+                # The same message would be refused for everyone: stop, blame nobody.
+                log.error("%s: the relay refused the message itself: %s", edition, exc)
+                self._halt(exc)
+                self._finished(subscriber.email)
+                return
+            log.warning("%s: %s refused: %s", edition, subscriber.email, exc)
+            if not job.known_bad:
+                self._failure(str(exc))
             store = self.store
             if (
                 exc.recipient
@@ -357,11 +408,7 @@ class _Run:
         except DeliveryError as exc:
             # No retry fixes this (TLS, login, an unwritable outbox): stop the run.
             self._record(job, claim, "deferred", None, str(exc))
-            with self._lock:
-                if self.fatal is None:
-                    self.fatal = exc
-            self.stop.set()
-            self.queue.wake()
+            self._halt(exc)
             return
         self._record(job, claim, "sent", reply.code, reply.text)
         self._success()
@@ -415,7 +462,11 @@ class _Run:
             )
             self._count("retries")
             self.queue.put(
-                subscriber, job.attempt + 1, delay, ambiguous=job.ambiguous or exc.after_data
+                subscriber,
+                job.attempt + 1,
+                delay,
+                ambiguous=job.ambiguous or exc.after_data,
+                known_bad=job.known_bad,
             )
         else:
             log.warning(
@@ -431,7 +482,7 @@ class _Run:
 
 def deliver_edition(
     edition_id: str,
-    subscribers: Sequence[Subscriber],
+    subscribers: Iterable[Subscriber],
     build: Callable[[Subscriber], OutgoingMessage],
     connect: Callable[[], Transport],
     options: DeliveryOptions,
@@ -443,50 +494,89 @@ def deliver_edition(
 ) -> DeliveryReport:
     """Send ``edition_id`` to the active ``subscribers`` not yet sent it, per the ledger.
 
-    Without a ledger (``--dry-run``, ``send-test``) every subscriber given gets a message
-    and nothing is recorded. Raises ``ErrorBudgetExceeded`` when the run stopped after too
-    many failures in a row, and ``DeliveryError`` for a failure no retry can fix; in both
-    cases every reply received so far is in the ledger.
+    ``subscribers`` is read twice, a page at a time (first to queue the ledger rows and
+    count, then to send): pass something iterable more than once, such as
+    ``SubscriberStore.pages()``, to keep memory flat; a one-shot iterator is read into a
+    list first. Without a ledger (``--dry-run``, ``send-test``) every active subscriber
+    given gets a message and nothing is recorded. Raises ``MessageRefused`` when the relay
+    refused the message itself, ``ErrorBudgetExceeded`` when the run stopped after too
+    many failures in a row, and ``DeliveryError`` for a failure no retry can fix; in each
+    case every reply received so far is in the ledger.
     """
     started = time.monotonic()
     run = _Run(
         edition_id, build, options, ledger, subscriber_store, progress, rng or random.Random()
     )
     report = run.report
-    pending, resend = _pending(edition_id, subscribers, ledger, report)
-    for subscriber in pending:
-        run.queue.put(subscriber, ambiguous=subscriber.id in resend)
-    workers = max(1, min(options.connections, len(pending)))
-    _run_workers(run, [connect() for _ in range(workers)] if pending else [])
+    listed = subscribers if iter(subscribers) is not subscribers else list(subscribers)
+    resend = _plan(run, listed)
+    workers = max(1, min(options.connections, report.recipients))
+    transports = [connect() for _ in range(workers)] if report.recipients else []
+    _run_workers(run, transports, lambda: _feed(run, listed, resend))
     report.elapsed = time.monotonic() - started
     _raise_if_stopped(run, edition_id, options)
     return report
 
 
-def _pending(
-    edition_id: str,
-    subscribers: Sequence[Subscriber],
-    ledger: DeliveryLedger | None,
-    report: DeliveryReport,
-) -> tuple[list[Subscriber], set[int]]:
-    """Who is still to be sent the edition, and which of them are ambiguous resends; fills
-    the report's recipients, already-sent and ambiguous counts."""
-    by_id = {s.id: s for s in subscribers if s.state == "active"}
-    if ledger is not None:
-        recovered = ledger.recover(edition_id)
-        ledger.enqueue(edition_id, by_id)
-        pending = [by_id[i] for i in ledger.pending(edition_id) if i in by_id]
-        report.already_sent = ledger.counts(edition_id)["sent"]
-        resend = {a.subscriber_id for a in recovered}
-        report.ambiguous = [a.email for a in recovered]
-    else:
-        pending, resend = list(by_id.values()), set()
-    report.recipients = len(pending)
-    return pending, resend
+def _pages(subscribers: Iterable[Subscriber]) -> Iterator[list[Subscriber]]:
+    """The active subscribers, ``PAGE_IDS`` at a time."""
+    page: list[Subscriber] = []
+    for subscriber in subscribers:
+        if subscriber.state != "active":
+            continue
+        page.append(subscriber)
+        if len(page) == PAGE_IDS:
+            yield page
+            page = []
+    if page:
+        yield page
 
 
-def _run_workers(run: _Run, transports: Sequence[Transport]) -> None:
-    """One thread per transport until the queue is empty, the run stops, or Ctrl-C."""
+def _plan(run: _Run, subscribers: Iterable[Subscriber]) -> set[int]:
+    """First pass: a ledger row for everyone, and the report's recipients, already-sent
+    and ambiguous figures; returns the ids to resend as ambiguous."""
+    report, ledger = run.report, run.ledger
+    if ledger is None:
+        report.recipients = sum(len(page) for page in _pages(subscribers))
+        return set()
+    recovered = ledger.recover(run.edition_id)
+    report.ambiguous = [a.email for a in recovered]
+    for page in _pages(subscribers):
+        ids = [s.id for s in page]
+        ledger.enqueue(run.edition_id, ids)
+        for row in ledger.states(run.edition_id, ids):
+            if row.pending:
+                report.recipients += 1
+            elif row.state == "sent":
+                report.already_sent += 1
+    return {a.subscriber_id for a in recovered}
+
+
+def _feed(run: _Run, subscribers: Iterable[Subscriber], resend: set[int]) -> None:
+    """Second pass: queue each page's pending subscribers, waiting for room in the queue."""
+    if not run.report.recipients:
+        return
+    for page in _pages(subscribers):
+        if run.ledger is None:
+            todo = [(s, False) for s in page]
+        else:
+            rows = {
+                r.subscriber_id: r for r in run.ledger.states(run.edition_id, [s.id for s in page])
+            }
+            todo = [
+                (s, rows[s.id].permanent_failures > 0)
+                for s in page
+                if s.id in rows and rows[s.id].pending
+            ]
+        for subscriber, known_bad in todo:
+            if not run.queue.wait_room(QUEUE_WINDOW):
+                return
+            run.queue.put(subscriber, ambiguous=subscriber.id in resend, known_bad=known_bad)
+
+
+def _run_workers(run: _Run, transports: Sequence[Transport], feed: Callable[[], None]) -> None:
+    """One thread per transport while ``feed`` fills the queue in this thread, until the
+    queue is empty, the run stops, or Ctrl-C."""
     # Each worker sets its event when it ends. The main thread waits on those, not on
     # Thread.join: a join that Ctrl-C interrupted returns at once from then on (CPython
     # 3.11), which would let the process exit under a message in flight.
@@ -505,11 +595,16 @@ def _run_workers(run: _Run, transports: Sequence[Transport]) -> None:
     for thread in threads:
         thread.start()
     try:
+        try:
+            feed()
+        finally:
+            run.queue.close()
         for done in ended:
             done.wait()
-    except KeyboardInterrupt:
-        # Ctrl-C: no new message starts, and each connection finishes and records the one
-        # in flight, so that the next run finds no ambiguous row (a second Ctrl-C is final).
+    except BaseException:
+        # Ctrl-C (or a failure reading the list): no new message starts, and each
+        # connection finishes and records the one in flight, so that the next run finds
+        # no ambiguous row (a second Ctrl-C is final).
         run.stop.set()
         run.queue.wake()
         for done in ended:
@@ -520,6 +615,16 @@ def _run_workers(run: _Run, transports: Sequence[Transport]) -> None:
 def _raise_if_stopped(run: _Run, edition_id: str, options: DeliveryOptions) -> None:
     """The error that stopped the run, or the spent error budget, as a ``DeliveryError``."""
     report = run.report
+    # Everything this run set out to send is still to send, but what went out, what
+    # another sender had, and the addresses suppressed on the way.
+    left = report.recipients - report.sent - report.suppressed - run.claims_lost
+    fatal = run.fatal
+    if isinstance(fatal, PermanentDeliveryError) and fatal.scope == "message":
+        raise MessageRefused(
+            f"sending {edition_id} stopped: the relay refused the message itself ({fatal});"
+            f" no subscriber was counted against for it; {report.sent} sent, {left} left in"
+            " the ledger: fix the message or the relay, then run again"
+        ) from fatal
     if run.fatal is not None:
         if isinstance(run.fatal, DeliveryError):
             raise DeliveryError(
@@ -528,7 +633,6 @@ def _raise_if_stopped(run: _Run, edition_id: str, options: DeliveryOptions) -> N
             ) from run.fatal
         raise run.fatal
     if report.stopped is not None:
-        left = report.recipients - report.sent - report.failed - report.deferred
         raise ErrorBudgetExceeded(
             f"sending {edition_id} stopped after {report.stopped};"
             f" {report.sent} sent, {left} left in the ledger for the next run"

@@ -6,8 +6,9 @@ A transport knows nothing about editions or subscribers: it takes an ``OutgoingM
 - ``TransientDeliveryError``  worth retrying (4xx, dropped connection, timeout, refused);
   ``after_data`` says the failure came after the message was handed over, when the
   server may have accepted it;
-- ``PermanentDeliveryError``  not worth retrying (5xx); ``recipient`` says the refusal
-  is about the address (counts towards suppression);
+- ``PermanentDeliveryError``  not worth retrying (5xx); ``scope`` says what the refusal
+  is about, from its enhanced status code (``digest.deliver.replies``): the address
+  (counts towards suppression), the message (stops the send) or something else;
 - ``DeliveryError``           anything else that no retry will fix (bad TLS, login refused).
 
 A transport is used by one thread at a time; parallel senders open one each.
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Protocol
 
 from digest.config import SmtpOptions, secret
+from digest.deliver.replies import Stage, reply_scope
 from digest.errors import (
     ConfigError,
     DeliveryError,
@@ -74,11 +76,14 @@ class Transport(Protocol):
 
 
 def reply_error(
-    code: int, text: str, where: str, *, recipient: bool = False, after_data: bool = False
+    code: int, text: str, where: str, *, stage: Stage | None = None, after_data: bool = False
 ) -> DeliveryError:
-    """The error for an SMTP reply that is not a success: 4xx transient, 5xx permanent."""
+    """The error for an SMTP reply that is not a success: 4xx transient, 5xx permanent,
+    its scope from the enhanced status code and the ``stage`` (None: not a transaction's
+    reply, so never the recipient's or the message's fault)."""
     if code >= 500:
-        return PermanentDeliveryError(f"{where}: {code} {text}", code=code, recipient=recipient)
+        scope = reply_scope(code, text, stage) if stage is not None else "other"
+        return PermanentDeliveryError(f"{where}: {code} {text}", code=code, scope=scope)
     return TransientDeliveryError(f"{where}: {code} {text}", code=code, after_data=after_data)
 
 
@@ -153,16 +158,28 @@ def tls_context(options: SmtpOptions) -> ssl.SSLContext:
     return context
 
 
+_WARNED_CLEAR_AUTH: set[tuple[str, int, str]] = set()
+
+
 def check_smtp_options(options: SmtpOptions) -> None:
-    """Refuse settings that would send mail or a password in the clear to another host."""
-    if (
-        options.security == "none"
-        and options.host not in LOCAL_HOSTS
-        and not options.allow_insecure
-    ):
+    """Refuse settings that would send mail or a password in the clear to another host;
+    warn (once per process) when ``allow_insecure`` lets a password go in the clear."""
+    clear = options.security == "none" and options.host not in LOCAL_HOSTS
+    if clear and not options.allow_insecure:
         raise ConfigError(
             f"delivery.smtp: plain SMTP to {options.host} would send mail unencrypted;"
             " use security: starttls or tls, or set allow_insecure: true"
+        )
+    key = (options.host, options.port, options.username or "")
+    if clear and options.username and key not in _WARNED_CLEAR_AUTH:
+        _WARNED_CLEAR_AUTH.add(key)
+        log.warning(
+            "delivery.smtp: allow_insecure sends the password of %r to %s:%d in the clear"
+            " (AUTH PLAIN over an unencrypted connection): anyone on the path can read it;"
+            " use security: starttls or tls",
+            options.username,
+            options.host,
+            options.port,
         )
 
 
@@ -277,11 +294,11 @@ class SmtpTransport:
             code, text = conn.mail(message.mail_from)
             if code != 250:
                 self._reset(conn)
-                raise reply_error(code, _text(text), f"{where} MAIL FROM")
+                raise reply_error(code, _text(text), f"{where} MAIL FROM", stage="mail")
             code, text = conn.rcpt(message.rcpt_to)
             if code not in (250, 251):
                 self._reset(conn)
-                raise reply_error(code, _text(text), f"{where} RCPT TO", recipient=True)
+                raise reply_error(code, _text(text), f"{where} RCPT TO", stage="rcpt")
             if before_data is not None:
                 try:
                     before_data()
@@ -294,7 +311,7 @@ class SmtpTransport:
             # The DATA command itself was refused: no byte of the message went out.
             self._reset(conn)
             raise reply_error(
-                exc.smtp_code, _text(exc.smtp_error), f"{where} DATA", recipient=True
+                exc.smtp_code, _text(exc.smtp_error), f"{where} DATA", stage="data"
             ) from exc
         except smtplib.SMTPServerDisconnected as exc:
             self._drop()
@@ -316,7 +333,7 @@ class SmtpTransport:
             ) from exc
         self._last_used = time.monotonic()
         if code != 250:
-            raise reply_error(code, _text(text), f"{where} end of DATA", recipient=True)
+            raise reply_error(code, _text(text), f"{where} end of DATA", stage="data")
         return SendReply(code, _text(text))
 
     def _reset(self, conn: smtplib.SMTP) -> None:

@@ -86,7 +86,7 @@ def _subscribers_of(
     for token in report.tokens:
         subscriber_id = read_token(token)
         found = store.get(subscriber_id) if subscriber_id is not None else None
-        if found is not None and verify_token(key, token, found.email):
+        if found is not None and verify_token(key, token, found.email, found.token_version):
             return [found], True
     named = [store.by_email(a) for a in dict.fromkeys(report.addresses) if a]
     return [s for s in named if s is not None], False

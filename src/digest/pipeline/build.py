@@ -19,6 +19,8 @@ from digest.edition.vectors import ArticleVectors, embed_articles, embed_topics,
 from digest.embed import get_encoder
 from digest.errors import EditionError
 from digest.models import Article, Edition, RelatedItem, Summary
+from digest.pipeline.days import newest_article_day
+from digest.pipeline.desk import with_desk_actions
 from digest.progress import Progress
 from digest.publish.preview import key_point_sentences
 from digest.store import ArticleStore, Database, EditionStore, open_store
@@ -78,9 +80,11 @@ def rank_candidates(
     end = edition_end(day, config)
     articles = ArticleStore(db).between(end - timedelta(days=config.edition.window_days), end)
     if not articles:
+        newest = newest_article_day(config, db, day)
+        hint = f"the newest stored articles are of {newest}: --date {newest}" if newest else ""
         raise EditionError(
             f"no articles published in the {config.edition.window_days} days up to {day}"
-            " (run `digest ingest` first, or pick another --date)"
+            f" ({hint or 'run `digest ingest` first, or pick another --date'})"
         )
     if progress:
         progress("embed", 0, len(articles), "")
@@ -173,6 +177,8 @@ def build_edition(
     edition = assemble_edition(
         config, day, selection, summaries, related, created=datetime.now(UTC)
     )
+    # The editor's actions on this day (drop, pin, edit...) survive a rebuild.
+    edition = with_desk_actions(config, db, edition, summarize)
     editions.save(edition)
     if progress:
         progress("edition", 1, 1, edition.id)

@@ -15,9 +15,9 @@ import fcntl
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from digest.config import Config
@@ -31,13 +31,15 @@ from digest.deliver import (
 )
 from digest.edition.personal import TopicKey
 from digest.edition.weekly import WEEKDAYS, weekly_recap
-from digest.errors import LockError
+from digest.errors import DigestError, EditionError, LockError
 from digest.models import RenderedEdition, Subscriber
 from digest.pipeline.bounces import mail_sources, process_bounces
 from digest.pipeline.build import build_edition
+from digest.pipeline.desk import hold_reason
 from digest.pipeline.ingest import IngestReport, ingest
-from digest.pipeline.personal import PersonalMessages, render_variants
+from digest.pipeline.personal import DailySubscribers, PersonalMessages, render_variants
 from digest.progress import Progress
+from digest.publish.archive import update_archive
 from digest.publish.messages import MessageFactory
 from digest.publish.render import render_edition
 from digest.publish.tokens import secret_key
@@ -80,6 +82,11 @@ class RunReport:
     # the edition is still built from the others, but the run reports them (exit status 1).
     failed_sources: tuple[str, ...] = ()
     source_warnings: tuple[str, ...] = ()
+    archive: str | None = None  # the archive's index, written after the send
+    # Why nothing was sent (approval, send time): the edition is built and rendered.
+    held: str | None = None
+    # What the render left out to fit the HTML size limit (``RenderedEdition.trimmed``).
+    trimmed: tuple[str, ...] = ()
     # The weekly recap, on edition.weekly_day: sent, and failed or deferred.
     weekly_sent: int = 0
     weekly_unsent: int = 0
@@ -91,6 +98,9 @@ class RunReport:
         # New articles only when this run ingested (not on a re-run of a built edition).
         new = self.new_articles
         read = f"{new} new article{'s' if new != 1 else ''}, " if self.ingested else ""
+        if self.held is not None:
+            stories = f"{self.stories} stor{'y' if self.stories == 1 else 'ies'}"
+            return f"edition {self.edition_id}: {read}{stories}, {self.held}; nothing sent"
         text = (
             f"edition {self.edition_id}{mode}: {read}{self.stories}"
             f" stor{'y' if self.stories == 1 else 'ies'}, {recipients}"
@@ -179,7 +189,7 @@ def send_rendered(
     dry_run: bool = False,
     progress: Progress | None = None,
     variants: Mapping[TopicKey, RenderedEdition] | None = None,
-    recipients: Sequence[Subscriber] | None = None,
+    recipients: Iterable[Subscriber] | None = None,
 ) -> tuple[DeliveryReport, Path | None]:
     """Stage 8: send a rendered edition to every active subscriber through the ledger.
 
@@ -189,11 +199,11 @@ def send_rendered(
     messages = PersonalMessages(config, variants or {(): rendered}, key)
     connect, folder = transport_factory(config, rendered.edition_id, dry_run=dry_run)
     subscribers = SubscriberStore(db)
-    if recipients is None:  # the day's edition: for those who chose daily mail
-        recipients = [s for s in subscribers.active() if s.frequency == "daily"]
     report = deliver_edition(
         rendered.edition_id,
-        recipients,
+        # Those who chose daily mail, read a page at a time (memory does not grow with
+        # the list); one render per topic set (personal editions).
+        recipients if recipients is not None else DailySubscribers(subscribers.pages()),
         messages.message,
         connect,
         config.delivery,
@@ -210,6 +220,8 @@ def run_daily(
     *,
     dry_run: bool = False,
     progress: Progress | None = None,
+    send_only: bool = False,
+    now: datetime | None = None,
 ) -> RunReport:
     """The daily job for ``day``, under the job lock.
 
@@ -218,8 +230,16 @@ def run_daily(
                   an edition, once built, is what gets sent, however often the job runs)
     2. edition    rank, summarise, find related stories, assemble and save the edition
     3. render     HTML and text, once per distinct topic set of the subscribers
+    3b. gate      stop here, nothing sent, while the edition waits for approval
+                  (``delivery.require_approval``) or its send time (``delivery.send_at``,
+                  compared with ``now``); a dry run passes
     4. send       one message per active subscriber who chose daily mail, through the
                   ledger; on ``edition.weekly_day`` the weekly recap to the others
+    5. archive    the edition's page, the archive's index and feed (not on a dry run), so
+                  that every message's "View in your browser" link answers
+
+    ``send_only`` (``digest send``): no ingest and no build, the saved edition is sent
+    (``EditionError`` when there is none), whatever ``delivery.send_at`` says.
     """
     started = time.monotonic()
     key = secret_key(config)
@@ -228,21 +248,35 @@ def run_daily(
     transport_factory(config, day.isoformat(), dry_run=dry_run)
     with job_lock(config), open_store(config) as db:
         _bounces_first(config, db, key, progress)
-        ingested = _ingest_unless_built(config, db, day, progress)
-        edition = build_edition(config, db, day, progress=progress)
+        if send_only:
+            ingested = None
+            saved = EditionStore(db).for_day(day)
+            if saved is None:
+                raise EditionError(f"no edition of {day} to send: `digest run` builds it")
+            edition = saved
+        else:
+            ingested = _ingest_unless_built(config, db, day, progress)
+            edition = build_edition(config, db, day, progress=progress)
         if progress:
             progress("render", 0, 1, "")
         # Personal editions: one render per distinct topic set of the active subscribers.
-        daily = [s for s in SubscriberStore(db).active() if s.frequency == "daily"]
+        daily = DailySubscribers(SubscriberStore(db).pages())
         variants = render_variants(config, db, edition, daily)
         rendered = variants[()]
         if progress:
             progress("render", 1, 1, rendered.subject)
+        held = None
+        if not dry_run:
+            held = hold_reason(config, db, day, rendered, now=now, schedule=not send_only)
+        if held is not None:
+            return _held_report(day, edition.id, len(edition.stories), ingested, held, started)
         delivery, folder = send_rendered(
             config, db, rendered, key, dry_run=dry_run, progress=progress, variants=variants
         )
         weekly = send_weekly(config, db, day, key, dry_run=dry_run, progress=progress)
+        archive, archive_warning = (None, None) if dry_run else _archive(config, db, edition.id)
     failed_sources = () if ingested is None else ingested.failed
+    warnings = () if ingested is None else ingested.warnings
     return RunReport(
         day=day,
         edition_id=edition.id,
@@ -260,10 +294,52 @@ def run_daily(
         ingested=ingested is not None,
         outbox=None if folder is None else str(folder),
         failed_sources=tuple(f"{s.name}: {s.reason}" for s in failed_sources),
-        source_warnings=() if ingested is None else ingested.warnings,
+        source_warnings=warnings if archive_warning is None else (*warnings, archive_warning),
+        archive=archive,
+        trimmed=rendered.trimmed,
         weekly_sent=0 if weekly is None else weekly.sent,
         weekly_unsent=0 if weekly is None else weekly.failed + weekly.deferred,
     )
+
+
+def _held_report(
+    day: date,
+    edition_id: str,
+    stories: int,
+    ingested: IngestReport | None,
+    held: str,
+    started: float,
+) -> RunReport:
+    return RunReport(
+        day=day,
+        edition_id=edition_id,
+        stories=stories,
+        recipients=0,
+        sent=0,
+        already_sent=0,
+        deferred=0,
+        failed=0,
+        suppressed=0,
+        ambiguous_resent=0,
+        elapsed=time.monotonic() - started,
+        new_articles=0 if ingested is None else ingested.new,
+        ingested=ingested is not None,
+        failed_sources=()
+        if ingested is None
+        else tuple(f"{s.name}: {s.reason}" for s in ingested.failed),
+        source_warnings=() if ingested is None else ingested.warnings,
+        held=held,
+    )
+
+
+def _archive(config: Config, db: Database, edition_id: str) -> tuple[str | None, str | None]:
+    """Stage 5: the archive's index path, or a warning: the messages are out by now, so an
+    archive that cannot be written is reported, not a failed run."""
+    try:
+        return str(update_archive(config, db, edition_id).index), None
+    except DigestError as exc:
+        log.warning("archive: %s", exc)
+        return None, f"archive: {exc}"
 
 
 def send_weekly(
@@ -280,8 +356,8 @@ def send_weekly(
     or with no weekly subscriber or story."""
     if WEEKDAYS[day.weekday()] != config.edition.weekly_day:
         return None
-    weekly = [s for s in SubscriberStore(db).active() if s.frequency == "weekly"]
-    if not weekly:
+    weekly = DailySubscribers(SubscriberStore(db).pages(), "weekly")
+    if next(iter(weekly), None) is None:
         return None
     editions = EditionStore(db)
     found = [editions.for_day(day - timedelta(days=back)) for back in range(7)]

@@ -9,7 +9,7 @@ without topics share the key ``()``, whose variant is the edition itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -46,6 +46,7 @@ from digest.store.subscribers import SubscriberStore
 from digest.subscribers import normalize_email
 
 __all__ = [
+    "DailySubscribers",
     "PersonalMessages",
     "Variants",
     "edition_variants",
@@ -156,18 +157,31 @@ def variant_orders(
     ]
 
 
+class DailySubscribers:
+    """The subscribers of ``pages`` who chose daily mail; iterable again and again, as
+    ``deliver_edition`` needs (it reads the list twice, a page at a time)."""
+
+    def __init__(self, pages: Iterable[Subscriber], frequency: str = "daily") -> None:
+        self.pages = pages
+        self.frequency = frequency
+
+    def __iter__(self) -> Iterator[Subscriber]:
+        return (s for s in self.pages if s.frequency == self.frequency)
+
+
 def render_variants(
     config: Config,
     db: Database,
     edition: Edition,
-    subscribers: Sequence[Subscriber],
+    subscribers: Iterable[Subscriber],
     *,
     summarize: SummarizeMany | None = None,
 ) -> dict[TopicKey, RenderedEdition]:
     """Stage 7 for personal editions: one render per distinct topic set among
-    ``subscribers`` (``()``, the default edition, always among them)."""
-    groups = group_by_topics(subscribers)
-    variants = edition_variants(config, db, edition, groups, summarize=summarize)
+    ``subscribers`` (``()``, the default edition, always among them). Only the topic
+    keys are kept while reading them: memory does not grow with the list."""
+    keys = dict.fromkeys(topic_key(s.topics) for s in subscribers)
+    variants = edition_variants(config, db, edition, keys, summarize=summarize)
     renderer = Renderer(config.newsletter, base_dir=config.base_dir, timezone=config.tz)
     rendered: dict[TopicKey, RenderedEdition] = {}
     # A variant equal to one already rendered (topics that matched nothing) shares it.

@@ -34,7 +34,7 @@ from pathlib import Path
 from digest.config import DkimOptions, NewsletterOptions
 from digest.errors import ConfigError, DeliveryError, RenderError
 from digest.models import OutgoingMessage, RenderedEdition, Subscriber
-from digest.publish.render import Slot, SlotValue, slot_values, split_slots
+from digest.publish.render import SlotValue, slot_values, split_slots
 from digest.publish.signed import make_preferences_token, verp_address
 from digest.publish.tokens import make_token
 
@@ -115,22 +115,22 @@ def _qp(data: str) -> bytes:
 
 
 class _Body:
-    """One body part, encoded once around its slots."""
+    """One body part, encoded once around its slots: bytes, and the slot names (str)."""
 
-    def __init__(self, content_type: str, document: str) -> None:
+    def __init__(self, content_type: str, rendered: RenderedEdition, document: str) -> None:
         self.head = (
             f'Content-Type: {content_type}; charset="utf-8"\r\n'
             "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
         ).encode("ascii")
-        pieces = split_slots(document)
-        self.pieces: list[bytes | Slot] = [
-            Slot(piece) if i % 2 else _qp(piece) for i, piece in enumerate(pieces)
+        pieces = split_slots(rendered, document)
+        self.pieces: list[bytes | str] = [
+            piece if i % 2 else _qp(piece) for i, piece in enumerate(pieces)
         ]
 
     def fill(self, values: dict[str, bytes], out: list[bytes]) -> None:
         out.append(self.head)
         for piece in self.pieces:
-            out.append(values[piece] if isinstance(piece, Slot) else piece)
+            out.append(values[piece] if isinstance(piece, str) else piece)
 
 
 class MessageFactory:
@@ -183,8 +183,8 @@ class MessageFactory:
         for line in fixed:
             _no_line_breaks(line.partition(":")[0], line.replace("\r\n ", " "))
         self._fixed = ("\r\n".join(fixed) + "\r\n").encode("ascii")
-        self._text = _Body("text/plain", rendered.text)
-        self._html = _Body("text/html", rendered.html)
+        self._text = _Body("text/plain", rendered, rendered.text)
+        self._html = _Body("text/html", rendered, rendered.html)
         self._delimiter = f"\r\n--{self._boundary}\r\n".encode("ascii")
         self._preamble = b"This is a multi-part message in MIME format.\r\n"
         self._close = f"\r\n--{self._boundary}--\r\n".encode("ascii")
@@ -205,9 +205,11 @@ class MessageFactory:
 
     def message(self, subscriber: Subscriber) -> OutgoingMessage:
         """``subscriber``'s message; ``DeliveryError`` for an address or name with CR/LF."""
-        token = make_token(self._secret, subscriber.id, subscriber.email)
+        token = make_token(self._secret, subscriber.id, subscriber.email, subscriber.token_version)
         message_id = self.message_id(subscriber.id)
-        preferences = make_preferences_token(self._secret, subscriber.id, subscriber.email)
+        preferences = make_preferences_token(
+            self._secret, subscriber.id, subscriber.email, subscriber.token_version
+        )
         data = self._build(
             subscriber.name, subscriber.email, token, message_id, self._subject, preferences
         )
@@ -298,7 +300,7 @@ class MessageFactory:
         return data
 
 
-def _encode(values: dict[Slot, SlotValue], *, html: bool) -> dict[str, bytes]:
+def _encode(values: dict[str, SlotValue], *, html: bool) -> dict[str, bytes]:
     return {slot: _qp(value.html if html else value.text) for slot, value in values.items()}
 
 

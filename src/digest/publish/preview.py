@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from pathlib import Path
 from digest.config import Config
 from digest.errors import DigestError, RenderError
 from digest.models import Edition, RenderedEdition
+from digest.publish.desk import MAX_FORM_BYTES, ActionForm, add_desk_controls, read_action_form
 from digest.publish.messages import archive_url
 from digest.publish.render import Filled, Renderer, bundled_templates, personalize
 from digest.store import ArticleStore, Database
@@ -107,9 +109,8 @@ def preview_page(
     """The preview HTML (mail + editor panel [+ reload script]) and the rendered edition."""
     renderer = _renderer(config)
     rendered = renderer.render(edition)
-    page = _insert_after_body(
-        public_html(config, rendered), renderer.editor_panel(edition, sentences)
-    )
+    panel = renderer.editor_panel(edition, sentences, trimmed=rendered.trimmed)
+    page = _insert_after_body(public_html(config, rendered), panel)
     if reload_stamp is not None:
         script = _reload_script(reload_stamp)
         at = page.lower().rfind("</body>")
@@ -189,9 +190,13 @@ class PreviewServer:
         *,
         port: int = 8030,
         host: str = "127.0.0.1",
+        act: Callable[[ActionForm], str] | None = None,
     ) -> None:
         self.config = config
         self.load = load
+        # The desk: with ``act``, the page carries the actions as forms that POST to /act.
+        self.act = act
+        self.csrf = secrets.token_urlsafe(32)
         store = config.store_path
         watched = _template_folders(config)
         if isinstance(store, Path):
@@ -216,7 +221,23 @@ class PreviewServer:
     def page(self) -> str:
         edition, sentences = self.load()
         page, _ = preview_page(self.config, edition, sentences=sentences, reload_stamp=self.stamp())
-        return page
+        return page if self.act is None else add_desk_controls(page, edition, self.csrf)
+
+    def post_action(self, body: bytes) -> str:
+        """Run the action a desk form posted; ``DigestError`` when it is refused."""
+        if self.act is None:
+            raise RenderError("this preview has no desk")
+        return self.act(read_action_form(body, self.csrf))
+
+    def same_origin(self, headers: Mapping[str, str]) -> bool:
+        """Whether a POST names this server as its host (and origin, when it names one):
+        no other site's page, and no DNS-rebound name, can post to the desk."""
+        port = self.httpd.server_address[1]
+        hosts = {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
+        origin = headers.get("Origin")
+        return headers.get("Host", "") in hosts and (
+            origin is None or origin.removeprefix("http://") in hosts
+        )
 
     def text(self) -> str:
         edition, _ = self.load()
@@ -246,6 +267,35 @@ class PreviewServer:
                     self._send(500, "text/html", body)
                     return
                 self._send(200, kind, body)
+
+            def do_POST(self) -> None:
+                if self.path != "/act":
+                    self._send(404, "text/plain", "not found")
+                    return
+                loopback = self.client_address[0] in ("127.0.0.1", "::1")
+                headers = {k: v for k, v in self.headers.items()}
+                if not loopback or not server.same_origin(headers):
+                    self._send(403, "text/plain", "the desk answers this machine's pages only")
+                    return
+                try:
+                    length = int(self.headers.get("Content-Length", ""))
+                except ValueError:
+                    self._send(411, "text/plain", "a form needs a Content-Length")
+                    return
+                if not 0 <= length <= MAX_FORM_BYTES:
+                    self._send(413, "text/plain", f"a form is at most {MAX_FORM_BYTES} bytes")
+                    return
+                try:
+                    server.post_action(self.rfile.read(length))
+                except DigestError as exc:
+                    log.info("desk: %s", exc)
+                    page = f'<h1>Not done</h1><p>{_escape(str(exc))}</p><p><a href="/">Back</a></p>'
+                    self._send(400, "text/html", page)
+                    return
+                self.send_response(303)
+                self.send_header("Location", "/")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def _send(self, status: int, kind: str, body: str) -> None:
                 data = body.encode("utf-8")

@@ -11,10 +11,12 @@ per subscriber.
 
 from __future__ import annotations
 
+import dataclasses
 import html as html_lib
 import logging
 import math
 import re
+import secrets
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,14 +34,16 @@ from markupsafe import Markup
 from digest.config import NewsletterOptions
 from digest.errors import RenderError
 from digest.models import Edition, RenderedEdition
+from digest.publish.trim import fit_edition
 from digest.text.rules import lowercase_words, mostly_same_words
 
 __all__ = [
     "MAX_HTML_BYTES",
-    "SLOTS",
+    "SLOT_NAMES",
     "Filled",
     "Renderer",
     "Slot",
+    "SlotMarkers",
     "SlotValue",
     "bundled_templates",
     "check_html",
@@ -71,12 +75,55 @@ class Slot(str):
 
 
 SLOT_PREFIX = "DIGEST_SLOT_"
-SLOTS: dict[str, Slot] = {
-    name: Slot(f"{SLOT_PREFIX}{name.upper()}_")
-    for name in ("name_suffix", "unsubscribe_url", "browser_url", "preferences_url")
-}
-_SLOT_RE = re.compile("|".join(re.escape(s) for s in SLOTS.values()))
-_SLOT_NAMES = {marker: name for name, marker in SLOTS.items()}
+# The per-subscriber values; a new one is a name here, a value in ``slot_values`` and a
+# ``{{ slot.<name> }}`` in the templates.
+SLOT_NAMES = ("name_suffix", "unsubscribe_url", "browser_url", "preferences_url")
+_NONCE = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True, slots=True)
+class SlotMarkers:
+    """The slot markers of one render: ``DIGEST_SLOT_<nonce>_<NAME>_``.
+
+    The nonce is 128 random bits drawn when the edition is rendered, after every article
+    was written, and it is never shown or stored: no feed can know it, so no text of an
+    article, however nested, split or encoded, can form a marker. Markers are found in
+    one pass over the finished document and replaced by values that are never scanned
+    again.
+    """
+
+    nonce: str
+
+    def __post_init__(self) -> None:
+        if not _NONCE.fullmatch(self.nonce):
+            raise RenderError("a rendered edition's slot nonce must be 32 hex digits")
+
+    @classmethod
+    def fresh(cls) -> SlotMarkers:
+        return cls(secrets.token_hex(16))
+
+    def marker(self, name: str) -> Slot:
+        return Slot(f"{SLOT_PREFIX}{self.nonce}_{name.upper()}_")
+
+    def by_name(self) -> dict[str, Slot]:
+        """Each slot's marker, by name (the templates' ``slot``)."""
+        return {name: self.marker(name) for name in SLOT_NAMES}
+
+    def split(self, document: str) -> list[str]:
+        """``document`` cut at its markers: static text at even indices, the slot *names*
+        at odd ones."""
+        names = {self.marker(name): name for name in SLOT_NAMES}
+        pattern = re.compile("|".join(re.escape(m) for m in names))
+        parts: list[str] = []
+        start = 0
+        for match in pattern.finditer(document):
+            parts.append(document[start : match.start()])
+            parts.append(names[Slot(match.group(0))])
+            start = match.end()
+        parts.append(document[start:])
+        return parts
+
+
 # C0 controls other than tab and newline, and DEL: never valid in mail text or HTML.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
@@ -282,7 +329,6 @@ class Renderer:
             "subject": subject_for(edition, self.options),
             "preheader": preheader_for(edition),
             "reading_minutes": reading_minutes(edition),
-            "slot": SLOTS,
         }
 
     def _render(self, name: str, context: Mapping[str, Any]) -> str:
@@ -303,11 +349,31 @@ class Renderer:
         return source
 
     def render(self, edition: Edition) -> RenderedEdition:
-        """HTML and text of ``edition`` with per-subscriber slots; premailer runs once."""
-        context = self._context(edition)
+        """HTML and text of ``edition`` with per-subscriber slots; premailer runs once.
+
+        An edition whose HTML would pass ``MAX_HTML_BYTES`` is trimmed to fit
+        (``digest.publish.trim``: More news, then related stories, then story text) and
+        rendered again; ``RenderedEdition.trimmed`` says what was left out.
+        """
+        rendered, trimmed = fit_edition(
+            edition, self._render_once, lambda r: len(r.html.encode("utf-8")), MAX_HTML_BYTES
+        )
+        check_html(rendered.html, slot_links=SlotMarkers(rendered.slot_nonce).by_name().values())
+        if trimmed:
+            log.warning(
+                "edition %s was over the %s-byte limit; trimmed: %s",
+                edition.id,
+                f"{MAX_HTML_BYTES:,}",
+                "; ".join(trimmed),
+            )
+            rendered = dataclasses.replace(rendered, trimmed=trimmed)
+        return rendered
+
+    def _render_once(self, edition: Edition) -> RenderedEdition:
+        markers = SlotMarkers.fresh()
+        context = {**self._context(edition), "slot": markers.by_name()}
         raw_html = self._render("newsletter.html.j2", context)
         inlined = inline_css(raw_html, self.stylesheet())
-        check_html(inlined)
         refs = _References()
         text = self._render(
             "newsletter.txt.j2",
@@ -330,15 +396,20 @@ class Renderer:
             preheader=context["preheader"],
             html=inlined,
             text=_tidy_text(text),
+            slot_nonce=markers.nonce,
         )
 
     def editor_panel(
-        self, edition: Edition, sentences: Mapping[str, Sequence[str]] | None = None
+        self,
+        edition: Edition,
+        sentences: Mapping[str, Sequence[str]] | None = None,
+        *,
+        trimmed: Sequence[str] = (),
     ) -> str:
-        """The editor-only panel (HTML fragment) for previews; never part of a message."""
-        return self._render(
-            "_editor_panel.html.j2", {**self._context(edition), "sentences": sentences or {}}
-        )
+        """The editor-only panel (HTML fragment) for previews; never part of a message.
+        ``trimmed``: what the render left out to fit the size limit."""
+        context = {**self._context(edition), "sentences": sentences or {}, "trimmed": trimmed}
+        return self._render("_editor_panel.html.j2", context)
 
 
 def render_edition(
@@ -393,13 +464,14 @@ _FORBIDDEN = ("script", "iframe", "frame", "frameset", "form", "input", "button"
               "select", "object", "embed", "applet", "base", "link")  # fmt: skip
 
 
-def check_html(document: str) -> None:
+def check_html(document: str, *, slot_links: Iterable[str] = ()) -> None:
     """``RenderError`` unless the HTML is small enough and carries no active content.
 
     Limits: under ``MAX_HTML_BYTES``; no script, iframe, form, embedded object or linked
-    stylesheet; no ``on*`` handler; every link http(s), mailto or a slot; every image with
-    alt text and an http(s) source.
+    stylesheet; no ``on*`` handler; every link http(s), mailto or one of ``slot_links``
+    (this render's link markers); every image with alt text and an http(s) source.
     """
+    slots = frozenset(slot_links)
     size = len(document.encode("utf-8"))
     if size >= MAX_HTML_BYTES:
         raise RenderError(
@@ -424,7 +496,7 @@ def check_html(document: str) -> None:
             if attr.lower() == "style" and re.search(r"url\s*\(|expression\s*\(", value, re.I):
                 raise RenderError(f"the rendered HTML loads a resource from a style on <{tag}>")
         href = element.get("href")
-        if href is not None and href not in _SLOT_NAMES and safe_url(href) is None:
+        if href is not None and href not in slots and safe_url(href) is None:
             raise RenderError(f"the rendered HTML links to {href[:80]!r} (only http(s) and mailto)")
         if tag == "img":
             src = element.get("src", "")
@@ -458,8 +530,9 @@ MAX_NAME_CHARS = 120
 
 def slot_values(
     name: str, unsubscribe_url: str, browser_url: str, preferences_url: str | None = None
-) -> dict[Slot, SlotValue]:
-    """Each slot's value for one subscriber, escaped for HTML and clean for text.
+) -> dict[str, SlotValue]:
+    """Each slot's value for one subscriber, by slot name, escaped for HTML and clean for
+    text.
 
     ``RenderError`` when a link is not http(s)/mailto (a misconfigured base URL). Without
     a ``preferences_url`` (a preview, the archive: no one's), that link is the
@@ -467,7 +540,7 @@ def slot_values(
     """
     clean_name = " ".join(_clean(name).split())[:MAX_NAME_CHARS]
     suffix = f", {clean_name}" if clean_name else ""
-    values = {SLOTS["name_suffix"]: SlotValue(html_lib.escape(suffix), suffix)}
+    values = {"name_suffix": SlotValue(html_lib.escape(suffix), suffix)}
     links = (
         ("unsubscribe_url", unsubscribe_url),
         ("browser_url", browser_url),
@@ -477,20 +550,20 @@ def slot_values(
         link = safe_url(url)
         if link is None:
             raise RenderError(f"the {slot.replace('_', ' ')} {url[:80]!r} is not http(s) or mailto")
-        values[SLOTS[slot]] = SlotValue(html_lib.escape(link, quote=True), link)
+        values[slot] = SlotValue(html_lib.escape(link, quote=True), link)
     return values
 
 
-def split_slots(document: str) -> list[str]:
-    """``document`` cut at its slots: static text at even indices, slot markers at odd."""
-    parts: list[str] = []
-    start = 0
-    for match in _SLOT_RE.finditer(document):
-        parts.append(document[start : match.start()])
-        parts.append(match.group(0))
-        start = match.end()
-    parts.append(document[start:])
-    return parts
+def split_slots(rendered: RenderedEdition, document: str) -> list[str]:
+    """``document`` (``rendered``'s HTML or text) cut at its slots: static text at even
+    indices, slot names at odd ones."""
+    return SlotMarkers(rendered.slot_nonce).split(document)
+
+
+def _fill(parts: list[str], values: Mapping[str, SlotValue], *, html: bool) -> str:
+    return "".join(
+        (values[p].html if html else values[p].text) if i % 2 else p for i, p in enumerate(parts)
+    )
 
 
 def personalize(
@@ -504,6 +577,6 @@ def personalize(
     """One subscriber's HTML and text: the slots filled, escaped; no re-rendering."""
     values = slot_values(name, unsubscribe_url, browser_url, preferences_url)
     return Filled(
-        html=_SLOT_RE.sub(lambda m: values[Slot(m.group(0))].html, rendered.html),
-        text=_SLOT_RE.sub(lambda m: values[Slot(m.group(0))].text, rendered.text),
+        html=_fill(split_slots(rendered, rendered.html), values, html=True),
+        text=_fill(split_slots(rendered, rendered.text), values, html=False),
     )

@@ -9,7 +9,8 @@ kind is never accepted as another:
   change the case of a local part), bound to the subscriber's id and address.
 - confirmation: ``<address, base64url>.<expiry, unix seconds>.<mac>``: the address is
   not yet a subscriber, so the token carries it; it stops working at the expiry.
-- preferences: ``<id>.<mac>``, bound to the id and the address.
+- preferences: ``<id>.<mac>``, bound to the id, the address and the subscription's
+  version (as unsubscribe tokens are).
 """
 
 from __future__ import annotations
@@ -126,8 +127,11 @@ def read_confirm_token(
 # --- preferences ------------------------------------------------------------------------------
 
 
-def make_preferences_token(secret: bytes, subscriber_id: int, email: str) -> str:
-    return f"{subscriber_id}.{_b64(_mac(secret, 'preferences', subscriber_id, email.lower())[:18])}"
+def make_preferences_token(secret: bytes, subscriber_id: int, email: str, version: int = 0) -> str:
+    """Bound to the id, the address and the subscription's version (``token_version``):
+    an address that left and came back has new links, the old ones stop working."""
+    mac = _mac(secret, "preferences", subscriber_id, email.lower(), version)[:18]
+    return f"{subscriber_id}.{_b64(mac)}"
 
 
 def read_preferences_token(token: str) -> int | None:
@@ -138,8 +142,9 @@ def read_preferences_token(token: str) -> int | None:
     return int(head)
 
 
-def verify_preferences_token(secret: bytes, token: str, email: str) -> bool:
+def verify_preferences_token(secret: bytes, token: str, email: str, version: int = 0) -> bool:
     subscriber_id = read_preferences_token(token)
     if subscriber_id is None:
         return False
-    return hmac.compare_digest(token, make_preferences_token(secret, subscriber_id, email))
+    expected = make_preferences_token(secret, subscriber_id, email, version)
+    return hmac.compare_digest(token, expected)

@@ -94,6 +94,11 @@ class ArticleStore:
     def count(self) -> int:
         return int(self.db.scalar(sql.COUNT_ARTICLES))
 
+    def newest_before(self, until: datetime) -> datetime | None:
+        """When the newest article before ``until`` was published (or ingested), if any."""
+        value = self.db.scalar(sql.NEWEST_ARTICLE_BEFORE, {"until": _utc(until)})
+        return None if value is None else datetime.fromisoformat(value)
+
     @staticmethod
     def _params(article: Article, stamp: str | None) -> dict[str, object]:
         return {

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -30,11 +30,16 @@ from digest.models import DeliveryState
 from digest.store import sql
 from digest.store.db import Database
 
-__all__ = ["AmbiguousDelivery", "DeliveryLedger", "DeliveryRow"]
+__all__ = ["AmbiguousDelivery", "DeliveryLedger", "DeliveryRow", "LedgerState"]
 
 log = logging.getLogger(__name__)
 
+# Subscriber ids per ``states`` query: well under SQLite's 999 variables of old builds.
+PAGE_IDS = 500
+
 FinalState = Literal["sent", "deferred", "failed"]
+# The states a run (re)sends: never tried, deferred, or refused by an earlier run.
+PENDING_STATES = frozenset({"queued", "deferred", "failed"})
 
 
 def _now() -> str:
@@ -51,6 +56,22 @@ class DeliveryRow:
     ambiguous: int
     reply_code: int | None
     reply_text: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerState:
+    """Where one subscriber stands for an edition: the row's state, and whether the
+    subscriber is still active and has been refused permanently before."""
+
+    subscriber_id: int
+    state: DeliveryState
+    active: bool
+    permanent_failures: int
+
+    @property
+    def pending(self) -> bool:
+        """Whether a run should send this one."""
+        return self.active and self.state in PENDING_STATES
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +124,23 @@ class DeliveryLedger:
         """Subscriber ids whose message is still to send (and who are still active)."""
         rows = self.db.query(sql.PENDING_DELIVERIES, {"edition_id": edition_id})
         return [int(r["subscriber_id"]) for r in rows]
+
+    def states(self, edition_id: str, subscriber_ids: Sequence[int]) -> list[LedgerState]:
+        """The rows of these subscribers (a page: at most ``PAGE_IDS`` ids), in no order."""
+        if len(subscriber_ids) > PAGE_IDS:
+            raise ValueError(f"at most {PAGE_IDS} subscriber ids at a time")
+        if not subscriber_ids:
+            return []
+        statement = sql.DELIVERIES_AMONG.format(marks=",".join("?" * len(subscriber_ids)))
+        return [
+            LedgerState(
+                int(r["subscriber_id"]),
+                r["state"],
+                r["subscriber_state"] == "active",
+                int(r["permanent_failures"]),
+            )
+            for r in self.db.query(statement, (edition_id, *subscriber_ids))
+        ]
 
     def claim(self, edition_id: str, subscriber_id: int, message_id: str) -> bool:
         """Take the row right before DATA; False if it is sent or another sender holds it."""

@@ -86,7 +86,35 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX deliveries_state ON deliveries (edition_id, state);
     """,
-    # 2: subscribers' side (issue 12): frequency, consent records, pending sign-ups,
+    # 2: the editor's desk: actions on a day's edition, and approvals of what it renders
+    """
+    CREATE TABLE desk_actions (
+        id         INTEGER PRIMARY KEY,
+        day        TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        article_id TEXT NOT NULL DEFAULT '',
+        other_id   TEXT NOT NULL DEFAULT '',
+        position   INTEGER,
+        text       TEXT NOT NULL DEFAULT '',
+        editor     TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX desk_actions_day ON desk_actions (day, id);
+
+    CREATE TABLE approvals (
+        day          TEXT PRIMARY KEY,
+        edition_id   TEXT NOT NULL,
+        edition_hash TEXT NOT NULL,
+        editor       TEXT NOT NULL,
+        approved_at  TEXT NOT NULL
+    );
+    """,
+    # 3: unsubscribe tokens sign the subscription's version; it goes up each time an
+    # address becomes active again, which revokes the links of earlier mail
+    """
+    ALTER TABLE subscribers ADD COLUMN token_version INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 4: subscribers' side (issue 12): frequency, consent records, pending sign-ups,
     # bounce scores and events, and the mail already handled by `digest bounces`.
     """
     ALTER TABLE subscribers ADD COLUMN frequency TEXT NOT NULL DEFAULT 'daily';
@@ -174,6 +202,12 @@ ALL_ARTICLES = "SELECT body FROM articles ORDER BY COALESCE(published, ingested_
 
 COUNT_ARTICLES = "SELECT COUNT(*) FROM articles"
 
+# The newest article published (or, without a date, ingested) before :until.
+NEWEST_ARTICLE_BEFORE = """
+SELECT MAX(COALESCE(published, ingested_at)) FROM articles
+WHERE COALESCE(published, ingested_at) < :until
+"""
+
 # --- embeddings ----------------------------------------------------------------------------
 
 # {marks} is a run of "?" placeholders, one per hash.
@@ -213,19 +247,33 @@ INSERT INTO subscribers (email, email_key, name, topics, state, created_at, upda
 VALUES (:email, :email_key, :name, :topics, :state, :now, :now)
 """
 
+# An address that becomes active again gets a new token version (SET sees the old row).
 UPDATE_SUBSCRIBER = """
 UPDATE subscribers SET email = :email, name = :name, topics = :topics, state = :state,
-       permanent_failures = :permanent_failures, updated_at = :now
+       permanent_failures = :permanent_failures, updated_at = :now,
+       token_version = token_version
+           + CASE WHEN state <> 'active' AND :state = 'active' THEN 1 ELSE 0 END
 WHERE id = :id
 """
 
 SET_SUBSCRIBER_STATE = """
-UPDATE subscribers SET state = :state, updated_at = :now WHERE id = :id AND state <> :state
+UPDATE subscribers SET state = :state, updated_at = :now,
+       token_version = token_version
+           + CASE WHEN state <> 'active' AND :state = 'active' THEN 1 ELSE 0 END
+WHERE id = :id AND state <> :state
 """
 
 ALL_SUBSCRIBERS = "SELECT * FROM subscribers ORDER BY id"
 
 SUBSCRIBERS_IN_STATE = "SELECT * FROM subscribers WHERE state = :state ORDER BY id"
+
+# One page of the subscribers in a state, after the id :after (keyset paging: memory and
+# time per page do not grow with the list).
+SUBSCRIBERS_PAGE = """
+SELECT * FROM subscribers WHERE state = :state AND id > :after ORDER BY id LIMIT :limit
+"""
+
+COUNT_SUBSCRIBERS_IN_STATE = "SELECT COUNT(*) FROM subscribers WHERE state = :state"
 
 COUNT_SUBSCRIBERS_BY_STATE = "SELECT state, COUNT(*) AS n FROM subscribers GROUP BY state"
 
@@ -271,6 +319,16 @@ SELECT d.subscriber_id FROM deliveries d JOIN subscribers s ON s.id = d.subscrib
 WHERE d.edition_id = :edition_id AND d.state IN ('queued', 'deferred', 'failed')
   AND s.state = 'active'
 ORDER BY d.subscriber_id
+"""
+
+# The ledger rows of one page of subscribers, with what the send needs to know of each
+# subscriber. {marks} is a run of "?" placeholders, one per subscriber id (the first "?"
+# is the edition).
+DELIVERIES_AMONG = """
+SELECT d.subscriber_id AS subscriber_id, d.state AS state, s.state AS subscriber_state,
+       s.permanent_failures AS permanent_failures
+FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+WHERE d.edition_id = ? AND d.subscriber_id IN ({marks})
 """
 
 # A claim, made right before DATA: the row moves to 'sending' only if nobody else holds it
@@ -343,6 +401,23 @@ ORDER BY e.day DESC, ea.position
 
 EDITION_DAYS = "SELECT day FROM editions ORDER BY day DESC"
 
+# --- the editor's desk: actions and approvals ----------------------------------------------
+
+INSERT_DESK_ACTION = """
+INSERT INTO desk_actions (day, kind, article_id, other_id, position, text, editor, created_at)
+VALUES (:day, :kind, :article_id, :other_id, :position, :text, :editor, :created_at)
+"""
+
+DESK_ACTIONS_OF_DAY = "SELECT * FROM desk_actions WHERE day = :day ORDER BY id"
+
+DELETE_APPROVAL = "DELETE FROM approvals WHERE day = :day"
+
+INSERT_APPROVAL = """
+INSERT INTO approvals (day, edition_id, edition_hash, editor, approved_at)
+VALUES (:day, :edition_id, :edition_hash, :editor, :approved_at)
+"""
+
+APPROVAL_OF_DAY = "SELECT * FROM approvals WHERE day = :day"
 # --- bounces, complaints and mailto unsubscribes (digest bounces) --------------------------
 
 MAIL_HANDLED = "SELECT outcome FROM handled_mail WHERE message_key = :message_key"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -17,9 +18,10 @@ from digest.models import Frequency, Subscriber, SubscriberState
 from digest.store import sql
 from digest.store.db import Database
 
-__all__ = ["SubscriberStore", "UpsertOutcome"]
+__all__ = ["SubscriberPages", "SubscriberStore", "UpsertOutcome"]
 
 STATES: tuple[SubscriberState, ...] = ("active", "unsubscribed", "suppressed")
+PAGE_SIZE = 500  # subscribers read per query by ``SubscriberPages``
 
 # What ``SubscriberStore.upsert`` did with an address.
 UpsertOutcome = Literal["added", "updated", "unchanged"]
@@ -39,6 +41,7 @@ def _subscriber(row: sqlite3.Row) -> Subscriber:
         name=row["name"],
         topics=tuple(json.loads(row["topics"])),
         state=state,
+        token_version=int(row["token_version"]),
         frequency="weekly" if row["frequency"] == "weekly" else "daily",
     )
 
@@ -106,6 +109,9 @@ class SubscriberStore:
                 name=old.name if name is None else name,
                 topics=old.topics if topics is None else topics,
                 state=new_state,
+                # as UPDATE_SUBSCRIBER counts it: active again, a new version
+                token_version=old.token_version
+                + (1 if old.state != "active" and new_state == "active" else 0),
                 frequency=old.frequency,
             )
             if merged == old and failures == int(row["permanent_failures"]):
@@ -170,6 +176,41 @@ class SubscriberStore:
     def active(self) -> list[Subscriber]:
         return self.all("active")
 
+    def pages(self, state: SubscriberState = "active") -> SubscriberPages:
+        """The subscribers in ``state``, read a page at a time (what a send of a long list
+        iterates, so that its memory does not grow with the list)."""
+        return SubscriberPages(self.db, state)
+
     def counts(self) -> dict[str, int]:
         found = {r["state"]: int(r["n"]) for r in self.db.query(sql.COUNT_SUBSCRIBERS_BY_STATE)}
         return {state: found.get(state, 0) for state in STATES}
+
+
+class SubscriberPages:
+    """The subscribers in one state, in id order, read ``page_size`` rows at a time.
+
+    Iterable any number of times (each pass reads the store again); ``len`` counts them.
+    """
+
+    def __init__(
+        self, db: Database, state: SubscriberState = "active", page_size: int = PAGE_SIZE
+    ) -> None:
+        self.db = db
+        self.state = state
+        self.page_size = page_size
+
+    def __iter__(self) -> Iterator[Subscriber]:
+        after = 0
+        while True:
+            rows = self.db.query(
+                sql.SUBSCRIBERS_PAGE,
+                {"state": self.state, "after": after, "limit": self.page_size},
+            )
+            if not rows:
+                return
+            for row in rows:
+                yield _subscriber(row)
+            after = int(rows[-1]["id"])
+
+    def __len__(self) -> int:
+        return int(self.db.scalar(sql.COUNT_SUBSCRIBERS_IN_STATE, {"state": self.state}))

@@ -52,7 +52,7 @@ def preferences_routes(config: Config, db: Database, key: bytes) -> list[Route]:
         found = store.get(subscriber_id)
         if found is None:
             return bad(404)
-        if not verify_preferences_token(key, token, found.email):
+        if not verify_preferences_token(key, token, found.email, found.token_version):
             log.warning("preferences: a forged or altered token for subscriber %d", subscriber_id)
             return bad(400)
         return found

@@ -1,0 +1,79 @@
+"""``digest edition drop|pin|move|swap|promote|edit-point|headline|note``: one editor's
+action on the day's draft, checked against the edition, recorded in the store (who, when)
+and applied to the saved edition at once. A rebuild replays every recorded action
+(``digest.pipeline.desk.with_desk_actions``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from digest.config import Config
+from digest.edition.actions import editor_name, replay, resolve_action
+from digest.errors import EditionError
+from digest.models import DeskAction, DeskEntry, Edition
+from digest.pipeline.build import build_edition, store_summarizer
+from digest.pipeline.desk import story_promoter
+from digest.publish.desk import ActionForm
+from digest.store import EditionStore, open_store
+from digest.store.desk import DeskStore
+from digest.store.ledger import DeliveryLedger
+
+__all__ = ["Acted", "act", "act_on_form"]
+
+
+@dataclass(frozen=True, slots=True)
+class Acted:
+    action: DeskAction  # as recorded: ids whole, text checked, the store's id
+    entry: DeskEntry  # the panel's line for it
+    edition: Edition  # the saved edition after it
+
+
+def act(config: Config, day: date, action: DeskAction) -> Acted:
+    """Apply ``action`` to the edition of ``day`` (built first if there is none), record it
+    and save the edition; ``EditionError`` (nothing recorded) when it does not apply."""
+    action = DeskAction(
+        kind=action.kind,
+        editor=editor_name(action.editor),
+        at=action.at,
+        article_id=action.article_id.strip(),
+        other_id=action.other_id.strip(),
+        position=action.position,
+        text=action.text,
+    )
+    with open_store(config) as db:
+        edition = build_edition(config, db, day)
+        counts = DeliveryLedger(db).counts(edition.id)
+        out = counts.get("sent", 0) + counts.get("sending", 0)
+        if out:
+            raise EditionError(
+                f"edition {edition.id} went out to {out} subscriber{'s' if out != 1 else ''}"
+                " already: actions change a draft only"
+            )
+        resolved = resolve_action(edition, action)
+        desk = DeskStore(db)
+        pins = [a for a in desk.actions(day) if a.kind == "pin"]
+        promote = None
+        if resolved.kind == "promote":
+            promote = story_promoter(config, db, store_summarizer(config, db))
+        replayed = replay(edition, [resolved], promote, log=edition.desk, pins=pins)
+        if replayed.skipped:
+            raise EditionError(replayed.skipped[0].note.removeprefix("not applied: "))
+        with db.transaction():
+            stored = desk.record(day, resolved)
+            EditionStore(db).save(replayed.edition)
+    return Acted(stored, replayed.edition.desk[-1], replayed.edition)
+
+
+def act_on_form(config: Config, day: date, form: ActionForm, editor: str) -> str:
+    """A desk form of the served preview, as ``act``: the panel's line for what it did."""
+    action = DeskAction(
+        kind=form.kind,
+        editor=editor,
+        at=datetime.now(UTC),
+        article_id=form.article_id,
+        other_id=form.other_id,
+        position=form.position,
+        text=form.text,
+    )
+    return act(config, day, action).entry.line
