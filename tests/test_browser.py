@@ -170,3 +170,172 @@ def test_more_news_source_sits_under_its_headline(browser: Any, tmp_path: Path) 
         assert len(rows) == len(more)
         for (bottom, top, text), item in zip(rows, more, strict=True):
             assert text == item.source and top >= bottom - 1, (width, text, bottom, top)
+
+
+# --- other languages -----------------------------------------------------------------------
+
+# Reads each story block's language, direction and the boxes that show its alignment.
+BLOCKS_JS = r"""
+JSON.stringify({
+  lang: document.documentElement.lang,
+  dir: document.documentElement.dir,
+  stories: [...document.querySelectorAll('td.story')].map(td => {
+    const box = td.getBoundingClientRect();
+    const style = getComputedStyle(td);
+    const inner = {left: box.left + parseFloat(style.paddingLeft),
+                   right: box.right - parseFloat(style.paddingRight)};
+    const head = td.querySelector('.headline');
+    const range = document.createRange();
+    range.selectNodeContents(head);
+    const text = range.getBoundingClientRect();
+    const point = td.querySelector('.point');
+    const list = td.querySelector('.points');
+    const img = td.querySelector('img.story-image');
+    return {
+      lang: td.lang, direction: style.direction, textAlign: style.textAlign,
+      inner: inner, headText: {left: text.left, right: text.right},
+      pointDirection: point ? getComputedStyle(point).direction : null,
+      listPadding: list ? [getComputedStyle(list).paddingLeft,
+                           getComputedStyle(list).paddingRight] : null,
+      image: img ? {width: img.getBoundingClientRect().width,
+                    height: img.getBoundingClientRect().height,
+                    natural: img.getAttribute('width')} : null,
+    };
+  }),
+  footer: [...document.querySelectorAll('.footer a')].map(a => a.textContent.trim()),
+  moreHead: (document.querySelectorAll('.section-name')[
+    document.querySelectorAll('.section-name').length - 1] || {}).textContent,
+  greeting: (document.querySelector('.greeting') || {}).textContent,
+})
+"""
+
+
+def language_page(folder: Path, edition: Any, language: str) -> Path:
+    options = dataclasses.replace(OPTIONS, language=language)
+    rendered = render_edition(edition, options)
+    html = personalize(
+        rendered,
+        name="Ana",
+        unsubscribe_url=UNSUBSCRIBE,
+        browser_url=BROWSER_URL,
+        language=language,
+    ).html
+    path = folder / f"newsletter-{language}.html"
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def check_layout(browser: Any, page: Path, width: int, folder: Path) -> dict[str, Any]:
+    browser.open(page.as_uri(), width, height=900)
+    report = browser.measure()
+    browser.screenshot(folder / f"{page.stem}-{width}.png")
+    assert report["innerWidth"] == width
+    assert report["scrollWidth"] <= width, report["overflowing"]
+    assert report["overflowing"] == []
+    blocks: dict[str, Any] = json.loads(browser.evaluate(BLOCKS_JS))
+    return blocks
+
+
+@pytest.mark.parametrize("width", [600, 375])
+def test_a_german_edition_is_german(browser: Any, tmp_path: Path, width: int) -> None:
+    from tests.multilingual_sample import german_edition
+
+    page = language_page(tmp_path, german_edition(), "de")
+    blocks = check_layout(browser, page, width, tmp_path)
+    assert (blocks["lang"], blocks["dir"]) == ("de", "ltr")
+    assert blocks["footer"] == ["Im Browser ansehen", "Abmelden"]
+    assert blocks["moreHead"] == "Weitere Nachrichten"
+    assert blocks["greeting"].startswith("Guten Morgen, Ana. Heute 2 Meldungen")
+    for story in blocks["stories"]:
+        assert (story["lang"], story["direction"]) == ("de", "ltr")
+        assert story["textAlign"] in ("left", "start")  # start is left in ltr
+        # Left-aligned: the headline starts at the column's left edge.
+        assert abs(story["headText"]["left"] - story["inner"]["left"]) < 2
+    picture = blocks["stories"][0]["image"]
+    column = blocks["stories"][0]["inner"]["right"] - blocks["stories"][0]["inner"]["left"]
+    assert picture["width"] == pytest.approx(min(520, column), abs=1)
+    assert picture["height"] == pytest.approx(picture["width"] * 675 / 1200, abs=2)
+
+
+@pytest.mark.parametrize("width", [600, 375])
+def test_an_urdu_edition_reads_right_to_left(browser: Any, tmp_path: Path, width: int) -> None:
+    from tests.multilingual_sample import urdu_edition
+
+    page = language_page(tmp_path, urdu_edition(), "ur")
+    blocks = check_layout(browser, page, width, tmp_path)
+    assert (blocks["lang"], blocks["dir"]) == ("ur", "rtl")
+    assert blocks["footer"] == ["براؤزر میں دیکھیں", "رکنیت ختم کریں"]
+    assert blocks["moreHead"] == "مزید خبریں"
+    assert blocks["greeting"].startswith("صبح بخیر، Ana۔ آج 2 خبریں")
+    for story in blocks["stories"]:
+        assert (story["lang"], story["direction"], story["textAlign"]) == ("ur", "rtl", "right")
+        assert story["pointDirection"] == "rtl"
+        # Right-aligned: the headline ends at the column's right edge; bullets indent on
+        # the right.
+        assert abs(story["headText"]["right"] - story["inner"]["right"]) < 2
+        padding_left, padding_right = story["listPadding"]
+        assert padding_left == "0px" and padding_right != "0px"
+    picture = blocks["stories"][0]["image"]
+    assert picture["width"] <= blocks["stories"][0]["inner"]["right"] + 1
+
+
+def test_mixed_meta_line_keeps_its_order(browser: Any, tmp_path: Path) -> None:
+    """An Urdu outlet name before a German date ("24. Nov."): unisolated, the Bidi
+    algorithm would pull the 24 into the Urdu run ("BBC News 24 · اردو"); isolated, each
+    part keeps its place and the date stays right of the outlet."""
+    from tests.multilingual_sample import GERMAN, edition_of
+
+    story = dataclasses.replace(GERMAN, source="BBC News اردو")
+    page = language_page(tmp_path, edition_of(story), "de")
+    browser.open(page.as_uri(), 600)
+    meta = json.loads(
+        browser.evaluate(
+            """(() => {
+                 const meta = document.querySelector('.meta');
+                 const outlet = meta.querySelector('span');
+                 const walker = document.createTreeWalker(meta, NodeFilter.SHOW_TEXT);
+                 let node, day = null;
+                 while ((node = walker.nextNode())) {
+                   const at = node.data.indexOf('24');
+                   if (at >= 0) {
+                     const range = document.createRange();
+                     range.setStart(node, at);
+                     range.setEnd(node, at + 2);
+                     day = range.getBoundingClientRect().left;
+                   }
+                 }
+                 return JSON.stringify({outlet: outlet.textContent, dir: outlet.dir,
+                   outletRight: outlet.getBoundingClientRect().right, day: day,
+                   text: meta.textContent});
+               })()"""
+        )
+    )
+    assert meta["outlet"] == "BBC News اردو" and meta["dir"] == "auto"
+    assert "24. Nov." in meta["text"]
+    assert meta["day"] > meta["outletRight"], meta
+
+
+@pytest.mark.parametrize("width", [600, 375])
+def test_a_chinese_edition_fits(browser: Any, tmp_path: Path, width: int) -> None:
+    from tests.multilingual_sample import chinese_edition
+
+    page = language_page(tmp_path, chinese_edition(), "zh")
+    blocks = check_layout(browser, page, width, tmp_path)
+    assert (blocks["lang"], blocks["dir"]) == ("zh", "ltr")
+    assert blocks["footer"] == ["在浏览器中查看", "退订"]
+    assert blocks["moreHead"] == "更多新闻"
+    assert all(s["lang"] == "zh" for s in blocks["stories"])
+
+
+@pytest.mark.parametrize("width", [600, 375])
+def test_a_mixed_edition_fits(browser: Any, tmp_path: Path, width: int) -> None:
+    """Stories in eight scripts and directions in one German newsletter."""
+    from tests.multilingual_sample import mixed_edition
+
+    page = language_page(tmp_path, mixed_edition(), "de")
+    blocks = check_layout(browser, page, width, tmp_path)
+    directions = {s["lang"] or "?": s["direction"] for s in blocks["stories"]}
+    assert directions == {
+        "de": "ltr", "ur": "rtl", "ar": "rtl", "zh": "ltr", "hi": "ltr", "ja": "ltr",
+        "pt-BR": "ltr", "?": "rtl",
+    }  # fmt: skip

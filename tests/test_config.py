@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import Config, load_config, with_overrides
+from digest.config import Config, YamlRefused, load_config, load_yaml, with_overrides
 from digest.errors import ConfigError
 
 from .conftest import ROOT
@@ -56,6 +56,22 @@ def test_missing_file_names_the_file(tmp_path: Path) -> None:
         ("server:\n  port: 99999\n", r"server\.port: 99999 is out of range"),
         ("delivery:\n  connections: 0\n", r"delivery\.connections: 0 is out of range"),
         ("rank:\n  half_life_hours: 0\n", r"rank\.half_life_hours: 0\.0 is out of range"),
+        # Hostile files: aliases, depth, numbers no option can hold, an unsafe tag.
+        (
+            "a: &x [1, 2]\ntopics: *x\n",
+            r"not valid YAML: line 2: aliases \(\*name\) are not allowed",
+        ),
+        ("topics: " + "[" * 60 + "]" * 60 + "\n", r"line 1: nested more than 50 deep"),
+        ("server:\n  port: " + "9" * 5000 + "\n", r"not valid YAML: a value that cannot be read"),
+        (
+            "server:\n  port: " + "9" * 40 + "\n",
+            r"server\.port: a number of 40 digits is too large",
+        ),
+        ("delivery:\n  smtp:\n    timeout: .inf\n", r"timeout: expected a finite number, got inf"),
+        ("rank:\n  weights:\n    interest: .nan\n", r"interest: expected a finite number, got nan"),
+        ("rank:\n  weights:\n    interest: 1" + "0" * 400 + "\n", r"expected a finite number"),
+        ("data_dir: !!python/object/apply:os.getcwd []\n", r"not valid YAML"),
+        ("sources:\n  - {name: a, location: x, fetch_timeout: 0}\n", r"fetch_timeout 0 is out"),
     ],
 )
 def test_each_config_error_is_one_line_naming_file_and_key(
@@ -81,3 +97,33 @@ def test_overrides_are_validated_like_the_file(tmp_path: Path) -> None:
 def test_an_override_under_an_unknown_or_plain_key_is_a_config_error(key: str) -> None:
     with pytest.raises(ConfigError, match=key.rsplit(".", 1)[0]):
         with_overrides(Config(), **{key: "1"})
+
+
+def test_config_files_that_are_not_utf8_text_are_one_line_errors(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    for data, message in (
+        ("newsletter:\n  title: Le Café\n".encode("latin-1"), r"not UTF-8 text \(byte 0xe9"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", r"not UTF-8 text \(byte 0x89 at offset 0\)"),
+        (b"# " + b"x" * (1 << 20), r"larger than the 1,048,576-byte limit"),
+    ):
+        path.write_bytes(data)
+        with pytest.raises(ConfigError, match=message) as info:
+            load_config(path)
+        assert "\n" not in str(info.value)
+
+
+def test_a_yaml_alias_bomb_is_refused_at_its_first_alias() -> None:
+    """Nine levels of nine aliases would be 9**9 (387 million) strings once expanded; the
+    loader stops at the first alias, before building anything from it."""
+    bomb = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(8)
+    )
+    with pytest.raises(YamlRefused, match="line 2: aliases"):
+        load_yaml(bomb)
+
+
+def test_yaml_timestamps_stay_text_for_the_date_rules() -> None:
+    assert load_yaml("date: 2026-11-24\nwhen: 0000-01-01\n") == {
+        "date": "2026-11-24",
+        "when": "0000-01-01",
+    }

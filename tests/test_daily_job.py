@@ -273,7 +273,12 @@ def test_ctrl_c_is_one_line_and_exit_status_130(tmp_path: Path) -> None:
         feed = f"http://127.0.0.1:{server.getsockname()[1]}/rss"
         config_path = tmp_path / "config.yaml"
         config_path.write_text(
-            yaml.safe_dump({"data_dir": "data", "sources": [{"name": "slow", "location": feed}]}),
+            yaml.safe_dump(
+                {
+                    "data_dir": "data",
+                    "sources": [{"name": "slow", "location": feed, "allow_private": True}],
+                }
+            ),
             encoding="utf-8",
         )
         job = subprocess.Popen(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 from pathlib import Path
@@ -11,11 +12,14 @@ from click.testing import CliRunner
 
 from digest import pipeline
 from digest.cli import main
-from digest.config import Config, load_config
+from digest.config import Config, SourceOptions, load_config
+from digest.sources import SourceResult
 from digest.store import ArticleStore
 
 from .conftest import EXAMPLES
 
+# The module, not the function ``digest.pipeline.ingest`` that shadows its name.
+ingest_module = importlib.import_module("digest.pipeline.ingest")
 BROKEN = "<html><head><title>Object moved</title></head><body>Moved.</body></html>"
 
 
@@ -97,6 +101,36 @@ def test_a_broken_source_keeps_the_good_ones_and_earlier_data(world: Path) -> No
     assert "not an RSS or Atom feed" in (report.failed[0].reason or "")
     assert report.sources[1].unchanged == 2
     assert _stored(config) == before
+
+
+def test_one_source_that_raises_anything_fails_alone(
+    world: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wall behind the readers: whatever escapes one source (here a RecursionError
+    standing for a parser bug no bound foresaw) fails that source in one line; the sources
+    before and after it are stored."""
+    real = ingest_module.read_source
+
+    def read(options: SourceOptions, config: Config) -> SourceResult:
+        if options.name == "deep":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(options, config)
+
+    monkeypatch.setattr(ingest_module, "read_source", read)
+    config = load_config(
+        _config(
+            world,
+            ("atom", "examples/feeds/lab-and-wire.atom.xml"),
+            ("deep", "examples"),
+            ("rss", "examples/feeds/continental-desk.rss.xml"),
+        )
+    )
+    report = _ingest(config)
+    assert [s.name for s in report.failed] == ["deep"]
+    assert report.failed[0].reason == (
+        f"{world / 'examples'}: nested too deep to read (RecursionError)"
+    )
+    assert len(_stored(config)) == 5
 
 
 def test_ingest_command_exit_status_and_counts(world: Path) -> None:

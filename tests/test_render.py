@@ -13,7 +13,15 @@ import pytest
 
 from digest.config import NewsletterOptions
 from digest.errors import RenderError
-from digest.models import Edition, EditionSection, Headline, RelatedItem, Story, Subscriber
+from digest.models import (
+    Edition,
+    EditionSection,
+    Headline,
+    LeadImage,
+    RelatedItem,
+    Story,
+    Subscriber,
+)
 from digest.publish.messages import MessageFactory
 from digest.publish.render import (
     MAX_HTML_BYTES,
@@ -320,7 +328,7 @@ def test_the_text_version_is_wrapped_with_numbered_links() -> None:
 def test_subject_and_preheader_come_from_the_edition() -> None:
     edition = replace_story(sample_edition(), 0, title="Line one\r\nBcc: x@example.com")
     rendered = render_edition(edition, OPTIONS)
-    assert rendered.subject.startswith("The Daily Digest · 24 Nov: Line one")
+    assert rendered.subject.startswith("The Daily Digest · Nov 24: Line one")
     assert "\r" not in rendered.subject and "\n" not in rendered.subject
     assert len(rendered.subject) <= 110
     assert rendered.preheader.startswith("Also today: Aid convoys reach Sahel")
@@ -369,3 +377,216 @@ def test_a_dek_that_restates_the_headline_is_not_shown() -> None:
     edition = replace_story(sample_edition(), 0, title=title, dek="Warm spring, little snow.")
     html, text = fill(edition)
     assert "Warm spring, little snow." in html and "Warm spring, little snow." in text
+
+
+# --- languages, directions, controls and pictures ---------------------------------------------
+
+BIDI_CONTROLS = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
+
+
+def story_cells(html: str) -> list[lxml.html.HtmlElement]:
+    return lxml.html.document_fromstring(html).find_class("story")
+
+
+def test_each_story_block_carries_its_language_and_direction() -> None:
+    from tests.multilingual_sample import mixed_edition
+
+    edition = mixed_edition()
+    html, _ = fill_in(edition, "de")
+    cells = story_cells(html)
+    seen = [(c.get("lang"), c.get("dir")) for c in cells]
+    assert seen == [
+        ("de", "ltr"), ("ur", "rtl"), ("ar", "rtl"), ("zh", "ltr"), ("hi", "ltr"),
+        ("ja", "ltr"), ("pt-BR", "ltr"), (None, "rtl"),
+    ]  # fmt: skip
+    by_lang = {c.get("lang"): c for c in cells}
+    urdu = by_lang["ur"]
+    assert "dir-rtl" in urdu.get("class") and "script-nastaliq" in urdu.get("class")
+    assert "text-align:right" in urdu.get("style").replace(" ", "")
+    # Bullets indent on the right.
+    assert "padding:0 22px 0 0" in urdu.find_class("points")[0].get("style")
+    assert "border-right:4px" in urdu.find_class("conclusion")[0].get("style").replace(" ", "")
+    # The German label inside the Urdu story carries German's lang and dir.
+    label = urdu.find_class("label")[0].find("span")
+    assert (label.get("lang"), label.get("dir"), label.text) == ("de", "ltr", "Fazit:")
+    # Same direction as the newsletter: no extra markup.
+    assert by_lang["de"].find_class("label")[0].find("span") is None
+    # Unknown language: the direction its letters say, each field dir="auto", no lang.
+    unknown = cells[-1]
+    assert unknown.find_class("headline")[0].get("dir") == "auto"
+    assert "lang" not in unknown.attrib
+    assert "dir-ltr" in by_lang["zh"].get("class") and "script-cjk" in by_lang["zh"].get("class")
+
+
+def fill_in(edition: Edition, language: str, name: str = "Ana") -> tuple[str, str]:
+    rendered = render_edition(edition, dataclasses.replace(OPTIONS, language=language))
+    filled = personalize(
+        rendered, name=name, unsubscribe_url=UNSUBSCRIBE, browser_url=BROWSER, language=language
+    )
+    return filled.html, filled.text
+
+
+def test_mixed_direction_parts_are_isolated_in_both_parts() -> None:
+    from tests.multilingual_sample import GERMAN, edition_of
+
+    story = dataclasses.replace(GERMAN, source="BBC News اردو")
+    html, text = fill_in(edition_of(story), "de")
+    meta = story_cells(html)[0].find_class("meta")[0]
+    outlet = meta.find("span")
+    assert outlet.get("dir") == "auto" and outlet.text == "BBC News اردو"
+    assert "\u2068BBC News اردو\u2069 · 24. Nov., 06:30 UTC" in text
+    # Outlets of other outlets too, one isolate each.
+    story = dataclasses.replace(
+        GERMAN, also_reported=(dataclasses.replace(GERMAN.also_reported[0], source="جیو نیوز"),)
+    )
+    _, text = fill_in(edition_of(story), "de")
+    assert "Ebenfalls berichtet von: \u2068جیو نیوز\u2069 [" in text
+
+
+def test_an_english_edition_gains_no_invisible_marks() -> None:
+    html, text = fill(sample_edition())
+    marks = ("\u2068", "\u2069", "\u200e", "\u200f")
+    assert not any(m in text or m in html for m in marks)
+    # Its stories' language is unknown: headlines and deks say dir="auto", nothing else.
+    auto = lxml.html.document_fromstring(html).xpath('//*[@dir="auto"]')
+    assert {e.get("class") for e in auto} == {"headline serif", "dek serif", "more-link"}
+    english = sample_edition()
+    for i in range(len(english.stories)):
+        english = replace_story(english, i, language="en")
+    more = tuple(dataclasses.replace(h, language="en") for h in english.more_news)
+    html, _ = fill(dataclasses.replace(english, more_news=more))
+    assert 'dir="auto"' not in html and 'lang="en"' in html
+
+
+def test_a_right_to_left_text_part_marks_its_lines() -> None:
+    from tests.multilingual_sample import GERMAN, URDU, edition_of
+
+    _, text = fill_in(edition_of(URDU, GERMAN), "ur")
+    body = text.split("\n[1] ")[0]
+    lines = [line for line in body.splitlines() if line and not line.startswith(("=", "-" * 72))]
+    rtl = [line for line in lines if line.startswith("\u200f")]
+    ltr = [line for line in lines if line.startswith("\u200e")]
+    # Every line is marked: Urdu and the fixed strings RTL, the German story's lines LTR.
+    assert len(rtl) + len(ltr) == len(lines), [x for x in lines if x[0] not in "\u200e\u200f"]
+    assert any("Bahn testet Nachtzüge" in line for line in ltr)
+    assert any("لاہور میں شدید بارش" in line for line in rtl)
+    assert all(len(line.lstrip("\u200e\u200f")) <= 72 for line in lines)
+
+
+@pytest.mark.parametrize(
+    "control", [*BIDI_CONTROLS, "\u2028", "\ufeff", "\u0085", "\U000e0041", "\u206a"]
+)
+def test_invisible_controls_never_reach_the_mail(control: str) -> None:
+    title = f"Invoice from payroll {control}fdp.exe"
+    edition = replace_story(sample_edition(), 0, title=title, source=f"Wire{control}Desk")
+    edition = dataclasses.replace(
+        edition,
+        more_news=(Headline("m", f"Headline {control}two", f"Out{control}let", None),),
+    )
+    rendered = render_edition(edition, OPTIONS)
+    filled = personalize(
+        rendered, name=f"Ana{control} Bob", unsubscribe_url=UNSUBSCRIBE, browser_url=BROWSER
+    )
+    for part in (filled.html, filled.text, rendered.subject, rendered.preheader):
+        assert control not in part
+    assert "Invoice from payroll fdp.exe" in filled.text or control == "\u2028"
+    assert "Good morning, Ana Bob." in filled.text or "Good morning, Ana Bob" in filled.text
+
+
+def test_a_right_to_left_override_in_a_title_is_removed() -> None:
+    """U+202E would show 'Invoice exe.pdf' for 'Invoice fdp.exe'."""
+    edition = replace_story(sample_edition(), 0, title="Invoice \u202efdp.exe")
+    html, text = fill(edition)
+    assert "\u202e" not in html and "\u202e" not in text
+    headline = lxml.html.document_fromstring(html).find_class("headline")[0]
+    assert headline.text_content() == "Invoice fdp.exe"
+    # The joiners that scripts need stay: ZWNJ in Persian, ZWJ in emoji.
+    kept = "می\u200cخواهم 👩\u200d💻"
+    html, text = fill(replace_story(sample_edition(), 0, title=kept))
+    assert kept in text and kept in lxml.html.document_fromstring(html).text_content()
+
+
+def image_of(html: str) -> lxml.html.HtmlElement | None:
+    cell = story_cells(html)[0]
+    found = cell.find_class("story-image")
+    return found[0] if found else None
+
+
+@pytest.mark.parametrize(
+    ("image", "shown"),
+    [
+        (LeadImage("https://img.example.org/a.jpg", 1200, 800, "A quay"), ("520", "347", "A quay")),
+        (LeadImage("https://img.example.org/b.jpg", 300, 200), ("300", "200", None)),
+        (LeadImage("https://img.example.org/c.jpg"), ("520", None, None)),
+        (LeadImage("https://img.example.org/tall.jpg", 600, 1800), ("140", "420", None)),
+        (LeadImage("HTTPS://img.example.org/d.jpg", 0, -5), ("520", None, None)),
+        (LeadImage("http://img.example.org/a.jpg", 1200, 800), None),
+        (LeadImage("javascript:alert(1)", 1200, 800), None),
+        (LeadImage("data:image/png;base64,AAAA", 1200, 800), None),
+        (LeadImage("//img.example.org/a.jpg", 1200, 800), None),
+        (LeadImage('https://img.example.org/a.jpg" onerror="x', 1200, 800), None),
+        (LeadImage("https://track.example.org/pixel.gif", 1, 1), None),
+        (LeadImage("https://img.example.org/" + "a" * 3000, 1200, 800), None),
+        (None, None),
+    ],
+)
+def test_story_pictures(image: LeadImage | None, shown: tuple[str, str | None, str | None]) -> None:
+    edition = replace_story(sample_edition(), 0, image=image)
+    html, text = fill(edition)
+    img = image_of(html)
+    if shown is None:
+        assert img is None
+        return
+    assert img is not None and image is not None
+    width, height, alt = shown
+    assert (img.get("width"), img.get("height")) == (width, height)
+    assert img.get("alt") == (alt or edition.stories[0].title)
+    style = img.get("style").replace(" ", "")
+    assert "max-width:" + width + "px" in style and "height:auto" in style
+    assert "display:block" in style and "width:100%" in style
+    # The text part never shows a picture.
+    assert image.url not in text and "img.example.org" not in text
+
+
+def test_pictures_can_be_turned_off() -> None:
+    edition = replace_story(
+        sample_edition(), 0, image=LeadImage("https://i.example/a.jpg", 800, 600)
+    )
+    rendered = render_edition(edition, dataclasses.replace(OPTIONS, images=False))
+    assert "i.example" not in rendered.html and "<img" not in rendered.html
+
+
+def test_pictures_on_every_story_keep_the_html_under_the_limit() -> None:
+    edition = sample_edition()
+    for i in range(len(edition.stories)):
+        long_url = "https://images.example.org/" + "p" * 900 + f"/{i}.jpg"
+        edition = replace_story(
+            edition, i, image=LeadImage(long_url, 1600, 900, "A picture " + "word " * 30)
+        )
+    rendered = render_edition(edition, OPTIONS)
+    assert rendered.html.count('class="story-image"') == len(edition.stories)
+    assert len(rendered.html.encode()) < MAX_HTML_BYTES
+    check_html(rendered.html, slot_links=SlotMarkers(rendered.slot_nonce).by_name().values())
+    # premailer turned no CSS size into an attribute (height="auto" would be invalid).
+    assert 'height="auto"' not in rendered.html
+    for img in lxml.html.document_fromstring(rendered.html).find_class("story-image"):
+        assert (img.get("width"), img.get("height")) == ("520", "292")
+
+
+def test_direction_and_script_rules_are_inlined_only_where_used() -> None:
+    from tests.multilingual_sample import URDU, edition_of
+
+    renderer = Renderer(OPTIONS)
+    slot = SlotMarkers.fresh().by_name()
+    english = renderer._render(
+        "newsletter.html.j2", {**renderer._context(sample_edition()), "slot": slot}
+    )
+    assert renderer.stylesheet_for(english) == renderer.stylesheet()
+    urdu = renderer._render(
+        "newsletter.html.j2", {**renderer._context(edition_of(URDU)), "slot": slot}
+    )
+    assert ".dir-rtl .points" in renderer.stylesheet_for(urdu)
+    # A title cannot ask for them: its quotes are escaped.
+    planted = replace_story(sample_edition(), 0, title='x" class="dir-rtl script-arab')
+    raw = renderer._render("newsletter.html.j2", {**renderer._context(planted), "slot": slot})
+    assert renderer.stylesheet_for(raw) == renderer.stylesheet()

@@ -134,3 +134,20 @@ def test_import_of_a_missing_or_headerless_file(store: SubscriberStore, tmp_path
     (tmp_path / "bare.csv").write_text("ann@example.com\n", encoding="utf-8")
     with pytest.raises(SubscriberError, match="'email'"):
         import_csv(store, tmp_path / "bare.csv")
+
+
+def test_csv_cell_over_the_field_limit_refuses_its_row_only(
+    store: SubscriberStore, tmp_path: Path
+) -> None:
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_text(
+        "email,name\n"
+        "ann@example.com,Ann\n"
+        f'bob@example.com,"{"B" * 200_000}"\n'
+        "carla@example.com,Carla\n",
+        encoding="utf-8",
+    )
+    report = import_csv(store, csv_file)
+    assert report.added == 2
+    assert report.errors == ["line 3: a cell longer than 131,072 characters; row skipped"]
+    assert sorted(s.email for s in store.all()) == ["ann@example.com", "carla@example.com"]

@@ -57,6 +57,7 @@ def shipped_resources() -> set[str]:
         *(PACKAGE / "templates").glob("*.j2"),
         *(PACKAGE / "templates").glob("*.css"),
         *(PACKAGE / "prompts").glob("*.j2"),
+        *(PACKAGE / "locale").glob("*/LC_MESSAGES/*.po"),
     ]
     return {f"digest/{f.relative_to(PACKAGE).as_posix()}" for f in files}
 
@@ -124,7 +125,11 @@ def test_the_installed_wheel_ingests_and_previews_outside_the_checkout(
 
     config = work / "config.yaml"
     examples = {"name": "examples", "location": str(ROOT / "examples"), "kind": "folder"}
-    config.write_text(yaml.safe_dump({"data_dir": "data", "sources": [examples]}))
+    # German: the message catalogs must load from the installed wheel too.
+    newsletter = {"language": "de"}
+    config.write_text(
+        yaml.safe_dump({"data_dir": "data", "sources": [examples], "newsletter": newsletter})
+    )
     digest = venv / "bin" / "digest"
     run(digest, "--config", config, "ingest", cwd=work)
     out = run(digest, "--config", config, "preview", "--date", DAY, cwd=work)
@@ -137,4 +142,7 @@ def test_the_installed_wheel_ingests_and_previews_outside_the_checkout(
     assert "Forty-Two Nations Sign Geneva Accord on Shared Rivers" in headlines  # examples/
     assert doc.get_element_by_id("digest-editor-panel") is not None
     assert doc.find_class("headline")[0].get("style")  # newsletter.css, inlined
-    assert "THE DAILY DIGEST" in page.with_suffix(".txt").read_text(encoding="utf-8")
+    text = page.with_suffix(".txt").read_text(encoding="utf-8")
+    assert "THE DAILY DIGEST" in text
+    assert "Guten Morgen." in text and "Dienstag, 24. November 2026" in text
+    assert (doc.get("lang"), doc.get("dir")) == ("de", "ltr")

@@ -1,8 +1,10 @@
 """Load ``config.yaml`` into frozen, validated options: the one place defaults live.
 
 The dataclasses below carry the defaults; the shipped ``config.yaml`` documents them.
-``load_config`` reads the YAML, checks every key against the dataclasses (an unknown key,
-a wrong type or a missing file is one ``ConfigError`` line naming the key and the file)
+``load_config`` reads the YAML (``load_yaml``: no aliases, no deeper than
+``MAX_YAML_DEPTH``, a file of at most ``MAX_CONFIG_BYTES``), checks every key against the
+dataclasses (an unknown key, a wrong type, a file that is not UTF-8 or a missing file is one
+``ConfigError`` line naming the key and the file)
 and resolves relative paths against the config file's folder. Secrets are never in the
 YAML: it names environment variables (``password_env``, ``secret_env``) and
 ``secret()`` reads them.
@@ -11,6 +13,7 @@ YAML: it names environment variables (``password_env``, ``secret_env``) and
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -26,6 +29,8 @@ import yaml
 from digest.errors import ConfigError
 
 __all__ = [
+    "MAX_CONFIG_BYTES",
+    "MAX_YAML_DEPTH",
     "BounceOptions",
     "Config",
     "DeliveryOptions",
@@ -41,8 +46,10 @@ __all__ = [
     "SmtpOptions",
     "SourceOptions",
     "SummarizerOptions",
+    "YamlRefused",
     "default_config_path",
     "load_config",
+    "load_yaml",
     "secret",
     "send_time",
     "with_overrides",
@@ -60,6 +67,10 @@ class SourceOptions:
     category: str | None = None  # used when the source does not name one
     fetch_full_text: bool = False  # fetch the page of feed entries that carry only a teaser
     language: str | None = None
+    # Fetch from loopback, private, link-local and other non-public addresses (an intranet
+    # feed); refused by default, so that a feed cannot make digest read internal pages.
+    allow_private: bool = False
+    fetch_timeout: float = 30.0  # seconds for each whole download, redirects included
 
 
 @dataclass(frozen=True)
@@ -123,8 +134,10 @@ class EditionOptions:
 class NewsletterOptions:
     title: str = "The Daily Digest"
     tagline: str = "The day's stories in five minutes."
+    # A BCP 47 locale (en, de, pt-BR, zh-Hant, ur): fixed strings from the shipped message
+    # catalogs (digest.publish.i18n), dates from CLDR; direction "auto" is the locale's.
     language: str = "en"
-    direction: Literal["ltr", "rtl"] = "ltr"
+    direction: Literal["auto", "ltr", "rtl"] = "auto"
     from_name: str = "The Daily Digest"
     from_address: str = "digest@example.org"
     reply_to: str | None = None
@@ -137,6 +150,7 @@ class NewsletterOptions:
     reason: str = "You receive this because you subscribed to The Daily Digest."
     templates: str | None = None  # a folder that overrides digest/templates/, file by file
     logo_url: str | None = None  # an https image shown in the masthead (alt text: the title)
+    images: bool = True  # each story's lead picture (https only), in the HTML part only
 
 
 @dataclass(frozen=True)
@@ -259,15 +273,94 @@ def default_config_path() -> Path:
     return Path(os.environ.get("DIGEST_CONFIG", "config.yaml"))
 
 
-def load_config(path: str | Path | None = None) -> Config:
-    """Read and validate a config file; ``ConfigError`` names the file and the bad key."""
-    file = Path(path) if path is not None else default_config_path()
+# --- YAML, loaded safely ----------------------------------------------------------------
+
+# config.yaml is read whole; a file larger than this is not a config file.
+MAX_CONFIG_BYTES = 1 << 20
+# Collections nested deeper than this in config.yaml or front matter are refused (a
+# document nested thousands deep would exhaust the parser's stack).
+MAX_YAML_DEPTH = 50
+
+
+class YamlRefused(yaml.YAMLError):
+    """A YAML document that ``load_yaml`` refuses: an alias, nesting past ``MAX_YAML_DEPTH``,
+    or a value no type can hold (a 5,000-digit number)."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without aliases and with a nesting limit. Aliases are how a few
+    hundred bytes expand to gigabytes ("billion laughs"); no digest file needs them.
+    Timestamps stay strings: the readers' date rules parse them, and a date YAML cannot
+    hold (year 0) is then that rule's "no date", not an error of the whole document."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise YamlRefused(f"line {mark.line + 1}: aliases (*name) are not allowed")
+        self.depth += 1
+        try:
+            if self.depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise YamlRefused(f"line {mark.line + 1}: nested more than {MAX_YAML_DEPTH} deep")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+_BoundedLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp",
+    lambda loader, node: loader.construct_scalar(node),  # type: ignore[arg-type]
+)
+
+
+def load_yaml(text: str) -> Any:
+    """One YAML document, safely: ``yaml.YAMLError`` (``YamlRefused`` for what the bounds
+    refuse) for anything that is not plain data."""
+    loader = _BoundedLoader(text)
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+        return loader.get_single_data()
+    except (ValueError, OverflowError) as exc:
+        # int() of a number past Python's 4,300 digits, and the like.
+        reason = str(exc).split(":", 1)[0]
+        raise YamlRefused(f"a value that cannot be read ({reason})") from exc
+    except RecursionError as exc:  # pragma: no cover (the depth limit comes first)
+        raise YamlRefused(f"nested more than {MAX_YAML_DEPTH} deep") from exc
+    finally:
+        loader.dispose()
+
+
+def _read_config_text(file: Path) -> str:
+    """The text of a config file: at most ``MAX_CONFIG_BYTES``, UTF-8."""
+    try:
+        with file.open("rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{file}: config file not found") from None
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read config file ({exc.strerror})") from exc
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{file}: larger than the {MAX_CONFIG_BYTES:,}-byte limit of a config file"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{file}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start});"
+            " save it as UTF-8"
+        ) from None
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read and validate a config file; ``ConfigError`` names the file and the bad key."""
+    file = Path(path) if path is not None else default_config_path()
+    text = _read_config_text(file)
+    try:
+        raw = load_yaml(text)
+    except YamlRefused as exc:
+        raise ConfigError(f"{file}: not valid YAML: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -304,6 +397,12 @@ def _build_config(raw: dict[str, Any], origin: str) -> Config:
         ZoneInfo(config.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"{origin}: timezone: unknown time zone {config.timezone!r}") from None
+    for source in config.sources:
+        if not 0.1 <= source.fetch_timeout <= 3600:
+            raise ConfigError(
+                f"{origin}: sources: {source.name!r}: fetch_timeout {source.fetch_timeout:g}"
+                " is out of range (must be between 0.1 and 3600 seconds)"
+            )
     names = [s.name for s in config.sources]
     for name in names:
         if names.count(name) > 1:
@@ -313,6 +412,7 @@ def _build_config(raw: dict[str, Any], origin: str) -> Config:
         if not low <= value <= high:
             bound = f"at least {low}" if high == _NO_LIMIT else f"between {low} and {high}"
             raise ConfigError(f"{origin}: {dotted}: {value} is out of range (must be {bound})")
+    _check_language(config.newsletter.language, origin)
     if config.delivery.send_at is not None:
         send_time(config.delivery.send_at, origin)
     bounce_address = config.newsletter.bounce_address
@@ -336,7 +436,23 @@ def _build_config(raw: dict[str, Any], origin: str) -> Config:
     return config
 
 
+def _check_language(tag: str, origin: str) -> None:
+    # Babel is imported here, not at the top: ``import digest`` stays light, and only a
+    # loaded config needs the CLDR data.
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(tag.replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        raise ConfigError(
+            f"{origin}: newsletter.language: {tag!r} is not a locale (a BCP 47 tag such as"
+            " en, de, pt-BR, zh-Hant, ur)"
+        ) from None
+
+
 _NO_LIMIT = float("inf")
+# The largest whole number an option takes (a 64-bit integer, what SQLite and C libraries hold).
+_LARGEST_WHOLE = 2**63 - 1
 # Numbers that only make sense in a range: (dotted key, least, most).
 _RANGES: tuple[tuple[str, float, float], ...] = (
     ("encoder.threads", 1, 256),
@@ -469,10 +585,20 @@ def _value(hint: Any, value: Any, key: str, origin: str) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{origin}: {key}: expected a number, got {_kind(value)}")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int past the largest float
+            number = math.inf
+        if not math.isfinite(number):
+            raise ConfigError(f"{origin}: {key}: expected a finite number, got {number}")
+        return number
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{origin}: {key}: expected a whole number, got {_kind(value)}")
+        if abs(value) > _LARGEST_WHOLE:
+            raise ConfigError(
+                f"{origin}: {key}: a number of {len(str(abs(value)))} digits is too large"
+            )
         return value
     if hint is str:
         if not isinstance(value, str):

@@ -203,6 +203,10 @@ class Story:
     related: tuple[RelatedItem, ...] = ()
     # The score's terms by name, rounded (``digest.edition.rank.ScoreTerms.rounded``).
     terms: Mapping[str, float] = field(default_factory=dict)
+    # The lead article's language (a BCP 47 tag as its source gave it) and lead picture:
+    # the newsletter sets the story's lang/dir from the one and may show the other.
+    language: str | None = None
+    image: LeadImage | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +224,7 @@ class Headline:
     source: str
     url: str | None
     section: str = ""
+    language: str | None = None
 
 
 LeftOutKind = Literal[

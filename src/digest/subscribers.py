@@ -42,6 +42,8 @@ PENDING_DAYS = 30  # an imported address without a consent date waits this long
 STATES: tuple[str, ...] = get_args(SubscriberState)
 MAX_NAME = 200
 MAX_TOPICS = 50
+# The longest cell an import reads: the csv module's own field limit, kept as it is.
+MAX_CSV_CELL = 131_072
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -206,7 +208,17 @@ def import_csv(
     report = ImportReport()
     with_consent = "consent_date" in columns
     consents = ConsentStore(store.db)
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            # A cell past the csv module's field limit (MAX_CSV_CELL), and the like: that
+            # row is refused, and the reader goes on at the next line.
+            report.errors.append(f"line {reader.line_num + 1}: {_csv_problem(exc)}; row skipped")
+            continue
         line = reader.line_num
         try:
             email = normalize_email(_uncell(row.get("email")) or "")
@@ -272,6 +284,13 @@ def _keep_pending(
             window_start=now,
         )
     )
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return f"a cell longer than {MAX_CSV_CELL:,} characters"
+    return f"not valid CSV ({text})"
 
 
 def export_csv(store: SubscriberStore, path: str | Path | None = None) -> str:

@@ -49,9 +49,14 @@ def ingest_command(config: Config) -> None:
     show_default=True,
     help="How to read LOCATION.",
 )
-def read_command(location: str, as_json: bool, kind: Any) -> None:
+@click.option(
+    "--allow-private",
+    is_flag=True,
+    help="Fetch from loopback and private addresses too (refused by default).",
+)
+def read_command(location: str, as_json: bool, kind: Any, allow_private: bool) -> None:
     """Parse a file, folder, feed or page (path or URL) without storing it."""
-    result = read_location(location, kind=kind)
+    result = read_location(location, kind=kind, allow_private=allow_private)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     if as_json:

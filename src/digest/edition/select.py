@@ -189,6 +189,8 @@ def assemble_edition(
                 also_reported=cluster.also_reported(),
                 related=tuple(related.get(article.id, ())),
                 terms=lead.terms.rounded(),
+                language=article.language,
+                image=article.image,
             )
         )
     more = tuple(
@@ -198,6 +200,7 @@ def assemble_edition(
             source=c.lead.article.source,
             url=c.lead.article.link,
             section=section_of(c.lead.article, config),
+            language=c.lead.article.language,
         )
         for c in selection.more_news
     )

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from digest.config import Config
 from digest.errors import SourceError, StoreError
 from digest.progress import Progress
 from digest.sources import read_source
+from digest.sources.bounds import describe
 from digest.store import ArticleStore, Database
 
 __all__ = ["IngestReport", "SourceReport", "ingest"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +57,9 @@ def ingest(config: Config, db: Database, progress: Progress | None = None) -> In
     1. read    each source with its reader (``digest.sources.read_source``)
     2. store   its articles in one transaction (``ArticleStore.add_many``)
 
-    A source that fails (unreadable, or the store refused it) is reported with its reason;
-    what it stored before stays, and the other sources go on.
+    A source that fails (unreadable, the store refused it, or anything else its input
+    caused) is reported with its reason in one line; what it stored before stays, and the
+    other sources go on.
     """
     store = ArticleStore(db)
     reports: list[SourceReport] = []
@@ -68,6 +73,13 @@ def ingest(config: Config, db: Database, progress: Progress | None = None) -> In
             counts = store.add_many(result.articles)
         except (SourceError, StoreError) as exc:
             reports.append(SourceReport(options.name, location, failed=True, reason=str(exc)))
+            continue
+        except Exception as exc:
+            # Whatever one source's input did (readers raise only SourceError; this is the
+            # wall behind them): that source failed, in one line, and the others go on.
+            log.debug("source %s: unexpected error", options.name, exc_info=True)
+            reason = f"{location}: {describe(exc)}"
+            reports.append(SourceReport(options.name, location, failed=True, reason=reason))
             continue
         reports.append(
             SourceReport(

@@ -255,6 +255,8 @@ class MessageFactory:
                 unsubscribe_url(self.options, token),
                 self.browser_url,
                 preferences_url(self.options, preferences) if preferences else None,
+                language=self.options.language,
+                direction=self.options.direction,
             )
         except RenderError as exc:
             raise ConfigError(f"newsletter.base_url: {exc}") from exc

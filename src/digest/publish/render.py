@@ -3,10 +3,13 @@
 ``Renderer.render(edition)`` runs the templates shipped in ``digest/templates/`` (or those
 of a folder that overrides them file by file, ``newsletter.templates``), then premailer
 once, then checks the HTML against the limits every message must meet (size, no active
-content, safe links). The result, a ``RenderedEdition``, holds per-subscriber *slots*:
-markers that ``personalize`` (or ``digest.publish.messages.MessageFactory``, which does the
-same on encoded parts) replaces with each subscriber's escaped values. Premailer never runs
-per subscriber.
+content, safe links). Fixed strings, dates and the direction follow
+``newsletter.language`` (``digest.publish.i18n``); the edition's text loses its invisible
+controls first and each story block takes its own language and direction
+(``digest.publish.bidi``, ``digest.publish.blocks``). The result, a ``RenderedEdition``,
+holds per-subscriber *slots*: markers that ``personalize`` (or
+``digest.publish.messages.MessageFactory``, which does the same on encoded parts) replaces
+with each subscriber's escaped values. Premailer never runs per subscriber.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
+from functools import partial
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -33,7 +37,23 @@ from markupsafe import Markup
 
 from digest.config import NewsletterOptions
 from digest.errors import RenderError
-from digest.models import Edition, RenderedEdition
+from digest.models import Edition, Headline, RenderedEdition, Story
+from digest.publish.bidi import (
+    Direction,
+    isolate_html,
+    isolate_text,
+    line_mark,
+    strip_controls,
+)
+from digest.publish.blocks import (
+    ShownImage,
+    StoryLook,
+    clean_edition,
+    look_of,
+    shown_image,
+    story_look,
+)
+from digest.publish.i18n import N_, Localizer, localizer
 from digest.publish.trim import fit_edition
 from digest.text.rules import lowercase_words, mostly_same_words
 
@@ -139,9 +159,10 @@ def bundled_templates() -> Traversable:
 
 
 def _clean(value: str) -> str:
-    """Edition text as it may appear in a template: no control characters, no slot
-    markers (so that no article can plant a per-subscriber value in the mail)."""
-    return _CONTROLS.sub("", value).replace(SLOT_PREFIX, "")
+    """Edition text as it may appear in a template: no control characters (bidi
+    overrides and isolates included), no slot markers (so that no article can plant a
+    per-subscriber value in the mail)."""
+    return strip_controls(value).replace(SLOT_PREFIX, "")
 
 
 def safe_url(url: object) -> str | None:
@@ -163,24 +184,49 @@ def safe_url(url: object) -> str | None:
     return None
 
 
-def _finalize(value: Any) -> Any:
+@jinja2.pass_eval_context
+def _finalize(eval_ctx: jinja2.nodes.EvalContext, value: Any) -> Any:
     # Runs on every {{ expression }} before escaping. Slots and template-made Markup pass.
+    # The plain text keeps its isolates (FSI ... PDI): the edition's own were stripped
+    # before rendering (clean_edition), so the only ones left are the template's.
     if isinstance(value, Slot | Markup) or not isinstance(value, str):
         return value
-    return _clean(value)
+    if eval_ctx.autoescape:
+        return _clean(value)
+    return strip_controls(value, keep_isolates=True).replace(SLOT_PREFIX, "")
 
 
-def _wrap(value: object, first: str = "", rest: str = "", width: int = TEXT_WIDTH) -> str:
-    # Collapse whitespace, but not the no-break spaces that glue a link number on.
-    text = " ".join(_SPACES.split(str(value).strip(" \t\r\n\f\v")))
-    wrapper = textwrap.TextWrapper(
-        width=width,
-        initial_indent=first,
-        subsequent_indent=rest,
-        break_long_words=False,
-        break_on_hyphens=False,
-    )
-    return wrapper.fill(text) if text else first.rstrip()
+class _TextLayout:
+    """The plain text's paragraphs: wrapped, and in a right-to-left newsletter or story
+    each line starting with its direction's mark (clients lay out plain text by the first
+    letter of each line, which may be a Latin name in an Urdu sentence)."""
+
+    def __init__(self, base: Direction) -> None:
+        self.base = base
+
+    def wrap(
+        self,
+        value: object,
+        first: str = "",
+        rest: str = "",
+        width: int = TEXT_WIDTH,
+        dir: Direction | None = None,  # the name the templates use, as in HTML
+    ) -> str:
+        # Collapse whitespace, but not the no-break spaces that glue a link number on.
+        text = " ".join(_SPACES.split(str(value).strip(" \t\r\n\f\v")))
+        wrapper = textwrap.TextWrapper(
+            width=width,
+            initial_indent=first,
+            subsequent_indent=rest,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        filled = wrapper.fill(text) if text else first.rstrip()
+        direction = dir or self.base
+        if direction == "ltr" and self.base == "ltr":
+            return filled
+        mark = line_mark(direction)
+        return "\n".join(mark + line if line else line for line in filled.split("\n"))
 
 
 def _restates(dek: str, title: str) -> bool:
@@ -189,14 +235,12 @@ def _restates(dek: str, title: str) -> bool:
     return mostly_same_words(dek, title, words=lowercase_words)
 
 
-def _longdate(day: date) -> str:
-    return f"{day:%A} {day.day} {day:%B %Y}"
-
-
 class _Formats:
-    """Date filters in the newsletter's timezone (a datetime's own zone when none)."""
+    """Date filters in the newsletter's language and timezone (a datetime's own zone
+    when none)."""
 
-    def __init__(self, zone: tzinfo | None) -> None:
+    def __init__(self, loc: Localizer, zone: tzinfo | None) -> None:
+        self.loc = loc
         self.zone = zone
 
     def _local(self, moment: datetime) -> datetime:
@@ -204,14 +248,14 @@ class _Formats:
             return moment.astimezone(self.zone)
         return moment
 
+    def longdate(self, day: date) -> str:
+        return self.loc.long_date(day)
+
     def shortdate(self, moment: datetime) -> str:
-        local = self._local(moment)
-        zone = local.tzname() or ""
-        return f"{local.day} {local:%b}, {local:%H:%M} {zone}".rstrip()
+        return self.loc.moment(self._local(moment))
 
     def shortday(self, moment: datetime) -> str:
-        local = self._local(moment)
-        return f"{local.day} {local:%b %Y}"
+        return self.loc.day_month_year(self._local(moment).date())
 
 
 class _References:
@@ -230,8 +274,10 @@ class _References:
         # wrapping; _tidy_text turns it back into a space.
         return f"\u00a0[{self.numbers[link]}]"
 
-    def join_cited(self, items: Iterable[Any], attr: str) -> str:
-        return ", ".join(f"{getattr(i, attr)}{self.cite(i.url)}" for i in items)
+    def join_cited(self, items: Iterable[Any], attr: str, context: Direction = "ltr") -> str:
+        return ", ".join(
+            f"{isolate_text(getattr(i, attr), context)}{self.cite(i.url)}" for i in items
+        )
 
     def references(self) -> list[tuple[int, str]]:
         return [(n, url) for url, n in self.numbers.items()]
@@ -249,21 +295,30 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def subject_for(edition: Edition, options: NewsletterOptions) -> str:
-    """``<title> · 24 Nov: <lead story>``, shortened on a word boundary."""
-    head = f"{options.title} · {edition.date.day} {edition.date:%b}"
+    """``<title> · Nov 24: <lead story>`` in the newsletter's language, shortened on a
+    word boundary."""
+    loc = localizer(options.language, options.direction)
+    day = loc.day_month(edition.date)
     stories = edition.stories
     if not stories:
-        return _shorten(head, SUBJECT_CHARS)
-    return _shorten(f"{head}: {stories[0].title}", SUBJECT_CHARS)
+        return _shorten(loc.gettext("%(title)s · %(date)s", title=options.title, date=day),
+                        SUBJECT_CHARS)  # fmt: skip
+    subject = loc.gettext(
+        "%(title)s · %(date)s: %(story)s", title=options.title, date=day, story=stories[0].title
+    )
+    return _shorten(subject, SUBJECT_CHARS)
 
 
-def preheader_for(edition: Edition) -> str:
+def preheader_for(edition: Edition, loc: Localizer | None = None) -> str:
     """The inbox preview line: the stories after the lead."""
+    loc = loc or localizer("en")
     stories = edition.stories
     rest = [s.title for s in stories[1:4]]
     if not rest:
-        return _shorten(f"{len(stories)} story today.", PREHEADER_CHARS)
-    return _shorten("Also today: " + "; ".join(rest), PREHEADER_CHARS)
+        line = loc.ngettext("%(num)s story today.", "%(num)s stories today.", len(stories))
+        return _shorten(line, PREHEADER_CHARS)
+    titles = "; ".join(rest)
+    return _shorten(loc.gettext("Also today: %(titles)s", titles=titles), PREHEADER_CHARS)
 
 
 def reading_minutes(edition: Edition) -> int:
@@ -278,6 +333,19 @@ def reading_minutes(edition: Edition) -> int:
 
 
 # --- the renderer ---------------------------------------------------------------------------
+
+# A block that needs newsletter-scripts.css (edition text cannot write class="...": its
+# quotes are escaped).
+_SCRIPT_CLASSES = re.compile(r'class="[^"]*\b(?:dir-rtl|script-[a-z]+)\b')
+
+# The shipped defaults of newsletter.tagline and .reason: shown in the newsletter's
+# language while they are left as they are (tests/test_i18n.py checks they match).
+TRANSLATED_DEFAULTS = frozenset(
+    (
+        N_("The day's stories in five minutes."),
+        N_("You receive this because you subscribed to The Daily Digest."),
+    )
+)
 
 
 class Renderer:
@@ -298,7 +366,8 @@ class Renderer:
                 raise RenderError(f"newsletter.templates: {override} is not a folder")
             # The user's folder wins file by file; the rest comes from the package.
             loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(override)), loader])
-        formats = _Formats(timezone)
+        self.loc = localizer(options.language, options.direction)
+        formats = _Formats(self.loc, timezone)
         self.env = jinja2.Environment(
             loader=loader,
             autoescape=jinja2.select_autoescape(
@@ -314,12 +383,54 @@ class Renderer:
         )
         self.env.filters.update(
             safe_url=safe_url,
-            wrap=_wrap,
+            wrap=_TextLayout(self.loc.direction).wrap,
             restates=_restates,
-            longdate=_longdate,
+            longdate=formats.longdate,
             shortdate=formats.shortdate,
             shortday=formats.shortday,
+            number=self.loc.number,
         )
+        self.env.globals.update(self._language_globals())
+
+    def _language_globals(self) -> dict[str, Any]:
+        """What every template (the mail, the archive's index) knows of the newsletter's
+        language: ``_``/``ngettext`` (plain text; autoescaping escapes it like any other
+        value), ``nl_lang``/``nl_dir``/``nl_look``, the isolating helpers ``iso`` and
+        ``nl_part``, each story's look and picture, and the tagline and footer reason (the
+        catalog's translation while they are the shipped defaults)."""
+        loc, options = self.loc, self.options
+        nl_dir = loc.direction
+
+        def nl_part(text: str, context: Direction) -> Markup:
+            return isolate_html(text, context, lang=loc.tag, direction=nl_dir)
+
+        def headline_look(item: Headline) -> StoryLook:
+            return look_of(item.language, item.title, nl_dir)
+
+        return {
+            "_": loc.gettext,
+            "gettext": loc.gettext,
+            "ngettext": loc.ngettext,
+            "nl_lang": loc.tag,
+            "nl_dir": nl_dir,
+            "nl_look": look_of(loc.tag, "", nl_dir),
+            "iso": isolate_html,
+            "nl_part": nl_part,
+            "story_look": partial(story_look, newsletter=nl_dir),
+            "headline_look": headline_look,
+            "story_image": self._story_image,
+            "tagline": loc.gettext(options.tagline)
+            if options.tagline in TRANSLATED_DEFAULTS
+            else options.tagline,
+            "reason": loc.gettext(options.reason)
+            if options.reason in TRANSLATED_DEFAULTS
+            else options.reason,
+        }
+
+    def _story_image(self, story: Story) -> ShownImage | None:
+        if not self.options.images:
+            return None
+        return shown_image(story.image, story.title)
 
     def _context(self, edition: Edition) -> dict[str, Any]:
         return {
@@ -327,7 +438,7 @@ class Renderer:
             "nl": self.options,
             "stories": edition.stories,
             "subject": subject_for(edition, self.options),
-            "preheader": preheader_for(edition),
+            "preheader": preheader_for(edition, self.loc),
             "reading_minutes": reading_minutes(edition),
         }
 
@@ -341,12 +452,21 @@ class Renderer:
         except jinja2.TemplateError as exc:
             raise RenderError(f"template {name}: {exc}") from exc
 
-    def stylesheet(self) -> str:
+    def stylesheet(self, name: str = "newsletter.css") -> str:
         try:
-            source, _, _ = self.env.loader.get_source(self.env, "newsletter.css")  # type: ignore[union-attr]
+            source, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
         except jinja2.TemplateNotFound as exc:
-            raise RenderError("template 'newsletter.css' not found") from exc
+            raise RenderError(f"template {name!r} not found") from exc
         return source
+
+    def stylesheet_for(self, document: str) -> str:
+        """The CSS to inline into ``document``: newsletter.css, and the direction and
+        script rules (newsletter-scripts.css) only when a block of it uses them, since
+        premailer's time grows with every selector."""
+        css = self.stylesheet()
+        if _SCRIPT_CLASSES.search(document):
+            css += "\n" + self.stylesheet("newsletter-scripts.css")
+        return css
 
     def render(self, edition: Edition) -> RenderedEdition:
         """HTML and text of ``edition`` with per-subscriber slots; premailer runs once.
@@ -355,6 +475,7 @@ class Renderer:
         (``digest.publish.trim``: More news, then related stories, then story text) and
         rendered again; ``RenderedEdition.trimmed`` says what was left out.
         """
+        edition = clean_edition(edition, _clean)
         rendered, trimmed = fit_edition(
             edition, self._render_once, lambda r: len(r.html.encode("utf-8")), MAX_HTML_BYTES
         )
@@ -373,7 +494,7 @@ class Renderer:
         markers = SlotMarkers.fresh()
         context = {**self._context(edition), "slot": markers.by_name()}
         raw_html = self._render("newsletter.html.j2", context)
-        inlined = inline_css(raw_html, self.stylesheet())
+        inlined = inline_css(raw_html, self.stylesheet_for(raw_html))
         refs = _References()
         text = self._render(
             "newsletter.txt.j2",
@@ -382,6 +503,10 @@ class Renderer:
                 "cite": refs.cite,
                 "join_cited": refs.join_cited,
                 "references": refs.references,
+                "iso": isolate_text,
+                # The mark that starts a line of a right-to-left newsletter, where a line
+                # is not wrapped (the greeting, whose slot must not pass through wrap).
+                "mark": line_mark("rtl") if self.loc.direction == "rtl" else "",
             },
         )
         log.info(
@@ -440,6 +565,9 @@ def inline_css(document: str, css: str) -> str:
             allow_loading_external_files=False,
             keep_style_tags=False,
             remove_classes=False,
+            # CSS widths and heights stay CSS: premailer would copy "height: auto" into a
+            # height="auto" attribute and overwrite a picture's real size.
+            disable_basic_attributes=["width", "height"],
             disable_validation=True,
             cssutils_logging_level=logging.CRITICAL,
         )
@@ -528,19 +656,39 @@ class SlotValue:
 MAX_NAME_CHARS = 120
 
 
+def _name_suffix(name: str, loc: Localizer) -> SlotValue:
+    """``, Ana`` after the greeting, in the newsletter's language (``، Ana`` in Urdu); a
+    name written the other way than the newsletter is isolated so that it cannot pull
+    the punctuation around it to its side."""
+    if not name:
+        return SlotValue("", "")
+    pattern = loc.gettext(", %(name)s")
+    isolated = isolate_text(name, loc.direction)
+    escaped = html_lib.escape(name)
+    if isolated != name:
+        escaped = f'<span dir="auto">{escaped}</span>'
+    html = html_lib.escape(pattern, quote=False).replace("%(name)s", escaped)
+    return SlotValue(html, pattern.replace("%(name)s", isolated))
+
+
 def slot_values(
-    name: str, unsubscribe_url: str, browser_url: str, preferences_url: str | None = None
+    name: str,
+    unsubscribe_url: str,
+    browser_url: str,
+    preferences_url: str | None = None,
+    *,
+    language: str = "en",
+    direction: str = "auto",
 ) -> dict[str, SlotValue]:
     """Each slot's value for one subscriber, by slot name, escaped for HTML and clean for
-    text.
+    text, in the newsletter's ``language`` (and ``direction``, ``auto``: the language's).
 
     ``RenderError`` when a link is not http(s)/mailto (a misconfigured base URL). Without
     a ``preferences_url`` (a preview, the archive: no one's), that link is the
     unsubscribe one.
     """
     clean_name = " ".join(_clean(name).split())[:MAX_NAME_CHARS]
-    suffix = f", {clean_name}" if clean_name else ""
-    values = {"name_suffix": SlotValue(html_lib.escape(suffix), suffix)}
+    values = {"name_suffix": _name_suffix(clean_name, localizer(language, direction))}
     links = (
         ("unsubscribe_url", unsubscribe_url),
         ("browser_url", browser_url),
@@ -573,9 +721,18 @@ def personalize(
     unsubscribe_url: str,
     browser_url: str,
     preferences_url: str | None = None,
+    language: str = "en",
+    direction: str = "auto",
 ) -> Filled:
     """One subscriber's HTML and text: the slots filled, escaped; no re-rendering."""
-    values = slot_values(name, unsubscribe_url, browser_url, preferences_url)
+    values = slot_values(
+        name,
+        unsubscribe_url,
+        browser_url,
+        preferences_url,
+        language=language,
+        direction=direction,
+    )
     return Filled(
         html=_fill(split_slots(rendered, rendered.html), values, html=True),
         text=_fill(split_slots(rendered, rendered.text), values, html=False),

@@ -11,21 +11,27 @@ skipped or repaired) and raise ``SourceError`` only when the source gave nothing
     page     one HTML page, from a file or a URL
     text     one file in the plain-text layout
     auto     a folder, a file, or a URL, told apart by what it holds
+
+No input value raises out of here: a reader's own refusal is a ``SourceError``, and any
+other exception while reading one item (a feed entry, a JSON article, a file of a folder)
+is that item's warning, and while reading the whole source that source's ``SourceError``
+(``bounds.describe`` gives the line). Fetches are bounded and guarded (``http.py``).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from digest.config import Config, SourceKind, SourceOptions
 from digest.errors import SourceError
 from digest.models import Article
 from digest.sources.article import Meta, SourceResult, build_article
+from digest.sources.bounds import MAX_PAGE_FETCHES, describe
 from digest.sources.decode import decode_bytes
-from digest.sources.files import Kind, read_document, read_path
-from digest.sources.http import fetch
+from digest.sources.files import Kind, read_document, read_file, read_path
+from digest.sources.http import FETCH_SECONDS, Fetched, fetch
 from digest.sources.pages import parse_page
 
 __all__ = ["SourceResult", "read_location", "read_source"]
@@ -57,17 +63,35 @@ def read_location(
     category: str | None = None,
     language: str | None = None,
     fetch_full_text: bool = False,
+    allow_private: bool = False,
+    fetch_timeout: float = FETCH_SECONDS,
 ) -> SourceResult:
     """The articles at a path (file or folder) or an http(s) URL.
 
-    A ``SourceError`` always names the location, whatever reader raised it."""
+    A ``SourceError`` always names the location, whatever reader raised it; it is the only
+    exception reading raises. ``allow_private`` and ``fetch_timeout`` apply to every fetch
+    (the location's, and the pages of teasers with ``fetch_full_text``)."""
+    fetching = _Fetching(allow_private, fetch_timeout)
     try:
-        return _read_location(location, source, kind, category, language, fetch_full_text)
+        return _read_location(location, source, kind, category, language, fetch_full_text, fetching)
     except SourceError as exc:
         if exc.location == location:
             raise
         # Named elsewhere (a redirect, a normalised path) or not at all: name it here.
         raise SourceError(str(exc), location=location, reader=exc.reader) from exc
+    except Exception as exc:
+        # A reader failed on something no rule foresaw: one line, the trace for -vv.
+        log.debug("%s: unexpected error while reading", location, exc_info=True)
+        raise SourceError(f"could not be read: {describe(exc)}", location=location) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetching:
+    allow_private: bool
+    timeout: float
+
+    def __call__(self, url: str) -> Fetched:
+        return fetch(url, timeout=self.timeout, allow_private=self.allow_private)
 
 
 def _read_location(
@@ -77,10 +101,11 @@ def _read_location(
     category: str | None,
     language: str | None,
     fetch_full_text: bool,
+    fetcher: _Fetching,
 ) -> SourceResult:
     name = source or _default_name(location)
     if _is_url(location):
-        fetched = fetch(location)
+        fetched = fetcher(location)
         result = read_document(
             fetched.content,
             name=location,
@@ -103,16 +128,7 @@ def _read_location(
         if path.is_dir() or _KINDS[kind] is None:
             result = read_path(path, source=name, category=category, language=language)
         else:
-            try:
-                data = path.read_bytes()
-            except FileNotFoundError:
-                raise SourceError(
-                    "no such file or folder", location=location, reader="file"
-                ) from None
-            except OSError as exc:
-                raise SourceError(
-                    f"cannot read ({exc.strerror})", location=location, reader="file"
-                ) from exc
+            data = read_file(path)
             result = read_document(
                 data,
                 name=location,
@@ -122,7 +138,7 @@ def _read_location(
                 language=language,
             )
     if fetch_full_text:
-        result = _fill_teasers(result)
+        result = _fill_teasers(result, fetcher)
     return result
 
 
@@ -138,6 +154,8 @@ def read_source(options: SourceOptions, config: Config) -> SourceResult:
         category=options.category,
         language=options.language,
         fetch_full_text=options.fetch_full_text,
+        allow_private=options.allow_private,
+        fetch_timeout=options.fetch_timeout,
     )
     return replace(result, articles=tuple(replace(a, origin=options.name) for a in result.articles))
 
@@ -150,24 +168,38 @@ def _default_name(location: str) -> str:
     return Path(location).stem or location
 
 
-def _fill_teasers(result: SourceResult) -> SourceResult:
-    """Feed entries that carry only a teaser, with the text of their page instead."""
+def _fill_teasers(result: SourceResult, fetcher: _Fetching) -> SourceResult:
+    """Feed entries that carry only a teaser, with the text of their page instead (the
+    first ``MAX_PAGE_FETCHES`` of them; the others keep their teaser, with a warning)."""
     articles: list[Article] = []
     warnings = list(result.warnings)
+    fetched_pages = left_as_teasers = 0
     for article in result.articles:
         if article.word_count >= TEASER_WORDS or not article.url or not _is_url(article.url):
             articles.append(article)
             continue
+        if fetched_pages == MAX_PAGE_FETCHES:
+            left_as_teasers += 1
+            articles.append(article)
+            continue
+        fetched_pages += 1
         try:
-            fetched = fetch(article.url)
+            fetched = fetcher(article.url)
             text = decode_bytes(fetched.content, fetched.charset, where=fetched.url)
             page = parse_page(text, source=article.source, url=fetched.url)
             full = _with_page_text(article, page) if page.word_count > article.word_count else None
-        except SourceError as exc:
-            warnings.append(f"{article.url}: kept the teaser, the page could not be read: {exc}")
+        except Exception as exc:  # one page: the entry keeps its teaser, whatever went wrong
+            warnings.append(
+                f"{article.url}: kept the teaser, the page could not be read: {describe(exc)}"
+            )
             articles.append(article)
             continue
         articles.append(full or article)
+    if left_as_teasers:
+        warnings.append(
+            f"kept {left_as_teasers} more teasers as they are: {MAX_PAGE_FETCHES} pages"
+            " fetched already (the limit of one source)"
+        )
     return replace(result, articles=tuple(articles), warnings=tuple(warnings))
 
 

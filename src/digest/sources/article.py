@@ -12,13 +12,28 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal
 
 from digest.errors import SourceError
 from digest.identity import article_id, canonical_url, content_hash
 from digest.models import Article, Event, RelatedLink, Section
+from digest.sources.bounds import (
+    MAX_AUTHOR_CHARS,
+    MAX_CATEGORY_CHARS,
+    MAX_DEK_CHARS,
+    MAX_EVENTS,
+    MAX_HEADING_CHARS,
+    MAX_LANGUAGE_CHARS,
+    MAX_RELATED,
+    MAX_SOURCE_CHARS,
+    MAX_TITLE_CHARS,
+    clean,
+    cut,
+    instant_or_none,
+    web_url,
+)
 from digest.sources.dates import MONTH, date_in
 from digest.text.rules import identity_form
 
@@ -84,14 +99,24 @@ def build_article(
     """The one way readers make an ``Article``: ids, canonical URL and hash filled in.
 
     Raises ``SourceError`` for an article with no headline and no text, or one above
-    ``MAX_ARTICLE_CHARS``; callers turn that into a logged skip.
+    ``MAX_ARTICLE_CHARS``; callers turn that into a logged skip. Every field is kept within
+    the bounds of ``bounds.py`` first (``_bounded``).
     """
-    title = " ".join(meta.title.split())
+    meta = _bounded(meta)
+    title = meta.title
     kept = tuple(
-        Section(s.heading, tuple(p for p in s.paragraphs if p.strip()))
+        Section(
+            cut(clean(s.heading), MAX_HEADING_CHARS) or None if s.heading else None,
+            tuple(c for p in s.paragraphs if (c := clean(p)).strip()),
+        )
         for s in sections
         if any(p.strip() for p in s.paragraphs)
     )
+    events = [replace(e, label=clean(e.label), text=clean(e.text)) for e in events[:MAX_EVENTS]]
+    related = [
+        RelatedLink(cut(clean(r.title), MAX_TITLE_CHARS), web_url(r.url))
+        for r in (*meta.related, *related)
+    ]
     size = sum(len(p) for s in kept for p in s.paragraphs)
     if size > MAX_ARTICLE_CHARS:
         raise SourceError(
@@ -109,9 +134,9 @@ def build_article(
     dek = meta.dek if meta.dek and identity_form(meta.dek) != identity_form(title) else None
     seen: set[str] = set()
     links: list[RelatedLink] = []
-    for link in (*meta.related, *related):
+    for link in related:
         key = identity_form(link.title)
-        if key and key not in seen and key != identity_form(title):
+        if key and key not in seen and key != identity_form(title) and len(links) < MAX_RELATED:
             seen.add(key)
             links.append(link)
     return Article(
@@ -129,6 +154,28 @@ def build_article(
         sections=kept,
         events=tuple(events),
         related=tuple(links),
+    )
+
+
+def _bounded(meta: Meta) -> Meta:
+    """``meta`` with each field cleaned (no control characters) and within its bound: long
+    text cut with "…", a URL that is not http(s) or too long dropped, a date that has no
+    UTC instant dropped."""
+
+    def bounded(value: str | None, limit: int) -> str | None:
+        return (cut(clean(value), limit) or None) if value else None
+
+    return replace(
+        meta,
+        source=cut(clean(meta.source), MAX_SOURCE_CHARS),
+        title=cut(clean(meta.title), MAX_TITLE_CHARS),
+        url=web_url(meta.url),
+        canonical_url=web_url(meta.canonical_url),
+        dek=bounded(meta.dek, MAX_DEK_CHARS),
+        category=bounded(meta.category, MAX_CATEGORY_CHARS),
+        author=bounded(meta.author, MAX_AUTHOR_CHARS),
+        language=bounded(meta.language, MAX_LANGUAGE_CHARS),
+        published=instant_or_none(meta.published),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import stat
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +26,13 @@ from digest.sources.article import (
     assemble,
     build_article,
 )
+from digest.sources.bounds import (
+    MAX_FOLDER_FILES,
+    MAX_JSON_ITEMS,
+    MAX_NESTING,
+    clean,
+    describe,
+)
 from digest.sources.dates import parse_datetime
 from digest.sources.decode import decode_bytes
 from digest.sources.feeds import looks_like_feed, parse_feed
@@ -33,7 +41,7 @@ from digest.sources.markup import html_blocks, looks_like_html, markdown_blocks
 from digest.sources.pages import looks_like_page, parse_page
 from digest.sources.text import parse_text
 
-__all__ = ["Kind", "read_document", "read_folder", "read_path", "sniff"]
+__all__ = ["Kind", "read_document", "read_file", "read_folder", "read_path", "sniff"]
 
 log = logging.getLogger(__name__)
 
@@ -132,18 +140,59 @@ def _markdown_article(body: str, meta: Meta, category: str | None) -> Article:
     return build_article(full, sections, events, related)
 
 
+def _nesting(value: Any) -> int:
+    """How deep the arrays and objects of a parsed JSON value nest (walked without
+    recursion, so that the walk itself has no depth limit)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in node if isinstance(child, list | dict))
+    return deepest
+
+
+def _repaired(value: Any) -> Any:
+    """``value`` with its strings cleaned (``bounds.clean``): a lone surrogate
+    (``"\\ud800"``) becomes U+FFFD, since no UTF-8 output can carry one."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, list):
+        return [_repaired(v) for v in value]
+    if isinstance(value, dict):
+        return {clean(str(k)): _repaired(v) for k, v in value.items()}
+    return value
+
+
 def _read_json(
     text: str, *, name: str, source: str, category: str | None, language: str | None
 ) -> SourceResult:
+    too_deep = SourceError(
+        f"JSON nested more than {MAX_NESTING} deep", location=name, reader="json"
+    )
     try:
-        data = json.loads(text)
+        parsed = json.loads(text)
+    except RecursionError:  # the parser recurses once per level: far past MAX_NESTING
+        raise too_deep from None
     except ValueError as exc:
         raise SourceError(f"not valid JSON ({exc})", location=name, reader="json") from exc
+    if _nesting(parsed) > MAX_NESTING:
+        raise too_deep
+    data = _repaired(parsed)
     if isinstance(data, dict) and isinstance(data.get("articles"), list):
         data = data["articles"]
     items = data if isinstance(data, list) else [data]
-    articles: list[Article] = []
     warnings: list[str] = []
+    if len(items) > MAX_JSON_ITEMS:
+        warnings.append(
+            f"{name}: read the first {MAX_JSON_ITEMS:,} of {len(items):,} articles"
+            f" (the limit of one JSON document)"
+        )
+        items = items[:MAX_JSON_ITEMS]
+    articles: list[Article] = []
     for index, item in enumerate(items):
         where = f"{name}[{index}]" if isinstance(data, list) else name
         if not isinstance(item, dict):
@@ -151,8 +200,8 @@ def _read_json(
             continue
         try:
             articles.append(_json_article(item, source, category, language))
-        except SourceError as exc:
-            warnings.append(f"{where}: skipped: {exc}")
+        except Exception as exc:  # one article: a warning, whatever it held
+            warnings.append(f"{where}: skipped: {describe(exc)}")
     return SourceResult(tuple(articles), tuple(warnings))
 
 
@@ -192,22 +241,36 @@ def read_path(
     """One file, or every article file under a folder."""
     if path.is_dir():
         return read_folder(path, source=source, category=category, language=language)
+    data = read_file(path)
+    return read_document(data, name=str(path), source=source, category=category, language=language)
+
+
+def read_file(path: Path) -> bytes:
+    """The bytes of a regular file of at most ``MAX_DOCUMENT_BYTES``; ``SourceError`` for
+    anything else (a device such as ``/dev/zero`` or a pipe never ends, or never starts)."""
     try:
-        size = path.stat().st_size
-        if size > MAX_DOCUMENT_BYTES:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise SourceError("not a regular file", location=str(path), reader="file")
+        if info.st_size > MAX_DOCUMENT_BYTES:
             raise SourceError(
-                f"{size:,} bytes, over the {MAX_DOCUMENT_BYTES:,} limit",
+                f"{info.st_size:,} bytes, over the {MAX_DOCUMENT_BYTES:,} limit",
                 location=str(path),
                 reader="file",
             )
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(MAX_DOCUMENT_BYTES + 1)  # the file may have grown since
     except FileNotFoundError:
         raise SourceError("no such file or folder", location=str(path), reader="file") from None
     except OSError as exc:
         raise SourceError(
             f"cannot read ({exc.strerror})", location=str(path), reader="file"
         ) from exc
-    return read_document(data, name=str(path), source=source, category=category, language=language)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise SourceError(
+            f"over the {MAX_DOCUMENT_BYTES:,}-byte limit", location=str(path), reader="file"
+        )
+    return data
 
 
 def _wanted(path: Path, root: Path) -> bool:
@@ -223,7 +286,14 @@ def read_folder(
     """Every document under ``folder`` (recursively, in name order); a bad file is a warning."""
     articles: list[Article] = []
     warnings: list[str] = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and _wanted(p, folder)):
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and _wanted(p, folder))
+    if len(paths) > MAX_FOLDER_FILES:
+        warnings.append(
+            f"{folder}: read the first {MAX_FOLDER_FILES:,} of {len(paths):,} files"
+            " (the limit of one folder source)"
+        )
+        paths = paths[:MAX_FOLDER_FILES]
+    for path in paths:
         if path.suffix.lower() not in _SUFFIXES and not _is_text(path):
             log.debug("%s: skipped, not a text document", path)
             continue
@@ -232,6 +302,10 @@ def read_folder(
         except SourceError as exc:
             # A reader names the file itself, or says nothing of where: then say it here.
             warnings.append(str(exc) if exc.location == str(path) else f"{path}: {exc}")
+            continue
+        except Exception as exc:  # one file: a warning, whatever it held
+            log.debug("%s: unexpected error while reading", path, exc_info=True)
+            warnings.append(f"{path}: skipped: {describe(exc)}")
             continue
         articles.extend(result.articles)
         warnings.extend(result.warnings)

@@ -1,4 +1,9 @@
-"""YAML front matter of Markdown and text files, and the article fields it names."""
+"""YAML front matter of Markdown and text files, and the article fields it names.
+
+Front matter is loaded with ``digest.config.load_yaml`` (no aliases, a nesting limit) and
+must fit in ``MAX_FRONT_MATTER_CHARS``; only text and numbers count as field values (a list
+or mapping where a title belongs is ignored, not printed as Python).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,11 @@ from typing import Any
 
 import yaml
 
+from digest.config import YamlRefused, load_yaml
 from digest.errors import SourceError
 from digest.models import RelatedLink
 from digest.sources.article import Meta
+from digest.sources.bounds import MAX_FRONT_MATTER_CHARS
 from digest.sources.dates import parse_datetime
 
 __all__ = ["as_list", "meta_from_front_matter", "split_front_matter"]
@@ -25,8 +32,15 @@ def split_front_matter(text: str, *, where: str = "") -> tuple[Mapping[str, Any]
     match = _FRONT.match(text)
     if match is None:
         return {}, text
+    if len(match["yaml"]) > MAX_FRONT_MATTER_CHARS:
+        raise SourceError(
+            f"front matter longer than {MAX_FRONT_MATTER_CHARS:,} characters",
+            location=where or "input",
+        )
     try:
-        data = yaml.safe_load(match["yaml"])
+        data = load_yaml(match["yaml"])
+    except YamlRefused as exc:
+        raise SourceError(f"front matter refused: {exc}", location=where or "input") from None
     except yaml.YAMLError as exc:
         raise SourceError("front matter is not valid YAML", location=where or "input") from exc
     if data is None:
@@ -48,6 +62,13 @@ def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
+def _scalar_text(value: Any) -> str | None:
+    """A text or number field as text; None for anything else (a list, a mapping, a bool)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    return str(value).strip() or None
+
+
 def meta_from_front_matter(
     data: Mapping[str, Any], *, source: str, category: str | None, language: str | None
 ) -> Meta:
@@ -55,15 +76,15 @@ def meta_from_front_matter(
 
     def text(*keys: str) -> str | None:
         for key in keys:
-            value = data.get(key)
-            if value is not None and str(value).strip():
-                return str(value).strip()
+            value = _scalar_text(data.get(key))
+            if value:
+                return value
         return None
 
     related = tuple(
-        RelatedLink(title=str(r.get("title", "")), url=_str_or_none(r.get("url")))
+        RelatedLink(title=_scalar_text(r.get("title")) or "", url=_str_or_none(r.get("url")))
         if isinstance(r, dict)
-        else RelatedLink(title=str(r))
+        else RelatedLink(title=_scalar_text(r) or "")
         for r in as_list(data.get("related"))
     )
     return Meta(

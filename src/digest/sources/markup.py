@@ -14,6 +14,7 @@ import lxml.html
 from markdown_it import MarkdownIt
 
 from digest.sources.article import Block
+from digest.sources.bounds import MAX_NESTING
 
 __all__ = ["html_blocks", "markdown_blocks", "parse_fragment"]
 
@@ -109,9 +110,15 @@ class _Collector:
                 self.blocks.append(Block(kind, clean, link))  # type: ignore[arg-type]
         self.parts, self.links, self.kind = [], [], "paragraph"
 
-    def walk(self, element: lxml.etree._Element) -> None:
+    def walk(self, element: lxml.etree._Element, depth: int = 0) -> None:
         tag = _tag(element)
         if tag in _DROP:
+            self.parts.append(element.tail or "")
+            return
+        if depth > MAX_NESTING:
+            # Past the bound the rest of the tree is read as one run of text, without
+            # recursion (a page nested thousands deep would exhaust the stack).
+            self.parts.append(" ".join(_text_without_dropped(element)))
             self.parts.append(element.tail or "")
             return
         block = tag in _BLOCKS
@@ -130,10 +137,29 @@ class _Collector:
         if tag:
             self.parts.append(element.text or "")
             for child in element:
-                self.walk(child)
+                self.walk(child, depth + 1)
         if block:
             self.flush()
         self.parts.append(element.tail or "")
+
+
+def _text_without_dropped(element: lxml.etree._Element) -> list[str]:
+    """The text under ``element`` (tails of its descendants included), leaving out what
+    ``_DROP`` names, walked with an explicit stack."""
+    found: list[str] = []
+    stack: list[tuple[lxml.etree._Element, bool]] = [(element, False)]
+    while stack:
+        node, tail_only = stack.pop()
+        if not tail_only:
+            if _tag(node) not in _DROP and isinstance(node.tag, str):
+                found.append(node.text or "")
+                # Children in reverse, each followed by its tail, so the order is the page's.
+                for child in reversed(node):
+                    stack.append((child, True))
+                    stack.append((child, False))
+        elif node is not element:
+            found.append(node.tail or "")
+    return [t for t in found if t.strip()]
 
 
 def parse_fragment(html: str) -> lxml.html.HtmlElement | None:

@@ -23,6 +23,7 @@ import trafilatura
 from digest.errors import SourceError
 from digest.models import Article, RelatedLink, Section
 from digest.sources.article import Block, Meta, assemble, build_article, parse_related
+from digest.sources.bounds import MAX_PAGE_TEXT_CHARS
 from digest.sources.dates import parse_datetime
 from digest.sources.markup import html_blocks
 
@@ -153,9 +154,12 @@ def _json_ld(document: lxml.html.HtmlElement) -> dict[str, Any]:
             continue
         try:
             data = json.loads(script.text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's stack
             continue
-        for item in data if isinstance(data, list) else data.get("@graph", [data]):
+        if not isinstance(data, list | dict):
+            continue
+        graph = data if isinstance(data, list) else data.get("@graph", [data])
+        for item in graph if isinstance(graph, list) else [graph]:
             if isinstance(item, dict) and "datePublished" in item:
                 return item
     return {}
@@ -235,6 +239,15 @@ def parse_page(
         raise SourceError(
             f"not an HTML document ({exc})", location=url or "page", reader="page"
         ) from exc
+    text_size = sum(
+        len(t) for t in document.xpath("//text()[not(ancestor::script or ancestor::style)]")
+    )
+    if text_size > MAX_PAGE_TEXT_CHARS:
+        raise SourceError(
+            f"{text_size:,} characters of text, over the {MAX_PAGE_TEXT_CHARS:,} limit of a page",
+            location=url or "page",
+            reader="page",
+        )
     tags = _meta_tags(document)
     canonical = next(
         (link.get("href") for link in document.iter("link") if link.get("rel") == "canonical"),
