@@ -37,7 +37,7 @@ from digest.pipeline.bounces import mail_sources, process_bounces
 from digest.pipeline.build import build_edition
 from digest.pipeline.desk import hold_reason
 from digest.pipeline.ingest import IngestReport, ingest
-from digest.pipeline.personal import DailySubscribers, PersonalMessages, render_variants
+from digest.pipeline.personal import PersonalMessages, SubscribersByFrequency, render_variants
 from digest.progress import Progress
 from digest.publish.archive import update_archive
 from digest.publish.messages import MessageFactory
@@ -203,7 +203,7 @@ def send_rendered(
         rendered.edition_id,
         # Those who chose daily mail, read a page at a time (memory does not grow with
         # the list); one render per topic set (personal editions).
-        recipients if recipients is not None else DailySubscribers(subscribers.pages()),
+        recipients if recipients is not None else SubscribersByFrequency(subscribers.pages()),
         messages.message,
         connect,
         config.delivery,
@@ -260,7 +260,7 @@ def run_daily(
         if progress:
             progress("render", 0, 1, "")
         # Personal editions: one render per distinct topic set of the active subscribers.
-        daily = DailySubscribers(SubscriberStore(db).pages())
+        daily = SubscribersByFrequency(SubscriberStore(db).pages())
         variants = render_variants(config, db, edition, daily)
         rendered = variants[()]
         if progress:
@@ -356,7 +356,7 @@ def send_weekly(
     or with no weekly subscriber or story."""
     if WEEKDAYS[day.weekday()] != config.edition.weekly_day:
         return None
-    weekly = DailySubscribers(SubscriberStore(db).pages(), "weekly")
+    weekly = SubscribersByFrequency(SubscriberStore(db).pages(), "weekly")
     if next(iter(weekly), None) is None:
         return None
     editions = EditionStore(db)

@@ -46,8 +46,8 @@ from digest.store.subscribers import SubscriberStore
 from digest.subscribers import normalize_email
 
 __all__ = [
-    "DailySubscribers",
     "PersonalMessages",
+    "SubscribersByFrequency",
     "Variants",
     "edition_variants",
     "group_by_topics",
@@ -157,9 +157,10 @@ def variant_orders(
     ]
 
 
-class DailySubscribers:
-    """The subscribers of ``pages`` who chose daily mail; iterable again and again, as
-    ``deliver_edition`` needs (it reads the list twice, a page at a time)."""
+class SubscribersByFrequency:
+    """The subscribers of ``pages`` who chose ``frequency`` (daily or weekly mail);
+    iterable again and again, as ``deliver_edition`` needs (it reads the list twice, a
+    page at a time)."""
 
     def __init__(self, pages: Iterable[Subscriber], frequency: str = "daily") -> None:
         self.pages = pages
