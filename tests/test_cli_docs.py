@@ -39,3 +39,19 @@ def test_every_command_has_help_text() -> None:
         return found
 
     assert all(c.help for c in walk(main)), [c.name for c in walk(main) if not c.help]
+
+
+def test_python_dash_m_digest_is_the_same_command() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "digest", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    listed = set(re.findall(r"^  ([a-z][a-z-]*)\s", done.stdout, re.M))
+    assert set(main.commands) <= listed

@@ -42,8 +42,10 @@ TEXTS = [
         "zh",
         "市政府周一批准了一座新桥。\n该桥预计二〇二八年建成。\n\n居民们已经等了十年。",
         None,
-        "a10fcac90790b9021339c5e4befc02c449cc831db18c3482b2e4c73ca2f63c40",
-        "市政府周一批准了一座新桥。 该桥预计二〇二八年建成。",
+        # Changed on purpose (issue 10): "。" now ends a sentence without a space after it,
+        # so the headline is the first sentence, no longer both lines.
+        "571fbf7206195c774d4d6022331c64585304ea83de8527dfb28e110162cdc893",
+        "市政府周一批准了一座新桥。",
     ),
     (
         "hi",

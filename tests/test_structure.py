@@ -26,7 +26,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"edition"}),
     frozenset({"publish", "deliver", "subscribers"}),
     frozenset({"pipeline", "server", "web"}),
-    frozenset({"cli"}),
+    frozenset({"cli", "__main__"}),
 )
 # Same-layer pairs that must stay apart: a transport knows nothing of rendering.
 APART = {("deliver", "publish")}

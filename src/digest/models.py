@@ -7,6 +7,7 @@ new one with ``dataclasses.replace``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -38,7 +39,47 @@ __all__ = [
     "Subscriber",
     "SubscriberState",
     "Summary",
+    "count_words",
 ]
+
+
+# --- words ------------------------------------------------------------------------------
+
+# Scripts written without spaces between words count by letters, as word-equivalents: a
+# Chinese word is about 1.5 characters (Japanese kana and kanji alike); a Thai, Lao, Khmer
+# or Myanmar word about 4 spacing letters (vowel and tone marks do not count).
+CJK_CHARS_PER_WORD = 1.5
+SEA_LETTERS_PER_WORD = 4.0
+_CJK = (
+    "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+    "\U00020000-\U0003134f"
+)
+_SEA = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
+_UNSPACED = re.compile(f"[{_CJK}{_SEA}]")
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+# Spacing letters only: Thai and Lao consonants and the vowels written beside them,
+# Myanmar consonants and independent vowels, Khmer consonants and independent vowels.
+_SEA_LETTER = re.compile(
+    "[\u0e01-\u0e30\u0e32\u0e33\u0e40-\u0e46\u0e81-\u0eb0\u0eb2\u0eb3\u0ebd-\u0ec6"
+    "\u1000-\u102a\u1780-\u17b3]"
+)
+
+
+def count_words(text: str) -> int:
+    """Words in ``text``, any script: runs between spaces, and for scripts written without
+    spaces (CJK, Thai, Lao, Khmer, Myanmar) their letters as word-equivalents.
+
+    The one measure of length: ``Article.word_count``, the sentence splitter, summaries'
+    budgets and ``digest read`` all count with it. Text without such letters counts
+    exactly as ``len(text.split())``.
+    """
+    if _UNSPACED.search(text) is None:
+        return len(text.split())
+    cjk = len(_CJK_CHAR.findall(text))
+    sea = len(_SEA_LETTER.findall(text))
+    rest = _UNSPACED.sub(" ", text).split()
+    spaced = sum(1 for token in rest if any(ch.isalnum() for ch in token))
+    return spaced + round(cjk / CJK_CHARS_PER_WORD + sea / SEA_LETTERS_PER_WORD)
 
 
 # --- articles -------------------------------------------------------------------------
@@ -127,8 +168,8 @@ class Article:
 
     @property
     def word_count(self) -> int:
-        return sum(len(p.split()) for p in self.paragraphs) + sum(
-            len(e.text.split()) for e in self.events
+        return sum(count_words(p) for p in self.paragraphs) + sum(
+            count_words(e.text) for e in self.events
         )
 
 
@@ -160,6 +201,9 @@ class Summary:
     # Generated points dropped by the support check, and why a fallback happened.
     dropped_points: int = 0
     fallback_reason: str | None = None
+    # Why the summary is thinner than asked (fewer points, no conclusion), in a few words:
+    # "teaser only: the source gave 38 words".
+    note: str | None = None
 
 
 # --- the edition ----------------------------------------------------------------------

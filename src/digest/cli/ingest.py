@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,7 +32,8 @@ def ingest_command(config: Config) -> None:
             continue
         click.echo(
             f"{source.name}: {source.read} read, {source.new} new, {source.updated} updated,"
-            f" {source.unchanged} unchanged"
+            f" {source.unchanged} unchanged, {source.undated} undated (dated when first seen)"
+            + _repairs_note(source.repairs)
         )
         for warning in source.warnings:
             click.echo(f"  warning: {warning}", err=True)
@@ -64,17 +67,42 @@ def read_command(location: str, as_json: bool, kind: Any, allow_private: bool) -
         return
     for article in result.articles:
         _echo_article(article)
+    _echo_totals(result.articles, result.repairs)
+
+
+def _repairs_note(repairs: Mapping[str, int]) -> str:
+    """ ", 3 text repairs (2 entity, 1 mojibake)", or nothing when there were none."""
+    total = sum(repairs.values())
+    if not total:
+        return ""
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(repairs.items()) if n)
+    return f", {count(total, 'text repair')} ({kinds})"
+
+
+def _echo_totals(articles: Sequence[Article], repairs: Mapping[str, int]) -> None:
+    undated = sum(1 for a in articles if a.published is None)
+    languages = Counter(a.language or "unknown" for a in articles)
+    shown = ", ".join(f"{code} {n}" for code, n in languages.most_common())
+    click.echo(
+        f"{count(len(articles), 'article')}, {undated} undated{_repairs_note(repairs)};"
+        f" languages: {shown or 'none'}",
+        err=True,
+    )
 
 
 def _echo_article(article: Article) -> None:
     when = article.published.isoformat() if article.published else "undated"
     click.echo(f"{article.title}")
-    click.echo(f"  {article.source} · {article.category or 'uncategorised'} · {when}")
+    click.echo(
+        f"  {article.source} · {article.category or 'uncategorised'} · {when}"
+        f" · {article.language or 'language unknown'}"
+    )
     if article.url:
         click.echo(f"  {article.url}")
     click.echo(
         f"  {article.word_count} words, {len(article.sections)} sections,"
         f" {len(article.events)} events, {len(article.related)} related"
+        + (f", image {article.image.url}" if article.image is not None else "")
     )
 
 

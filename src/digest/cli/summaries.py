@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
-from digest.cli.base import EXIT_USAGE, count, main, pass_config, progress_bar
+from digest.cli.base import EXIT_FAILED, EXIT_USAGE, count, main, pass_config, progress_bar
 from digest.config import Config, with_overrides
+from digest.models import Article, Summary
 from digest.pipeline.batch import summarize_articles, summarize_jsonl, summary_json
 from digest.sources import read_location
 
@@ -86,21 +87,42 @@ def summarize_command(
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     articles = list(result.articles)
-    found = summarize_articles(config, articles, cache=not no_cache)
+    failures: dict[str, str] = {}
+    found = summarize_articles(config, articles, cache=not no_cache, failures=failures)
     if as_json:
         shown = [summary_json(a, found[a.id]) for a in articles if a.id in found]
-        click.echo(json.dumps(shown[0] if len(shown) == 1 else shown, ensure_ascii=False, indent=2))
-        return
-    for n, article in enumerate(articles):
+        if shown:
+            click.echo(
+                json.dumps(shown[0] if len(shown) == 1 else shown, ensure_ascii=False, indent=2)
+            )
+    else:
+        _echo_summaries(articles, found)
+    # Never a silent success: each article without a summary says why, and the status says so.
+    for article in articles:
+        if article.id not in found:
+            reason = failures.get(article.id, "could not be summarised")
+            click.echo(f"error: {article.title[:80]}: {reason}", err=True)
+    if not articles:
+        click.echo(f"error: {location}: no article to summarise", err=True)
+    if not articles or len(found) < len(articles):
+        sys.exit(EXIT_FAILED)
+
+
+def _echo_summaries(articles: list[Article], found: dict[str, Summary]) -> None:
+    shown = 0
+    for article in articles:
         summary = found.get(article.id)
         if summary is None:
             continue
-        if n:
+        if shown:
             click.echo()
+        shown += 1
         click.echo(click.style(article.title, bold=True))
         for point in summary.key_points:
             click.echo(f"  • {point.text}")
         if summary.conclusion is not None:
             click.echo(f"  Conclusion: {summary.conclusion.text}")
+        if summary.note:
+            click.echo(f"  ({summary.note})")
         if summary.fallback_reason:
             click.echo(f"  (extractive fallback: {summary.fallback_reason})", err=True)

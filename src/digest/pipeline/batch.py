@@ -45,10 +45,12 @@ def summarize_articles(
     *,
     cache: bool = True,
     progress: Progress | None = None,
+    failures: dict[str, str] | None = None,
 ) -> dict[str, Summary]:
-    """Summaries by article id with the configured summariser (cached in the store)."""
+    """Summaries by article id with the configured summariser (cached in the store);
+    ``failures`` gets the id and reason of each article that could not be summarised."""
     with _summarizer(config, cache) as (summarizer, store):
-        return summarize_many(articles, summarizer, store, progress=progress)
+        return summarize_many(articles, summarizer, store, progress=progress, failures=failures)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,4 +146,5 @@ def summary_json(article: Article, summary: Summary) -> dict[str, Any]:
         "prompt_version": summary.prompt_version,
         "dropped_points": summary.dropped_points,
         "fallback_reason": summary.fallback_reason,
+        "note": summary.note,
     }

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 from digest.config import Config
 from digest.errors import SourceError, StoreError
+from digest.models import Article
 from digest.progress import Progress
 from digest.sources import read_source
 from digest.sources.bounds import describe
 from digest.store import ArticleStore, Database
 
-__all__ = ["IngestReport", "SourceReport", "ingest"]
+__all__ = ["IngestReport", "SourceReport", "first_seen", "ingest"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,10 @@ class SourceReport:
     failed: bool = False
     reason: str | None = None
     warnings: tuple[str, ...] = ()
+    # Articles that named no plausible date: each was given the time it was first seen.
+    undated: int = 0
+    # Text repairs the readers made (entities, mojibake, control characters), by kind.
+    repairs: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +62,15 @@ def ingest(config: Config, db: Database, progress: Progress | None = None) -> In
     """Read every configured source and store its articles.
 
     1. read    each source with its reader (``digest.sources.read_source``)
-    2. store   its articles in one transaction (``ArticleStore.add_many``)
+    2. date    an article that names no date gets the time it was first seen (``first_seen``)
+    3. store   its articles in one transaction (``ArticleStore.add_many``)
 
     A source that fails (unreadable, the store refused it, or anything else its input
     caused) is reported with its reason in one line; what it stored before stays, and the
     other sources go on.
     """
     store = ArticleStore(db)
+    now = datetime.now(UTC)
     reports: list[SourceReport] = []
     total = len(config.sources)
     for done, options in enumerate(config.sources):
@@ -70,7 +79,8 @@ def ingest(config: Config, db: Database, progress: Progress | None = None) -> In
         location = config.resolve(options.location)
         try:
             result = read_source(options, config)
-            counts = store.add_many(result.articles)
+            articles, undated = first_seen(result.articles, store, now)
+            counts = store.add_many(articles)
         except (SourceError, StoreError) as exc:
             reports.append(SourceReport(options.name, location, failed=True, reason=str(exc)))
             continue
@@ -90,8 +100,27 @@ def ingest(config: Config, db: Database, progress: Progress | None = None) -> In
                 updated=counts.updated,
                 unchanged=counts.unchanged,
                 warnings=result.warnings,
+                undated=undated,
+                repairs=result.repairs,
             )
         )
     if progress:
         progress("ingest", total, total, "")
     return IngestReport(tuple(reports))
+
+
+def first_seen(
+    articles: Sequence[Article], store: ArticleStore, now: datetime
+) -> tuple[tuple[Article, ...], int]:
+    """The articles, each undated one given the time it was first seen (the stored one's
+    date when it was stored before, else ``now``), and how many were undated."""
+    out: list[Article] = []
+    undated = 0
+    for article in articles:
+        if article.published is None:
+            undated += 1
+            stored = store.get(article.id)
+            seen = stored.published if stored is not None and stored.published else now
+            article = replace(article, published=seen)
+        out.append(article)
+    return tuple(out), undated

@@ -33,6 +33,7 @@ from digest.sources.decode import decode_bytes
 from digest.sources.files import Kind, read_document, read_file, read_path
 from digest.sources.http import FETCH_SECONDS, Fetched, fetch
 from digest.sources.pages import parse_page
+from digest.text.clean import counting_repairs
 
 __all__ = ["SourceResult", "read_location", "read_source"]
 
@@ -70,10 +71,15 @@ def read_location(
 
     A ``SourceError`` always names the location, whatever reader raised it; it is the only
     exception reading raises. ``allow_private`` and ``fetch_timeout`` apply to every fetch
-    (the location's, and the pages of teasers with ``fetch_full_text``)."""
+    (the location's, and the pages of teasers with ``fetch_full_text``). The result's
+    ``repairs`` counts the text repairs its readers made (``digest.text.clean``)."""
     fetching = _Fetching(allow_private, fetch_timeout)
     try:
-        return _read_location(location, source, kind, category, language, fetch_full_text, fetching)
+        with counting_repairs() as tally:
+            result = _read_location(
+                location, source, kind, category, language, fetch_full_text, fetching
+            )
+        return replace(result, repairs=dict(tally))
     except SourceError as exc:
         if exc.location == location:
             raise
@@ -216,5 +222,6 @@ def _with_page_text(article: Article, page: Article) -> Article:
         published=article.published or page.published,
         language=article.language or page.language,
         related=(*article.related, *page.related),
+        image=article.image or page.image,
     )
     return build_article(meta, page.sections, page.events)

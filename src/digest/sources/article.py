@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal
+from urllib.parse import urljoin
 
 from digest.errors import SourceError
 from digest.identity import article_id, canonical_url, content_hash
-from digest.models import Article, Event, RelatedLink, Section
+from digest.models import Article, Event, LeadImage, RelatedLink, Section
 from digest.sources.bounds import (
     MAX_AUTHOR_CHARS,
     MAX_CATEGORY_CHARS,
@@ -29,12 +30,15 @@ from digest.sources.bounds import (
     MAX_RELATED,
     MAX_SOURCE_CHARS,
     MAX_TITLE_CHARS,
+    MAX_URL_CHARS,
     clean,
     cut,
     instant_or_none,
     web_url,
 )
 from digest.sources.dates import MONTH, date_in
+from digest.text.clean import repair
+from digest.text.language import detect_language, normal_language
 from digest.text.rules import identity_form
 
 __all__ = [
@@ -45,6 +49,7 @@ __all__ = [
     "SourceResult",
     "assemble",
     "build_article",
+    "lead_image",
     "parse_event",
     "parse_related",
 ]
@@ -59,10 +64,12 @@ MAX_ARTICLE_CHARS = 300_000
 
 @dataclass(frozen=True, slots=True)
 class SourceResult:
-    """What reading one source gave: its articles and one line per thing skipped or repaired."""
+    """What reading one source gave: its articles, one line per thing skipped, and the
+    text repairs made (by kind: ``entity``, ``mojibake``, ``control``)."""
 
     articles: tuple[Article, ...] = ()
     warnings: tuple[str, ...] = ()
+    repairs: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +95,7 @@ class Meta:
     published: datetime | None = None
     language: str | None = None
     related: tuple[RelatedLink, ...] = field(default_factory=tuple)
+    image: LeadImage | None = None
 
 
 def build_article(
@@ -99,9 +107,12 @@ def build_article(
     """The one way readers make an ``Article``: ids, canonical URL and hash filled in.
 
     Raises ``SourceError`` for an article with no headline and no text, or one above
-    ``MAX_ARTICLE_CHARS``; callers turn that into a logged skip. Every field is kept within
-    the bounds of ``bounds.py`` first (``_bounded``).
+    ``MAX_ARTICLE_CHARS``; callers turn that into a logged skip. Every text field is
+    repaired first (``digest.text.clean.repair``: double-escaped entities, mojibake), then
+    kept within the bounds of ``bounds.py`` (``_bounded``). The language is the declared
+    one, normalised (``pt-BR`` is ``pt-br``), else read from the text.
     """
+    meta, sections, events, related = _repaired(meta, sections, events, related)
     meta = _bounded(meta)
     title = meta.title
     kept = tuple(
@@ -150,10 +161,11 @@ def build_article(
         category=meta.category or None,
         author=meta.author or None,
         published=published,
-        language=meta.language or None,
+        language=normal_language(meta.language) or _language_of(title, kept, events),
         sections=kept,
         events=tuple(events),
         related=tuple(links),
+        image=meta.image,
     )
 
 
@@ -179,6 +191,87 @@ def _bounded(meta: Meta) -> Meta:
     )
 
 
+def _language_of(title: str, sections: Sequence[Section], events: Sequence[Event]) -> str | None:
+    """The language read from the article's own words (when no source declares one)."""
+    parts = [title, *(p for s in sections for p in s.paragraphs), *(e.text for e in events)]
+    return detect_language("\n".join(parts)[:4000])
+
+
+def _repaired(
+    meta: Meta,
+    sections: Sequence[Section],
+    events: Sequence[Event],
+    related: Sequence[RelatedLink],
+) -> tuple[Meta, list[Section], list[Event], list[RelatedLink]]:
+    def fix(text: str | None) -> str | None:
+        return None if text is None else repair(text)
+
+    fixed_meta = replace(
+        meta,
+        title=repair(meta.title),
+        dek=fix(meta.dek),
+        category=fix(meta.category),
+        author=fix(meta.author),
+        related=tuple(RelatedLink(repair(r.title), r.url) for r in meta.related),
+    )
+    fixed_sections = [
+        Section(fix(s.heading), tuple(repair(p) for p in s.paragraphs)) for s in sections
+    ]
+    fixed_events = [Event(repair(e.label), e.when, repair(e.text)) for e in events]
+    fixed_related = [RelatedLink(repair(r.title), r.url) for r in related]
+    return fixed_meta, fixed_sections, fixed_events, fixed_related
+
+
+# --- lead images ------------------------------------------------------------------------
+
+# An image URL longer than this is not kept (a data: blob or a tracking monster).
+MAX_IMAGE_URL_CHARS = MAX_URL_CHARS
+# Pixel sizes outside this range are not believed (a 1x1 tracking pixel, a typo).
+_IMAGE_PIXELS = range(16, 20_001)
+_MAX_ALT_CHARS = 300
+
+
+def _pixels(value: object) -> int | None:
+    try:
+        number = int(str(value).strip().removesuffix("px"))
+    except ValueError:
+        return None
+    return number if number in _IMAGE_PIXELS else None
+
+
+def lead_image(
+    url: object,
+    *,
+    base: str | None = None,
+    width: object = None,
+    height: object = None,
+    alt: object = "",
+) -> LeadImage | None:
+    """A ``LeadImage`` from what a source says, or None when it is not one to keep: only an
+    absolute http(s) URL (resolved against ``base``) up to ``MAX_IMAGE_URL_CHARS``; a size
+    given as 1 to 15 pixels is a tracking pixel, not a picture."""
+    if not isinstance(url, str) or not url.strip():
+        return None
+    absolute = urljoin(base, url.strip()) if base else url.strip()
+    if (
+        not absolute.lower().startswith(("http://", "https://"))
+        or len(absolute) > MAX_IMAGE_URL_CHARS
+    ):
+        return None
+    if any(ch.isspace() or ord(ch) < 32 for ch in absolute):
+        return None
+    w, h = _pixels(width), _pixels(height)
+    for given in (width, height):
+        if given not in (None, "") and _pixels(given) is None:
+            try:
+                if int(str(given).strip().removesuffix("px")) < _IMAGE_PIXELS.start:
+                    return None  # a tracking pixel
+            except ValueError:
+                pass
+    text = " ".join(str(alt or "").split())[:_MAX_ALT_CHARS]
+    return LeadImage(url=absolute, width=w, height=h, alt=repair(text))
+
+
 # --- events ---------------------------------------------------------------------------
 
 # Labels that name a time without a date ("Upcoming: talks are scheduled ...").
@@ -188,7 +281,8 @@ _TIME_WORDS = re.compile(
     r"(early|mid|late|end of) \w+)$",
     re.IGNORECASE,
 )
-_LABEL = re.compile(r"^(?P<label>[^:]{2,40}):\s+(?P<text>\S.*)$")
+# "May 9, 2025: ..." and, in CJK text, "2025年5月9日：..." (a fullwidth colon needs no space).
+_LABEL = re.compile(r"^(?P<label>[^:：]{2,40})(?::\s+|：\s*)(?P<text>\S.*)$")
 
 
 def parse_event(line: str) -> Event | None:

@@ -5,12 +5,21 @@ it reports as broken becomes one warning line (and the entries it recovered), or
 nothing could be recovered, one ``SourceError`` line. Entry HTML becomes clean paragraphs;
 relative links are resolved against the feed's own address; podcast and video entries
 take their text from the episode notes or ``media:description``.
+
+Raw entry fields are repaired (``digest.text.clean.repair``) before their HTML is parsed,
+while a no-break space that mojibake turned into ``Â`` is still there to tell. The link is
+the original one where the feed names it (``feedburner:origLink`` and the like) rather
+than a tracking redirect. An entry's language is its own ``xml:lang``, else the feed's
+``<language>``/``xml:lang``, else read from its text. Its lead image is the first picture
+of ``media:content``/``media:thumbnail``, an image enclosure, ``itunes:image``, else the
+first image of its HTML.
 """
 
 from __future__ import annotations
 
 import calendar
 import logging
+import re
 import time
 import xml.parsers.expat
 from collections.abc import Mapping
@@ -21,11 +30,20 @@ from urllib.parse import urljoin
 import feedparser
 
 from digest.errors import SourceError
-from digest.models import Article, Section
-from digest.sources.article import Block, Meta, SourceResult, assemble, build_article
+from digest.models import Article, LeadImage, Section
+from digest.sources.article import (
+    Block,
+    Meta,
+    SourceResult,
+    assemble,
+    build_article,
+    lead_image,
+)
 from digest.sources.bounds import MAX_FEED_ITEMS, MAX_NESTING, describe
-from digest.sources.dates import is_bare_date, parse_datetime
+from digest.sources.dates import is_bare_date, parse_datetime, plausible
 from digest.sources.markup import html_blocks, looks_like_html, parse_fragment
+from digest.text.clean import repair
+from digest.text.language import normal_language
 
 __all__ = ["looks_like_feed", "parse_feed"]
 
@@ -43,16 +61,25 @@ def _one_line(exc: object) -> str:
     return text if len(text) <= 160 else text[:157] + "…"
 
 
-def _moment(entry: Mapping[str, Any]) -> datetime | None:
+def _moment(entry: Mapping[str, Any], language: str | None) -> datetime | None:
+    """The entry's publication time, if it names a plausible one (``dates.plausible``);
+    a date feedparser cannot read (``Seg, 24 Set 2018``) is read in the feed's language."""
+    languages = (language,) if language else ()
     for key in ("published", "updated", "created"):
         parsed = entry.get(f"{key}_parsed")
         raw = entry.get(key)
         # feedparser reads a bare date as midnight; every reader takes it as noon UTC.
         bare = isinstance(raw, str) and is_bare_date(raw)
         if isinstance(parsed, time.struct_time) and not bare:
-            return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+            try:
+                moment = datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+            except (OverflowError, ValueError, OSError):
+                moment = None  # year 0 or 9999: feedparser's tuple is not a real time
+            if moment is not None and plausible(moment, raw) is not None:
+                return moment
+            continue
         if raw:
-            moment = parse_datetime(raw)
+            moment = parse_datetime(raw, languages=languages)
             if moment is not None:
                 return moment
     return None
@@ -88,8 +115,21 @@ def _body_candidates(entry: Mapping[str, Any]) -> list[tuple[str, str | None]]:
     return found
 
 
+# Fields in which feed services keep the article's own address when ``<link>`` is their
+# tracking redirect (feedparser's names for ``feedburner:origLink`` and its kin).
+_ORIGINAL_LINK_KEYS = ("feedburner_origlink", "pheedo_origlink", "atom_origlink", "origlink")
+
+
+def _original_link(entry: Mapping[str, Any]) -> str | None:
+    for key in _ORIGINAL_LINK_KEYS:
+        value = entry.get(key)
+        if isinstance(value, str) and value.strip().lower().startswith(("http://", "https://")):
+            return value.strip()
+    return None
+
+
 def _entry_link(entry: Mapping[str, Any], base: str | None) -> str | None:
-    link = entry.get("link")
+    link = _original_link(entry) or entry.get("link")
     if not link:
         for candidate in entry.get("links") or ():
             if candidate.get("rel") in ("alternate", None) and candidate.get("href"):
@@ -137,6 +177,70 @@ def _feed_base(feed: Mapping[str, Any], location: str) -> str | None:
     return _absolute(home) or own
 
 
+_IMAGE_MEDIUM = ("image",)
+_IMAGE_FILE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif)(?:[?#].*)?$", re.IGNORECASE)
+
+
+def _is_image(item: Mapping[str, Any]) -> bool:
+    kind = str(item.get("type") or "").lower()
+    medium = str(item.get("medium") or "").lower()
+    return kind.startswith("image/") or medium in _IMAGE_MEDIUM
+
+
+def _entry_image(
+    entry: Mapping[str, Any], bodies: list[tuple[str, str | None]], base: str | None
+) -> LeadImage | None:
+    """The entry's lead picture (see the module docstring), or None."""
+    described = entry.get("media_description")
+    alt = described if isinstance(described, str) else ""
+    found: list[tuple[Any, Any, Any]] = []
+    for item in entry.get("media_content") or ():
+        # media:content that names neither type nor medium is a picture when its file is.
+        untyped = not item.get("type") and not item.get("medium")
+        if _is_image(item) or (untyped and _IMAGE_FILE.search(str(item.get("url") or ""))):
+            found.append((item.get("url"), item.get("width"), item.get("height")))
+    for item in entry.get("media_thumbnail") or ():
+        found.append((item.get("url"), item.get("width"), item.get("height")))
+    for item in entry.get("enclosures") or ():
+        if _is_image(item):
+            found.append((item.get("href"), None, None))
+    itunes = entry.get("image")
+    if isinstance(itunes, Mapping):
+        found.append((itunes.get("href"), None, None))
+    for url, width, height in found:
+        image = lead_image(url, base=base, width=width, height=height, alt=alt[:300])
+        if image is not None:
+            return image
+    for value, mime in bodies:
+        if mime == "text/plain" or not looks_like_html(value):
+            continue
+        root = parse_fragment(value)
+        if root is None:
+            continue
+        for img in root.iter("img"):
+            image = lead_image(
+                img.get("src"),
+                base=base,
+                width=img.get("width"),
+                height=img.get("height"),
+                alt=img.get("alt") or "",
+            )
+            if image is not None:
+                return image
+    return None
+
+
+def _entry_language(entry: Mapping[str, Any]) -> str | None:
+    """The entry's own ``xml:lang`` (on its title or content), if it has one."""
+    details = [entry.get("title_detail"), *(entry.get("content") or ())]
+    for detail in details:
+        if isinstance(detail, Mapping):
+            code = normal_language(detail.get("language"))
+            if code:
+                return code
+    return None
+
+
 def _entry_article(
     entry: Mapping[str, Any],
     *,
@@ -145,7 +249,7 @@ def _entry_article(
     category: str | None,
     language: str | None,
 ) -> Article:
-    candidates = _body_candidates(entry)
+    candidates = [(repair(value), mime) for value, mime in _body_candidates(entry)]
     bodies = [(_blocks(value, mime), value) for value, mime in candidates]
     blocks: list[Block] = []
     if bodies:
@@ -155,20 +259,22 @@ def _entry_article(
     dek = None
     summary = entry.get("summary")
     if summary and entry.get("content"):
-        teaser = _plain(summary)
+        teaser = _plain(repair(summary))
         if teaser and len(teaser) <= 300 and not body_text.startswith(teaser[:60]):
             dek = teaser
     tags = entry.get("tags") or ()
     terms = [t.get("term") for t in tags if t.get("term")]
+    author = entry.get("author")
     meta = Meta(
         source=outlet,
-        title=_plain(entry.get("title") or ""),
+        title=_plain(repair(str(entry.get("title") or ""))),
         url=_entry_link(entry, base),
         dek=dek,
         category=(terms[0] if terms else None) or category,
-        author=entry.get("author") or None,
-        published=_moment(entry),
-        language=language,
+        author=_plain(repair(author)) if isinstance(author, str) and author.strip() else None,
+        published=_moment(entry, _entry_language(entry) or language),
+        language=_entry_language(entry) or language,
+        image=_entry_image(entry, candidates, base),
     )
     return build_article(meta, sections or (Section(None, ()),), events, related)
 
@@ -252,7 +358,7 @@ def parse_feed(
         raise SourceError("not an RSS or Atom feed", location=location, reader="feed")
     outlet = " ".join(str(feed.get("title") or "").split()) or source
     base = _feed_base(feed, location)
-    lang = language or feed.get("language") or None
+    lang = normal_language(language) or normal_language(feed.get("language"))
     if len(entries) > MAX_FEED_ITEMS:
         warnings.append(
             f"{location}: read the first {MAX_FEED_ITEMS:,} of {len(entries):,} entries"

@@ -5,7 +5,10 @@ and list items keep their shape, and asked twice: with ``favor_precision``, and 
 ``favor_recall`` as a second opinion taken when the first looks truncated (see
 ``extract_blocks``; ``bench/extraction.py`` measures both against trafilatura's defaults).
 Metadata that carries a time (``article:published_time``, ``<time datetime>``, JSON-LD)
-wins over trafilatura's date, which has none.
+wins over trafilatura's date, which has none. The language is the page's declared one
+(``<html lang>``, ``og:locale``, ``content-language``), else read from its text; the lead
+image is ``og:image`` (with its width, height and alt), ``twitter:image``, else the first
+image of the article's body.
 """
 
 from __future__ import annotations
@@ -21,11 +24,19 @@ import lxml.html
 import trafilatura
 
 from digest.errors import SourceError
-from digest.models import Article, RelatedLink, Section
-from digest.sources.article import Block, Meta, assemble, build_article, parse_related
+from digest.models import Article, LeadImage, RelatedLink, Section
+from digest.sources.article import (
+    Block,
+    Meta,
+    assemble,
+    build_article,
+    lead_image,
+    parse_related,
+)
 from digest.sources.bounds import MAX_PAGE_TEXT_CHARS
 from digest.sources.dates import parse_datetime
 from digest.sources.markup import html_blocks
+from digest.text.language import normal_language
 
 __all__ = ["extract_blocks", "looks_like_page", "parse_page"]
 
@@ -224,6 +235,50 @@ def _dek(description: str | None, sections: Sequence[Section]) -> str | None:
     return None if first.startswith(text.rstrip(".… ")[:80]) else text
 
 
+def _declared_language(document: lxml.html.HtmlElement, tags: dict[str, str]) -> str | None:
+    http_equiv = next(
+        (
+            m.get("content")
+            for m in document.iter("meta")
+            if (m.get("http-equiv") or "").lower() == "content-language"
+        ),
+        None,
+    )
+    for value in (document.get("lang"), tags.get("og:locale"), http_equiv, tags.get("language")):
+        code = normal_language(value)
+        if code:
+            return code
+    return None
+
+
+def _page_image(
+    document: lxml.html.HtmlElement, tags: dict[str, str], base: str | None
+) -> LeadImage | None:
+    for key in ("og:image:secure_url", "og:image", "og:image:url", "twitter:image"):
+        image = lead_image(
+            tags.get(key),
+            base=base,
+            width=tags.get("og:image:width"),
+            height=tags.get("og:image:height"),
+            alt=tags.get("og:image:alt") or tags.get("twitter:image:alt") or "",
+        )
+        if image is not None:
+            return image
+    for container in ("article", "main"):
+        for element in document.iter(container):
+            for img in element.iter("img"):
+                image = lead_image(
+                    img.get("src"),
+                    base=base,
+                    width=img.get("width"),
+                    height=img.get("height"),
+                    alt=img.get("alt") or "",
+                )
+                if image is not None:
+                    return image
+    return None
+
+
 def parse_page(
     html: str,
     *,
@@ -280,6 +335,9 @@ def parse_page(
         category=tags.get("article:section") or found.get("categories") or category,
         author=tags.get("author") or found.get("author") or None,
         published=_published(document, tags, found.get("date")),
-        language=language or document.get("lang") or found.get("language") or None,
+        language=normal_language(language)
+        or _declared_language(document, tags)
+        or normal_language(found.get("language")),
+        image=_page_image(document, tags, page_url),
     )
     return build_article(meta, sections, events, related_links)

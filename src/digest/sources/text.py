@@ -11,6 +11,10 @@ Nothing here matches particular strings: each part is recognised by its shape.
   ``Name – pitch`` (a few capitalised words, a dash, a short sentence) and shares no word of
   its name with the story;
 - ``Related: <title>`` lines become related links wherever they are.
+
+An article that names no date of its own (no front matter ``date``) dates itself: the
+first date its lede names ("On May 11, 2025, ..."), else its latest dated timeline event,
+taken as noon UTC of that day (``dates.DAY_ONLY``).
 """
 
 from __future__ import annotations
@@ -19,18 +23,20 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
-from digest.models import Article
+from digest.models import Article, Event, Section, count_words
 from digest.sources.article import Block, Meta, assemble, build_article, parse_related
-from digest.text.rules import BULLET_LINE, casefold_words, mostly_same_words
+from digest.sources.dates import DAY_ONLY, date_in, plausible
+from digest.text.rules import BULLET_LINE, casefold_words, mostly_same_words, script_words
 
 __all__ = ["looks_like_layout", "parse_text"]
 
 log = logging.getLogger(__name__)
 
 # A sentence ends so; a headline or heading may still end with "?", "!" or a quote.
-_CLOSING = tuple(".,;:…")
-_HEADING_CLOSING = (*_CLOSING, '"', "”", "’", ")")
+_CLOSING = tuple(".,;:…。，；：、،؛۔।")
+_HEADING_CLOSING = (*_CLOSING, '"', "”", "’", ")", "」", "）")
 # "Gravity Filters – Get clean water ...": 1-5 capitalised words, a dash, a pitch.
 _PROMO = re.compile(
     r"^(?P<name>[A-Z0-9][\w'’&+.-]*(?:\s+(?:&|[A-Z0-9][\w'’&+.-]*)){0,4})\s+[–—-]\s+(?P<pitch>\S.*)$"
@@ -90,10 +96,15 @@ def _blocks_of(text: str) -> list[str]:
     return blocks
 
 
+def _opens_heading(char: str) -> bool:
+    """A capital, a digit, or a letter of a script without case (CJK, Arabic, Hindi)."""
+    return char.isupper() or char.isdigit() or (char.isalpha() and not char.islower())
+
+
 def _title_like(block: str) -> bool:
-    words = block.split()
+    words = count_words(block)
     return (
-        0 < len(words) <= 25
+        0 < words <= 25
         and len(block) <= 200
         and not block.endswith(_CLOSING)
         and BULLET_LINE.match(block) is None
@@ -102,12 +113,12 @@ def _title_like(block: str) -> bool:
 
 
 def _heading_like(block: str) -> bool:
-    words = block.split()
+    words = count_words(block)
     return (
-        0 < len(words) <= 10
+        0 < words <= 10
         and len(block) <= 90
         and not block.endswith(_HEADING_CLOSING)
-        and (block[0].isupper() or block[0].isdigit())
+        and _opens_heading(block[0])
         and BULLET_LINE.match(block) is None
         and parse_related(block) is None
     )
@@ -122,7 +133,7 @@ def _headline_group(blocks: Sequence[str]) -> tuple[str | None, int, int]:
         while (
             end < len(blocks)
             and _title_like(blocks[end])
-            and mostly_same_words(blocks[start], blocks[end])
+            and mostly_same_words(blocks[start], blocks[end], words=script_words)
         ):
             end += 1
         if end - start >= 2:
@@ -221,6 +232,7 @@ def parse_text(text: str, meta: Meta, *, default_category: str | None = None) ->
         else:
             parts.append(Block("paragraph", block))
     sections, events, related = assemble(parts)
+    published = meta.published or _own_date(sections, events, meta.source)
     full = Meta(
         source=meta.source,
         title=meta.title or title,
@@ -229,8 +241,25 @@ def parse_text(text: str, meta: Meta, *, default_category: str | None = None) ->
         dek=meta.dek or dek,
         category=meta.category or category or default_category,
         author=meta.author,
-        published=meta.published,
+        published=published,
         language=meta.language,
         related=meta.related,
     )
     return build_article(full, sections, events, related)
+
+
+def _own_date(sections: Sequence[Section], events: Sequence[Event], source: str) -> datetime | None:
+    """The day the article's own text dates it to: its lede's first date, else its latest
+    timeline event's (noon UTC), if plausible (``dates.plausible``)."""
+    lede = sections[0].paragraphs[0] if sections and sections[0].paragraphs else ""
+    day = date_in(lede)
+    where = "its lede"
+    if day is None:
+        days = [e.when for e in events if e.when is not None]
+        day, where = (max(days) if days else None), "its timeline"
+    if day is None:
+        return None
+    moment = plausible(datetime.combine(day, DAY_ONLY, tzinfo=UTC), day)
+    if moment is not None:
+        log.info("%s: no date given; dated %s from %s", source, day.isoformat(), where)
+    return moment

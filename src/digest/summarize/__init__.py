@@ -24,7 +24,7 @@ from digest.embed import VectorCache, get_encoder
 from digest.errors import SummaryError
 from digest.models import Article, Summary
 from digest.progress import Progress
-from digest.summarize.extractive import ExtractiveSummarizer
+from digest.summarize.extractive import ExtractiveSummarizer, unsummarisable
 from digest.summarize.generative import GenerativeSummarizer
 
 __all__ = [
@@ -85,13 +85,15 @@ def summarize_many(
     *,
     progress: Progress | None = None,
     batch: int = 32,
+    failures: dict[str, str] | None = None,
 ) -> dict[str, Summary]:
     """Summaries by article id: cached ones as stored, the others computed in batches
     (the encoder sees a whole batch of articles at once) and stored.
 
     An article that cannot be summarised (a headline-only one, with no text) is logged and
-    left out of the result.
+    left out of the result; ``failures``, when given, gets its id and the one-line reason.
     """
+    reasons: dict[str, str] = {} if failures is None else failures
     out: dict[str, Summary] = {}
     todo: list[Article] = []
     skipped = 0
@@ -99,7 +101,8 @@ def summarize_many(
     for article in articles:
         if article.word_count == 0:
             # Nothing to summarise; in a batch it would fail the batch for all the others.
-            log.warning("skipped %s: headline only, no text to summarise", article.id)
+            reasons[article.id] = unsummarisable(article)
+            log.warning("skipped %s: %s", article.id, reasons[article.id])
             skipped += 1
             continue
         found = (
@@ -125,7 +128,8 @@ def summarize_many(
                 try:
                     pairs.append((article, summarizer.summarize(article)))
                 except SummaryError as one:
-                    log.warning("skipped %s: %s", article.id, one)
+                    reasons[article.id] = str(one).removeprefix(f"{article.id}: ")
+                    log.warning("skipped %s: %s", article.id, reasons[article.id])
         for article, summary in pairs:
             out[article.id] = summary
             if cache is not None:

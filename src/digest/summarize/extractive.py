@@ -12,7 +12,11 @@ For each article:
 4. the conclusion: the article's ``Conclusion`` section when it has one, else the most
    central late sentence not already used;
 5. each point trimmed (a leading connective, short parentheticals, then a clause cut to
-   the word budget): words are only ever removed, never added.
+   the word budget, counted in word-equivalents for CJK and Thai): words are only ever
+   removed, never added; a quotation mark the sentence split left without its partner
+   goes (``mend_quotes``);
+6. a summary thinner than asked (fewer points than ``min_key_points``, or no conclusion)
+   says why in ``Summary.note`` ("teaser only: the source gave 38 words").
 
 The weights below were tuned on ``../shared/data/summaries_cnndm_dev.jsonl`` with
 ``bench/quality.py``; ``tests/test_summary_quality.py`` pins the ROUGE they reach.
@@ -31,21 +35,25 @@ from digest.config import SummarizerOptions
 from digest.embed import Encoder, VectorCache, Vectors, get_encoder
 from digest.errors import SummaryError
 from digest.mmr import mmr_picks
-from digest.models import Article, KeyPoint, Summary
+from digest.models import Article, KeyPoint, Summary, count_words
+from digest.text.rules import SENTENCE_END
 from digest.text.sentences import SPLITTER_VERSION, Sentence, article_sentences
 
 __all__ = [
     "EXTRACTIVE_VERSION",
     "ExtractiveSummarizer",
     "Salience",
+    "mend_quotes",
     "point_count",
+    "thin_note",
     "trim_point",
+    "unsummarisable",
 ]
 
 log = logging.getLogger(__name__)
 
 # Bump when a change to the selection changes summaries: it is part of the cache key.
-EXTRACTIVE_VERSION = "extractive-2"
+EXTRACTIVE_VERSION = "extractive-3"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +122,7 @@ class ExtractiveSummarizer:
     def _summarize(self, plan: _Plan, vectors: Vectors | None) -> Summary:
         article = plan.article
         if not plan.candidates or vectors is None:
-            raise SummaryError(f"{article.id}: no sentence to summarise")
+            raise SummaryError(f"{article.id}: {unsummarisable(article, plan.sentences)}")
         sentence_vectors = vectors[: len(plan.candidates)]
         title_vector = vectors[len(plan.candidates)] if plan.title_text else None
         scores = salience_scores(
@@ -148,6 +156,7 @@ class ExtractiveSummarizer:
             method=self.backend,
             model=self.model,
             prompt_version=EXTRACTIVE_VERSION,
+            note=thin_note(article, len(points), conclusion is not None, self.options),
         )
 
     def _conclusion(
@@ -200,12 +209,50 @@ class _Plan:
         return [*texts, self.title_text] if self.title_text and texts else texts
 
 
+# An article under this many words (word-equivalents) is a teaser: what a feed gives of a
+# story whose text is on its page (the readers' ``fetch_full_text`` threshold).
+TEASER_WORDS = 150
+
+
+def unsummarisable(article: Article, sentences: Sequence[Sentence] | None = None) -> str:
+    """Why an article gives no key point, in one line ("headline only, no text")."""
+    words = article.word_count
+    if words == 0:
+        return "headline only, no text to summarise"
+    found = article_sentences(article) if sentences is None else sentences
+    kept = [s for s in found if not s.is_boilerplate]
+    if not kept:
+        return f"no sentence to summarise: all {len(found)} are bylines, credits or prompts"
+    return (
+        f"no sentence to summarise: {words} words in {len(kept)} lines, none a sentence of"
+        " 3 words or more"
+    )
+
+
+def thin_note(
+    article: Article, points: int, has_conclusion: bool, options: SummarizerOptions
+) -> str | None:
+    """Why a summary has fewer points than ``min_key_points`` or no conclusion, else None."""
+    if points >= options.min_key_points and has_conclusion:
+        return None
+    words = article.word_count
+    if words < TEASER_WORDS:
+        return f"teaser only: the source gave {words} words"
+    return f"short article: {points} key point(s) from {words} words"
+
+
+# A line wholly in brackets with no full stop inside is a list of tags or a caption
+# ("(Red Dead Redemption 2, Red Dead Redemption)"), not a point; an aside that is a sentence
+# ("(JetBlue flies to 10 of them.)") stays a candidate.
+_BRACKETED_LIST = re.compile(r"^\([^()]*[^.!?…。！？()]\)$")
+
+
 def _candidate(sentence: Sentence) -> bool:
-    if sentence.is_boilerplate:
+    if sentence.is_boilerplate or _BRACKETED_LIST.match(sentence.text.strip()):
         return False
     words = sentence.words
     # A heading-like line (short, no closing punctuation) is not a point.
-    return words >= 3 and not (words <= 8 and not re.search(r"[.!?…\"'”’)]$", sentence.text))
+    return words >= 3 and not (words <= 8 and SENTENCE_END.search(sentence.text) is None)
 
 
 def salience_scores(
@@ -258,13 +305,16 @@ _CLAUSE = re.compile(r"[,;:–—]\s")
 
 
 def trim_point(text: str, budget: int) -> str:
-    """Drop a leading connective and short parentheticals, then cut to ``budget`` words
-    at a clause boundary when one is near (else at the budget, marked with "…").
-    Only removes words; never adds one."""
+    """Drop a leading connective and short parentheticals, mend a quotation the split left
+    open or closed (``mend_quotes``), then cut to ``budget`` words at a clause boundary when
+    one is near (else at the budget, marked with "…"). Only removes words; never adds one."""
     trimmed = _CONNECTIVE.sub("", text, count=1)
     if trimmed != text:
         trimmed = trimmed[:1].upper() + trimmed[1:]
     trimmed = _PARENTHETICAL.sub("", trimmed).strip() or text
+    trimmed = mend_quotes(trimmed)
+    if _UNSPACED_SCRIPT.search(trimmed):
+        return _trim_unspaced(trimmed, budget)
     words = trimmed.split()
     if len(words) <= budget:
         return trimmed
@@ -273,6 +323,58 @@ def trim_point(text: str, budget: int) -> str:
     if cut and cut[-1] >= len(head) * 0.6:
         head = head[: cut[-1]]
     return head.rstrip(" ,;:–—") + "…"
+
+
+# Scripts whose words are not set off by spaces: trimmed by characters, not by words.
+_UNSPACED_SCRIPT = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\u0e00-\u0eff]")
+_UNSPACED_CLAUSE = re.compile("[，、；：,;:]")
+
+
+def _trim_unspaced(text: str, budget: int) -> str:
+    if count_words(text) <= budget:
+        return text
+    # Cut where the first ``budget`` word-equivalents end, at a clause mark when one is near.
+    end = len(text)
+    for end in range(1, len(text) + 1):
+        if count_words(text[:end]) > budget:
+            end -= 1
+            break
+    head = text[:end]
+    cut = [m.start() for m in _UNSPACED_CLAUSE.finditer(head)]
+    if cut and cut[-1] >= len(head) * 0.6:
+        head = head[: cut[-1]]
+    return head.rstrip(" ，、；：,;:") + "…"
+
+
+def mend_quotes(text: str) -> str:
+    """A point without a dangling quotation mark: a quotation the sentence split cut in two
+    leaves a mark without its partner ('...eager to get back," he said.', '"We will win.');
+    that mark goes ('...eager to get back, he said.'), and nothing else changes. Straight
+    marks pair from the left, so an odd one out is the last; a curly closing mark with no
+    opening before it, or an opening one never closed, is unmatched (German „…“ and French
+    «…» pair as those languages write them). Only marks are removed,
+    never a word (ROUGE, which ignores punctuation, is unchanged)."""
+    drop: set[int] = set()
+    straight = [i for i, ch in enumerate(text) if ch == '"']
+    if len(straight) % 2 == 1:
+        drop.add(straight[-1])
+    # German opens with „ and closes with “; English opens with “; French uses « ».
+    pairs = [("„", "“”"), ("«", "»")] if "„" in text else [("“", "”"), ("«", "»")]
+    for opening, closing in pairs:
+        opened: list[int] = []
+        for i, ch in enumerate(text):
+            if ch == opening:
+                opened.append(i)
+            elif ch in closing:
+                if opened:
+                    opened.pop()
+                else:
+                    drop.add(i)
+        drop.update(opened)
+    if not drop:
+        return text
+    kept = "".join(ch for i, ch in enumerate(text) if i not in drop)
+    return " ".join(kept.split())
 
 
 def _unit(vector: Vectors) -> Vectors:

@@ -36,7 +36,7 @@ import numpy as np
 from digest.config import SummarizerOptions
 from digest.embed import Encoder, VectorCache, Vectors, get_encoder
 from digest.errors import ModelError, SummaryError
-from digest.models import Article, KeyPoint, Summary
+from digest.models import Article, KeyPoint, Summary, count_words
 from digest.summarize.extractive import ExtractiveSummarizer, point_count, trim_point
 from digest.text.rules import MODEL_LIST_ITEM, repeat_key
 from digest.text.sentences import SPLITTER_VERSION, Sentence, article_sentences, split_sentences
@@ -131,7 +131,7 @@ def parse_output(text: str) -> tuple[list[str], str | None]:
     for point in points:
         point = point.strip(" *")
         key = repeat_key(point)
-        if len(point.split()) >= 3 and key not in seen:
+        if count_words(point) >= 3 and key not in seen:
             seen.add(key)
             out.append(point)
     return out, conclusion

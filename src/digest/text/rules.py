@@ -1,5 +1,7 @@
 """Text rules that readers, sentences and summaries share, written once.
 
+    line ends      ``SENTENCE_END`` (a sentence may end so) and ``CLAUSE_END`` (a line
+                   ending so is prose, not a heading), in every script
     list items     ``BULLET_GLYPHS`` and the patterns built on them: ``BULLET_LINE`` (a
                    reader's bullet line and its text), ``LIST_MARK`` (the mark of a bullet
                    or numbered item, which the splitter drops) and ``MODEL_LIST_ITEM`` (a
@@ -24,18 +26,33 @@ from collections.abc import Callable, Iterable
 __all__ = [
     "BULLET_GLYPHS",
     "BULLET_LINE",
+    "CLAUSE_END",
     "LIST_MARK",
     "MODEL_BULLET_GLYPHS",
     "MODEL_LIST_ITEM",
+    "SENTENCE_END",
     "casefold_words",
     "identity_form",
     "is_boilerplate",
     "lowercase_words",
     "mostly_same_words",
     "repeat_key",
+    "script_words",
     "strip_glued_boilerplate",
     "title_key",
 ]
+
+
+# --- line ends -------------------------------------------------------------------------------
+
+# Full stops of the scripts we split (Latin, CJK and fullwidth, Arabic-script, Devanagari,
+# Ethiopic, Armenian, Khmer, Myanmar).
+_STOPS = ".!?…。｡！？．؟۔।॥።։។៕။"
+# A sentence may end on a full stop, or on the quote or bracket closed after one.
+SENTENCE_END = re.compile(f"[{re.escape(_STOPS)}\"'”’)」』）】»]$")
+# A line that ends on a full stop or a clause mark (Latin, CJK, Arabic comma and
+# semicolon) is prose, never a heading.
+CLAUSE_END = re.compile(f"[{re.escape(_STOPS)}:;,：；，、،؛]$")
 
 
 # --- list items -------------------------------------------------------------------------------
@@ -102,6 +119,31 @@ def casefold_words(text: str) -> list[str]:
     return [w.casefold() for w in _WORD.findall(text)]
 
 
+# Letters of scripts written without spaces (CJK, Thai, Lao, Khmer, Myanmar).
+_UNSPACED_RUN = re.compile(
+    "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]+"
+)
+
+
+def script_words(text: str) -> list[str]:
+    """``casefold_words``, except that a run of a script written without spaces gives its
+    character bigrams ("长江流域" gives "长江", "江流", "流域"), so that two CJK or Thai lines
+    can share words at all. Text in spaced scripts gives exactly ``casefold_words``."""
+    out: list[str] = []
+    for word in casefold_words(text):
+        if _UNSPACED_RUN.search(word) is None:
+            out.append(word)
+            continue
+        for piece in re.split(f"({_UNSPACED_RUN.pattern})", word):
+            if not piece:
+                continue
+            if _UNSPACED_RUN.fullmatch(piece):
+                out.extend(piece[i : i + 2] for i in range(max(1, len(piece) - 1)))
+            else:
+                out.append(piece)
+    return out
+
+
 def lowercase_words(text: str) -> list[str]:
     """Runs of ``\\w`` (letters, digits, "_") in the lower-cased text: the email's words.
 
@@ -159,12 +201,47 @@ _BYLINE = re.compile(
     r"^(?:By|BY)\s+[.\s]*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,4}"
     r"(?:\s*(?:,|and|&)\s*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})*\s*[.|]?\s*$"
 )
+# The same in other languages: "Von Stefan Krempl" (de), "Por Ana Souza" (pt, es), "Par
+# Jean Dupont" (fr), "Door" (nl), "Di" (it), "Av"/"Af" (sv, no, da), "Przez" (pl),
+# and "Ein Bericht von ..." / "Reportagem de ..." / "Un reportage de ...": a word that
+# says "by", then only capitalised names (joined by a comma or the language's "and"),
+# optionally "in/à/em <Place>".
+_NAME = r"[A-ZÀ-ÖØ-ÞĀ-ſ][\w.'’-]*"
+_NAMES = rf"{_NAME}(?:\s+(?:{_NAME}|von|van|de|da|do|dos|das|di|del|della|le|la|du|ter)){{0,4}}"
+_AND = r"(?:,|and|und|e|y|et|en|og|och|i|&)"
+_BY_WORD = (
+    r"(?:Von|VON|Por|POR|Par|PAR|Door|DOOR|Di|DI|Av|AV|Af|AF|Przez|PRZEZ|Od|Fra"
+    r"|(?:Ein|Eine)\s+(?:Bericht|Kommentar|Analyse|Reportage|Gastbeitrag|Interview|Essay)\s+von"
+    r"|(?:Uma\s+)?(?:Reportagem|Análise|Crônica|Texto|Entrevista)\s+de"
+    r"|(?:Un|Una|Une)\s+(?:reportage|analyse|chronique|crónica|análisis|reportaje|entretien"
+    r"|entrevista)\s+(?:de|par)"
+    r"|(?:Texto|Text|Autor|Autorin|Auteur|Autore|Reportage)\s*:)"
+)
+_FOREIGN_BYLINE = re.compile(
+    rf"^{_BY_WORD}\s+{_NAMES}(?:\s*{_AND}\s*{_NAMES})*"
+    rf"(?:\s*,?\s*(?:in|aus|à|a|em|en|desde|from)\s+{_NAME}(?:\s+{_NAME})?)?\s*[.|]?\s*$"
+)
+# Bylines in scripts without case: "بقلم ..." (ar), "تحریر ..." (ur), "लेखक ..." (hi),
+# "记者 ..." / "本报记者 ..." (zh), "文／..." / "撰文 ..." : the word and a few words after it.
+_CASELESS_BYLINE = re.compile(
+    r"^(?:(?:بقلم|كتب|كتبت|تحریر|رپورٹ|लेखक|संवाददाता)\s*[:：]?\s*[^\s.,،۔।]+(?:\s+[^\s.,،۔।]+){0,3}"
+    # Chinese and Japanese: a reporter's name is two to four characters ("记者 王明").
+    r"|[（(]?(?:本报记者|记者|撰文|文／|文/|記者)\s*[:：]?\s*[\u4e00-\u9fff·]{2,4}"
+    r"(?:\s+[\u4e00-\u9fff·]{2,4}){0,2}[）)]?)$"
+)
 # Daily Mail and CNN glue some boilerplate to the front of a real sentence.
 _GLUED = re.compile(
     r"^(?:scroll down for (?:video|more)s?\s*|(?:[A-Z][A-Za-z ,.]{0,40})?\(CNN\)\s*(?:--\s*)?"
+    # A wire dateline in any language: "BERLIN (dpa) - ", "São Paulo (Reuters) – ".
+    r"|(?:[A-ZÀ-ÖØ-Þ][\w ,./'’-]{0,40})?\((?:dpa|AFP|Reuters|AP|Lusa|EFE|ANSA|APA|KNA|epd|sid"
+    r"|AFP/dpa|dpa/AFP|Agência Brasil|Europa Press|DW)\)\s*[-–—]+\s*"
     r"|by \.\s*[^.]{1,60}\s*\.\s*(?:published:.*?\|\s*\.\s*updated:.*?\d{4}\s*\.\s*)?)",
     re.IGNORECASE,
 )
+
+
+# A caseless byline is short: "记者 王明", "بقلم أحمد علي" (characters).
+_MAX_CASELESS_BYLINE_CHARS = 40
 
 
 def is_boilerplate(text: str) -> bool:
@@ -172,7 +249,12 @@ def is_boilerplate(text: str) -> bool:
     stripped = text.strip()
     if not stripped:
         return True
-    return bool(_BYLINE.match(stripped)) or any(p.search(stripped) for p in _BOILERPLATE)
+    return (
+        bool(_BYLINE.match(stripped))
+        or bool(_FOREIGN_BYLINE.match(stripped))
+        or (len(stripped) <= _MAX_CASELESS_BYLINE_CHARS and bool(_CASELESS_BYLINE.match(stripped)))
+        or any(p.search(stripped) for p in _BOILERPLATE)
+    )
 
 
 def strip_glued_boilerplate(text: str) -> str:

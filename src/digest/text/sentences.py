@@ -15,6 +15,16 @@ point cannot use). It knows news abbreviations (``U.S.``, ``Dr.``, ``a.m.``, ``G
 initials), decimals and times, quotes and brackets after a full stop, ellipses, and
 bullet and heading lines.
 
+Other scripts: the Arabic-script full stop and question mark (``۔`` ``؟``; the Arabic comma
+``،`` is a pause, never an end), the Devanagari danda and double danda (``।`` ``॥``), and the
+Ethiopic and Armenian full stops end a sentence before a space as ``.`` does. CJK, Khmer
+and Myanmar full stops (``。！？`` and their fullwidth forms, ``។`` ``။``) end one with no
+space after them; a quotation closed after one and followed by a short attribution
+("“……。”他说。", "「……。」と述べた。") stays one sentence. Thai has no full stop (a space
+separates clauses and sentences alike): its sentences come from pythainlp's CRF model
+(``crfcut``), and Lao ones are cut at spaces. Lengths count with ``digest.models.count_words``,
+which counts CJK and Thai letters as word-equivalents.
+
 Each sentence also says whether it is boilerplate (a byline, a photo credit, "Click
 here", "Related:", a promotion, a share prompt; ``digest.text.rules.is_boilerplate``):
 those are numbered like any other so indices stay stable, but no summary ever uses them.
@@ -22,12 +32,19 @@ those are numbered like any other so indices stay stable, but no summary ever us
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from digest.models import Article, Section
-from digest.text.rules import LIST_MARK, is_boilerplate, repeat_key, strip_glued_boilerplate
+from digest.models import Article, Section, count_words
+from digest.text.rules import (
+    CLAUSE_END,
+    LIST_MARK,
+    is_boilerplate,
+    repeat_key,
+    strip_glued_boilerplate,
+)
 
 __all__ = [
     "SPLITTER_VERSION",
@@ -37,10 +54,12 @@ __all__ = [
     "split_sentences",
 ]
 
+log = logging.getLogger(__name__)
+
 
 # Bump when a change to splitting or numbering moves sentence indices: a cached summary's
 # ``KeyPoint.sources`` point into this numbering, so it is part of every summary cache key.
-SPLITTER_VERSION = 2
+SPLITTER_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +80,7 @@ class Sentence:
 
     @property
     def words(self) -> int:
-        return len(self.text.split())
+        return count_words(self.text)
 
 
 # --- splitting ------------------------------------------------------------------------------
@@ -85,9 +104,10 @@ _STARTERS = frozenset(
     Since Because However Meanwhile Then There Here Now Police Officials Authorities
     """.split()  # noqa: SIM905 - a word list reads best as words
 )
-# Full stops: Latin, the Arabic-script full stop and question mark (Urdu, Arabic, Persian),
-# the Devanagari danda. What follows must open a sentence (``_opens_sentence``).
-_BOUNDARY = re.compile(r"""([.!?…۔؟।]+)(["'”’)\]]*)(\s+)(?=["'“‘(\[]?\w)""")
+# Full stops before a space: Latin, the Arabic-script full stop and question mark (Urdu,
+# Arabic, Persian), the Devanagari danda and double danda, the Ethiopic and Armenian full
+# stops. What follows must open a sentence (``_opens_sentence``).
+_BOUNDARY = re.compile(r"""([.!?…۔؟।॥።։]+)(["'”’»)\]]*)(\s+)(?=["'“‘«(\[]?\w)""")
 _DOTTED = re.compile(r"(?:\b[A-Za-z]\.){2,}$")  # U.S.  a.m.  U.K.
 _INITIAL = re.compile(r"(?:^|[\s(])[A-Z]\.$")  # J. in "J. K. Rowling"
 _LAST_WORD = re.compile(r"([A-Za-z]+)\.$")
@@ -99,6 +119,15 @@ def split_sentences(text: str) -> list[str]:
     text = " ".join(text.split())
     if not text:
         return []
+    pieces = _split_spaced(text)
+    if _UNSPACED_STOP_CHAR.search(text):
+        pieces = [part for piece in pieces for part in _split_unspaced(piece)]
+    if _THAI.search(text) or _LAO.search(text):
+        pieces = [part for piece in pieces for part in _split_thai_lao(piece)]
+    return pieces
+
+
+def _split_spaced(text: str) -> list[str]:
     out: list[str] = []
     start = 0
     for match in _BOUNDARY.finditer(text):
@@ -147,6 +176,112 @@ def _is_boundary(text: str, stop_at: int, stop: str, next_at: int) -> bool:
     return True
 
 
+# CJK, Khmer and Myanmar full stops, needing no space after them. ASCII "!" and "?" count
+# only right after a CJK letter; the fullwidth full stop "．" not before a digit ("３．５").
+_UNSPACED_STOP_CHAR = re.compile("[。｡！？．។៕။]")
+_UNSPACED_STOP = re.compile("[。｡！？．!?។៕။]+(?P<closers>[」』”’）)\\]】〕》〉\"']*)")
+_CJK_LETTER = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HIRAGANA = re.compile("[\u3040-\u309f]")
+# After a closed quotation, a clause this short up to the next full stop is its
+# attribution ("他说。", "と述べた。"), not a sentence of its own (characters).
+_ATTRIBUTION_CHARS = 8
+# A piece of Lao (or Thai without pythainlp) cut at a space shorter than this, in
+# word-equivalents, is a phrase, not a sentence.
+_MIN_UNSPACED_WORDS = 3
+_THAI = re.compile("[\u0e00-\u0e7f]")
+_LAO = re.compile("[\u0e80-\u0eff]")
+
+
+def _split_unspaced(text: str) -> list[str]:
+    out: list[str] = []
+    start = 0
+    for match in _UNSPACED_STOP.finditer(text):
+        stop, end = match.group(0), match.end()
+        rest = text[end:].lstrip()
+        if not rest or not _ends_unspaced(text, match.start(), stop, rest):
+            continue
+        if match["closers"] and _attribution_follows(rest):
+            continue
+        piece = text[start:end].strip()
+        if piece:
+            out.append(piece)
+        start = end
+    tail = text[start:].strip()
+    if tail:
+        out.append(tail)
+    return out
+
+
+def _ends_unspaced(text: str, at: int, stop: str, rest: str) -> bool:
+    marks = stop.rstrip("」』”’）)]】〕》〉\"'")
+    if not _UNSPACED_STOP_CHAR.search(marks):
+        # Only ASCII "!" or "?": a full stop after a CJK letter, else the Latin rules' job.
+        return at > 0 and _CJK_LETTER.match(text[at - 1]) is not None
+    if marks == "．" and rest[:1].isdigit():
+        return False
+    # A following closing mark or comma belongs to this sentence.
+    return rest[:1] not in "，、,;；:：」』”’）)]】〕》〉"
+
+
+def _attribution_follows(rest: str) -> bool:
+    if _HIRAGANA.match(rest):  # 「……。」と述べた: the quotation particle goes on
+        return True
+    clause = _UNSPACED_STOP.search(rest)
+    return clause is not None and clause.start() <= _ATTRIBUTION_CHARS
+
+
+def _split_thai_lao(text: str) -> list[str]:
+    """Thai sentences from pythainlp's CRF model; Lao ones (and Thai, without pythainlp)
+    cut at the spaces between two letters of the script."""
+    if _THAI.search(text):
+        found = _thai_sentences(text)
+        if found is not None:
+            return found
+    script = _THAI if _THAI.search(text) else _LAO
+    out: list[str] = []
+    start = 0
+    for gap in re.finditer(r"\s+", text):
+        before, after = text[gap.start() - 1 : gap.start()], text[gap.end() : gap.end() + 1]
+        if script.match(before) and script.match(after):
+            out.append(text[start : gap.start()])
+            start = gap.end()
+    out.append(text[start:])
+    # A space also sets off a short phrase ("and", a name): such a piece joins the next.
+    merged: list[str] = []
+    carry = ""
+    for piece in (p.strip() for p in out if p.strip()):
+        piece = f"{carry} {piece}".strip()
+        carry = piece if count_words(piece) < _MIN_UNSPACED_WORDS else ""
+        if not carry:
+            merged.append(piece)
+    if carry:
+        merged.append(carry)
+    return merged
+
+
+_thai_failed = False
+
+
+def _thai_sentences(text: str) -> list[str] | None:
+    global _thai_failed
+    if _thai_failed:
+        return None
+    try:
+        # pythainlp loads its CRF model on first use (about 0.5 s): only for Thai text.
+        from pythainlp.tokenize import sent_tokenize
+    except ImportError:
+        _thai_failed = True
+        log.warning("pythainlp is not installed; Thai sentences are cut at spaces")
+        return None
+    try:
+        pieces = sent_tokenize(text, engine="crfcut")
+    except (OSError, RuntimeError, ValueError) as exc:
+        _thai_failed = True
+        log.warning("pythainlp failed (%s); Thai sentences are cut at spaces", exc)
+        return None
+    return [p.strip() for p in pieces if isinstance(p, str) and p.strip()]
+
+
 def split_paragraph(paragraph: str) -> list[str]:
     """A paragraph's sentences; bullet lines and short heading lines stay whole lines."""
     lines = [line for line in paragraph.splitlines() if line.strip()]
@@ -166,8 +301,7 @@ def split_paragraph(paragraph: str) -> list[str]:
 
 
 def _looks_like_heading(line: str) -> bool:
-    words = line.split()
-    return 0 < len(words) <= 8 and not re.search(r"[.!?:;,]$", line.strip())
+    return 0 < count_words(line) <= 8 and CLAUSE_END.search(line.strip()) is None
 
 
 # --- the article's sentences ------------------------------------------------------------------
