@@ -163,6 +163,68 @@ STRINGS: dict[str, dict[str, str]] = {
             "الرابط صالح {hours} ساعة. إن لم تكن أنت فتجاهل هذه الرسالة، فلن يُرسل شيء دون تأكيد.\n"
         ),
     },
+    "es": {
+        "subscribe_title": "Suscribirse a {title}",
+        "email_label": "Correo electrónico",
+        "topics_label": "Temas (opcional)",
+        "topics_hint": "Separados por comas, por ejemplo: clima, espacio. Estos van primero.",
+        "subscribe_button": "Suscribirse",
+        "privacy": (
+            "Primero le enviamos un enlace de confirmación; antes no enviamos nada. Sin"
+            " seguimiento: no medimos aperturas ni clics, sin píxeles espía ni enlaces"
+            " redirigidos. Su dirección solo sirve para enviar este boletín, y cada número"
+            " trae un enlace para darse de baja con un clic."
+        ),
+        "check_title": "Revise su bandeja de entrada",
+        "check_body": (
+            "Si {email} puede recibir {title}, va en camino un enlace de confirmación."
+            " Vale durante {hours} horas."
+        ),
+        "invalid_email": "Eso no parece una dirección de correo: {reason}",
+        "too_many": "Demasiadas solicitudes desde su red. Inténtelo más tarde.",
+        "confirm_title": "Confirme su suscripción",
+        "confirm_body": "¿Suscribir {email} a {title}?",
+        "confirm_button": "Confirmar",
+        "confirmed_title": "Ya está suscrito",
+        "confirmed_body": "{email} recibirá {title}.",
+        "bad_link_title": "Este enlace no funciona",
+        "bad_link_body": "El enlace no es válido o ha caducado. Puede suscribirse de nuevo.",
+        "mail_subject": "Confirme su suscripción a {title}",
+        "mail_body": (
+            "Alguien, seguramente usted, pidió suscribir {email} a {title}.\n\n"
+            "Para confirmar, abra este enlace y pulse el botón:\n\n{link}\n\n"
+            "El enlace vale durante {hours} horas. Si no fue usted, ignore este correo:"
+            " sin confirmación no se envía nada.\n"
+        ),
+    },
+    "zh": {
+        "subscribe_title": "订阅{title}",
+        "email_label": "电子邮件地址",
+        "topics_label": "主题（可选）",
+        "topics_hint": "用逗号分隔，例如：气候, 太空。这些主题的报道排在前面。",
+        "subscribe_button": "订阅",
+        "privacy": (
+            "我们先给您发送一封带确认链接的邮件，确认之前不发送任何内容。不做追踪：不统计打开"
+            "或点击，没有追踪像素，也没有跳转链接。您的地址只用于发送本通讯，每期都附有一键退订链接。"
+        ),
+        "check_title": "请查看您的收件箱",
+        "check_body": "如果 {email} 能接收{title}，确认链接已在路上，{hours} 小时内有效。",
+        "invalid_email": "这看起来不是电子邮件地址：{reason}",
+        "too_many": "来自您网络的请求过多，请稍后再试。",
+        "confirm_title": "确认订阅",
+        "confirm_body": "为 {email} 订阅{title}？",
+        "confirm_button": "确认",
+        "confirmed_title": "订阅成功",
+        "confirmed_body": "{email} 将收到{title}。",
+        "bad_link_title": "此链接无效",
+        "bad_link_body": "链接无效或已过期。您可以重新订阅。",
+        "mail_subject": "请确认订阅{title}",
+        "mail_body": (
+            "有人（希望是您）请求为 {email} 订阅{title}。\n\n"
+            "确认请打开此链接并点击按钮：\n\n{link}\n\n"
+            "链接 {hours} 小时内有效。如果不是您本人，请忽略此邮件：未经确认不会发送任何内容。\n"
+        ),
+    },
 }
 
 
