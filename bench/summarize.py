@@ -1,13 +1,16 @@
 """Summariser speed on the 100 CNN/DM dev articles, next to the encoder's own ceiling.
 
-For each encoder dtype (float32, the default; bfloat16 on a subset): model load time; the
+For each encoder dtype (float32 and bfloat16, on the same articles), side by side in one run:
+model load time; the
 raw encoder forward pass over exactly the sentences the summariser encodes (tokens/s: the
 practical ceiling on this machine); the extractive summariser over the articles with an
 empty vector cache (articles/s, encoder tokens/s, and the ratio to the ceiling); and one
 article of about 1,000 words summarised alone once the model is loaded (median of 5,
-vectors not cached). Peak memory is the process's maximum resident set size.
+vectors not cached). Then the ratio bfloat16 / float32, the least cosine between the two
+dtypes' sentence vectors, and which one ``encoder.dtype: auto`` chose on this CPU and why.
+Peak memory is the process's maximum resident set size.
 
-    .venv/bin/python bench/summarize.py [--limit N] [--bf16-limit N] [--repeat N]
+    .venv/bin/python bench/summarize.py [--limit N] [--repeat N] [--dtypes float32,bfloat16]
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from digest.config import EncoderOptions, SummarizerOptions  # noqa: E402
-from digest.embed import Encoder  # noqa: E402
+from digest.embed import BF16_FLAGS, CPUINFO, Encoder, native_bf16, resolve_dtype  # noqa: E402
 from digest.models import Article  # noqa: E402
 from digest.sources.plain import article_from_text  # noqa: E402
 from digest.summarize.extractive import ExtractiveSummarizer, _Plan  # noqa: E402
@@ -46,7 +51,10 @@ def thousand_words(articles: list[Article]) -> Article:
     return article_from_text("thousand", " ".join(taken))
 
 
-def run(dtype: str, articles: list[Article], long_article: Article, repeat: int) -> None:
+def run(
+    dtype: str, articles: list[Article], long_article: Article, repeat: int
+) -> tuple[float, np.ndarray]:
+    """Print one dtype's figures; its summariser rate (articles/s) and its sentence vectors."""
     encoder = Encoder(EncoderOptions(dtype=dtype))  # type: ignore[arg-type]
     encoder.load()
     texts = [t for a in articles for t in _Plan.of(a).texts]
@@ -94,17 +102,28 @@ def run(dtype: str, articles: list[Article], long_article: Article, repeat: int)
         f"one {long_article.word_count}-word article: median {statistics.median(times):.3f} s"
         f" (min {min(times):.3f} s), model loaded, vectors not cached"
     )
+    return len(articles) / batch_s, encoder.forward(texts[:200])
+
+
+def cpu_flags() -> str:
+    try:
+        text = CPUINFO.read_text("ascii", "replace")
+    except OSError:
+        return "no /proc/cpuinfo"
+    flags = next(
+        (ln.partition(":")[2].split() for ln in text.splitlines() if ln.startswith("flags")), []
+    )
+    found = sorted(BF16_FLAGS.intersection(flags))
+    return "flags " + (", ".join(found) if found else "without amx_bf16/avx512_bf16")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limit", type=int, default=None, help="first N articles (float32)")
-    parser.add_argument(
-        "--bf16-limit", type=int, default=15, help="first N articles for bfloat16 (0: skip it)"
-    )
+    parser.add_argument("--limit", type=int, default=40, help="first N articles (0: all 100)")
+    parser.add_argument("--dtypes", default="float32,bfloat16", help="comma-separated")
     parser.add_argument("--repeat", type=int, default=1, help="best of N passes")
     args = parser.parse_args()
-    lines = DATA.read_text(encoding="utf-8").splitlines()[: args.limit]
+    lines = DATA.read_text(encoding="utf-8").splitlines()[: args.limit or None]
     articles = [article_from_text(str(i), json.loads(line)["text"]) for i, line in enumerate(lines)]
     plans_started = time.perf_counter()
     for article in articles:
@@ -113,10 +132,18 @@ def main() -> None:
     words = sum(a.word_count for a in articles)
     print(f"{len(articles)} articles, {words} words; sentence split + plan {plan_s * 1000:.0f} ms")
     long_article = thousand_words(articles)
-    run("float32", articles, long_article, args.repeat)
-    if args.bf16_limit:
-        # bfloat16 ran ~3x slower on CPUs without native bf16: a subset keeps the run short.
-        run("bfloat16", articles[: args.bf16_limit], long_article, args.repeat)
+    results = {d: run(d, articles, long_article, args.repeat) for d in args.dtypes.split(",")}
+    if {"float32", "bfloat16"} <= results.keys():
+        (f32, v32), (b16, v16) = results["float32"], results["bfloat16"]
+        cosine = float(np.min(np.sum(v32 * v16, axis=1)))
+        print(
+            f"\nbfloat16 / float32 summariser speed: {b16 / f32:.2f}x;"
+            f" least cosine between their sentence vectors: {cosine:.5f}"
+        )
+    print(
+        f"encoder.dtype auto chose {resolve_dtype('auto')} on this CPU"
+        f" (native bf16: {'yes' if native_bf16() else 'no'}; {cpu_flags()})"
+    )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak memory (max RSS of the process): {peak:.0f} MiB")
 

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -50,8 +51,10 @@ def smtp_options(server: SmtpSink, **changes: object) -> SmtpOptions:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    return open_database(tmp_path / "digest.sqlite3")
+def db(store_url: str) -> Iterator[Database]:
+    """A fresh store: each test using it runs on SQLite and on PostgreSQL."""
+    with open_database(store_url) as store:
+        yield store
 
 
 def add_subscribers(db: Database, n: int) -> list[Subscriber]:
@@ -325,11 +328,11 @@ def test_unsubscribed_before_the_rerun_is_not_sent(db: Database, sink: SmtpSink)
 # --- the ledger --------------------------------------------------------------------------
 
 
-def test_a_claim_is_won_once_across_connections(db: Database) -> None:
+def test_a_claim_is_won_once_across_connections(db: Database, store_url: str) -> None:
     sub = add_subscribers(db, 1)[0]
     ledger = DeliveryLedger(db)
     ledger.enqueue(EDITION, [sub.id])
-    other = DeliveryLedger(open_database(db.path))  # a second sender, its own connection
+    other = DeliveryLedger(open_database(store_url))  # a second sender, its own connection
     wins = [ledger.claim(EDITION, sub.id, "<m@x>"), other.claim(EDITION, sub.id, "<m@x>")]
     assert wins == [True, False]
     ledger.finish(EDITION, sub.id, "sent", 250, "OK")
@@ -359,7 +362,9 @@ def test_a_refusal_before_data_is_recorded_without_a_claim(db: Database, sink: S
     assert row.attempts == 1 and row.message_id == f"<{EDITION}.{subs[0].id}@digest.test>"
 
 
-def test_a_row_sent_by_another_sender_is_not_sent_again(db: Database, sink: SmtpSink) -> None:
+def test_a_row_sent_by_another_sender_is_not_sent_again(
+    db: Database, sink: SmtpSink, store_url: str
+) -> None:
     subs = add_subscribers(db, 2)
     ledger = DeliveryLedger(db)
     ledger.enqueue(EDITION, [s.id for s in subs])
@@ -369,7 +374,7 @@ def test_a_row_sent_by_another_sender_is_not_sent_again(db: Database, sink: Smtp
 
     def racing_claim(edition: str, subscriber_id: int, message_id: str) -> bool:
         if subscriber_id == subs[0].id:
-            other = DeliveryLedger(open_database(db.path))
+            other = DeliveryLedger(open_database(store_url))
             assert other.claim(edition, subscriber_id, message_id)
             other.finish(edition, subscriber_id, "sent", 250, "sent by the other sender")
         return original(edition, subscriber_id, message_id)
@@ -446,3 +451,33 @@ def test_the_sink_program_writes_what_it_receives(tmp_path: Path) -> None:
     files = list(tmp_path.glob("*.eml"))
     assert [f.name for f in files] == ["000001-2026-11-24.5@digest.test.eml"]
     assert files[0].read_bytes() == message.data
+
+
+def test_data_is_dot_stuffed_exactly_as_smtplib_does(sink: SmtpSink) -> None:
+    """Lines that start with '.' (a quoted-printable soft break can leave one there) reach
+    the server whole: the transport's own dot-stuffing matches smtplib's."""
+    import re
+    import smtplib as std
+
+    from digest.deliver.transports import _data
+
+    bodies = [
+        b".starts with a dot\r\nx\r\n..two\r\n.\r\nend",
+        b"Subject: t\r\n\r\nGood morning=\r\n. 7 stories\r\n\xe4\xb8\xad\xe6\x96\x87.\r\n",
+        b"last line without CRLF\r\n.",
+    ]
+    for body in [*bodies, b"bare LF\n.dot\r\n"]:
+        # The stuffing on the wire is smtplib's own regular expression's, byte for byte.
+        ours = body.replace(b"\n.", b"\n..")
+        ours = b"." + ours if ours.startswith(b".") else ours
+        assert ours == re.sub(rb"(?m)^\.", b"..", body)
+    for body in bodies:
+        conn = std.SMTP(sink.host, sink.port, timeout=5)
+        conn.ehlo()
+        conn.mail("digest@example.org")
+        conn.rcpt("ana@example.com")
+        code, _ = _data(conn, body)
+        conn.quit()
+        assert code == 250
+        kept = sink.messages[-1].data
+        assert kept.rstrip(b"\r\n") == body.rstrip(b"\r\n"), body

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from digest.embed import get_encoder
+from digest.config import EncoderOptions
+from digest.embed import Encoder, get_encoder, native_bf16, resolve_dtype
 from digest.store import open_database
 from digest.store.embeddings import EmbeddingStore
 
@@ -65,3 +68,26 @@ def test_the_in_memory_vectors_stay_under_their_limit() -> None:
         assert np.allclose(encoder.encode(texts), first, atol=1e-6)  # computed again
     finally:
         encoder.memory_limit = limit
+
+
+def test_dtype_auto_follows_the_cpu_flags(tmp_path: Path) -> None:
+    amx = tmp_path / "amx"
+    amx.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 amx_tile amx_bf16 avx512f\n")
+    avx512 = tmp_path / "avx512bf16"
+    avx512.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 avx512_vnni\n")
+    plain = tmp_path / "plain"
+    plain.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512bw\n")
+    assert native_bf16(amx) and native_bf16(avx512) and not native_bf16(plain)
+    assert resolve_dtype("auto", amx) == "bfloat16"
+    assert resolve_dtype("auto", plain) == "float32"
+    # An explicit choice is kept whatever the CPU.
+    assert resolve_dtype("float32", amx) == "float32"
+    assert resolve_dtype("bfloat16", plain) == "bfloat16"
+
+
+def test_the_encoder_names_its_resolved_dtype_in_the_cache_key() -> None:
+    chosen = resolve_dtype("auto")
+    assert chosen in ("float32", "bfloat16")
+    encoder = Encoder(EncoderOptions(dtype="auto"))
+    assert encoder.dtype == chosen and f"@{chosen}/" in encoder.name
+    assert Encoder(EncoderOptions(dtype="float32")).name.endswith("@float32/256")

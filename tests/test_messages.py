@@ -223,6 +223,86 @@ def test_dkim_signature_verifies_and_covers_list_unsubscribe(
     assert tampered != data and not dkim.verify(tampered, dnsfunc=dns)
 
 
+def _ed25519_key(folder: Path) -> tuple[Path, bytes]:
+    """A fresh Ed25519 key (PKCS#8 PEM) and its raw 32-byte public key (RFC 8463's p=)."""
+    key = folder / "dkim-ed25519.pem"
+    subprocess.run(
+        ["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(key)],
+        check=True,
+        capture_output=True,
+    )
+    der = subprocess.run(
+        ["openssl", "pkey", "-in", str(key), "-pubout", "-outform", "DER"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    return key, der[-32:]  # the SubjectPublicKeyInfo ends with the raw key
+
+
+def test_ed25519_signature_beside_rsa_both_verify(
+    rendered: RenderedEdition, tmp_path: Path
+) -> None:
+    rsa_key, rsa_public = _rsa_key(tmp_path)
+    ed_key, ed_public = _ed25519_key(tmp_path)
+    options = DkimOptions(
+        domain="example.org",
+        selector="news",
+        key_path=str(rsa_key),
+        ed25519_selector="news-ed",
+        ed25519_key_path=str(ed_key),
+    )
+    subscriber = Subscriber(7, "wang.fang@example.cn", "王芳 (Wáng Fāng)")
+    data = MessageFactory(rendered, OPTIONS, SECRET, dkim=options)(subscriber).data
+    records = {
+        b"news._domainkey.example.org.": b"v=DKIM1; k=rsa; p=" + base64.b64encode(rsa_public),
+        b"news-ed._domainkey.example.org.": b"v=DKIM1; k=ed25519; p=" + base64.b64encode(ed_public),
+    }
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        return records[name]
+
+    signer = dkim.DKIM(data)
+    assert signer.verify(idx=0, dnsfunc=dns) and signer.verify(idx=1, dnsfunc=dns)
+    algorithms = re.findall(rb"a=([a-z0-9-]+);", data.split(b"\r\n\r\n", 1)[0])
+    assert sorted(algorithms) == [b"ed25519-sha256", b"rsa-sha256"]
+    tampered = data.replace(b"\r\nSubject: ", b"\r\nSubject: Re: ", 1)
+    assert tampered != data
+    assert not dkim.DKIM(tampered).verify(idx=0, dnsfunc=dns)
+    assert not dkim.DKIM(tampered).verify(idx=1, dnsfunc=dns)
+
+
+def test_an_ed25519_key_alone_signs_ed25519(rendered: RenderedEdition, tmp_path: Path) -> None:
+    ed_key, ed_public = _ed25519_key(tmp_path)
+    options = DkimOptions(domain="example.org", selector="ed", key_path=str(ed_key))
+    data = MessageFactory(rendered, OPTIONS, SECRET, dkim=options)(ANA).data
+    record = b"v=DKIM1; k=ed25519; p=" + base64.b64encode(ed_public)
+    assert b"a=ed25519-sha256;" in data.split(b"\r\n\r\n", 1)[0]
+    assert dkim.verify(data, dnsfunc=lambda name, timeout=5: record)
+
+
+def test_dkim_bad_keys_are_config_errors(rendered: RenderedEdition, tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_bytes(b"-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    options = DkimOptions(domain="example.org", selector="s", key_path=str(garbage))
+    with pytest.raises(ConfigError, match="not an unencrypted PEM private key"):
+        MessageFactory(rendered, OPTIONS, SECRET, dkim=options)
+    rsa_key, _ = _rsa_key(tmp_path)
+    half = DkimOptions(
+        domain="example.org", selector="s", key_path=str(rsa_key), ed25519_selector="e"
+    )
+    with pytest.raises(ConfigError, match="together"):
+        MessageFactory(rendered, OPTIONS, SECRET, dkim=half)
+    not_ed = DkimOptions(
+        domain="example.org",
+        selector="s",
+        key_path=str(rsa_key),
+        ed25519_selector="e",
+        ed25519_key_path=str(rsa_key),
+    )
+    with pytest.raises(ConfigError, match="not an Ed25519 key"):
+        MessageFactory(rendered, OPTIONS, SECRET, dkim=not_ed)
+
+
 def test_dkim_options_must_be_complete(rendered: RenderedEdition, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="together"):
         MessageFactory(rendered, OPTIONS, SECRET, dkim=DkimOptions(domain="example.org"))

@@ -9,7 +9,8 @@ import pytest
 
 from digest.errors import StoreError
 from digest.models import Article, Headline, Section
-from digest.store import ArticleStore, EditionStore, open_database, sql
+from digest.store import ArticleStore, EditionStore, open_database, pg, sql
+from tests.conftest import PostgresForTests
 from tests.newsletter_sample import sample_edition
 
 
@@ -34,6 +35,31 @@ def test_schema_is_migrated_once_and_versioned(tmp_path: Path) -> None:
         assert db.scalar("PRAGMA journal_mode") == "wal"
 
 
+def test_postgresql_schema_is_migrated_once_and_versioned(postgres: PostgresForTests) -> None:
+    url = postgres.empty_url()
+    with open_database(url) as db:
+        assert db.dialect == "postgresql"
+        assert db.schema_version == len(sql.MIGRATIONS) == len(pg.MIGRATIONS)
+    with open_database(url) as db:
+        assert db.schema_version == len(sql.MIGRATIONS)
+        assert db.scalar("SELECT COUNT(*) FROM digest_schema") == 1
+
+
+def test_newer_postgresql_schema_is_refused(postgres: PostgresForTests) -> None:
+    url = postgres.fresh_url()
+    with open_database(url) as db:
+        db.execute("UPDATE digest_schema SET version = 999")
+    with pytest.raises(StoreError, match="newer than this digest"):
+        open_database(url)
+
+
+def test_an_unreachable_postgresql_is_a_store_error(tmp_path: Path) -> None:
+    pytest.importorskip("psycopg", reason="psycopg is not installed (the postgresql extra)")
+    url = f"postgresql://nobody@/nothing?host={tmp_path}&port=1"
+    with pytest.raises(StoreError, match="cannot connect to PostgreSQL"):
+        open_database(url)
+
+
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"
     sqlite3.connect(path).execute("PRAGMA user_version = 999").connection.close()
@@ -41,8 +67,8 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         open_database(path)
 
 
-def test_reingest_is_idempotent_and_dedupes_by_url_and_hash(tmp_path: Path) -> None:
-    with open_database(tmp_path / "s.sqlite3") as db:
+def test_reingest_is_idempotent_and_dedupes_by_url_and_hash(store_url: str) -> None:
+    with open_database(store_url) as db:
         store = ArticleStore(db)
         assert store.add_many([article(1), article(2)]).new == 2
         again = store.add_many([article(1), article(2)])
@@ -55,8 +81,8 @@ def test_reingest_is_idempotent_and_dedupes_by_url_and_hash(tmp_path: Path) -> N
         assert store.get("a1").paragraphs == ("Corrected body.",)  # type: ignore[union-attr]
 
 
-def test_a_failing_batch_leaves_earlier_data_untouched(tmp_path: Path) -> None:
-    with open_database(tmp_path / "s.sqlite3") as db:
+def test_a_failing_batch_leaves_earlier_data_untouched(store_url: str) -> None:
+    with open_database(store_url) as db:
         store = ArticleStore(db)
         store.add_many([article(1)])
 
@@ -69,16 +95,16 @@ def test_a_failing_batch_leaves_earlier_data_untouched(tmp_path: Path) -> None:
         assert [a.id for a in store.all()] == ["a1"]
 
 
-def test_articles_between_uses_published_time(tmp_path: Path) -> None:
-    with open_database(":memory:") as db:
+def test_articles_between_uses_published_time(store_url: str) -> None:
+    with open_database(store_url) as db:
         store = ArticleStore(db)
         store.add_many([article(0), article(1), article(2)])
         got = store.between(datetime(2026, 11, 21, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC))
         assert [a.id for a in got] == ["a2", "a1"]
 
 
-def test_an_update_keeps_the_stored_id_in_row_and_body(tmp_path: Path) -> None:
-    with open_database(tmp_path / "s.sqlite3") as db:
+def test_an_update_keeps_the_stored_id_in_row_and_body(store_url: str) -> None:
+    with open_database(store_url) as db:
         store = ArticleStore(db)
         store.add_many([article(1)])
         # Same canonical URL under another id (another reader's id), new text.
@@ -90,8 +116,8 @@ def test_an_update_keeps_the_stored_id_in_row_and_body(tmp_path: Path) -> None:
         assert store.get("other") is None
 
 
-def test_an_article_whose_new_text_another_row_holds_is_unchanged(tmp_path: Path) -> None:
-    with open_database(tmp_path / "s.sqlite3") as db:
+def test_an_article_whose_new_text_another_row_holds_is_unchanged(store_url: str) -> None:
+    with open_database(store_url) as db:
         store = ArticleStore(db)
         store.add_many([article(1), article(2)])
         second = store.get("a2")
@@ -120,13 +146,13 @@ def test_a_locked_store_is_a_store_error_not_a_sqlite_error(tmp_path: Path) -> N
 
 
 def test_a_shorter_copy_from_another_source_does_not_replace_the_stored_text(
-    tmp_path: Path,
+    store_url: str,
 ) -> None:
     full = replace(
         article(1, "The full story, with many more words than its teaser."), origin="pages"
     )
     teaser = replace(article(1, "Teaser."), origin="feed")
-    with open_database(tmp_path / "s.sqlite3") as db:
+    with open_database(store_url) as db:
         store = ArticleStore(db)
         store.add_many([full])
         counts = store.add_many([teaser])  # the feed is read after the pages, every run
@@ -147,7 +173,7 @@ def test_a_store_folder_that_cannot_be_made_is_a_store_error(tmp_path: Path) -> 
         open_database(blocker / "digest.sqlite3")
 
 
-def test_an_edition_records_each_article_once_in_its_first_role(tmp_path: Path) -> None:
+def test_an_edition_records_each_article_once_in_its_first_role(store_url: str) -> None:
     edition = sample_edition()
     (geneva, sahel, *_) = edition.stories
     repeated = (
@@ -155,7 +181,7 @@ def test_an_edition_records_each_article_once_in_its_first_role(tmp_path: Path) 
         Headline(geneva.article_id, "Geneva talks again", "wire", None),
     )
     edition = replace(edition, more_news=(*repeated, *edition.more_news[:1]))
-    with open_database(tmp_path / "s.db") as db:
+    with open_database(store_url) as db:
         EditionStore(db).save(edition)
         sent = EditionStore(db).recent_articles(date(2026, 11, 25), 1)
     by_position = sorted(sent, key=lambda s: s.position)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,10 @@ from digest.subscribers import (
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SubscriberStore:
-    return SubscriberStore(open_database(tmp_path / "digest.sqlite3"))
+def store(store_url: str) -> Iterator[SubscriberStore]:
+    """Each test using it runs on SQLite and on PostgreSQL."""
+    with open_database(store_url) as db:
+        yield SubscriberStore(db)
 
 
 def test_addresses_are_normalised() -> None:

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from digest.config import SummarizerOptions
@@ -21,7 +19,7 @@ TEXTS = [
 ]
 
 
-def test_summaries_round_trip_through_the_store(tmp_path: Path) -> None:
+def test_summaries_round_trip_through_the_store(store_url: str) -> None:
     summary = Summary(
         key_points=(KeyPoint("A point.", (0, 2)),),
         conclusion=KeyPoint("An end.", (3,)),
@@ -31,7 +29,7 @@ def test_summaries_round_trip_through_the_store(tmp_path: Path) -> None:
         dropped_points=2,
         fallback_reason=None,
     )
-    with open_database(tmp_path / "s.sqlite3") as db:
+    with open_database(store_url) as db:
         cache = SummaryCache(db)
         assert cache.get("h", "generative", "m", "v1") is None
         cache.put("h", "generative", "m", "v1", summary)
@@ -41,9 +39,9 @@ def test_summaries_round_trip_through_the_store(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_rerun_serves_cached_summaries_and_computes_nothing(tmp_path: Path) -> None:
+def test_a_rerun_serves_cached_summaries_and_computes_nothing(store_url: str) -> None:
     articles = [article_from_text(str(i), t) for i, t in enumerate(TEXTS)]
-    path = tmp_path / "digest.sqlite3"
+    path = store_url
     options = SummarizerOptions(min_key_points=2, max_key_points=2)
     with open_database(path) as db:
         summarizer = ExtractiveSummarizer(options, vectors=EmbeddingStore(db))

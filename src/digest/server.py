@@ -47,7 +47,7 @@ from digest.errors import DigestError
 from digest.models import Subscriber
 from digest.publish.archive import archive_file, archive_folder
 from digest.publish.tokens import read_token, secret_key, verify_token
-from digest.store import Database, open_database
+from digest.store import Database, open_store
 from digest.store.subscribers import SubscriberStore
 from digest.web.preferences import preferences_routes
 from digest.web.signup import signup_routes
@@ -152,7 +152,7 @@ def create_app(
     config: Config, *, db: Database | None = None, key: bytes | None = None
 ) -> Starlette:
     """The ASGI app. ``db`` defaults to the configured store, ``key`` to the secret."""
-    database = db if db is not None else open_database(config.store_path)
+    database = db if db is not None else open_store(config)
     store = SubscriberStore(database)
     hmac_key = key if key is not None else secret_key(config)
     title = config.newsletter.title

@@ -10,10 +10,22 @@ stage of the flow, and register themselves on ``main`` when imported here:
     newsletter.py  preview, archive
     sending.py     run, send-test, subscribers, serve
     desk.py        approve, send, and the editor's actions under `edition`
+    store.py       store migrate
+    worker.py      worker (Celery), for run --distributed
     mailbox.py     bounces
 """
 
-from digest.cli import desk, edition, ingest, mailbox, newsletter, sending, summaries
+from digest.cli import (
+    desk,
+    edition,
+    ingest,
+    mailbox,
+    newsletter,
+    sending,
+    store,
+    summaries,
+    worker,
+)
 from digest.cli.base import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, main
 
 __all__ = [
@@ -27,5 +39,7 @@ __all__ = [
     "main",
     "newsletter",
     "sending",
+    "store",
     "summaries",
+    "worker",
 ]

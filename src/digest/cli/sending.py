@@ -14,6 +14,7 @@ import click
 from digest import pipeline
 from digest.cli.base import EXIT_FAILED, count, date_option, edition_day, main, pass_config
 from digest.config import Config
+from digest.distributed.dispatch import run_distributed
 from digest.models import SubscriberState
 from digest.store.subscribers import SubscriberStore
 from digest.subscribers import (
@@ -58,8 +59,11 @@ def interrupt(signum: int, frame: object) -> None:
 @main.command("run")
 @date_option
 @click.option("--dry-run", is_flag=True, help="Write the messages as .eml files; send nothing.")
+@click.option(
+    "--distributed", is_flag=True, help="Fetch, summarise and send on Celery workers (PostgreSQL)."
+)
 @pass_config
-def run_command(config: Config, day: Any, dry_run: bool) -> None:
+def run_command(config: Config, day: Any, dry_run: bool, distributed: bool) -> None:
     """The daily job: ingest, rank, summarise, build, render and send the edition.
 
     Safe to re-run: a second run of the same date only sends what is left.
@@ -68,9 +72,19 @@ def run_command(config: Config, day: Any, dry_run: bool) -> None:
     # messages in flight are finished and recorded first.
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
-        report = pipeline.run_daily(
-            config, edition_day(config, day, newest=False), dry_run=dry_run, progress=_StageLines()
-        )
+        if distributed:
+            if dry_run:
+                raise click.UsageError("--distributed sends for real; --dry-run is one process")
+            report = run_distributed(
+                config, edition_day(config, day, newest=False), progress=_StageLines()
+            )
+        else:
+            report = pipeline.run_daily(
+                config,
+                edition_day(config, day, newest=False),
+                dry_run=dry_run,
+                progress=_StageLines(),
+            )
     finally:
         signal.signal(signal.SIGTERM, previous)
     print_run_report(report)

@@ -291,11 +291,11 @@ class SmtpTransport:
         where = f"SMTP {self.where} <{message.rcpt_to}>"
         data_started = False
         try:
-            code, text = conn.mail(message.mail_from)
+            code, text = _envelope(conn, "mail", "FROM", message.mail_from)
             if code != 250:
                 self._reset(conn)
                 raise reply_error(code, _text(text), f"{where} MAIL FROM", stage="mail")
-            code, text = conn.rcpt(message.rcpt_to)
+            code, text = _envelope(conn, "rcpt", "TO", message.rcpt_to)
             if code not in (250, 251):
                 self._reset(conn)
                 raise reply_error(code, _text(text), f"{where} RCPT TO", stage="rcpt")
@@ -306,7 +306,7 @@ class SmtpTransport:
                     self._reset(conn)  # no DATA: the connection stays usable
                     raise
             data_started = True
-            code, text = conn.data(message.data)
+            code, text = _data(conn, message.data)
         except smtplib.SMTPDataError as exc:
             # The DATA command itself was refused: no byte of the message went out.
             self._reset(conn)
@@ -346,3 +346,28 @@ class SmtpTransport:
             self._drop()
         else:
             self._last_used = time.monotonic()
+
+
+def _envelope(conn: smtplib.SMTP, verb: str, label: str, address: str) -> tuple[int, bytes]:
+    """MAIL FROM or RCPT TO. A plain ASCII address (what ``digest.subscribers`` stores) is
+    sent as ``<address>`` directly: ``smtplib`` would parse it with ``email.utils`` first
+    only to print the same thing. Anything else goes through ``smtplib``."""
+    if address.isascii() and not any(c in address for c in ' <>\r\n\t"(),;:\\[]'):
+        return conn.docmd(verb, f"{label}:<{address}>")
+    return conn.mail(address) if verb == "mail" else conn.rcpt(address)
+
+
+def _data(conn: smtplib.SMTP, data: bytes) -> tuple[int, bytes]:
+    """SMTP DATA, as ``smtplib.SMTP.data`` does it for bytes, with the dot-stuffing (RFC
+    5321 4.5.2: a line that starts with ``.`` gets another) done by ``bytes.replace``
+    instead of a regular expression over the whole message: the same bytes on the wire
+    (a ``.`` at the start, or after any LF, doubled), at a fraction of the CPU, which was
+    a third of the client's time per message."""
+    code, reply = conn.docmd("data")
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    stuffed = data.replace(b"\n.", b"\n..")
+    if stuffed.startswith(b"."):
+        stuffed = b"." + stuffed
+    conn.send(stuffed + (b".\r\n" if stuffed.endswith(b"\r\n") else b"\r\n.\r\n"))
+    return conn.getreply()

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from digest.config import Config
+from digest.config import Config, SourceOptions
 from digest.errors import SourceError, StoreError
 from digest.models import Article
 from digest.progress import Progress
@@ -15,7 +15,7 @@ from digest.sources import read_source
 from digest.sources.bounds import describe
 from digest.store import ArticleStore, Database
 
-__all__ = ["IngestReport", "SourceReport", "first_seen", "ingest"]
+__all__ = ["IngestReport", "SourceReport", "first_seen", "ingest", "ingest_source"]
 
 log = logging.getLogger(__name__)
 
@@ -76,37 +76,42 @@ def ingest(config: Config, db: Database, progress: Progress | None = None) -> In
     for done, options in enumerate(config.sources):
         if progress:
             progress("ingest", done, total, options.name)
-        location = config.resolve(options.location)
-        try:
-            result = read_source(options, config)
-            articles, undated = first_seen(result.articles, store, now)
-            counts = store.add_many(articles)
-        except (SourceError, StoreError) as exc:
-            reports.append(SourceReport(options.name, location, failed=True, reason=str(exc)))
-            continue
-        except Exception as exc:
-            # Whatever one source's input did (readers raise only SourceError; this is the
-            # wall behind them): that source failed, in one line, and the others go on.
-            log.debug("source %s: unexpected error", options.name, exc_info=True)
-            reason = f"{location}: {describe(exc)}"
-            reports.append(SourceReport(options.name, location, failed=True, reason=reason))
-            continue
-        reports.append(
-            SourceReport(
-                options.name,
-                location,
-                read=len(result.articles),
-                new=counts.new,
-                updated=counts.updated,
-                unchanged=counts.unchanged,
-                warnings=result.warnings,
-                undated=undated,
-                repairs=result.repairs,
-            )
-        )
+        reports.append(ingest_source(config, store, options, now))
     if progress:
         progress("ingest", total, total, "")
     return IngestReport(tuple(reports))
+
+
+def ingest_source(
+    config: Config, store: ArticleStore, options: SourceOptions, now: datetime | None = None
+) -> SourceReport:
+    """Read one source, date its undated articles (``first_seen``) and store them in one
+    transaction: the one-process loop's step, and a worker's unit of ingest
+    (``digest.distributed``)."""
+    location = config.resolve(options.location)
+    try:
+        result = read_source(options, config)
+        articles, undated = first_seen(result.articles, store, now or datetime.now(UTC))
+        counts = store.add_many(articles)
+    except (SourceError, StoreError) as exc:
+        return SourceReport(options.name, location, failed=True, reason=str(exc))
+    except Exception as exc:
+        # Whatever one source's input did (readers raise only SourceError; this is the
+        # wall behind them): that source failed, in one line, and the others go on.
+        log.debug("source %s: unexpected error", options.name, exc_info=True)
+        reason = f"{location}: {describe(exc)}"
+        return SourceReport(options.name, location, failed=True, reason=reason)
+    return SourceReport(
+        options.name,
+        location,
+        read=len(result.articles),
+        new=counts.new,
+        updated=counts.updated,
+        unchanged=counts.unchanged,
+        warnings=result.warnings,
+        undated=undated,
+        repairs=result.repairs,
+    )
 
 
 def first_seen(

@@ -13,7 +13,8 @@ The message: ``multipart/alternative`` with the text first and the HTML last, CR
 endings, no line over 76 characters in the bodies, headers encoded per RFC 2047 where
 they are not ASCII, ``List-Unsubscribe`` (https and mailto) with
 ``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058), and optionally a DKIM
-signature (dkimpy) that covers both. A header value with CR or LF is refused
+signature (``digest.publish.signing``: dkimpy's canonicalisation, OpenSSL's RSA or
+Ed25519) that covers both. A header value with CR or LF is refused
 (``DeliveryError``): such a message is never built, so it is never sent.
 """
 
@@ -25,7 +26,7 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr
@@ -36,6 +37,7 @@ from digest.errors import ConfigError, DeliveryError, RenderError
 from digest.models import OutgoingMessage, RenderedEdition, Subscriber
 from digest.publish.render import SlotValue, slot_values, split_slots
 from digest.publish.signed import make_preferences_token, verp_address
+from digest.publish.signing import DkimSigner
 from digest.publish.tokens import make_token
 
 __all__ = ["DKIM_HEADERS", "MessageFactory", "archive_url", "preferences_url", "unsubscribe_url"]
@@ -188,7 +190,7 @@ class MessageFactory:
         self._delimiter = f"\r\n--{self._boundary}\r\n".encode("ascii")
         self._preamble = b"This is a multi-part message in MIME format.\r\n"
         self._close = f"\r\n--{self._boundary}--\r\n".encode("ascii")
-        self._dkim = _DkimSigner.from_options(dkim, base_dir) if dkim else None
+        self._dkim = DkimSigner.from_options(dkim, DKIM_HEADERS, base_dir) if dkim else None
         # A misconfigured base URL or mailto fails here, once, not once per subscriber.
         self._slot_values("", "0.check")
 
@@ -304,50 +306,3 @@ class MessageFactory:
 
 def _encode(values: dict[str, SlotValue], *, html: bool) -> dict[str, bytes]:
     return {slot: _qp(value.html if html else value.text) for slot, value in values.items()}
-
-
-class _DkimSigner:
-    """DKIM-signs whole messages (relaxed/relaxed, rsa-sha256) with dkimpy."""
-
-    def __init__(self, domain: str, selector: str, key: bytes) -> None:
-        import dkim
-
-        self._dkim = dkim
-        self.domain = domain.encode("ascii")
-        self.selector = selector.encode("ascii")
-        self.key = key
-
-    @classmethod
-    def from_options(cls, options: DkimOptions, base_dir: str | Path) -> _DkimSigner | None:
-        given = [options.domain, options.selector, options.key_path]
-        if not any(given):
-            return None
-        if not all(given):
-            raise ConfigError("delivery.dkim: set domain, selector and key_path together")
-        assert options.key_path and options.domain and options.selector
-        path = Path(base_dir, options.key_path).expanduser()
-        try:
-            key = path.read_bytes()
-        except OSError as exc:
-            raise ConfigError(f"delivery.dkim.key_path: cannot read {path} ({exc})") from exc
-        return cls(options.domain, options.selector, key)
-
-    def sign(self, data: bytes) -> bytes:
-        try:
-            signature: bytes = self._dkim.sign(
-                data,
-                self.selector,
-                self.domain,
-                self.key,
-                canonicalize=(b"relaxed", b"relaxed"),
-                include_headers=_present(data, DKIM_HEADERS),
-                linesep=CRLF,
-            )
-        except self._dkim.DKIMException as exc:
-            raise DeliveryError(f"DKIM signing failed: {exc}") from exc
-        return signature + data
-
-
-def _present(data: bytes, names: Sequence[bytes]) -> list[bytes]:
-    head = data.split(b"\r\n\r\n", 1)[0].lower()
-    return [n for n in names if head.startswith(n + b":") or b"\r\n" + n + b":" in head]

@@ -1,4 +1,9 @@
-"""Open the SQLite file, bring its schema up to date, and run transactions."""
+"""Open the store, bring its schema up to date, and run transactions.
+
+``Database`` is the SQLite store; ``digest.store.pg.PostgresDatabase`` the PostgreSQL one,
+with the same methods. ``digest.store.connect.open_database`` picks by the location: a
+``postgresql://`` URL or a file path (``":memory:"`` for a throwaway).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,28 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from digest.errors import StoreError
 from digest.store import sql
 
-__all__ = ["Database", "open_database"]
+__all__ = ["Cursor", "Database", "open_sqlite"]
 
 log = logging.getLogger(__name__)
+
+
+class Cursor(Protocol):
+    """What a statement returns, whatever the engine (sqlite3 or psycopg)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    @property
+    def lastrowid(self) -> int | None: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> Any: ...
 
 
 class Database:
@@ -25,6 +44,8 @@ class Database:
     Code that needs its own connection (another process, a sender thread) opens another
     ``Database`` on the same path; WAL lets readers and one writer proceed together.
     """
+
+    dialect = "sqlite"
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
@@ -95,22 +116,22 @@ class Database:
                     self._conn.execute("ROLLBACK")
                 raise
 
-    def execute(self, statement: str, params: Any = ()) -> sqlite3.Cursor:
+    def execute(self, statement: str, params: Any = ()) -> Cursor:
         try:
             with self._lock:
                 return self._conn.execute(statement, params)
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: {exc}") from exc
 
-    def executemany(self, statement: str, rows: Any) -> sqlite3.Cursor:
+    def executemany(self, statement: str, rows: Any) -> Cursor:
         try:
             with self._lock:
                 return self._conn.executemany(statement, rows)
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: {exc}") from exc
 
-    def query(self, statement: str, params: Any = ()) -> list[sqlite3.Row]:
-        return self.execute(statement, params).fetchall()
+    def query(self, statement: str, params: Any = ()) -> list[Any]:
+        return list(self.execute(statement, params).fetchall())
 
     def scalar(self, statement: str, params: Any = ()) -> Any:
         row = self.execute(statement, params).fetchone()
@@ -127,6 +148,7 @@ class Database:
         self.close()
 
 
-def open_database(path: str | Path) -> Database:
-    """Open (creating and migrating) the store at ``path``; ``":memory:"`` for a throwaway."""
+def open_sqlite(path: str | Path) -> Database:
+    """Open (creating and migrating) the SQLite store at ``path``; ``":memory:"`` for a
+    throwaway. ``digest.store.open_database`` also opens PostgreSQL stores."""
     return Database(path)

@@ -114,7 +114,24 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE subscribers ADD COLUMN token_version INTEGER NOT NULL DEFAULT 0;
     """,
-    # 4: subscribers' side (issue 12): frequency, consent records, pending sign-ups,
+    # 4: the distributed sender's batches: ranges of one edition's ledger rows, each claimed
+    # by one worker at a time (SELECT ... FOR UPDATE SKIP LOCKED, PostgreSQL)
+    """
+    CREATE TABLE delivery_batches (
+        edition_id       TEXT NOT NULL,
+        batch            INTEGER NOT NULL,
+        first_subscriber INTEGER NOT NULL,
+        last_subscriber  INTEGER NOT NULL,
+        state            TEXT NOT NULL DEFAULT 'open',
+        worker           TEXT,
+        updated_at       TEXT NOT NULL,
+        PRIMARY KEY (edition_id, batch)
+    );
+    -- Forgetting a subscriber (and the cascade from subscribers) finds their ledger rows
+    -- without reading the whole ledger: on a list of millions that was minutes per address.
+    CREATE INDEX deliveries_subscriber ON deliveries (subscriber_id);
+    """,
+    # 5: subscribers' side (issue 12): frequency, consent records, pending sign-ups,
     # bounce scores and events, and the mail already handled by `digest bounces`.
     """
     ALTER TABLE subscribers ADD COLUMN frequency TEXT NOT NULL DEFAULT 'daily';
@@ -418,6 +435,91 @@ VALUES (:day, :edition_id, :edition_hash, :editor, :approved_at)
 """
 
 APPROVAL_OF_DAY = "SELECT * FROM approvals WHERE day = :day"
+
+# --- send batches (the distributed sender: digest.distributed) -------------------------------
+
+# Every subscriber still active gets a queued row (a long list in one statement, no round
+# trip per subscriber). SQLite: INSERT OR IGNORE (PostgreSQL: ON CONFLICT DO NOTHING)
+ENQUEUE_ACTIVE_DELIVERIES = """
+INSERT OR IGNORE INTO deliveries (edition_id, subscriber_id, state, updated_at)
+SELECT :edition_id, id, 'queued', :now FROM subscribers WHERE state = 'active'
+"""
+
+# The unfinished rows of an edition cut into ranges of :size rows, in subscriber order.
+PLAN_SEND_BATCHES = """
+SELECT MIN(subscriber_id) AS first_subscriber, MAX(subscriber_id) AS last_subscriber
+FROM (SELECT subscriber_id,
+             (ROW_NUMBER() OVER (ORDER BY subscriber_id) - 1) / :size AS batch
+      FROM deliveries
+      WHERE edition_id = :edition_id AND state IN ('queued', 'deferred', 'failed', 'sending'))
+      AS numbered
+GROUP BY batch
+ORDER BY batch
+"""
+
+INSERT_SEND_BATCH = """
+INSERT INTO delivery_batches (edition_id, batch, first_subscriber, last_subscriber, state,
+                              updated_at)
+VALUES (:edition_id, :batch, :first_subscriber, :last_subscriber, 'open', :now)
+"""
+
+DELETE_SEND_BATCHES = "DELETE FROM delivery_batches WHERE edition_id = :edition_id"
+
+COUNT_SEND_BATCHES_BY_STATE = """
+SELECT state, COUNT(*) AS n FROM delivery_batches WHERE edition_id = :edition_id GROUP BY state
+"""
+
+# PostgreSQL only (the distributed sender refuses a SQLite store): the next open batch that
+# no other worker holds. The row lock is the claim: it lasts as long as the worker's
+# transaction, and the server drops it the moment the worker's connection dies.
+CLAIM_SEND_BATCH = """
+SELECT batch, first_subscriber, last_subscriber FROM delivery_batches
+WHERE edition_id = :edition_id AND state = 'open'
+ORDER BY batch
+LIMIT 1
+FOR UPDATE SKIP LOCKED
+"""
+
+FINISH_SEND_BATCH = """
+UPDATE delivery_batches SET state = 'done', worker = :worker, updated_at = :now
+WHERE edition_id = :edition_id AND batch = :batch
+"""
+
+ACTIVE_SUBSCRIBERS_IN_RANGE = """
+SELECT * FROM subscribers WHERE state = 'active' AND id BETWEEN :first AND :last ORDER BY id
+"""
+
+PENDING_DELIVERIES_IN_RANGE = """
+SELECT d.subscriber_id FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+WHERE d.edition_id = :edition_id AND d.state IN ('queued', 'deferred', 'failed')
+  AND s.state = 'active' AND d.subscriber_id BETWEEN :first AND :last
+ORDER BY d.subscriber_id
+"""
+
+AMBIGUOUS_DELIVERIES_IN_RANGE = """
+SELECT d.subscriber_id, d.message_id, s.email
+FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+WHERE d.edition_id = :edition_id AND d.state = 'sending'
+  AND d.subscriber_id BETWEEN :first AND :last
+ORDER BY d.subscriber_id
+"""
+
+REQUEUE_AMBIGUOUS_IN_RANGE = """
+UPDATE deliveries SET state = 'queued', ambiguous = ambiguous + 1, updated_at = :now
+WHERE edition_id = :edition_id AND state = 'sending' AND subscriber_id BETWEEN :first AND :last
+"""
+
+COUNT_DELIVERIES_IN_RANGE_BY_STATE = """
+SELECT state, COUNT(*) AS n FROM deliveries
+WHERE edition_id = :edition_id AND subscriber_id BETWEEN :first AND :last
+GROUP BY state
+"""
+
+SUM_AMBIGUOUS = """
+SELECT COUNT(*) AS rows_resent, COALESCE(SUM(ambiguous), 0) AS times
+FROM deliveries WHERE edition_id = :edition_id AND ambiguous > 0
+"""
+
 # --- bounces, complaints and mailto unsubscribes (digest bounces) --------------------------
 
 MAIL_HANDLED = "SELECT outcome FROM handled_mail WHERE message_key = :message_key"

@@ -18,7 +18,7 @@ from digest.models import Frequency, Subscriber, SubscriberState
 from digest.store import sql
 from digest.store.db import Database
 
-__all__ = ["SubscriberPages", "SubscriberStore", "UpsertOutcome"]
+__all__ = ["SubscriberPages", "SubscriberStore", "UpsertOutcome", "subscriber_from_row"]
 
 STATES: tuple[SubscriberState, ...] = ("active", "unsubscribed", "suppressed")
 PAGE_SIZE = 500  # subscribers read per query by ``SubscriberPages``
@@ -44,6 +44,10 @@ def _subscriber(row: sqlite3.Row) -> Subscriber:
         token_version=int(row["token_version"]),
         frequency="weekly" if row["frequency"] == "weekly" else "daily",
     )
+
+
+# The row reader, for other repositories that select subscribers (store/batches.py).
+subscriber_from_row = _subscriber
 
 
 class SubscriberStore:

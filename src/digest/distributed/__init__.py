@@ -1,0 +1,11 @@
+"""Distributed work on Celery (Redis broker) for the stages that grow with the load:
+fetching sources, summarising batches of articles, sending batches of ledger rows.
+
+    work.py      what a worker does per task, as plain functions
+    app.py       the Celery app, its settings and tasks, ``start_worker``
+    dispatch.py  ``run_distributed``: the daily job, its growing stages sent to workers
+
+The store (PostgreSQL) stays the single truth: a send batch is claimed with ``SELECT ...
+FOR UPDATE SKIP LOCKED`` and every reply is recorded in the ledger, so workers on any
+number of hosts share one edition without sending anyone a message twice.
+"""

@@ -1,0 +1,123 @@
+"""The Celery application: its settings, the three tasks, and ``start_worker``.
+
+Each process builds the app from its own config (``make_app``): the worker runs the tasks
+with that config, the dispatcher sends them by name with the same one. Tasks carry only
+names, ids and dates; the store holds the rest.
+
+Settings that matter for a worker that dies mid-task: ``task_acks_late`` (a task is
+acknowledged when it finishes, so a killed worker's task is handed out again),
+``task_reject_on_worker_lost``, a prefetch of one (a worker holds no queue of tasks it is
+not running), and the broker's ``visibility_timeout`` (how long Redis waits before handing
+an unacknowledged task to another worker). None of them is what keeps a message from
+going out twice: the store's batch claim and ledger do that (``digest.store.batches``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from digest.config import Config, secret
+from digest.distributed import work
+from digest.errors import ConfigError
+
+__all__ = ["FETCH_TASK", "SEND_TASK", "SUMMARIZE_TASK", "broker_url", "make_app", "start_worker"]
+
+log = logging.getLogger(__name__)
+
+FETCH_TASK = "digest.fetch_source"
+SUMMARIZE_TASK = "digest.summarize_articles"
+SEND_TASK = "digest.send_batches"
+QUEUE = "digest"
+
+
+def broker_url(config: Config) -> str:
+    """The broker URL with the password from ``broker_password_env``, if one is set."""
+    url = config.distributed.broker
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"distributed.broker: {url!r} is not a redis:// URL")
+    password = secret(config.distributed.broker_password_env)
+    if password and url.startswith(("redis://", "rediss://")):
+        parts = urlsplit(url)
+        host = parts.netloc.rpartition("@")[2]
+        user = parts.netloc.rpartition("@")[0].partition(":")[0]
+        url = urlunsplit(parts._replace(netloc=f"{user}:{password}@{host}"))
+    return url
+
+
+def make_app(config: Config) -> Any:
+    """The Celery app for ``config`` with digest's tasks registered."""
+    try:
+        from celery import Celery
+    except ImportError as exc:
+        raise ConfigError(
+            "distributed work needs Celery: pip install 'digest[distributed]'"
+        ) from exc
+    url = broker_url(config)
+    app = Celery("digest", broker=url, backend=url, set_as_current=False)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue=QUEUE,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_expires=24 * 3600,
+        broker_transport_options={"visibility_timeout": config.distributed.visibility_timeout},
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        task_track_started=False,
+    )
+    polite = _polite_claim(url)
+
+    @app.task(name=FETCH_TASK)  # type: ignore[untyped-decorator]
+    def fetch_source(name: str) -> dict[str, Any]:
+        return work.fetch_source(config, name, polite)
+
+    @app.task(name=SUMMARIZE_TASK)  # type: ignore[untyped-decorator]
+    def summarize_articles(article_ids: list[str]) -> int:
+        return work.summarize_articles(config, article_ids)
+
+    @app.task(name=SEND_TASK)  # type: ignore[untyped-decorator]
+    def send_batches(day: str, limit: int | None = None) -> dict[str, int]:
+        totals = work.send_batches(config, date.fromisoformat(day), limit=limit)
+        return dict(vars(totals))
+
+    return app
+
+
+def _polite_claim(url: str) -> Any:
+    """``claim(key, ms)``: Redis ``SET key 1 NX PX ms``, shared by every worker."""
+    client: Any = None
+
+    def claim(key: str, ms: int) -> bool:
+        nonlocal client
+        if client is None:
+            import redis  # Celery's Redis transport depends on it
+
+            client = redis.Redis.from_url(url)
+        return bool(client.set(key, b"1", nx=True, px=ms))
+
+    return claim
+
+
+def start_worker(config: Config, *, name: str | None = None, concurrency: int = 1) -> None:
+    """Run a worker in this process until it is stopped (SIGTERM: finish the task, then
+    exit). ``concurrency`` > 1 forks that many processes (Celery's prefork pool)."""
+    app = make_app(config)
+    argv = [
+        "worker",
+        "--loglevel=INFO",
+        f"--concurrency={concurrency}",
+        "--pool=solo" if concurrency == 1 else "--pool=prefork",
+        "--without-gossip",
+        "--without-mingle",
+        f"--queues={QUEUE}",
+    ]
+    if name:
+        argv.append(f"--hostname={name}")
+    app.worker_main(argv)
