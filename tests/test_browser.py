@@ -339,3 +339,34 @@ def test_a_mixed_edition_fits(browser: Any, tmp_path: Path, width: int) -> None:
         "de": "ltr", "ur": "rtl", "ar": "rtl", "zh": "ltr", "hi": "ltr", "ja": "ltr",
         "pt-BR": "ltr", "?": "rtl",
     }  # fmt: skip
+
+
+def test_an_urdu_outlet_starting_with_a_latin_brand_reads_right_to_left(
+    browser: Any, tmp_path: Path
+) -> None:
+    """ "BBC News اردو - پاکستان کی خبریں" is an Urdu name: "BBC News" comes first, on the
+    right, and "پاکستان" after it to its left (dir="auto" would go by the first letter, B,
+    and put the Urdu words to the right of the brand, to be read before it)."""
+    from tests.multilingual_sample import URDU, edition_of
+
+    story = dataclasses.replace(URDU, source="BBC News اردو - پاکستان کی خبریں")
+    page = language_page(tmp_path, edition_of(story), "ur")
+    browser.open(page.as_uri(), 600)
+    where = json.loads(
+        browser.evaluate(
+            """(() => {
+                 const outlet = document.querySelector('.meta span');
+                 const text = outlet.firstChild;
+                 const left = (word) => {
+                   const at = text.data.indexOf(word);
+                   const range = document.createRange();
+                   range.setStart(text, at);
+                   range.setEnd(text, at + word.length);
+                   return range.getBoundingClientRect().left;
+                 };
+                 return JSON.stringify({dir: outlet.dir, bbc: left('BBC'),
+                   pakistan: left('پاکستان')});
+               })()"""
+        )
+    )
+    assert where["dir"] == "rtl" and where["bbc"] > where["pakistan"], where

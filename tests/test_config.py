@@ -54,6 +54,10 @@ def test_missing_file_names_the_file(tmp_path: Path) -> None:
         ("summarizer:\n  backend: generative\n", r"summarizer\.model is not set"),
         ("edition:\n  stories: -3\n", r"edition\.stories: -3 is out of range \(must be between 1"),
         ("server:\n  port: 99999\n", r"server\.port: 99999 is out of range"),
+        ("edition:\n  min_stories: -1\n", r"edition\.min_stories: -1 is out of range"),
+        ("edition:\n  multilingual: labse\n", r"edition\.multilingual: 'labse' is not one of"),
+        ("edition:\n  section_names: [World]\n", r"edition\.section_names: expected a mapping"),
+        ("edition:\n  section_names: {world: 3}\n", r"section_names\.world: expected a string"),
         ("delivery:\n  connections: 0\n", r"delivery\.connections: 0 is out of range"),
         ("rank:\n  half_life_hours: 0\n", r"rank\.half_life_hours: 0\.0 is out of range"),
         # Hostile files: aliases, depth, numbers no option can hold, an unsafe tag.

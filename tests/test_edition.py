@@ -47,13 +47,16 @@ def test_caps_per_source_and_per_category_with_reasons() -> None:
     articles = [
         make_article(f"w{i}", f"Wire story {i}", "Lede.", source="wire", category="World")
         for i in range(4)
-    ] + [make_article("b1", "Business story", "Lede.", source="desk", category="Business")]
+    ] + [
+        make_article(f"b{i}", f"Business story {i}", "Lede.", source="desk", category="Business")
+        for i in (1, 2)
+    ]
     clusters = [cluster(a, 10.0 - i) for i, a in enumerate(articles)]
     vectors = axis_vectors({a.id: i for i, a in enumerate(articles)})
     selection = select_stories(
         clusters, vectors, config_with(stories=4, per_source=2, per_category=3, more_news=1)
     )
-    assert [c.lead.article.id for c in selection.stories] == ["w0", "w1", "b1"]
+    assert [c.lead.article.id for c in selection.stories] == ["w0", "w1", "b1", "b2"]
     assert [c.lead.article.id for c in selection.more_news] == ["w2"]
     reasons = {x.article_id: x.reason for x in selection.left_out}
     assert reasons == {"w3": "cap: 2 stories from 'wire' already"}
@@ -62,10 +65,35 @@ def test_caps_per_source_and_per_category_with_reasons() -> None:
     by_category = select_stories(
         clusters, vectors, config_with(stories=4, per_source=9, per_category=2, more_news=0)
     )
-    assert [c.lead.article.id for c in by_category.stories] == ["w0", "w1", "b1"]
+    assert [c.lead.article.id for c in by_category.stories] == ["w0", "w1", "b1", "b2"]
     reasons = {x.article_id: x.reason for x in by_category.left_out}
     assert reasons["w2"] == reasons["w3"] == "cap: 2 stories of section 'World' already"
     assert [x.kind for x in by_category.left_out] == ["cap_section", "cap_section"]
+
+
+def test_caps_give_way_when_the_pool_lacks_variety_and_say_so() -> None:
+    # One feed, one section: the caps would leave the edition at 2 stories of 5 asked.
+    articles = [
+        make_article(
+            f"n{i}", f"Nachricht {i}", "Ein Satz.", source="tagesschau", category="WORLDNEWS"
+        )
+        for i in range(6)
+    ]
+    clusters = [cluster(a, 10.0 - i) for i, a in enumerate(articles)]
+    vectors = axis_vectors({a.id: i for i, a in enumerate(articles)})
+    config = config_with(stories=5, per_source=2, per_category=2, more_news=0)
+    selection = select_stories(clusters, vectors, config)
+    assert [c.lead.article.id for c in selection.stories] == ["n0", "n1", "n2", "n3", "n4"]
+    relaxed = [x for x in selection.left_out if x.kind == "cap_relaxed"]
+    assert [x.article_id for x in relaxed] == ["n2", "n3", "n4"]
+    assert relaxed[0].reason == (
+        "in the edition, cap relaxed: more than 2 stories of section 'World news',"
+        " too few other stories to fill the edition"
+    )
+    (last,) = [x for x in selection.left_out if x.kind != "cap_relaxed"]
+    assert (last.article_id, last.kind) == ("n5", "cap_section")  # full: the cap stands
+    edition = assemble_edition(config, DAY, selection, summaries(articles[:5]), related={})
+    assert [s.name for s in edition.sections] == ["World news"]
 
 
 def test_mmr_prefers_a_different_story_over_a_near_copy() -> None:
@@ -359,6 +387,11 @@ def test_every_left_out_reason_reads_as_the_line_editions_have_always_shown() ->
             "same event as 'Treaty signed' (a More news headline)",
         ),
         (LeftOutReason("unsummarised"), "could not be summarised (see the log)"),
+        (
+            LeftOutReason("cap_relaxed", cap=3, source="Reuters"),
+            "in the edition, cap relaxed: more than 3 stories of 'Reuters',"
+            " too few other stories to fill the edition",
+        ),
     ]
     assert [reason.text() for reason, _ in lines] == [line for _, line in lines]
     assert {reason.kind for reason, _ in lines} == set(get_args(LeftOutKind))
@@ -410,3 +443,97 @@ def test_an_edition_saved_before_reason_kinds_loads_and_prints_as_before(
         "title": "New one",
         "reason": "cap: 2 stories from 'wire' already",
     }
+
+
+@pytest.mark.parametrize(
+    ("category", "section"),
+    [
+        ("WORLDNEWS", "World news"),
+        ("worldNews", "World news"),
+        ("world_news", "World news"),
+        ("News/World", "World"),
+        ("us-politics", "US politics"),
+        ("TECH", "Tech"),
+        ("Vídeos", "Vídeos"),
+        ("Wirtschaft", "Wirtschaft"),
+        ("国际新闻", "国际新闻"),
+        ("سياسة", "سياسة"),
+    ],
+)
+def test_feed_categories_become_headings_readers_recognise(category: str, section: str) -> None:
+    from digest.edition.select import section_name, section_of
+
+    assert section_name(category) == section
+    article = make_article("a", "Title", "Lede.", category=category)
+    assert section_of(article, Config()) == section
+
+
+def test_topics_name_sections_and_the_config_can_rename_any() -> None:
+    from digest.edition.select import section_of, topic_label
+
+    assert topic_label("climate, energy and the environment") == "Climate"
+    assert topic_label("technology and the economy") == "Technology"
+    article = make_article("a", "Title", "Lede.", category="SCIENCENEWS")
+    plain = Config(topics=("science, space and medicine",))
+    assert section_of(article, plain, "science, space and medicine") == "Science"
+    renamed = Config(
+        edition=EditionOptions(
+            section_names={
+                "science, space and medicine": "Wissenschaft",
+                "Science news": "Forschung",
+            }
+        )
+    )
+    assert section_of(article, renamed, "science, space and medicine") == "Wissenschaft"
+    assert section_of(article, renamed) == "Forschung"  # the key matched tidied, any case
+
+
+def test_a_ranked_story_takes_its_topic_as_section_when_topics_are_set() -> None:
+    article = make_article("a", "Ice shelf breaks", "Lede.", category="WORLDNEWS")
+    lead = RankedArticle(article, 1.0, ScoreTerms(substance=0.5, topic="climate and energy"))
+    vectors = axis_vectors({"a": 0})
+    with_topics = Config(topics=("climate and energy",), edition=EditionOptions(stories=1))
+    selection = select_stories([Cluster(lead)], vectors, with_topics)
+    edition = assemble_edition(with_topics, DAY, selection, summaries([article]), related={})
+    assert [s.name for s in edition.sections] == ["Climate"]
+    without = Config(edition=EditionOptions(stories=1))
+    edition = assemble_edition(without, DAY, selection, summaries([article]), related={})
+    assert [s.name for s in edition.sections] == ["World news"]
+
+
+def test_also_reported_by_names_each_other_outlet_once_and_never_the_leads_own() -> None:
+    lead = make_article("l", "Dam opens", "Lede.", source="Reuters")
+    own = make_article("o", "Dam opens, more", "Lede.", source="reuters ")
+    ap_one = make_article("p1", "Dam opened", "Lede.", source="AP")
+    ap_two = make_article("p2", "Dam opened, update", "Lede.", source="AP")
+    dpa = make_article("d", "Staudamm eröffnet", "Satz.", source="dpa")
+    story = cluster(lead, 3.0, own, ap_one, ap_two, dpa)
+    assert [(a.source, a.article_id) for a in story.also_reported()] == [
+        ("AP", "p1"),
+        ("dpa", "d"),
+    ]
+
+
+def test_the_desk_offers_no_promote_for_a_story_taken_past_a_cap(tmp_path: Path) -> None:
+    import lxml.html
+
+    from digest.publish.desk import add_desk_controls
+    from digest.publish.preview import preview_page
+
+    edition = sample_edition()
+    story = edition.stories[0]
+    relaxed = LeftOut(
+        story.article_id,
+        story.title,
+        LeftOutReason("cap_relaxed", cap=3, section=story.section).text(),
+        "cap_relaxed",
+    )
+    other = LeftOut("x1", "Ein anderer Artikel", "below the cut", "below_cut")
+    edition = dataclasses.replace(edition, left_out=(relaxed, other))
+    page, _ = preview_page(Config(base_dir=str(tmp_path)), edition)
+    doc = lxml.html.document_fromstring(add_desk_controls(page, edition, "t" * 32))
+    left = doc.get_element_by_id("digest-left-out")
+    lines = [li for li in left.iter("li") if li.getparent().getparent() is left]
+    assert "cap relaxed" in lines[0].text_content()
+    assert "Promote" not in lines[0].text_content()
+    assert "Promote" in lines[1].text_content()

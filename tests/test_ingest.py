@@ -207,3 +207,42 @@ def test_output_piped_into_a_reader_that_leaves_early_is_not_an_error(tmp_path: 
         status = proc.wait(timeout=60)
     assert status == 0, stderr
     assert "Traceback" not in stderr and "Broken pipe" not in stderr
+
+
+def test_the_run_summary_counts_undated_articles_as_ingest_does(tmp_path: Path) -> None:
+    from datetime import date
+
+    from digest.pipeline.daily import RunReport
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "datiert.md").write_text(
+        "---\ntitle: Stadtrat beschließt neuen Haushalt\ndate: 2026-11-24\n---\n\n"
+        "Der Stadtrat hat am Dienstag den Haushalt für das kommende Jahr beschlossen.\n",
+        encoding="utf-8",
+    )
+    (folder / "ohne-datum.md").write_text(
+        "---\ntitle: Feira do livro abre no sábado\n---\n\n"
+        "A feira do livro da cidade abre as portas no sábado com duzentos expositores.\n",
+        encoding="utf-8",
+    )
+    config = Config(
+        sources=(SourceOptions(name="notes", location=str(folder), kind="folder"),),
+        data_dir=str(tmp_path / "data"),
+    )
+    report = _ingest(config)
+    assert (report.new, report.undated) == (2, 1)
+
+    def summary(undated: int, ingested: bool = True) -> str:
+        return RunReport(
+            day=date(2026, 11, 24), edition_id="2026-11-24", stories=2, recipients=1, sent=1,
+            already_sent=0, deferred=0, failed=0, suppressed=0, ambiguous_resent=0,
+            elapsed=0.1, new_articles=report.new, undated_articles=undated, ingested=ingested,
+        ).summary()  # fmt: skip
+
+    assert summary(report.undated).startswith(
+        "edition 2026-11-24: 2 new articles, 1 undated (dated when first seen), 2 stories,"
+    )
+    assert "undated" not in summary(0)
+    # A re-run of a built edition read nothing: it says nothing of what it did not read.
+    assert "undated" not in summary(3, ingested=False)

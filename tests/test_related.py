@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import numpy as np
+
 from digest import pipeline
 from digest.config import Config, EditionOptions
 from digest.edition.cluster import Cluster
@@ -143,3 +145,49 @@ def test_a_cited_link_with_tracking_parameters_resolves_to_the_stored_article() 
     pool, _ = pool_of([stored, CHESS])
     found = pool.resolve("Some other wording", "https://WIRE.example.org/melt?utm_source=x", None)
     assert found == 0
+
+
+def _unit(*weights: float) -> Vectors:
+    import numpy as np
+
+    row = np.zeros(384, dtype=np.float32)
+    row[: len(weights)] = weights
+    return row / np.linalg.norm(row)
+
+
+def test_a_similar_item_needs_shared_words_as_well_as_a_close_encoder_vector() -> None:
+    # Cosine 0.5 both: above the old bar of 0.45, below related_threshold 0.55 alone.
+    story = make_article(
+        "uber", "Uber Shares Slide After Revenue Miss", "Uber's shares fell 9 per cent on Tuesday."
+    )
+    taxi = make_article(
+        "taxi",
+        "Cab Driver Returns a Forgotten Suitcase",
+        "A driver in Queens drove two hours to hand back a passenger's bag.",
+    )
+    follow = make_article(
+        "uber-2",
+        "Uber Shares Recover Part of Tuesday's Slide",
+        "Uber's shares rose 4 per cent on Wednesday after the revenue miss.",
+    )
+    doc = _unit(1.0, 0.0)
+    vectors = {"taxi": _unit(0.5, 0.866), "uber-2": _unit(0.5, 0.866)}
+    pool = RelatedPool([taxi, follow], np.vstack([vectors["taxi"], vectors["uber-2"]]), encode)
+    items = related_for(story, doc, pool, EditionOptions())
+    assert [i.article_id for i in items] == ["uber-2"]
+
+
+def test_a_story_in_another_language_gets_no_similar_items_from_the_english_encoder() -> None:
+    urdu = make_article(
+        "ur-1",
+        "کراچی میں بارش سے سڑکیں زیر آب",
+        "شہر میں کئی گھنٹے کی بارش کے بعد سڑکیں پانی میں ڈوب گئیں۔",
+    )
+    other = make_article(
+        "ur-2",
+        "لاہور میں کتاب میلہ شروع",
+        "شہر میں تین روزہ کتاب میلے کا آغاز ہو گیا۔",
+    )
+    same = _unit(1.0)
+    pool = RelatedPool([other], np.vstack([same]), encode)
+    assert related_for(urdu, same, pool, EditionOptions(related_threshold=0.0)) == ()

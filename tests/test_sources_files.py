@@ -11,6 +11,7 @@ import pytest
 
 from digest.errors import SourceError
 from digest.identity import canonical_url
+from digest.models import LeadImage
 from digest.sources import read_location
 from digest.sources.article import MAX_DOCUMENT_BYTES
 from digest.sources.files import sniff
@@ -267,3 +268,47 @@ def test_markdown_with_a_bare_html_tag_keeps_its_text(tmp_path: Path) -> None:
     path.write_text("---\ntitle: Port reopens\n---\n<html></html>\n\nThe port reopened.\n")
     [article] = read_location(str(path)).articles
     assert article.paragraphs == ("The port reopened.",)
+
+
+def _front_matter_image(
+    tmp_path: Path, image: str, url: str = "https://news.example.org/a/b"
+) -> LeadImage | None:
+    path = tmp_path / "artikel.md"
+    path.write_text(
+        f"---\ntitle: Neue Brücke über die Elbe eröffnet\nurl: {url}\n{image}\n---\n\n"
+        "Die Brücke verbindet zwei Stadtteile, die bisher nur per Fähre verbunden waren.\n",
+        encoding="utf-8",
+    )
+    [article] = read_location(str(path)).articles
+    return article.image
+
+
+def test_front_matter_image_fills_the_lead_image(tmp_path: Path) -> None:
+    image = _front_matter_image(tmp_path, "image: https://img.example.org/bruecke.jpg")
+    assert image is not None and image.url == "https://img.example.org/bruecke.jpg"
+    assert (image.width, image.height, image.alt) == (None, None, "")
+    mapping = (
+        "image:\n  url: /bilder/bruecke.jpg\n  width: 1200\n  height: 800\n"
+        "  alt: Die neue Brücke am Abend"
+    )
+    image = _front_matter_image(tmp_path, mapping)
+    # A relative picture resolves against the article's url.
+    assert image is not None and image.url == "https://news.example.org/bilder/bruecke.jpg"
+    assert (image.width, image.height, image.alt) == (1200, 800, "Die neue Brücke am Abend")
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "image: javascript:alert(1)",
+        "image: data:image/png;base64,AAAA",
+        "image: ftp://img.example.org/a.jpg",
+        f"image: https://img.example.org/{'a' * 2100}.jpg",
+        "image: [https://img.example.org/a.jpg]",
+        "image:\n  url: [1, 2]",
+        "image:\n  url: https://img.example.org/pixel.gif\n  width: 1\n  height: 1",
+        "image: bilder/relativ.jpg",  # relative, and the article has no http(s) url
+    ],
+)
+def test_front_matter_image_refuses_what_is_not_a_picture(tmp_path: Path, image: str) -> None:
+    assert _front_matter_image(tmp_path, image, url="file:///tmp/x") is None

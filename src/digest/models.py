@@ -251,6 +251,10 @@ class Story:
     # the newsletter sets the story's lang/dir from the one and may show the other.
     language: str | None = None
     image: LeadImage | None = None
+    # An update of an event an earlier edition sent: that edition's id (its date), and the
+    # sentences of this article that carry what is new (facts the sent articles lacked).
+    update_of: str | None = None
+    whats_new: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +283,7 @@ LeftOutKind = Literal[
     "below_cut",  # stories and headlines were full
     "same_event",  # another outlet's article about the same event leads its cluster
     "unsummarised",  # chosen, but the summariser gave nothing
+    "cap_relaxed",  # IN the edition: a cap gave way because too few other stories were left
 ]
 
 
@@ -286,7 +291,8 @@ LeftOutKind = Literal[
 class LeftOutReason:
     """Why an article is not in the edition: the ``kind``, and the values its line names.
 
-    Only the fields of the kind are set: ``cap`` with ``section`` or ``source`` for a cap,
+    Only the fields of the kind are set: ``cap`` with ``section`` or ``source`` for a cap
+    (and for cap_relaxed, which names the story that went past it: it is in the edition),
     ``edition_id`` for already_sent, ``position`` of ``clusters`` and ``score`` for
     below_cut, ``story`` (the title of the event's lead) and ``in_more_news`` (whether
     that lead is a headline) for same_event.
@@ -324,6 +330,12 @@ class LeftOutReason:
                 return f"same event as {self.story!r} ({where})"
             case "unsummarised":
                 return "could not be summarised (see the log)"
+            case "cap_relaxed":
+                what = f"section {self.section!r}" if self.section else f"{self.source!r}"
+                return (
+                    f"in the edition, cap relaxed: more than {self.cap} stories of {what},"
+                    " too few other stories to fill the edition"
+                )
             case _:
                 assert_never(self.kind)
 

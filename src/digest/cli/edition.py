@@ -11,6 +11,7 @@ from digest import pipeline, serialize
 from digest.cli.base import count, current_config, date_option, edition_day, main, pass_config
 from digest.config import Config
 from digest.models import Edition
+from digest.publish.render import title_for
 
 __all__ = ["edition_command", "edition_json", "rank_command"]
 
@@ -78,6 +79,8 @@ def edition_json(edition: Edition) -> dict[str, Any]:
                 "conclusion": summary.conclusion.text if summary.conclusion else None,
                 "also_reported_by": [serialize.to_jsonable(a) for a in story.also_reported],
                 "related": [serialize.to_jsonable(r) for r in story.related],
+                "update_of": story.update_of,
+                "whats_new": list(story.whats_new),
                 "article_id": story.article_id,
             }
         )
@@ -126,7 +129,7 @@ def _show_edition(config: Config, day: Any, as_json: bool, rebuild: bool) -> Non
         data["variants"] = variants
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    click.echo(edition.title)
+    click.echo(title_for(edition, config.newsletter))
     for section in edition.sections:
         click.echo(f"\n== {section.name}")
         for story in section.stories:

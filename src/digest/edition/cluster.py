@@ -23,7 +23,9 @@ bench/clustering.py from 7/10 to 9/10 with no new wrong merge.
 The bundled encoder reads English only: on Urdu or German it scores headlines of
 different events alike (0.9 and more), so for those the link rests on shared words
 alone, which asks for much more overlap (precision first: a wrong merge loses a story, a
-missed one shows an event twice). Neither a lower bar on shared words, nor character
+missed one shows an event twice), unless ``edition.multilingual`` names an encoder that
+reads them (``digest.edition.multilingual``): then such a pair is linked by its cosine,
+rescaled, and shared words. Neither a lower bar on shared words, nor character
 3-5-gram TF-IDF, nor a penalty per day apart separates the labelled German and Urdu pairs
 from the different-event ones (one game's review and its livestream share more words than
 two reports of the US leaving the TPP): what would is an encoder that reads them.
@@ -66,6 +68,16 @@ LEX_WEIGHT = 0.3
 LEX_ALONE = 1.4
 # Subtracted when both texts give figures and share none (a 6.8 and a 6.1 earthquake).
 FIGURES_CONFLICT = 0.1
+# The multilingual encoder's cosines sit high (0.8 for two unrelated texts): a pair not in
+# English on both sides scores MULTILINGUAL_SCALE x (cosine - zero) plus MULTILINGUAL_LEX x
+# shared words, on the scale of the English link; zero is MULTILINGUAL_ZERO for two texts
+# of one language and MULTILINGUAL_ZERO_ACROSS for two languages, whose cosines run lower
+# (same-event pairs: median 0.87 across languages, 0.91 within one). Chosen on
+# pairs_dev.jsonl (bench/clustering.py --pairs).
+MULTILINGUAL_ZERO = 0.81
+MULTILINGUAL_ZERO_ACROSS = 0.765
+MULTILINGUAL_SCALE = 6.0
+MULTILINGUAL_LEX = 0.3
 # A merge of two clusters needs an average link of at least threshold - MERGE_SLACK.
 MERGE_SLACK = 0.1
 _OUTSIDE = -1.0
@@ -75,10 +87,16 @@ _FIGURE = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
 
 @dataclass(frozen=True)
 class Cluster:
-    """One event: the leading article and the others that reported it."""
+    """One event: the leading article and the others that reported it.
+
+    ``update_of`` is set on an event an earlier edition sent, back with new facts
+    (``digest.edition.repeats``): that edition's id, and ``whats_new``, the lead's
+    sentences that carry them."""
 
     lead: RankedArticle
     others: tuple[RankedArticle, ...] = ()
+    update_of: str | None = None
+    whats_new: tuple[str, ...] = ()
 
     @property
     def score(self) -> float:
@@ -90,15 +108,29 @@ class Cluster:
         return (self.lead, *self.others)
 
     def also_reported(self) -> tuple[AlsoReported, ...]:
-        return tuple(
-            AlsoReported(
-                source=o.article.source,
-                title=o.article.title,
-                url=o.article.link,
-                article_id=o.article.id,
+        """The other outlets that reported the event: each once (its best article), never
+        the lead's own outlet."""
+        seen = {_outlet(self.lead.article.source)}
+        found: list[AlsoReported] = []
+        for o in self.others:
+            outlet = _outlet(o.article.source)
+            if outlet in seen:
+                continue
+            seen.add(outlet)
+            found.append(
+                AlsoReported(
+                    source=o.article.source,
+                    title=o.article.title,
+                    url=o.article.link,
+                    article_id=o.article.id,
+                )
             )
-            for o in self.others
-        )
+        return tuple(found)
+
+
+def _outlet(source: str) -> str:
+    """An outlet's name compared without case, spacing or punctuation."""
+    return "".join(ch for ch in source.casefold() if ch.isalnum())
 
 
 def _hours(moment: datetime | None) -> float | None:
@@ -119,10 +151,25 @@ def _event_words(article: Article) -> list[str]:
     return words
 
 
-def _figures(article: Article) -> frozenset[str]:
+def _disjoint(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Both give figures and share none."""
+    return bool(a) and bool(b) and not a & b
+
+
+def _language(article: Article) -> str:
+    """The article's language code (``pt`` of ``pt-BR``); "en" for text the English test
+    passes; "" when unknown (a pair with an unknown side counts as one language: the
+    stricter bar)."""
+    if article.language:
+        return article.language.strip().lower().replace("_", "-").split("-")[0]
+    return "en" if english(article) else ""
+
+
+def _figures(article: Article, *, title_only: bool = False) -> frozenset[str]:
     """The numbers of the title, dek and lede (magnitudes, tolls, sums), commas dropped."""
     paragraphs = article.paragraphs
-    text = " ".join((article.title, article.dek or "", paragraphs[0] if paragraphs else ""))
+    lede = "" if title_only else " ".join((article.dek or "", paragraphs[0] if paragraphs else ""))
+    text = f"{article.title} {lede}"
     return frozenset(n.replace(",", "") for n in _FIGURE.findall(text))
 
 
@@ -155,11 +202,15 @@ def link_scores(
     event: Vectors,
     options: EditionOptions,
     headlines: Vectors | None = None,
+    multilingual: Vectors | None = None,
 ) -> Vectors:
     """The pairwise link score; -1 outside the time window and on the diagonal.
 
     ``event`` holds the opening vectors and ``headlines`` the headline + lede vectors
-    (row for row); without ``headlines`` the openings alone count."""
+    (row for row); without ``headlines`` the openings alone count. ``multilingual`` holds
+    the multilingual encoder's vectors (``edition.multilingual``): with them, a pair not
+    in English on both sides is linked by their cosine (``MULTILINGUAL_ZERO``,
+    ``MULTILINGUAL_SCALE``) and shared words, else by shared words alone."""
     n = len(articles)
     if not n:
         return np.zeros((0, 0), np.float32)
@@ -169,11 +220,30 @@ def link_scores(
     cosine = event @ event.T
     if headlines is not None:
         cosine = np.maximum(cosine, headlines @ headlines.T)
-    scores = np.where(both, cosine + LEX_WEIGHT * words, LEX_ALONE * words)
+    apart = np.zeros((n, n), dtype=bool)
+    if multilingual is not None:
+        languages = [_language(a) for a in articles]
+        known = np.array([bool(x) for x in languages], dtype=bool)
+        codes = np.array(languages, dtype=object)
+        apart = known[:, None] & known[None, :] & (codes[:, None] != codes[None, :])
+        zero = np.where(apart, MULTILINGUAL_ZERO_ACROSS, MULTILINGUAL_ZERO)
+        similar = multilingual @ multilingual.T
+        others = MULTILINGUAL_SCALE * (similar - zero) + MULTILINGUAL_LEX * words
+    else:
+        others = LEX_ALONE * words
+    scores = np.where(both, cosine + LEX_WEIGHT * words, others)
     scores = scores.astype(np.float32)
     figures = [_figures(a) for a in articles]
+    titles = [_figures(a, title_only=True) for a in articles]
     for i, j in np.argwhere(np.triu(scores >= options.cluster_threshold, k=1)):
-        if figures[i] and figures[j] and not figures[i] & figures[j]:
+        if multilingual is None or both[i, j]:
+            conflict = _disjoint(figures[i], figures[j])
+        else:
+            # Two languages write figures apart (1.5 / 1,5; dates); within one language
+            # other than English the titles' figures only (whole ledes cost same-event
+            # pairs of pairs_dev.jsonl).
+            conflict = not apart[i, j] and _disjoint(titles[i], titles[j])
+        if conflict:
             scores[i, j] -= FIGURES_CONFLICT
             scores[j, i] -= FIGURES_CONFLICT
     np.fill_diagonal(scores, _OUTSIDE)
@@ -189,7 +259,11 @@ def cluster_articles(
     """Group ranked articles into same-event clusters, best cluster first."""
     articles = [r.article for r in ranked]
     scores = link_scores(
-        articles, vectors.matrix(articles), options, vectors.headline_matrix(articles)
+        articles,
+        vectors.matrix(articles),
+        options,
+        vectors.headline_matrix(articles),
+        vectors.multilingual_matrix(articles),
     )
     threshold = options.cluster_threshold
     parent = list(range(len(articles)))

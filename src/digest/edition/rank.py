@@ -40,18 +40,23 @@ from digest.models import Article, LeftOutReason
 __all__ = [
     "INTEREST_BAND",
     "TERMS",
+    "TOPIC_SECTION_COSINE",
     "PastSends",
     "RankedArticle",
     "Ranking",
     "ScoreTerms",
     "TermName",
     "edition_end",
+    "facts",
     "rank_articles",
     "substance",
 ]
 
 # Cosines at or below the first count as no interest, at or above the second as full.
 INTEREST_BAND = (0.05, 0.35)
+# The least cosine at which the closest topic names the story's section: below it a crime
+# report would land under "Diplomacy" for want of a better topic; it keeps its category.
+TOPIC_SECTION_COSINE = 0.2
 
 TermName = Literal["freshness", "interest", "source", "substance", "novelty"]
 TERMS: tuple[TermName, ...] = ("freshness", "interest", "source", "substance", "novelty")
@@ -81,7 +86,10 @@ class ScoreTerms:
     """The terms an article's score is the weighted sum of (ranges in the module docstring).
 
     ``notes`` says where each value came from; ``sent_in`` is the edition that already
-    sent the article (its novelty is then -1), None when none of the last N did.
+    sent the article (its novelty is then -1), None when none of the last N did;
+    ``topic`` is the configured topic closest to the article, None when no topic is
+    configured or none reaches ``TOPIC_SECTION_COSINE`` (the story's section when topics
+    are set).
     """
 
     freshness: float = 0.0
@@ -91,6 +99,7 @@ class ScoreTerms:
     novelty: float = 0.0
     notes: Mapping[TermName, str] = field(default_factory=dict)
     sent_in: str | None = None
+    topic: str | None = None
 
     def items(self) -> tuple[tuple[TermName, float], ...]:
         """(name, value) per term, in ``TERMS`` order."""
@@ -188,6 +197,16 @@ def _names(text: str) -> set[str]:
     return found
 
 
+_YEAR = re.compile(r"(?:19|20)\d\d")
+
+
+def facts(text: str) -> frozenset[str]:
+    """The names and figures a text gives, lowercased (figures without commas; years left
+    out: a story's year is no new fact)."""
+    figures = {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+    return frozenset(_names(text) | {f for f in figures if not _YEAR.fullmatch(f)})
+
+
 def substance(article: Article) -> tuple[float, str]:
     """Length, named facts and dated events, each saturating, mixed into 0..1."""
     words = article.word_count
@@ -239,10 +258,11 @@ class Ranking:
     ranked: tuple[RankedArticle, ...]
 
 
-def _interests(docs: Vectors, topics: TopicVectors) -> list[tuple[float, str]]:
-    """The interest term of each article (a row of ``docs``), and its note."""
+def _interests(docs: Vectors, topics: TopicVectors) -> list[tuple[float, str, str | None]]:
+    """The interest term of each article (a row of ``docs``), its note, and its closest
+    topic (None below the interest band)."""
     if not topics.phrases or not len(docs):
-        return [(0.0, "no topics configured")] * len(docs)
+        return [(0.0, "no topics configured", None)] * len(docs)
     sims = docs @ topics.vectors.T
     low, high = INTEREST_BAND
     found = []
@@ -253,7 +273,8 @@ def _interests(docs: Vectors, topics: TopicVectors) -> list[tuple[float, str]]:
             f"topic {topic!r}: {topics.phrases[int(phrase)]!r} cosine {cosine:.2f}"
             f" (band {low:g}..{high:g})"
         )
-        found.append((min(1.0, max(0.0, (cosine - low) / (high - low))), note))
+        value = min(1.0, max(0.0, (cosine - low) / (high - low)))
+        found.append((value, note, topic if cosine >= TOPIC_SECTION_COSINE else None))
     return found
 
 
@@ -279,7 +300,7 @@ def rank_articles(
     source_weights = {s.name: s.weight for s in config.sources}
     interests = _interests(vectors.matrix(articles), topics)
     ranked: list[RankedArticle] = []
-    for article, (interest, interest_note) in zip(articles, interests, strict=True):
+    for article, (interest, interest_note, topic) in zip(articles, interests, strict=True):
         fresh, fresh_note = freshness(article, end, config.rank.half_life_hours)
         source, source_note = _source(article, source_weights)
         subst, subst_note = substance(article)
@@ -300,6 +321,7 @@ def rank_articles(
                 "novelty": novel_note,
             },
             sent_in=past.articles.get(article.id),
+            topic=topic if english(article) else None,  # the encoder reads English only
         )
         ranked.append(RankedArticle(article, terms.total(config.rank.weights), terms))
     ranked.sort(key=lambda r: (-r.score, r.article.id))

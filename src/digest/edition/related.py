@@ -7,8 +7,13 @@ Up to ``edition.related_max`` items per story, in this order:
    and punctuation (``digest.text.rules.title_key``), or a title the encoder finds close,
    ``TITLE_MATCH`` or more); a resolved item has a link and a date, an unresolved one
    stays a plain title;
-2. then the stored articles of the last ``related_days`` days most similar to the story
-   (cosine of their openings at least ``related_threshold``).
+2. then the stored articles of the last ``related_days`` days most similar to the story,
+   both in English (the bundled encoder reads English only and scores any two Urdu or
+   German texts alike): of the ``SIMILAR_SHORTLIST`` closest openings, those whose cosine
+   plus ``LEX_WEIGHT`` x their shared title + lede words (``cluster.shared_words``)
+   reaches ``related_threshold``. The encoder alone links stories of one broad field
+   (a ride-hailing company's shares and a taxi driver's lost luggage, cosine 0.45 and
+   more); shared names and rare words tell a follow-up from a neighbour.
 
 Never the story itself or an article of its own cluster, never the same article or the
 same title twice.
@@ -22,17 +27,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from digest.config import EditionOptions
+from digest.edition.cluster import LEX_WEIGHT, shared_words
+from digest.edition.vectors import english
 from digest.embed import Vectors
 from digest.identity import canonical_url
 from digest.models import Article, RelatedItem
 from digest.text.rules import title_key
 
-__all__ = ["SHORTLIST", "TITLE_MATCH", "RelatedPool", "related_for"]
+__all__ = ["SHORTLIST", "SIMILAR_SHORTLIST", "TITLE_MATCH", "RelatedPool", "related_for"]
 
 # Cosine between two titles above which they name the same article (paraphrase, edits).
 TITLE_MATCH = 0.8
 # How many of the closest pool articles a cited title is compared with, title to title.
 SHORTLIST = 5
+# How many of the closest pool articles are weighed for "similar" items (shared words).
+SIMILAR_SHORTLIST = 20
 
 
 @dataclass
@@ -138,12 +147,30 @@ def related_for(
         else:
             url = link.url if link.url and link.url.startswith(("http://", "https://")) else None
             add(RelatedItem(title=link.title, url=url, reason="cited"))
-    if len(items) < limit and len(pool.articles):
-        sims = pool.doc @ doc_vector
-        for index in np.argsort(-sims, kind="stable"):
-            if len(items) >= limit or float(sims[index]) < options.related_threshold:
+    if len(items) < limit and len(pool.articles) and english(article):
+        for target in _similar(article, doc_vector, pool, options.related_threshold, excluded):
+            if len(items) >= limit:
                 break
-            target = pool.articles[int(index)]
-            if target.id not in excluded:
-                add(_item(target, "similar"))
+            add(_item(target, "similar"))
     return tuple(items)
+
+
+def _similar(
+    article: Article, doc_vector: Vectors, pool: RelatedPool, threshold: float, excluded: set[str]
+) -> list[Article]:
+    """The pool's English articles whose cosine + shared words with ``article`` reach
+    ``threshold``, best first."""
+    sims = pool.doc @ doc_vector
+    shortlist = [
+        int(i)
+        for i in np.argsort(-sims, kind="stable")[:SIMILAR_SHORTLIST]
+        if pool.articles[int(i)].id not in excluded and english(pool.articles[int(i)])
+    ]
+    if not shortlist:
+        return []
+    words = shared_words([article, *(pool.articles[i] for i in shortlist)])[0, 1:]
+    scored = [
+        (float(sims[i]) + LEX_WEIGHT * float(w), i) for i, w in zip(shortlist, words, strict=True)
+    ]
+    scored.sort(key=lambda pair: -pair[0])
+    return [pool.articles[i] for score, i in scored if score >= threshold]

@@ -3,15 +3,22 @@
 Selection is maximal marginal relevance over the clusters' leading articles: each next
 story maximises ``(1 - diversity) * relevance - diversity * similarity`` to the stories
 already chosen (relevance = the cluster's score scaled to 0..1 over the day, similarity =
-the cosine of the articles' openings), skipping a story whose category or source already
-has its cap, and a headline-only article (no text to summarise). The clusters left after
-``stories`` picks give the "More news" headlines, in score order; every other article
-gets a ``LeftOut`` reason.
+the cosine of the articles' openings), skipping a headline-only article (no text to
+summarise), one the summariser could not summarise, and a story whose section or source
+already has its cap. Caps are soft: when the first pass leaves the edition short of
+``stories``, the stories skipped for a cap are taken after all, in the same order, each
+named in ``left_out`` as ``cap_relaxed``. The clusters left after ``stories`` picks give the
+"More news" headlines, in score order; every other article gets a ``LeftOut`` reason.
+
+A story's section: its closest configured topic (``ScoreTerms.topic``) when ``topics:`` are
+set, else its feed category tidied (``section_name``), else the category of the source it
+came through, else "News"; ``edition.section_names`` renames any of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -19,6 +26,7 @@ import numpy as np
 
 from digest.config import Config
 from digest.edition.cluster import Cluster
+from digest.edition.rank import RankedArticle
 from digest.edition.vectors import ArticleVectors
 from digest.errors import EditionError
 from digest.mmr import MMROrder
@@ -38,9 +46,10 @@ __all__ = [
     "Selection",
     "assemble_edition",
     "edition_id",
+    "section_name",
     "section_of",
     "select_stories",
-    "without_unsummarised",
+    "topic_label",
 ]
 
 DEFAULT_SECTION = "News"
@@ -51,16 +60,85 @@ def edition_id(day: date) -> str:
     return day.isoformat()
 
 
-def section_of(article: Article, config: Config) -> str:
-    """The article's category, else the configured category of the source it was ingested
-    from (``Article.origin``; ``source`` names the outlet, which may differ), else "News"."""
-    if article.category and article.category.strip():
-        return article.category.strip()
-    origin = article.origin or article.source
-    for source in config.sources:
-        if source.name == origin and source.category:
-            return source.category
-    return DEFAULT_SECTION
+# Words a run-together category ("WORLDNEWS", "worldnews") is split into, when it is made of
+# them alone; anything else is left whole.
+_CATEGORY_WORD_LIST = """world news us uk eu local national international politics
+    political business economy economics money markets finance tech technology science
+    health sport sports culture arts art entertainment music film books travel life
+    lifestyle style opinion top stories story latest breaking video videos media society
+    education environment climate weather crime justice law middle east asia africa
+    europe americas global home front page games gaming football"""
+_CATEGORY_WORDS = frozenset(_CATEGORY_WORD_LIST.split())
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_SEPARATORS = re.compile(r"[_\-.+]+|\s+")
+_HIERARCHY = re.compile(r"\s*[/|>»:]\s*")
+
+
+def _key(name: str) -> str:
+    """A name compared without case, spaces or separators."""
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
+
+
+def _split_run(word: str) -> list[str]:
+    """``worldnews`` -> [world, news] when it is made of ``_CATEGORY_WORDS`` only."""
+    lowered = word.casefold()
+    if lowered in _CATEGORY_WORDS or not lowered.isascii() or len(lowered) > 40:
+        return [word]
+    best: list[list[str] | None] = [[]] + [None] * len(lowered)
+    for end in range(1, len(lowered) + 1):
+        for start in range(max(0, end - 14), end):
+            prefix = best[start]
+            if prefix is not None and lowered[start:end] in _CATEGORY_WORDS:
+                best[end] = [*prefix, lowered[start:end]]
+                break
+    found = best[len(lowered)]
+    return found if found else [word]
+
+
+def section_name(category: str) -> str:
+    """A feed category as a heading readers recognise: ``WORLDNEWS``, ``worldNews`` and
+    ``world_news`` become "World news"; of a path (``News/World``) the last part counts."""
+    parts = [p for p in _HIERARCHY.split(category.strip()) if p.strip()]
+    if not parts:
+        return ""
+    words: list[str] = []
+    for chunk in _SEPARATORS.split(_CAMEL.sub(" ", parts[-1])):
+        words.extend(_split_run(chunk) if chunk else [])
+    if not words:
+        return ""
+    shouting = all(not w.isalpha() or w.isupper() for w in words if len(w) > 1)
+    words = [w.casefold() if shouting or w[:1].isupper() else w for w in words]
+    words = [w.upper() if w in ("us", "uk", "eu") else w for w in words]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+def topic_label(topic: str) -> str:
+    """A topic's short label: its first part (``climate, energy and the environment`` ->
+    "Climate"), capitalised."""
+    head = re.split(r",|;|/|\band\b", topic, maxsplit=1)[0].strip() or topic.strip()
+    return head[:1].upper() + head[1:]
+
+
+def section_of(article: Article, config: Config, topic: str | None = None) -> str:
+    """The story's section: ``topic`` (its closest configured topic) when given, else the
+    article's category tidied, else the category of the source it was ingested from
+    (``Article.origin``; ``source`` names the outlet, which may differ), else "News".
+    ``edition.section_names`` renames a topic or category."""
+    names = {_key(k): v for k, v in config.edition.section_names.items()}
+    if topic:
+        return names.get(_key(topic)) or topic_label(topic)
+    raw = article.category.strip() if article.category and article.category.strip() else ""
+    if not raw:
+        origin = article.origin or article.source
+        raw = next((s.category for s in config.sources if s.name == origin and s.category), "")
+    if not raw:
+        return names.get(_key(DEFAULT_SECTION), DEFAULT_SECTION)
+    return names.get(_key(raw)) or names.get(_key(section_name(raw))) or section_name(raw) or raw
+
+
+def _section(lead: RankedArticle, config: Config) -> str:
+    return section_of(lead.article, config, lead.terms.topic if config.topics else None)
 
 
 @dataclass(frozen=True)
@@ -74,35 +152,61 @@ def select_stories(
     clusters: Sequence[Cluster],
     vectors: ArticleVectors,
     config: Config,
+    *,
+    unsummarised: Collection[str] = (),
+    set_aside: Sequence[LeftOut] = (),
 ) -> Selection:
-    """Pick up to ``edition.stories`` clusters (MMR with caps), then the headlines."""
-    chosen, skipped = _choose(clusters, vectors, config)
+    """Pick up to ``edition.stories`` clusters (MMR with soft caps), then the headlines.
+
+    ``unsummarised``: ids of leading articles the summariser gave nothing for (their
+    clusters are passed over, so the next candidates fill the edition); ``set_aside``:
+    articles already left out before selection (``repeats.set_aside_sent``), listed first.
+    """
+    chosen, skipped, relaxed = _choose(clusters, vectors, config, frozenset(unsummarised))
     taken = set(chosen)
     rest = [i for i in range(len(clusters)) if i not in taken]  # already in score order
     more = rest[: config.edition.more_news]
     return Selection(
         stories=tuple(clusters[i] for i in chosen),
         more_news=tuple(clusters[i] for i in more),
-        left_out=_left_out(clusters, taken, set(more), skipped),
+        left_out=(
+            *set_aside,
+            *relaxed,
+            *_left_out(clusters, taken, set(more), skipped),
+        ),
     )
 
 
 def _choose(
-    clusters: Sequence[Cluster], vectors: ArticleVectors, config: Config
-) -> tuple[list[int], dict[int, LeftOutReason]]:
-    """The chosen clusters' indices in MMR order, and why each one passed over was."""
+    clusters: Sequence[Cluster],
+    vectors: ArticleVectors,
+    config: Config,
+    unsummarised: frozenset[str],
+) -> tuple[list[int], dict[int, LeftOutReason], list[LeftOut]]:
+    """The chosen clusters' indices in MMR order, why each one passed over was, and the
+    stories taken past a cap (soft caps: only when the edition would be short otherwise)."""
     options = config.edition
     leads = [c.lead.article for c in clusters]
     scores = np.array([c.score for c in clusters], dtype=np.float64)
     spread = float(scores.max() - scores.min()) if len(scores) else 0.0
     relevance = (scores - scores.min()) / spread if spread > 0 else np.ones_like(scores)
+    sections = [_section(c.lead, config) for c in clusters]
     per_category: dict[str, int] = {}
     per_source: dict[str, int] = {}
     chosen: list[int] = []
     skipped: dict[int, LeftOutReason] = {}
     lam = options.diversity
+    matrix = vectors.matrix(leads)
+
+    def take(index: int, order: MMROrder) -> None:
+        chosen.append(index)
+        per_category[sections[index]] = per_category.get(sections[index], 0) + 1
+        source = leads[index].source
+        per_source[source] = per_source.get(source, 0) + 1
+        order.keep(index)
+
     # Highest MMR first, ties broken by cluster order (score, then id): deterministic.
-    order = MMROrder((1.0 - lam) * relevance, vectors.matrix(leads), redundancy=lam, floor=0.0)
+    order = MMROrder((1.0 - lam) * relevance, matrix, redundancy=lam, floor=0.0)
     for best in order:
         if len(chosen) >= options.stories:
             break
@@ -111,18 +215,34 @@ def _choose(
             # A headline-only entry has nothing to summarise: it can still be a headline.
             skipped[best] = LeftOutReason("headline_only")
             continue
-        section = section_of(lead, config)
+        if lead.id in unsummarised:
+            skipped[best] = LeftOutReason("unsummarised")
+            continue
+        section = sections[best]
         if per_category.get(section, 0) >= options.per_category:
             skipped[best] = LeftOutReason("cap_section", cap=options.per_category, section=section)
             continue
         if per_source.get(lead.source, 0) >= options.per_source:
             skipped[best] = LeftOutReason("cap_source", cap=options.per_source, source=lead.source)
             continue
-        chosen.append(best)
-        per_category[section] = per_category.get(section, 0) + 1
-        per_source[lead.source] = per_source.get(lead.source, 0) + 1
-        order.keep(best)
-    return chosen, skipped
+        take(best, order)
+    capped = [i for i, r in skipped.items() if r.kind in ("cap_section", "cap_source")]
+    relaxed: list[LeftOut] = []
+    if len(chosen) < options.stories and capped:
+        # Too few stories without the caps: the edition fills up anyway, in MMR order.
+        again = MMROrder((1.0 - lam) * relevance, matrix, redundancy=lam, pool=capped, floor=0.0)
+        for index in chosen:
+            again.keep(index)
+        for best in again:
+            if len(chosen) >= options.stories:
+                break
+            why = skipped.pop(best)
+            take(best, again)
+            reason = LeftOutReason(
+                "cap_relaxed", cap=why.cap, section=why.section, source=why.source
+            )
+            relaxed.append(LeftOut.because(leads[best], reason))
+    return chosen, skipped, relaxed
 
 
 def _left_out(
@@ -174,7 +294,7 @@ def assemble_edition(
         summary = summaries.get(article.id)
         if summary is None:
             raise EditionError(f"edition {day}: no summary for story {article.title!r}")
-        section = section_of(article, config)
+        section = _section(lead, config)
         sections.setdefault(section, []).append(
             Story(
                 article_id=article.id,
@@ -189,6 +309,8 @@ def assemble_edition(
                 also_reported=cluster.also_reported(),
                 related=tuple(related.get(article.id, ())),
                 terms=lead.terms.rounded(),
+                update_of=cluster.update_of,
+                whats_new=cluster.whats_new,
                 language=article.language,
                 image=article.image,
             )
@@ -199,7 +321,7 @@ def assemble_edition(
             title=c.lead.article.title,
             source=c.lead.article.source,
             url=c.lead.article.link,
-            section=section_of(c.lead.article, config),
+            section=_section(c.lead, config),
             language=c.lead.article.language,
         )
         for c in selection.more_news
@@ -212,17 +334,4 @@ def assemble_edition(
         more_news=more,
         left_out=selection.left_out,
         created=created,
-    )
-
-
-def without_unsummarised(selection: Selection, summaries: Mapping[str, Summary]) -> Selection:
-    """The selection less the stories that got no summary; they join the left-out list."""
-    kept = tuple(c for c in selection.stories if c.lead.article.id in summaries)
-    dropped = tuple(
-        LeftOut.because(c.lead.article, LeftOutReason("unsummarised"))
-        for c in selection.stories
-        if c.lead.article.id not in summaries
-    )
-    return Selection(
-        stories=kept, more_news=selection.more_news, left_out=dropped + selection.left_out
     )

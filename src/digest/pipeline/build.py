@@ -14,7 +14,8 @@ from digest.config import Config
 from digest.edition.cluster import Cluster, cluster_articles
 from digest.edition.rank import PastSends, Ranking, edition_end, rank_articles
 from digest.edition.related import RelatedPool, related_for
-from digest.edition.select import assemble_edition, select_stories, without_unsummarised
+from digest.edition.repeats import set_aside_sent
+from digest.edition.select import Selection, assemble_edition, select_stories
 from digest.edition.vectors import ArticleVectors, embed_articles, embed_topics, english
 from digest.embed import get_encoder
 from digest.errors import EditionError
@@ -35,6 +36,8 @@ __all__ = [
     "load_edition",
     "rank_candidates",
     "related_stories",
+    "select_and_summarize",
+    "sent_before",
     "store_summarizer",
 ]
 
@@ -101,6 +104,50 @@ def rank_candidates(
     return Candidates(day=day, ranking=ranking, clusters=tuple(clusters), vectors=vectors)
 
 
+def sent_before(config: Config, db: Database, day: date) -> dict[str, str]:
+    """Article id -> the edition that sent it, of the editions before ``day`` that reached a
+    subscriber, back as far as a candidate of ``day`` can have been sent (the candidate
+    window and a day more)."""
+    since = day - timedelta(days=config.edition.window_days + 1)
+    sent: dict[str, str] = {}
+    for row in EditionStore(db).sent_articles(since, day):
+        sent.setdefault(row.article_id, row.edition_id)  # newest edition first
+    return sent
+
+
+def select_and_summarize(
+    config: Config,
+    candidates: Candidates,
+    summarize: SummarizeMany,
+    sent: Mapping[str, str],
+    progress: Progress | None = None,
+) -> tuple[Selection, dict[str, Summary]]:
+    """Stages 4-5 together: choose the stories and summarise them; a story the summariser
+    gives nothing for is replaced by the next candidate, until the edition is full or the
+    candidates run out. What ``sent`` holds (earlier, sent editions) is set aside first
+    (``edition.repeats``)."""
+    clusters, set_aside = set_aside_sent(candidates.clusters, sent)
+    summaries: dict[str, Summary] = {}
+    failed: set[str] = set()
+    while True:
+        selection = select_stories(
+            clusters, candidates.vectors, config, unsummarised=failed, set_aside=set_aside
+        )
+        todo = [c.lead.article for c in selection.stories if c.lead.article.id not in summaries]
+        if not todo:
+            break
+        if progress:
+            progress("summarize", len(summaries), len(summaries) + len(todo), "")
+        found = summarize(todo)
+        summaries.update({a.id: found[a.id] for a in todo if a.id in found})
+        missing = {a.id for a in todo if a.id not in found}
+        if not missing:
+            break
+        # Each round passes over at least one more lead, so the loop ends.
+        failed |= missing
+    return selection, summaries
+
+
 def store_summarizer(config: Config, db: Database) -> SummarizeMany:
     """The configured summariser, with summaries cached in the store."""
     summarizer = make_summarizer(config, vectors=EmbeddingStore(db))
@@ -153,9 +200,10 @@ def build_edition(
     was (the same edition on every re-run) unless ``rebuild``.
 
     1. rank and cluster the day's candidates (``rank_candidates``)
-    2. select the stories and headlines (``edition.select_stories``)
-    3. summarise the stories (``summarize``, default: the configured summariser with the
-       store's cache)
+    2. set aside what earlier, sent editions sent (``sent_before``, ``edition.repeats``)
+    3. select the stories and headlines and summarise the stories, a story that cannot be
+       summarised replaced by the next candidate (``select_and_summarize``; ``summarize``
+       defaults to the configured summariser with the store's cache)
     4. find each story's related items (``related_stories``)
     5. assemble the edition and save it
     """
@@ -165,12 +213,9 @@ def build_edition(
         if saved is not None:
             return saved
     candidates = rank_candidates(config, db, day, progress)
-    selection = select_stories(candidates.clusters, candidates.vectors, config)
-    if progress:
-        progress("summarize", 0, len(selection.stories), "")
     summarize = summarize or store_summarizer(config, db)
-    summaries = summarize([c.lead.article for c in selection.stories])
-    selection = without_unsummarised(selection, summaries)
+    sent = sent_before(config, db, day)
+    selection, summaries = select_and_summarize(config, candidates, summarize, sent, progress)
     if progress:
         progress("summarize", len(selection.stories), len(selection.stories), "")
     related = related_stories(config, db, day, selection.stories)

@@ -76,6 +76,7 @@ class RunReport:
     elapsed: float
     dry_run: bool = False
     new_articles: int = 0
+    undated_articles: int = 0  # of those read, how many named no date (dated when first seen)
     ingested: bool = False  # False when the day's edition was already built
     outbox: str | None = None  # where the .eml files went (outbox transport, --dry-run)
     # "name: reason" for each source that failed to ingest, and each source's warnings:
@@ -98,6 +99,8 @@ class RunReport:
         # New articles only when this run ingested (not on a re-run of a built edition).
         new = self.new_articles
         read = f"{new} new article{'s' if new != 1 else ''}, " if self.ingested else ""
+        if self.ingested and self.undated_articles:
+            read += f"{self.undated_articles} undated (dated when first seen), "
         if self.held is not None:
             stories = f"{self.stories} stor{'y' if self.stories == 1 else 'ies'}"
             return f"edition {self.edition_id}: {read}{stories}, {self.held}; nothing sent"
@@ -257,6 +260,9 @@ def run_daily(
         else:
             ingested = _ingest_unless_built(config, db, day, progress)
             edition = build_edition(config, db, day, progress=progress)
+        if len(edition.stories) < config.edition.min_stories:
+            thin = f"fewer than edition.min_stories ({config.edition.min_stories})"
+            return _held_report(day, edition.id, len(edition.stories), ingested, thin, started)
         if progress:
             progress("render", 0, 1, "")
         # Personal editions: one render per distinct topic set of the active subscribers.
@@ -291,6 +297,7 @@ def run_daily(
         elapsed=time.monotonic() - started,
         dry_run=dry_run,
         new_articles=0 if ingested is None else ingested.new,
+        undated_articles=0 if ingested is None else ingested.undated,
         ingested=ingested is not None,
         outbox=None if folder is None else str(folder),
         failed_sources=tuple(f"{s.name}: {s.reason}" for s in failed_sources),
@@ -323,6 +330,7 @@ def _held_report(
         ambiguous_resent=0,
         elapsed=time.monotonic() - started,
         new_articles=0 if ingested is None else ingested.new,
+        undated_articles=0 if ingested is None else ingested.undated,
         ingested=ingested is not None,
         failed_sources=()
         if ingested is None

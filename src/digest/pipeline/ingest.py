@@ -53,6 +53,11 @@ class IngestReport:
         return sum(s.new for s in self.sources)
 
     @property
+    def undated(self) -> int:
+        """Articles read that named no date (each dated when first seen)."""
+        return sum(s.undated for s in self.sources)
+
+    @property
     def warnings(self) -> tuple[str, ...]:
         """Every source's warnings, in source order."""
         return tuple(w for s in self.sources for w in s.warnings)

@@ -24,7 +24,7 @@ from digest.errors import RenderError
 from digest.models import Edition
 from digest.publish.messages import archive_url
 from digest.publish.preview import public_html
-from digest.publish.render import Renderer, preheader_for, subject_for
+from digest.publish.render import Renderer, join_titles, preheader_for, subject_for
 from digest.store import Database, EditionStore, open_store
 from digest.store.desk import DeskStore
 
@@ -128,11 +128,18 @@ def write_archive(
                 path.write_text(public_html(config, rendered), encoding="utf-8")
                 pages.append(path)
             entries.append(
-                _Entry(edition, name, subject_for(edition, options), preheader_for(edition))
+                _Entry(
+                    edition,
+                    name,
+                    subject_for(edition, options),
+                    preheader_for(edition, renderer.loc),
+                )
             )
         index_pages = _write_index_pages(config, renderer, folder, entries, per_page)
         feed = folder / "feed.xml"
-        feed.write_bytes(atom_feed(config, [e.edition for e in entries[:FEED_ENTRIES]]))
+        feed.write_bytes(
+            atom_feed(config, [e.edition for e in entries[:FEED_ENTRIES]], renderer=renderer)
+        )
     except OSError as exc:
         raise RenderError(f"cannot write the archive to {folder}: {exc.strerror}") from exc
     return ArchiveWritten(folder, index_pages[0], tuple(pages), feed, tuple(index_pages))
@@ -174,14 +181,18 @@ def _moment(edition: Edition, config: Config) -> datetime:
     return datetime.combine(edition.date, time(12), config.tz).astimezone(UTC)
 
 
-def atom_feed(config: Config, editions: Sequence[Edition]) -> bytes:
+def atom_feed(
+    config: Config, editions: Sequence[Edition], *, renderer: Renderer | None = None
+) -> bytes:
     """An Atom 1.0 document (RFC 4287) of ``editions``, newest first: one entry per edition
-    with its subject, page link and the stories' headlines as the summary."""
+    with its subject, page link and the stories' headlines as the summary, in the
+    newsletter's language (``xml:lang``, the tagline, the subjects' dates)."""
     options = config.newsletter
+    renderer = renderer or Renderer(options, base_dir=config.base_dir, timezone=config.tz)
     base = f"{options.base_url.rstrip('/')}/archive/"
     ordered = sorted(editions, key=lambda e: e.date, reverse=True)
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
-    feed.set("{http://www.w3.org/XML/1998/namespace}lang", options.language)
+    feed.set("{http://www.w3.org/XML/1998/namespace}lang", renderer.loc.tag)
 
     def sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> None:
         element = etree.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
@@ -190,7 +201,7 @@ def atom_feed(config: Config, editions: Sequence[Edition]) -> bytes:
 
     sub(feed, "id", base)
     sub(feed, "title", options.title)
-    sub(feed, "subtitle", options.tagline)
+    sub(feed, "subtitle", renderer.tagline())
     newest = max((_moment(e, config) for e in ordered), default=datetime(2000, 1, 1, tzinfo=UTC))
     sub(feed, "updated", _rfc3339(newest))
     sub(feed, "link", rel="self", href=f"{base}feed.xml", type="application/atom+xml")
@@ -204,7 +215,8 @@ def atom_feed(config: Config, editions: Sequence[Edition]) -> bytes:
         sub(entry, "title", subject_for(edition, options))
         sub(entry, "updated", _rfc3339(_moment(edition, config)))
         sub(entry, "link", rel="alternate", href=page, type="text/html")
-        headlines = "; ".join(s.title for s in edition.stories) or preheader_for(edition)
+        headlines = join_titles((s.title for s in edition.stories), renderer.loc)
+        headlines = headlines or preheader_for(edition, renderer.loc)
         sub(entry, "summary", headlines)
     data: bytes = etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
     return data

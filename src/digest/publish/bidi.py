@@ -20,11 +20,14 @@ from markupsafe import Markup, escape
 
 __all__ = [
     "FSI",
+    "LRI",
     "LRM",
     "PDI",
+    "RLI",
     "RLM",
     "Direction",
     "direction_of",
+    "first_strong",
     "has_strong",
     "isolate_html",
     "isolate_text",
@@ -36,6 +39,8 @@ Direction = Literal["ltr", "rtl"]
 
 FSI = "\u2068"  # first strong isolate: the part takes the direction of its first letter
 PDI = "\u2069"  # pop directional isolate
+LRI = "\u2066"  # left-to-right isolate
+RLI = "\u2067"  # right-to-left isolate
 LRM = "\u200e"
 RLM = "\u200f"
 
@@ -60,6 +65,9 @@ _RTL = re.compile(f"[{_RTL_RANGES}]")
 _LTR = re.compile(f"(?![{_RTL_RANGES}])[^\\W\\d_]")
 # How many characters are enough to tell a field's direction.
 SAMPLE_CHARS = 400
+# A mixed field is laid out the way most of its letters go when they outnumber the other
+# direction's this many times; else the way its first letter goes.
+MAJORITY = 2
 
 
 _ISOLATES = "\u2066\u2067\u2068\u2069"
@@ -95,11 +103,36 @@ def _opposite(direction: Direction) -> Direction:
     return "ltr" if direction == "rtl" else "rtl"
 
 
+def first_strong(text: str) -> Direction | None:
+    """The direction of ``text``'s first letter (what ``dir="auto"`` and FSI go by)."""
+    rtl, ltr = _RTL.search(text), _LTR.search(text)
+    if rtl is None or ltr is None:
+        return "rtl" if rtl else "ltr" if ltr else None
+    return "rtl" if rtl.start() < ltr.start() else "ltr"
+
+
+def _isolate_direction(text: str) -> Direction | None:
+    """The direction an isolate of mixed ``text`` must force, or None where its first
+    letter already gives the right one: an Urdu outlet name that starts with a Latin brand
+    (``BBC News اردو - پاکستان``) is Urdu and must read right to left, whatever its first
+    letter says."""
+    sample = text[:SAMPLE_CHARS]
+    rtl, ltr = len(_RTL.findall(sample)), len(_LTR.findall(sample))
+    # Only a clear majority overrules the first letter ("5 جنوری 4:51 PM" is not one).
+    most: Direction | None = (
+        "rtl" if rtl > MAJORITY * ltr else "ltr" if ltr > MAJORITY * rtl else None
+    )
+    return most if most is not None and most != first_strong(text) else None
+
+
 def isolate_text(text: str, context: Direction) -> str:
     """``text`` between FSI and PDI when it holds letters of the other direction than
-    ``context`` (where it could pull the numbers and punctuation around it along)."""
+    ``context`` (where it could pull the numbers and punctuation around it along); RLI
+    or LRI instead where most of its letters go the other way than its first one."""
     if text and has_strong(text, _opposite(context)):
-        return f"{FSI}{text}{PDI}"
+        forced = _isolate_direction(text)
+        start = FSI if forced is None else RLI if forced == "rtl" else LRI
+        return f"{start}{text}{PDI}"
     return text
 
 
@@ -113,12 +146,18 @@ def isolate_html(
     """``text`` escaped, in a ``<span>`` of its own direction where it may differ from
     ``context``: ``lang``/``dir`` when they are known and differ from the context's (a
     fixed string of the newsletter inside a story in another script), else ``dir="auto"``
-    when the text holds letters of the other direction. A span with ``dir`` is a bidi
+    when the text holds letters of the other direction (its majority's ``dir`` where the
+    first letter would mislead ``auto``). A span with ``dir`` is a bidi
     isolate in every engine that knows ``dir``, which every mail client does."""
     if direction is not None and direction != context:
         lang_attr = Markup(' lang="{}"').format(lang) if lang else Markup("")
         return Markup('<span{} dir="{}">{}</span>').format(lang_attr, direction, text)
     if text and has_strong(text, _opposite(context)):
+        # Text of a known direction (the newsletter's own date in a story of the same
+        # direction) keeps it; else its clear majority's, else its first letter's.
+        forced = direction or _isolate_direction(text)
+        if forced is not None:
+            return Markup('<span dir="{}">{}</span>').format(forced, text)
         return Markup('<span dir="auto">{}</span>').format(text)
     return escape(text)
 

@@ -37,7 +37,7 @@ from markupsafe import Markup
 
 from digest.config import NewsletterOptions
 from digest.errors import RenderError
-from digest.models import Edition, Headline, RenderedEdition, Story
+from digest.models import Edition, Headline, RenderedEdition, Story, count_words
 from digest.publish.bidi import (
     Direction,
     isolate_html,
@@ -68,6 +68,7 @@ __all__ = [
     "bundled_templates",
     "check_html",
     "inline_css",
+    "join_titles",
     "personalize",
     "preheader_for",
     "render_edition",
@@ -75,6 +76,7 @@ __all__ = [
     "slot_values",
     "split_slots",
     "subject_for",
+    "title_for",
 ]
 
 log = logging.getLogger(__name__)
@@ -309,6 +311,14 @@ def subject_for(edition: Edition, options: NewsletterOptions) -> str:
     return _shorten(subject, SUBJECT_CHARS)
 
 
+def title_for(edition: Edition, options: NewsletterOptions) -> str:
+    """The edition's title in the newsletter's language: ``The Daily Digest: Tuesday,
+    November 24, 2026``, ``Der Tagesüberblick: Dienstag, 24. November 2026``
+    (``Edition.title``, built with the edition, keeps an English date)."""
+    loc = localizer(options.language, options.direction)
+    return loc.gettext("%(title)s: %(date)s", title=options.title, date=loc.long_date(edition.date))
+
+
 def preheader_for(edition: Edition, loc: Localizer | None = None) -> str:
     """The inbox preview line: the stories after the lead."""
     loc = loc or localizer("en")
@@ -317,18 +327,28 @@ def preheader_for(edition: Edition, loc: Localizer | None = None) -> str:
     if not rest:
         line = loc.ngettext("%(num)s story today.", "%(num)s stories today.", len(stories))
         return _shorten(line, PREHEADER_CHARS)
-    titles = "; ".join(rest)
+    titles = join_titles(rest, loc)
     return _shorten(loc.gettext("Also today: %(titles)s", titles=titles), PREHEADER_CHARS)
 
 
+def join_titles(titles: Iterable[str], loc: Localizer) -> str:
+    """Headlines in a row, each separated by the language's semicolon (``؛`` in Urdu and
+    Arabic, ``；`` in Chinese, `` ; `` in French): a comma may be inside a headline."""
+    # TRANSLATORS: the separator between headlines in a row (the preheader, the feed).
+    return loc.gettext("; ").join(titles)
+
+
 def reading_minutes(edition: Edition) -> int:
-    words = sum(
-        len(p.text.split())
-        for s in edition.stories
-        for p in (*s.summary.key_points, *filter(None, (s.summary.conclusion,)))
-    )
-    words += sum(len(s.title.split()) for s in edition.stories)
-    words += sum(len(h.title.split()) for h in edition.more_news)
+    """Minutes to read the edition's titles, points and conclusions at
+    ``WORDS_PER_MINUTE``, words counted in any script (``count_words``: a Chinese point
+    is not one word)."""
+    texts = [s.title for s in edition.stories]
+    texts += [h.title for h in edition.more_news]
+    for story in edition.stories:
+        texts += [p.text for p in story.summary.key_points]
+        if story.summary.conclusion is not None:
+            texts.append(story.summary.conclusion.text)
+    words = sum(count_words(t) for t in texts)
     return max(1, math.ceil(words / WORDS_PER_MINUTE))
 
 
@@ -346,6 +366,13 @@ TRANSLATED_DEFAULTS = frozenset(
         N_("You receive this because you subscribed to The Daily Digest."),
     )
 )
+# The shipped reason, said with the newsletter's own title (a German "Der Tagesüberblick"
+# is not "The Daily Digest").
+REASON_WITH_TITLE = N_("You receive this because you subscribed to %(title)s.")
+_DEFAULT_REASON = NewsletterOptions().reason
+# Section names the edition gives itself (no feed category, no topic label): shown in the
+# newsletter's language. A feed's own category is shown as the feed wrote it.
+TRANSLATED_SECTIONS = frozenset((N_("News"),))
 
 
 class Renderer:
@@ -398,7 +425,7 @@ class Renderer:
         value), ``nl_lang``/``nl_dir``/``nl_look``, the isolating helpers ``iso`` and
         ``nl_part``, each story's look and picture, and the tagline and footer reason (the
         catalog's translation while they are the shipped defaults)."""
-        loc, options = self.loc, self.options
+        loc = self.loc
         nl_dir = loc.direction
 
         def nl_part(text: str, context: Direction) -> Markup:
@@ -419,13 +446,28 @@ class Renderer:
             "story_look": partial(story_look, newsletter=nl_dir),
             "headline_look": headline_look,
             "story_image": self._story_image,
-            "tagline": loc.gettext(options.tagline)
-            if options.tagline in TRANSLATED_DEFAULTS
-            else options.tagline,
-            "reason": loc.gettext(options.reason)
-            if options.reason in TRANSLATED_DEFAULTS
-            else options.reason,
+            "tagline": self.tagline(),
+            "reason": self._reason(),
+            "section_label": self.section_label,
         }
+
+    def tagline(self) -> str:
+        """``newsletter.tagline`` as shown: the catalog's translation of the shipped one."""
+        tagline = self.options.tagline
+        return self.loc.gettext(tagline) if tagline in TRANSLATED_DEFAULTS else tagline
+
+    def _reason(self) -> str:
+        options = self.options
+        if options.reason == _DEFAULT_REASON:
+            return self.loc.gettext(REASON_WITH_TITLE, title=options.title)
+        if options.reason in TRANSLATED_DEFAULTS:
+            return self.loc.gettext(options.reason)
+        return options.reason
+
+    def section_label(self, name: str) -> str:
+        """A section's name as shown: the edition's own default section in the newsletter's
+        language, any other (a feed category, a topic label) as it is."""
+        return self.loc.gettext(name) if name in TRANSLATED_SECTIONS else name
 
     def _story_image(self, story: Story) -> ShownImage | None:
         if not self.options.images:

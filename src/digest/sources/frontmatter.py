@@ -2,7 +2,10 @@
 
 Front matter is loaded with ``digest.config.load_yaml`` (no aliases, a nesting limit) and
 must fit in ``MAX_FRONT_MATTER_CHARS``; only text and numbers count as field values (a list
-or mapping where a title belongs is ignored, not printed as Python).
+or mapping where a title belongs is ignored, not printed as Python). ``image:`` is the lead
+picture, a URL or a mapping of ``url``, ``width``, ``height`` and ``alt``, kept as the feed
+readers keep theirs (``lead_image``: http(s) only, within ``MAX_URL_CHARS``, resolved
+against the article's ``url`` when relative).
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ import yaml
 
 from digest.config import YamlRefused, load_yaml
 from digest.errors import SourceError
-from digest.models import RelatedLink
-from digest.sources.article import Meta
+from digest.models import LeadImage, RelatedLink
+from digest.sources.article import Meta, lead_image
 from digest.sources.bounds import MAX_FRONT_MATTER_CHARS
 from digest.sources.dates import parse_datetime
 
@@ -69,10 +72,26 @@ def _scalar_text(value: Any) -> str | None:
     return str(value).strip() or None
 
 
+def _front_image(value: Any, base: str | None) -> LeadImage | None:
+    """The lead picture that ``image:`` names (a URL, or a mapping with ``url``), or None."""
+    if base is not None and not base.lower().startswith(("http://", "https://")):
+        base = None
+    if isinstance(value, Mapping):
+        return lead_image(
+            _scalar_text(value.get("url") or value.get("src")),
+            base=base,
+            width=_scalar_text(value.get("width")),
+            height=_scalar_text(value.get("height")),
+            alt=_scalar_text(value.get("alt")) or "",
+        )
+    return lead_image(_scalar_text(value), base=base)
+
+
 def meta_from_front_matter(
     data: Mapping[str, Any], *, source: str, category: str | None, language: str | None
 ) -> Meta:
-    """``Meta`` from front matter keys (title, dek, date, source, url, category, author, ...)."""
+    """``Meta`` from front matter keys (title, dek, date, source, url, category, author,
+    image, ...)."""
 
     def text(*keys: str) -> str | None:
         for key in keys:
@@ -98,4 +117,5 @@ def meta_from_front_matter(
         published=parse_datetime(data.get("date") or data.get("published")),
         language=text("language", "lang") or language,
         related=tuple(r for r in related if r.title),
+        image=_front_image(data.get("image"), text("url", "link")),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from digest import serialize
 from digest.models import Edition
@@ -67,19 +67,28 @@ class EditionStore:
         rows = self.db.query(
             sql.ARTICLES_OF_RECENT_EDITIONS, {"day": before.isoformat(), "limit": editions}
         )
-        return [
-            EditionArticle(
-                edition_id=r["edition_id"],
-                day=date.fromisoformat(r["day"]),
-                article_id=r["article_id"],
-                role=r["role"],
-                position=int(r["position"]),
-            )
-            for r in rows
-        ]
+        return [_edition_article(r) for r in rows]
+
+    def sent_articles(self, since: date, before: date) -> list[EditionArticle]:
+        """What the editions from ``since`` to before ``before`` sent, of those the ledger
+        says reached a subscriber; newest edition first."""
+        rows = self.db.query(
+            sql.ARTICLES_OF_SENT_EDITIONS, {"since": since.isoformat(), "day": before.isoformat()}
+        )
+        return [_edition_article(r) for r in rows]
 
     def days(self) -> list[date]:
         return [date.fromisoformat(r["day"]) for r in self.db.query(sql.EDITION_DAYS)]
+
+
+def _edition_article(row: Any) -> EditionArticle:
+    return EditionArticle(
+        edition_id=row["edition_id"],
+        day=date.fromisoformat(row["day"]),
+        article_id=row["article_id"],
+        role=row["role"],
+        position=int(row["position"]),
+    )
 
 
 def _roles(edition: Edition) -> Iterable[tuple[str, Role]]:

@@ -416,6 +416,18 @@ WHERE e.id IN (SELECT id FROM editions WHERE day < :day ORDER BY day DESC LIMIT 
 ORDER BY e.day DESC, ea.position
 """
 
+# The articles of the editions from :since to before :day that reached at least one
+# subscriber (a delivery in state 'sent'), newest edition first.
+ARTICLES_OF_SENT_EDITIONS = """
+SELECT e.id AS edition_id, e.day AS day, ea.article_id AS article_id, ea.role AS role,
+       ea.position AS position
+FROM edition_articles ea
+JOIN editions e ON e.id = ea.edition_id
+WHERE e.day >= :since AND e.day < :day
+  AND EXISTS (SELECT 1 FROM deliveries d WHERE d.edition_id = e.id AND d.state = 'sent')
+ORDER BY e.day DESC, ea.position
+"""
+
 EDITION_DAYS = "SELECT day FROM editions ORDER BY day DESC"
 
 # --- the editor's desk: actions and approvals ----------------------------------------------
