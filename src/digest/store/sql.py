@@ -590,6 +590,13 @@ DELETE_SIGNUP = "DELETE FROM signups WHERE email_key = :email_key"
 
 DELETE_EXPIRED_SIGNUPS = "DELETE FROM signups WHERE expires_at < :now"
 
+# Pending sign-ups never sent a confirmation mail (rows `subscribers import` kept without
+# a consent date), a page at a time in address order.
+UNMAILED_SIGNUPS = """
+SELECT * FROM signups WHERE mails = 0 AND email_key > :after
+ORDER BY email_key LIMIT :limit
+"""
+
 SET_SUBSCRIBER_PREFERENCES = """
 UPDATE subscribers SET topics = :topics, frequency = :frequency, updated_at = :now
 WHERE id = :id

@@ -38,6 +38,7 @@ from digest.models import OutgoingMessage
 from digest.pipeline.signup import (
     confirm_signup,
     confirmation_mail,
+    confirmation_texts,
     confirmation_url,
     request_signup,
     send_confirmation,
@@ -189,13 +190,8 @@ def signup_routes(config: Config, db: Database, key: bytes) -> list[Route]:
         if request_made.token is None:
             return _check_inbox(request_made.email)
         link = confirmation_url(config, request_made.token)
-        message = confirmation_mail(
-            config,
-            request_made.email,
-            request_made.token,
-            t("mail_subject"),
-            t("mail_body", email=request_made.email, link=link),
-        )
+        subject, body = confirmation_texts(config, request_made.email, link)
+        message = confirmation_mail(config, request_made.email, request_made.token, subject, body)
         mails.put(message)
         return _check_inbox(request_made.email)
 
