@@ -247,7 +247,10 @@ def test_weekly_recap_links_answer_and_the_archive_lists_it(
         index = client.get("/archive/").text
         feed = feedparser.parse(client.get("/archive/feed.xml").content)
     assert "2026-11-24-weekly.html" in index and "2026-11-23.html" in index
+    assert index.count("Weekly recap") == 1  # the recap marked, the dailies not
     assert not feed.bozo
+    weekly_entries = [e for e in feed.entries if e.link.endswith("-weekly.html")]
+    assert [t.term for e in weekly_entries for t in e.tags] == ["weekly"]
     assert {e.link.rsplit("/", 1)[1] for e in feed.entries} == {
         "2026-11-23.html",
         "2026-11-24.html",
@@ -278,6 +281,7 @@ def test_archive_publishes_only_recaps_that_were_sent(tmp_path: Path) -> None:
     assert page.read_text(encoding="utf-8") != (written.folder / "2026-11-08.html").read_text(
         encoding="utf-8"
     )
-    assert "2026-11-08-weekly.html" in written.index.read_text(encoding="utf-8")
+    index = written.index.read_text(encoding="utf-8")
+    assert "2026-11-08-weekly.html" in index and index.count("Weekly recap") == 1
     # the Sunday of 11-01 had no recap sent: none
     assert not (written.folder / "2026-11-01-weekly.html").exists()

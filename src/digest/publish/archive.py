@@ -87,6 +87,7 @@ class _Entry:
     page: str
     subject: str
     summary: str
+    weekly: bool = False  # a weekly recap, marked as one in the index
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +136,7 @@ def write_archive(
                     name,
                     subject_for(edition, options),
                     preheader_for(edition, renderer.loc),
+                    edition.id == weekly_id(edition.date),
                 )
             )
         index_pages = _write_index_pages(config, renderer, folder, entries, per_page)
@@ -216,6 +218,8 @@ def atom_feed(
         sub(entry, "id", page)
         sub(entry, "title", subject_for(edition, options))
         sub(entry, "updated", _rfc3339(_moment(edition, config)))
+        if edition.id == weekly_id(edition.date):
+            sub(entry, "category", term="weekly", label=renderer.loc.gettext("Weekly recap"))
         sub(entry, "link", rel="alternate", href=page, type="text/html")
         headlines = join_titles((s.title for s in edition.stories), renderer.loc)
         headlines = headlines or preheader_for(edition, renderer.loc)
