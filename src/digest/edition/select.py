@@ -27,6 +27,7 @@ import numpy as np
 from digest.config import Config
 from digest.edition.cluster import Cluster
 from digest.edition.rank import RankedArticle
+from digest.edition.related import without_repeats
 from digest.edition.vectors import ArticleVectors
 from digest.errors import EditionError
 from digest.mmr import MMROrder
@@ -326,7 +327,7 @@ def assemble_edition(
         )
         for c in selection.more_news
     )
-    return Edition(
+    edition = Edition(
         id=edition_id(day),
         date=day,
         title=f"{config.newsletter.title}: {day:%A} {day.day} {day:%B %Y}",
@@ -335,3 +336,6 @@ def assemble_edition(
         left_out=selection.left_out,
         created=created,
     )
+    # Related items were chosen for this page (``related.edition_related``); this holds any
+    # others to the same rule: nothing the page shows, nothing under two stories.
+    return without_repeats(edition)
