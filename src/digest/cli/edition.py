@@ -9,7 +9,7 @@ import click
 
 from digest import pipeline, serialize
 from digest.cli.base import count, current_config, date_option, edition_day, main, pass_config
-from digest.config import Config
+from digest.config import Config, NewsletterOptions
 from digest.models import Edition
 from digest.publish.render import title_for
 
@@ -55,8 +55,10 @@ def rank_command(config: Config, day: Any, show_terms: bool, limit: int) -> None
         click.echo(f"... and {len(clusters) - limit} more events (--limit)")
 
 
-def edition_json(edition: Edition) -> dict[str, Any]:
-    """The edition as the JSON the CLI prints: stories in order, then headlines."""
+def edition_json(edition: Edition, newsletter: NewsletterOptions | None = None) -> dict[str, Any]:
+    """The edition as the JSON the CLI prints: stories in order, then headlines. With
+    ``newsletter``, the title is the one subscribers see, in the newsletter's language
+    (``title_for``); the stored ``Edition.title`` keeps its English date."""
     stories = []
     for story in edition.stories:
         summary = story.summary
@@ -87,7 +89,7 @@ def edition_json(edition: Edition) -> dict[str, Any]:
     return {
         "id": edition.id,
         "date": edition.date.isoformat(),
-        "title": edition.title,
+        "title": title_for(edition, newsletter) if newsletter else edition.title,
         "note": edition.note,
         "sections": [s.name for s in edition.sections],
         "stories": stories,
@@ -122,7 +124,9 @@ def _show_edition(config: Config, day: Any, as_json: bool, rebuild: bool) -> Non
             config, db, when, rebuild=rebuild, progress=None if as_json else _progress
         )
     if as_json:
-        click.echo(json.dumps(edition_json(edition), ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(edition_json(edition, config.newsletter), ensure_ascii=False, indent=2)
+        )
         return
     click.echo(title_for(edition, config.newsletter))
     for section in edition.sections:
