@@ -7,7 +7,8 @@ the cosine of the articles' openings), skipping a headline-only article (no text
 summarise), one the summariser could not summarise, and a story whose section or source
 already has its cap. Caps are soft: when the first pass leaves the edition short of
 ``stories``, the stories skipped for a cap are taken after all, in the same order, each
-named in ``left_out`` as ``cap_relaxed``. The clusters left after ``stories`` picks give the
+named in ``left_out`` as ``cap_relaxed`` (and those still out are then below the cut,
+not capped). The clusters left after ``stories`` picks give the
 "More news" headlines, in score order; every other article gets a ``LeftOut`` reason.
 
 A story's section: its closest configured topic (``ScoreTerms.topic``) when ``topics:`` are
@@ -243,6 +244,10 @@ def _choose(
                 "cap_relaxed", cap=why.cap, section=why.section, source=why.source
             )
             relaxed.append(LeftOut.because(leads[best], reason))
+        # The caps gave way: what is still out was below the cut, not kept out by a cap
+        # (an edition of 8 stories of one section should not say "cap: 3 stories").
+        for index in capped:
+            skipped.pop(index, None)
     return chosen, skipped, relaxed
 
 
