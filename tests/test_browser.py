@@ -243,7 +243,7 @@ def test_a_german_edition_is_german(browser: Any, tmp_path: Path, width: int) ->
     page = language_page(tmp_path, german_edition(), "de")
     blocks = check_layout(browser, page, width, tmp_path)
     assert (blocks["lang"], blocks["dir"]) == ("de", "ltr")
-    assert blocks["footer"] == ["Im Browser ansehen", "Abmelden"]
+    assert blocks["footer"] == ["Im Browser ansehen", "Einstellungen", "Abmelden"]
     assert blocks["moreHead"] == "Weitere Nachrichten"
     assert blocks["greeting"].startswith("Guten Morgen, Ana. Heute 2 Meldungen")
     for story in blocks["stories"]:
@@ -264,7 +264,7 @@ def test_an_urdu_edition_reads_right_to_left(browser: Any, tmp_path: Path, width
     page = language_page(tmp_path, urdu_edition(), "ur")
     blocks = check_layout(browser, page, width, tmp_path)
     assert (blocks["lang"], blocks["dir"]) == ("ur", "rtl")
-    assert blocks["footer"] == ["براؤزر میں دیکھیں", "رکنیت ختم کریں"]
+    assert blocks["footer"] == ["براؤزر میں دیکھیں", "ترجیحات", "رکنیت ختم کریں"]
     assert blocks["moreHead"] == "مزید خبریں"
     assert blocks["greeting"].startswith("صبح بخیر، Ana۔ آج 2 خبریں")
     for story in blocks["stories"]:
@@ -322,7 +322,7 @@ def test_a_chinese_edition_fits(browser: Any, tmp_path: Path, width: int) -> Non
     page = language_page(tmp_path, chinese_edition(), "zh")
     blocks = check_layout(browser, page, width, tmp_path)
     assert (blocks["lang"], blocks["dir"]) == ("zh", "ltr")
-    assert blocks["footer"] == ["在浏览器中查看", "退订"]
+    assert blocks["footer"] == ["在浏览器中查看", "偏好设置", "退订"]
     assert blocks["moreHead"] == "更多新闻"
     assert all(s["lang"] == "zh" for s in blocks["stories"])
 

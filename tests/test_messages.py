@@ -19,8 +19,9 @@ import pytest
 from digest.config import DkimOptions, NewsletterOptions
 from digest.errors import ConfigError, DeliveryError
 from digest.models import RenderedEdition, Subscriber
-from digest.publish.messages import MessageFactory, archive_url
+from digest.publish.messages import MessageFactory, archive_url, preferences_url
 from digest.publish.render import personalize, render_edition
+from digest.publish.signed import make_preferences_token
 from digest.publish.tokens import verify_token
 from tests.newsletter_sample import sample_edition
 
@@ -108,6 +109,7 @@ def test_multipart_alternative_text_first_html_last(
         name=ANA.name,
         unsubscribe_url=re.findall(r"<(https[^>]+)>", str(msg["List-Unsubscribe"]))[0],
         browser_url=archive_url(OPTIONS, rendered.edition_id),
+        preferences_url=preferences_url(OPTIONS, make_preferences_token(SECRET, ANA.id, ANA.email)),
     )
     assert parts[0].get_content().replace("\r\n", "\n") == filled.text
     assert parts[1].get_content().replace("\r\n", "\n") == filled.html.replace("\r\n", "\n")

@@ -318,3 +318,27 @@ def test_pipeline_related_stories_keeps_the_page_out_with_the_real_encoder(
     with open_database(tmp_path / "s.db") as db:
         alone = pipeline.related_stories(config, db, DAY, [Cluster(RankedArticle(lead, 1.0))])
     assert {i.article_id for i in alone["flood-1"]} == {"flood-2", "flood-3"}
+
+
+def test_the_weekly_recap_holds_the_days_related_items_to_the_rule() -> None:
+    from digest.edition.weekly import weekly_recap
+
+    monday = make_article("mo", "北京召开气候会议", "各国代表周一在北京开会。")
+    wednesday = make_article("we", "气候会议达成协议", "会议周三达成最终协议。")
+    other = make_article("ot", "上海港口吞吐量创新高", "上海港上月吞吐量创纪录。")
+
+    def day(article: Article, related: tuple[RelatedItem, ...], when: date) -> Edition:
+        story = dataclasses.replace(_story(article, related), score=2.0)
+        return Edition(when.isoformat(), when, "t", (EditionSection("News", (story,)),))
+
+    editions = [
+        day(
+            monday,
+            (RelatedItem(wednesday.title, wednesday.url, article_id="we"),),
+            date(2026, 11, 23),
+        ),
+        day(wednesday, (RelatedItem(other.title, other.url, article_id="ot"),), date(2026, 11, 25)),
+    ]
+    recap = weekly_recap(editions, date(2026, 11, 29), Config())
+    assert recap is not None
+    assert {s.article_id: _ids(s.related) for s in recap.stories} == {"mo": [], "we": ["ot"]}

@@ -36,6 +36,7 @@ from tests.newsletter_sample import sample_edition
 
 OPTIONS = NewsletterOptions()
 UNSUBSCRIBE = "https://news.example.org/u/7.abcDEF_-"
+PREFERENCES = "https://news.example.org/p/7.prefsXYZ"
 BROWSER = "https://news.example.org/archive/2026-11-24.html"
 
 
@@ -54,7 +55,13 @@ def replace_story(edition: Edition, index: int, **changes: object) -> Edition:
 
 def fill(edition: Edition, name: str = "Ana") -> tuple[str, str]:
     rendered = render_edition(edition, OPTIONS)
-    filled = personalize(rendered, name=name, unsubscribe_url=UNSUBSCRIBE, browser_url=BROWSER)
+    filled = personalize(
+        rendered,
+        name=name,
+        unsubscribe_url=UNSUBSCRIBE,
+        browser_url=BROWSER,
+        preferences_url=PREFERENCES,
+    )
     return filled.html, filled.text
 
 
@@ -79,7 +86,11 @@ def test_the_sample_renders_every_part_of_a_story() -> None:
     assert [m.split(" ")[0] for m in more] == [h.title.split(" ")[0] for h in edition.more_news]
     footer = doc.find_class("footer")[0]
     hrefs = {a.text_content(): a.get("href") for a in footer.iter("a")}
-    assert hrefs == {"View in your browser": BROWSER, "Unsubscribe": UNSUBSCRIBE}
+    assert hrefs == {
+        "View in your browser": BROWSER,
+        "Preferences": PREFERENCES,
+        "Unsubscribe": UNSUBSCRIBE,
+    }
     assert OPTIONS.reason in footer.text_content()
     assert "Good morning, Ana." in doc.find_class("greeting")[0].text_content()
 

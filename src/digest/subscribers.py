@@ -13,6 +13,7 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import assert_never, get_args
 
@@ -20,6 +21,8 @@ from email_validator import EmailNotValidError, validate_email
 
 from digest.errors import SubscriberError
 from digest.models import Subscriber, SubscriberState
+from digest.store.bounces import BounceStore
+from digest.store.consent import Consent, ConsentStore, PendingSignup
 from digest.store.subscribers import SubscriberStore, UpsertOutcome
 
 __all__ = [
@@ -35,6 +38,7 @@ __all__ = [
 ]
 
 CSV_COLUMNS = ("email", "name", "topics", "state")
+PENDING_DAYS = 30  # an imported address without a consent date waits this long
 STATES: tuple[str, ...] = get_args(SubscriberState)
 MAX_NAME = 200
 MAX_TOPICS = 50
@@ -119,13 +123,24 @@ def add_subscriber(
 
 def remove_subscriber(store: SubscriberStore, email: str, *, forget: bool = False) -> Subscriber:
     """Unsubscribe an address (kept, so that an import cannot bring it back); with
-    ``forget``, delete it and its delivery history."""
-    subscriber = store.by_email(normalize_email(email))
+    ``forget``, delete it with its delivery history, its consent record, its bounce score
+    and events, and a pending sign-up of the address."""
+    address = normalize_email(email)
+    subscriber = store.by_email(address)
+    consents = ConsentStore(store.db)
+    if forget:
+        with store.db.transaction():
+            pending = consents.pending(address) is not None
+            consents.drop_pending(address)
+            if subscriber is not None:
+                consents.forget(subscriber.id)
+                BounceStore(store.db).forget(subscriber.id)
+                store.delete(subscriber.id)
+        if subscriber is None and pending:
+            return Subscriber(0, address, state="unsubscribed")
     if subscriber is None:
         raise SubscriberError(f"{email}: no such subscriber")
-    if forget:
-        store.delete(subscriber.id)
-    else:
+    if not forget:
         store.set_state(subscriber.id, "unsubscribed")
     return subscriber
 
@@ -136,6 +151,10 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: list[str] = field(default_factory=list)  # "line N: what is wrong"
+    # With a consent_date column: rows with a date (consent recorded), rows without one
+    # (kept as pending sign-ups: not subscribed until they confirm).
+    confirmed: int = 0
+    pending: int = 0
 
     def count(self, outcome: UpsertOutcome) -> None:
         """Count one imported row by what became of its address."""
@@ -150,17 +169,30 @@ class ImportReport:
                 assert_never(outcome)
 
     def summary(self) -> str:
-        return (
+        text = (
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged,"
             f" {len(self.errors)} rejected"
         )
+        if self.confirmed or self.pending:
+            text += (
+                f"; {self.confirmed} with a consent date, {self.pending} pending"
+                " (no consent date: not subscribed until they confirm)"
+            )
+        return text
 
 
-def import_csv(store: SubscriberStore, path: str | Path) -> ImportReport:
+def import_csv(
+    store: SubscriberStore, path: str | Path, *, pending_days: int = PENDING_DAYS
+) -> ImportReport:
     """Import ``email,name,topics,state`` rows (a header line is required; only ``email``
     is mandatory; an empty cell keeps what is stored). A bad row is reported with its line
     number and skipped; the rest go in. A row never re-activates an address that
-    unsubscribed or was suppressed."""
+    unsubscribed or was suppressed.
+
+    With a ``consent_date`` column (``YYYY-MM-DD``, or a date and time), a row with a
+    date is imported with a consent record (method ``import``, the file's name); a new
+    address without one is kept as a pending sign-up (for ``pending_days``), not as a
+    subscriber, and counted as pending."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8-sig")
@@ -174,6 +206,8 @@ def import_csv(store: SubscriberStore, path: str | Path) -> ImportReport:
         raise SubscriberError(f"{file}: the first line must name the columns, with 'email'")
     reader.fieldnames = columns
     report = ImportReport()
+    with_consent = "consent_date" in columns
+    consents = ConsentStore(store.db)
     rows = iter(reader)
     while True:
         try:
@@ -194,17 +228,62 @@ def import_csv(store: SubscriberStore, path: str | Path) -> ImportReport:
             # An empty cell leaves the field as stored: a merge never wipes data.
             name = _uncell(row.get("name")) or None
             topics = _uncell(row.get("topics")) or None
-            _, outcome = store.upsert(
+            chosen = None if topics is None else clean_topics(topics)
+            consented = _consent_date(row.get("consent_date")) if with_consent else None
+            if with_consent and consented is None and store.by_email(email) is None:
+                # No consent on record: a pending sign-up, not a subscriber.
+                _keep_pending(consents, email, chosen or (), file.name, pending_days)
+                report.pending += 1
+                continue
+            subscriber, outcome = store.upsert(
                 email,
                 name=None if name is None else clean_name(name),
-                topics=None if topics is None else clean_topics(topics),
+                topics=chosen,
                 state=_state(row.get("state")),
             )
+            if consented is not None:
+                consents.put(
+                    Consent(subscriber.id, consented, "import", file.name, subscriber.topics)
+                )
+                report.confirmed += 1
         except SubscriberError as exc:
             report.errors.append(f"line {line}: {exc}")
             continue
         report.count(outcome)
     return report
+
+
+def _consent_date(raw: str | None) -> datetime | None:
+    """A consent_date cell: an ISO date or date and time (UTC when no zone), or empty."""
+    value = (raw or "").strip()
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise SubscriberError(f"consent_date {value[:40]!r} is not a date (YYYY-MM-DD)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if moment > datetime.now(UTC) + timedelta(days=1):
+        raise SubscriberError(f"consent_date {value!r} is in the future")
+    return moment
+
+
+def _keep_pending(
+    consents: ConsentStore, email: str, topics: tuple[str, ...], source: str, days: int
+) -> None:
+    now = datetime.now(UTC)
+    consents.put_pending(
+        PendingSignup(
+            email=email,
+            topics=topics,
+            source=source,
+            requested_at=now,
+            expires_at=now + timedelta(days=days),
+            mails=0,
+            window_start=now,
+        )
+    )
 
 
 def _csv_problem(exc: csv.Error) -> str:

@@ -12,9 +12,20 @@ stage of the flow, and register themselves on ``main`` when imported here:
     desk.py        approve, send, and the editor's actions under `edition`
     store.py       store migrate
     worker.py      worker (Celery), for run --distributed
+    mailbox.py     bounces
 """
 
-from digest.cli import desk, edition, ingest, newsletter, sending, store, summaries, worker
+from digest.cli import (
+    desk,
+    edition,
+    ingest,
+    mailbox,
+    newsletter,
+    sending,
+    store,
+    summaries,
+    worker,
+)
 from digest.cli.base import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, main
 
 __all__ = [
@@ -24,6 +35,7 @@ __all__ = [
     "desk",
     "edition",
     "ingest",
+    "mailbox",
     "main",
     "newsletter",
     "sending",

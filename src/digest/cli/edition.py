@@ -123,10 +123,13 @@ def _show_edition(config: Config, day: Any, as_json: bool, rebuild: bool) -> Non
         edition = pipeline.build_edition(
             config, db, when, rebuild=rebuild, progress=None if as_json else _progress
         )
+        # Personal editions: each topic set's story order (subscribers without topics get
+        # the edition above).
+        variants = pipeline.variants_of_day(config, db, edition) if as_json else []
     if as_json:
-        click.echo(
-            json.dumps(edition_json(edition, config.newsletter), ensure_ascii=False, indent=2)
-        )
+        data = edition_json(edition, config.newsletter)
+        data["variants"] = variants
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     click.echo(title_for(edition, config.newsletter))
     for section in edition.sections:

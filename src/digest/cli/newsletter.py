@@ -11,8 +11,10 @@ import click
 from digest.cli.base import count, date_option, edition_day, main, pass_config
 from digest.cli.desk import editor_option, login_name
 from digest.config import Config
+from digest.models import Edition
 from digest.pipeline import load_edition
 from digest.pipeline.act import act_on_form
+from digest.pipeline.personal import load_personal_edition
 from digest.publish.archive import archive_stored
 from digest.publish.preview import PreviewServer, write_preview
 
@@ -31,6 +33,9 @@ PREVIEW_PORT = 8030
 )
 @click.option("--text", "as_text", is_flag=True, help="Print the plain-text version.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the preview in a browser.")
+@click.option(
+    "--as", "as_email", default=None, metavar="EMAIL", help="The edition as EMAIL gets it."
+)
 @click.option(
     "--serve",
     "serve_port",
@@ -51,6 +56,7 @@ def preview_command(
     open_browser: bool,
     serve_port: int | None,
     editor: str | None,
+    as_email: str | None,
 ) -> None:
     """Render the edition as subscribers will get it, with an editor-only panel.
 
@@ -58,11 +64,17 @@ def preview_command(
     preview, never in the mail.
     """
     when = edition_day(config, day)
+
+    def load() -> tuple[Edition, dict[str, list[str]]]:
+        if as_email is not None:
+            return load_personal_edition(config, when, as_email)
+        return load_edition(config, when)
+
     if serve_port is not None:
         who = editor or login_name()
         server = PreviewServer(
             config,
-            lambda: load_edition(config, when),
+            load,
             port=serve_port,
             act=lambda form: act_on_form(config, when, form, who),
         )
@@ -79,7 +91,7 @@ def preview_command(
         finally:
             server.close()
         return
-    edition, sentences = load_edition(config, when)
+    edition, sentences = load()
     written = write_preview(config, edition, out, sentences=sentences)
     if as_text:
         click.echo(written.text.read_text(encoding="utf-8"), nl=False)

@@ -100,7 +100,7 @@ def print_run_report(report: pipeline.RunReport) -> None:
     for failure in report.failed_sources:
         click.echo(f"error: source {failure}", err=True)
     click.echo(report.summary())
-    if report.failed or report.deferred or report.failed_sources:
+    if report.failed or report.deferred or report.failed_sources or report.weekly_unsent:
         sys.exit(EXIT_FAILED)
 
 
@@ -160,6 +160,7 @@ def subscribers_list(config: Config, as_json: bool, state: str | None) -> None:
                 "name": s.name,
                 "topics": list(s.topics),
                 "state": s.state,
+                "frequency": s.frequency,
             }
             for s in found
         ]
@@ -204,11 +205,16 @@ def subscribers_export(config: Config, csv_file: Path) -> None:
 )
 @pass_config
 def serve_command(config: Config, host: str | None, port: int | None) -> None:
-    """Serve one-click unsubscribe (/u/<token>) and the archive (/archive/)."""
+    """Serve one-click unsubscribe (/u/<token>), preferences (/p/<token>), the sign-up
+    form (/subscribe) and the archive (/archive/)."""
     # Deferred: the server pulls in starlette and uvicorn, which no other command needs.
     from digest.server import serve
 
     def ready(url: str) -> None:
-        click.echo(f"serving {url}u/<token> (unsubscribe) and {url}archive/; Ctrl+C stops")
+        signup = f", {url}subscribe (sign-up)" if config.server.signup.enabled else ""
+        click.echo(
+            f"serving {url}u/<token> (unsubscribe), {url}p/<token> (preferences){signup}"
+            f" and {url}archive/; Ctrl+C stops"
+        )
 
     serve(config, host, port, on_ready=ready)

@@ -19,6 +19,7 @@ Each entry point runs one or more stages and reports progress through an optiona
     ingest.py   stages 1-2: ``ingest``
     build.py    stages 3-6: ``rank_candidates``, ``build_edition``, ``load_edition``
     daily.py    stages 1-8 under the job lock: ``run_daily``, ``send_test``
+    personal.py personal editions: one variant (and one render) per subscribers' topic set
     batch.py    summaries of a location or a JSONL file, outside any edition
 """
 
@@ -33,6 +34,7 @@ from digest.pipeline.build import (
 )
 from digest.pipeline.daily import RunReport, run_daily, send_test
 from digest.pipeline.ingest import IngestReport, SourceReport, ingest
+from digest.pipeline.personal import load_personal_edition, variants_of_day
 from digest.store import open_store
 
 __all__ = [
@@ -44,10 +46,12 @@ __all__ = [
     "build_edition",
     "ingest",
     "load_edition",
+    "load_personal_edition",
     "open_store",
     "rank_candidates",
     "related_stories",
     "run_daily",
     "send_test",
     "store_summarizer",
+    "variants_of_day",
 ]

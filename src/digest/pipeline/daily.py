@@ -15,9 +15,9 @@ import fcntl
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from digest.config import Config
@@ -29,11 +29,15 @@ from digest.deliver import (
     Transport,
     deliver_edition,
 )
+from digest.edition.personal import TopicKey
+from digest.edition.weekly import WEEKDAYS, weekly_recap
 from digest.errors import DigestError, EditionError, LockError
-from digest.models import RenderedEdition
+from digest.models import RenderedEdition, Subscriber
+from digest.pipeline.bounces import mail_sources, process_bounces
 from digest.pipeline.build import build_edition
 from digest.pipeline.desk import hold_reason
 from digest.pipeline.ingest import IngestReport, ingest
+from digest.pipeline.personal import PersonalMessages, SubscribersByFrequency, render_variants
 from digest.progress import Progress
 from digest.publish.archive import update_archive
 from digest.publish.messages import MessageFactory
@@ -50,6 +54,7 @@ __all__ = [
     "run_daily",
     "send_rendered",
     "send_test",
+    "send_weekly",
     "transport_factory",
 ]
 
@@ -83,6 +88,9 @@ class RunReport:
     held: str | None = None
     # What the render left out to fit the HTML size limit (``RenderedEdition.trimmed``).
     trimmed: tuple[str, ...] = ()
+    # The weekly recap, on edition.weekly_day: sent, and failed or deferred.
+    weekly_sent: int = 0
+    weekly_unsent: int = 0
 
     def summary(self) -> str:
         mode = " (dry run)" if self.dry_run else ""
@@ -111,6 +119,8 @@ class RunReport:
         if self.failed_sources:
             n = len(self.failed_sources)
             text += f", {n} source{'s' if n != 1 else ''} failed"
+        if self.weekly_sent or self.weekly_unsent:
+            text += f", weekly recap {self.weekly_sent} sent, {self.weekly_unsent} not"
         text += f" in {self.elapsed:.1f}s"
         if not recipients:
             text += "; no active subscribers"
@@ -181,20 +191,23 @@ def send_rendered(
     *,
     dry_run: bool = False,
     progress: Progress | None = None,
+    variants: Mapping[TopicKey, RenderedEdition] | None = None,
+    recipients: Iterable[Subscriber] | None = None,
 ) -> tuple[DeliveryReport, Path | None]:
     """Stage 8: send a rendered edition to every active subscriber through the ledger.
 
     A dry run writes the messages to an outbox folder and records nothing.
     """
-    factory = MessageFactory(
-        rendered, config.newsletter, key, dkim=config.delivery.dkim, base_dir=config.base_dir
-    )
+    # One render per topic set when given (personal editions), else this one for all.
+    messages = PersonalMessages(config, variants or {(): rendered}, key)
     connect, folder = transport_factory(config, rendered.edition_id, dry_run=dry_run)
     subscribers = SubscriberStore(db)
     report = deliver_edition(
         rendered.edition_id,
-        subscribers.pages(),  # read a page at a time: memory does not grow with the list
-        factory.message,
+        # Those who chose daily mail, read a page at a time (memory does not grow with
+        # the list); one render per topic set (personal editions).
+        recipients if recipients is not None else SubscribersByFrequency(subscribers.pages()),
+        messages.message,
         connect,
         config.delivery,
         ledger=None if dry_run else DeliveryLedger(db),
@@ -215,14 +228,16 @@ def run_daily(
 ) -> RunReport:
     """The daily job for ``day``, under the job lock.
 
+    0. bounces    act on the mailbox of bounces and complaints, when one is configured
     1. ingest     read every source into the store (skipped when the day's edition exists:
                   an edition, once built, is what gets sent, however often the job runs)
     2. edition    rank, summarise, find related stories, assemble and save the edition
-    3. render     HTML and text, once
+    3. render     HTML and text, once per distinct topic set of the subscribers
     3b. gate      stop here, nothing sent, while the edition waits for approval
                   (``delivery.require_approval``) or its send time (``delivery.send_at``,
                   compared with ``now``); a dry run passes
-    4. send       one message per active subscriber, through the ledger
+    4. send       one message per active subscriber who chose daily mail, through the
+                  ledger; on ``edition.weekly_day`` the weekly recap to the others
     5. archive    the edition's page, the archive's index and feed (not on a dry run), so
                   that every message's "View in your browser" link answers
 
@@ -235,6 +250,7 @@ def run_daily(
     # minutes of ingesting and summarising.
     transport_factory(config, day.isoformat(), dry_run=dry_run)
     with job_lock(config), open_store(config) as db:
+        _bounces_first(config, db, key, progress)
         if send_only:
             ingested = None
             saved = EditionStore(db).for_day(day)
@@ -249,9 +265,10 @@ def run_daily(
             return _held_report(day, edition.id, len(edition.stories), ingested, thin, started)
         if progress:
             progress("render", 0, 1, "")
-        rendered = render_edition(
-            edition, config.newsletter, base_dir=config.base_dir, timezone=config.tz
-        )
+        # Personal editions: one render per distinct topic set of the active subscribers.
+        daily = SubscribersByFrequency(SubscriberStore(db).pages())
+        variants = render_variants(config, db, edition, daily)
+        rendered = variants[()]
         if progress:
             progress("render", 1, 1, rendered.subject)
         held = None
@@ -260,8 +277,9 @@ def run_daily(
         if held is not None:
             return _held_report(day, edition.id, len(edition.stories), ingested, held, started)
         delivery, folder = send_rendered(
-            config, db, rendered, key, dry_run=dry_run, progress=progress
+            config, db, rendered, key, dry_run=dry_run, progress=progress, variants=variants
         )
+        weekly = send_weekly(config, db, day, key, dry_run=dry_run, progress=progress)
         archive, archive_warning = (None, None) if dry_run else _archive(config, db, edition.id)
     failed_sources = () if ingested is None else ingested.failed
     warnings = () if ingested is None else ingested.warnings
@@ -286,6 +304,8 @@ def run_daily(
         source_warnings=warnings if archive_warning is None else (*warnings, archive_warning),
         archive=archive,
         trimmed=rendered.trimmed,
+        weekly_sent=0 if weekly is None else weekly.sent,
+        weekly_unsent=0 if weekly is None else weekly.failed + weekly.deferred,
     )
 
 
@@ -328,6 +348,53 @@ def _archive(config: Config, db: Database, edition_id: str) -> tuple[str | None,
     except DigestError as exc:
         log.warning("archive: %s", exc)
         return None, f"archive: {exc}"
+
+
+def send_weekly(
+    config: Config,
+    db: Database,
+    day: date,
+    key: bytes,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> DeliveryReport | None:
+    """On ``edition.weekly_day``: the recap of the seven daily editions up to ``day`` to
+    the subscribers who chose weekly mail (one render per topic set); None on other days,
+    or with no weekly subscriber or story."""
+    if WEEKDAYS[day.weekday()] != config.edition.weekly_day:
+        return None
+    weekly = SubscribersByFrequency(SubscriberStore(db).pages(), "weekly")
+    if next(iter(weekly), None) is None:
+        return None
+    editions = EditionStore(db)
+    found = [editions.for_day(day - timedelta(days=back)) for back in range(7)]
+    recap = weekly_recap([e for e in found if e is not None], day, config)
+    if recap is None:
+        return None
+    variants = render_variants(config, db, recap, weekly)
+    report, _ = send_rendered(
+        config,
+        db,
+        variants[()],
+        key,
+        dry_run=dry_run,
+        progress=progress,
+        variants=variants,
+        recipients=weekly,
+    )
+    return report
+
+
+def _bounces_first(config: Config, db: Database, key: bytes, progress: Progress | None) -> None:
+    """Stage 0, when a mailbox is configured (``delivery.bounces``): act on bounces,
+    complaints and unsubscribe mail before anyone is sent anything."""
+    options = config.delivery.bounces
+    if not options.maildir and not options.imap.host:
+        return
+    report = process_bounces(config, db, key, mail_sources(config))
+    if progress:
+        progress("bounces", 1, 1, report.summary())
 
 
 def _ingest_unless_built(

@@ -36,10 +36,11 @@ from digest.config import DkimOptions, NewsletterOptions
 from digest.errors import ConfigError, DeliveryError, RenderError
 from digest.models import OutgoingMessage, RenderedEdition, Subscriber
 from digest.publish.render import SlotValue, slot_values, split_slots
+from digest.publish.signed import make_preferences_token, verp_address
 from digest.publish.signing import DkimSigner
 from digest.publish.tokens import make_token
 
-__all__ = ["DKIM_HEADERS", "MessageFactory", "archive_url", "unsubscribe_url"]
+__all__ = ["DKIM_HEADERS", "MessageFactory", "archive_url", "preferences_url", "unsubscribe_url"]
 
 CRLF = b"\r\n"
 SOFT_BREAK = b"=\r\n"
@@ -63,6 +64,11 @@ MAX_LINE = 998  # RFC 5322: no line longer than this, CRLF excluded
 def unsubscribe_url(options: NewsletterOptions, token: str) -> str:
     """The one-click unsubscribe link that ``digest serve`` answers (``/u/<token>``)."""
     return f"{options.base_url.rstrip('/')}/u/{token}"
+
+
+def preferences_url(options: NewsletterOptions, token: str) -> str:
+    """The subscriber's preferences page that ``digest serve`` answers (``/p/<token>``)."""
+    return f"{options.base_url.rstrip('/')}/p/{token}"
 
 
 def archive_url(options: NewsletterOptions, edition_id: str) -> str:
@@ -158,8 +164,8 @@ class MessageFactory:
         if not self.domain:
             raise ConfigError(f"newsletter.from_address: {options.from_address!r} has no domain")
         self.mail_from = options.from_address
-        for key in ("base_url", "unsubscribe_mailto", "list_id", "from_address"):
-            value = getattr(options, key)
+        for key in ("base_url", "unsubscribe_mailto", "list_id", "from_address", "bounce_address"):
+            value = getattr(options, key) or ""
             if not value.isascii() or any(c in value for c in "\r\n <>,"):
                 raise ConfigError(f"newsletter.{key}: {value!r} cannot go into a mail header")
         self.browser_url = archive_url(options, rendered.edition_id)
@@ -203,10 +209,15 @@ class MessageFactory:
         """``subscriber``'s message; ``DeliveryError`` for an address or name with CR/LF."""
         token = make_token(self._secret, subscriber.id, subscriber.email, subscriber.token_version)
         message_id = self.message_id(subscriber.id)
-        data = self._build(subscriber.name, subscriber.email, token, message_id, self._subject)
+        preferences = make_preferences_token(
+            self._secret, subscriber.id, subscriber.email, subscriber.token_version
+        )
+        data = self._build(
+            subscriber.name, subscriber.email, token, message_id, self._subject, preferences
+        )
         return OutgoingMessage(
             message_id=message_id,
-            mail_from=self.mail_from,
+            mail_from=self.return_path(subscriber),
             rcpt_to=subscriber.email,
             data=data,
             edition_id=self.rendered.edition_id,
@@ -214,6 +225,14 @@ class MessageFactory:
         )
 
     __call__ = message
+
+    def return_path(self, subscriber: Subscriber) -> str:
+        """The envelope sender: ``newsletter.bounce_address`` made VERP for this subscriber
+        (``bounces+<id>-<mac>@domain``: a bounce names whom it is about), else From."""
+        bounces = self.options.bounce_address
+        if not bounces:
+            return self.mail_from
+        return verp_address(self._secret, bounces, subscriber.id, subscriber.email)
 
     def test_message(self, email: str, name: str = "") -> OutgoingMessage:
         """The draft for ``digest send-test``: ``[TEST]`` subject, a one-off Message-ID."""
@@ -229,12 +248,15 @@ class MessageFactory:
             subscriber_id=0,
         )
 
-    def _slot_values(self, name: str, token: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    def _slot_values(
+        self, name: str, token: str, preferences: str = ""
+    ) -> tuple[dict[str, bytes], dict[str, bytes]]:
         try:
             values = slot_values(
                 name,
                 unsubscribe_url(self.options, token),
                 self.browser_url,
+                preferences_url(self.options, preferences) if preferences else None,
                 language=self.options.language,
                 direction=self.options.direction,
             )
@@ -250,7 +272,15 @@ class MessageFactory:
                 self._date_cache = (now, f"Date: {stamp}\r\n".encode("ascii"))
             return self._date_cache[1]
 
-    def _build(self, name: str, email: str, token: str, message_id: str, subject: str) -> bytes:
+    def _build(
+        self,
+        name: str,
+        email: str,
+        token: str,
+        message_id: str,
+        subject: str,
+        preferences: str = "",
+    ) -> bytes:
         to = _address(name, email, "To")
         mailto = f"mailto:{self.options.unsubscribe_mailto}?subject=unsubscribe-{token}"
         headers = (
@@ -261,7 +291,7 @@ class MessageFactory:
         ).encode("ascii")
         if max(len(line) for line in headers.split(CRLF)) > MAX_LINE:
             raise DeliveryError(f"a header line for {email!r} is over {MAX_LINE} characters")
-        html_values, text_values = self._slot_values(name, token)
+        html_values, text_values = self._slot_values(name, token, preferences)
         out: list[bytes] = [self._date(), self._fixed, headers, CRLF, self._preamble]
         out.append(self._delimiter[2:])
         self._text.fill(text_values, out)

@@ -97,9 +97,9 @@ class Slot(str):
 
 
 SLOT_PREFIX = "DIGEST_SLOT_"
-# The per-subscriber values; a new one (a preferences link) is a name here, a value in
-# ``slot_values`` and a ``{{ slot.<name> }}`` in the templates.
-SLOT_NAMES = ("name_suffix", "unsubscribe_url", "browser_url")
+# The per-subscriber values; a new one is a name here, a value in ``slot_values`` and a
+# ``{{ slot.<name> }}`` in the templates.
+SLOT_NAMES = ("name_suffix", "unsubscribe_url", "browser_url", "preferences_url")
 _NONCE = re.compile(r"[0-9a-f]{32}")
 
 
@@ -717,6 +717,7 @@ def slot_values(
     name: str,
     unsubscribe_url: str,
     browser_url: str,
+    preferences_url: str | None = None,
     *,
     language: str = "en",
     direction: str = "auto",
@@ -724,11 +725,18 @@ def slot_values(
     """Each slot's value for one subscriber, by slot name, escaped for HTML and clean for
     text, in the newsletter's ``language`` (and ``direction``, ``auto``: the language's).
 
-    ``RenderError`` when a link is not http(s)/mailto (a misconfigured base URL).
+    ``RenderError`` when a link is not http(s)/mailto (a misconfigured base URL). Without
+    a ``preferences_url`` (a preview, the archive: no one's), that link is the
+    unsubscribe one.
     """
     clean_name = " ".join(_clean(name).split())[:MAX_NAME_CHARS]
     values = {"name_suffix": _name_suffix(clean_name, localizer(language, direction))}
-    for slot, url in (("unsubscribe_url", unsubscribe_url), ("browser_url", browser_url)):
+    links = (
+        ("unsubscribe_url", unsubscribe_url),
+        ("browser_url", browser_url),
+        ("preferences_url", preferences_url or unsubscribe_url),
+    )
+    for slot, url in links:
         link = safe_url(url)
         if link is None:
             raise RenderError(f"the {slot.replace('_', ' ')} {url[:80]!r} is not http(s) or mailto")
@@ -754,11 +762,19 @@ def personalize(
     name: str,
     unsubscribe_url: str,
     browser_url: str,
+    preferences_url: str | None = None,
     language: str = "en",
     direction: str = "auto",
 ) -> Filled:
     """One subscriber's HTML and text: the slots filled, escaped; no re-rendering."""
-    values = slot_values(name, unsubscribe_url, browser_url, language=language, direction=direction)
+    values = slot_values(
+        name,
+        unsubscribe_url,
+        browser_url,
+        preferences_url,
+        language=language,
+        direction=direction,
+    )
     return Filled(
         html=_fill(split_slots(rendered, rendered.html), values, html=True),
         text=_fill(split_slots(rendered, rendered.text), values, html=False),

@@ -171,6 +171,53 @@ MIGRATIONS: tuple[str, ...] = (
     -- without reading the whole ledger: on a list of millions that was minutes per address.
     CREATE INDEX deliveries_subscriber ON deliveries (subscriber_id);
     """,
+    # 5: subscribers' side (issue 12): frequency, consents, sign-ups, bounces, handled mail
+    """
+    ALTER TABLE subscribers ADD COLUMN frequency TEXT NOT NULL DEFAULT 'daily';
+
+    CREATE TABLE consents (
+        subscriber_id BIGINT PRIMARY KEY REFERENCES subscribers (id) ON DELETE CASCADE,
+        consented_at  TEXT NOT NULL,
+        method        TEXT NOT NULL,
+        source        TEXT NOT NULL DEFAULT '',
+        topics        TEXT NOT NULL DEFAULT '[]'
+    );
+
+    CREATE TABLE signups (
+        email_key    TEXT PRIMARY KEY,
+        email        TEXT NOT NULL,
+        topics       TEXT NOT NULL DEFAULT '[]',
+        source       TEXT NOT NULL DEFAULT '',
+        requested_at TEXT NOT NULL,
+        expires_at   TEXT NOT NULL,
+        mails        INTEGER NOT NULL DEFAULT 0,
+        window_start TEXT NOT NULL
+    );
+    CREATE INDEX signups_expires ON signups (expires_at);
+
+    CREATE TABLE bounce_scores (
+        subscriber_id BIGINT PRIMARY KEY REFERENCES subscribers (id) ON DELETE CASCADE,
+        score         DOUBLE PRECISION NOT NULL DEFAULT 0,
+        hard          INTEGER NOT NULL DEFAULT 0,
+        soft          INTEGER NOT NULL DEFAULT 0,
+        last_at       TEXT NOT NULL
+    );
+
+    CREATE TABLE bounce_events (
+        subscriber_id BIGINT NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+        message_key   TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        status        TEXT NOT NULL DEFAULT '',
+        happened_at   TEXT NOT NULL,
+        PRIMARY KEY (subscriber_id, message_key)
+    );
+
+    CREATE TABLE handled_mail (
+        message_key TEXT PRIMARY KEY,
+        outcome     TEXT NOT NULL,
+        handled_at  TEXT NOT NULL
+    );
+    """,
 )
 
 # --- statements whose SQLite text does not run here, by the name they have in sql.py -------
@@ -195,6 +242,39 @@ ON CONFLICT DO NOTHING
 INSERT INTO deliveries (edition_id, subscriber_id, state, updated_at)
 VALUES (:edition_id, :subscriber_id, 'queued', :now)
 ON CONFLICT DO NOTHING
+""",
+    # issue 12: bounces, consents and sign-ups
+    "MARK_MAIL_HANDLED": """
+INSERT INTO handled_mail (message_key, outcome, handled_at)
+VALUES (:message_key, :outcome, :now)
+ON CONFLICT DO NOTHING
+""",
+    "PUT_BOUNCE_SCORE": """
+INSERT INTO bounce_scores (subscriber_id, score, hard, soft, last_at)
+VALUES (:subscriber_id, :score, :hard, :soft, :last_at)
+ON CONFLICT (subscriber_id) DO UPDATE SET score = EXCLUDED.score, hard = EXCLUDED.hard,
+    soft = EXCLUDED.soft, last_at = EXCLUDED.last_at
+""",
+    "INSERT_BOUNCE_EVENT": """
+INSERT INTO bounce_events (subscriber_id, message_key, kind, status, happened_at)
+VALUES (:subscriber_id, :message_key, :kind, :status, :happened_at)
+ON CONFLICT DO NOTHING
+""",
+    "PUT_CONSENT": """
+INSERT INTO consents (subscriber_id, consented_at, method, source, topics)
+VALUES (:subscriber_id, :consented_at, :method, :source, :topics)
+ON CONFLICT (subscriber_id) DO UPDATE SET consented_at = EXCLUDED.consented_at,
+    method = EXCLUDED.method, source = EXCLUDED.source, topics = EXCLUDED.topics
+""",
+    "PUT_SIGNUP": """
+INSERT INTO signups (email_key, email, topics, source, requested_at, expires_at, mails,
+                     window_start)
+VALUES (:email_key, :email, :topics, :source, :requested_at, :expires_at, :mails,
+        :window_start)
+ON CONFLICT (email_key) DO UPDATE SET email = EXCLUDED.email, topics = EXCLUDED.topics,
+    source = EXCLUDED.source, requested_at = EXCLUDED.requested_at,
+    expires_at = EXCLUDED.expires_at, mails = EXCLUDED.mails,
+    window_start = EXCLUDED.window_start
 """,
 }
 

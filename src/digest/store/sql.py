@@ -131,6 +131,54 @@ MIGRATIONS: tuple[str, ...] = (
     -- without reading the whole ledger: on a list of millions that was minutes per address.
     CREATE INDEX deliveries_subscriber ON deliveries (subscriber_id);
     """,
+    # 5: subscribers' side (issue 12): frequency, consent records, pending sign-ups,
+    # bounce scores and events, and the mail already handled by `digest bounces`.
+    """
+    ALTER TABLE subscribers ADD COLUMN frequency TEXT NOT NULL DEFAULT 'daily';
+
+    CREATE TABLE consents (
+        subscriber_id INTEGER PRIMARY KEY REFERENCES subscribers (id) ON DELETE CASCADE,
+        consented_at  TEXT NOT NULL,
+        method        TEXT NOT NULL,  -- double-opt-in, import, cli
+        source        TEXT NOT NULL DEFAULT '',  -- the form's page, the file imported
+        topics        TEXT NOT NULL DEFAULT '[]'
+    );
+
+    CREATE TABLE signups (
+        email_key    TEXT PRIMARY KEY,
+        email        TEXT NOT NULL,
+        topics       TEXT NOT NULL DEFAULT '[]',
+        source       TEXT NOT NULL DEFAULT '',
+        requested_at TEXT NOT NULL,
+        expires_at   TEXT NOT NULL,
+        mails        INTEGER NOT NULL DEFAULT 0,  -- confirmation mails sent in the window
+        window_start TEXT NOT NULL
+    );
+    CREATE INDEX signups_expires ON signups (expires_at);
+
+    CREATE TABLE bounce_scores (
+        subscriber_id INTEGER PRIMARY KEY REFERENCES subscribers (id) ON DELETE CASCADE,
+        score         REAL NOT NULL DEFAULT 0,
+        hard          INTEGER NOT NULL DEFAULT 0,
+        soft          INTEGER NOT NULL DEFAULT 0,
+        last_at       TEXT NOT NULL
+    );
+
+    CREATE TABLE bounce_events (
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+        message_key   TEXT NOT NULL,
+        kind          TEXT NOT NULL,  -- hard, soft, complaint, unsubscribe
+        status        TEXT NOT NULL DEFAULT '',
+        happened_at   TEXT NOT NULL,
+        PRIMARY KEY (subscriber_id, message_key)
+    );
+
+    CREATE TABLE handled_mail (
+        message_key TEXT PRIMARY KEY,  -- SHA-256 of the message: a re-run skips it
+        outcome     TEXT NOT NULL,
+        handled_at  TEXT NOT NULL
+    );
+    """,
 )
 
 # --- articles ------------------------------------------------------------------------------
@@ -482,4 +530,67 @@ GROUP BY state
 SUM_AMBIGUOUS = """
 SELECT COUNT(*) AS rows_resent, COALESCE(SUM(ambiguous), 0) AS times
 FROM deliveries WHERE edition_id = :edition_id AND ambiguous > 0
+"""
+
+# --- bounces, complaints and mailto unsubscribes (digest bounces) --------------------------
+
+MAIL_HANDLED = "SELECT outcome FROM handled_mail WHERE message_key = :message_key"
+
+# SQLite: INSERT OR IGNORE (PostgreSQL: ON CONFLICT DO NOTHING)
+MARK_MAIL_HANDLED = """
+INSERT OR IGNORE INTO handled_mail (message_key, outcome, handled_at)
+VALUES (:message_key, :outcome, :now)
+"""
+
+BOUNCE_SCORE = "SELECT * FROM bounce_scores WHERE subscriber_id = :subscriber_id"
+
+# SQLite: INSERT OR REPLACE (PostgreSQL: ON CONFLICT (subscriber_id) DO UPDATE)
+PUT_BOUNCE_SCORE = """
+INSERT OR REPLACE INTO bounce_scores (subscriber_id, score, hard, soft, last_at)
+VALUES (:subscriber_id, :score, :hard, :soft, :last_at)
+"""
+
+# SQLite: INSERT OR IGNORE (PostgreSQL: ON CONFLICT DO NOTHING); rowcount 0: seen before.
+INSERT_BOUNCE_EVENT = """
+INSERT OR IGNORE INTO bounce_events (subscriber_id, message_key, kind, status, happened_at)
+VALUES (:subscriber_id, :message_key, :kind, :status, :happened_at)
+"""
+
+BOUNCE_EVENTS_OF = """
+SELECT * FROM bounce_events WHERE subscriber_id = :subscriber_id ORDER BY happened_at
+"""
+
+DELETE_BOUNCE_HISTORY = "DELETE FROM bounce_events WHERE subscriber_id = :subscriber_id"
+
+DELETE_BOUNCE_SCORE = "DELETE FROM bounce_scores WHERE subscriber_id = :subscriber_id"
+
+# --- consent and sign-ups --------------------------------------------------------------------
+
+CONSENT_OF = "SELECT * FROM consents WHERE subscriber_id = :subscriber_id"
+
+# SQLite: INSERT OR REPLACE (PostgreSQL: ON CONFLICT (subscriber_id) DO UPDATE)
+PUT_CONSENT = """
+INSERT OR REPLACE INTO consents (subscriber_id, consented_at, method, source, topics)
+VALUES (:subscriber_id, :consented_at, :method, :source, :topics)
+"""
+
+DELETE_CONSENT = "DELETE FROM consents WHERE subscriber_id = :subscriber_id"
+
+SIGNUP_BY_KEY = "SELECT * FROM signups WHERE email_key = :email_key"
+
+# SQLite: INSERT OR REPLACE (PostgreSQL: ON CONFLICT (email_key) DO UPDATE)
+PUT_SIGNUP = """
+INSERT OR REPLACE INTO signups (email_key, email, topics, source, requested_at, expires_at,
+                                mails, window_start)
+VALUES (:email_key, :email, :topics, :source, :requested_at, :expires_at, :mails,
+        :window_start)
+"""
+
+DELETE_SIGNUP = "DELETE FROM signups WHERE email_key = :email_key"
+
+DELETE_EXPIRED_SIGNUPS = "DELETE FROM signups WHERE expires_at < :now"
+
+SET_SUBSCRIBER_PREFERENCES = """
+UPDATE subscribers SET topics = :topics, frequency = :frequency, updated_at = :now
+WHERE id = :id
 """

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from digest.errors import SubscriberError
-from digest.models import Subscriber, SubscriberState
+from digest.models import Frequency, Subscriber, SubscriberState
 from digest.store import sql
 from digest.store.db import Database
 
@@ -42,6 +42,7 @@ def _subscriber(row: sqlite3.Row) -> Subscriber:
         topics=tuple(json.loads(row["topics"])),
         state=state,
         token_version=int(row["token_version"]),
+        frequency="weekly" if row["frequency"] == "weekly" else "daily",
     )
 
 
@@ -115,6 +116,7 @@ class SubscriberStore:
                 # as UPDATE_SUBSCRIBER counts it: active again, a new version
                 token_version=old.token_version
                 + (1 if old.state != "active" and new_state == "active" else 0),
+                frequency=old.frequency,
             )
             if merged == old and failures == int(row["permanent_failures"]):
                 return old, "unchanged"
@@ -138,6 +140,20 @@ class SubscriberStore:
             sql.SET_SUBSCRIBER_STATE, {"id": subscriber_id, "state": state, "now": _now()}
         )
         return cursor.rowcount == 1
+
+    def set_preferences(
+        self, subscriber_id: int, topics: tuple[str, ...], frequency: Frequency
+    ) -> None:
+        """The preferences page: a subscriber's topics and how often they get mail."""
+        self.db.execute(
+            sql.SET_SUBSCRIBER_PREFERENCES,
+            {
+                "id": subscriber_id,
+                "topics": json.dumps(list(topics)),
+                "frequency": frequency,
+                "now": _now(),
+            },
+        )
 
     def delete(self, subscriber_id: int) -> None:
         """Forget a subscriber and their delivery rows."""

@@ -1,0 +1,254 @@
+"""``digest bounces``: act on bounces, complaints and mailto unsubscribes in a mailbox.
+
+For each message of the Maildir (``delivery.bounces.maildir``) or IMAP folder
+(``delivery.bounces.imap``):
+
+1. read it (``digest.deliver.bounces.read_report``): a bounce, a delay notice, a
+   complaint, an unsubscribe request, or something else;
+2. find its subscriber: the VERP return path it came back to (verified), else an
+   unsubscribe token it carries (verified), else the addresses it names;
+3. act: a hard bounce counts towards ``hard_limit`` and a soft one adds to a decaying
+   score (``soft_threshold``, ``soft_half_life_days``); either limit reached suppresses an
+   active address. A complaint suppresses (no more mail, and an import cannot bring it
+   back); an unsubscribe request unsubscribes. A request by address alone (no token) is
+   ignored when it is an automatic reply (RFC 3834 ``Auto-Submitted``);
+4. record the message as handled (by the SHA-256 of its bytes) in the same transaction
+   and move it into the handled folder. A message that names no subscriber, or that is
+   none of these kinds, stays where it is for a person.
+
+A re-run changes nothing: a message handled before is only moved aside again (had the
+move failed), and each (subscriber, message) event counts once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from digest.config import Config, secret
+from digest.deliver.bounces import MailReport, read_report
+from digest.deliver.mailbox import ImapSource, MaildirSource, MailSource
+from digest.errors import ConfigError, DeliveryError
+from digest.models import Subscriber
+from digest.progress import Progress
+from digest.publish.signed import read_verp, verify_verp
+from digest.publish.tokens import read_token, verify_token
+from digest.store import Database
+from digest.store.bounces import BounceStore
+from digest.store.subscribers import SubscriberStore
+
+__all__ = ["BounceReport", "handle_message", "mail_sources", "process_bounces"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BounceReport:
+    read: int = 0
+    handled: int = 0
+    already: int = 0  # handled by an earlier run (moved aside again)
+    left: int = 0  # not ours to act on: left in the mailbox
+    hard: int = 0
+    soft: int = 0
+    delayed: int = 0
+    complaints: int = 0
+    unsubscribed: int = 0
+    suppressed: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = (
+            f"{self.read} read, {self.handled} handled, {self.left} left:"
+            f" {self.hard} hard and {self.soft} soft bounces, {self.complaints}"
+            f" complaint{'s' if self.complaints != 1 else ''}, {self.unsubscribed}"
+            f" unsubscribed, {len(self.suppressed)} suppressed"
+        )
+        if self.already:
+            text += f", {self.already} handled before"
+        return text
+
+
+def _subscribers_of(
+    report: MailReport, store: SubscriberStore, key: bytes, bounce_address: str | None
+) -> tuple[list[Subscriber], bool]:
+    """Who the report is about, and whether a signed value (VERP, token) said so."""
+    if bounce_address:
+        for recipient in report.recipients:
+            claim = read_verp(recipient, bounce_address)
+            if claim is None:
+                continue
+            found = store.get(claim[0])
+            if found is not None and verify_verp(key, claim[1], found.id, found.email):
+                return [found], True
+            log.warning("a VERP address that does not verify: %s", recipient)
+    for token in report.tokens:
+        subscriber_id = read_token(token)
+        found = store.get(subscriber_id) if subscriber_id is not None else None
+        if found is not None and verify_token(key, token, found.email, found.token_version):
+            return [found], True
+    named = [store.by_email(a) for a in dict.fromkeys(report.addresses) if a]
+    return [s for s in named if s is not None], False
+
+
+def _when(report: MailReport, now: datetime) -> datetime:
+    if report.date is None or report.date > now:
+        return now
+    return report.date
+
+
+def handle_message(
+    config: Config,
+    db: Database,
+    key: bytes,
+    data: bytes,
+    report_to: BounceReport,
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """Act on one message; whether it was handled (then it is to be moved aside)."""
+    now = now or datetime.now(UTC)
+    message_key = hashlib.sha256(data).hexdigest()
+    bounces = BounceStore(db)
+    if bounces.handled(message_key) is not None:
+        report_to.already += 1
+        return True
+    report = read_report(data, config.newsletter.unsubscribe_mailto)
+    if report.kind == "other":
+        return False
+    store = SubscriberStore(db)
+    if report.kind == "delayed":
+        with db.transaction():
+            bounces.mark_handled(message_key, "delayed")
+        report_to.delayed += 1
+        return True
+    subscribers, signed = _subscribers_of(report, store, key, config.newsletter.bounce_address)
+    if not subscribers:
+        log.info("a %s names no subscriber: left in the mailbox", report.kind)
+        return False
+    if report.kind == "unsubscribe" and report.automatic and not signed:
+        log.info("an automatic reply to the unsubscribe address: left in the mailbox")
+        return False
+    when = _when(report, now)
+    with db.transaction():
+        for subscriber in subscribers:
+            _act(config, db, report, subscriber, signed, message_key, when, report_to)
+        bounces.mark_handled(message_key, report.kind)
+    return True
+
+
+def _act(
+    config: Config,
+    db: Database,
+    report: MailReport,
+    subscriber: Subscriber,
+    signed: bool,
+    message_key: str,
+    when: datetime,
+    counts: BounceReport,
+) -> None:
+    options = config.delivery.bounces
+    store, bounces = SubscriberStore(db), BounceStore(db)
+    if report.kind == "complaint":
+        if bounces.record(
+            subscriber.id, message_key, "complaint", report.feedback_type, when,
+            half_life_days=options.soft_half_life_days,
+        ) is not None:  # fmt: skip
+            counts.complaints += 1
+            if store.set_state(subscriber.id, "suppressed"):
+                counts.suppressed.append(subscriber.email)
+        return
+    if report.kind == "unsubscribe":
+        if bounces.record(
+            subscriber.id, message_key, "unsubscribe", "mailto", when,
+            half_life_days=options.soft_half_life_days,
+        ) is not None and subscriber.state == "active":  # fmt: skip
+            store.set_state(subscriber.id, "unsubscribed")
+            counts.unsubscribed += 1
+        return
+    # A bounce: with a VERP address every failure is this subscriber's (a forwarder may
+    # name another address); otherwise only the failures naming their address.
+    failures = [f for f in report.failures if signed or f.address == subscriber.email.lower()]
+    if not failures:
+        return
+    hard = [f for f in failures if f.kind == "hard"]
+    worst = hard[0] if hard else failures[0]
+    score = bounces.record(
+        subscriber.id,
+        message_key,
+        worst.kind,
+        worst.status,
+        when,
+        half_life_days=options.soft_half_life_days,
+    )
+    if score is None:
+        return
+    if worst.kind == "hard":
+        counts.hard += 1
+    else:
+        counts.soft += 1
+    over = score.hard >= options.hard_limit or score.score >= options.soft_threshold
+    if over and subscriber.state == "active" and store.set_state(subscriber.id, "suppressed"):
+        log.info("suppressed %s after %s bounce %s", subscriber.email, worst.kind, worst.status)
+        counts.suppressed.append(subscriber.email)
+
+
+def mail_sources(
+    config: Config, *, maildir: str | None = None, imap: bool | None = None
+) -> list[MailSource]:
+    """The configured mailboxes (or the Maildir given), opened."""
+    options = config.delivery.bounces
+    sources: list[MailSource] = []
+    folder = maildir or options.maildir
+    if folder:
+        sources.append(MaildirSource(config.resolve(folder), options.handled_folder))
+    use_imap = bool(options.imap.host) if imap is None else imap
+    if use_imap:
+        password = secret(options.imap.password_env)
+        if password is None:
+            raise ConfigError(
+                f"${options.imap.password_env} is not set: it holds the IMAP password of"
+                " delivery.bounces.imap"
+            )
+        ca = config.resolve(options.imap.ca_file) if options.imap.ca_file else None
+        sources.append(ImapSource(options.imap, password, options.handled_folder, ca_file=ca))
+    if not sources:
+        raise ConfigError(
+            "no mailbox to read: set delivery.bounces.maildir or delivery.bounces.imap.host"
+            " (or give --maildir)"
+        )
+    return sources
+
+
+def process_bounces(
+    config: Config,
+    db: Database,
+    key: bytes,
+    sources: Iterable[MailSource],
+    *,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> BounceReport:
+    """Read every message of ``sources``, act on those that are ours, move them aside."""
+    report = BounceReport()
+    for source in sources:
+        try:
+            for mail_key, data in source.messages():
+                report.read += 1
+                before = report.already
+                if not handle_message(config, db, key, data, report, now=now):
+                    report.left += 1
+                    continue
+                if report.already == before:
+                    report.handled += 1
+                try:
+                    source.move_aside(mail_key)
+                except DeliveryError as exc:
+                    # Recorded as handled: the next run moves it and changes nothing.
+                    log.warning("%s", exc)
+                if progress:
+                    progress("bounces", report.read, 0, source.name)
+        finally:
+            source.close()
+    return report

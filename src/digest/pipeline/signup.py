@@ -1,0 +1,187 @@
+"""Double opt-in: a sign-up request, its confirmation mail, and the confirmation.
+
+``request_signup`` records the address as pending (what it asked for, until
+``server.signup.confirm_hours`` from now) and says whether to mail it a confirmation
+link; it never says what state the address was in, so that the form's answer is the same
+for everyone. No mail goes to an address that is already active, and at most
+``mails_per_address_per_day`` go to any one address. ``confirm_signup`` checks the signed,
+expiring token, makes the address an active subscriber (an unsubscribed one too: they
+asked again and confirmed) and records the consent: time, method, the form's page and
+the topics chosen.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import format_datetime, formataddr, make_msgid
+
+from digest.config import Config
+from digest.deliver import SendReply
+from digest.errors import DeliveryError, SubscriberError
+from digest.models import OutgoingMessage, Subscriber
+from digest.pipeline.daily import transport_factory
+from digest.publish.signed import make_confirm_token, read_confirm_token
+from digest.store import Database
+from digest.store.consent import Consent, ConsentStore, PendingSignup
+from digest.store.subscribers import SubscriberStore
+from digest.subscribers import clean_topics, normalize_email
+
+__all__ = [
+    "MAX_SOURCE_CHARS",
+    "SignupRequest",
+    "confirm_signup",
+    "confirmation_mail",
+    "confirmation_url",
+    "request_signup",
+    "send_confirmation",
+]
+
+log = logging.getLogger(__name__)
+
+MAX_SOURCE_CHARS = 200
+
+
+@dataclass(frozen=True)
+class SignupRequest:
+    """A recorded request: the normalised address and, when one is to be sent, the token
+    of the confirmation mail (None: no mail, whatever the reason)."""
+
+    email: str
+    token: str | None
+
+
+def _source(raw: str) -> str:
+    text = " ".join(raw.split())
+    return "".join(c for c in text if c.isprintable())[:MAX_SOURCE_CHARS]
+
+
+def request_signup(
+    config: Config,
+    db: Database,
+    key: bytes,
+    email: str,
+    *,
+    topics: str = "",
+    source: str = "",
+    now: datetime | None = None,
+) -> SignupRequest:
+    """Record a sign-up request; ``SubscriberError`` for an address or topics that are
+    not valid (the only thing the form may say about it)."""
+    now = now or datetime.now(UTC)
+    options = config.server.signup
+    address = normalize_email(email)
+    chosen = clean_topics(topics)
+    consents, subscribers = ConsentStore(db), SubscriberStore(db)
+    with db.transaction():
+        consents.expire(now)
+        existing = subscribers.by_email(address)
+        if existing is not None and existing.state == "active":
+            return SignupRequest(address, None)
+        pending = consents.pending(address)
+        window = pending.window_start if pending else now
+        mails = pending.mails if pending else 0
+        if now - window >= timedelta(days=1):
+            window, mails = now, 0
+        expires = now + timedelta(hours=options.confirm_hours)
+        send = mails < options.mails_per_address_per_day
+        consents.put_pending(
+            PendingSignup(
+                email=address,
+                topics=chosen,
+                source=_source(source),
+                requested_at=now,
+                expires_at=expires,
+                mails=mails + (1 if send else 0),
+                window_start=window,
+            )
+        )
+    if not send:
+        log.info("sign-up: no confirmation mail (the address's daily limit is reached)")
+        return SignupRequest(address, None)
+    return SignupRequest(address, make_confirm_token(key, address, int(expires.timestamp())))
+
+
+def confirmation_url(config: Config, token: str) -> str:
+    return f"{config.newsletter.base_url.rstrip('/')}/subscribe/confirm/{token}"
+
+
+def confirmation_mail(
+    config: Config, email: str, token: str, subject: str, body: str
+) -> OutgoingMessage:
+    """The confirmation mail: plain text, the link on a line of its own."""
+    nl = config.newsletter
+    message = EmailMessage(policy=SMTP_POLICY)
+    message["From"] = formataddr((nl.from_name, nl.from_address))
+    message["To"] = email
+    message["Subject"] = subject
+    message["Date"] = format_datetime(datetime.now(UTC))
+    domain = nl.from_address.rpartition("@")[2]
+    message_id = make_msgid("confirm", domain=domain)
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
+    message.set_content(body)
+    return OutgoingMessage(
+        message_id=message_id,
+        mail_from=nl.from_address,
+        rcpt_to=email,
+        data=message.as_bytes(),
+    )
+
+
+def send_confirmation(config: Config, message: OutgoingMessage) -> SendReply | None:
+    """Hand the mail to the configured transport; None (logged) when it failed, since the
+    person at the form must not learn more than "check your inbox"."""
+    try:
+        connect, _ = transport_factory(config, "signup")
+        transport = connect()
+        try:
+            return transport.send(message)
+        finally:
+            transport.close()
+    except DeliveryError as exc:
+        log.warning("sign-up: the confirmation mail was not sent: %s", exc)
+        return None
+
+
+def confirm_signup(
+    config: Config, db: Database, key: bytes, token: str, *, now: datetime | None = None
+) -> Subscriber | None:
+    """Confirm a sign-up; the active subscriber, or None when the token is invalid or
+    expired, or the request is gone (expired and purged). Confirming twice is harmless."""
+    now = now or datetime.now(UTC)
+    request = read_confirm_token(key, token, now.timestamp())
+    if request is None:
+        return None
+    consents, subscribers = ConsentStore(db), SubscriberStore(db)
+    with db.transaction():
+        pending = consents.pending(request.email)
+        if pending is None:
+            existing = subscribers.by_email(request.email)
+            if existing is not None and existing.state == "active":
+                return existing  # confirmed before (the button pressed twice)
+            return None
+        try:
+            subscriber, _ = subscribers.upsert(
+                pending.email,
+                topics=pending.topics or None,
+                state="active",
+                reactivate=True,
+            )
+        except SubscriberError:  # pragma: no cover - the address was checked when stored
+            return None
+        consents.put(
+            Consent(
+                subscriber_id=subscriber.id,
+                consented_at=now,
+                method="double-opt-in",
+                source=pending.source,
+                topics=pending.topics,
+            )
+        )
+        consents.drop_pending(pending.email)
+    log.info("sign-up confirmed: subscriber %d", subscriber.id)
+    return subscriber

@@ -1,0 +1,319 @@
+"""Sign-up with double opt-in over real HTTP (uvicorn on 127.0.0.1, httpx), confirmation
+mails at a real SMTP server (aiosmtpd): no enumeration, limits, hostile input."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from digest.config import (
+    Config,
+    DeliveryOptions,
+    NewsletterOptions,
+    ServerOptions,
+    SignupOptions,
+    SmtpOptions,
+)
+from digest.pipeline.signup import confirm_signup, request_signup
+from digest.server import create_app
+from digest.store import Database, open_database
+from digest.store.consent import ConsentStore
+from digest.store.subscribers import SubscriberStore
+from digest.web.signup import RateLimit
+from tools.smtp_sink import SmtpSink, free_port
+
+KEY = b"signup-test-secret-0123456789"
+
+
+@dataclass
+class Site:
+    client: httpx.Client
+    db: Database
+    sink: SmtpSink
+    config: Config
+    serial: int = 0
+
+    def settle(self) -> None:
+        """Wait until every confirmation mail asked for so far was handed to the sink:
+        mails go out in order, one thread, so when a new address's mail arrives the
+        earlier ones have (a wait for arrival, not an assertion on timing)."""
+        self.serial += 1
+        marker = f"settle{self.serial}@example.com"
+        assert self.client.post("/subscribe", data={"email": marker}).status_code == 200
+        deadline = time.monotonic() + 30
+        while marker not in self.sink.by_recipient() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def mails_to(self, address: str) -> list[email.message.EmailMessage]:
+        self.settle()
+        return [
+            email.message_from_bytes(m.data, policy=email.policy.default)  # type: ignore[misc]
+            for m in self.sink.by_recipient().get(address.lower(), [])
+        ]
+
+    def link_in(self, message: email.message.EmailMessage) -> str:
+        body = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        found = re.search(r"(https?://\S+/subscribe/confirm/\S+)", body)
+        assert found, body
+        return found.group(1).replace(self.config.newsletter.base_url, "")
+
+
+def start(tmp_path: Path, sink: SmtpSink, **signup: object) -> Iterator[Site]:
+    port = free_port()
+    config = replace(
+        Config(),
+        base_dir=str(tmp_path),
+        newsletter=replace(NewsletterOptions(), base_url=f"http://127.0.0.1:{port}", **{}),
+        delivery=replace(
+            DeliveryOptions(),
+            transport="smtp",
+            smtp=replace(SmtpOptions(), host="127.0.0.1", port=sink.port, timeout=10),
+        ),
+        server=replace(ServerOptions(), signup=replace(SignupOptions(), **signup)),
+    )
+    db = open_database(config.store_path)
+    app = create_app(config, db=db, key=KEY)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:  # a start-up wait, not a timing assertion
+        time.sleep(0.01)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=False) as client:
+        yield Site(client, db, sink, config)
+    server.should_exit = True
+    thread.join(10)
+    db.close()
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    with SmtpSink() as sink:
+        yield from start(tmp_path, sink, per_ip_per_hour=100)
+
+
+def test_sign_up_confirm_and_consent(site: Site) -> None:
+    form = site.client.get("/subscribe")
+    assert form.status_code == 200
+    page = form.text
+    assert '<html lang="en" dir="ltr">' in page
+    assert '<label for="email">' in page and 'autocomplete="email"' in page
+    assert "no open or click tracking" in page
+    assert "<script" not in page
+
+    answer = site.client.post(
+        "/subscribe",
+        data={"email": "Ana@Example.com", "topics": "climate, 宇宙", "source": "/subscribe"},
+    )
+    assert answer.status_code == 200 and "Check your inbox" in answer.text
+    store = SubscriberStore(site.db)
+    assert store.by_email("ana@example.com") is None  # nothing before the confirmation
+
+    [mail] = site.mails_to("ana@example.com")
+    assert "Confirm your subscription" in str(mail["Subject"])
+    assert mail["Auto-Submitted"] == "auto-generated"
+    link = site.link_in(mail)
+    # A scanner opening the link changes nothing: the page only offers the button.
+    shown = site.client.get(link)
+    assert shown.status_code == 200 and '<form method="post">' in shown.text
+    assert store.by_email("ana@example.com") is None
+
+    done = site.client.post(link)
+    assert done.status_code == 200 and "You are subscribed" in done.text
+    ana = store.by_email("ana@example.com")
+    assert ana is not None and ana.state == "active" and ana.topics == ("climate", "宇宙")
+    consent = ConsentStore(site.db).get(ana.id)
+    assert consent is not None
+    assert (consent.method, consent.source, consent.topics) == (
+        "double-opt-in",
+        "/subscribe",
+        ("climate", "宇宙"),
+    )
+    assert abs(consent.consented_at - datetime.now(UTC)) < timedelta(minutes=5)
+    # The button pressed again: harmless.
+    assert site.client.post(link).status_code == 200
+
+
+def test_the_answer_is_the_same_whatever_the_state(site: Site) -> None:
+    store = SubscriberStore(site.db)
+    store.upsert("active@example.com")
+    store.upsert("gone@example.com", state="unsubscribed")
+
+    def answer(address: str) -> str:
+        response = site.client.post("/subscribe", data={"email": address})
+        assert response.status_code == 200
+        return response.text.replace(address, "ADDRESS")
+
+    pages = {a: answer(a) for a in ("new@example.com", "active@example.com", "gone@example.com")}
+    assert len(set(pages.values())) == 1
+    # Only the active one gets no mail; the one who left may come back by confirming.
+    assert site.mails_to("active@example.com") == []
+    assert len(site.mails_to("new@example.com")) == 1
+    [mail] = site.mails_to("gone@example.com")
+    site.client.post(site.link_in(mail))
+    assert store.by_email("gone@example.com").state == "active"  # type: ignore[union-attr]
+
+
+def test_confirmation_mails_per_address_are_limited(site: Site) -> None:
+    pages = {
+        site.client.post("/subscribe", data={"email": "bob@example.com"}).text for _ in range(5)
+    }
+    assert len(pages) == 1
+    assert len(site.mails_to("bob@example.com")) == 3  # mails_per_address_per_day
+
+
+def test_bad_and_hostile_input(site: Site) -> None:
+    for bad in (
+        "not an address",
+        "a@b",
+        "x" * 300 + "@example.com",
+        "ann@example.com\r\nBcc: x@y.z",
+    ):
+        response = site.client.post("/subscribe", data={"email": bad})
+        assert response.status_code == 400, bad
+        assert "does not look like an email address" in response.text
+        assert "Bcc: x@y.z" not in response.text or "&" in response.text
+    script = site.client.post("/subscribe", data={"email": '"<script>"@example.com<script>'})
+    assert script.status_code == 400 and "<script>" not in script.text
+    huge = site.client.post("/subscribe", data={"email": "a@example.com", "topics": "x" * 20_000})
+    assert huge.status_code == 400
+    trap = site.client.post("/subscribe", data={"email": "bot@example.com", "website": "spam"})
+    assert trap.status_code == 200 and "Check your inbox" in trap.text
+    assert site.mails_to("bot@example.com") == []
+    for token in ("", "x", "a.b.c", "YUBleGFtcGxlLmNvbQ.9999999999.forged", "." * 5000):
+        for method in ("GET", "POST"):
+            response = site.client.request(method, f"/subscribe/confirm/{token}x")
+            assert response.status_code in (400, 404, 414), (method, token)
+    assert [s for s in SubscriberStore(site.db).all() if "settle" not in s.email] == []
+
+
+def test_requests_per_client_address_are_limited(tmp_path: Path) -> None:
+    with SmtpSink() as sink:
+        for site in start(tmp_path, sink, per_ip_per_hour=2):
+            codes = [
+                site.client.post("/subscribe", data={"email": f"p{i}@example.com"}).status_code
+                for i in range(3)
+            ]
+            assert codes == [200, 200, 429]
+
+
+def test_a_late_confirmation_is_refused_and_pending_addresses_expire(tmp_path: Path) -> None:
+    config = replace(Config(), base_dir=str(tmp_path))
+    db = open_database(config.store_path)
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    made = request_signup(config, db, KEY, "late@example.com", now=now)
+    assert made.token is not None
+    assert confirm_signup(config, db, KEY, made.token, now=now + timedelta(hours=49)) is None
+    # Another request later purges the expired one (and starts afresh).
+    request_signup(config, db, KEY, "other@example.com", now=now + timedelta(hours=49))
+    assert ConsentStore(db).pending("late@example.com") is None
+    assert confirm_signup(config, db, KEY, made.token, now=now + timedelta(hours=1)) is None
+    assert SubscriberStore(db).all() == []
+
+
+@pytest.mark.parametrize(
+    ("language", "needle", "direction"),
+    [
+        ("de", "E-Mail-Adresse", "ltr"),
+        ("zh", "电子邮件地址", "ltr"),
+        ("es", "Correo electrónico", "ltr"),
+        ("ar", "عنوان البريد الإلكتروني", "rtl"),
+        ("pt-BR", "Email address", "ltr"),
+    ],
+)
+def test_the_form_speaks_the_newsletter_language(
+    tmp_path: Path, language: str, needle: str, direction: str
+) -> None:
+    config = replace(
+        Config(), base_dir=str(tmp_path), newsletter=replace(NewsletterOptions(), language=language)
+    )
+    from starlette.testclient import TestClient
+
+    with TestClient(create_app(config, db=open_database(":memory:"), key=KEY)) as client:
+        page = client.get("/subscribe").text
+    assert needle in page and f'dir="{direction}"' in page and f'lang="{language}"' in page
+
+
+def test_rate_limit_window_slides() -> None:
+    clock = [0.0]
+    limit = RateLimit(2, 60.0, clock=lambda: clock[0])
+    assert [limit.allow("a"), limit.allow("a"), limit.allow("a"), limit.allow("b")] == [
+        True,
+        True,
+        False,
+        True,
+    ]
+    clock[0] = 61.0
+    assert limit.allow("a")
+
+
+def test_import_with_consent_dates_and_the_rest_pending(tmp_path: Path) -> None:
+    from digest.subscribers import import_csv
+
+    db = open_database(tmp_path / "store.sqlite3")
+    store = SubscriberStore(db)
+    store.upsert("old@example.com")  # already a subscriber: stays one
+    csv = tmp_path / "list.csv"
+    csv.write_text(
+        "email,name,topics,consent_date\n"
+        "ana@example.com,Ana,Klima,2025-03-14\n"
+        "bo@example.com,Bo,,2025-06-01T08:30:00+02:00\n"
+        "cy@example.com,Cy,,\n"
+        "old@example.com,,,\n"
+        "dee@example.com,,,14/03/2025\n"
+        "eve@example.com,,,2999-01-01\n",
+        encoding="utf-8",
+    )
+    report = import_csv(store, csv)
+    assert (report.confirmed, report.pending, len(report.errors)) == (2, 1, 2)
+    assert "2 with a consent date, 1 pending" in report.summary()
+    assert report.errors[0].startswith("line 6: consent_date '14/03/2025'")
+    assert {s.email for s in store.all()} == {
+        "old@example.com",
+        "ana@example.com",
+        "bo@example.com",
+    }
+    consents = ConsentStore(db)
+    ana = consents.get(store.by_email("ana@example.com").id)  # type: ignore[union-attr]
+    assert ana is not None and (ana.method, ana.source, ana.topics) == (
+        "import",
+        "list.csv",
+        ("Klima",),
+    )
+    assert ana.consented_at == datetime(2025, 3, 14, tzinfo=UTC)
+    bo = consents.get(store.by_email("bo@example.com").id)  # type: ignore[union-attr]
+    assert bo is not None and bo.consented_at == datetime(2025, 6, 1, 6, 30, tzinfo=UTC)
+    assert consents.pending("cy@example.com") is not None
+
+
+def test_every_language_keeps_the_placeholders_of_each_string() -> None:
+    import string
+
+    from digest.web.strings import STRINGS
+
+    def names(template: str) -> set[str]:
+        return {n for _, n, _, _ in string.Formatter().parse(template) if n}
+
+    english = STRINGS["en"]
+    for language, table in STRINGS.items():
+        assert set(table) <= set(english), language
+        for key, template in table.items():
+            assert names(template) == names(english[key]), (language, key)
+        # The sign-up's own words are all there (the preferences page may fall back).
+        signup = [k for k in english if not k.startswith(("prefs", "frequency"))]
+        signup = [k for k in signup if k not in ("daily", "weekly", "save_button", "saved")]
+        signup = [k for k in signup if k not in ("leave_title", "unsubscribe_button")]
+        signup = [k for k in signup if k != "unsubscribed"]
+        assert set(signup) <= set(table), (language, set(signup) - set(table))
