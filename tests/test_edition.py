@@ -91,7 +91,9 @@ def test_caps_give_way_when_the_pool_lacks_variety_and_say_so() -> None:
         " too few other stories to fill the edition"
     )
     (last,) = [x for x in selection.left_out if x.kind != "cap_relaxed"]
-    assert (last.article_id, last.kind) == ("n5", "cap_section")  # full: the cap stands
+    # The caps gave way and the edition is full: n5 is below the cut, not kept out by a cap
+    # (issue 10: an edition of 8 stories of section 'News' said "cap: 3 stories of ...").
+    assert (last.article_id, last.kind) == ("n5", "below_cut")
     edition = assemble_edition(config, DAY, selection, summaries(articles[:5]), related={})
     assert [s.name for s in edition.sections] == ["World news"]
 
@@ -308,11 +310,16 @@ def test_edition_json_on_the_examples(tmp_path: Path) -> None:
 
     articles = {a.id: a for a in read_location(str(EXAMPLES)).articles}
     by_title = {title_key(a.title): a.id for a in articles.values()}
+    # What the page shows: no related item points at it (issue 10's Urdu edition repeated
+    # stories and More news lines as related items).
+    page = {s["article_id"] for s in stories} | {h["article_id"] for h in edition["more_news"]}
+    page |= {a["article_id"] for s in stories for a in s["also_reported_by"]}
+    everywhere = [r["article_id"] for s in stories for r in s["related"] if r["article_id"]]
+    assert len(everywhere) == len(set(everywhere))  # under one story at most
+    assert not page & set(everywhere)
     for story in stories:
         own = {story["article_id"], *(a["article_id"] for a in story["also_reported_by"])}
         related_ids = [r["article_id"] for r in story["related"] if r["article_id"]]
-        assert not own & set(related_ids), story["title"]
-        assert len(related_ids) == len(set(related_ids))
         assert len(story["related"]) <= 3
         cited = [
             by_title[title_key(link.title)]
@@ -320,8 +327,13 @@ def test_edition_json_on_the_examples(tmp_path: Path) -> None:
             for link in articles[article_id].related
             if title_key(link.title) in by_title
         ]
-        expected = [c for c in dict.fromkeys(cited) if c not in own][:3]
-        assert related_ids[: len(expected)] == expected, story["title"]
+        allowed = [c for c in dict.fromkeys(cited) if c not in page]
+        shown = [r["article_id"] for r in story["related"] if r["reason"] == "cited"]
+        # Cited items first, in the order the articles cite them; one left out is under
+        # another story (closer to it) or past related_max.
+        assert shown == [c for c in allowed if c in shown], story["title"]
+        for missing in allowed[:3]:
+            assert missing in related_ids or missing in everywhere or len(story["related"]) == 3
         for item in story["related"]:
             if item["article_id"]:
                 assert item["url"] and item["published"]

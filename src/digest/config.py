@@ -73,6 +73,9 @@ class SourceOptions:
     # feed); refused by default, so that a feed cannot make digest read internal pages.
     allow_private: bool = False
     fetch_timeout: float = 30.0  # seconds for each whole download, redirects included
+    # The outlet name shown for this source's articles, unless an item names its own (an
+    # RSS <source>, front matter source:); unset, the feed's title made a name.
+    outlet: str | None = None
 
 
 @dataclass(frozen=True)
@@ -429,6 +432,20 @@ def with_overrides(config: Config, **overrides: Any) -> Config:
     return _build_config(raw, "command line")
 
 
+# The longest configured outlet name (sources[].outlet).
+MAX_OUTLET_CHARS = 100
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _check_outlet(value: str, where: str) -> None:
+    if not value.strip():
+        raise ConfigError(f"{where}: empty (leave it out to take the feed's own name)")
+    if len(value) > MAX_OUTLET_CHARS:
+        raise ConfigError(f"{where}: {len(value)} characters long (at most {MAX_OUTLET_CHARS})")
+    if _CONTROL_CHARS.search(value):
+        raise ConfigError(f"{where}: contains a control character")
+
+
 def _build_config(raw: dict[str, Any], origin: str) -> Config:
     config = _convert(Config, raw, "", origin)
     try:
@@ -441,6 +458,8 @@ def _build_config(raw: dict[str, Any], origin: str) -> Config:
                 f"{origin}: sources: {source.name!r}: fetch_timeout {source.fetch_timeout:g}"
                 " is out of range (must be between 0.1 and 3600 seconds)"
             )
+        if source.outlet is not None:
+            _check_outlet(source.outlet, f"{origin}: sources: {source.name!r}: outlet")
     names = [s.name for s in config.sources]
     for name in names:
         if names.count(name) > 1:

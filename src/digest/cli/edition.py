@@ -9,7 +9,7 @@ import click
 
 from digest import pipeline, serialize
 from digest.cli.base import count, current_config, date_option, edition_day, main, pass_config
-from digest.config import Config
+from digest.config import Config, NewsletterOptions
 from digest.models import Edition
 from digest.publish.render import title_for
 
@@ -55,8 +55,10 @@ def rank_command(config: Config, day: Any, show_terms: bool, limit: int) -> None
         click.echo(f"... and {len(clusters) - limit} more events (--limit)")
 
 
-def edition_json(edition: Edition) -> dict[str, Any]:
-    """The edition as the JSON the CLI prints: stories in order, then headlines."""
+def edition_json(edition: Edition, newsletter: NewsletterOptions | None = None) -> dict[str, Any]:
+    """The edition as the JSON the CLI prints: stories in order, then headlines. With
+    ``newsletter``, the title is the one subscribers see, in the newsletter's language
+    (``title_for``); the stored ``Edition.title`` keeps its English date."""
     stories = []
     for story in edition.stories:
         summary = story.summary
@@ -87,7 +89,7 @@ def edition_json(edition: Edition) -> dict[str, Any]:
     return {
         "id": edition.id,
         "date": edition.date.isoformat(),
-        "title": edition.title,
+        "title": title_for(edition, newsletter) if newsletter else edition.title,
         "note": edition.note,
         "sections": [s.name for s in edition.sections],
         "stories": stories,
@@ -125,7 +127,7 @@ def _show_edition(config: Config, day: Any, as_json: bool, rebuild: bool) -> Non
         # the edition above).
         variants = pipeline.variants_of_day(config, db, edition) if as_json else []
     if as_json:
-        data = edition_json(edition)
+        data = edition_json(edition, config.newsletter)
         data["variants"] = variants
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return

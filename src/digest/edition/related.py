@@ -1,6 +1,6 @@
 """Related stories for each story of an edition.
 
-Up to ``edition.related_max`` items per story, in this order:
+Each story's candidates, in its own order:
 
 1. the ``Related:`` titles and related links of the story's articles (the lead's first),
    resolved against the stored articles (same link, same title but for accents, case
@@ -17,11 +17,21 @@ Up to ``edition.related_max`` items per story, in this order:
 
 Never the story itself or an article of its own cluster, never the same article or the
 same title twice.
+
+Within one edition (``edition_related``), a related item never points at anything the
+page already shows (another story, an outlet that also reported one, a More news line:
+same article, same link or same title), and each related article appears under one story
+at most: the one it is closest to (``RelatedCandidate.closeness``: a link the article
+itself declares first, then cosine + shared words; a tie goes to the story higher in the
+edition). A story that loses an item takes its next candidate instead, if one qualifies.
+``without_repeats`` holds a finished ``Edition`` to the same rule (after the editor's
+actions, say), dropping what breaks it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,10 +41,22 @@ from digest.edition.cluster import LEX_WEIGHT, shared_words
 from digest.edition.vectors import english
 from digest.embed import Vectors
 from digest.identity import canonical_url
-from digest.models import Article, RelatedItem
+from digest.models import Article, Edition, EditionSection, RelatedItem, RelatedLink
 from digest.text.rules import title_key
 
-__all__ = ["SHORTLIST", "SIMILAR_SHORTLIST", "TITLE_MATCH", "RelatedPool", "related_for"]
+__all__ = [
+    "CITED_BONUS",
+    "SHORTLIST",
+    "SIMILAR_SHORTLIST",
+    "TITLE_MATCH",
+    "RelatedCandidate",
+    "RelatedPool",
+    "allocate",
+    "edition_related",
+    "related_candidates",
+    "related_for",
+    "without_repeats",
+]
 
 # Cosine between two titles above which they name the same article (paraphrase, edits).
 TITLE_MATCH = 0.8
@@ -42,6 +64,9 @@ TITLE_MATCH = 0.8
 SHORTLIST = 5
 # How many of the closest pool articles are weighed for "similar" items (shared words).
 SIMILAR_SHORTLIST = 20
+# Added to the closeness of a link the article itself declares: more than cosine + shared
+# words can reach (1 + LEX_WEIGHT), so a declared link outranks any similarity.
+CITED_BONUS = 2.0
 
 
 @dataclass
@@ -91,6 +116,43 @@ class RelatedPool:
         return int(shortlist[best]) if float(sims[best]) >= TITLE_MATCH else None
 
 
+# --- identity: what counts as "the same thing" on one page ---------------------------------
+
+
+def _keys(article_id: str | None, title: str, urls: Iterable[str | None]) -> frozenset[str]:
+    """The marks that identify an article on a page: its id, its links (as given and
+    canonical) and its normalised title. Two things sharing any one are the same."""
+    keys = {f"id:{article_id}"} if article_id else set()
+    for url in urls:
+        if url:
+            keys.add(f"url:{url}")
+            canonical = canonical_url(url)
+            if canonical:
+                keys.add(f"url:{canonical}")
+    title_mark = title_key(title)
+    if title_mark:
+        keys.add(f"title:{title_mark}")
+    return frozenset(keys)
+
+
+def article_keys(article: Article) -> frozenset[str]:
+    return _keys(article.id, article.title, (article.url, article.canonical_url))
+
+
+def item_keys(item: RelatedItem) -> frozenset[str]:
+    return _keys(item.article_id, item.title, (item.url,))
+
+
+@dataclass(frozen=True)
+class RelatedCandidate:
+    """One possible related item of a story, with how close it is to the story and the
+    marks that identify it (``_keys``)."""
+
+    item: RelatedItem
+    closeness: float
+    keys: frozenset[str]
+
+
 def _item(article: Article, reason: str) -> RelatedItem:
     return RelatedItem(
         title=article.title,
@@ -101,33 +163,38 @@ def _item(article: Article, reason: str) -> RelatedItem:
     )
 
 
-def related_for(
+def _bare(link: RelatedLink) -> Article:
+    """A cited title no stored article matches, as an article of its title alone (for
+    the shared-words measure)."""
+    return Article(id="", source="", title=link.title, content_hash="")
+
+
+def related_candidates(
     article: Article,
     doc_vector: Vectors,
     pool: RelatedPool,
     options: EditionOptions,
     others: Sequence[Article] = (),
-) -> tuple[RelatedItem, ...]:
-    """The related items of one story: its leading ``article`` and the ``others`` of its
-    cluster (whose cited titles come after the lead's)."""
-    limit = options.related_max
-    excluded = {article.id, *(o.id for o in others)}
-    seen_ids: set[str] = set()
-    seen_titles = {title_key(article.title)}
-    items: list[RelatedItem] = []
+    shown: frozenset[str] = frozenset(),
+) -> list[RelatedCandidate]:
+    """Every related candidate of one story, in the story's order (cited, then similar,
+    best first): its leading ``article`` and the ``others`` of its cluster (whose cited
+    titles come after the lead's). Nothing whose marks are in ``shown`` (what the page
+    shows already), nothing of the story's own cluster, nothing twice."""
+    own = [article, *others]
+    excluded = set(shown)
+    for member in own:
+        excluded |= article_keys(member)
+    found: list[RelatedCandidate] = []
 
-    def add(item: RelatedItem) -> None:
-        key = title_key(item.title)
-        if len(items) >= limit or key in seen_titles or not key:
+    def add(item: RelatedItem, closeness: float, target: Article | None) -> None:
+        keys = item_keys(item) | (article_keys(target) if target is not None else frozenset())
+        if not title_key(item.title) or keys & excluded:
             return
-        if item.article_id is not None and item.article_id in seen_ids:
-            return
-        seen_titles.add(key)
-        if item.article_id is not None:
-            seen_ids.add(item.article_id)
-        items.append(item)
+        excluded.update(keys)
+        found.append(RelatedCandidate(item, closeness, keys))
 
-    cited = list({link: None for a in (article, *others) for link in a.related})
+    cited = list({link: None for a in own for link in a.related})
     needs_encoder = [
         link
         for link in cited
@@ -137,35 +204,135 @@ def related_for(
     if needs_encoder and len(pool.articles):
         encoded = pool.encode_titles([link.title for link in needs_encoder])
         cited_vectors = {link.title: encoded[i] for i, link in enumerate(needs_encoder)}
-    for link in cited:
-        index = pool.resolve(link.title, link.url, cited_vectors.get(link.title))
+    resolved: list[tuple[RelatedLink, int | None]] = [
+        (link, pool.resolve(link.title, link.url, cited_vectors.get(link.title))) for link in cited
+    ]
+    targets = [pool.articles[i] if i is not None else _bare(link) for link, i in resolved]
+    words = shared_words([article, *targets])[0, 1:] if targets else np.zeros(0)
+    readable = english(article)
+    for (link, index), target, shared in zip(resolved, targets, words, strict=True):
+        closeness = CITED_BONUS + LEX_WEIGHT * float(shared)
         if index is not None:
-            target = pool.articles[index]
-            if target.id in excluded:
-                continue  # the story itself or its own cluster, already on the page
-            add(_item(target, "cited"))
+            if readable and english(target):
+                closeness += float(pool.doc[index] @ doc_vector)
+            add(_item(target, "cited"), closeness, target)
         else:
             url = link.url if link.url and link.url.startswith(("http://", "https://")) else None
-            add(RelatedItem(title=link.title, url=url, reason="cited"))
-    if len(items) < limit and len(pool.articles) and english(article):
-        for target in _similar(article, doc_vector, pool, options.related_threshold, excluded):
-            if len(items) >= limit:
-                break
-            add(_item(target, "similar"))
-    return tuple(items)
+            add(RelatedItem(title=link.title, url=url, reason="cited"), closeness, None)
+    if len(pool.articles) and readable:
+        for score, target in _similar(
+            article, doc_vector, pool, options.related_threshold, excluded
+        ):
+            add(_item(target, "similar"), score, target)
+    return found
+
+
+def allocate(
+    candidates: Sequence[Sequence[RelatedCandidate]], limit: int
+) -> list[tuple[RelatedItem, ...]]:
+    """Up to ``limit`` items per story (``candidates[i]`` in story ``i``'s order), each
+    item under one story at most: where several stories would show it, the closest keeps
+    it (a tie: the story first in the edition) and the others move up their next one."""
+    lists = [list(c) for c in candidates]
+    while True:
+        shown = [(s, c) for s, items in enumerate(lists) for c in items[:limit]]
+        shown.sort(key=lambda pair: (-pair[1].closeness, pair[0]))
+        owner: dict[str, int] = {}
+        losers: set[tuple[int, int]] = set()
+        for story, candidate in shown:
+            if any(owner.get(k, story) != story for k in candidate.keys):
+                losers.add((story, id(candidate)))
+                continue
+            owner.update(dict.fromkeys(candidate.keys, story))
+        if not losers:
+            return [tuple(c.item for c in items[:limit]) for items in lists]
+        # Each round drops one candidate or more, so the loop ends.
+        lists = [[c for c in items if (s, id(c)) not in losers] for s, items in enumerate(lists)]
+
+
+def related_for(
+    article: Article,
+    doc_vector: Vectors,
+    pool: RelatedPool,
+    options: EditionOptions,
+    others: Sequence[Article] = (),
+) -> tuple[RelatedItem, ...]:
+    """The related items of one story on its own: its leading ``article`` and the
+    ``others`` of its cluster."""
+    found = related_candidates(article, doc_vector, pool, options, others)
+    return allocate([found], options.related_max)[0]
+
+
+def edition_related(
+    stories: Sequence[Sequence[Article]],
+    doc_vectors: Mapping[str, Vectors],
+    pool: RelatedPool,
+    options: EditionOptions,
+    headlines: Sequence[Sequence[Article]] = (),
+) -> dict[str, tuple[RelatedItem, ...]]:
+    """The related items of every story of an edition, by the id of its lead.
+
+    ``stories``: each story's articles, its lead first; ``headlines``: the articles of
+    each More news line's event, its lead first. Nothing the page shows is related to
+    anything, and an item appears under one story at most (see the module docstring)."""
+    shown: set[str] = set()
+    for group in (*stories, *headlines):
+        for member in group:
+            shown |= article_keys(member)
+    page = frozenset(shown)
+    candidates = [
+        related_candidates(group[0], doc_vectors[group[0].id], pool, options, group[1:], page)
+        for group in stories
+        if group
+    ]
+    leads = [group[0].id for group in stories if group]
+    return dict(zip(leads, allocate(candidates, options.related_max), strict=True))
+
+
+def without_repeats(edition: Edition) -> Edition:
+    """``edition`` with each story's related items held to the rule: none that the page
+    shows (a story, an outlet's article that also reported one, a More news line), none
+    under two stories (the first story in the edition keeps it). Nothing moves up in their
+    place: this is the last check, after ``edition_related`` chose well."""
+    shown: set[str] = set()
+    for story in edition.stories:
+        shown |= _keys(story.article_id, story.title, (story.url,))
+        for also in story.also_reported:
+            shown |= _keys(also.article_id, also.title, (also.url,))
+    for headline in edition.more_news:
+        shown |= _keys(headline.article_id, headline.title, (headline.url,))
+    used: set[str] = set()
+    changed = False
+    sections: list[EditionSection] = []
+    for section in edition.sections:
+        stories = []
+        for story in section.stories:
+            kept = []
+            for item in story.related:
+                keys = item_keys(item)
+                if keys & shown or keys & used:
+                    changed = True
+                    continue
+                used |= keys
+                kept.append(item)
+            stories.append(dataclasses.replace(story, related=tuple(kept)))
+        sections.append(dataclasses.replace(section, stories=tuple(stories)))
+    return dataclasses.replace(edition, sections=tuple(sections)) if changed else edition
 
 
 def _similar(
     article: Article, doc_vector: Vectors, pool: RelatedPool, threshold: float, excluded: set[str]
-) -> list[Article]:
+) -> list[tuple[float, Article]]:
     """The pool's English articles whose cosine + shared words with ``article`` reach
-    ``threshold``, best first."""
+    ``threshold``, with that score, best first; none whose marks are in ``excluded``."""
     sims = pool.doc @ doc_vector
-    shortlist = [
-        int(i)
-        for i in np.argsort(-sims, kind="stable")[:SIMILAR_SHORTLIST]
-        if pool.articles[int(i)].id not in excluded and english(pool.articles[int(i)])
-    ]
+    shortlist: list[int] = []
+    for i in np.argsort(-sims, kind="stable"):
+        target = pool.articles[int(i)]
+        if english(target) and not article_keys(target) & excluded:
+            shortlist.append(int(i))
+            if len(shortlist) == SIMILAR_SHORTLIST:
+                break
     if not shortlist:
         return []
     words = shared_words([article, *(pool.articles[i] for i in shortlist)])[0, 1:]
@@ -173,4 +340,4 @@ def _similar(
         (float(sims[i]) + LEX_WEIGHT * float(w), i) for i, w in zip(shortlist, words, strict=True)
     ]
     scored.sort(key=lambda pair: -pair[0])
-    return [pool.articles[i] for score, i in scored if score >= threshold]
+    return [(score, pool.articles[i]) for score, i in scored if score >= threshold]

@@ -7,7 +7,8 @@ the cosine of the articles' openings), skipping a headline-only article (no text
 summarise), one the summariser could not summarise, and a story whose section or source
 already has its cap. Caps are soft: when the first pass leaves the edition short of
 ``stories``, the stories skipped for a cap are taken after all, in the same order, each
-named in ``left_out`` as ``cap_relaxed``. The clusters left after ``stories`` picks give the
+named in ``left_out`` as ``cap_relaxed`` (and those still out are then below the cut,
+not capped). The clusters left after ``stories`` picks give the
 "More news" headlines, in score order; every other article gets a ``LeftOut`` reason.
 
 A story's section: its closest configured topic (``ScoreTerms.topic``) when ``topics:`` are
@@ -27,6 +28,7 @@ import numpy as np
 from digest.config import Config
 from digest.edition.cluster import Cluster
 from digest.edition.rank import RankedArticle
+from digest.edition.related import without_repeats
 from digest.edition.vectors import ArticleVectors
 from digest.errors import EditionError
 from digest.mmr import MMROrder
@@ -242,6 +244,10 @@ def _choose(
                 "cap_relaxed", cap=why.cap, section=why.section, source=why.source
             )
             relaxed.append(LeftOut.because(leads[best], reason))
+        # The caps gave way: what is still out was below the cut, not kept out by a cap
+        # (an edition of 8 stories of one section should not say "cap: 3 stories").
+        for index in capped:
+            skipped.pop(index, None)
     return chosen, skipped, relaxed
 
 
@@ -326,7 +332,7 @@ def assemble_edition(
         )
         for c in selection.more_news
     )
-    return Edition(
+    edition = Edition(
         id=edition_id(day),
         date=day,
         title=f"{config.newsletter.title}: {day:%A} {day.day} {day:%B %Y}",
@@ -335,3 +341,6 @@ def assemble_edition(
         left_out=selection.left_out,
         created=created,
     )
+    # Related items were chosen for this page (``related.edition_related``); this holds any
+    # others to the same rule: nothing the page shows, nothing under two stories.
+    return without_repeats(edition)

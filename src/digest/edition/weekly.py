@@ -5,7 +5,9 @@ the daily job gathers the editions of the seven days up to that day, takes every
 once (an article that led two days counts once, at its best score), best score first,
 ``edition.stories`` of them (the rest, up to ``edition.more_news``, as headlines), and
 lays them into sections as a daily edition is. Nothing is summarised again: the stories
-carry the summaries of their day.
+carry the summaries of their day. Their related items are held to the edition's rule
+(``related.without_repeats``): Monday's story may name Wednesday's as related, and both
+are now on one page.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from digest.config import Config
+from digest.edition.related import without_repeats
 from digest.models import Edition, EditionSection, Headline, Story
 
 __all__ = ["WEEKDAYS", "weekly_id", "weekly_recap"]
@@ -47,10 +50,11 @@ def weekly_recap(editions: Sequence[Edition], day: date, config: Config) -> Edit
     sections: dict[str, list[Story]] = {}
     for story in stories:
         sections.setdefault(story.section, []).append(story)
-    return Edition(
+    recap = Edition(
         id=weekly_id(day),
         date=day,
         title=f"{config.newsletter.title}: the week to {day:%A} {day.day} {day:%B %Y}",
         sections=tuple(EditionSection(name, tuple(group)) for name, group in sections.items()),
         more_news=tuple(Headline(s.article_id, s.title, s.source, s.url, s.section) for s in rest),
     )
+    return without_repeats(recap)

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from digest.config import Config
 from digest.edition.cluster import Cluster, cluster_articles
 from digest.edition.rank import PastSends, Ranking, edition_end, rank_articles
-from digest.edition.related import RelatedPool, related_for
+from digest.edition.related import RelatedPool, edition_related, without_repeats
 from digest.edition.repeats import set_aside_sent
 from digest.edition.select import Selection, assemble_edition, select_stories
 from digest.edition.vectors import ArticleVectors, embed_articles, embed_topics, english
@@ -160,10 +160,15 @@ def store_summarizer(config: Config, db: Database) -> SummarizeMany:
 
 
 def related_stories(
-    config: Config, db: Database, day: date, stories: Sequence[Cluster]
+    config: Config,
+    db: Database,
+    day: date,
+    stories: Sequence[Cluster],
+    more_news: Sequence[Cluster] = (),
 ) -> dict[str, tuple[RelatedItem, ...]]:
     """Stage 5: related items per story, from the stored articles of the last
-    ``edition.related_days`` days (see ``digest.edition.related``)."""
+    ``edition.related_days`` days (see ``digest.edition.related``): none that the edition
+    shows already (its ``stories`` and ``more_news``), none under two stories."""
     end = edition_end(day, config)
     pool_articles = ArticleStore(db).between(end - timedelta(days=config.edition.related_days), end)
     cache = EmbeddingStore(db)
@@ -175,16 +180,13 @@ def related_stories(
         doc=vectors.matrix(pool_articles),
         encode_titles=lambda titles: encoder.encode(list(titles), cache=cache),
     )
-    return {
-        c.lead.article.id: related_for(
-            c.lead.article,
-            vectors[c.lead.article.id],
-            pool,
-            config.edition,
-            others=[o.article for o in c.others],
-        )
-        for c in stories
-    }
+    return edition_related(
+        [[c.lead.article, *(o.article for o in c.others)] for c in stories],
+        vectors.by_id,
+        pool,
+        config.edition,
+        headlines=[[c.lead.article, *(o.article for o in c.others)] for c in more_news],
+    )
 
 
 def build_edition(
@@ -218,12 +220,14 @@ def build_edition(
     selection, summaries = select_and_summarize(config, candidates, summarize, sent, progress)
     if progress:
         progress("summarize", len(selection.stories), len(selection.stories), "")
-    related = related_stories(config, db, day, selection.stories)
+    related = related_stories(config, db, day, selection.stories, selection.more_news)
     edition = assemble_edition(
         config, day, selection, summaries, related, created=datetime.now(UTC)
     )
     # The editor's actions on this day (drop, pin, edit...) survive a rebuild.
     edition = with_desk_actions(config, db, edition, summarize)
+    # A story the editor promoted may be another story's related item: dropped there.
+    edition = without_repeats(edition)
     editions.save(edition)
     if progress:
         progress("edition", 1, 1, edition.id)

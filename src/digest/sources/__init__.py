@@ -66,18 +66,21 @@ def read_location(
     fetch_full_text: bool = False,
     allow_private: bool = False,
     fetch_timeout: float = FETCH_SECONDS,
+    outlet: str | None = None,
 ) -> SourceResult:
     """The articles at a path (file or folder) or an http(s) URL.
 
     A ``SourceError`` always names the location, whatever reader raised it; it is the only
     exception reading raises. ``allow_private`` and ``fetch_timeout`` apply to every fetch
-    (the location's, and the pages of teasers with ``fetch_full_text``). The result's
+    (the location's, and the pages of teasers with ``fetch_full_text``). ``outlet`` names
+    the articles where an item names no outlet of its own (a feed's title does not count:
+    ``sources.feeds``). The result's
     ``repairs`` counts the text repairs its readers made (``digest.text.clean``)."""
     fetching = _Fetching(allow_private, fetch_timeout)
     try:
         with counting_repairs() as tally:
             result = _read_location(
-                location, source, kind, category, language, fetch_full_text, fetching
+                location, source, kind, category, language, fetch_full_text, fetching, outlet
             )
         return replace(result, repairs=dict(tally))
     except SourceError as exc:
@@ -108,6 +111,7 @@ def _read_location(
     language: str | None,
     fetch_full_text: bool,
     fetcher: _Fetching,
+    outlet: str | None = None,
 ) -> SourceResult:
     name = source or _default_name(location)
     if _is_url(location):
@@ -122,6 +126,7 @@ def _read_location(
             language=language,
             content_type=fetched.content_type,
             charset=fetched.charset,
+            outlet=outlet,
         )
     else:
         path = Path(location).expanduser()
@@ -132,7 +137,9 @@ def _read_location(
                 f"a folder, but the source kind is {kind!r}", location=location, reader="folder"
             )
         if path.is_dir() or _KINDS[kind] is None:
-            result = read_path(path, source=name, category=category, language=language)
+            result = read_path(
+                path, source=name, category=category, language=language, outlet=outlet
+            )
         else:
             data = read_file(path)
             result = read_document(
@@ -142,6 +149,7 @@ def _read_location(
                 kind=_KINDS[kind],
                 category=category,
                 language=language,
+                outlet=outlet,
             )
     if fetch_full_text:
         result = _fill_teasers(result, fetcher)
@@ -162,6 +170,7 @@ def read_source(options: SourceOptions, config: Config) -> SourceResult:
         fetch_full_text=options.fetch_full_text,
         allow_private=options.allow_private,
         fetch_timeout=options.fetch_timeout,
+        outlet=" ".join(options.outlet.split()) if options.outlet else None,
     )
     return replace(result, articles=tuple(replace(a, origin=options.name) for a in result.articles))
 

@@ -13,6 +13,11 @@ than a tracking redirect. An entry's language is its own ``xml:lang``, else the 
 ``<language>``/``xml:lang``, else read from its text. Its lead image is the first picture
 of ``media:content``/``media:thumbnail``, an image enclosure, ``itunes:image``, else the
 first image of its HTML.
+
+The outlet an entry names (``Article.source``): the entry's own ``<source>`` when it has
+one; else the source's configured ``outlet``; else the feed's title made a name
+(``feed_outlet``): some feeds put more than their name there (BBC Urdu's reads "BBC News
+اردو - " and then its lead story's headline), which would become every story's outlet.
 """
 
 from __future__ import annotations
@@ -22,15 +27,15 @@ import logging
 import re
 import time
 import xml.parsers.expat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
 from digest.errors import SourceError
-from digest.models import Article, LeadImage, Section
+from digest.models import Article, LeadImage, Section, count_words
 from digest.sources.article import (
     Block,
     Meta,
@@ -44,8 +49,15 @@ from digest.sources.dates import is_bare_date, parse_datetime, plausible
 from digest.sources.markup import html_blocks, looks_like_html, parse_fragment
 from digest.text.clean import repair
 from digest.text.language import normal_language
+from digest.text.rules import title_key
 
-__all__ = ["looks_like_feed", "parse_feed"]
+__all__ = [
+    "MAX_FEED_OUTLET_CHARS",
+    "OUTLET_NAME_WORDS",
+    "feed_outlet",
+    "looks_like_feed",
+    "parse_feed",
+]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +66,88 @@ def looks_like_feed(head: str) -> bool:
     """Whether the start of a document is an RSS, RDF or Atom feed."""
     sample = head[:2000].lower()
     return any(tag in sample for tag in ("<rss", "<rdf:rdf", "<feed", "<channel"))
+
+
+# The longest outlet name taken from a feed (its title or an entry's <source>): a name,
+# not a sentence; a longer one is cut at a word, with "…".
+MAX_FEED_OUTLET_CHARS = 60
+# A part of a feed title of more words than this, or of more than _OUTLET_NAME_CHARS
+# characters, is no name: a headline or a description.
+OUTLET_NAME_WORDS = 4
+_OUTLET_NAME_CHARS = 40
+# What feeds put between their name and the rest of their title.
+_TITLE_SEPARATOR = re.compile(r"\s+(?:-|–|—|\||·|::)\s+")
+# Host labels that say nothing of a site's name (bbc.co.uk is "bbc").
+_HOST_NOISE = frozenset({"www", "m", "feeds", "feed", "rss", "co", "com", "org", "net", "ac"})
+
+
+def _cut_name(text: str, limit: int = MAX_FEED_OUTLET_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    return (head[:space] if space > limit // 2 else head).rstrip(" -–—|·:,") + "…"
+
+
+def _site_key(home: str | None) -> str:
+    """The name part of a site's host, letters and digits only: ``theverge`` of
+    https://www.theverge.com/, ``bbc`` of bbc.co.uk."""
+    try:
+        host = urlsplit(home).hostname if home else None
+    except ValueError:
+        return ""
+    if not host:
+        return ""
+    labels = host.split(".")[:-1]  # the top-level domain says nothing
+    return "".join(label for label in labels if label not in _HOST_NOISE)
+
+
+def _names_site(part: str, site: str) -> bool:
+    key = "".join(ch for ch in part.casefold() if ch.isascii() and ch.isalnum())
+    if not key or not site:
+        return False
+    return key == site or (
+        min(len(key), len(site)) >= 5 and (key.startswith(site) or site.startswith(key))
+    )
+
+
+def _is_name(part: str) -> bool:
+    return count_words(part) <= OUTLET_NAME_WORDS and len(part) <= _OUTLET_NAME_CHARS
+
+
+def feed_outlet(
+    title: str, *, home: str | None = None, item_titles: Iterable[str] = (), fallback: str = ""
+) -> str:
+    """A feed's title made an outlet's name.
+
+    Where the title has parts (split at `` - ``, `` – ``, `` | ``, `` · `` ...): the part
+    that names the feed's site (``home``'s host: "The Verge" of "The Verge - Front Pages"
+    at theverge.com), else the first part when what follows is no name (more than
+    ``OUTLET_NAME_WORDS`` words) or is one of the feed's headlines (``item_titles``), else
+    the whole title; at most ``MAX_FEED_OUTLET_CHARS``; ``fallback`` when it is empty."""
+    text = " ".join(title.split())
+    parts = [p.strip() for p in _TITLE_SEPARATOR.split(text) if p.strip()]
+    if len(parts) > 1:
+        site = _site_key(home)
+        named = [p for p in parts if _names_site(p, site)]
+        if named:
+            text = named[0]
+        else:
+            headlines = {title_key(t) for t in item_titles} - {""}
+            rest = parts[1:]
+            if not all(_is_name(p) for p in rest) or any(title_key(p) in headlines for p in rest):
+                text = parts[0]
+    return _cut_name(text) if text else fallback
+
+
+def _entry_outlet(entry: Mapping[str, Any]) -> str | None:
+    """The outlet an entry names itself (RSS ``<source>``, Atom ``<source><title>``)."""
+    own = entry.get("source")
+    if not isinstance(own, Mapping) or not isinstance(own.get("title"), str):
+        return None
+    home = own.get("href") or own.get("link")
+    name = feed_outlet(_plain(repair(own["title"])), home=home if isinstance(home, str) else None)
+    return name or None
 
 
 def _one_line(exc: object) -> str:
@@ -266,7 +360,7 @@ def _entry_article(
     terms = [t.get("term") for t in tags if t.get("term")]
     author = entry.get("author")
     meta = Meta(
-        source=outlet,
+        source=_entry_outlet(entry) or outlet,
         title=_plain(repair(str(entry.get("title") or ""))),
         url=_entry_link(entry, base),
         dek=dek,
@@ -320,8 +414,12 @@ def parse_feed(
     category: str | None = None,
     language: str | None = None,
     content_type: str | None = None,
+    outlet: str | None = None,
 ) -> SourceResult:
-    """The articles of one feed document. Raises ``SourceError`` only when nothing is usable."""
+    """The articles of one feed document. Raises ``SourceError`` only when nothing is usable.
+
+    ``source`` names the articles when neither ``outlet`` (the source's configured one) nor
+    the feed's title does (see the module docstring)."""
     headers = {"content-location": location} if location.startswith(("http://", "https://")) else {}
     if content_type:
         headers["content-type"] = content_type
@@ -356,7 +454,13 @@ def parse_feed(
             )
     elif not entries and not parsed.get("version"):
         raise SourceError("not an RSS or Atom feed", location=location, reader="feed")
-    outlet = " ".join(str(feed.get("title") or "").split()) or source
+    home = feed.get("link")
+    outlet = outlet or feed_outlet(
+        _plain(repair(str(feed.get("title") or ""))),
+        home=home if isinstance(home, str) else None,
+        item_titles=[_plain(str(e.get("title") or "")) for e in entries[:MAX_FEED_ITEMS]],
+        fallback=source,
+    )
     base = _feed_base(feed, location)
     lang = normal_language(language) or normal_language(feed.get("language"))
     if len(entries) > MAX_FEED_ITEMS:

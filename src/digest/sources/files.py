@@ -95,8 +95,11 @@ def read_document(
     language: str | None = None,
     content_type: str | None = None,
     charset: str | None = None,
+    outlet: str | None = None,
 ) -> SourceResult:
-    """The articles of one document (file contents or a download)."""
+    """The articles of one document (file contents or a download). ``outlet`` (the
+    source's configured one) names its articles where the document itself names none
+    (front matter ``source:``, a page's ``og:site_name``, a feed entry's ``<source>``)."""
     if len(data) > MAX_DOCUMENT_BYTES:
         raise SourceError(
             f"{len(data):,} bytes, over the {MAX_DOCUMENT_BYTES:,} limit", location=name
@@ -110,7 +113,9 @@ def read_document(
             category=category,
             language=language,
             content_type=content_type,
+            outlet=outlet,
         )
+    source = outlet or source
     text = decode_bytes(data, charset, where=name)
     if kind == "page":
         article = parse_page(text, source=source, url=url, category=category, language=language)
@@ -236,13 +241,20 @@ def _json_article(
 
 
 def read_path(
-    path: Path, *, source: str, category: str | None = None, language: str | None = None
+    path: Path,
+    *,
+    source: str,
+    category: str | None = None,
+    language: str | None = None,
+    outlet: str | None = None,
 ) -> SourceResult:
     """One file, or every article file under a folder."""
     if path.is_dir():
-        return read_folder(path, source=source, category=category, language=language)
+        return read_folder(path, source=source, category=category, language=language, outlet=outlet)
     data = read_file(path)
-    return read_document(data, name=str(path), source=source, category=category, language=language)
+    return read_document(
+        data, name=str(path), source=source, category=category, language=language, outlet=outlet
+    )
 
 
 def read_file(path: Path) -> bytes:
@@ -281,7 +293,12 @@ def _wanted(path: Path, root: Path) -> bool:
 
 
 def read_folder(
-    folder: Path, *, source: str, category: str | None = None, language: str | None = None
+    folder: Path,
+    *,
+    source: str,
+    category: str | None = None,
+    language: str | None = None,
+    outlet: str | None = None,
 ) -> SourceResult:
     """Every document under ``folder`` (recursively, in name order); a bad file is a warning."""
     articles: list[Article] = []
@@ -298,7 +315,9 @@ def read_folder(
             log.debug("%s: skipped, not a text document", path)
             continue
         try:
-            result = read_path(path, source=source, category=category, language=language)
+            result = read_path(
+                path, source=source, category=category, language=language, outlet=outlet
+            )
         except SourceError as exc:
             # A reader names the file itself, or says nothing of where: then say it here.
             warnings.append(str(exc) if exc.location == str(path) else f"{path}: {exc}")
