@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import email
+import html
 import re
 import threading
 import time
@@ -25,10 +26,11 @@ from click.testing import CliRunner
 from digest.cli import main
 from digest.config import Config, NewsletterOptions, load_config
 from digest.models import Edition
-from digest.publish.archive import archive_file, write_archive
+from digest.publish.archive import archive_file, archive_stored, write_archive
 from digest.publish.messages import archive_url
 from digest.server import create_app
-from digest.store import open_database
+from digest.store import EditionStore, open_database
+from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore
 from tests.newsletter_sample import sample_edition
 from tools.smtp_sink import SmtpSink, free_port
@@ -155,8 +157,9 @@ def test_serve_answers_404_never_500_and_serves_a_new_archive(tmp_path: Path) ->
         assert client.get("/archive/2026-10-01.html").status_code == 404
 
 
-def write_job_config(folder: Path, port: int) -> Path:
+def write_job_config(folder: Path, port: int, **extra: object) -> Path:
     config = {
+        **extra,
         "data_dir": "data",
         "sources": [{"name": "examples", "location": str(ROOT / "examples"), "kind": "folder"}],
         "delivery": {"transport": "smtp", "smtp": {"host": "127.0.0.1", "port": port}},
@@ -201,3 +204,84 @@ def test_three_days_of_run_only_every_browser_link_answers(
         feed = feedparser.parse(client.get("/archive/feed.xml").content)
     assert not feed.bozo
     assert [e.link.rsplit("/", 1)[1] for e in feed.entries] == [f"{d}.html" for d in reversed(days)]
+
+
+@pytest.mark.slow
+def test_weekly_recap_links_answer_and_the_archive_lists_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Monday and the Tuesday (``edition.weekly_day``) of `digest run`: the weekly
+    subscriber's recap links to its archive page, which answers 200 on `digest serve`, and
+    the index and the feed list it beside the dailies."""
+    monkeypatch.setenv("DIGEST_SECRET", KEY.decode())
+    days = ("2026-11-23", "2026-11-24")  # Monday, Tuesday
+    with SmtpSink() as sink:
+        path = write_job_config(tmp_path, sink.port, edition={"weekly_day": "tuesday"})
+        config = load_config(path)
+        with open_database(config.store_path) as db:
+            store = SubscriberStore(db)
+            store.upsert("leyla@example.org", name="Leyla")
+            weekly, _ = store.upsert("ravi@example.org")
+            store.set_preferences(weekly.id, (), "weekly")
+        for day in days:
+            result = CliRunner().invoke(main, ["--config", str(path), "run", "--date", day])
+            assert result.exit_code == 0, result.output
+    by_to: dict[str, list[bytes]] = {}
+    for m in sink.messages:
+        parsed = email.message_from_bytes(m.data, policy=policy.default)
+        by_to.setdefault(parsed["To"].addresses[0].addr_spec, []).append(m.data)
+    assert len(by_to["leyla@example.org"]) == 2
+    assert len(by_to["ravi@example.org"]) == 1  # the recap only
+    recap_links = browser_links(by_to["ravi@example.org"][0])
+    assert recap_links, "the recap has a View in your browser link"
+    base = config.newsletter.base_url.rstrip("/")
+    paths = {link.removeprefix(base) for link in recap_links}
+    assert paths == {"/archive/2026-11-24-weekly.html"}
+    with serving(config) as client:
+        for page in sorted(paths):
+            answer = client.get(page)
+            assert answer.status_code == 200, page
+            # the page is the recap, not the day's edition: its subject is the recap's
+            recap = email.message_from_bytes(by_to["ravi@example.org"][0], policy=policy.default)
+            assert html.escape(str(recap["Subject"]), quote=False) in answer.text
+        index = client.get("/archive/").text
+        feed = feedparser.parse(client.get("/archive/feed.xml").content)
+    assert "2026-11-24-weekly.html" in index and "2026-11-23.html" in index
+    assert index.count("Weekly recap") == 1  # the recap marked, the dailies not
+    assert not feed.bozo
+    weekly_entries = [e for e in feed.entries if e.link.endswith("-weekly.html")]
+    assert [t.term for e in weekly_entries for t in e.tags] == ["weekly"]
+    assert {e.link.rsplit("/", 1)[1] for e in feed.entries} == {
+        "2026-11-23.html",
+        "2026-11-24.html",
+        "2026-11-24-weekly.html",
+    }
+
+
+def test_archive_publishes_only_recaps_that_were_sent(tmp_path: Path) -> None:
+    """Stored dailies over a Sunday, but no recap in the ledger: no weekly page; once the
+    ledger shows one sent, `digest archive` writes it and lists it."""
+    config = config_at(tmp_path)
+    week = editions(7)  # 2026-11-01 (a Sunday) to 11-07 (a Saturday)
+    sunday = replace(week[0], id="2026-11-08", date=date(2026, 11, 8), created=week[-1].created)
+    with open_database(config.store_path) as db:
+        for edition in [*week, sunday]:
+            EditionStore(db).save(edition)
+    written = archive_stored(config)
+    assert not (written.folder / "2026-11-08-weekly.html").exists()
+    with open_database(config.store_path) as db:
+        reader, _ = SubscriberStore(db).upsert("weekly@example.org")
+        ledger = DeliveryLedger(db)
+        ledger.enqueue("2026-11-08-weekly", [reader.id])
+        assert ledger.claim("2026-11-08-weekly", reader.id, "<m@example.org>")
+        ledger.finish("2026-11-08-weekly", reader.id, "sent", 250, "OK")
+    written = archive_stored(config)
+    page = written.folder / "2026-11-08-weekly.html"
+    assert page.is_file()
+    assert page.read_text(encoding="utf-8") != (written.folder / "2026-11-08.html").read_text(
+        encoding="utf-8"
+    )
+    index = written.index.read_text(encoding="utf-8")
+    assert "2026-11-08-weekly.html" in index and index.count("Weekly recap") == 1
+    # the Sunday of 11-01 had no recap sent: none
+    assert not (written.folder / "2026-11-01-weekly.html").exists()

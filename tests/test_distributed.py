@@ -3,6 +3,8 @@ real SMTP (aiosmtpd), and real Celery workers (Redis) killed with SIGKILL mid-ed
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import random
 import shutil
@@ -95,6 +97,35 @@ def test_concurrent_senders_share_an_edition_and_resend_only_a_dead_workers_row(
             assert SendBatches(db).counts(edition.id) == {"open": 0, "done": 9}
             # The resend kept the edition's Message-ID for that subscriber (a stable HMAC).
             assert received[dead.email][0].message_id == row.message_id
+
+
+def test_workers_send_the_daily_edition_to_daily_subscribers_only(
+    tmp_path: Path, postgres: PostgresForTests
+) -> None:
+    """Weekly subscribers get no ledger row and no message of the day's edition from the
+    workers (they get the recap), as in the one-process job; a subscriber who turns weekly
+    after an earlier run is not queued again."""
+    with SmtpSink(keep=True) as sink:
+        config = load_config(write_config(tmp_path, postgres.fresh_url(), sink))
+        edition = sample_edition()
+        with open_store(config) as db:
+            EditionStore(db).save(edition)
+            people = SubscriberStore(db)
+            daily = [people.upsert(f"taeglich{i}@beispiel.de")[0] for i in range(9)]
+            weekly = [people.upsert(f"woche{i}@beispiel.de")[0] for i in range(4)]
+            for subscriber in weekly:
+                people.set_preferences(subscriber.id, (), "weekly")
+            batches = SendBatches(db)
+            batches.enqueue_active(edition.id)
+            assert batches.plan(edition.id, 7) == 2  # 9 daily rows
+            ids = {r.subscriber_id for r in DeliveryLedger(db).rows(edition.id)}
+            assert ids == {s.id for s in daily}
+        totals = work.send_batches(config, edition.date)
+        assert (totals.sent, totals.recipients) == (9, 9)
+        received = sink.by_recipient()
+        assert sorted(received) == sorted(s.email for s in daily)
+        with open_store(config) as db:
+            assert DeliveryLedger(db).counts(edition.id)["sent"] == 9
 
 
 def test_claims_skip_held_batches_and_a_failed_block_leaves_its_batch_open(
@@ -239,7 +270,9 @@ def test_run_distributed_needs_a_postgresql_store(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_run_distributed_fetches_summarises_and_sends_through_workers(tmp_path: Path) -> None:
     """`digest run --distributed` end to end: the examples fetched, summarised and sent by
-    two Celery workers, the edition built here, one message per subscriber."""
+    two Celery workers, the edition built here, one message per daily subscriber, the one
+    with topics their personal edition (another lead story); on ``edition.weekly_day``
+    the weekly subscriber gets the recap only."""
     reason = _why_no_rig()
     if reason:
         pytest.skip(reason)
@@ -249,25 +282,40 @@ def test_run_distributed_fetches_summarises_and_sends_through_workers(tmp_path: 
     from tests.conftest import EXAMPLES
 
     sources = [{"name": "examples", "location": str(EXAMPLES), "kind": "folder"}]
+    extra = {"sources": sources, "edition": {"weekly_day": "tuesday"}}  # 2026-11-24
     with (
         SmtpSink(keep=True) as sink,
-        SendRig.start(tmp_path, sink.host, sink.port, extra={"sources": sources}) as rig,
+        SendRig.start(tmp_path, sink.host, sink.port, extra=extra) as rig,
     ):
         with open_store(rig.config) as db:
             people = SubscriberStore(db)
             for i, name in enumerate(NAMES[:3]):
                 people.upsert(f"leser{i}@beispiel.de", name=name)
+            people.upsert("leser1@beispiel.de", topics=("passkeys",))
+            reader, _ = people.upsert("woche@beispiel.de", name="Woche")
+            people.set_preferences(reader.id, (), "weekly")
         rig.start_workers(2)
         rig.wait_ready(2)
         args = ["--config", str(rig.config_path), "run", "--distributed", "--date", "2026-11-24"]
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 0, result.output
         assert "14 new articles" in result.output and "3 sent" in result.output
+        assert "weekly recap 1 sent, 0 not" in result.output
         again = CliRunner().invoke(main, args)  # a re-run sends nobody anything twice
         assert again.exit_code == 0, again.output
         assert "0 sent" in again.output and "3 already sent" in again.output
         with open_store(rig.config) as db:
             assert DeliveryLedger(db).counts("2026-11-24")["sent"] == 3
+            assert DeliveryLedger(db).counts("2026-11-24-weekly")["sent"] == 1
+            assert not DeliveryLedger(db).rows("2026-11-24")[3:]  # no daily row for Woche
     received = sink.by_recipient()
-    assert sorted(received) == [f"leser{i}@beispiel.de" for i in range(3)]
+    assert sorted(received) == [*(f"leser{i}@beispiel.de" for i in range(3)), "woche@beispiel.de"]
     assert all(len(copies) == 1 for copies in received.values())
+    subjects = {
+        to: str(email.message_from_bytes(c[0].data, policy=email.policy.default)["Subject"])
+        for to, c in received.items()
+    }
+    # The subject names the lead story: the passkey reader's leads with passkeys.
+    assert "Passkeys" in subjects["leser1@beispiel.de"], subjects
+    assert subjects["leser0@beispiel.de"] == subjects["leser2@beispiel.de"]
+    assert "Passkeys" not in subjects["leser0@beispiel.de"], subjects

@@ -1,8 +1,9 @@
 """The newsletter's message catalogs: extract the messages, check every translation.
 
-The templates (``src/digest/templates/*.j2``) and the publishing code
-(``src/digest/publish/*.py``) mark their fixed strings with ``_()``, ``gettext()`` and
-``ngettext()`` (``N_()`` marks one translated later, by value). This script extracts them
+The templates (``src/digest/templates/*.j2``), the publishing code
+(``src/digest/publish/*.py``) and the subscriber's pages (``src/digest/web/*.py``) mark
+their fixed strings with ``_()``, ``gettext()`` and ``ngettext()`` (``N_()`` marks one
+translated later, by value). This script extracts them
 with Babel (Jinja2's extractor for templates) into ``src/digest/locale/digest.pot``, and
 checks that each shipped catalog (``src/digest/locale/<lang>/LC_MESSAGES/digest.po``)
 translates every one of them, with the same placeholders and every plural form its
@@ -43,6 +44,9 @@ def _sources() -> Iterator[tuple[Path, str]]:
     for path in sorted((PACKAGE / "templates").glob("*.j2")):
         yield path, "jinja2"
     for path in sorted((PACKAGE / "publish").glob("*.py")):
+        yield path, "python"
+    # The sign-up and preferences pages and the confirmation mail (web/strings.py).
+    for path in sorted((PACKAGE / "web").glob("*.py")):
         yield path, "python"
 
 

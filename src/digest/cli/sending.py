@@ -16,6 +16,8 @@ from digest.cli.base import EXIT_FAILED, count, date_option, edition_day, main, 
 from digest.config import Config
 from digest.distributed.dispatch import run_distributed
 from digest.models import SubscriberState
+from digest.pipeline.signup import confirm_pending
+from digest.publish.tokens import secret_key
 from digest.store.subscribers import SubscriberStore
 from digest.subscribers import (
     add_subscriber,
@@ -183,6 +185,19 @@ def subscribers_import(config: Config, csv_file: Path) -> None:
         click.echo(f"{csv_file}: {error}", err=True)
     click.echo(report.summary())
     if report.errors:
+        sys.exit(EXIT_FAILED)
+
+
+@subscribers_group.command("confirm-pending")
+@click.option("--dry-run", is_flag=True, help="Count the mails; send and record nothing.")
+@pass_config
+def subscribers_confirm_pending(config: Config, dry_run: bool) -> None:
+    """Send the double opt-in confirmation to the pending rows an import kept (no consent
+    date) that were never mailed one; they subscribe by confirming."""
+    with pipeline.open_store(config) as db:
+        report = confirm_pending(config, db, secret_key(config), dry_run=dry_run)
+    click.echo(report.summary())
+    if report.failed:
         sys.exit(EXIT_FAILED)
 
 

@@ -7,11 +7,17 @@
 4. render     once here (each worker renders the saved edition once for itself), then the
               same gate as the one-process job: nothing is sent while the edition waits
               for approval or its send time
-5. send       queue a ledger row per active subscriber, cut the unfinished rows into
+5. send       queue a ledger row per active subscriber who chose daily mail (weekly ones
+              get only the recap, below), cut the unfinished rows into
               batches of ``distributed.send_batch``, send one ``send_batches`` task per
               open batch, and wait, printing progress from the ledger. When every task
               has answered and batches are still open (a worker died and its task was
               lost), tasks are sent again for them. The ledger's counts are the result.
+              Each worker renders the personal edition of each topic set it meets once
+              (``digest.pipeline.personal``), as the one-process job does.
+6. weekly     on ``edition.weekly_day``, the weekly recap to the weekly subscribers, sent
+              by this process (``digest.pipeline.daily.send_weekly``), not the workers
+7. archive    the day's page, and the recap's when one went out
 
 The store must be PostgreSQL: the batches are claimed with ``FOR UPDATE SKIP LOCKED``.
 """
@@ -28,9 +34,10 @@ from typing import Any
 
 from digest.config import Config
 from digest.distributed.app import FETCH_TASK, SEND_TASK, SUMMARIZE_TASK, make_app
+from digest.edition.weekly import weekly_id
 from digest.errors import ConfigError, DigestError
 from digest.pipeline.build import build_edition
-from digest.pipeline.daily import RunReport, job_lock, transport_factory
+from digest.pipeline.daily import RunReport, job_lock, send_weekly, transport_factory
 from digest.pipeline.desk import hold_reason
 from digest.progress import Progress
 from digest.publish.archive import update_archive
@@ -112,11 +119,16 @@ def run_distributed(config: Config, day: date, *, progress: Progress | None = No
         counts: dict[str, int] = {}
         ambiguous = already = 0
         archive = None
+        weekly = None
         if held is None:
             sent = send_distributed(config, day, app=app, progress=progress)
             counts, ambiguous, already = sent.counts, sent.ambiguous, sent.already_sent
+            # On edition.weekly_day, the recap to the weekly subscribers, sent from here
+            # (one process, through the same ledger) as the one-process job sends it.
+            weekly = send_weekly(config, db, day, secret_key(config), progress=progress)
+            pages = (edition.id,) if weekly is None else (edition.id, weekly_id(day))
             try:
-                archive = str(update_archive(config, db, edition.id).index)
+                archive = str(update_archive(config, db, *pages).index)
             except DigestError as exc:  # the messages are out: reported, not a failure
                 log.warning("archive: %s", exc)
                 warnings = (*warnings, f"archive: {exc}")
@@ -138,6 +150,8 @@ def run_distributed(config: Config, day: date, *, progress: Progress | None = No
         source_warnings=warnings,
         archive=archive,
         held=held,
+        weekly_sent=0 if weekly is None else weekly.sent,
+        weekly_unsent=0 if weekly is None else weekly.failed + weekly.deferred,
     )
 
 

@@ -6,7 +6,9 @@
 - ``summarize_articles``: summaries (and the encoder's vectors) of a batch of stored
   articles, into the store's caches;
 - ``send_batches``: claim open send batches of an edition one at a time and send each
-  through the ledger (``digest.store.batches``), until none is left or ``limit`` is reached.
+  through the ledger (``digest.store.batches``), until none is left or ``limit`` is reached:
+  the batch's daily subscribers, each the personal edition of their topic set (rendered
+  once per topic set per worker process).
 """
 
 from __future__ import annotations
@@ -24,14 +26,16 @@ from urllib.parse import urlsplit
 
 from digest.config import Config
 from digest.deliver import DeliveryReport, deliver_edition
+from digest.edition.personal import TopicKey, topic_key
 from digest.errors import ConfigError, SourceError
+from digest.models import OutgoingMessage, Subscriber
 from digest.pipeline.build import store_summarizer
 from digest.pipeline.daily import transport_factory
 from digest.pipeline.ingest import ingest_source
+from digest.pipeline.personal import render_variants
 from digest.publish.messages import MessageFactory
-from digest.publish.render import render_edition
 from digest.publish.tokens import secret_key
-from digest.store import ArticleStore, EditionStore, open_store
+from digest.store import ArticleStore, Database, EditionStore, open_store
 from digest.store.batches import RangeLedger, SendBatches, active_in_range
 from digest.store.subscribers import SubscriberStore
 
@@ -110,31 +114,50 @@ class SendTotals:
             setattr(self, key, getattr(self, key) + int(getattr(report, key)))
 
 
-_factories: dict[str, MessageFactory] = {}
+_factories: dict[tuple[str, TopicKey], MessageFactory] = {}
 _factories_lock = threading.Lock()
 
 
-def _factory(config: Config, day: date) -> MessageFactory:
-    """This process's message factory for the edition of ``day`` (rendered once)."""
-    key = day.isoformat()
-    with _factories_lock:
-        if key not in _factories:
-            with open_store(config) as db:
-                edition = EditionStore(db).for_day(day)
-            if edition is None:
-                raise ConfigError(f"no edition of {key} in the store: build it before sending")
-            rendered = render_edition(
-                edition, config.newsletter, base_dir=config.base_dir, timezone=config.tz
-            )
-            _factories.clear()  # one edition at a time is all a worker needs
-            _factories[key] = MessageFactory(
-                rendered,
-                config.newsletter,
-                secret_key(config),
-                dkim=config.delivery.dkim,
-                base_dir=config.base_dir,
-            )
-        return _factories[key]
+class _Messages:
+    """This process's messages for the edition of ``day``: one render (and one
+    ``MessageFactory``) per topic set, made the first time a batch holds a subscriber
+    with it and kept for the next batches (personal editions, as the one-process job
+    makes them: ``digest.pipeline.personal``)."""
+
+    def __init__(self, config: Config, day: date) -> None:
+        self.config = config
+        self.day = day
+        self.key = day.isoformat()
+        with open_store(config) as db:
+            edition = EditionStore(db).for_day(day)
+        if edition is None:
+            raise ConfigError(f"no edition of {self.key} in the store: build it before sending")
+        self.edition = edition
+
+    def prepare(self, db: Database, subscribers: Sequence[Subscriber]) -> None:
+        """Render the topic sets of ``subscribers`` this process has not rendered yet."""
+        with _factories_lock:
+            if any(k[0] != self.key for k in _factories):
+                _factories.clear()  # one edition at a time is all a worker needs
+            missing = [s for s in subscribers if (self.key, topic_key(s.topics)) not in _factories]
+            if not missing and (self.key, ()) in _factories:
+                return
+            rendered = render_variants(self.config, db, self.edition, missing)
+            for topics, render in rendered.items():
+                _factories.setdefault(
+                    (self.key, topics),
+                    MessageFactory(
+                        render,
+                        self.config.newsletter,
+                        secret_key(self.config),
+                        dkim=self.config.delivery.dkim,
+                        base_dir=self.config.base_dir,
+                    ),
+                )
+
+    def message(self, subscriber: Subscriber) -> OutgoingMessage:
+        factory = _factories.get((self.key, topic_key(subscriber.topics)))
+        return (factory or _factories[(self.key, ())]).message(subscriber)
 
 
 def send_batches(config: Config, day: date, *, limit: int | None = None) -> SendTotals:
@@ -143,8 +166,8 @@ def send_batches(config: Config, day: date, *, limit: int | None = None) -> Send
     Two connections: one holds the claimed batch's row lock in an open transaction, the
     other writes the ledger (each claim before DATA and each reply, committed at once).
     """
-    factory = _factory(config, day)
-    edition_id = factory.rendered.edition_id
+    messages = _Messages(config, day)
+    edition_id = messages.edition.id
     connect, _ = transport_factory(config, edition_id)
     totals = SendTotals()
     me = worker_name()
@@ -163,10 +186,14 @@ def send_batches(config: Config, day: date, *, limit: int | None = None) -> Send
                     batch.last_subscriber,
                     me,
                 )
+                # Daily subscribers only (weekly ones get the recap), each the render of
+                # their topic set.
+                people = active_in_range(db, batch.first_subscriber, batch.last_subscriber)
+                messages.prepare(db, people)
                 report = deliver_edition(
                     edition_id,
-                    active_in_range(db, batch.first_subscriber, batch.last_subscriber),
-                    factory.message,
+                    people,
+                    messages.message,
                     connect,
                     config.delivery,
                     ledger=RangeLedger(db, batch.first_subscriber, batch.last_subscriber),

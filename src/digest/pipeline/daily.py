@@ -30,7 +30,7 @@ from digest.deliver import (
     deliver_edition,
 )
 from digest.edition.personal import TopicKey
-from digest.edition.weekly import WEEKDAYS, weekly_recap
+from digest.edition.weekly import WEEKDAYS, weekly_id, weekly_recap
 from digest.errors import DigestError, EditionError, LockError
 from digest.models import RenderedEdition, Subscriber
 from digest.pipeline.bounces import mail_sources, process_bounces
@@ -280,7 +280,9 @@ def run_daily(
             config, db, rendered, key, dry_run=dry_run, progress=progress, variants=variants
         )
         weekly = send_weekly(config, db, day, key, dry_run=dry_run, progress=progress)
-        archive, archive_warning = (None, None) if dry_run else _archive(config, db, edition.id)
+        # The recap's page too when one went out: its "View in your browser" link answers.
+        pages = (edition.id,) if weekly is None else (edition.id, weekly_id(day))
+        archive, archive_warning = (None, None) if dry_run else _archive(config, db, *pages)
     failed_sources = () if ingested is None else ingested.failed
     warnings = () if ingested is None else ingested.warnings
     return RunReport(
@@ -340,11 +342,11 @@ def _held_report(
     )
 
 
-def _archive(config: Config, db: Database, edition_id: str) -> tuple[str | None, str | None]:
+def _archive(config: Config, db: Database, *edition_ids: str) -> tuple[str | None, str | None]:
     """Stage 5: the archive's index path, or a warning: the messages are out by now, so an
     archive that cannot be written is reported, not a failed run."""
     try:
-        return str(update_archive(config, db, edition_id).index), None
+        return str(update_archive(config, db, *edition_ids).index), None
     except DigestError as exc:
         log.warning("archive: %s", exc)
         return None, f"archive: {exc}"

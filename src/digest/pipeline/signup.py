@@ -13,14 +13,14 @@ the topics chosen.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, formataddr, make_msgid
 
 from digest.config import Config
-from digest.deliver import SendReply
+from digest.deliver import SendReply, Transport
 from digest.errors import DeliveryError, SubscriberError
 from digest.models import OutgoingMessage, Subscriber
 from digest.pipeline.daily import transport_factory
@@ -29,12 +29,16 @@ from digest.store import Database
 from digest.store.consent import Consent, ConsentStore, PendingSignup
 from digest.store.subscribers import SubscriberStore
 from digest.subscribers import clean_topics, normalize_email
+from digest.web.strings import text
 
 __all__ = [
     "MAX_SOURCE_CHARS",
+    "ConfirmPendingReport",
     "SignupRequest",
+    "confirm_pending",
     "confirm_signup",
     "confirmation_mail",
+    "confirmation_texts",
     "confirmation_url",
     "request_signup",
     "send_confirmation",
@@ -82,12 +86,8 @@ def request_signup(
         if existing is not None and existing.state == "active":
             return SignupRequest(address, None)
         pending = consents.pending(address)
-        window = pending.window_start if pending else now
-        mails = pending.mails if pending else 0
-        if now - window >= timedelta(days=1):
-            window, mails = now, 0
+        window, mails, send = _allowance(config, pending, now)
         expires = now + timedelta(hours=options.confirm_hours)
-        send = mails < options.mails_per_address_per_day
         consents.put_pending(
             PendingSignup(
                 email=address,
@@ -103,6 +103,116 @@ def request_signup(
         log.info("sign-up: no confirmation mail (the address's daily limit is reached)")
         return SignupRequest(address, None)
     return SignupRequest(address, make_confirm_token(key, address, int(expires.timestamp())))
+
+
+def _allowance(
+    config: Config, pending: PendingSignup | None, now: datetime
+) -> tuple[datetime, int, bool]:
+    """The per-address limit: the current window's start, the mails sent in it, and
+    whether one more may go (``server.signup.mails_per_address_per_day``)."""
+    window = pending.window_start if pending else now
+    mails = pending.mails if pending else 0
+    if now - window >= timedelta(days=1):
+        window, mails = now, 0
+    return window, mails, mails < config.server.signup.mails_per_address_per_day
+
+
+def confirmation_texts(config: Config, email: str, link: str) -> tuple[str, str]:
+    """The confirmation mail's subject and body in ``newsletter.language``."""
+    nl = config.newsletter
+    hours = f"{config.server.signup.confirm_hours:g}"
+    values = {"title": nl.title, "hours": hours, "email": email, "link": link}
+    return text(nl.language, "mail_subject", **values), text(nl.language, "mail_body", **values)
+
+
+@dataclass
+class ConfirmPendingReport:
+    """``digest subscribers confirm-pending``: confirmation mails sent (or, on a dry run,
+    to be sent), failed at the transport, and held back by the per-address limit."""
+
+    sent: int = 0
+    failed: int = 0
+    limited: int = 0
+    dry_run: bool = False
+
+    def summary(self) -> str:
+        verb = "would be sent" if self.dry_run else "sent"
+        noun = "mail" if self.sent == 1 else "mails"
+        text = f"{self.sent} confirmation {noun} {verb}"
+        if self.failed:
+            text += f", {self.failed} failed"
+        if self.limited:
+            text += f", {self.limited} held back by the per-address daily limit"
+        return text
+
+
+def confirm_pending(
+    config: Config,
+    db: Database,
+    key: bytes,
+    *,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> ConfirmPendingReport:
+    """Send the double opt-in confirmation to every pending sign-up never mailed one (the
+    rows ``subscribers import`` kept without a consent date): the same signed token,
+    expiring ``server.signup.confirm_hours`` from now (the pending row with it),
+    the same per-address limit, the same mail as the form's. An address that became
+    active meanwhile is dropped from the pending list, not mailed. A dry run counts the
+    mails and changes nothing. Confirming works as for the form (``confirm_signup``)."""
+    now = now or datetime.now(UTC)
+    report = ConfirmPendingReport(dry_run=dry_run)
+    consents, subscribers = ConsentStore(db), SubscriberStore(db)
+    if not dry_run:
+        consents.expire(now)
+    connect, _ = transport_factory(config, "signup")
+    transport: Transport | None = None
+    try:
+        for pending in list(consents.unmailed()):
+            if pending.expires_at < now:
+                continue  # expired: purged by a real run
+            existing = subscribers.by_email(pending.email)
+            if existing is not None and existing.state == "active":
+                if not dry_run:
+                    consents.drop_pending(pending.email)
+                continue
+            window, mails, send = _allowance(config, pending, now)
+            if not send:
+                report.limited += 1
+                continue
+            if dry_run:
+                report.sent += 1
+                continue
+            # As for the form: the request lives as long as its link, and the mail counts
+            # in the address's window (the form's requests after it are limited with it).
+            expires = now + timedelta(hours=config.server.signup.confirm_hours)
+            consents.put_pending(
+                replace(pending, expires_at=expires, mails=mails + 1, window_start=window)
+            )
+            token = make_confirm_token(key, pending.email, int(expires.timestamp()))
+            subject, body = confirmation_texts(
+                config, pending.email, confirmation_url(config, token)
+            )
+            message = confirmation_mail(config, pending.email, token, subject, body)
+            try:
+                transport = transport or connect()
+                reply = transport.send(message)
+            except DeliveryError as exc:
+                log.warning("confirm-pending: %s: not sent: %s", pending.email, exc)
+                report.failed += 1
+                if transport is not None:
+                    transport.close()
+                transport = None
+                continue
+            if 200 <= reply.code < 300:
+                report.sent += 1
+            else:
+                log.warning("confirm-pending: %s: %d %s", pending.email, reply.code, reply.text)
+                report.failed += 1
+    finally:
+        if transport is not None:
+            transport.close()
+    return report
 
 
 def confirmation_url(config: Config, token: str) -> str:

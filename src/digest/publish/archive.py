@@ -14,12 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from lxml import etree
 
 from digest.config import Config
+from digest.edition.weekly import WEEKDAYS, weekly_id, weekly_recap
 from digest.errors import RenderError
 from digest.models import Edition
 from digest.publish.messages import archive_url
@@ -27,6 +28,7 @@ from digest.publish.preview import public_html
 from digest.publish.render import Renderer, join_titles, preheader_for, subject_for
 from digest.store import Database, EditionStore, open_store
 from digest.store.desk import DeskStore
+from digest.store.ledger import DeliveryLedger
 
 __all__ = [
     "ARCHIVE_PAGE_SIZE",
@@ -85,6 +87,7 @@ class _Entry:
     page: str
     subject: str
     summary: str
+    weekly: bool = False  # a weekly recap, marked as one in the index
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +136,7 @@ def write_archive(
                     name,
                     subject_for(edition, options),
                     preheader_for(edition, renderer.loc),
+                    edition.id == weekly_id(edition.date),
                 )
             )
         index_pages = _write_index_pages(config, renderer, folder, entries, per_page)
@@ -214,6 +218,8 @@ def atom_feed(
         sub(entry, "id", page)
         sub(entry, "title", subject_for(edition, options))
         sub(entry, "updated", _rfc3339(_moment(edition, config)))
+        if edition.id == weekly_id(edition.date):
+            sub(entry, "category", term="weekly", label=renderer.loc.gettext("Weekly recap"))
         sub(entry, "link", rel="alternate", href=page, type="text/html")
         headlines = join_titles((s.title for s in edition.stories), renderer.loc)
         headlines = headlines or preheader_for(edition, renderer.loc)
@@ -236,13 +242,39 @@ def _rfc3339(moment: datetime) -> str:
 
 def _editions_of(config: Config, db: Database) -> list[Edition]:
     """The stored editions the archive shows, newest first: all of them, or, with
-    ``delivery.require_approval``, those approved (a draft waiting is never published)."""
+    ``delivery.require_approval``, those approved (a draft waiting is never published);
+    and each weekly recap that was sent to someone (``_weekly_recaps``)."""
     editions = EditionStore(db)
     desk = DeskStore(db)
     gate = config.delivery.require_approval
     days = [d for d in editions.days() if not gate or desk.approval(d) is not None]
     found = [editions.for_day(day) for day in days]
-    return [e for e in found if e is not None]
+    dailies = [e for e in found if e is not None]
+    recaps = _weekly_recaps(config, db, editions.days())
+    return sorted([*dailies, *recaps], key=lambda e: e.date, reverse=True)
+
+
+def _weekly_recaps(config: Config, db: Database, days: Sequence[date]) -> list[Edition]:
+    """The weekly recaps the ledger shows were sent: the recap of each ``weekly_day``
+    among the stored days, built again from that week's dailies as the send built it
+    (``digest.edition.weekly``, deterministic), so that its "View in your browser" link
+    answers. A recap never sent (no weekly subscriber, a dry run) is not published."""
+    if not days:
+        return []
+    editions = EditionStore(db)
+    ledger = DeliveryLedger(db)
+    wanted = WEEKDAYS.index(config.edition.weekly_day)
+    first, last = min(days), max(days)
+    recaps: list[Edition] = []
+    day = last - timedelta(days=(last.weekday() - wanted) % 7)
+    while day >= first:
+        if ledger.counts(weekly_id(day))["sent"]:
+            week = [editions.for_day(day - timedelta(days=back)) for back in range(7)]
+            recap = weekly_recap([e for e in week if e is not None], day, config)
+            if recap is not None:
+                recaps.append(recap)
+        day -= timedelta(days=7)
+    return recaps
 
 
 def stored_editions(config: Config) -> list[Edition]:
@@ -256,7 +288,8 @@ def archive_stored(config: Config, out: Path | None = None) -> ArchiveWritten:
     return write_archive(config, stored_editions(config), out)
 
 
-def update_archive(config: Config, db: Database, edition_id: str) -> ArchiveWritten:
-    """After a send: the page of ``edition_id`` (rendered again: it is what was sent), any
-    page missing, the index pages and the feed, over the editions the archive shows."""
-    return write_archive(config, _editions_of(config, db), only={edition_id})
+def update_archive(config: Config, db: Database, *edition_ids: str) -> ArchiveWritten:
+    """After a send: the pages of ``edition_ids`` (rendered again: they are what was sent,
+    the day's edition and the weekly recap sent with it), any page missing, the index
+    pages and the feed, over the editions the archive shows."""
+    return write_archive(config, _editions_of(config, db), only=set(edition_ids))

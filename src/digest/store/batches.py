@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from digest.errors import StoreError
-from digest.models import Subscriber
+from digest.models import Frequency, Subscriber
 from digest.store import sql
 from digest.store.db import Database
 from digest.store.ledger import DeliveryLedger
@@ -54,9 +54,13 @@ class SendBatches:
             )
         self.db = db
 
-    def enqueue_active(self, edition_id: str) -> None:
-        """A queued ledger row for every active subscriber without one (one statement)."""
-        self.db.execute(sql.ENQUEUE_ACTIVE_DELIVERIES, {"edition_id": edition_id, "now": _now()})
+    def enqueue_active(self, edition_id: str, frequency: Frequency = "daily") -> None:
+        """A queued ledger row for every active subscriber of ``frequency`` (daily: the
+        day's edition; weekly: the recap) without one (one statement)."""
+        self.db.execute(
+            sql.ENQUEUE_ACTIVE_DELIVERIES,
+            {"edition_id": edition_id, "now": _now(), "frequency": frequency},
+        )
 
     def counts(self, edition_id: str) -> dict[str, int]:
         found = {
@@ -118,9 +122,13 @@ class SendBatches:
             )
 
 
-def active_in_range(db: Database, first: int, last: int) -> list[Subscriber]:
-    """The active subscribers with ids in ``[first, last]``."""
-    rows = db.query(sql.ACTIVE_SUBSCRIBERS_IN_RANGE, {"first": first, "last": last})
+def active_in_range(
+    db: Database, first: int, last: int, frequency: Frequency = "daily"
+) -> list[Subscriber]:
+    """The active subscribers of ``frequency`` with ids in ``[first, last]``."""
+    rows = db.query(
+        sql.ACTIVE_SUBSCRIBERS_IN_RANGE, {"first": first, "last": last, "frequency": frequency}
+    )
     return [subscriber_from_row(r) for r in rows]
 
 

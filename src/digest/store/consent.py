@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -108,6 +109,18 @@ class ConsentStore:
 
     def drop_pending(self, email: str) -> None:
         self.db.execute(sql.DELETE_SIGNUP, {"email_key": email.lower()})
+
+    def unmailed(self, page: int = 500) -> Iterator[PendingSignup]:
+        """The pending sign-ups never sent a confirmation mail, in address order, read
+        ``page`` rows at a time (the rows may be updated between pages)."""
+        after = ""
+        while True:
+            rows = self.db.query(sql.UNMAILED_SIGNUPS, {"after": after, "limit": page})
+            if not rows:
+                return
+            for row in rows:
+                yield _pending(row)
+            after = rows[-1]["email_key"]
 
     def expire(self, now: datetime) -> int:
         """Forget the sign-ups that expired before ``now``; how many."""

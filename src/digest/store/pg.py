@@ -233,7 +233,8 @@ DO UPDATE SET body = EXCLUDED.body, created_at = EXCLUDED.created_at
 """,
     "ENQUEUE_ACTIVE_DELIVERIES": """
 INSERT INTO deliveries (edition_id, subscriber_id, state, updated_at)
-SELECT :edition_id, id, 'queued', :now FROM subscribers WHERE state = 'active'
+SELECT :edition_id, id, 'queued', :now FROM subscribers
+WHERE state = 'active' AND frequency = :frequency
 ON CONFLICT DO NOTHING
 """,
     "ENQUEUE_DELIVERY": """

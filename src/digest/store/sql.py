@@ -454,7 +454,8 @@ APPROVAL_OF_DAY = "SELECT * FROM approvals WHERE day = :day"
 # trip per subscriber). SQLite: INSERT OR IGNORE (PostgreSQL: ON CONFLICT DO NOTHING)
 ENQUEUE_ACTIVE_DELIVERIES = """
 INSERT OR IGNORE INTO deliveries (edition_id, subscriber_id, state, updated_at)
-SELECT :edition_id, id, 'queued', :now FROM subscribers WHERE state = 'active'
+SELECT :edition_id, id, 'queued', :now FROM subscribers
+WHERE state = 'active' AND frequency = :frequency
 """
 
 # The unfinished rows of an edition cut into ranges of :size rows, in subscriber order.
@@ -498,7 +499,8 @@ WHERE edition_id = :edition_id AND batch = :batch
 """
 
 ACTIVE_SUBSCRIBERS_IN_RANGE = """
-SELECT * FROM subscribers WHERE state = 'active' AND id BETWEEN :first AND :last ORDER BY id
+SELECT * FROM subscribers
+WHERE state = 'active' AND frequency = :frequency AND id BETWEEN :first AND :last ORDER BY id
 """
 
 PENDING_DELIVERIES_IN_RANGE = """
@@ -589,6 +591,13 @@ VALUES (:email_key, :email, :topics, :source, :requested_at, :expires_at, :mails
 DELETE_SIGNUP = "DELETE FROM signups WHERE email_key = :email_key"
 
 DELETE_EXPIRED_SIGNUPS = "DELETE FROM signups WHERE expires_at < :now"
+
+# Pending sign-ups never sent a confirmation mail (rows `subscribers import` kept without
+# a consent date), a page at a time in address order.
+UNMAILED_SIGNUPS = """
+SELECT * FROM signups WHERE mails = 0 AND email_key > :after
+ORDER BY email_key LIMIT :limit
+"""
 
 SET_SUBSCRIBER_PREFERENCES = """
 UPDATE subscribers SET topics = :topics, frequency = :frequency, updated_at = :now

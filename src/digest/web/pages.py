@@ -7,7 +7,7 @@ import html
 
 from starlette.responses import HTMLResponse
 
-from digest.web.strings import RTL
+from digest.publish.i18n import localizer
 
 __all__ = ["MAX_FORM_BYTES", "page"]
 
@@ -41,14 +41,17 @@ button {{ font: inherit; margin-top: 1rem; padding: .6rem 1.2rem; border: 0;
 """
 
 
-def page(language: str, title: str, body: str, status: int = 200) -> HTMLResponse:
-    """A page in ``language`` (``dir=rtl`` for Arabic-script and Hebrew); ``body`` is HTML
-    the caller escaped."""
-    base = language.lower().split("-")[0]
+def page(
+    language: str, title: str, body: str, status: int = 200, direction: str = "auto"
+) -> HTMLResponse:
+    """A page in ``language`` (``newsletter.language``), its direction the newsletter's
+    (``newsletter.direction``; ``auto``: the locale's, ``rtl`` for Arabic and Urdu);
+    ``body`` is HTML the caller escaped."""
+    loc = localizer(language, direction)
     return HTMLResponse(
         _PAGE.format(
-            lang=html.escape(language, quote=True),
-            dir="rtl" if base in RTL else "ltr",
+            lang=html.escape(loc.tag, quote=True),
+            dir=loc.direction,
             title=html.escape(title),
             body=body,
         ),

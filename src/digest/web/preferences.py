@@ -39,11 +39,16 @@ def preferences_routes(config: Config, db: Database, key: bytes) -> list[Route]:
     lang = config.newsletter.language
     title = config.newsletter.title
 
+    direction = config.newsletter.direction
+
     def t(name: str, **values: object) -> str:
-        return text(lang, name, title=title, **values)
+        return text(lang, name, direction, title=title, **values)
+
+    def respond(heading: str, body: str, status: int = 200) -> Response:
+        return page(lang, heading, body, status, direction)
 
     def bad(status: int) -> Response:
-        return page(lang, t("bad_link_title"), f"<p>{html.escape(t('bad_link_body'))}</p>", status)
+        return respond(t("bad_link_title"), f"<p>{html.escape(t('bad_link_body'))}</p>", status)
 
     def subscriber_for(token: str) -> Subscriber | Response:
         subscriber_id = read_preferences_token(token)
@@ -85,15 +90,14 @@ def preferences_routes(config: Config, db: Database, key: bytes) -> list[Route]:
             '<form method="post"><input type="hidden" name="action" value="unsubscribe">'
             f'<button type="submit">{html.escape(t("unsubscribe_button"))}</button></form>'
         )
-        return page(lang, t("prefs_title"), body, status)
+        return respond(t("prefs_title"), body, status)
 
     def show(request: Request) -> Response:
         found = subscriber_for(request.path_params["token"])
         if not isinstance(found, Subscriber):
             return found
         if found.state != "active":
-            return page(
-                lang,
+            return respond(
                 t("prefs_title"),
                 f"<p>{html.escape(t('unsubscribed', email=found.email))}</p>",
             )
@@ -105,15 +109,14 @@ def preferences_routes(config: Config, db: Database, key: bytes) -> list[Route]:
             return found
         fields = await form_fields(request)
         if fields is None:
-            return page(lang, t("prefs_title"), "<p>Bad request.</p>", 400)
+            return respond(t("prefs_title"), f"<p>{html.escape(t('bad_request'))}</p>", 400)
         if fields.get("action") == "unsubscribe" or "List-Unsubscribe" in fields:
             store.set_state(found.id, "unsubscribed")
             log.info("subscriber %d unsubscribed on the preferences page", found.id)
             body = f"<p>{html.escape(t('unsubscribed', email=found.email))}</p>"
-            return page(lang, t("prefs_title"), body)
+            return respond(t("prefs_title"), body)
         if found.state != "active":
-            return page(
-                lang,
+            return respond(
                 t("prefs_title"),
                 f"<p>{html.escape(t('unsubscribed', email=found.email))}</p>",
             )

@@ -38,6 +38,7 @@ from digest.models import OutgoingMessage
 from digest.pipeline.signup import (
     confirm_signup,
     confirmation_mail,
+    confirmation_texts,
     confirmation_url,
     request_signup,
     send_confirmation,
@@ -135,8 +136,13 @@ def signup_routes(config: Config, db: Database, key: bytes) -> list[Route]:
     per_ip = RateLimit(options.per_ip_per_hour, 3600.0)
     mails = MailQueue(lambda message: send_confirmation(config, message))
 
+    direction = config.newsletter.direction
+
     def t(name: str, **values: object) -> str:
-        return text(lang, name, title=title, hours=hours, **values)
+        return text(lang, name, direction, title=title, hours=hours, **values)
+
+    def respond(heading: str, body: str, status: int = 200) -> Response:
+        return page(lang, heading, body, status, direction)
 
     def form(error: str = "", email: str = "", topics: str = "", status: int = 200) -> Response:
         shown = (
@@ -161,7 +167,7 @@ def signup_routes(config: Config, db: Database, key: bytes) -> list[Route]:
             "</form>"
             f'<p class="small">{html.escape(t("privacy"))}</p>'
         )
-        return page(lang, t("subscribe_title"), body, status)
+        return respond(t("subscribe_title"), body, status)
 
     def show_form(request: Request) -> Response:
         return form()
@@ -169,10 +175,10 @@ def signup_routes(config: Config, db: Database, key: bytes) -> list[Route]:
     async def subscribe(request: Request) -> Response:
         client = request.client.host if request.client else "unknown"
         if not per_ip.allow(client):
-            return page(lang, t("subscribe_title"), f"<p>{html.escape(t('too_many'))}</p>", 429)
+            return respond(t("subscribe_title"), f"<p>{html.escape(t('too_many'))}</p>", 429)
         fields = await form_fields(request)
         if fields is None:
-            return page(lang, t("subscribe_title"), "<p>Bad request.</p>", 400)
+            return respond(t("subscribe_title"), f"<p>{html.escape(t('bad_request'))}</p>", 400)
         email = fields.get("email", "")
         topics = fields.get("topics", "")
         checked = _check_inbox(email)
@@ -189,26 +195,21 @@ def signup_routes(config: Config, db: Database, key: bytes) -> list[Route]:
         if request_made.token is None:
             return _check_inbox(request_made.email)
         link = confirmation_url(config, request_made.token)
-        message = confirmation_mail(
-            config,
-            request_made.email,
-            request_made.token,
-            t("mail_subject"),
-            t("mail_body", email=request_made.email, link=link),
-        )
+        subject, body = confirmation_texts(config, request_made.email, link)
+        message = confirmation_mail(config, request_made.email, request_made.token, subject, body)
         mails.put(message)
         return _check_inbox(request_made.email)
 
     def _check_inbox(email: str) -> Response:
         body = f"<p>{html.escape(t('check_body', email=email.strip()[:254]))}</p>"
-        return page(lang, t("check_title"), body)
+        return respond(t("check_title"), body)
 
     def bad_link() -> Response:
         body = (
             f"<p>{html.escape(t('bad_link_body'))}</p>"
             f'<p><a href="/subscribe">{html.escape(t("subscribe_title"))}</a></p>'
         )
-        return page(lang, t("bad_link_title"), body, 400)
+        return respond(t("bad_link_title"), body, 400)
 
     def confirm_page(request: Request) -> Response:
         found = read_confirm_token(key, request.path_params["token"])
@@ -219,14 +220,14 @@ def signup_routes(config: Config, db: Database, key: bytes) -> list[Route]:
             '<form method="post">'
             f'<button type="submit">{html.escape(t("confirm_button"))}</button></form>'
         )
-        return page(lang, t("confirm_title"), body)
+        return respond(t("confirm_title"), body)
 
     def confirm(request: Request) -> Response:
         subscriber = confirm_signup(config, db, key, request.path_params["token"])
         if subscriber is None:
             return bad_link()
         body = f"<p>{html.escape(t('confirmed_body', email=subscriber.email))}</p>"
-        return page(lang, t("confirmed_title"), body)
+        return respond(t("confirmed_title"), body)
 
     return [
         Route("/subscribe", show_form, methods=["GET"]),
