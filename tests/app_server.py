@@ -16,10 +16,11 @@ from tools.smtp_sink import free_port
 
 
 @contextmanager
-def serving(app: Any, **client_options: Any) -> Iterator[httpx.Client]:
+def serving(app: Any, *, port: int | None = None, **client_options: Any) -> Iterator[httpx.Client]:
     """A client whose ``base_url`` is ``app`` served in a thread; the server stops at exit.
-    ``client_options`` go to ``httpx.Client`` (``follow_redirects``, ...)."""
-    port = free_port()
+    ``port``: one the test chose beforehand (``free_port()``, when the app's config names
+    its own URL), else a free one; ``client_options`` go to ``httpx.Client``."""
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
