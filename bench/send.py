@@ -19,7 +19,9 @@ other processes. Goals: ours >= 0.8 of the ceiling's rate, and ours <= 1.3x its 
 ``--relay HOST:PORT`` sends to a real relay instead (a local Postfix: 127.0.0.1:25; its
 queue receives every message, so point it at a discarding transport) when one answers
 there, and ``--processes 1,2,3`` adds rates for that many sender processes, each with its
-share of the list and the same ledger file (SQLite, WAL), over ``--connections`` each.
+share of the list (a contiguous id range, recovered and counted through a ``RangeLedger``
+like a distributed worker's batch) and the same ledger file (SQLite, WAL), over
+``--connections`` each.
 
     .venv/bin/python bench/send.py              # 10,000 subscribers
     .venv/bin/python bench/send.py --quick      # 1,000, best of 2, for a quick look
@@ -56,6 +58,7 @@ from digest.publish.messages import MessageFactory  # noqa: E402
 from digest.publish.render import render_edition  # noqa: E402
 from digest.store import Database, open_database  # noqa: E402
 from digest.store import sql as statements  # noqa: E402
+from digest.store.batches import RangeLedger, SendBatches, active_in_range  # noqa: E402
 from digest.store.ledger import DeliveryLedger  # noqa: E402
 from digest.store.subscribers import SubscriberStore  # noqa: E402
 from tools.smtp_sink import free_port, wait_for_port  # noqa: E402
@@ -132,8 +135,10 @@ def _deliver(
     rendered: RenderedEdition,
     smtp: SmtpOptions,
     connections: int,
+    ledger: DeliveryLedger | None = None,
 ) -> DeliveryReport:
-    """Our sender on ``connections`` SMTP connections, with the store's ledger."""
+    """Our sender on ``connections`` SMTP connections, with the store's ledger (the
+    whole edition's unless ``ledger`` names a range's)."""
     options = replace(Config().delivery, connections=connections, transport="smtp", smtp=smtp)
     factory = MessageFactory(rendered, Config().newsletter, SECRET)
     return deliver_edition(
@@ -142,7 +147,7 @@ def _deliver(
         factory.message,
         lambda: SmtpTransport(smtp),
         options,
-        ledger=DeliveryLedger(db),
+        ledger=ledger or DeliveryLedger(db),
         subscriber_store=store,
     )
 
@@ -191,13 +196,35 @@ def ceiling(
 
 
 def _one_process(
-    path: str, rendered: RenderedEdition, smtp: SmtpOptions, connections: int, part: int, parts: int
-) -> int:
+    path: str,
+    rendered: RenderedEdition,
+    smtp: SmtpOptions,
+    connections: int,
+    share: tuple[int, int],
+) -> tuple[int, int]:
+    """One sender over its share of the ids, as a distributed worker sends a batch: a
+    ``RangeLedger`` recovers, counts and plans rows of this range only. (The whole
+    edition's ``DeliveryLedger.recover`` would take the other processes' rows that are in
+    ``sending`` at that moment for ones a dead run left, and resend them.)"""
+    first, last = share
     with open_database(path) as db:
         store = SubscriberStore(db)
-        mine = [s for s in store.active() if s.id % parts == part]
-        report = _deliver(db, store, mine, rendered, smtp, connections)
-    return report.sent
+        mine = active_in_range(db, first, last)
+        ledger = RangeLedger(db, first, last)
+        report = _deliver(db, store, mine, rendered, smtp, connections, ledger)
+    return report.sent, report.ambiguous_resent
+
+
+def shares(ids: list[int], parts: int) -> list[tuple[int, int]]:
+    """``parts`` contiguous, disjoint id ranges covering the sorted ``ids``."""
+    size, extra = divmod(len(ids), parts)
+    ranges, start = [], 0
+    for part in range(parts):
+        end = start + size + (1 if part < extra else 0)
+        if end > start:
+            ranges.append((ids[start], ids[end - 1]))
+        start = end
+    return ranges
 
 
 def processes(
@@ -207,21 +234,26 @@ def processes(
     smtp: SmtpOptions,
     connections: int,
     parts: int,
-) -> tuple[float, int]:
-    """``parts`` sender processes (fork), one ledger file: seconds and messages sent."""
+) -> tuple[float, int, int]:
+    """``parts`` sender processes (fork), one ledger file: seconds, messages sent, and
+    messages resent as ambiguous (0 unless a process took another's rows)."""
     path = work / f"procs-{parts}.sqlite3"
     for leftover in work.glob(f"procs-{parts}.sqlite3*"):
         leftover.unlink()
     shutil.copy(template, path)
+    with open_database(path) as db:
+        # Every row queued once, before the senders start, as the dispatcher does.
+        SendBatches(db).enqueue_active(rendered.edition_id)
+        ids = sorted(s.id for s in SubscriberStore(db).active())
     context = multiprocessing.get_context("fork")
     with context.Pool(parts) as pool:
         started = time.perf_counter()
-        sent = pool.starmap(
+        results = pool.starmap(
             _one_process,
-            [(str(path), rendered, smtp, connections, i, parts) for i in range(parts)],
+            [(str(path), rendered, smtp, connections, share) for share in shares(ids, parts)],
         )
         elapsed = time.perf_counter() - started
-    return elapsed, sum(sent)
+    return elapsed, sum(r[0] for r in results), sum(r[1] for r in results)
 
 
 def relay_answers(host: str, port: int) -> str | None:
@@ -321,12 +353,18 @@ def main() -> int:
         )
         for parts in [int(p) for p in args.processes.split(",") if p]:
             for connections in levels:
-                elapsed, sent = processes(template, work, rendered, smtp, connections, parts)
+                elapsed, sent, resent = processes(
+                    template, work, rendered, smtp, connections, parts
+                )
                 print(
                     f"{parts} process{'es' if parts > 1 else ''} x {connections} connections:"
-                    f" {sent / elapsed:,.0f} msgs/s ({sent} sent in {elapsed:.1f} s)",
+                    f" {sent / elapsed:,.0f} msgs/s ({sent} sent in {elapsed:.1f} s,"
+                    f" {resent} resent as ambiguous)",
                     flush=True,
                 )
+                if sent != n or resent:
+                    print(f"error: {sent} sent of {n}, {resent} resent (expected {n}, 0)")
+                    return 1
         return 0
     finally:
         if sink is not None:

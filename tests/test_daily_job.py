@@ -166,6 +166,25 @@ def test_a_second_concurrent_run_stops_on_the_lock(tmp_path: Path) -> None:
         pass
 
 
+@pytest.mark.parametrize(
+    "command", [["send"], ["send-test", "--to", "editor@example.com"]], ids=["send", "send-test"]
+)
+def test_send_and_send_test_stop_on_the_lock(tmp_path: Path, command: list[str]) -> None:
+    """`digest send` sends through the ledger and `send-test` may build the day's edition:
+    neither may run beside a `digest run` (nor beside each other)."""
+    config_path = write_config(tmp_path, 1)
+    with job_lock(load_config(config_path)):
+        result = CliRunner().invoke(
+            main,
+            ["--config", str(config_path), *command, "--date", DAY],
+            env={"DIGEST_SECRET": SECRET},
+        )
+    assert result.exit_code == 2, result.output
+    assert f"another digest run (pid {os.getpid()}) holds" in result.output
+    with open_database(load_config(config_path).store_path) as db:
+        assert DeliveryLedger(db).rows(DAY) == []
+
+
 def test_run_without_the_secret_is_a_clear_error(tmp_path: Path) -> None:
     config_path = write_config(tmp_path, 1)
     result = CliRunner().invoke(

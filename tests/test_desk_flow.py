@@ -125,9 +125,20 @@ def test_drop_pin_edit_approve_send_and_rebuild(
     assert f"Tomás: pinned “{titles[pinned]}” at 1" in log
     assert f"farah: edited key point 2 of “{titles[edited]}”" in log
 
-    # A rebuild replays them: same stories, same order, same rendering as approved.
-    rebuilt_run = CliRunner().invoke(
+    # The edition went out: a plain rebuild is refused in one line, and nothing changes.
+    refused = CliRunner().invoke(
         main, ["--config", str(path), "edition", "--rebuild", "--date", DAY]
+    )
+    assert refused.exit_code == 1
+    assert refused.stderr.strip() == (
+        "error: edition 2026-11-24 went out to 1 subscriber already: a rebuild would replace"
+        " what they received (--force to do it anyway)"
+    )
+    assert saved(path) == approved
+
+    # A forced rebuild replays them: same stories, same order, same rendering as approved.
+    rebuilt_run = CliRunner().invoke(
+        main, ["--config", str(path), "edition", "--rebuild", "--force", "--date", DAY]
     )
     assert rebuilt_run.exit_code == 0, rebuilt_run.output
     assert "warning" not in rebuilt_run.stderr
@@ -164,7 +175,9 @@ def test_drop_pin_edit_approve_send_and_rebuild(
                 text="Nicht mehr da",
             ),
         )
-    last = CliRunner().invoke(main, ["--config", str(path), "edition", "--rebuild", "--date", DAY])
+    last = CliRunner().invoke(
+        main, ["--config", str(path), "edition", "--rebuild", "--force", "--date", DAY]
+    )
     assert last.exit_code == 0, last.output
     assert (
         "warning: farah's action headline of “gone-article-0001” → “Nicht mehr da” not applied:"

@@ -23,7 +23,7 @@ from digest.edition.weekly import weekly_recap
 from digest.models import Edition, Subscriber
 from digest.pipeline.daily import send_rendered, send_weekly
 from digest.publish.messages import MessageFactory
-from digest.publish.render import render_edition
+from digest.publish.render import recap_title, render_edition, title_for
 from digest.publish.signed import make_preferences_token
 from digest.server import create_app
 from digest.store import Database, EditionStore, open_database
@@ -154,6 +154,31 @@ def test_weekly_recap_takes_each_story_once_best_first() -> None:
     short = weekly_recap([monday], date(2026, 11, 29), small)
     assert short is not None and len(short.stories) == 2 and len(short.more_news) == 3
     assert weekly_recap([], date(2026, 11, 29), config) is None
+
+
+@pytest.mark.parametrize(
+    ("language", "name", "expected"),
+    [
+        ("en", "The Daily Digest", "The Daily Digest: the week to Sunday, November 29, 2026"),
+        ("de", "Der Tagesüberblick", "Der Tagesüberblick: die Woche bis Sonntag, 29. November 2026"),
+        ("zh", "每日简报", "每日简报：截至2026年11月29日星期日的一周"),
+        ("ar", "الموجز اليومي", "الموجز اليومي: الأسبوع حتى الأحد، 29 نوفمبر 2026"),
+    ],
+)
+def test_the_weekly_recap_title_follows_the_newsletter_language(
+    language: str, name: str, expected: str
+) -> None:
+    """The recap's title, as built and as shown (``title_for``), says it is the week's,
+    with the date in the newsletter's language (not an English one)."""
+    options = NewsletterOptions(title=name, language=language)
+    day = date(2026, 11, 29)
+    recap = weekly_recap(
+        [sample()], day, replace(Config(), newsletter=options), title=recap_title(day, options)
+    )
+    assert recap is not None
+    assert recap.title == title_for(recap, options) == expected
+    # A daily edition of the same day keeps the daily title.
+    assert "2026" in title_for(sample(), options) and title_for(sample(), options) != expected
 
 
 def test_weekly_subscribers_get_the_recap_on_its_day_only(tmp_path: Path) -> None:

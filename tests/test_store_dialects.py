@@ -3,6 +3,7 @@ PostgreSQL form that a real PostgreSQL accepts against the migrated schema."""
 
 from __future__ import annotations
 
+import gc
 import re
 
 import pytest
@@ -102,3 +103,17 @@ def test_an_insert_reports_the_new_id_on_both_engines(store_url: str) -> None:
             sql.INSERT_SUBSCRIBER, {**params, "email_key": "zoe2@example.org"}
         ).lastrowid
         assert (first, second) == (1, 2)
+
+
+def test_a_dropped_postgresql_store_closes_its_connection(postgres: PostgresForTests) -> None:
+    """The weakref finalizer closes the connection of a store dropped without close(), even
+    one in a reference cycle; no ``__del__`` (the base class's ``_conn`` is never set here,
+    and a finalizer already runs first)."""
+    assert "__del__" not in vars(pg.PostgresDatabase)
+    db = pg.PostgresDatabase(postgres.fresh_url())
+    connection = db._pg
+    assert not connection.closed
+    db.cycle = db  # type: ignore[attr-defined]
+    del db
+    gc.collect()
+    assert connection.closed

@@ -107,21 +107,36 @@ def edition_json(edition: Edition, newsletter: NewsletterOptions | None = None) 
 @date_option
 @click.option("--json", "as_json", is_flag=True, help="Print the edition as JSON.")
 @click.option("--rebuild", is_flag=True, help="Build again even if the day's edition is saved.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --rebuild: rebuild even an edition that went out (replaces the saved edition;"
+    " those sent it are not sent again, the archive shows the rebuilt one when next written).",
+)
 @click.pass_context
-def edition_command(ctx: click.Context, day: Any, as_json: bool, rebuild: bool) -> None:
+def edition_command(
+    ctx: click.Context, day: Any, as_json: bool, rebuild: bool, force: bool
+) -> None:
     """Build the day's edition (or load the saved one) and print it.
 
     The editor's actions on the draft are its subcommands (drop, pin, move, ...).
     """
     if ctx.invoked_subcommand is None:
-        _show_edition(current_config(), day, as_json, rebuild)
+        if force and not rebuild:
+            raise click.UsageError("--force goes with --rebuild")
+        _show_edition(current_config(), day, as_json, rebuild, force)
 
 
-def _show_edition(config: Config, day: Any, as_json: bool, rebuild: bool) -> None:
+def _show_edition(config: Config, day: Any, as_json: bool, rebuild: bool, force: bool) -> None:
     when = edition_day(config, day)
     with pipeline.open_store(config) as db:
         edition = pipeline.build_edition(
-            config, db, when, rebuild=rebuild, progress=None if as_json else _progress
+            config,
+            db,
+            when,
+            rebuild=rebuild,
+            force=force,
+            progress=None if as_json else _progress,
         )
         # Personal editions: each topic set's story order (subscribers without topics get
         # the edition above).

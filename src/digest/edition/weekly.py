@@ -29,9 +29,12 @@ def weekly_id(day: date) -> str:
     return f"{day.isoformat()}-weekly"
 
 
-def weekly_recap(editions: Sequence[Edition], day: date, config: Config) -> Edition | None:
+def weekly_recap(
+    editions: Sequence[Edition], day: date, config: Config, *, title: str | None = None
+) -> Edition | None:
     """The recap of ``editions`` (the week's dailies, any order), or None when they hold
-    no story."""
+    no story. ``title``: in the newsletter's language (``publish.render.recap_title``: this
+    layer has no catalogs); an English one when None."""
     best: dict[str, Story] = {}
     titles: set[str] = set()
     for edition in sorted(editions, key=lambda e: e.date, reverse=True):
@@ -53,7 +56,7 @@ def weekly_recap(editions: Sequence[Edition], day: date, config: Config) -> Edit
     recap = Edition(
         id=weekly_id(day),
         date=day,
-        title=f"{config.newsletter.title}: the week to {day:%A} {day.day} {day:%B %Y}",
+        title=title or f"{config.newsletter.title}: the week to {day:%A}, {day:%B} {day.day}, {day:%Y}",
         sections=tuple(EditionSection(name, tuple(group)) for name, group in sections.items()),
         more_news=tuple(Headline(s.article_id, s.title, s.source, s.url, s.section) for s in rest),
     )

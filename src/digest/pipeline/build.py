@@ -26,6 +26,7 @@ from digest.progress import Progress
 from digest.publish.preview import key_point_sentences
 from digest.store import ArticleStore, Database, EditionStore, open_store
 from digest.store.embeddings import EmbeddingStore
+from digest.store.ledger import DeliveryLedger
 from digest.store.summaries import SummaryCache
 from digest.summarize import make_summarizer, summarize_many
 
@@ -195,11 +196,14 @@ def build_edition(
     day: date,
     *,
     rebuild: bool = False,
+    force: bool = False,
     progress: Progress | None = None,
     summarize: SummarizeMany | None = None,
 ) -> Edition:
     """Stages 3-6: the edition of ``day``. A saved edition of that day is returned as it
-    was (the same edition on every re-run) unless ``rebuild``.
+    was (the same edition on every re-run) unless ``rebuild``. A rebuild of an edition that
+    went out (a ``sent`` or ``sending`` ledger row) is an ``EditionError`` unless ``force``:
+    the ledger and the archive refer to what subscribers received.
 
     1. rank and cluster the day's candidates (``rank_candidates``)
     2. set aside what earlier, sent editions sent (``sent_before``, ``edition.repeats``)
@@ -210,10 +214,16 @@ def build_edition(
     5. assemble the edition and save it
     """
     editions = EditionStore(db)
-    if not rebuild:
-        saved = editions.for_day(day)
-        if saved is not None:
-            return saved
+    saved = editions.for_day(day)
+    if saved is not None and not rebuild:
+        return saved
+    if saved is not None and not force:
+        counts = DeliveryLedger(db).counts(saved.id)
+        if out := counts["sent"] + counts["sending"]:
+            raise EditionError(
+                f"edition {saved.id} went out to {out} subscriber{'s' if out != 1 else ''}"
+                " already: a rebuild would replace what they received (--force to do it anyway)"
+            )
     candidates = rank_candidates(config, db, day, progress)
     summarize = summarize or store_summarizer(config, db)
     sent = sent_before(config, db, day)

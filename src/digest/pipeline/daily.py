@@ -41,7 +41,7 @@ from digest.pipeline.personal import PersonalMessages, SubscribersByFrequency, r
 from digest.progress import Progress
 from digest.publish.archive import update_archive
 from digest.publish.messages import MessageFactory
-from digest.publish.render import render_edition
+from digest.publish.render import recap_title, render_edition
 from digest.publish.tokens import secret_key
 from digest.store import Database, EditionStore, open_store
 from digest.store.ledger import DeliveryLedger
@@ -371,7 +371,8 @@ def send_weekly(
         return None
     editions = EditionStore(db)
     found = [editions.for_day(day - timedelta(days=back)) for back in range(7)]
-    recap = weekly_recap([e for e in found if e is not None], day, config)
+    title = recap_title(day, config.newsletter)
+    recap = weekly_recap([e for e in found if e is not None], day, config, title=title)
     if recap is None:
         return None
     variants = render_variants(config, db, recap, weekly)
@@ -413,10 +414,14 @@ def _ingest_unless_built(
 
 def send_test(config: Config, day: date, email: str) -> SendReply:
     """``digest send-test``: the edition of ``day`` (built now if needed) to one address,
-    ``[TEST]`` in the subject, nothing recorded in the ledger."""
+    ``[TEST]`` in the subject, nothing recorded in the ledger.
+
+    The build runs under the job lock (``LockError`` while a run holds it): a run may be
+    building or changing the same day's edition, and two builds must not race.
+    """
     key = secret_key(config)
     address = normalize_email(email)
-    with open_store(config) as db:
+    with job_lock(config), open_store(config) as db:
         edition = build_edition(config, db, day)
     rendered = render_edition(
         edition, config.newsletter, base_dir=config.base_dir, timezone=config.tz

@@ -25,7 +25,13 @@ from digest.errors import RenderError
 from digest.models import Edition
 from digest.publish.messages import archive_url
 from digest.publish.preview import public_html
-from digest.publish.render import Renderer, join_titles, preheader_for, subject_for
+from digest.publish.render import (
+    Renderer,
+    join_titles,
+    preheader_for,
+    recap_title,
+    subject_for,
+)
 from digest.store import Database, EditionStore, open_store
 from digest.store.desk import DeskStore
 from digest.store.ledger import DeliveryLedger
@@ -270,7 +276,12 @@ def _weekly_recaps(config: Config, db: Database, days: Sequence[date]) -> list[E
     while day >= first:
         if ledger.counts(weekly_id(day))["sent"]:
             week = [editions.for_day(day - timedelta(days=back)) for back in range(7)]
-            recap = weekly_recap([e for e in week if e is not None], day, config)
+            recap = weekly_recap(
+                [e for e in week if e is not None],
+                day,
+                config,
+                title=recap_title(day, config.newsletter),
+            )
             if recap is not None:
                 recaps.append(recap)
         day -= timedelta(days=7)

@@ -36,6 +36,7 @@ import lxml.html
 from markupsafe import Markup
 
 from digest.config import NewsletterOptions
+from digest.edition.weekly import weekly_id
 from digest.errors import RenderError
 from digest.models import Edition, Headline, RenderedEdition, Story, count_words
 from digest.publish.bidi import (
@@ -76,6 +77,7 @@ __all__ = [
     "slot_values",
     "split_slots",
     "subject_for",
+    "recap_title",
     "title_for",
 ]
 
@@ -314,9 +316,22 @@ def subject_for(edition: Edition, options: NewsletterOptions) -> str:
 def title_for(edition: Edition, options: NewsletterOptions) -> str:
     """The edition's title in the newsletter's language: ``The Daily Digest: Tuesday,
     November 24, 2026``, ``Der Tagesüberblick: Dienstag, 24. November 2026``
-    (``Edition.title``, built with the edition, keeps an English date)."""
+    (``Edition.title``, built with the edition, keeps an English date). A weekly recap's
+    is ``recap_title``'s."""
+    if edition.id == weekly_id(edition.date):
+        return recap_title(edition.date, options)
     loc = localizer(options.language, options.direction)
     return loc.gettext("%(title)s: %(date)s", title=options.title, date=loc.long_date(edition.date))
+
+
+def recap_title(day: date, options: NewsletterOptions) -> str:
+    """The weekly recap's title in the newsletter's language: ``The Daily Digest: the week
+    to Sunday, November 29, 2026``, ``Der Tagesüberblick: die Woche bis Sonntag, 29.
+    November 2026``."""
+    loc = localizer(options.language, options.direction)
+    return loc.gettext(
+        "%(title)s: the week to %(date)s", title=options.title, date=loc.long_date(day)
+    )
 
 
 def preheader_for(edition: Edition, loc: Localizer | None = None) -> str:

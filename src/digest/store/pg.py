@@ -512,12 +512,6 @@ class PostgresDatabase(Database):
         with self._lock:
             self._pg.close()
 
-    def __del__(self) -> None:
-        # A store dropped without close() closes quietly, as a sqlite3 connection does.
-        conn = getattr(self, "_conn", None)
-        if conn is not None and not conn.closed:
-            conn.close()
-
 
 def _first(exc: BaseException) -> str:
     """psycopg's message, first line only (the rest repeats the statement)."""
