@@ -58,7 +58,7 @@ from digest.publish.messages import MessageFactory  # noqa: E402
 from digest.publish.render import render_edition  # noqa: E402
 from digest.store import Database, open_database  # noqa: E402
 from digest.store import sql as statements  # noqa: E402
-from digest.store.batches import RangeLedger, SendBatches, active_in_range  # noqa: E402
+from digest.store.batches import RangeLedger, active_in_range  # noqa: E402
 from digest.store.ledger import DeliveryLedger  # noqa: E402
 from digest.store.subscribers import SubscriberStore  # noqa: E402
 from tools.smtp_sink import free_port, wait_for_port  # noqa: E402
@@ -242,9 +242,10 @@ def processes(
         leftover.unlink()
     shutil.copy(template, path)
     with open_database(path) as db:
-        # Every row queued once, before the senders start, as the dispatcher does.
-        SendBatches(db).enqueue_active(rendered.edition_id)
         ids = sorted(s.id for s in SubscriberStore(db).active())
+        # Every row queued once, before the senders start, as the distributed dispatcher
+        # does (``RangeLedger.enqueue`` queues nothing).
+        DeliveryLedger(db).enqueue(rendered.edition_id, ids)
     context = multiprocessing.get_context("fork")
     with context.Pool(parts) as pool:
         started = time.perf_counter()

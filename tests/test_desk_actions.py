@@ -16,7 +16,7 @@ from digest.cli import main
 from digest.config import Config, load_config
 from digest.edition.actions import apply_action, replay, resolve_action
 from digest.errors import EditionError
-from digest.models import DeskAction, DeskActionKind, Edition
+from digest.models import DeskAction, DeskActionKind, Edition, LeftOut, LeftOutReason
 from digest.publish.render import render_edition
 from digest.store import EditionStore, open_database
 from digest.store.desk import DeskStore
@@ -255,3 +255,71 @@ def test_the_groups_date_reaches_the_action(config_file: Path) -> None:
     assert result.exit_code == 0, result.output
     with open_database(load_config(config_file).store_path) as db:
         assert [a.kind for a in DeskStore(db).actions(date(2026, 11, 24))] == ["drop"]
+
+
+def with_a_sent_line(edition: Edition) -> Edition:
+    """The sample with an article an earlier edition sent (Urdu title) among the left out."""
+    sent = LeftOut(
+        "s-sent-before",
+        "کراچی میں بارش کا نیا ریکارڈ",
+        LeftOutReason("already_sent", edition_id="2026-11-23").text(),
+        "already_sent",
+    )
+    return replace(edition, left_out=(sent, *edition.left_out))
+
+
+def test_promote_of_an_article_sent_before_needs_resend() -> None:
+    edition = with_a_sent_line(sample_edition())
+    with pytest.raises(EditionError) as refused:
+        resolve_action(edition, action("promote", "s-sent"))
+    assert str(refused.value) == (
+        "“کراچی میں بارش کا نیا ریکارڈ” was already sent in edition 2026-11-23: promoting it"
+        " sends it again to subscribers who had it (`digest edition promote --resend` to do it"
+        " anyway)"
+    )
+    resolved = resolve_action(edition, action("promote", "s-sent"), resend=True)
+    assert resolved.article_id == "s-sent-before"
+    # An edition saved before reasons had kinds: known by its line.
+    old = replace(edition, left_out=(replace(edition.left_out[0], kind=None),))
+    with pytest.raises(EditionError, match="already sent in edition 2026-11-23"):
+        resolve_action(old, action("promote", "s-sent-before"))
+    # Other left-out lines promote as before.
+    other = edition.left_out[1].article_id
+    assert resolve_action(edition, action("promote", other)).article_id == other
+
+
+def test_promote_of_a_sent_article_is_refused_on_the_command_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("data_dir: data\nsources: []\n", encoding="utf-8")
+    edition = with_a_sent_line(sample_edition())
+    with open_database(load_config(path).store_path) as db:
+        EditionStore(db).save(edition)
+    result = digest(path, "edition", "promote", "s-sent-before", "--date", DAY)
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: “کراچی میں بارش کا نیا ریکارڈ” was already sent in edition 2026-11-23:"
+        " promoting it sends it again to subscribers who had it"
+        " (`digest edition promote --resend` to do it anyway)"
+    ]
+    with open_database(load_config(path).store_path) as db:
+        assert DeskStore(db).actions(date(2026, 11, 24)) == []
+        assert EditionStore(db).for_day(date(2026, 11, 24)) == edition
+    # With --resend the refusal is gone (here the article is not in the store to summarise).
+    forced = digest(path, "edition", "promote", "s-sent-before", "--resend", "--date", DAY)
+    assert forced.exit_code == 1
+    assert forced.stderr.strip() == "error: article s-sent-before is no longer in the store"
+
+
+def test_the_desk_offers_no_promote_for_an_article_sent_before(tmp_path: Path) -> None:
+    from digest.publish.desk import add_desk_controls
+    from digest.publish.preview import preview_page
+
+    edition = with_a_sent_line(sample_edition())
+    page, _ = preview_page(Config(base_dir=str(tmp_path)), edition)
+    doc = lxml.html.document_fromstring(add_desk_controls(page, edition, "t" * 32))
+    left = doc.get_element_by_id("digest-left-out")
+    lines = [li for li in left.iter("li") if li.getparent().getparent() is left]
+    assert len(lines) == len(edition.left_out)
+    assert "already sent in edition 2026-11-23" in lines[0].text_content()
+    assert "Promote" not in lines[0].text_content()
+    assert all("Promote" in line.text_content() for line in lines[1:])

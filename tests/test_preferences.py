@@ -160,7 +160,7 @@ def test_weekly_recap_takes_each_story_once_best_first() -> None:
     ("language", "name", "expected"),
     [
         ("en", "The Daily Digest", "The Daily Digest: the week to Sunday, November 29, 2026"),
-        ("de", "Der Tagesüberblick", "Der Tagesüberblick: die Woche bis Sonntag, 29. November 2026"),
+        ("de", "Tagesüberblick", "Tagesüberblick: die Woche bis Sonntag, 29. November 2026"),
         ("zh", "每日简报", "每日简报：截至2026年11月29日星期日的一周"),
         ("ar", "الموجز اليومي", "الموجز اليومي: الأسبوع حتى الأحد، 29 نوفمبر 2026"),
     ],

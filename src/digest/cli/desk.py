@@ -81,13 +81,21 @@ def send_command(config: Config, day: Any) -> None:
 # --- the actions on the draft: `digest edition <action>` -------------------------------------
 
 
-def _act(config: Config, day: Any, kind: DeskActionKind, editor: str | None, **fields: Any) -> None:
+def _act(
+    config: Config,
+    day: Any,
+    kind: DeskActionKind,
+    editor: str | None,
+    *,
+    resend: bool = False,
+    **fields: Any,
+) -> None:
     parent = click.get_current_context().parent
     if day is None and parent is not None:  # `digest edition --date D drop ID` means day D
         day = parent.params.get("day")
     when = edition_day(config, day)
     action = DeskAction(kind=kind, editor=editor or login_name(), at=datetime.now(UTC), **fields)
-    done = act(config, when, action)
+    done = act(config, when, action, resend=resend)
     click.echo(f"{done.entry.line} ({done.action.editor}, edition {done.edition.id})")
     order = "; ".join(f"{n}. {s.title}" for n, s in enumerate(done.edition.stories[:3], start=1))
     if order:
@@ -140,8 +148,15 @@ def swap_command(
 
 @_action("promote", "Make More news headline or left-out article ID a story.")
 @click.argument("article_id", metavar="ID")
-def promote_command(config: Config, article_id: str, day: Any, editor: str | None) -> None:
-    _act(config, day, "promote", editor, article_id=article_id)
+@click.option(
+    "--resend",
+    is_flag=True,
+    help="Promote even an article an earlier edition sent (its subscribers get it again).",
+)
+def promote_command(
+    config: Config, article_id: str, resend: bool, day: Any, editor: str | None
+) -> None:
+    _act(config, day, "promote", editor, article_id=article_id, resend=resend)
 
 
 @_action("edit-point", "Rewrite key point N of story ID (marked as the editor's).")

@@ -44,6 +44,7 @@ __all__ = [
     "find_story",
     "replay",
     "resolve_action",
+    "sent_already",
 ]
 
 MAX_EDITOR_CHARS = 80
@@ -52,6 +53,8 @@ MAX_POINT_CHARS = 600
 MAX_NOTE_CHARS = 1000
 MIN_ID_PREFIX = 6  # the shortest article id prefix the commands accept
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# How ``LeftOutReason.text`` begins for ``already_sent`` (editions saved before kinds).
+ALREADY_SENT_PREFIX = "already sent in edition "
 
 # Makes a story of a More news or left-out article (summarised), for ``promote``.
 Promote = Callable[[str], Story]
@@ -102,9 +105,24 @@ def _promotable(edition: Edition) -> list[str]:
     return [h.article_id for h in edition.more_news] + [x.article_id for x in edition.left_out]
 
 
-def resolve_action(edition: Edition, action: DeskAction) -> DeskAction:
+def sent_already(edition: Edition, article_id: str) -> LeftOut | None:
+    """The left-out line of ``article_id`` when an earlier edition sent that article (its
+    reason ``already sent in edition …``; by the line's text in editions saved before
+    reasons had kinds), else None."""
+    for item in edition.left_out:
+        if item.article_id == article_id and (
+            item.kind == "already_sent"
+            or (item.kind is None and item.reason.startswith(ALREADY_SENT_PREFIX))
+        ):
+            return item
+    return None
+
+
+def resolve_action(edition: Edition, action: DeskAction, *, resend: bool = False) -> DeskAction:
     """``action`` with its ids made whole (a prefix given on the command line) and its
-    text checked; ``EditionError`` (one line) for an id or text that does not fit."""
+    text checked; ``EditionError`` (one line) for an id or text that does not fit, and for
+    a promote of an article an earlier edition sent, unless ``resend``: subscribers
+    would get it a second time."""
     match action.kind:
         case "note":
             return replace(action, text=desk_text(action.text, "note", MAX_NOTE_CHARS))
@@ -114,6 +132,12 @@ def resolve_action(edition: Edition, action: DeskAction) -> DeskAction:
             article_id = _match(
                 action.article_id, _promotable(edition), "More news or left-out article"
             )
+            sent = sent_already(edition, article_id)
+            if sent is not None and not resend:
+                raise EditionError(
+                    f"“{sent.title}” was {sent.reason}: promoting it sends it again to"
+                    " subscribers who had it (`digest edition promote --resend` to do it anyway)"
+                )
             return replace(action, article_id=article_id)
         case _:
             story = find_story(edition, action.article_id)

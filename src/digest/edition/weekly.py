@@ -56,7 +56,7 @@ def weekly_recap(
     recap = Edition(
         id=weekly_id(day),
         date=day,
-        title=title or f"{config.newsletter.title}: the week to {day:%A}, {day:%B} {day.day}, {day:%Y}",
+        title=title or f"{config.newsletter.title}: the week to {day:%A, %B} {day.day}, {day:%Y}",
         sections=tuple(EditionSection(name, tuple(group)) for name, group in sections.items()),
         more_news=tuple(Headline(s.article_id, s.title, s.source, s.url, s.section) for s in rest),
     )

@@ -29,9 +29,10 @@ class Acted:
     edition: Edition  # the saved edition after it
 
 
-def act(config: Config, day: date, action: DeskAction) -> Acted:
+def act(config: Config, day: date, action: DeskAction, *, resend: bool = False) -> Acted:
     """Apply ``action`` to the edition of ``day`` (built first if there is none), record it
-    and save the edition; ``EditionError`` (nothing recorded) when it does not apply."""
+    and save the edition; ``EditionError`` (nothing recorded) when it does not apply, or
+    when it promotes an article an earlier edition sent and ``resend`` is not given."""
     action = DeskAction(
         kind=action.kind,
         editor=editor_name(action.editor),
@@ -50,7 +51,7 @@ def act(config: Config, day: date, action: DeskAction) -> Acted:
                 f"edition {edition.id} went out to {out} subscriber{'s' if out != 1 else ''}"
                 " already: actions change a draft only"
             )
-        resolved = resolve_action(edition, action)
+        resolved = resolve_action(edition, action, resend=resend)
         desk = DeskStore(db)
         pins = [a for a in desk.actions(day) if a.kind == "pin"]
         promote = None

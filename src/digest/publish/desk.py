@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 import lxml.html
 from lxml.html import HtmlElement
 
+from digest.edition.actions import sent_already
 from digest.errors import RenderError
 from digest.models import DeskActionKind, Edition
 
@@ -121,6 +122,8 @@ def add_desk_controls(page: str, edition: Edition, token: str) -> str:
         for entry, item in zip(entries, edition.left_out, strict=False):
             if item.kind == "cap_relaxed":
                 continue  # a story already: the line says a cap gave way for it
+            if sent_already(edition, item.article_id) is not None:
+                continue  # subscribers had it: only `promote --resend` on the CLI sends it again
             entry.append(_fragment(_form(token, "promote", "Promote", {"id": item.article_id})))
     panel = doc.get_element_by_id("digest-editor-panel", None)
     if panel is not None:

@@ -72,12 +72,12 @@ __all__ = [
     "join_titles",
     "personalize",
     "preheader_for",
+    "recap_title",
     "render_edition",
     "safe_url",
     "slot_values",
     "split_slots",
     "subject_for",
-    "recap_title",
     "title_for",
 ]
 
