@@ -353,6 +353,24 @@ def test_recover_requeues_what_a_dead_run_left_in_sending(db: Database) -> None:
     assert ledger.recover(EDITION) == []
 
 
+def test_a_reply_on_a_row_another_sender_recovered_is_not_written(
+    db: Database, store_url: str
+) -> None:
+    """What bench/send.py --processes did: a second sender's whole-edition ``recover`` took
+    a row the first held in ``sending``; the first one's ``finish`` then says so."""
+    sub = add_subscribers(db, 1)[0]
+    ledger = DeliveryLedger(db)
+    ledger.enqueue(EDITION, [sub.id])
+    assert ledger.claim(EDITION, sub.id, "<m@x>")
+    other = DeliveryLedger(open_database(store_url))
+    assert [x.subscriber_id for x in other.recover(EDITION)] == [sub.id]
+    assert not ledger.finish(EDITION, sub.id, "sent", 250, "OK")
+    row = ledger.get(EDITION, sub.id)
+    assert row is not None and (row.state, row.ambiguous) == ("queued", 1)
+    assert ledger.claim(EDITION, sub.id, "<m@x>")
+    assert ledger.finish(EDITION, sub.id, "sent", 250, "OK")
+
+
 def test_a_refusal_before_data_is_recorded_without_a_claim(db: Database, sink: SmtpSink) -> None:
     subs = add_subscribers(db, 2)
     sink.rules.rcpt_always[subs[0].email] = "550 5.1.1 unknown"

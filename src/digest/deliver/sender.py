@@ -429,7 +429,16 @@ class _Run:
         if ledger is None:
             return
         if claim.held:
-            ledger.finish(self.edition_id, sid, state, code, text, ambiguous=job.ambiguous)
+            if not ledger.finish(self.edition_id, sid, state, code, text, ambiguous=job.ambiguous):
+                log.warning(
+                    "%s: the ledger row of %s left 'sending' before its reply (%s %s) was"
+                    " written: another sender recovered it (share an edition only through"
+                    " the job lock or distributed batches)",
+                    self.edition_id,
+                    job.subscriber.email,
+                    code,
+                    state,
+                )
         elif state != "sent":
             ledger.record_unclaimed(self.edition_id, sid, state, claim.message_id, code, text)
 

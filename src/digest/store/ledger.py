@@ -200,8 +200,11 @@ class DeliveryLedger:
         reply_text: str | None,
         *,
         ambiguous: bool = False,
-    ) -> None:
-        self.db.execute(
+    ) -> bool:
+        """Record the reply on a row this sender claimed; False when the row was no longer
+        in ``sending`` (another sender's ``recover`` took it: senders sharing an edition
+        without the job lock or a range of their own), so nothing was written."""
+        cursor = self.db.execute(
             sql.FINISH_DELIVERY,
             {
                 "edition_id": edition_id,
@@ -213,6 +216,7 @@ class DeliveryLedger:
                 "now": _now(),
             },
         )
+        return cursor.rowcount == 1
 
     def get(self, edition_id: str, subscriber_id: int) -> DeliveryRow | None:
         row = self.db.execute(
