@@ -173,22 +173,22 @@ def story_similarity(leads: Sequence[Article], vectors: ArticleVectors) -> Vecto
     openings when both are in English; otherwise, with ``edition.multilingual`` vectors for
     every lead, their cosine rescaled so that two unrelated texts score 0 (its cosines sit
     near ``MULTILINGUAL_ZERO`` for those), else the TF-IDF cosine of their openings'
-    words (``cluster.text_similarity``) times ``TEXT_SCALE``. The bundled encoder reads English only: on Urdu
-    or German it scores every pair 0.9 alike, and MMR on that chose seven stories of one
-    event from a real Urdu feed."""
+    words (``cluster.text_similarity``) times ``TEXT_SCALE``. The bundled encoder reads
+    English only: on Urdu or German it scores every pair 0.9 alike, so MMR on it could
+    not tell one event's reports from other events."""
     matrix = vectors.matrix(leads)
-    similar = (matrix @ matrix.T).astype(np.float64)
+    similar = matrix @ matrix.T
     readable = np.array([english(a) for a in leads], dtype=bool)
     if readable.all():
         return similar
     others = vectors.multilingual_matrix(leads)
     if others is not None:
-        cosine = (others @ others.T).astype(np.float64)
+        cosine = others @ others.T
         neutral = np.clip((cosine - MULTILINGUAL_ZERO) / (1.0 - MULTILINGUAL_ZERO), 0.0, 1.0)
     else:
-        neutral = np.minimum(1.0, TEXT_SCALE * text_similarity(leads).astype(np.float64))
+        neutral = np.minimum(1.0, TEXT_SCALE * text_similarity(leads))
     both = readable[:, None] & readable[None, :]
-    return np.where(both, similar, neutral)
+    return np.where(both, similar, neutral).astype(np.float32)
 
 
 @dataclass(frozen=True)
