@@ -1,0 +1,238 @@
+"""An attacker's review of ``digest serve`` over real HTTP (uvicorn on 127.0.0.1, httpx):
+tokens of every purpose, answers that must not tell ids apart, bodies that must not crash
+the server, and the sign-up's confirmation link."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from digest.config import Config, NewsletterOptions, ServerOptions, SignupOptions
+from digest.publish.signed import (
+    make_confirm_token,
+    make_preferences_token,
+    verp_address,
+)
+from digest.publish.tokens import make_token
+from digest.server import create_app
+from digest.store import Database, open_database
+from digest.store.subscribers import SubscriberStore
+from tools.smtp_sink import free_port
+
+KEY = b"review-test-secret-0123456789abcdef"
+
+
+@dataclass
+class Served:
+    client: httpx.Client
+    db: Database
+    config: Config
+    base: str
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    config = replace(
+        Config(),
+        base_dir=str(tmp_path),
+        newsletter=replace(NewsletterOptions(), base_url="https://news.example.org"),
+        server=replace(
+            ServerOptions(),
+            signup=replace(SignupOptions(), per_ip_per_hour=3, mails_per_address_per_day=1),
+        ),
+    )
+    db = open_database(config.store_path)
+    app = create_app(config, db=db, key=KEY)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:  # a start-up wait, not a timing assertion
+        time.sleep(0.01)
+    with httpx.Client(base_url=base, timeout=30) as client:
+        yield Served(client, db, config, base)
+    server.should_exit = True
+    thread.join(10)
+    db.close()
+
+
+def active(db: Database, email: str) -> int:
+    subscriber, _ = SubscriberStore(db).upsert(email, state="active")
+    return subscriber.id
+
+
+def test_preferences_answer_the_same_for_a_missing_id_and_a_forged_token(
+    served: Served,
+) -> None:
+    """A forged token for an id that exists and one for an id that does not must be one
+    answer (status and body): otherwise anyone can list which subscriber ids exist."""
+    known = active(served.db, "maria.souza@exemplo.com.br")
+    forged = make_preferences_token(b"not-the-key", known, "maria.souza@exemplo.com.br")
+    missing = make_preferences_token(KEY, known + 1000, "niemand@beispiel.de")
+    for method in ("GET", "POST"):
+        a = served.client.request(method, f"/p/{forged}", data={"action": "save"})
+        b = served.client.request(method, f"/p/{missing}", data={"action": "save"})
+        assert (a.status_code, a.text) == (b.status_code, b.text), method
+        assert a.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "\u00b2.AAAAAAAAAAAAAAAAAAAAAAAA",  # a superscript two: str.isdigit, not int()
+        "\u0661.AAAAAAAAAAAAAAAAAAAAAAAA",  # Arabic-Indic one: int() reads it as 1
+        "1.\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9",
+    ],
+)
+def test_preferences_token_with_non_ascii_digits_is_a_bad_link_not_a_crash(
+    served: Served, token: str
+) -> None:
+    active(served.db, "hamid@misal.pk")  # id 1 exists: the MAC check is reached
+    for method in ("GET", "POST"):
+        answer = served.client.request(method, f"/p/{token}", data={"action": "unsubscribe"})
+        assert answer.status_code == 400, (method, answer.text[:200])
+    assert SubscriberStore(served.db).get(1).state == "active"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "expires",
+    ["\u00b2\u00b2\u00b2", "\u0669\u0669\u0669\u0669\u0669\u0669\u0669\u0669\u0669\u0669"],
+)
+def test_confirm_token_with_non_ascii_digits_is_a_bad_link_not_a_crash(
+    served: Served, expires: str
+) -> None:
+    good = make_confirm_token(KEY, "li.wei@lizi.cn", int(time.time()) + 3600)
+    address, _, mac = good.split(".")
+    for token in (f"{address}.{expires}.{mac}", f"{address}.{good.split('.')[1]}.{'é' * 24}"):
+        for method in ("GET", "POST"):
+            answer = served.client.request(method, f"/subscribe/confirm/{token}")
+            assert answer.status_code == 400, (method, token, answer.text[:200])
+
+
+def test_tokens_of_one_purpose_are_refused_for_every_other(served: Served) -> None:
+    """Unsubscribe, preferences, confirmation and VERP MACs are domain-separated: each
+    one, moved to another route, changes nothing."""
+    email = "chiara.rossi@esempio.it"
+    sid = active(served.db, email)
+    unsub = make_token(KEY, sid, email)
+    prefs = make_preferences_token(KEY, sid, email)
+    confirm = make_confirm_token(KEY, email, int(time.time()) + 3600)
+    verp = verp_address(KEY, "bounces@news.example.org", sid, email)
+    verp_mac = verp.split("-", 1)[1].split("@")[0]
+    as_token = f"{sid}.{verp_mac}"
+    for token in (prefs, as_token):
+        assert (
+            served.client.post(f"/u/{token}", data={"List-Unsubscribe": "One-Click"}).status_code
+            == 400
+        )
+    for token in (unsub, as_token):
+        assert served.client.post(f"/p/{token}", data={"action": "unsubscribe"}).status_code == 400
+    for token in (unsub, prefs, as_token):
+        assert served.client.post(f"/subscribe/confirm/{token}").status_code == 400
+    # A confirmation token names an address, not an id: never an unsubscribe.
+    assert (
+        served.client.post(f"/u/{confirm}", data={"List-Unsubscribe": "One-Click"}).status_code
+        == 400
+    )
+    assert SubscriberStore(served.db).get(sid).state == "active"  # type: ignore[union-attr]
+
+
+def test_confirmation_link_comes_from_base_url_never_the_host_header(served: Served) -> None:
+    sent: list[bytes] = []
+    # The mail queue's sender is the transport; read what would go out instead.
+    from digest.web import signup as signup_module
+
+    original = signup_module.send_confirmation
+    signup_module.send_confirmation = lambda config, message: sent.append(message.data)  # type: ignore[assignment]
+    try:
+        app = create_app(served.config, db=served.db, key=KEY)
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.01)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            answer = client.post(
+                "/subscribe",
+                data={"email": "anna@beispiel.de"},
+                headers={"Host": "evil.example", "X-Forwarded-Host": "evil.example"},
+            )
+        assert answer.status_code == 200
+        for _ in range(1000):  # the queue's thread sends after the answer
+            if sent:
+                break
+            time.sleep(0.01)
+        server.should_exit = True
+        thread.join(10)
+    finally:
+        signup_module.send_confirmation = original
+    assert sent, "no confirmation mail"
+    assert b"https://news.example.org/subscribe/confirm/" in sent[0]
+    assert b"evil.example" not in sent[0]
+
+
+def test_sign_up_answers_alike_for_new_active_and_repeated_addresses(served: Served) -> None:
+    active(served.db, "yuki@rei.jp")
+    answers = []
+    for email in ("yuki@rei.jp", "kenji@rei.jp"):
+        r = served.client.post("/subscribe", data={"email": email})
+        answers.append((r.status_code, r.text.replace(email, "X"), sorted(r.headers.keys())))
+    assert answers[0] == answers[1]
+
+
+def test_sign_up_form_fields_are_escaped_and_crlf_is_refused(served: Served) -> None:
+    hostile = '"><script>alert(1)</script>\r\nBcc: victim@example.com'
+    answer = served.client.post(
+        "/subscribe", data={"email": f"a@b.de{hostile}", "topics": f"Klima{hostile}"}
+    )
+    assert answer.status_code == 400
+    assert "<script>" not in answer.text
+    # Repeated fields: the first counts, a later one cannot smuggle another address in.
+    answer = served.client.post(
+        "/subscribe",
+        content=b"email=ok%40beispiel.de&email=%0d%0aBcc%3a+x%40y.z",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 200
+    # Not UTF-8, and too large: one clear 400.
+    bad = served.client.post(
+        "/subscribe",
+        content=b"email=\xff\xfe@x.de",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert bad.status_code == 400
+    huge = served.client.post(
+        "/subscribe",
+        content=b"email=" + b"a" * 100_000,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert huge.status_code in (400, 429)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/archive/../config.yaml",
+        "/archive/%2e%2e/config.yaml",
+        "/archive/..%2fconfig.yaml",
+        "/archive//etc/passwd",
+        "/archive/%2fetc%2fpasswd",
+    ],
+)
+def test_archive_paths_stay_inside_the_archive(served: Served, path: str) -> None:
+    answer = served.client.get(path)
+    assert answer.status_code in (404, 400)
+    assert "root:" not in answer.text
