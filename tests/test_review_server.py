@@ -236,3 +236,50 @@ def test_archive_paths_stay_inside_the_archive(served: Served, path: str) -> Non
     answer = served.client.get(path)
     assert answer.status_code in (404, 400)
     assert "root:" not in answer.text
+
+
+def test_old_links_stop_working_after_leaving_and_signing_up_again(served: Served) -> None:
+    """Token versions: the unsubscribe and preferences links of mail sent before someone
+    left and came back (double opt-in) no longer act on the new subscription."""
+    email = "fatima.zahra@mithal.ma"
+    sid = active(served.db, email)
+    old_unsub = make_token(KEY, sid, email)
+    old_prefs = make_preferences_token(KEY, sid, email)
+    one_click = {"List-Unsubscribe": "One-Click"}
+    assert served.client.post(f"/u/{old_unsub}", data=one_click).status_code == 200
+    assert served.client.post("/subscribe", data={"email": email}).status_code == 200
+    confirm = make_confirm_token(KEY, email, int(time.time()) + 3600)
+    assert served.client.post(f"/subscribe/confirm/{confirm}").status_code == 200
+    again = SubscriberStore(served.db).get(sid)
+    assert again is not None and again.state == "active" and again.token_version == 1
+    assert served.client.post(f"/u/{old_unsub}", data=one_click).status_code == 400
+    assert served.client.post(f"/p/{old_prefs}", data={"action": "unsubscribe"}).status_code == 400
+    assert SubscriberStore(served.db).get(sid).state == "active"  # type: ignore[union-attr]
+    new_prefs = make_preferences_token(KEY, sid, email, again.token_version)
+    assert served.client.get(f"/p/{new_prefs}").status_code == 200
+
+
+def test_sign_up_rate_limit_counts_an_ipv6_client_by_its_64_prefix(tmp_path: Path) -> None:
+    """One IPv6 subscriber line holds a whole /64 (2**64 addresses): counting each address
+    alone lets one client make any number of sign-up requests."""
+    from starlette.testclient import TestClient
+
+    config = replace(
+        Config(),
+        base_dir=str(tmp_path),
+        server=replace(ServerOptions(), signup=replace(SignupOptions(), per_ip_per_hour=2)),
+    )
+    db = open_database(config.store_path)
+    app = create_app(config, db=db, key=KEY)
+    statuses = []
+    for n in range(4):
+        with TestClient(app, client=(f"2001:db8:5:7::{n + 1:x}", 40000)) as client:
+            answer = client.post("/subscribe", data={"email": "x", "website": "bot"})
+            statuses.append(answer.status_code)
+    # Another /64, and an IPv4 client, have their own allowance.
+    with TestClient(app, client=("2001:db8:5:8::1", 40000)) as client:
+        statuses.append(client.post("/subscribe", data={"email": "x"}).status_code)
+    db.close()
+    assert statuses[:2] == [200, 200]
+    assert statuses[2:4] == [429, 429]
+    assert statuses[4] == 400  # not limited: the address is refused as not one
