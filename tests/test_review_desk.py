@@ -92,3 +92,14 @@ def test_a_cross_site_or_rebound_post_changes_nothing(desk: tuple[PreviewServer,
         done = client.post("/act", data=body, follow_redirects=False)
         assert done.status_code == 303 and done.headers["location"] == "/"
     assert actions(config) == 1
+
+
+@pytest.mark.parametrize("path", ["/", "/text", "/version", "/nothing"])
+def test_no_other_site_may_frame_the_desk(desk: tuple[PreviewServer, Config], path: str) -> None:
+    """Framed by another site, the desk's buttons could be clicked for the editor by a
+    page laid over them (clickjacking): every answer forbids framing."""
+    server, _ = desk
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        answer = client.get(path)
+    assert answer.headers.get("x-frame-options") == "DENY"
+    assert "frame-ancestors 'none'" in answer.headers.get("content-security-policy", "")

@@ -176,6 +176,15 @@ def watch_stamp(paths: Iterable[Path]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
+# No other site may frame the preview: a framed desk's buttons could be clicked for the
+# editor by a page laid over them (clickjacking), each POST then same-origin with its token.
+FRAMING_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
 class PreviewServer:
     """Serves the preview on 127.0.0.1 and reloads it when templates or the store change.
 
@@ -314,6 +323,8 @@ class PreviewServer:
                 self.send_header("Content-Type", f"{kind}; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("Cache-Control", "no-store")
+                for name, value in FRAMING_HEADERS.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 
