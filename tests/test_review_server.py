@@ -4,6 +4,7 @@ the server, and the sign-up's confirmation link."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -283,3 +284,44 @@ def test_sign_up_rate_limit_counts_an_ipv6_client_by_its_64_prefix(tmp_path: Pat
     assert statuses[:2] == [200, 200]
     assert statuses[2:4] == [429, 429]
     assert statuses[4] == 400  # not limited: the address is refused as not one
+
+
+def trickle(base: str, path: str, head: bytes) -> bytes:
+    """A POST whose body never finishes arriving: the answer the server gives, or b""
+    when it gives none before the client gives up (30 s)."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n".encode()
+            + b"Content-Type: application/x-www-form-urlencoded\r\n"
+            + b"Content-Length: 200\r\n\r\n"
+            + head
+        )
+        try:
+            return sock.recv(65536)
+        except TimeoutError:
+            return b""
+
+
+def test_a_body_that_trickles_in_is_refused_at_its_bound(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client sending a form a byte at a time (or never finishing it) holds a
+    connection until ``MAX_FORM_SECONDS`` / ``MAX_POST_SECONDS``, then gets 400."""
+    from digest import server as server_module
+    from digest.web import signup as signup_module
+
+    monkeypatch.setattr(signup_module, "MAX_FORM_SECONDS", 0.2)
+    monkeypatch.setattr(server_module, "MAX_POST_SECONDS", 0.2)
+    email = "olga@primer.ru"
+    sid = active(served.db, email)
+    prefs = make_preferences_token(KEY, sid, email)
+    unsub = make_token(KEY, sid, email)
+    for path, head in (
+        ("/subscribe", b"email=slow%40primer.ru&topics="),
+        (f"/p/{prefs}", b"action=unsubscribe&x="),
+        (f"/u/{unsub}", b"List-Unsubscribe=One-Click&x="),
+    ):
+        answer = trickle(served.base, path, head)
+        assert answer.startswith(b"HTTP/1.1 400"), (path, answer[:80])
+    assert SubscriberStore(served.db).get(sid).state == "active"  # type: ignore[union-attr]

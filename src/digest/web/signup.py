@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import ipaddress
 import logging
@@ -56,6 +57,7 @@ log = logging.getLogger(__name__)
 
 MAX_CLIENTS = 10_000  # client addresses the rate limit remembers (oldest forgotten first)
 MAX_QUEUED_MAILS = 1_000  # confirmation mails waiting to be sent
+MAX_FORM_SECONDS = 10.0  # the most a form's body may take to arrive
 IPV6_CLIENT_PREFIX = 64  # one IPv6 line holds a whole /64: the rate limit counts prefixes
 
 
@@ -125,14 +127,26 @@ class RateLimit:
             return allowed
 
 
-async def form_fields(request: Request) -> dict[str, str] | None:
-    """The urlencoded form's fields (first value of each), or None when the body is over
-    ``MAX_FORM_BYTES`` or not a form."""
+async def _body(request: Request) -> bytes | None:
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
             return None
+    return body
+
+
+async def form_fields(request: Request) -> dict[str, str] | None:
+    """The urlencoded form's fields (first value of each), or None when the body is over
+    ``MAX_FORM_BYTES``, takes longer than ``MAX_FORM_SECONDS`` to arrive (a client
+    trickling a byte at a time holds the connection no longer) or is not a form."""
+    try:
+        body = await asyncio.wait_for(_body(request), MAX_FORM_SECONDS)
+    except TimeoutError:
+        log.info("a form body took longer than %g s to arrive: refused", MAX_FORM_SECONDS)
+        return None
+    if body is None:
+        return None
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
     except (UnicodeDecodeError, ValueError):
