@@ -52,7 +52,7 @@ from digest.config import Config, load_config, with_overrides  # noqa: E402
 from digest.edition.cluster import Cluster, cluster_articles, link_scores  # noqa: E402
 from digest.edition.rank import Ranking, rank_articles  # noqa: E402
 from digest.edition.vectors import ArticleVectors, embed_articles, embed_topics, english  # noqa: E402
-from digest.embed import VectorCache  # noqa: E402
+from digest.embed import VectorCache, Vectors  # noqa: E402
 from digest.models import Article, Section  # noqa: E402
 from digest.sources import read_location  # noqa: E402
 from digest.sources.dates import parse_datetime  # noqa: E402
@@ -234,13 +234,7 @@ def run_events(
             f" {r['br']:>6.3f} {r['bf1']:>6.3f}   {r['tp']} {r['fp']} {r['fn']}"
         )
     if show:
-        matrix = link_scores(
-            pile,
-            vectors.matrix(pile),
-            config.edition,
-            vectors.headline_matrix(pile),
-            vectors.multilingual_matrix(pile),
-        )
+        matrix = link_matrix(config, pile, vectors)
         for i, a in enumerate(pile):
             for j in range(i + 1, len(pile)):
                 b = pile[j]
@@ -250,6 +244,17 @@ def run_events(
                 elif same and not guess and _within(a, b, hours):
                     print(f"  missed (link {matrix[i, j]:.2f}): {a.title!r} / {b.title!r}")
     return results
+
+
+def link_matrix(config: Config, pile: Sequence[Article], vectors: ArticleVectors) -> Vectors:
+    """The pairwise link scores the clusterer reads, from every kind of vector it uses."""
+    return link_scores(
+        pile,
+        vectors.matrix(pile),
+        config.edition,
+        vectors.headline_matrix(pile),
+        vectors.multilingual_matrix(pile),
+    )
 
 
 def pearson(xs: Sequence[float], ys: Sequence[float]) -> float:
@@ -274,13 +279,7 @@ def run_pairs(
     index = {a.id: i for i, a in enumerate(pile)}
     started = time.perf_counter()
     vectors = embed_articles(config, pile, cache=cache)
-    matrix = link_scores(
-        pile,
-        vectors.matrix(pile),
-        config.edition,
-        vectors.headline_matrix(pile),
-        vectors.multilingual_matrix(pile),
-    )
+    matrix = link_matrix(config, pile, vectors)
     elapsed = time.perf_counter() - started
     threshold = config.edition.cluster_threshold
     groups: dict[str, list[tuple[bool, bool]]] = {"monolingual": [], "cross-language": []}
@@ -420,13 +419,7 @@ def main() -> int:
                 f"   {r['tp']:>2} {r['fp']:>2} {r['fn']:>2} {r['tn']:>2}"
             )
     if args.show:
-        matrix = link_scores(
-            pile,
-            vectors.matrix(pile),
-            config.edition,
-            vectors.headline_matrix(pile),
-            vectors.multilingual_matrix(pile),
-        )
+        matrix = link_matrix(config, pile, vectors)
         index = {a.id: i for i, a in enumerate(pile)}
         for pair in pairs:
             if ours(pair.a, pair.b) != pair.same:

@@ -33,12 +33,12 @@ import multiprocessing
 import os
 import shutil
 import smtplib
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -50,15 +50,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from digest import pipeline  # noqa: E402
 from digest.config import Config, SmtpOptions, SourceOptions  # noqa: E402
-from digest.deliver import SmtpTransport, deliver_edition  # noqa: E402
-from digest.models import RenderedEdition  # noqa: E402
+from digest.deliver import DeliveryReport, SmtpTransport, deliver_edition  # noqa: E402
+from digest.models import RenderedEdition, Subscriber  # noqa: E402
 from digest.publish.messages import MessageFactory  # noqa: E402
 from digest.publish.render import render_edition  # noqa: E402
-from digest.store import open_database  # noqa: E402
+from digest.store import Database, open_database  # noqa: E402
 from digest.store import sql as statements  # noqa: E402
 from digest.store.ledger import DeliveryLedger  # noqa: E402
 from digest.store.subscribers import SubscriberStore  # noqa: E402
-from tools.smtp_sink import free_port  # noqa: E402
+from tools.smtp_sink import free_port, wait_for_port  # noqa: E402
 
 GOAL = 0.8
 CPU_GOAL = 1.3  # ours at most this many times smtplib's client CPU per message
@@ -125,6 +125,28 @@ def subscriber_store(path: Path, n: int) -> None:
         )
 
 
+def _deliver(
+    db: Database,
+    store: SubscriberStore,
+    subscribers: Iterable[Subscriber],
+    rendered: RenderedEdition,
+    smtp: SmtpOptions,
+    connections: int,
+) -> DeliveryReport:
+    """Our sender on ``connections`` SMTP connections, with the store's ledger."""
+    options = replace(Config().delivery, connections=connections, transport="smtp", smtp=smtp)
+    factory = MessageFactory(rendered, Config().newsletter, SECRET)
+    return deliver_edition(
+        rendered.edition_id,
+        subscribers,
+        factory.message,
+        lambda: SmtpTransport(smtp),
+        options,
+        ledger=DeliveryLedger(db),
+        subscriber_store=store,
+    )
+
+
 def ours(
     template: Path, work: Path, rendered: RenderedEdition, smtp: SmtpOptions, connections: int
 ) -> tuple[float, int, int, float]:
@@ -136,19 +158,9 @@ def ours(
     with open_database(path) as db:
         store = SubscriberStore(db)
         subscribers = store.pages()  # read a page at a time, as the daily job does
-        options = replace(Config().delivery, connections=connections, transport="smtp", smtp=smtp)
         with PeakRss() as memory:
             started, cpu = time.perf_counter(), time.process_time()
-            factory = MessageFactory(rendered, Config().newsletter, SECRET)
-            report = deliver_edition(
-                rendered.edition_id,
-                subscribers,
-                factory.message,
-                lambda: SmtpTransport(smtp),
-                options,
-                ledger=DeliveryLedger(db),
-                subscriber_store=store,
-            )
+            report = _deliver(db, store, subscribers, rendered, smtp, connections)
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     return elapsed, report.sent, memory.peak, cpu
 
@@ -184,17 +196,7 @@ def _one_process(
     with open_database(path) as db:
         store = SubscriberStore(db)
         mine = [s for s in store.active() if s.id % parts == part]
-        options = replace(Config().delivery, connections=connections, transport="smtp", smtp=smtp)
-        factory = MessageFactory(rendered, Config().newsletter, SECRET)
-        report = deliver_edition(
-            rendered.edition_id,
-            mine,
-            factory.message,
-            lambda: SmtpTransport(smtp),
-            options,
-            ledger=DeliveryLedger(db),
-            subscriber_store=store,
-        )
+        report = _deliver(db, store, mine, rendered, smtp, connections)
     return report.sent
 
 
@@ -230,19 +232,6 @@ def relay_answers(host: str, port: int) -> str | None:
         return f"no SMTP server at {host}:{port} ({exc})"
     conn.quit()
     return None
-
-
-def wait_for_port(port: int, sink: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if sink.poll() is not None:
-            raise SystemExit("the sink exited at start")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("the sink did not start")
 
 
 def main() -> int:

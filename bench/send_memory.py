@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -122,19 +121,6 @@ def child(args: argparse.Namespace) -> int:
     return 0
 
 
-def wait_for_port(port: int, sink: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if sink.poll() is not None:
-            raise SystemExit("the sink exited at start")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("the sink did not start")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,200000", help="list sizes, comma-separated")
@@ -147,7 +133,7 @@ def main() -> int:
     if args.child:
         return child(args)
     sys.path.insert(0, str(ROOT))
-    from tools.smtp_sink import free_port
+    from tools.smtp_sink import free_port, wait_for_port
 
     sizes = [int(s) for s in args.sizes.split(",")]
     port = free_port()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
@@ -15,7 +13,6 @@ from pathlib import Path
 import httpx
 import lxml.html
 import pytest
-import uvicorn
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.testclient import TestClient
@@ -31,10 +28,23 @@ from digest.server import SECURITY_HEADERS, create_app
 from digest.store import Database, open_database
 from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore
-from tools.smtp_sink import free_port
+from tests.app_server import serving
 
 KEY = b"test-secret-0123456789"
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
+
+
+def _one_story_edition() -> Edition:
+    story = Story(
+        "a1",
+        "A title",
+        "https://example.org/a",
+        "Example",
+        "World",
+        Summary((KeyPoint("Point one.", (0,)),), None, "extractive", "test"),
+        1.0,
+    )
+    return Edition("2026-11-24", date(2026, 11, 24), "Digest", (EditionSection("World", (story,)),))
 
 
 @pytest.fixture
@@ -45,19 +55,8 @@ def setup(tmp_path: Path) -> Iterator[tuple[httpx.Client, SubscriberStore]]:
     (archive / "index.html").write_text("<h1>Archive</h1>", encoding="utf-8")
     db: Database = open_database(config.store_path)
     store = SubscriberStore(db)
-    app = create_app(config, db=db, key=KEY)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:  # a start-up wait, not a timing assertion
-        time.sleep(0.01)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=False) as client:
+    with serving(create_app(config, db=db, key=KEY), follow_redirects=False) as client:
         yield client, store
-    server.should_exit = True
-    thread.join(10)
     db.close()
 
 
@@ -124,18 +123,7 @@ def test_the_link_in_a_sent_message_stops_the_next_edition(
     client, store = setup
     ann, _ = store.upsert("ann@example.com", name="Ann")
     bob, _ = store.upsert("bob@example.com")
-    story = Story(
-        "a1",
-        "A title",
-        "https://example.org/a",
-        "Example",
-        "World",
-        Summary((KeyPoint("Point one.", (0,)),), None, "extractive", "test"),
-        1.0,
-    )
-    edition = Edition(
-        "2026-11-24", date(2026, 11, 24), "Digest", (EditionSection("World", (story,)),)
-    )
+    edition = _one_story_edition()
     options = replace(Config().newsletter, base_url=str(client.base_url))
     factory = MessageFactory(render_edition(edition, options), options, KEY)
     outbox = OutboxTransport(tmp_path / "out")
@@ -297,18 +285,7 @@ def test_a_message_carries_a_token_of_the_current_version(tmp_path: Path) -> Non
     store.set_state(ann.id, "active")
     current = store.get(ann.id)
     assert current is not None and current.token_version == 1
-    story = Story(
-        "a1",
-        "A title",
-        "https://example.org/a",
-        "Example",
-        "World",
-        Summary((KeyPoint("Point one.", (0,)),), None, "extractive", "test"),
-        1.0,
-    )
-    edition = Edition(
-        "2026-11-24", date(2026, 11, 24), "Digest", (EditionSection("World", (story,)),)
-    )
+    edition = _one_story_edition()
     factory = MessageFactory(render_edition(edition, Config().newsletter), Config().newsletter, KEY)
     data = factory.message(current).data
     assert make_token(KEY, ann.id, ann.email, 1).encode() in data

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,7 +15,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from digest.config import Config, DeliveryOptions, NewsletterOptions, SmtpOptions
 from digest.publish.i18n import catalog_languages
@@ -25,6 +23,7 @@ from digest.server import create_app
 from digest.store import open_database
 from digest.store.subscribers import SubscriberStore
 from digest.web.strings import MESSAGES, text
+from tests.app_server import serving
 from tools.smtp_sink import SmtpSink, free_port
 
 KEY = b"web-language-test-secret-0123456"
@@ -56,23 +55,8 @@ def serve(tmp_path: Path, sink: SmtpSink, language: str) -> Iterator[tuple[httpx
         ),
     )
     db = open_database(config.store_path)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config, db=db, key=KEY),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="off",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:  # a start-up wait, not a timing assertion
-        time.sleep(0.01)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+    with serving(create_app(config, db=db, key=KEY), port=port) as client:
         yield client, config
-    server.should_exit = True
-    thread.join(10)
     db.close()
 
 

@@ -25,9 +25,11 @@ import re
 import signal
 import socket
 import ssl
+import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -259,6 +261,21 @@ def free_port(host: str = "127.0.0.1") -> int:
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
+
+
+def wait_for_port(port: int, sink: subprocess.Popen[bytes], seconds: float = 20) -> None:
+    """Return once a sink process answers on 127.0.0.1:``port``; SystemExit if it exits
+    first or does not answer within ``seconds`` (the benchmarks' sink start)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if sink.poll() is not None:
+            raise SystemExit("the sink exited at start")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("the sink did not start")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,6 +51,7 @@ __all__ = [
     "section_name",
     "section_of",
     "select_stories",
+    "single_story",
     "topic_label",
 ]
 
@@ -137,6 +138,22 @@ def section_of(article: Article, config: Config, topic: str | None = None) -> st
     if not raw:
         return names.get(_key(DEFAULT_SECTION), DEFAULT_SECTION)
     return names.get(_key(raw)) or names.get(_key(section_name(raw))) or section_name(raw) or raw
+
+
+def single_story(article: Article, summary: Summary, config: Config) -> Story:
+    """A story of one article outside any cluster (an editor's promotion, a topic
+    variant's candidate): in its section, score 0, no related items."""
+    return Story(
+        article_id=article.id,
+        title=article.title,
+        url=article.link,
+        source=article.source,
+        section=section_of(article, config),
+        summary=summary,
+        score=0.0,
+        published=article.published,
+        dek=article.dek,
+    )
 
 
 def _section(lead: RankedArticle, config: Config) -> str:

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 
 from digest.config import Config, send_time
 from digest.edition.actions import Promote, editor_name, replay
-from digest.edition.select import section_of
+from digest.edition.select import single_story
 from digest.errors import EditionError
 from digest.models import Article, Edition, RenderedEdition, Story, Summary
 from digest.publish.render import render_edition
@@ -135,17 +135,7 @@ def story_promoter(config: Config, db: Database, summarize: SummarizeMany) -> Pr
         summary = summarize([article]).get(article.id)
         if summary is None:
             raise EditionError(f"“{article.title}” could not be summarised (see the log)")
-        return Story(
-            article_id=article.id,
-            title=article.title,
-            url=article.link,
-            source=article.source,
-            section=section_of(article, config),
-            summary=summary,
-            score=0.0,
-            published=article.published,
-            dek=article.dek,
-        )
+        return single_story(article, summary, config)
 
     return promote
 

@@ -23,7 +23,7 @@ from digest.edition.personal import (
     topic_key,
     word_match,
 )
-from digest.edition.select import section_of
+from digest.edition.select import single_story
 from digest.edition.vectors import TopicVectors, embed_articles, topic_phrases
 from digest.embed import get_encoder
 from digest.errors import SubscriberError
@@ -32,9 +32,7 @@ from digest.models import (
     Edition,
     OutgoingMessage,
     RenderedEdition,
-    Story,
     Subscriber,
-    Summary,
 )
 from digest.pipeline.build import SummarizeMany, build_edition, store_summarizer
 from digest.publish.messages import MessageFactory
@@ -77,20 +75,6 @@ class Variants:
         return self.by_key.get(topic_key(subscriber.topics), self.default)
 
 
-def _candidate_story(article: Article, summary: Summary, config: Config) -> Story:
-    return Story(
-        article_id=article.id,
-        title=article.title,
-        url=article.link,
-        source=article.source,
-        section=section_of(article, config),
-        summary=summary,
-        score=0.0,
-        published=article.published,
-        dek=article.dek,
-    )
-
-
 def edition_variants(
     config: Config,
     db: Database,
@@ -129,9 +113,7 @@ def edition_variants(
     # Summarise only the candidates some topic set would take.
     needed = [a for i, (_, a) in pool.items() if any(m[i] >= MATCH_AT for m in matches.values())]
     summaries = (summarize or store_summarizer(config, db))(needed) if needed else {}
-    candidates = [
-        _candidate_story(a, summaries[i], config) for a in needed if (i := a.id) in summaries
-    ]
+    candidates = [single_story(a, summaries[i], config) for a in needed if (i := a.id) in summaries]
     by_key = {key: personal_edition(edition, matches[key], candidates) for key in wanted}
     by_key[()] = edition
     return Variants(edition, by_key)

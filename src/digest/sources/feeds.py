@@ -46,7 +46,12 @@ from digest.sources.article import (
 )
 from digest.sources.bounds import MAX_FEED_ITEMS, MAX_NESTING, describe
 from digest.sources.dates import is_bare_date, parse_datetime, plausible
-from digest.sources.markup import html_blocks, looks_like_html, parse_fragment
+from digest.sources.markup import (
+    first_lead_image,
+    html_blocks,
+    looks_like_html,
+    parse_fragment,
+)
 from digest.text.clean import repair
 from digest.text.language import normal_language
 from digest.text.rules import title_key
@@ -311,16 +316,9 @@ def _entry_image(
         root = parse_fragment(value)
         if root is None:
             continue
-        for img in root.iter("img"):
-            image = lead_image(
-                img.get("src"),
-                base=base,
-                width=img.get("width"),
-                height=img.get("height"),
-                alt=img.get("alt") or "",
-            )
-            if image is not None:
-                return image
+        image = first_lead_image(root, base)
+        if image is not None:
+            return image
     return None
 
 

@@ -13,7 +13,8 @@ import lxml.etree
 import lxml.html
 from markdown_it import MarkdownIt
 
-from digest.sources.article import Block
+from digest.models import LeadImage
+from digest.sources.article import Block, lead_image
 from digest.sources.bounds import MAX_NESTING
 
 __all__ = ["html_blocks", "markdown_blocks", "parse_fragment"]
@@ -160,6 +161,21 @@ def _text_without_dropped(element: lxml.etree._Element) -> list[str]:
         elif node is not element:
             found.append(node.tail or "")
     return [t for t in found if t.strip()]
+
+
+def first_lead_image(root: lxml.html.HtmlElement, base: str | None) -> LeadImage | None:
+    """The first ``<img>`` under ``root`` that ``lead_image`` keeps, else None."""
+    for img in root.iter("img"):
+        image = lead_image(
+            img.get("src"),
+            base=base,
+            width=img.get("width"),
+            height=img.get("height"),
+            alt=img.get("alt") or "",
+        )
+        if image is not None:
+            return image
+    return None
 
 
 def parse_fragment(html: str) -> lxml.html.HtmlElement | None:

@@ -35,7 +35,7 @@ from digest.sources.article import (
 )
 from digest.sources.bounds import MAX_PAGE_TEXT_CHARS
 from digest.sources.dates import parse_datetime
-from digest.sources.markup import html_blocks
+from digest.sources.markup import first_lead_image, html_blocks
 from digest.text.language import normal_language
 
 __all__ = ["extract_blocks", "looks_like_page", "parse_page"]
@@ -266,16 +266,9 @@ def _page_image(
             return image
     for container in ("article", "main"):
         for element in document.iter(container):
-            for img in element.iter("img"):
-                image = lead_image(
-                    img.get("src"),
-                    base=base,
-                    width=img.get("width"),
-                    height=img.get("height"),
-                    alt=img.get("alt") or "",
-                )
-                if image is not None:
-                    return image
+            image = first_lead_image(element, base)
+            if image is not None:
+                return image
     return None
 
 

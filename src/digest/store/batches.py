@@ -23,7 +23,7 @@ from digest.errors import StoreError
 from digest.models import Frequency, Subscriber
 from digest.store import sql
 from digest.store.db import Database
-from digest.store.ledger import AmbiguousDelivery, DeliveryLedger
+from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import subscriber_from_row
 
 __all__ = ["RangeLedger", "SendBatch", "SendBatches", "active_in_range"]
@@ -133,47 +133,25 @@ def active_in_range(
 
 
 class RangeLedger(DeliveryLedger):
-    """The ledger of one batch: recovery, pending rows and counts within its range only."""
+    """The ledger of one batch: recovery, pending rows and counts within its range only
+    (``recover`` requeues the range's rows a dead worker left in ``sending``: the batch
+    lock proves no live worker holds them)."""
+
+    # The base class's statements, for the range.
 
     def __init__(self, db: Database, first: int, last: int) -> None:
         super().__init__(db)
         self.first, self.last = first, last
 
-    def _range(self, edition_id: str) -> dict[str, object]:
+    _AMBIGUOUS = sql.AMBIGUOUS_DELIVERIES_IN_RANGE
+    _REQUEUE_AMBIGUOUS = sql.REQUEUE_AMBIGUOUS_IN_RANGE
+    _PENDING = sql.PENDING_DELIVERIES_IN_RANGE
+    _COUNT_BY_STATE = sql.COUNT_DELIVERIES_IN_RANGE_BY_STATE
+    _LEFT_BY = "a worker died"
+
+    def _params(self, edition_id: str) -> dict[str, object]:
         return {"edition_id": edition_id, "first": self.first, "last": self.last}
 
     def enqueue(self, edition_id: str, subscriber_ids: Iterable[int]) -> None:
         """Nothing: the dispatcher queued every row before it cut the batches
         (``SendBatches.enqueue_active``), and a batch sends only rows it planned."""
-
-    def recover(self, edition_id: str) -> list[AmbiguousDelivery]:
-        """Requeue the range's rows a dead worker left in ``sending`` (the batch lock proves
-        no live worker holds them)."""
-        with self.db.transaction():
-            ambiguous = [
-                AmbiguousDelivery(int(r["subscriber_id"]), r["email"], r["message_id"])
-                for r in self.db.query(sql.AMBIGUOUS_DELIVERIES_IN_RANGE, self._range(edition_id))
-            ]
-            self.db.execute(
-                sql.REQUEUE_AMBIGUOUS_IN_RANGE, {**self._range(edition_id), "now": _now()}
-            )
-        for item in ambiguous:
-            log.warning(
-                "%s: a worker died between DATA and the ledger write for %s;"
-                " resending with the same Message-ID %s",
-                edition_id,
-                item.email,
-                item.message_id,
-            )
-        return ambiguous
-
-    def pending(self, edition_id: str) -> list[int]:
-        rows = self.db.query(sql.PENDING_DELIVERIES_IN_RANGE, self._range(edition_id))
-        return [int(r["subscriber_id"]) for r in rows]
-
-    def counts(self, edition_id: str) -> dict[str, int]:
-        found = {
-            r["state"]: int(r["n"])
-            for r in self.db.query(sql.COUNT_DELIVERIES_IN_RANGE_BY_STATE, self._range(edition_id))
-        }
-        return {s: found.get(s, 0) for s in ("queued", "sending", "sent", "deferred", "failed")}

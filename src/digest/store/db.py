@@ -103,18 +103,31 @@ class Database:
             outer = self._depth == 0
             try:
                 if outer:
-                    self.execute("BEGIN IMMEDIATE")
+                    self._begin()
                 self._depth += 1
                 try:
                     yield self
                 finally:
                     self._depth -= 1
                 if outer:
-                    self.execute("COMMIT")
+                    self._commit()
             except BaseException:
-                if outer and self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
+                if outer and self._in_transaction():
+                    self._rollback()
                 raise
+
+    # The dialect's part of ``transaction`` (PostgresDatabase overrides these four).
+    def _begin(self) -> None:
+        self.execute("BEGIN IMMEDIATE")
+
+    def _commit(self) -> None:
+        self.execute("COMMIT")
+
+    def _in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
+    def _rollback(self) -> None:
+        self._conn.execute("ROLLBACK")
 
     def execute(self, statement: str, params: Any = ()) -> Cursor:
         try:

@@ -84,8 +84,20 @@ class AmbiguousDelivery:
 class DeliveryLedger:
     """The ledger of one store. Thread-safe: ``Database`` serialises its statements."""
 
+    # The statements of the whole edition; ``RangeLedger`` names its range's instead.
+    _AMBIGUOUS = sql.AMBIGUOUS_DELIVERIES
+    _REQUEUE_AMBIGUOUS = sql.REQUEUE_AMBIGUOUS
+    _PENDING = sql.PENDING_DELIVERIES
+    _COUNT_BY_STATE = sql.COUNT_DELIVERIES_BY_STATE
+    # Who left a row in ``sending`` (for the warning).
+    _LEFT_BY = "the last run stopped"
+
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    def _params(self, edition_id: str) -> dict[str, object]:
+        """The parameters of the statements above."""
+        return {"edition_id": edition_id}
 
     def enqueue(self, edition_id: str, subscriber_ids: Iterable[int]) -> None:
         """A ``queued`` row for each subscriber that has none yet for this edition."""
@@ -107,14 +119,15 @@ class DeliveryLedger:
         with self.db.transaction():
             ambiguous = [
                 AmbiguousDelivery(int(r["subscriber_id"]), r["email"], r["message_id"])
-                for r in self.db.query(sql.AMBIGUOUS_DELIVERIES, {"edition_id": edition_id})
+                for r in self.db.query(self._AMBIGUOUS, self._params(edition_id))
             ]
-            self.db.execute(sql.REQUEUE_AMBIGUOUS, {"edition_id": edition_id, "now": _now()})
+            self.db.execute(self._REQUEUE_AMBIGUOUS, {**self._params(edition_id), "now": _now()})
         for item in ambiguous:
             log.warning(
-                "%s: the last run stopped between DATA and the ledger write for %s;"
+                "%s: %s between DATA and the ledger write for %s;"
                 " resending with the same Message-ID %s",
                 edition_id,
+                self._LEFT_BY,
                 item.email,
                 item.message_id,
             )
@@ -122,7 +135,7 @@ class DeliveryLedger:
 
     def pending(self, edition_id: str) -> list[int]:
         """Subscriber ids whose message is still to send (and who are still active)."""
-        rows = self.db.query(sql.PENDING_DELIVERIES, {"edition_id": edition_id})
+        rows = self.db.query(self._PENDING, self._params(edition_id))
         return [int(r["subscriber_id"]) for r in rows]
 
     def states(self, edition_id: str, subscriber_ids: Sequence[int]) -> list[LedgerState]:
@@ -215,7 +228,7 @@ class DeliveryLedger:
     def counts(self, edition_id: str) -> dict[str, int]:
         found = {
             r["state"]: int(r["n"])
-            for r in self.db.query(sql.COUNT_DELIVERIES_BY_STATE, {"edition_id": edition_id})
+            for r in self.db.query(self._COUNT_BY_STATE, self._params(edition_id))
         }
         return {s: found.get(s, 0) for s in ("queued", "sending", "sent", "deferred", "failed")}
 

@@ -24,8 +24,6 @@ import logging
 import re
 import threading
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from digest.errors import StoreError
@@ -466,25 +464,18 @@ class PostgresDatabase(Database):
                     ) from exc
                 self._raw("UPDATE digest_schema SET version = %s", (target,))
 
-    @contextmanager
-    def transaction(self) -> Iterator[Database]:
-        """All statements inside commit together or not at all; nests (inner blocks join)."""
-        with self._lock:
-            outer = self._depth == 0
-            try:
-                if outer:
-                    self._raw("BEGIN")
-                self._depth += 1
-                try:
-                    yield self
-                finally:
-                    self._depth -= 1
-                if outer:
-                    self._raw("COMMIT")
-            except BaseException:
-                if outer and self._pg.info.transaction_status != 0:  # 0: idle
-                    self._pg.execute("ROLLBACK")
-                raise
+    # The PostgreSQL part of the base class's ``transaction``.
+    def _begin(self) -> None:
+        self._raw("BEGIN")
+
+    def _commit(self) -> None:
+        self._raw("COMMIT")
+
+    def _in_transaction(self) -> bool:
+        return bool(self._pg.info.transaction_status != 0)  # 0: idle
+
+    def _rollback(self) -> None:
+        self._pg.execute("ROLLBACK")
 
     def execute(self, statement: str, params: Any = ()) -> Any:
         text = translate(statement)
@@ -511,13 +502,6 @@ class PostgresDatabase(Database):
                 return cursor
         except self._psycopg.Error as exc:
             raise StoreError(f"{self.path}: {_first(exc)}") from exc
-
-    def query(self, statement: str, params: Any = ()) -> list[Any]:
-        return list(self.execute(statement, params).fetchall())
-
-    def scalar(self, statement: str, params: Any = ()) -> Any:
-        row = self.execute(statement, params).fetchone()
-        return None if row is None else row[0]
 
     @property
     def connection(self) -> Any:
