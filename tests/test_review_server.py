@@ -325,3 +325,22 @@ def test_a_body_that_trickles_in_is_refused_at_its_bound(
         answer = trickle(served.base, path, head)
         assert answer.startswith(b"HTTP/1.1 400"), (path, answer[:80])
     assert SubscriberStore(served.db).get(sid).state == "active"  # type: ignore[union-attr]
+
+
+def test_topics_echoed_on_the_preferences_page_are_escaped(served: Served) -> None:
+    email = "sana@misal.pk"
+    sid = active(served.db, email)
+    token = make_preferences_token(KEY, sid, email)
+    hostile = '"><img src=x onerror=alert(1)>سیاست, <b>Klima</b>'
+    saved = served.client.post(f"/p/{token}", data={"action": "save", "topics": hostile})
+    assert saved.status_code == 200
+    assert "<img" not in saved.text and "<b>Klima" not in saved.text
+    assert "&lt;b&gt;Klima&lt;/b&gt;" in saved.text and "سیاست" in saved.text
+    stored = SubscriberStore(served.db).get(sid)
+    assert stored is not None and "<b>Klima</b>" in stored.topics
+    refused = served.client.post(
+        f"/p/{token}", data={"action": "save", "topics": "Wirtschaft\r\nBcc: x@y.z"}
+    )
+    assert refused.status_code == 400 and "\r\nBcc" not in refused.text
+    odd = served.client.post(f"/p/{token}", data={"action": "save", "frequency": "<hourly>"})
+    assert odd.status_code == 400 and "<hourly>" not in odd.text
