@@ -120,8 +120,8 @@ def add_desk_controls(page: str, edition: Edition, token: str) -> str:
         entries = [li for li in left.iter("li") if li.getparent().getparent() is left]
         # The panel lists the stories a cap gave way for apart ("Caps relaxed"): they are
         # in the edition, with nothing to promote.
-        out = [item for item in edition.left_out if item.kind != "cap_relaxed"]
-        for entry, item in zip(entries, out, strict=False):
+        still_out = [item for item in edition.left_out if item.kind != "cap_relaxed"]
+        for entry, item in zip(entries, still_out, strict=False):
             entry.append(_fragment(_form(token, "promote", "Promote", {"id": item.article_id})))
     panel = doc.get_element_by_id("digest-editor-panel", None)
     if panel is not None:
