@@ -16,6 +16,7 @@ import pytest
 from digest.config import Config, EditionOptions
 from digest.edition.cluster import Cluster, text_similarity
 from digest.edition.rank import RankedArticle, ScoreTerms
+from digest.edition.related import RelatedPool, related_for
 from digest.edition.select import select_stories, story_similarity
 from digest.edition.vectors import embed_articles
 from digest.models import Article
@@ -202,3 +203,24 @@ def test_english_stories_keep_the_encoder() -> None:
     vectors = embed_articles(Config(), english)
     matrix = vectors.matrix(english)
     assert np.allclose(story_similarity(english, vectors), matrix @ matrix.T, atol=1e-6)
+
+
+def _no_titles(titles: object) -> np.ndarray:
+    raise AssertionError("no cited title to encode here")
+
+
+@pytest.mark.parametrize(("rows", "language"), CASES)
+def test_related_items_outside_english_follow_shared_words(
+    rows: list[tuple[str, str, str]], language: str
+) -> None:
+    """A story not in English gets "similar" related items of its own language: the
+    other reports of its event (stored, not in its cluster; in Chinese only the closer of
+    the two reaches the bar), not the unrelated ones, and nothing in another language."""
+    articles = _articles(rows, language)
+    elsewhere = dataclasses.replace(_articles(rows[:1], "en")[0], id="other-language")
+    pool_articles = [*articles[1:], elsewhere]
+    pool = RelatedPool(pool_articles, np.zeros((len(pool_articles), 384), np.float32), _no_titles)
+    items = related_for(articles[0], np.zeros(384, np.float32), pool, EditionOptions())
+    found = {item.article_id for item in items}
+    assert found and found <= {articles[1].id, articles[2].id}, [i.title for i in items]
+    assert all(item.reason == "similar" for item in items)

@@ -59,11 +59,14 @@ __all__ = [
     "FIGURES_CONFLICT",
     "LEX_ALONE",
     "LEX_WEIGHT",
+    "TEXT_SCALE",
     "Cluster",
     "cluster_articles",
+    "language_of",
     "link_scores",
     "shared_words",
     "text_similarity",
+    "text_similarity_to",
 ]
 
 LEX_WEIGHT = 0.3
@@ -162,7 +165,7 @@ def _disjoint(a: frozenset[str], b: frozenset[str]) -> bool:
     return bool(a) and bool(b) and not a & b
 
 
-def _language(article: Article) -> str:
+def language_of(article: Article) -> str:
     """The article's language code (``pt`` of ``pt-BR``); "en" for text the English test
     passes; "" when unknown (a pair with an unknown side counts as one language: the
     stricter bar)."""
@@ -255,6 +258,21 @@ def _text_tokens(article: Article) -> list[str]:
     return tokens
 
 
+# Shared-words cosines run lower than the encoder's: two reports of one event written
+# apart share 0.1-0.4 of their TF-IDF weight, unrelated ones under 0.05 (real Urdu and
+# German feeds, tests/test_diversity_languages.py); this factor (capped at 1) puts them
+# on the encoder's scale (same event 0.5-1, unrelated 0-0.25) for MMR and related stories.
+TEXT_SCALE = 5.0
+
+
+def text_similarity_to(article: Article, others: Sequence[Article]) -> Vectors:
+    """``text_similarity`` of ``article`` to each of ``others`` (IDF over all of them):
+    one row, without the whole pile's matrix."""
+    matrix = _tfidf_rows([Counter(_text_tokens(a)) for a in (article, *others)], floor=0.0)
+    row = matrix[1:] @ matrix[0].T
+    return np.asarray(row.toarray(), dtype=np.float32).ravel()
+
+
 def text_similarity(articles: Sequence[Article]) -> Vectors:
     """Pairwise TF-IDF cosine of the articles' openings, in any language: the bundled
     encoder reads English only, and scores any two Urdu or German texts alike; shared
@@ -291,7 +309,7 @@ def link_scores(
         cosine = np.maximum(cosine, headlines @ headlines.T)
     apart = np.zeros((n, n), dtype=bool)
     if multilingual is not None:
-        languages = [_language(a) for a in articles]
+        languages = [language_of(a) for a in articles]
         known = np.array([bool(x) for x in languages], dtype=bool)
         codes = np.array(languages, dtype=object)
         apart = known[:, None] & known[None, :] & (codes[:, None] != codes[None, :])

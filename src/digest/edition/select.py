@@ -27,7 +27,7 @@ from datetime import date, datetime
 import numpy as np
 
 from digest.config import Config
-from digest.edition.cluster import MULTILINGUAL_ZERO, Cluster, text_similarity
+from digest.edition.cluster import MULTILINGUAL_ZERO, TEXT_SCALE, Cluster, text_similarity
 from digest.edition.rank import RankedArticle
 from digest.edition.related import without_repeats
 from digest.edition.vectors import ArticleVectors, english
@@ -59,11 +59,6 @@ __all__ = [
 ]
 
 DEFAULT_SECTION = "News"
-# Shared-words cosines run lower than the encoder's: two reports of one event written
-# apart share 0.1-0.4 of their TF-IDF weight, unrelated ones under 0.05 (real Urdu and
-# German feeds, tests/test_diversity_languages.py); this factor (capped at 1) puts them
-# on the encoder's scale for MMR (same event 0.5-1, unrelated 0-0.25).
-TEXT_SCALE = 5.0
 
 
 def edition_id(day: date) -> str:
