@@ -9,6 +9,7 @@ module stores and computes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -52,6 +53,17 @@ class BounceStore:
     def mark_handled(self, message_key: str, outcome: str) -> None:
         self.db.execute(
             sql.MARK_MAIL_HANDLED, {"message_key": message_key, "outcome": outcome, "now": _now()}
+        )
+
+    def sent_to(self, subscriber_id: int, message_ids: Iterable[str]) -> bool:
+        """Whether the ledger records one of ``message_ids`` as sent to this subscriber."""
+        return any(
+            self.db.scalar(
+                sql.DELIVERY_WITH_MESSAGE_ID,
+                {"subscriber_id": subscriber_id, "message_id": message_id},
+            )
+            is not None
+            for message_id in message_ids
         )
 
     # --- scores and events ---------------------------------------------------------------
