@@ -332,14 +332,18 @@ def test_without_verp_a_bounce_counts_only_with_our_message_id(
             # names fay but returns no Message-ID: anyone could have written it
             dsn("fay@example.com", "5.1.1", to="digest@example.org"),
             # gus's Message-ID but naming fay: not evidence about fay
-            dsn("fay@example.com", "5.1.1", to="digest@example.org",
-                returned="Message-ID: <99999999999999999999999999999999@example.org>\n"),
+            dsn(
+                "fay@example.com",
+                "5.1.1",
+                to="digest@example.org",
+                returned="Message-ID: <99999999999999999999999999999999@example.org>\n",
+            ),
             dsn("stranger@example.com", "5.1.1", to="digest@example.org", returned=ours),
             # a forged VERP address: does not verify, and brings no evidence
             dsn("fay@example.com", "5.1.1", to="bounces+1-aaaaaaaaaaaaaaaa@example.org"),
             # the returned original is the message the ledger says went to fay
             dsn("Fay@Example.com", "5.1.1", to="digest@example.org", returned=ours),
-        ],  # fmt: skip
+        ],
     )
     report = run(config, db, box)
     assert report.suppressed == ["fay@example.com"]
@@ -358,16 +362,31 @@ def test_forged_complaints_and_bounces_suppress_nobody(tmp_path: Path, db: Datab
         [
             arf("una@example.com", mail_from="digest@example.org"),
             arf("una@example.com", mail_from="digest@example.org", message_id=forged),
-            arf("una@example.com", mail_from="bounces+1-AAAAAAAAAAAAAAAAAAAAAA@example.org",
-                list_unsubscribe=f"<https://news.example.org/u/{una.id}.{'A' * 24}>"),
-            *(dsn("una@example.com", "5.1.1", to=BOUNCES, when=NOW - timedelta(days=d),
-                  returned=f"Message-ID: {forged}\n") for d in range(3)),
+            arf(
+                "una@example.com",
+                mail_from="bounces+1-AAAAAAAAAAAAAAAAAAAAAA@example.org",
+                list_unsubscribe=f"<https://news.example.org/u/{una.id}.{'A' * 24}>",
+            ),
+            *(
+                dsn(
+                    "una@example.com",
+                    "5.1.1",
+                    to=BOUNCES,
+                    when=NOW - timedelta(days=d),
+                    returned=f"Message-ID: {forged}\n",
+                )
+                for d in range(3)
+            ),
             plain_mail("una@example.com", UNSUBSCRIBE, "unsubscribe"),
             # an Authentication-Results for another domain proves nothing about una's
-            plain_mail("una@example.com", UNSUBSCRIBE, "unsubscribe",
-                       auth="mx.example.org; dkim=pass header.d=mallory.example;"
-                            " spf=pass smtp.mailfrom=m@mallory.example"),
-        ],  # fmt: skip
+            plain_mail(
+                "una@example.com",
+                UNSUBSCRIBE,
+                "unsubscribe",
+                auth="mx.example.org; dkim=pass header.d=mallory.example;"
+                " spf=pass smtp.mailfrom=m@mallory.example",
+            ),
+        ],
     )
     report = run(config, db, box)
     assert (report.handled, report.left, report.complaints, report.hard) == (0, 8, 0, 0)
@@ -393,10 +412,14 @@ def test_evidence_in_the_returned_original_identifies_the_subscriber(
         tmp_path / "Maildir",
         [
             # a bounce whose returned original carries vic's footer link (signed token)
-            dsn("vic.alt@example.net", "5.1.1", to="digest@example.org",
-                returned=f"X-Footer: {footer}\n"),
+            dsn(
+                "vic.alt@example.net",
+                "5.1.1",
+                to="digest@example.org",
+                returned=f"X-Footer: {footer}\n",
+            ),
             complaint,
-        ],  # fmt: skip
+        ],
     )
     report = run(config, db, box)
     assert (report.handled, report.hard, report.complaints) == (2, 1, 1)
