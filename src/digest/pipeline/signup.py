@@ -8,9 +8,9 @@ bounces or a complaint), and at most ``mails_per_address_per_day`` go to any one
 A request whose link was mailed and is still live is never overwritten: a second request
 for the address (anyone can post one) mails the same link again, for what the first one
 asked, and the link confirms only the request it was made for (its expiry names it).
-``confirm_signup`` checks the signed, expiring token, makes the address an active subscriber (an unsubscribed one too: they
-asked again and confirmed) and records the consent: time, method, the form's page and
-the topics chosen.
+``confirm_signup`` checks the signed, expiring token, makes the address an active
+subscriber (an unsubscribed one too: they asked again and confirmed) and records the
+consent: time, method, the form's page and the topics chosen.
 """
 
 from __future__ import annotations
