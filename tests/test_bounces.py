@@ -316,6 +316,25 @@ def test_soft_bounces_score_once_a_day_decay_and_then_suppress(
     assert store.by_email("eve@example.com").state == "active"  # type: ignore[union-attr]
 
 
+def test_the_soft_score_does_not_depend_on_the_order_mail_is_read(tmp_path: Path) -> None:
+    """A Maildir lists its messages in no particular order: the same bounces read oldest
+    first and newest first leave the same score (each halved from its own day)."""
+    days = [NOW - timedelta(days=d) for d in (60, 30, 9, 0)]
+    scores = []
+    for name, order in (("oldest", days), ("newest", days[::-1])):
+        db = open_database(tmp_path / f"{name}.sqlite3")
+        subscriber, _ = SubscriberStore(db).upsert(f"{name}@example.com")
+        store = BounceStore(db)
+        for i, when in enumerate(order):
+            store.record(subscriber.id, f"m{i}", "soft", "4.2.2", when, half_life_days=7.0)
+        scores.append(store.score(subscriber.id))
+    oldest, newest = scores
+    expected = sum(0.5 ** ((NOW - d).days / 7.0) for d in days)
+    assert oldest.score == pytest.approx(expected) and newest.score == pytest.approx(expected)
+    assert oldest.last_at == newest.last_at == NOW and oldest.soft == newest.soft == 4
+    assert expected < 2.0  # one fresh bounce and old ones long decayed: far from suppression
+
+
 def test_without_verp_a_bounce_counts_only_with_our_message_id(
     tmp_path: Path, db: Database
 ) -> None:

@@ -107,15 +107,25 @@ class BounceStore:
             old = self.score(subscriber_id)
             if kind not in ("hard", "soft"):
                 return old
-            score = decayed(old.score, old.last_at, when, half_life_days)
+            # The score is a sum of bounces each halved every half-life since it happened,
+            # measured at the latest bounce, so the order mail is read in changes nothing:
+            # a bounce older than the latest one adds its own decayed weight.
+            if old.last_at is None or when >= old.last_at:
+                score, weight, last = (
+                    decayed(old.score, old.last_at, when, half_life_days),
+                    1.0,
+                    when,
+                )
+            else:
+                score, last = old.score, old.last_at
+                weight = decayed(1.0, when, old.last_at, half_life_days)
             same_day = old.last_at is not None and old.last_at.date() == when.date()
             hard, soft = old.hard, old.soft
             if kind == "hard":
                 hard += 1
             elif not same_day or old.soft == 0:
                 soft += 1
-                score += 1.0
-            last = when if old.last_at is None or when > old.last_at else old.last_at
+                score += weight
             new = BounceScore(score, hard, soft, last)
             self.db.execute(
                 sql.PUT_BOUNCE_SCORE,
