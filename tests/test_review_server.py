@@ -24,6 +24,7 @@ from digest.publish.signed import (
 from digest.publish.tokens import make_token
 from digest.server import create_app
 from digest.store import Database, open_database
+from digest.store.consent import ConsentStore
 from digest.store.subscribers import SubscriberStore
 from tools.smtp_sink import free_port
 
@@ -249,7 +250,10 @@ def test_old_links_stop_working_after_leaving_and_signing_up_again(served: Serve
     one_click = {"List-Unsubscribe": "One-Click"}
     assert served.client.post(f"/u/{old_unsub}", data=one_click).status_code == 200
     assert served.client.post("/subscribe", data={"email": email}).status_code == 200
-    confirm = make_confirm_token(KEY, email, int(time.time()) + 3600)
+    # The link mailed for this request: its expiry names the pending request.
+    pending = ConsentStore(served.db).pending(email)
+    assert pending is not None
+    confirm = make_confirm_token(KEY, email, int(pending.expires_at.timestamp()))
     assert served.client.post(f"/subscribe/confirm/{confirm}").status_code == 200
     again = SubscriberStore(served.db).get(sid)
     assert again is not None and again.state == "active" and again.token_version == 1
