@@ -31,6 +31,7 @@ from digest.publish.signed import read_verp, verify_verp, verp_address
 from digest.publish.tokens import make_token
 from digest.store import Database, open_database
 from digest.store.bounces import BounceStore, decayed
+from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore
 
 from .dovecot_instance import PASSWORD as IMAP_PASSWORD
@@ -64,8 +65,10 @@ def dsn(
     action: str = "failed",
     when: datetime = NOW,
     extra: str = "",
+    returned: str = "",
 ) -> bytes:
-    """An RFC 3464 report as a relay sends it: text, delivery-status, returned headers."""
+    """An RFC 3464 report as a relay sends it: text, delivery-status, returned headers
+    (``returned``: more header lines of the returned original, e.g. its Message-ID)."""
     report = MIMEMultipart("report", report_type="delivery-status")
     report["From"] = "Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>"
     report["To"] = to
@@ -82,13 +85,17 @@ def dsn(
     status_part = MIMEBase("message", "delivery-status")
     status_part.set_payload([per_message, per_recipient])
     report.attach(status_part)
-    headers = MIMEText(f"From: digest@example.org\nTo: {recipient}\nSubject: The Daily Digest\n")
+    headers = MIMEText(
+        f"From: digest@example.org\nTo: {recipient}\nSubject: The Daily Digest\n{returned}"
+    )
     headers.set_type("text/rfc822-headers")
     report.attach(headers)
     return ("Return-Path: <>\n" + report.as_string()).encode()
 
 
-def arf(original_to: str, *, mail_from: str, list_unsubscribe: str = "") -> bytes:
+def arf(
+    original_to: str, *, mail_from: str, list_unsubscribe: str = "", message_id: str = ""
+) -> bytes:
     """An RFC 5965 abuse report: human part, machine part, the returned message."""
     report = MIMEMultipart("report", report_type="feedback-report")
     report["From"] = "Feedback Loop <fbl@mailbox.example.net>"
@@ -113,20 +120,32 @@ def arf(original_to: str, *, mail_from: str, list_unsubscribe: str = "") -> byte
     original["Subject"] = "The Daily Digest · 1 Dec"
     if list_unsubscribe:
         original["List-Unsubscribe"] = list_unsubscribe
+    if message_id:
+        original["Message-ID"] = message_id
     original.set_content("the newsletter\n")
     report.attach(MIMEMessage(original))
     return report.as_bytes()
 
 
-def plain_mail(sender: str, to: str, subject: str, *, auto: bool = False) -> bytes:
+def plain_mail(
+    sender: str,
+    to: str,
+    subject: str,
+    *,
+    auto: bool = False,
+    auth: str = "",
+    body: str = "please\n",
+) -> bytes:
     message = EmailMessage()
+    if auth:  # what the receiving relay prepends (RFC 8601)
+        message["Authentication-Results"] = auth
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = format_datetime(NOW)
     if auto:
         message["Auto-Submitted"] = "auto-replied"
-    message.set_content("please\n")
+    message.set_content(body)
     return message.as_bytes()
 
 
@@ -145,6 +164,13 @@ def run(config: Config, db: Database, maildir: Path, now: datetime = NOW) -> Bou
 @pytest.fixture
 def db(tmp_path: Path) -> Database:
     return open_database(tmp_path / "store.sqlite3")
+
+
+def sent(db: Database, subscriber_id: int, message_id: str, edition: str = "2026-12-01") -> None:
+    """The ledger's record that ``message_id`` went to this subscriber."""
+    ledger = DeliveryLedger(db)
+    ledger.enqueue(edition, [subscriber_id])
+    assert ledger.claim(edition, subscriber_id, message_id)
 
 
 def verp(store: SubscriberStore, email: str) -> str:
@@ -290,24 +316,133 @@ def test_soft_bounces_score_once_a_day_decay_and_then_suppress(
     assert store.by_email("eve@example.com").state == "active"  # type: ignore[union-attr]
 
 
-def test_without_verp_the_failed_recipient_names_the_subscriber(
+def test_the_soft_score_does_not_depend_on_the_order_mail_is_read(tmp_path: Path) -> None:
+    """A Maildir lists its messages in no particular order: the same bounces read oldest
+    first and newest first leave the same score (each halved from its own day)."""
+    days = [NOW - timedelta(days=d) for d in (60, 30, 9, 0)]
+    scores = []
+    for name, order in (("oldest", days), ("newest", days[::-1])):
+        db = open_database(tmp_path / f"{name}.sqlite3")
+        subscriber, _ = SubscriberStore(db).upsert(f"{name}@example.com")
+        store = BounceStore(db)
+        for i, when in enumerate(order):
+            store.record(subscriber.id, f"m{i}", "soft", "4.2.2", when, half_life_days=7.0)
+        scores.append(store.score(subscriber.id))
+    oldest, newest = scores
+    expected = sum(0.5 ** ((NOW - d).days / 7.0) for d in days)
+    assert oldest.score == pytest.approx(expected) and newest.score == pytest.approx(expected)
+    assert oldest.last_at == newest.last_at == NOW and oldest.soft == newest.soft == 4
+    assert expected < 2.0  # one fresh bounce and old ones long decayed: far from suppression
+
+
+def test_without_verp_a_bounce_counts_only_with_our_message_id(
     tmp_path: Path, db: Database
 ) -> None:
     config = make_config(tmp_path)
     store = SubscriberStore(db)
-    store.upsert("fay@example.com")
+    fay, _ = store.upsert("fay@example.com")
+    gus, _ = store.upsert("gus@example.com")
+    sent(db, fay.id, "<0f1e2d3c4b5a69788796a5b4c3d2e1f0@example.org>")
+    sent(db, gus.id, "<99999999999999999999999999999999@example.org>")
+    ours = "Message-ID: <0f1e2d3c4b5a69788796a5b4c3d2e1f0@example.org>\n"
     box = make_maildir(
         tmp_path / "Maildir",
         [
-            dsn("Fay@Example.com", "5.1.1", to="digest@example.org"),
-            dsn("stranger@example.com", "5.1.1", to="digest@example.org"),  # not ours: left
+            # names fay but returns no Message-ID: anyone could have written it
+            dsn("fay@example.com", "5.1.1", to="digest@example.org"),
+            # gus's Message-ID but naming fay: not evidence about fay
+            dsn(
+                "fay@example.com",
+                "5.1.1",
+                to="digest@example.org",
+                returned="Message-ID: <99999999999999999999999999999999@example.org>\n",
+            ),
+            dsn("stranger@example.com", "5.1.1", to="digest@example.org", returned=ours),
+            # a forged VERP address: does not verify, and brings no evidence
             dsn("fay@example.com", "5.1.1", to="bounces+1-aaaaaaaaaaaaaaaa@example.org"),
+            # the returned original is the message the ledger says went to fay
+            dsn("Fay@Example.com", "5.1.1", to="digest@example.org", returned=ours),
         ],
     )
     report = run(config, db, box)
     assert report.suppressed == ["fay@example.com"]
-    # The forged VERP address did not verify: the DSN fell back to its recipient (fay).
-    assert (report.handled, report.left) == (2, 1)
+    assert (report.handled, report.left) == (1, 4)
+    assert store.get(gus.id).state == "active"  # type: ignore[union-attr]
+
+
+def test_forged_complaints_and_bounces_suppress_nobody(tmp_path: Path, db: Database) -> None:
+    # Anyone can mail the bounce mailbox: reports that merely name a subscriber are left.
+    config = make_config(tmp_path)
+    store = SubscriberStore(db)
+    una, _ = store.upsert("una@example.com")
+    forged = "<0123456789abcdef0123456789abcdef@example.org>"  # never in the ledger
+    box = make_maildir(
+        tmp_path / "Maildir",
+        [
+            arf("una@example.com", mail_from="digest@example.org"),
+            arf("una@example.com", mail_from="digest@example.org", message_id=forged),
+            arf(
+                "una@example.com",
+                mail_from="bounces+1-AAAAAAAAAAAAAAAAAAAAAA@example.org",
+                list_unsubscribe=f"<https://news.example.org/u/{una.id}.{'A' * 24}>",
+            ),
+            *(
+                dsn(
+                    "una@example.com",
+                    "5.1.1",
+                    to=BOUNCES,
+                    when=NOW - timedelta(days=d),
+                    returned=f"Message-ID: {forged}\n",
+                )
+                for d in range(3)
+            ),
+            plain_mail("una@example.com", UNSUBSCRIBE, "unsubscribe"),
+            # an Authentication-Results for another domain proves nothing about una's
+            plain_mail(
+                "una@example.com",
+                UNSUBSCRIBE,
+                "unsubscribe",
+                auth="mx.example.org; dkim=pass header.d=mallory.example;"
+                " spf=pass smtp.mailfrom=m@mallory.example",
+            ),
+        ],
+    )
+    report = run(config, db, box)
+    assert (report.handled, report.left, report.complaints, report.hard) == (0, 8, 0, 0)
+    assert store.get(una.id).state == "active"  # type: ignore[union-attr]
+    assert BounceStore(db).events(una.id) == []
+
+
+def test_evidence_in_the_returned_original_identifies_the_subscriber(
+    tmp_path: Path, db: Database
+) -> None:
+    config = make_config(tmp_path)
+    store = SubscriberStore(db)
+    vic, _ = store.upsert("vic@example.com")
+    wyn, _ = store.upsert("wyn@example.com")
+    sent(db, wyn.id, "<a1b2c3d4e5f60718293a4b5c6d7e8f90@example.org>")
+    footer = f"Einstellungen: https://news.example.org/p/{make_token(KEY, vic.id, vic.email)}"
+    complaint = arf(
+        "wyn@example.com",
+        mail_from="digest@example.org",
+        message_id="<a1b2c3d4e5f60718293a4b5c6d7e8f90@example.org>",
+    )
+    box = make_maildir(
+        tmp_path / "Maildir",
+        [
+            # a bounce whose returned original carries vic's footer link (signed token)
+            dsn(
+                "vic.alt@example.net",
+                "5.1.1",
+                to="digest@example.org",
+                returned=f"X-Footer: {footer}\n",
+            ),
+            complaint,
+        ],
+    )
+    report = run(config, db, box)
+    assert (report.handled, report.hard, report.complaints) == (2, 1, 1)
+    assert sorted(report.suppressed) == ["vic@example.com", "wyn@example.com"]
 
 
 def test_complaint_suppresses_and_mailto_unsubscribes(tmp_path: Path, db: Database) -> None:
@@ -330,8 +465,14 @@ def test_complaint_suppresses_and_mailto_unsubscribes(tmp_path: Path, db: Databa
             plain_mail("mallory@example.net", UNSUBSCRIBE, f"unsubscribe-{forged}"),
             # an out-of-office reply from ida's address, no token: left
             plain_mail("ida@example.com", UNSUBSCRIBE, "Out of office", auto=True),
-            # jo writes from their own address
-            plain_mail("Jo <jo@example.com>", UNSUBSCRIBE, "unsubscribe"),
+            # jo writes from their own address, and the relay authenticated it
+            plain_mail(
+                "Jo <jo@example.com>",
+                UNSUBSCRIBE,
+                "bitte abmelden",
+                auth="mx.example.org; dkim=pass header.d=example.com header.s=s1;"
+                " spf=pass smtp.mailfrom=jo@example.com",
+            ),
         ],
     )
     report = run(config, db, box)
@@ -431,8 +572,11 @@ def test_postfix_dsns_suppress_exactly_the_unknown_addresses(tmp_path: Path) -> 
         kai_verp = verp_address(KEY, f"bounces@{DOMAIN}", 1, known[0])
         with smtplib.SMTP("127.0.0.1", postfix.port, timeout=20) as smtp:
             smtp.sendmail("", [kai_verp], arf(known[0], mail_from=kai_verp))
+            # lee's mail client follows the List-Unsubscribe mailto: its subject
+            lee_token = make_token(KEY, 2, known[1])
             smtp.sendmail(known[1], [f"unsubscribe@{DOMAIN}"],
-                          plain_mail(known[1], f"unsubscribe@{DOMAIN}", "unsubscribe"))  # fmt: skip
+                          plain_mail(known[1], f"unsubscribe@{DOMAIN}",
+                                     f"unsubscribe-{lee_token}"))  # fmt: skip
         assert len(postfix.wait_for("bounces", 5)) == 5
 
         runner = CliRunner(env={"DIGEST_SECRET": KEY.decode(), "DIGEST_CONFIG": str(config_path)})
@@ -503,13 +647,14 @@ def test_an_imap_mailbox_over_tls(tmp_path: Path) -> None:
         with open_database(config.store_path) as db:
             store = SubscriberStore(db)
             store.upsert("ann@example.com")
-            store.upsert("bo@example.com")
+            bo, _ = store.upsert("bo@example.com")
             ann = verp(store, "ann@example.com")
+            bo_token = make_token(KEY, bo.id, bo.email)
         make_maildir(
             imap.maildir,
             [
                 dsn("ann@example.com", "5.1.1", to=ann),
-                plain_mail("bo@example.com", UNSUBSCRIBE, "unsubscribe"),
+                plain_mail("bo@example.com", UNSUBSCRIBE, f"unsubscribe-{bo_token}"),
                 plain_mail("friend@example.net", "digest@example.org", "Thanks!"),
             ],
         )

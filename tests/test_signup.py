@@ -166,6 +166,54 @@ def test_the_answer_is_the_same_whatever_the_state(site: Site) -> None:
     assert store.by_email("gone@example.com").state == "active"  # type: ignore[union-attr]
 
 
+def test_suppressed_addresses_get_no_confirmation_mail(site: Site) -> None:
+    # Suppressed after hard bounces or a complaint: never mailed again, not even to confirm.
+    store = SubscriberStore(site.db)
+    store.upsert("bounced@example.com", state="suppressed")
+    store.upsert("complained@example.com", state="suppressed")
+
+    def answer(address: str) -> str:
+        response = site.client.post("/subscribe", data={"email": address, "topics": "Fußball"})
+        assert response.status_code == 200
+        return response.text.replace(address, "ADDRESS")
+
+    pages = {a: answer(a) for a in ("neu@example.com", "bounced@example.com",
+                                     "complained@example.com")}  # fmt: skip
+    assert len(set(pages.values())) == 1  # no enumeration
+    assert len(site.mails_to("neu@example.com")) == 1
+    assert site.mails_to("bounced@example.com") == []
+    assert site.mails_to("complained@example.com") == []
+    assert store.by_email("bounced@example.com").state == "suppressed"  # type: ignore[union-attr]
+
+
+def test_a_second_request_does_not_replace_what_the_first_asked(site: Site) -> None:
+    # The owner asks for their topics; a third party posts the same address with others.
+    owner = site.client.post(
+        "/subscribe",
+        data={"email": "rui@example.com", "topics": "clima, futebol", "source": "/pt"},
+    )
+    other = site.client.post(
+        "/subscribe",
+        data={"email": "RUI@example.com", "topics": "apostas", "source": "/elsewhere"},
+    )
+    assert owner.status_code == other.status_code == 200
+    assert owner.text.replace("rui@", "X@") == other.text.replace("RUI@", "X@").replace(
+        "rui@", "X@"
+    )
+    first, second = site.mails_to("rui@example.com")
+    # Every link mailed for the live request confirms what the owner asked, nothing else.
+    for mail in (second, first):
+        done = site.client.post(site.link_in(mail))
+        assert done.status_code == 200
+    rui = SubscriberStore(site.db).by_email("rui@example.com")
+    assert rui is not None and rui.state == "active" and rui.topics == ("clima", "futebol")
+    consent = ConsentStore(site.db).get(rui.id)
+    assert consent is not None and (consent.source, consent.topics) == (
+        "/pt",
+        ("clima", "futebol"),
+    )
+
+
 def test_confirmation_mails_per_address_are_limited(site: Site) -> None:
     pages = {
         site.client.post("/subscribe", data={"email": "bob@example.com"}).text for _ in range(5)

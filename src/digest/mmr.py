@@ -31,7 +31,9 @@ class MMROrder:
     ``floor``: the edition passes 0, so that a story unlike every chosen one (a negative
     cosine) gains nothing by it; the summariser counts cosines as they are. The arithmetic
     stays in the precision of ``scores`` and ``vectors`` (float32 for sentences, float64
-    for stories).
+    for stories). ``similarity`` (n x n), when given, replaces the vectors' cosines: the
+    edition passes one that mixes measures (the encoder's for English pairs, shared words
+    elsewhere).
     """
 
     def __init__(
@@ -42,10 +44,12 @@ class MMROrder:
         pool: Sequence[int] | None = None,
         *,
         floor: float = -np.inf,
+        similarity: Scores | None = None,
     ) -> None:
         self.scores = scores
         self.vectors = vectors
         self.redundancy = redundancy
+        self.similarity = similarity
         self._left = list(range(len(scores)) if pool is None else pool)
         self._closest = np.full(len(scores), floor, dtype=np.result_type(scores, vectors))
         self._kept = False
@@ -59,7 +63,11 @@ class MMROrder:
 
     def keep(self, index: int) -> None:
         """Count ``index`` as picked."""
-        self._closest = np.maximum(self._closest, self.vectors @ self.vectors[index])
+        if self.similarity is not None:
+            row = self.similarity[index]
+        else:
+            row = self.vectors @ self.vectors[index]
+        self._closest = np.maximum(self._closest, row)
         self._kept = True
 
 

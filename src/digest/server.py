@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import html
 import logging
@@ -70,6 +71,7 @@ SECURITY_HEADERS = {
 # The one-click body (RFC 8058), and the most of a POST body that is read to find it.
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 MAX_POST_BYTES = 4096
+MAX_POST_SECONDS = 10.0  # the most that body may take to arrive (a trickle is refused)
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -141,11 +143,18 @@ async def _one_click(request: Request) -> bool:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         return False
-    try:
+
+    async def read() -> bool:
         async with request.form(max_files=0, max_fields=8, max_part_size=MAX_POST_BYTES) as form:
             return form.get(ONE_CLICK[0]) == ONE_CLICK[1]
+
+    try:
+        return await asyncio.wait_for(read(), MAX_POST_SECONDS)
     except HTTPException:
         return False  # a body that does not parse
+    except TimeoutError:
+        log.info("unsubscribe: a body took longer than %g s to arrive", MAX_POST_SECONDS)
+        return False
 
 
 def create_app(

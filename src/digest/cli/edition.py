@@ -162,7 +162,9 @@ def _show_edition(config: Config, day: Any, as_json: bool, rebuild: bool, force:
         click.echo("\n== More news")
         for headline in edition.more_news:
             click.echo(f"* {headline.title}  [{headline.source}]")
-    click.echo(f"\n{len(edition.left_out)} articles left out (see --json)")
+    relaxed = sum(x.kind == "cap_relaxed" for x in edition.left_out)  # in the edition
+    caps = f", {relaxed} stories past a relaxed cap" if relaxed else ""
+    click.echo(f"\n{len(edition.left_out) - relaxed} articles left out{caps} (see --json)")
     for entry in edition.desk:
         if not entry.applied:
             click.echo(f"warning: {entry.editor}'s action {entry.line} {entry.note}", err=True)

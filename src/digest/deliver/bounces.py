@@ -12,6 +12,12 @@ what it says; ``digest.pipeline.bounces`` decides what to do with it.
 - The subscriber is named by the VERP address the report came back to (``Delivered-To``,
   ``X-Original-To``, ``To``; for a complaint also the report's ``Original-Mail-From`` and
   the returned message's ``Return-Path``), else by the addresses it names.
+- Evidence that a report is about a message we sent (``digest.pipeline.bounces`` acts
+  only on that): the signed tokens and the ``Message-ID`` found in the *returned
+  original* (``message/rfc822`` or ``text/rfc822-headers`` parts: our
+  ``List-Unsubscribe`` and footer links carry tokens), and for a mail to the unsubscribe
+  address whether the relay's ``Authentication-Results`` (the topmost one, RFC 8601)
+  says DKIM, SPF or DMARC passed for the ``From`` address's domain.
 """
 
 from __future__ import annotations
@@ -39,12 +45,23 @@ log = logging.getLogger(__name__)
 
 MAX_MAIL_BYTES = 10_000_000  # a returned message larger than this is left for a person
 MAX_PARTS = 200  # MIME parts looked at in one message
+MAX_SCAN_CHARS = 200_000  # text of a returned original (or a request) searched for tokens
+MAX_ORIGINAL_IDS = 10  # Message-IDs of returned originals kept from one report
 ReportKind = Literal["bounce", "delayed", "complaint", "unsubscribe", "other"]
 BounceKind = Literal["hard", "soft"]
 _SOFT_PERMANENT = ("5.2.2", "5.3.4")
 _STATUS = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})")
 # What follows "unsubscribe-" in the mailto subject (the unsubscribe token).
 _UNSUBSCRIBE_TOKEN = re.compile(r"unsubscribe-([A-Za-z0-9._~-]{3,200})")
+# A token in our links: /u/<token> (unsubscribe) and /p/<token> (preferences).
+_LINK_TOKEN = re.compile(r"/[up]/([0-9]{1,18}\.[A-Za-z0-9_-]{24})(?![A-Za-z0-9_-])")
+_MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
+_AUTH_PASS = re.compile(r"\b(?:dkim|spf|dmarc)\s*=\s*pass\b([^;]*)", re.IGNORECASE)
+_AUTH_DOMAIN = re.compile(
+    r"\b(?:header\.d|header\.i|header\.from|smtp\.mailfrom)\s*=\s*\"?([^\s;\"]+)",
+    re.IGNORECASE,
+)
+_RETURNED = ("message/rfc822", "text/rfc822-headers")
 _RECIPIENT_HEADERS = ("delivered-to", "x-original-to", "to", "cc")
 
 
@@ -64,7 +81,9 @@ class MailReport:
     ``recipients``: the addresses it was delivered to (one may be a VERP address);
     ``addresses``: the subscriber addresses it names (failed recipients, a complaint's
     original recipient, the sender of an unsubscribe request); ``tokens``: unsubscribe
-    tokens it carries (the mailto subject, the returned message's ``List-Unsubscribe``).
+    tokens it carries (the mailto subject and body, the returned original's headers and
+    text); ``original_ids``: the ``Message-ID`` of the returned original;
+    ``authenticated``: an unsubscribe request whose ``From`` domain the relay authenticated.
     """
 
     kind: ReportKind
@@ -75,6 +94,8 @@ class MailReport:
     date: datetime | None = None
     automatic: bool = False  # Auto-Submitted other than "no" (RFC 3834)
     feedback_type: str = ""
+    original_ids: tuple[str, ...] = ()
+    authenticated: bool = False
 
 
 def bounce_kind(status: str) -> BounceKind:
@@ -195,7 +216,62 @@ def _tokens(*texts: str) -> tuple[str, ...]:
     found: list[str] = []
     for text in texts:
         found.extend(m.group(1) for m in _UNSUBSCRIBE_TOKEN.finditer(text))
+        found.extend(m.group(1) for m in _LINK_TOKEN.finditer(text))
     return tuple(dict.fromkeys(found))
+
+
+def _text_of(message: Message, limit: int = MAX_SCAN_CHARS) -> str:
+    """The text parts of ``message`` (decoded), at most ``limit`` characters."""
+    pieces: list[str] = []
+    size = 0
+    for part in _parts(message):
+        if part.get_content_maintype() != "text" or part.get_content_type() in _RETURNED:
+            continue
+        raw = part.get_payload(decode=True)
+        if not isinstance(raw, bytes):
+            continue
+        text = raw[: limit - size].decode(part.get_content_charset() or "utf-8", "replace")
+        pieces.append(text)
+        size += len(text)
+        if size >= limit:
+            break
+    return "\n".join(pieces)[:limit]
+
+
+def _returned_originals(message: Message) -> list[Message]:
+    """The returned original messages (or their headers) a report encloses."""
+    found: list[Message] = []
+    for part in _parts(message):
+        if part.get_content_type() in _RETURNED and part is not message:
+            found.append(_headers_of(part))
+    return found
+
+
+def _evidence(message: Message) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Tokens and Message-IDs of the originals ``message`` returns: proof that it is
+    about a message we sent (a sender of a forged report knows neither)."""
+    tokens: list[str] = []
+    ids: list[str] = []
+    for original in _returned_originals(message):
+        headers = " ".join(str(v) for k, v in original.items() if k.lower() != "received")
+        tokens += _tokens(headers[:MAX_SCAN_CHARS], _text_of(original))
+        for value in original.get_all("message-id", []):
+            ids += [m.group(0) for m in _MESSAGE_ID.finditer(str(value))]
+    return tuple(dict.fromkeys(tokens)), tuple(dict.fromkeys(ids))[:MAX_ORIGINAL_IDS]
+
+
+def _authenticated(message: Message, sender: str) -> bool:
+    """Whether the topmost ``Authentication-Results`` (the one the receiving relay
+    prepends, RFC 8601) says DKIM, SPF or DMARC passed for ``sender``'s domain."""
+    domain = sender.rpartition("@")[2].lower()
+    results = message.get("authentication-results")
+    if not domain or results is None:
+        return False
+    for passed in _AUTH_PASS.finditer(str(results)):
+        for value in _AUTH_DOMAIN.finditer(passed.group(1)):
+            if value.group(1).rpartition("@")[2].lower().rstrip(".") == domain:
+                return True
+    return False
 
 
 def read_report(data: bytes, unsubscribe_address: str) -> MailReport:
@@ -225,7 +301,7 @@ def read_report(data: bytes, unsubscribe_address: str) -> MailReport:
         if original is not None:
             recipients += tuple(_addresses([str(original.get("return-path", ""))]))
             named += _addresses([str(original.get("to", ""))])
-            tokens = _tokens(str(original.get("list-unsubscribe", "")))
+        tokens, ids = _evidence(message)
         kind = str(report.get("feedback-type", "abuse") if report is not None else "abuse")
         return MailReport(
             "complaint",
@@ -235,6 +311,7 @@ def read_report(data: bytes, unsubscribe_address: str) -> MailReport:
             date=date,
             automatic=True,
             feedback_type=kind.strip().lower()[:40],
+            original_ids=ids,
         )
     if content == "multipart/report" or any(
         p.get_content_type() == "message/delivery-status" for p in _parts(message)
@@ -242,35 +319,44 @@ def read_report(data: bytes, unsubscribe_address: str) -> MailReport:
         dsn = _from_dsn(message)
         if dsn is not None:
             kind, failures = dsn
+            tokens, ids = _evidence(message)
             return MailReport(
                 kind,
                 recipients=recipients,
                 addresses=tuple(f.address for f in failures),
                 failures=failures,
+                tokens=tokens,
                 date=date,
                 automatic=True,
+                original_ids=ids,
             )
     to_unsubscribe = unsubscribe_address.lower() in recipients
     tokens = _tokens(str(message.get("subject", "")))
     if to_unsubscribe or (tokens and not _looks_like_bounce(message)):
-        sender = _addresses([str(message.get("from", ""))])
+        sender = _addresses([str(message.get("from", ""))])[:1]
+        if to_unsubscribe:
+            tokens = tuple(dict.fromkeys(tokens + _tokens(_text_of(message))))
         return MailReport(
             "unsubscribe",
             recipients=recipients,
-            addresses=tuple(sender[:1]),
+            addresses=tuple(sender),
             tokens=tokens,
             date=date,
             automatic=automatic,
+            authenticated=bool(sender) and _authenticated(message, sender[0]),
         )
     failures = _from_flufl(message) if _looks_like_bounce(message) else ()
     if failures:
+        tokens, ids = _evidence(message)
         return MailReport(
             "bounce",
             recipients=recipients,
             addresses=tuple(f.address for f in failures),
             failures=failures,
+            tokens=tokens,
             date=date,
             automatic=True,
+            original_ids=ids,
         )
     return MailReport("other", recipients=recipients, date=date, automatic=automatic)
 

@@ -13,7 +13,10 @@ Each story's candidates, in its own order:
    plus ``LEX_WEIGHT`` x their shared title + lede words (``cluster.shared_words``)
    reaches ``related_threshold``. The encoder alone links stories of one broad field
    (a ride-hailing company's shares and a taxi driver's lost luggage, cosine 0.45 and
-   more); shared names and rare words tell a follow-up from a neighbour.
+   more); shared names and rare words tell a follow-up from a neighbour. A story not in
+   English is compared with the stored articles of its own language by their openings'
+   words instead (``cluster.text_similarity_to`` x ``TEXT_SCALE``, capped at 1), which
+   reads any script; the ``SIMILAR_SHORTLIST`` best that reach ``related_threshold``.
 
 Never the story itself or an article of its own cluster, never the same article or the
 same title twice.
@@ -37,7 +40,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from digest.config import EditionOptions
-from digest.edition.cluster import LEX_WEIGHT, shared_words
+from digest.edition.cluster import (
+    LEX_WEIGHT,
+    TEXT_SCALE,
+    language_of,
+    shared_words,
+    text_similarity_to,
+)
 from digest.edition.vectors import english
 from digest.embed import Vectors
 from digest.identity import canonical_url
@@ -224,6 +233,9 @@ def related_candidates(
             article, doc_vector, pool, options.related_threshold, excluded
         ):
             add(_item(target, "similar"), score, target)
+    elif len(pool.articles):
+        for score, target in _similar_text(article, pool, options.related_threshold, excluded):
+            add(_item(target, "similar"), score, target)
     return found
 
 
@@ -341,3 +353,28 @@ def _similar(
     ]
     scored.sort(key=lambda pair: -pair[0])
     return [(score, pool.articles[i]) for score, i in scored if score >= threshold]
+
+
+def _similar_text(
+    article: Article, pool: RelatedPool, threshold: float, excluded: set[str]
+) -> list[tuple[float, Article]]:
+    """For a story not in English: the pool's articles in its language (none the encoder
+    reads) whose shared words with ``article``, on the encoder's scale, reach
+    ``threshold``, best first, ``SIMILAR_SHORTLIST`` at most; none whose marks are in
+    ``excluded``."""
+    language = language_of(article)
+    targets = [
+        t
+        for t in pool.articles
+        if not english(t) and language_of(t) == language and not article_keys(t) & excluded
+    ]
+    if not targets:
+        return []
+    sims = np.minimum(1.0, TEXT_SCALE * text_similarity_to(article, targets))
+    order = np.argsort(-sims, kind="stable")[:SIMILAR_SHORTLIST]
+    # Nothing shared (a score of 0) is never related, whatever the threshold.
+    return [
+        (float(sims[i]), targets[int(i)])
+        for i in order
+        if float(sims[i]) >= threshold and float(sims[i]) > 0.0
+    ]

@@ -3,7 +3,8 @@
 Selection is maximal marginal relevance over the clusters' leading articles: each next
 story maximises ``(1 - diversity) * relevance - diversity * similarity`` to the stories
 already chosen (relevance = the cluster's score scaled to 0..1 over the day, similarity =
-the cosine of the articles' openings), skipping a headline-only article (no text to
+``story_similarity``: the cosine of the articles' openings for two English articles,
+else a measure that reads their language), skipping a headline-only article (no text to
 summarise), one the summariser could not summarise, and a story whose section or source
 already has its cap. Caps are soft: when the first pass leaves the edition short of
 ``stories``, the stories skipped for a cap are taken after all, in the same order, each
@@ -26,10 +27,11 @@ from datetime import date, datetime
 import numpy as np
 
 from digest.config import Config
-from digest.edition.cluster import Cluster
+from digest.edition.cluster import MULTILINGUAL_ZERO, TEXT_SCALE, Cluster, text_similarity
 from digest.edition.rank import RankedArticle
 from digest.edition.related import without_repeats
-from digest.edition.vectors import ArticleVectors
+from digest.edition.vectors import ArticleVectors, english
+from digest.embed import Vectors
 from digest.errors import EditionError
 from digest.mmr import MMROrder
 from digest.models import (
@@ -52,6 +54,7 @@ __all__ = [
     "section_of",
     "select_stories",
     "single_story",
+    "story_similarity",
     "topic_label",
 ]
 
@@ -160,6 +163,29 @@ def _section(lead: RankedArticle, config: Config) -> str:
     return section_of(lead.article, config, lead.terms.topic if config.topics else None)
 
 
+def story_similarity(leads: Sequence[Article], vectors: ArticleVectors) -> Vectors:
+    """How much two stories repeat each other, for MMR: the cosine of the encoder's
+    openings when both are in English; otherwise, with ``edition.multilingual`` vectors for
+    every lead, their cosine rescaled so that two unrelated texts score 0 (its cosines sit
+    near ``MULTILINGUAL_ZERO`` for those), else the TF-IDF cosine of their openings'
+    words (``cluster.text_similarity``) times ``TEXT_SCALE``. The bundled encoder reads
+    English only: on Urdu or German it scores every pair 0.9 alike, so MMR on it could
+    not tell one event's reports from other events."""
+    matrix = vectors.matrix(leads)
+    similar = matrix @ matrix.T
+    readable = np.array([english(a) for a in leads], dtype=bool)
+    if readable.all():
+        return similar
+    others = vectors.multilingual_matrix(leads)
+    if others is not None:
+        cosine = others @ others.T
+        neutral = np.clip((cosine - MULTILINGUAL_ZERO) / (1.0 - MULTILINGUAL_ZERO), 0.0, 1.0)
+    else:
+        neutral = np.minimum(1.0, TEXT_SCALE * text_similarity(leads))
+    both = readable[:, None] & readable[None, :]
+    return np.where(both, similar, neutral).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class Selection:
     stories: tuple[Cluster, ...]
@@ -216,6 +242,9 @@ def _choose(
     skipped: dict[int, LeftOutReason] = {}
     lam = options.diversity
     matrix = vectors.matrix(leads)
+    # English only: the encoder's cosines as they were (MMROrder computes them itself).
+    every_english = all(english(a) for a in leads)
+    similarity = None if every_english else story_similarity(leads, vectors)
 
     def take(index: int, order: MMROrder) -> None:
         chosen.append(index)
@@ -225,7 +254,9 @@ def _choose(
         order.keep(index)
 
     # Highest MMR first, ties broken by cluster order (score, then id): deterministic.
-    order = MMROrder((1.0 - lam) * relevance, matrix, redundancy=lam, floor=0.0)
+    order = MMROrder(
+        (1.0 - lam) * relevance, matrix, redundancy=lam, floor=0.0, similarity=similarity
+    )
     for best in order:
         if len(chosen) >= options.stories:
             break
@@ -249,7 +280,14 @@ def _choose(
     relaxed: list[LeftOut] = []
     if len(chosen) < options.stories and capped:
         # Too few stories without the caps: the edition fills up anyway, in MMR order.
-        again = MMROrder((1.0 - lam) * relevance, matrix, redundancy=lam, pool=capped, floor=0.0)
+        again = MMROrder(
+            (1.0 - lam) * relevance,
+            matrix,
+            redundancy=lam,
+            pool=capped,
+            floor=0.0,
+            similarity=similarity,
+        )
         for index in chosen:
             again.keep(index)
         for best in again:

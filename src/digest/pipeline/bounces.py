@@ -5,8 +5,15 @@ For each message of the Maildir (``delivery.bounces.maildir``) or IMAP folder
 
 1. read it (``digest.deliver.bounces.read_report``): a bounce, a delay notice, a
    complaint, an unsubscribe request, or something else;
-2. find its subscriber: the VERP return path it came back to (verified), else an
-   unsubscribe token it carries (verified), else the addresses it names;
+2. find its subscriber, only on evidence that it is about a message we really sent
+   them (the addresses a report names are unsigned: anyone can mail the mailbox a fake
+   complaint or DSN naming a subscriber): the VERP return path it came back to
+   (verified), else a signed token it carries (the mailto subject, or the returned
+   original's ``List-Unsubscribe`` and footer links; verified), else an address it names
+   whose subscriber the ledger records the returned original's ``Message-ID`` for. A
+   mail to the unsubscribe address without a token counts for its ``From`` address only
+   when the relay's ``Authentication-Results`` says that address's domain passed DKIM,
+   SPF or DMARC. A report without evidence is logged and left in the mailbox;
 3. act: a hard bounce counts towards ``hard_limit`` and a soft one adds to a decaying
    score (``soft_threshold``, ``soft_half_life_days``); either limit reached suppresses an
    active address. A complaint suppresses (no more mail, and an import cannot bring it
@@ -89,7 +96,14 @@ def _subscribers_of(
         if found is not None and verify_token(key, token, found.email, found.token_version):
             return [found], True
     named = [store.by_email(a) for a in dict.fromkeys(report.addresses) if a]
-    return [s for s in named if s is not None], False
+    found_named = [s for s in named if s is not None]
+    if report.kind == "unsubscribe":
+        # By the From address alone: only when the relay authenticated its domain.
+        return (found_named if report.authenticated else []), False
+    if not report.original_ids:
+        return [], False
+    bounces = BounceStore(store.db)
+    return [s for s in found_named if bounces.sent_to(s.id, report.original_ids)], False
 
 
 def _when(report: MailReport, now: datetime) -> datetime:
@@ -125,7 +139,11 @@ def handle_message(
         return True
     subscribers, signed = _subscribers_of(report, store, key, config.newsletter.bounce_address)
     if not subscribers:
-        log.info("a %s names no subscriber: left in the mailbox", report.kind)
+        log.info(
+            "a %s without evidence that it is about a message sent to a subscriber (no"
+            " verified VERP address or token, no Message-ID of ours): left in the mailbox",
+            report.kind,
+        )
         return False
     if report.kind == "unsubscribe" and report.automatic and not signed:
         log.info("an automatic reply to the unsubscribe address: left in the mailbox")

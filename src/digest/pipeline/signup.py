@@ -3,11 +3,14 @@
 ``request_signup`` records the address as pending (what it asked for, until
 ``server.signup.confirm_hours`` from now) and says whether to mail it a confirmation
 link; it never says what state the address was in, so that the form's answer is the same
-for everyone. No mail goes to an address that is already active, and at most
-``mails_per_address_per_day`` go to any one address. ``confirm_signup`` checks the signed,
-expiring token, makes the address an active subscriber (an unsubscribed one too: they
-asked again and confirmed) and records the consent: time, method, the form's page and
-the topics chosen.
+for everyone. No mail goes to an address that is already active or suppressed (after hard
+bounces or a complaint), and at most ``mails_per_address_per_day`` go to any one address.
+A request whose link was mailed and is still live is never overwritten: a second request
+for the address (anyone can post one) mails the same link again, for what the first one
+asked, and the link confirms only the request it was made for (its expiry names it).
+``confirm_signup`` checks the signed, expiring token, makes the address an active
+subscriber (an unsubscribed one too: they asked again and confirmed) and records the
+consent: time, method, the form's page and the topics chosen.
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAX_SOURCE_CHARS = 200
+# States that get no confirmation mail: already subscribed, or not to be mailed at all
+# (suppressed after hard bounces or a complaint).
+_NO_CONFIRMATION = ("active", "suppressed")
 
 
 @dataclass(frozen=True)
@@ -83,22 +89,29 @@ def request_signup(
     with db.transaction():
         consents.expire(now)
         existing = subscribers.by_email(address)
-        if existing is not None and existing.state == "active":
+        if existing is not None and existing.state in _NO_CONFIRMATION:
             return SignupRequest(address, None)
-        pending = consents.pending(address)
+        pending = consents.pending(address)  # live: expired ones were purged above
         window, mails, send = _allowance(config, pending, now)
-        expires = now + timedelta(hours=options.confirm_hours)
-        consents.put_pending(
-            PendingSignup(
-                email=address,
-                topics=chosen,
-                source=_source(source),
-                requested_at=now,
-                expires_at=expires,
-                mails=mails + (1 if send else 0),
-                window_start=window,
+        if pending is not None and pending.mails > 0:
+            # Its link is out and live: keep what was asked for, mail the same link.
+            expires = pending.expires_at
+            consents.put_pending(
+                replace(pending, mails=mails + (1 if send else 0), window_start=window)
             )
-        )
+        else:
+            expires = now + timedelta(hours=options.confirm_hours)
+            consents.put_pending(
+                PendingSignup(
+                    email=address,
+                    topics=chosen,
+                    source=_source(source),
+                    requested_at=now,
+                    expires_at=expires,
+                    mails=mails + (1 if send else 0),
+                    window_start=window,
+                )
+            )
     if not send:
         log.info("sign-up: no confirmation mail (the address's daily limit is reached)")
         return SignupRequest(address, None)
@@ -172,7 +185,7 @@ def confirm_pending(
             if pending.expires_at < now:
                 continue  # expired: purged by a real run
             existing = subscribers.by_email(pending.email)
-            if existing is not None and existing.state == "active":
+            if existing is not None and existing.state in _NO_CONFIRMATION:
                 if not dry_run:
                     consents.drop_pending(pending.email)
                 continue
@@ -269,6 +282,8 @@ def confirm_signup(
     consents, subscribers = ConsentStore(db), SubscriberStore(db)
     with db.transaction():
         pending = consents.pending(request.email)
+        if pending is not None and int(pending.expires_at.timestamp()) != request.expires:
+            return None  # a link of an earlier request, not of this one
         if pending is None:
             existing = subscribers.by_email(request.email)
             if existing is not None and existing.state == "active":

@@ -147,7 +147,9 @@ def shown_image(image: LeadImage | None, title: str) -> ShownImage | None:
         return None
     if parts.scheme.lower() != "https" or not parts.hostname:
         return None
-    alt = " ".join((image.alt or "").split()) or " ".join(title.split())
+    # No alt text from the source: alt="" (decorative). The headline is right below the
+    # picture; repeating it as alt text showed it twice wherever images are blocked.
+    alt = " ".join((image.alt or "").split())
     if len(alt) > MAX_ALT_CHARS:
         alt = alt[: MAX_ALT_CHARS - 1].rsplit(" ", 1)[0] + "…"
     width, height = _pixels(image.width), _pixels(image.height)

@@ -119,9 +119,10 @@ def add_desk_controls(page: str, edition: Edition, token: str) -> str:
     left = doc.get_element_by_id("digest-left-out", None)
     if left is not None:
         entries = [li for li in left.iter("li") if li.getparent().getparent() is left]
-        for entry, item in zip(entries, edition.left_out, strict=False):
-            if item.kind == "cap_relaxed":
-                continue  # a story already: the line says a cap gave way for it
+        # The panel lists the stories a cap gave way for apart ("Caps relaxed"): they are
+        # in the edition, with nothing to promote.
+        still_out = [item for item in edition.left_out if item.kind != "cap_relaxed"]
+        for entry, item in zip(entries, still_out, strict=False):
             if sent_already(edition, item.article_id) is not None:
                 continue  # subscribers had it: only `promote --resend` on the CLI sends it again
             entry.append(_fragment(_form(token, "promote", "Promote", {"id": item.article_id})))

@@ -176,6 +176,15 @@ def watch_stamp(paths: Iterable[Path]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
+# No other site may frame the preview: a framed desk's buttons could be clicked for the
+# editor by a page laid over them (clickjacking), each POST then same-origin with its token.
+FRAMING_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
 class PreviewServer:
     """Serves the preview on 127.0.0.1 and reloads it when templates or the store change.
 
@@ -229,14 +238,22 @@ class PreviewServer:
             raise RenderError("this preview has no desk")
         return self.act(read_action_form(body, self.csrf))
 
+    def _hosts(self) -> set[str]:
+        port = self.httpd.server_address[1]
+        return {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
+
+    def own_host(self, headers: Mapping[str, str]) -> bool:
+        """Whether a request names this server as its host: a DNS-rebound name (another
+        site's page whose name now resolves to 127.0.0.1) reads nothing, neither the
+        unpublished edition nor the page's CSRF token."""
+        return headers.get("Host", "") in self._hosts()
+
     def same_origin(self, headers: Mapping[str, str]) -> bool:
         """Whether a POST names this server as its host (and origin, when it names one):
         no other site's page, and no DNS-rebound name, can post to the desk."""
-        port = self.httpd.server_address[1]
-        hosts = {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
         origin = headers.get("Origin")
-        return headers.get("Host", "") in hosts and (
-            origin is None or origin.removeprefix("http://") in hosts
+        return self.own_host(headers) and (
+            origin is None or origin.removeprefix("http://") in self._hosts()
         )
 
     def text(self) -> str:
@@ -254,6 +271,9 @@ class PreviewServer:
                     "/text": (server.text, "text/plain"),
                 }
                 route = routes.get(self.path.split("?", 1)[0])
+                if not server.own_host({k: v for k, v in self.headers.items()}):
+                    self._send(403, "text/plain", "the preview answers this machine's pages only")
+                    return
                 if route is None:
                     self._send(404, "text/plain", "not found")
                     return
@@ -303,6 +323,8 @@ class PreviewServer:
                 self.send_header("Content-Type", f"{kind}; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("Cache-Control", "no-store")
+                for name, value in FRAMING_HEADERS.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 

@@ -687,7 +687,8 @@ def check_html(document: str, *, slot_links: Iterable[str] = ()) -> None:
             src = element.get("src", "")
             if safe_url(src) is None or src.lower().startswith("mailto:"):
                 raise RenderError(f"an image's source {src[:80]!r} is not an http(s) URL")
-            if not element.get("alt", "").strip():
+            if element.get("alt") is None:
+                # alt="" is allowed: a decorative picture (a story's, its headline below)
                 raise RenderError(f"the image {src[:80]!r} has no alt text")
     for style in tree.iter("style"):
         if re.search(r"@import|url\s*\(", style.text or "", re.I):

@@ -105,8 +105,8 @@ def read_confirm_token(
 ) -> ConfirmRequest | None:
     """The address a confirmation token was made for, or None when it is malformed,
     forged, altered or expired."""
-    if len(token) > MAX_TOKEN_CHARS or token.count(".") != 2:
-        return None
+    if len(token) > MAX_TOKEN_CHARS or not token.isascii() or token.count(".") != 2:
+        return None  # non-ASCII: "²" passes str.isdigit, and compare_digest refuses it
     address, expires_text, mac = token.split(".")
     raw = _unb64(address)
     if raw is None or not expires_text.isdigit() or len(expires_text) > 12:
@@ -136,6 +136,8 @@ def make_preferences_token(secret: bytes, subscriber_id: int, email: str, versio
 
 def read_preferences_token(token: str) -> int | None:
     """The subscriber id a preferences token claims (not yet verified)."""
+    if not token.isascii():
+        return None  # "²" and "١" pass str.isdigit; compare_digest refuses non-ASCII
     head, _, mac = token.partition(".")
     if not head.isdigit() or len(head) > 18 or not mac or len(token) > MAX_TOKEN_CHARS:
         return None

@@ -9,6 +9,7 @@ module stores and computes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -54,6 +55,17 @@ class BounceStore:
             sql.MARK_MAIL_HANDLED, {"message_key": message_key, "outcome": outcome, "now": _now()}
         )
 
+    def sent_to(self, subscriber_id: int, message_ids: Iterable[str]) -> bool:
+        """Whether the ledger records one of ``message_ids`` as sent to this subscriber."""
+        return any(
+            self.db.scalar(
+                sql.DELIVERY_WITH_MESSAGE_ID,
+                {"subscriber_id": subscriber_id, "message_id": message_id},
+            )
+            is not None
+            for message_id in message_ids
+        )
+
     # --- scores and events ---------------------------------------------------------------
 
     def score(self, subscriber_id: int) -> BounceScore:
@@ -95,15 +107,25 @@ class BounceStore:
             old = self.score(subscriber_id)
             if kind not in ("hard", "soft"):
                 return old
-            score = decayed(old.score, old.last_at, when, half_life_days)
+            # The score is a sum of bounces each halved every half-life since it happened,
+            # measured at the latest bounce, so the order mail is read in changes nothing:
+            # a bounce older than the latest one adds its own decayed weight.
+            if old.last_at is None or when >= old.last_at:
+                score, weight, last = (
+                    decayed(old.score, old.last_at, when, half_life_days),
+                    1.0,
+                    when,
+                )
+            else:
+                score, last = old.score, old.last_at
+                weight = decayed(1.0, when, old.last_at, half_life_days)
             same_day = old.last_at is not None and old.last_at.date() == when.date()
             hard, soft = old.hard, old.soft
             if kind == "hard":
                 hard += 1
             elif not same_day or old.soft == 0:
                 soft += 1
-                score += 1.0
-            last = when if old.last_at is None or when > old.last_at else old.last_at
+                score += weight
             new = BounceScore(score, hard, soft, last)
             self.db.execute(
                 sql.PUT_BOUNCE_SCORE,

@@ -536,6 +536,11 @@ FROM deliveries WHERE edition_id = :edition_id AND ambiguous > 0
 
 # --- bounces, complaints and mailto unsubscribes (digest bounces) --------------------------
 
+# Evidence that a returned original is a message we sent this subscriber (digest bounces).
+DELIVERY_WITH_MESSAGE_ID = (
+    "SELECT 1 FROM deliveries WHERE subscriber_id = :subscriber_id"
+    " AND message_id = :message_id LIMIT 1"
+)
 MAIL_HANDLED = "SELECT outcome FROM handled_mail WHERE message_key = :message_key"
 
 # SQLite: INSERT OR IGNORE (PostgreSQL: ON CONFLICT DO NOTHING)

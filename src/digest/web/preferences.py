@@ -4,7 +4,8 @@
 stories) in a form, and an Unsubscribe button; it changes nothing. ``POST`` with
 ``action=save`` stores the topics and frequency, with ``action=unsubscribe``
 unsubscribes. The token (``digest.publish.signed``) names one subscriber and is bound to
-their address: a malformed or forged one is 400, one naming nobody 404.
+their address: a malformed or forged one, or one naming nobody, is the same 400 (the
+answers never tell which ids exist).
 """
 
 from __future__ import annotations
@@ -56,7 +57,10 @@ def preferences_routes(config: Config, db: Database, key: bytes) -> list[Route]:
             return bad(400)
         found = store.get(subscriber_id)
         if found is None:
-            return bad(404)
+            # The answer of a forged token, after the same HMAC work: no answer may tell
+            # which subscriber ids exist.
+            verify_preferences_token(key, token, "unknown@invalid")
+            return bad(400)
         if not verify_preferences_token(key, token, found.email, found.token_version):
             log.warning("preferences: a forged or altered token for subscriber %d", subscriber_id)
             return bad(400)

@@ -8,7 +8,8 @@
   on the list; only an address that is not one is told so. The confirmation mail goes
   out after the answer (``MailQueue``, one sending thread), so the answer takes as long
   either way.
-  Limits: ``per_ip_per_hour`` requests per client address (429 past it), and
+  Limits: ``per_ip_per_hour`` requests per client address (an IPv6 client's /64; 429
+  past it), and
   ``mails_per_address_per_day`` confirmation mails per address (the page stays the same).
   A hidden field that people leave empty catches simple bots: filled, nothing is done.
 - ``GET /subscribe/confirm/<token>``: a page with a Confirm button, and nothing more:
@@ -19,7 +20,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
+import ipaddress
 import logging
 import queue
 import threading
@@ -48,12 +51,28 @@ from digest.store import Database
 from digest.web.pages import MAX_FORM_BYTES, page
 from digest.web.strings import text
 
-__all__ = ["MailQueue", "RateLimit", "form_fields", "signup_routes"]
+__all__ = ["MailQueue", "RateLimit", "client_key", "form_fields", "signup_routes"]
 
 log = logging.getLogger(__name__)
 
 MAX_CLIENTS = 10_000  # client addresses the rate limit remembers (oldest forgotten first)
 MAX_QUEUED_MAILS = 1_000  # confirmation mails waiting to be sent
+MAX_FORM_SECONDS = 10.0  # the most a form's body may take to arrive
+IPV6_CLIENT_PREFIX = 64  # one IPv6 line holds a whole /64: the rate limit counts prefixes
+
+
+def client_key(host: str) -> str:
+    """What the per-client rate limit counts: an IPv4 address, or an IPv6 address's /64
+    (one client can use any address of its /64); anything else as it is."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/{IPV6_CLIENT_PREFIX}", strict=False))
+    return str(address)
 
 
 class MailQueue:
@@ -108,14 +127,26 @@ class RateLimit:
             return allowed
 
 
-async def form_fields(request: Request) -> dict[str, str] | None:
-    """The urlencoded form's fields (first value of each), or None when the body is over
-    ``MAX_FORM_BYTES`` or not a form."""
+async def _body(request: Request) -> bytes | None:
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
             return None
+    return body
+
+
+async def form_fields(request: Request) -> dict[str, str] | None:
+    """The urlencoded form's fields (first value of each), or None when the body is over
+    ``MAX_FORM_BYTES``, takes longer than ``MAX_FORM_SECONDS`` to arrive (a client
+    trickling a byte at a time holds the connection no longer) or is not a form."""
+    try:
+        body = await asyncio.wait_for(_body(request), MAX_FORM_SECONDS)
+    except TimeoutError:
+        log.info("a form body took longer than %g s to arrive: refused", MAX_FORM_SECONDS)
+        return None
+    if body is None:
+        return None
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
     except (UnicodeDecodeError, ValueError):
@@ -173,7 +204,7 @@ def signup_routes(config: Config, db: Database, key: bytes) -> list[Route]:
         return form()
 
     async def subscribe(request: Request) -> Response:
-        client = request.client.host if request.client else "unknown"
+        client = client_key(request.client.host) if request.client else "unknown"
         if not per_ip.allow(client):
             return respond(t("subscribe_title"), f"<p>{html.escape(t('too_many'))}</p>", 429)
         fields = await form_fields(request)
