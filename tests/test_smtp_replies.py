@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,7 +16,12 @@ from digest.config import DeliveryOptions, SmtpOptions
 from digest.deliver import DeliveryReport, SmtpTransport, deliver_edition
 from digest.deliver.replies import enhanced_status, reply_scope
 from digest.deliver.transports import check_smtp_options
-from digest.errors import ErrorBudgetExceeded, MessageRefused, PermanentDeliveryError
+from digest.errors import (
+    ErrorBudgetExceeded,
+    MessageRefused,
+    PermanentDeliveryError,
+    RelayRefusesEveryone,
+)
 from digest.models import Subscriber
 from digest.store import open_database
 from digest.store.db import Database
@@ -208,10 +214,68 @@ def test_the_error_budget_still_stops_a_relay_that_refuses_new_addresses(
     subs = add(db, 300)
     for subscriber in subs:
         sink.rules.rcpt_always[subscriber.email] = "550 5.1.1 no such user"
-    options = replace(FAST, connections=1, error_budget=20)
+    # With the circuit breaker off (breaker_refusals: 0) the budget is what stops it.
+    options = replace(FAST, connections=1, error_budget=20, breaker_refusals=0)
     with pytest.raises(ErrorBudgetExceeded, match=r"0 sent, 300 left in the ledger"):
         send(db, sink, "2026-11-24", options)
     assert failures(db, subs).count(1) == 20
+
+
+# --- the circuit breaker ---------------------------------------------------------------------
+
+
+def test_a_relay_refusing_everyone_trips_the_breaker_blames_nobody_and_the_fixed_relay_sends(
+    db: Database, sink: SmtpSink, caplog: pytest.LogCaptureFixture
+) -> None:
+    subs = add(db, 300)
+    sink.rules.rcpt_all = "550 5.1.1 no such user"
+    options = replace(FAST, connections=4, suppress_after=3, error_budget=20)
+    for day in ("2026-11-24", "2026-11-25", "2026-11-26", "2026-11-26"):
+        with pytest.raises(RelayRefusesEveryone) as stopped:
+            send(db, sink, day, options)
+        line = str(stopped.value)
+        assert "\n" not in line
+        assert "550 5.1.1 no such user" in line
+        assert "no subscriber was counted against" in line
+        assert re.search(r"refused (\d+) of the \1 addresses answered", line), line
+        assert "0 sent, 300 left in the ledger" in line
+    assert failures(db, subs) == [0] * 300
+    assert SubscriberStore(db).counts()["active"] == 300
+    assert "circuit breaker tripped" in caplog.text
+    assert sink.messages == []
+    sink.rules.rcpt_all = None  # the relay is fixed
+    fixed = send(db, sink, "2026-11-26", options)
+    assert fixed.sent == 300 and fixed.failed == 0 and fixed.suppressed == 0
+    assert DeliveryLedger(db).counts("2026-11-26")["sent"] == 300
+
+
+def test_refusals_counted_before_the_breaker_trips_are_not_counted(
+    db: Database, sink: SmtpSink
+) -> None:
+    subs = add(db, 100)
+    # 5 truly bad addresses early in the list, then the relay breaks for the rest.
+    for subscriber in subs[:5]:
+        sink.rules.rcpt_always[subscriber.email] = "550 5.1.1 no such user"
+    for subscriber in subs[5:]:
+        sink.rules.rcpt_always[subscriber.email] = "550 5.1.1 relay lost its user table"
+    options = replace(FAST, connections=1, suppress_after=1, error_budget=50)
+    with pytest.raises(RelayRefusesEveryone, match="relay lost its user table"):
+        send(db, sink, "2026-11-24", options)
+    assert failures(db, subs) == [0] * 100
+    assert SubscriberStore(db).counts()["suppressed"] == 0
+
+
+def test_few_refusals_below_the_ratio_do_not_trip_the_breaker(
+    db: Database, sink: SmtpSink
+) -> None:
+    subs = add(db, 60)
+    bad = subs[::4]  # 15 refused of 60: over breaker_refusals, under half
+    for subscriber in bad:
+        sink.rules.rcpt_always[subscriber.email] = "550 5.1.1 no such user"
+    options = replace(FAST, connections=1, suppress_after=1, breaker_refusals=10)
+    report = send(db, sink, "2026-11-24", options)
+    assert report.sent == 45 and report.failed == 15 and report.suppressed == 15
+    assert failures(db, bad) == [1] * 15
 
 
 def test_left_is_exact_when_the_budget_stops_a_run_midway(db: Database, sink: SmtpSink) -> None:

@@ -68,6 +68,8 @@ class SinkRules:
     rcpt_replies: dict[str, list[str]] = field(default_factory=dict)
     # A reply given to RCPT every time (e.g. "550 5.1.1 no such user").
     rcpt_always: dict[str, str] = field(default_factory=dict)
+    # A reply given to every RCPT (a broken relay: "550 5.1.1 no such user" for everyone).
+    rcpt_all: str | None = None
     # Drop the connection at end of DATA, this many times, without keeping the message.
     drop_before_store: dict[str, int] = field(default_factory=dict)
     # Keep the message, then drop the connection before replying (the ambiguous window).
@@ -101,6 +103,8 @@ class _Handler:
             return queued.pop(0)
         if key in rules.rcpt_always:
             return rules.rcpt_always[key]
+        if rules.rcpt_all is not None:
+            return rules.rcpt_all
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -223,6 +223,11 @@ class DeliveryOptions:
     backoff_max_seconds: float = 60.0
     suppress_after: int = 3  # permanent failures before an address is suppressed
     error_budget: int = 20  # consecutive failures that stop a run
+    # The circuit breaker: more than `breaker_refusals` addresses refused as bad mailboxes
+    # (5.1.x) in one run, AND more than `breaker_ratio` of the edition's answered messages,
+    # means a broken relay: the send stops and nobody is counted against (0: off).
+    breaker_refusals: int = 10
+    breaker_ratio: float = 0.5
     # The editor's gate: `digest run` builds and renders, then waits for `digest approve`.
     require_approval: bool = False
     # "HH:MM" in `timezone`: a run before that time on the edition's day builds and stops;
@@ -546,6 +551,8 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("delivery.backoff_max_seconds", 0, _NO_LIMIT),
     ("delivery.suppress_after", 1, _NO_LIMIT),
     ("delivery.error_budget", 1, _NO_LIMIT),
+    ("delivery.breaker_refusals", 0, _NO_LIMIT),
+    ("delivery.breaker_ratio", 0, 1),
     ("delivery.smtp.port", 1, 65535),
     ("delivery.bounces.hard_limit", 1, _NO_LIMIT),
     ("delivery.bounces.soft_threshold", 1, _NO_LIMIT),

@@ -16,6 +16,7 @@ Every failure a user can see is a ``DigestError``; errors of the libraries below
     │   ├── TransientDeliveryError   worth retrying (4xx, dropped connection, timeout)
     │   ├── PermanentDeliveryError   not worth retrying (5xx)
     │   ├── MessageRefused           the relay refused the message itself; the run stopped
+    │   ├── RelayRefusesEveryone     the circuit breaker: the relay refuses most addresses
     │   └── ErrorBudgetExceeded      too many failures in a row; the run stopped
     ├── SubscriberError    an address is invalid or unknown
     └── LockError          another run holds the job's lock
@@ -35,6 +36,7 @@ __all__ = [
     "MessageRefused",
     "ModelError",
     "PermanentDeliveryError",
+    "RelayRefusesEveryone",
     "RenderError",
     "SourceError",
     "StoreError",
@@ -133,6 +135,12 @@ class PermanentDeliveryError(DeliveryError):
 class MessageRefused(DeliveryError):
     """The relay refused the message itself (content, policy, size, sender): the send
     stopped, no subscriber was blamed, the ledger keeps the rest for a run after the fix."""
+
+
+class RelayRefusesEveryone(DeliveryError):
+    """The relay refused so many addresses as bad mailboxes (``5.1.x``) that the relay, not
+    the list, is at fault (the circuit breaker): the send stopped and no refusal of this run
+    counted towards any subscriber's suppression."""
 
 
 class ErrorBudgetExceeded(DeliveryError):

@@ -46,6 +46,7 @@ from digest.errors import (
     ErrorBudgetExceeded,
     MessageRefused,
     PermanentDeliveryError,
+    RelayRefusesEveryone,
     TransientDeliveryError,
 )
 from digest.models import OutgoingMessage, Subscriber
@@ -294,6 +295,11 @@ class _Run:
         self.claims_lost = 0  # rows another sender had sent or held
         self.fatal: BaseException | None = None
         self.last_error = ""
+        # The circuit breaker: refusals of addresses (5.1.x) in this run, the ids to count
+        # towards suppression once the run ends without tripping it, and what tripped it.
+        self.refusals = 0
+        self.refused_ids: list[tuple[int, str]] = []
+        self.tripped: str | None = None
 
     # bookkeeping -----------------------------------------------------------------------
 
@@ -389,20 +395,11 @@ class _Run:
                 self._finished(subscriber.email)
                 return
             log.warning("%s: %s refused: %s", edition, subscriber.email, exc)
+            if exc.recipient and self._refused(sid, subscriber.email, exc):
+                self._finished(subscriber.email)
+                return
             if not job.known_bad:
                 self._failure(str(exc))
-            store = self.store
-            if (
-                exc.recipient
-                and store
-                and store.record_permanent_failure(sid, self.options.suppress_after)
-            ):
-                log.warning(
-                    "%s suppressed after %d permanent failures",
-                    subscriber.email,
-                    self.options.suppress_after,
-                )
-                self._count("suppressed")
             self._finished(subscriber.email)
             return
         except DeliveryError as exc:
@@ -416,6 +413,63 @@ class _Run:
         if job.ambiguous:
             self._count("ambiguous_resent")
         self._finished(subscriber.email)
+
+    def _refused(self, sid: int, email: str, exc: PermanentDeliveryError) -> bool:
+        """Note a refusal of the address (counted towards suppression when the run ends);
+        whether it tripped the circuit breaker, which stops the run."""
+        options = self.options
+        with self._lock:
+            if self.tripped is not None:
+                return True
+            self.refusals += 1
+            self.refused_ids.append((sid, email))
+            report = self.report
+            # What the relay answered for this edition: earlier runs' accepted messages
+            # count too, so a re-run of the few refused rows does not look like a broken
+            # relay.
+            answered = report.already_sent + report.sent + report.failed
+            if not (
+                options.breaker_refusals
+                and self.refusals > options.breaker_refusals
+                and self.refusals > options.breaker_ratio * answered
+            ):
+                return False
+            self.tripped = str(exc)
+            refusals = self.refusals
+        log.error(
+            "%s: the relay refused %d of %d addresses as bad mailboxes (last: %s):"
+            " circuit breaker tripped, nobody counted against",
+            self.edition_id,
+            refusals,
+            answered,
+            self.tripped,
+        )
+        self._halt(
+            RelayRefusesEveryone(
+                f"sending {self.edition_id} stopped: the relay refused {refusals} of the"
+                f" {answered} addresses answered as bad mailboxes (last: {self.tripped});"
+                " that is the relay's fault, not the list's: no subscriber was counted"
+                " against for this run; fix the relay, then run again"
+            )
+        )
+        return True
+
+    def count_refusals(self) -> None:
+        """After the run: count this run's refusals towards suppression, unless the
+        circuit breaker tripped (then the relay, not the addresses, was at fault)."""
+        store = self.store
+        if store is None or self.tripped is not None:
+            return
+        for sid, email in self.refused_ids:
+            if store.record_permanent_failure(sid, self.options.suppress_after):
+                log.warning(
+                    "%s: %s suppressed after %d permanent failures",
+                    self.edition_id,
+                    email,
+                    self.options.suppress_after,
+                )
+                self.report.count("suppressed")
+        self.refused_ids.clear()
 
     def _record(
         self,
@@ -521,7 +575,10 @@ def deliver_edition(
     resend = _plan(run, listed)
     workers = max(1, min(options.connections, report.recipients))
     transports = [connect() for _ in range(workers)] if report.recipients else []
-    _run_workers(run, transports, lambda: _feed(run, listed, resend))
+    try:
+        _run_workers(run, transports, lambda: _feed(run, listed, resend))
+    finally:
+        run.count_refusals()
     report.elapsed = time.monotonic() - started
     _raise_if_stopped(run, edition_id, options)
     return report
@@ -628,6 +685,8 @@ def _raise_if_stopped(run: _Run, edition_id: str, options: DeliveryOptions) -> N
     # another sender had, and the addresses suppressed on the way.
     left = report.recipients - report.sent - report.suppressed - run.claims_lost
     fatal = run.fatal
+    if isinstance(fatal, RelayRefusesEveryone):
+        raise RelayRefusesEveryone(f"{fatal}; {report.sent} sent, {left} left in the ledger")
     if isinstance(fatal, PermanentDeliveryError) and fatal.scope == "message":
         raise MessageRefused(
             f"sending {edition_id} stopped: the relay refused the message itself ({fatal});"
