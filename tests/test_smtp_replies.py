@@ -265,9 +265,7 @@ def test_refusals_counted_before_the_breaker_trips_are_not_counted(
     assert SubscriberStore(db).counts()["suppressed"] == 0
 
 
-def test_few_refusals_below_the_ratio_do_not_trip_the_breaker(
-    db: Database, sink: SmtpSink
-) -> None:
+def test_few_refusals_below_the_ratio_do_not_trip_the_breaker(db: Database, sink: SmtpSink) -> None:
     subs = add(db, 60)
     bad = subs[::4]  # 15 refused of 60: over breaker_refusals, under half
     for subscriber in bad:

@@ -16,7 +16,11 @@ exponential backoff and jitter, so one slow recipient does not hold a connection
 recorded; what it means depends on its enhanced status code (``digest.deliver.replies``):
 an address refused for itself (``5.1.x``) ``suppress_after`` times is suppressed; a
 refusal of the message itself (content, policy, size: ``5.7.x``/``5.6.x``/``5.3.4`` after
-DATA) stops the send at once (``MessageRefused``) and counts against nobody. After
+DATA) stops the send at once (``MessageRefused``) and counts against nobody. Refusals of
+the address count towards suppression only when the run ends: the circuit breaker stops
+a run in which more than ``breaker_refusals`` addresses, and more than ``breaker_ratio``
+of the edition's answered messages, were refused as bad mailboxes
+(``RelayRefusesEveryone``: the relay is broken), and then none of them counts. After
 ``error_budget`` failures in a row the run stops (``ErrorBudgetExceeded``); an address
 already refused permanently before is expected to fail and does not count towards that
 budget. What was not sent stays in the ledger for the next run.
