@@ -32,6 +32,7 @@ EXPECTED = {
     "LockError",
     "MessageRefused",
     "ModelError",
+    "RelayRefusesEveryone",
     "RenderError",
     "SourceError",
     "StoreError",
