@@ -8,8 +8,6 @@ import contextlib
 import email
 import html
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -19,7 +17,6 @@ from pathlib import Path
 import feedparser
 import httpx
 import pytest
-import uvicorn
 import yaml
 from click.testing import CliRunner
 
@@ -32,8 +29,9 @@ from digest.server import create_app
 from digest.store import EditionStore, open_database
 from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore
+from tests.app_server import serving as serve_app
 from tests.newsletter_sample import sample_edition
-from tools.smtp_sink import SmtpSink, free_port
+from tools.smtp_sink import SmtpSink
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = b"archive-test-secret-0123"
@@ -63,20 +61,10 @@ def serving(config: Config) -> Iterator[httpx.Client]:
     """``digest serve``'s app on uvicorn, 127.0.0.1 and a free port."""
     db = open_database(config.store_path)
     app = create_app(config, db=db, key=KEY)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:  # a start-up wait, not a timing assertion
-        time.sleep(0.01)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+        with serve_app(app) as client:
             yield client
     finally:
-        server.should_exit = True
-        thread.join(10)
         db.close()
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
@@ -15,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from digest import serialize
 from digest.config import Config, EditionOptions, NewsletterOptions
@@ -29,6 +26,7 @@ from digest.server import create_app
 from digest.store import Database, EditionStore, open_database
 from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore
+from tests.app_server import serving as serve_app
 from tools.smtp_sink import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,18 +47,11 @@ def served(tmp_path: Path) -> Iterator[tuple[httpx.Client, Database, Config]]:
     )
     db = open_database(config.store_path)
     app = create_app(config, db=db, key=KEY)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:  # a start-up wait, not a timing assertion
-        time.sleep(0.01)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
-        yield client, db, config
-    server.should_exit = True
-    thread.join(10)
-    db.close()
+    try:
+        with serve_app(app, port=port) as client:
+            yield client, db, config
+    finally:
+        db.close()
 
 
 def footer_link(config: Config, subscriber: Subscriber, label: str) -> str:

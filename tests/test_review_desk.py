@@ -11,35 +11,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from digest.config import Config, load_config
-from digest.pipeline import load_edition
-from digest.pipeline.act import act_on_form
+from digest.config import Config
 from digest.publish.preview import PreviewServer
-from digest.store import EditionStore, open_database
+from digest.store import open_database
 from digest.store.desk import DeskStore
-from tests.newsletter_sample import sample_edition
+from tests.desk_server import running_desk
 
 DAY = date(2026, 11, 24)
 
 
 @pytest.fixture
 def desk(tmp_path: Path) -> Iterator[tuple[PreviewServer, Config]]:
-    path = tmp_path / "config.yaml"
-    path.write_text("data_dir: data\nsources: []\n", encoding="utf-8")
-    config = load_config(path)
-    with open_database(config.store_path) as db:
-        EditionStore(db).save(sample_edition())
-    server = PreviewServer(
-        config,
-        lambda: load_edition(config, DAY),
-        port=0,
-        act=lambda form: act_on_form(config, DAY, form, "Reviewer"),
-    )
-    server.start()
-    try:
-        yield server, config
-    finally:
-        server.close()
+    with running_desk(tmp_path, "Reviewer") as served:
+        yield served
 
 
 def actions(config: Config) -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -15,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from digest.config import (
     Config,
@@ -31,6 +29,7 @@ from digest.store import Database, open_database
 from digest.store.consent import ConsentStore
 from digest.store.subscribers import SubscriberStore
 from digest.web.signup import RateLimit
+from tests.app_server import serving as serve_app
 from tools.smtp_sink import SmtpSink, free_port
 
 KEY = b"signup-test-secret-0123456789"
@@ -84,18 +83,11 @@ def start(tmp_path: Path, sink: SmtpSink, **signup: object) -> Iterator[Site]:
     )
     db = open_database(config.store_path)
     app = create_app(config, db=db, key=KEY)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:  # a start-up wait, not a timing assertion
-        time.sleep(0.01)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=False) as client:
-        yield Site(client, db, sink, config)
-    server.should_exit = True
-    thread.join(10)
-    db.close()
+    try:
+        with serve_app(app, port=port, follow_redirects=False) as client:
+            yield Site(client, db, sink, config)
+    finally:
+        db.close()
 
 
 @pytest.fixture
