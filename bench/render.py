@@ -43,7 +43,7 @@ from digest.config import DkimOptions, NewsletterOptions  # noqa: E402
 from digest.models import Edition, RenderedEdition, Subscriber  # noqa: E402
 from digest.publish.messages import MessageFactory, archive_url, unsubscribe_url  # noqa: E402
 from digest.publish.render import Renderer, inline_css, personalize  # noqa: E402
-from digest.publish.tokens import make_token  # noqa: E402
+from digest.signed import make_token  # noqa: E402
 
 SECRET = b"benchmark secret, thirty-two b.."
 OPTIONS = NewsletterOptions(base_url="https://news.example.org")

@@ -25,10 +25,10 @@ from digest.config import Config, NewsletterOptions, load_config
 from digest.models import Edition
 from digest.publish.archive import archive_file, archive_stored, write_archive
 from digest.publish.messages import archive_url
-from digest.server import create_app
 from digest.store import EditionStore, open_database
 from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore
+from digest.web.app import create_app
 from tests.app_server import serving as serve_app
 from tests.newsletter_sample import sample_edition
 from tools.smtp_sink import SmtpSink

@@ -21,14 +21,13 @@ from click.testing import CliRunner
 from digest import serialize
 from digest.cli import main
 from digest.config import BounceOptions, Config, DeliveryOptions, NewsletterOptions, load_config
-from digest.deliver.bounces import bounce_kind, read_report
-from digest.deliver.mailbox import MaildirSource
+from digest.inbound.bounces import bounce_kind, read_report
+from digest.inbound.mailbox import MaildirSource
 from digest.models import Edition
 from digest.pipeline.bounces import BounceReport, process_bounces
 from digest.pipeline.daily import send_rendered
 from digest.publish.render import render_edition
-from digest.publish.signed import read_verp, verify_verp, verp_address
-from digest.publish.tokens import make_token
+from digest.signed import make_token, read_verp, verify_verp, verp_address
 from digest.store import Database, open_database
 from digest.store.bounces import BounceStore, decayed
 from digest.store.ledger import DeliveryLedger

@@ -22,7 +22,7 @@ from digest.models import DeskAction, Edition
 from digest.pipeline.desk import rendered_hash
 from digest.publish.messages import MessageFactory
 from digest.publish.render import render_edition
-from digest.publish.tokens import secret_key
+from digest.signed import secret_key
 from digest.store import EditionStore, open_database
 from digest.store.desk import DeskStore
 from digest.store.subscribers import SubscriberStore
@@ -97,7 +97,9 @@ def test_drop_pin_edit_approve_send_and_rebuild(
         [mei] = SubscriberStore(db).all()
         approval = DeskStore(db).approval(date(2026, 11, 24))
     assert approval is not None and approval.edition_hash == rendered_hash(rendered)
-    expected = MessageFactory(rendered, loaded.newsletter, secret_key(loaded)).message(mei)
+    expected = MessageFactory(
+        rendered, loaded.newsletter, secret_key(loaded.server.secret_env)
+    ).message(mei)
     [received] = sink.messages
     assert parts(received.data) == parts(expected.data)
     assert received.message_id == expected.message_id

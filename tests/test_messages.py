@@ -21,8 +21,7 @@ from digest.errors import ConfigError, DeliveryError
 from digest.models import RenderedEdition, Subscriber
 from digest.publish.messages import MessageFactory, archive_url, preferences_url
 from digest.publish.render import personalize, render_edition
-from digest.publish.signed import make_preferences_token
-from digest.publish.tokens import verify_token
+from digest.signed import make_preferences_token, verify_token
 from tests.newsletter_sample import sample_edition
 
 SECRET = b"a test secret of thirty-two bytes"

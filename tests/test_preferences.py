@@ -21,11 +21,11 @@ from digest.models import Edition, Subscriber
 from digest.pipeline.daily import send_rendered, send_weekly
 from digest.publish.messages import MessageFactory
 from digest.publish.render import recap_title, render_edition, title_for
-from digest.publish.signed import make_preferences_token
-from digest.server import create_app
+from digest.signed import make_preferences_token
 from digest.store import Database, EditionStore, open_database
 from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore
+from digest.web.app import create_app
 from tests.app_server import serving as serve_app
 from tools.smtp_sink import free_port
 

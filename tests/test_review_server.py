@@ -16,16 +16,16 @@ import pytest
 import uvicorn
 
 from digest.config import Config, NewsletterOptions, ServerOptions, SignupOptions
-from digest.publish.signed import (
+from digest.signed import (
     make_confirm_token,
     make_preferences_token,
+    make_token,
     verp_address,
 )
-from digest.publish.tokens import make_token
-from digest.server import create_app
 from digest.store import Database, open_database
 from digest.store.consent import ConsentStore
 from digest.store.subscribers import SubscriberStore
+from digest.web.app import create_app
 from tools.smtp_sink import free_port
 
 KEY = b"review-test-secret-0123456789abcdef"

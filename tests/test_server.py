@@ -23,11 +23,11 @@ from digest.errors import ConfigError
 from digest.models import Edition, EditionSection, KeyPoint, Story, Summary
 from digest.publish.messages import MessageFactory
 from digest.publish.render import render_edition
-from digest.publish.tokens import make_token, secret_key
-from digest.server import SECURITY_HEADERS, create_app
+from digest.signed import make_token, secret_key
 from digest.store import Database, open_database
 from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore
+from digest.web.app import SECURITY_HEADERS, create_app
 from tests.app_server import serving
 
 KEY = b"test-secret-0123456789"
@@ -160,7 +160,7 @@ def test_archive_is_served(setup: tuple[httpx.Client, SubscriberStore]) -> None:
 def test_a_missing_secret_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DIGEST_SECRET", raising=False)
     with pytest.raises(ConfigError, match=r"\$DIGEST_SECRET is not set"):
-        secret_key(Config())
+        secret_key(Config().server.secret_env)
 
 
 def test_digest_serve_says_where_and_a_busy_port_is_one_line(tmp_path: Path) -> None:

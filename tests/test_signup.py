@@ -24,10 +24,10 @@ from digest.config import (
     SmtpOptions,
 )
 from digest.pipeline.signup import confirm_signup, request_signup
-from digest.server import create_app
 from digest.store import Database, open_database
 from digest.store.consent import ConsentStore
 from digest.store.subscribers import SubscriberStore
+from digest.web.app import create_app
 from digest.web.signup import RateLimit
 from tests.app_server import serving as serve_app
 from tools.smtp_sink import SmtpSink, free_port

@@ -33,7 +33,7 @@ from digest.models import (
 )
 from digest.publish.messages import MessageFactory
 from digest.publish.render import render_edition
-from digest.publish.tokens import make_token
+from digest.signed import make_token
 from tests.newsletter_sample import sample_edition
 
 SECRET = b"slot forgery test secret, 32 bytes"

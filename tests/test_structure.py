@@ -21,15 +21,17 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "digest"
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"errors", "models", "config", "log", "progress", "serialize"}),
     # identity hashes the text's normal form, a rule of text/ (text/rules.py).
-    frozenset({"text", "identity", "embed", "mmr", "store"}),
+    frozenset({"text", "identity", "embed", "mmr", "store", "signed"}),
     frozenset({"sources", "summarize"}),
     frozenset({"edition"}),
-    frozenset({"publish", "deliver", "subscribers"}),
-    frozenset({"pipeline", "server", "distributed", "web"}),
+    frozenset({"publish", "deliver", "inbound", "subscribers"}),
+    frozenset({"pipeline", "distributed"}),
+    # The web is a shell over the pipeline, like the CLI: the pipeline never imports it.
+    frozenset({"web"}),
     frozenset({"cli", "__main__"}),
 )
 # Same-layer pairs that must stay apart: a transport knows nothing of rendering.
-APART = {("deliver", "publish")}
+APART = {("deliver", "publish"), ("deliver", "inbound"), ("inbound", "publish")}
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ import pytest
 
 from digest.config import Config, DeliveryOptions, NewsletterOptions, SmtpOptions
 from digest.publish.i18n import catalog_languages
-from digest.publish.signed import make_preferences_token
-from digest.server import create_app
+from digest.publish.strings import MESSAGES, text
+from digest.signed import make_preferences_token
 from digest.store import open_database
 from digest.store.subscribers import SubscriberStore
-from digest.web.strings import MESSAGES, text
+from digest.web.app import create_app
 from tests.app_server import serving
 from tools.smtp_sink import SmtpSink, free_port
 

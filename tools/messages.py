@@ -45,7 +45,7 @@ def _sources() -> Iterator[tuple[Path, str]]:
         yield path, "jinja2"
     for path in sorted((PACKAGE / "publish").glob("*.py")):
         yield path, "python"
-    # The sign-up and preferences pages and the confirmation mail (web/strings.py).
+    # The sign-up and preferences pages and the confirmation mail (publish/strings.py).
     for path in sorted((PACKAGE / "web").glob("*.py")):
         yield path, "python"
 

@@ -447,7 +447,7 @@ class Subscriber:
     name: str = ""
     topics: tuple[str, ...] = ()
     state: SubscriberState = "active"
-    # The subscription's version, signed into unsubscribe tokens (``digest.publish.tokens``).
+    # The subscription's version, signed into unsubscribe tokens (``digest.signed``).
     token_version: int = 0
     # daily: every edition; weekly: the weekly recap only (preferences page).
     frequency: Frequency = "daily"

@@ -9,7 +9,7 @@ import click
 from digest.cli.base import main, pass_config
 from digest.config import Config
 from digest.pipeline.bounces import mail_sources, process_bounces
-from digest.publish.tokens import secret_key
+from digest.signed import secret_key
 from digest.store import open_store
 
 __all__ = ["bounces_command"]
@@ -28,7 +28,7 @@ __all__ = ["bounces_command"]
 @pass_config
 def bounces_command(config: Config, maildir: Path | None, imap: bool | None) -> None:
     """Act on bounces, complaints and unsubscribe mail; move the handled ones aside."""
-    key = secret_key(config)
+    key = secret_key(config.server.secret_env)
     sources = mail_sources(config, maildir=None if maildir is None else str(maildir), imap=imap)
     with open_store(config) as db:
         report = process_bounces(config, db, key, sources)

@@ -17,7 +17,7 @@ from digest.config import Config
 from digest.distributed.dispatch import run_distributed
 from digest.models import SubscriberState
 from digest.pipeline.signup import confirm_pending
-from digest.publish.tokens import secret_key
+from digest.signed import secret_key
 from digest.store.subscribers import SubscriberStore
 from digest.subscribers import (
     add_subscriber,
@@ -195,7 +195,7 @@ def subscribers_confirm_pending(config: Config, dry_run: bool) -> None:
     """Send the double opt-in confirmation to the pending rows an import kept (no consent
     date) that were never mailed one; they subscribe by confirming."""
     with pipeline.open_store(config) as db:
-        report = confirm_pending(config, db, secret_key(config), dry_run=dry_run)
+        report = confirm_pending(config, db, secret_key(config.server.secret_env), dry_run=dry_run)
     click.echo(report.summary())
     if report.failed:
         sys.exit(EXIT_FAILED)
@@ -223,7 +223,7 @@ def serve_command(config: Config, host: str | None, port: int | None) -> None:
     """Serve one-click unsubscribe (/u/<token>), preferences (/p/<token>), the sign-up
     form (/subscribe) and the archive (/archive/)."""
     # Deferred: the server pulls in starlette and uvicorn, which no other command needs.
-    from digest.server import serve
+    from digest.web.app import serve
 
     def ready(url: str) -> None:
         signup = f", {url}subscribe (sign-up)" if config.server.signup.enabled else ""

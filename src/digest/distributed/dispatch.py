@@ -42,7 +42,7 @@ from digest.pipeline.desk import hold_reason
 from digest.progress import Progress
 from digest.publish.archive import update_archive
 from digest.publish.render import render_edition
-from digest.publish.tokens import secret_key
+from digest.signed import secret_key
 from digest.store import ArticleStore, EditionStore, open_store
 from digest.store.batches import SendBatches
 from digest.store.ledger import DeliveryLedger
@@ -99,7 +99,7 @@ def run_distributed(config: Config, day: date, *, progress: Progress | None = No
             " workers on several hosts share it"
         )
     started = time.monotonic()
-    secret_key(config)  # a missing secret fails now, not in every worker
+    secret_key(config.server.secret_env)  # a missing secret fails now, not in every worker
     transport_factory(config, day.isoformat())
     app = make_app(config)
     poll = config.distributed.poll_seconds
@@ -125,7 +125,9 @@ def run_distributed(config: Config, day: date, *, progress: Progress | None = No
             counts, ambiguous, already = sent.counts, sent.ambiguous, sent.already_sent
             # On edition.weekly_day, the recap to the weekly subscribers, sent from here
             # (one process, through the same ledger) as the one-process job sends it.
-            weekly = send_weekly(config, db, day, secret_key(config), progress=progress)
+            weekly = send_weekly(
+                config, db, day, secret_key(config.server.secret_env), progress=progress
+            )
             pages = (edition.id,) if weekly is None else (edition.id, weekly_id(day))
             try:
                 archive = str(update_archive(config, db, *pages).index)

@@ -34,7 +34,7 @@ from digest.pipeline.daily import transport_factory
 from digest.pipeline.ingest import ingest_source
 from digest.pipeline.personal import render_variants
 from digest.publish.messages import MessageFactory
-from digest.publish.tokens import secret_key
+from digest.signed import secret_key
 from digest.store import ArticleStore, Database, EditionStore, open_store
 from digest.store.batches import RangeLedger, SendBatches, active_in_range
 from digest.store.subscribers import SubscriberStore
@@ -149,7 +149,7 @@ class _Messages:
                     MessageFactory(
                         render,
                         self.config.newsletter,
-                        secret_key(self.config),
+                        secret_key(self.config.server.secret_env),
                         dkim=self.config.delivery.dkim,
                         base_dir=self.config.base_dir,
                     ),

@@ -3,7 +3,7 @@
 For each message of the Maildir (``delivery.bounces.maildir``) or IMAP folder
 (``delivery.bounces.imap``):
 
-1. read it (``digest.deliver.bounces.read_report``): a bounce, a delay notice, a
+1. read it (``digest.inbound.bounces.read_report``): a bounce, a delay notice, a
    complaint, an unsubscribe request, or something else;
 2. find its subscriber, only on evidence that it is about a message we really sent
    them (the addresses a report names are unsigned: anyone can mail the mailbox a fake
@@ -36,13 +36,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from digest.config import Config, secret
-from digest.deliver.bounces import MailReport, read_report
-from digest.deliver.mailbox import ImapSource, MaildirSource, MailSource
 from digest.errors import ConfigError, DeliveryError
+from digest.inbound.bounces import MailReport, read_report
+from digest.inbound.mailbox import ImapSource, MaildirSource, MailSource
 from digest.models import Subscriber
 from digest.progress import Progress
-from digest.publish.signed import read_verp, verify_verp
-from digest.publish.tokens import read_token, verify_token
+from digest.signed import read_token, read_verp, verify_token, verify_verp
 from digest.store import Database
 from digest.store.bounces import BounceStore
 from digest.store.subscribers import SubscriberStore

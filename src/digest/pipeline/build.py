@@ -23,17 +23,18 @@ from digest.models import Article, Edition, RelatedItem, Summary
 from digest.pipeline.days import newest_article_day
 from digest.pipeline.desk import with_desk_actions
 from digest.progress import Progress
-from digest.publish.preview import key_point_sentences
 from digest.store import ArticleStore, Database, EditionStore, open_store
 from digest.store.embeddings import EmbeddingStore
 from digest.store.ledger import DeliveryLedger
 from digest.store.summaries import SummaryCache
 from digest.summarize import make_summarizer, summarize_many
+from digest.text.sentences import article_sentences
 
 __all__ = [
     "Candidates",
     "SummarizeMany",
     "build_edition",
+    "key_point_sentences",
     "load_edition",
     "rank_candidates",
     "related_stories",
@@ -250,3 +251,14 @@ def load_edition(config: Config, day: date) -> tuple[Edition, dict[str, list[str
     with open_store(config) as db:
         edition = build_edition(config, db, day)
         return edition, key_point_sentences(db, edition)
+
+
+def key_point_sentences(db: Database, edition: Edition) -> dict[str, list[str]]:
+    """Each story's article sentences (numbered as ``KeyPoint.sources`` counts them)."""
+    articles = ArticleStore(db)
+    found: dict[str, list[str]] = {}
+    for story in edition.stories:
+        article = articles.get(story.article_id)
+        if article is not None:
+            found[story.article_id] = [s.text for s in article_sentences(article)]
+    return found

@@ -42,7 +42,7 @@ from digest.progress import Progress
 from digest.publish.archive import update_archive
 from digest.publish.messages import MessageFactory
 from digest.publish.render import recap_title, render_edition
-from digest.publish.tokens import secret_key
+from digest.signed import secret_key
 from digest.store import Database, EditionStore, open_store
 from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore
@@ -245,7 +245,7 @@ def run_daily(
     (``EditionError`` when there is none), whatever ``delivery.send_at`` says.
     """
     started = time.monotonic()
-    key = secret_key(config)
+    key = secret_key(config.server.secret_env)
     # The delivery settings (SMTP security, host, password) before any work, not after
     # minutes of ingesting and summarising.
     transport_factory(config, day.isoformat(), dry_run=dry_run)
@@ -419,7 +419,7 @@ def send_test(config: Config, day: date, email: str) -> SendReply:
     The build runs under the job lock (``LockError`` while a run holds it): a run may be
     building or changing the same day's edition, and two builds must not race.
     """
-    key = secret_key(config)
+    key = secret_key(config.server.secret_env)
     address = normalize_email(email)
     with job_lock(config), open_store(config) as db:
         edition = build_edition(config, db, day)

@@ -34,9 +34,13 @@ from digest.models import (
     RenderedEdition,
     Subscriber,
 )
-from digest.pipeline.build import SummarizeMany, build_edition, store_summarizer
+from digest.pipeline.build import (
+    SummarizeMany,
+    build_edition,
+    key_point_sentences,
+    store_summarizer,
+)
 from digest.publish.messages import MessageFactory
-from digest.publish.preview import key_point_sentences
 from digest.publish.render import Renderer
 from digest.store import ArticleStore, Database, open_store
 from digest.store.embeddings import EmbeddingStore

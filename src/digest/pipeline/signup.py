@@ -27,12 +27,12 @@ from digest.deliver import SendReply, Transport
 from digest.errors import DeliveryError, SubscriberError
 from digest.models import OutgoingMessage, Subscriber
 from digest.pipeline.daily import transport_factory
-from digest.publish.signed import make_confirm_token, read_confirm_token
+from digest.publish.strings import text
+from digest.signed import make_confirm_token, read_confirm_token
 from digest.store import Database
 from digest.store.consent import Consent, ConsentStore, PendingSignup
 from digest.store.subscribers import SubscriberStore
 from digest.subscribers import clean_topics, normalize_email
-from digest.web.strings import text
 
 __all__ = [
     "MAX_SOURCE_CHARS",

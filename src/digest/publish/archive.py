@@ -24,7 +24,7 @@ from digest.edition.weekly import WEEKDAYS, weekly_id, weekly_recap
 from digest.errors import RenderError
 from digest.models import Edition
 from digest.publish.messages import archive_url
-from digest.publish.preview import public_html
+from digest.publish.public import public_html
 from digest.publish.render import (
     Renderer,
     join_titles,

@@ -36,9 +36,8 @@ from digest.config import DkimOptions, NewsletterOptions
 from digest.errors import ConfigError, DeliveryError, RenderError
 from digest.models import OutgoingMessage, RenderedEdition, Subscriber
 from digest.publish.render import SlotValue, slot_values, split_slots
-from digest.publish.signed import make_preferences_token, verp_address
 from digest.publish.signing import DkimSigner
-from digest.publish.tokens import make_token
+from digest.signed import make_preferences_token, make_token, verp_address
 
 __all__ = ["DKIM_HEADERS", "MessageFactory", "archive_url", "preferences_url", "unsubscribe_url"]
 

@@ -24,16 +24,12 @@ from digest.config import Config
 from digest.errors import DigestError, RenderError
 from digest.models import Edition, RenderedEdition
 from digest.publish.desk import MAX_FORM_BYTES, ActionForm, add_desk_controls, read_action_form
-from digest.publish.messages import archive_url
-from digest.publish.render import Filled, Renderer, bundled_templates, personalize
-from digest.store import ArticleStore, Database
-from digest.text.sentences import article_sentences
+from digest.publish.public import for_no_one, public_html
+from digest.publish.render import Renderer, bundled_templates
 
 __all__ = [
     "PreviewServer",
     "PreviewWritten",
-    "generic_unsubscribe",
-    "key_point_sentences",
     "preview_page",
     "watch_stamp",
     "write_preview",
@@ -42,39 +38,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def generic_unsubscribe(config: Config) -> str:
-    """The unsubscribe link of pages that belong to no subscriber (preview, archive)."""
-    return f"mailto:{config.newsletter.unsubscribe_mailto}?subject=unsubscribe"
-
-
-def key_point_sentences(db: Database, edition: Edition) -> dict[str, list[str]]:
-    """Each story's article sentences (numbered as ``KeyPoint.sources`` counts them)."""
-    articles = ArticleStore(db)
-    found: dict[str, list[str]] = {}
-    for story in edition.stories:
-        article = articles.get(story.article_id)
-        if article is not None:
-            found[story.article_id] = [s.text for s in article_sentences(article)]
-    return found
-
-
 def _renderer(config: Config) -> Renderer:
     return Renderer(config.newsletter, base_dir=config.base_dir, timezone=config.tz)
-
-
-def _for_no_one(config: Config, rendered: RenderedEdition) -> Filled:
-    """The mail (HTML and text) with the slots filled for no one in particular."""
-    return personalize(
-        rendered,
-        name="",
-        unsubscribe_url=generic_unsubscribe(config),
-        browser_url=archive_url(config.newsletter, rendered.edition_id),
-    )
-
-
-def public_html(config: Config, rendered: RenderedEdition) -> str:
-    """The mail's HTML with the slots filled for no one in particular (preview, archive)."""
-    return _for_no_one(config, rendered).html
 
 
 def _insert_after_body(document: str, fragment: str) -> str:
@@ -137,7 +102,7 @@ def write_preview(
     page, rendered = preview_page(config, edition, sentences=sentences)
     html_path = out if out is not None else config.data_path / "previews" / f"{edition.id}.html"
     text_path = html_path.with_suffix(".txt")
-    filled_text = _for_no_one(config, rendered).text
+    filled_text = for_no_one(config, rendered).text
     try:
         html_path.parent.mkdir(parents=True, exist_ok=True)
         html_path.write_text(page, encoding="utf-8")
@@ -258,7 +223,7 @@ class PreviewServer:
 
     def text(self) -> str:
         edition, _ = self.load()
-        return _for_no_one(self.config, _renderer(self.config).render(edition)).text
+        return for_no_one(self.config, _renderer(self.config).render(edition)).text
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self

@@ -2,5 +2,5 @@
 
 ``strings.py`` holds their words in each language (``newsletter.language``), ``pages.py``
 the one small accessible page they share, ``signup.py`` and ``preferences.py`` the routes
-that ``digest.server`` mounts.
+that ``digest.web.app`` mounts.
 """

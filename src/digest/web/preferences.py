@@ -3,7 +3,7 @@
 ``GET`` shows the subscriber's topics and frequency (daily, or weekly: the week's top
 stories) in a form, and an Unsubscribe button; it changes nothing. ``POST`` with
 ``action=save`` stores the topics and frequency, with ``action=unsubscribe``
-unsubscribes. The token (``digest.publish.signed``) names one subscriber and is bound to
+unsubscribes. The token (``digest.signed``) names one subscriber and is bound to
 their address: a malformed or forged one, or one naming nobody, is the same 400 (the
 answers never tell which ids exist).
 """
@@ -20,13 +20,13 @@ from starlette.routing import Route
 from digest.config import Config
 from digest.errors import SubscriberError
 from digest.models import Frequency, Subscriber
-from digest.publish.signed import read_preferences_token, verify_preferences_token
+from digest.publish.strings import text
+from digest.signed import read_preferences_token, verify_preferences_token
 from digest.store import Database
 from digest.store.subscribers import SubscriberStore
 from digest.subscribers import clean_topics
 from digest.web.pages import page
 from digest.web.signup import form_fields
-from digest.web.strings import text
 
 __all__ = ["preferences_routes"]
 

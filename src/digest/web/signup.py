@@ -46,10 +46,10 @@ from digest.pipeline.signup import (
     request_signup,
     send_confirmation,
 )
-from digest.publish.signed import read_confirm_token
+from digest.publish.strings import text
+from digest.signed import read_confirm_token
 from digest.store import Database
 from digest.web.pages import MAX_FORM_BYTES, page
-from digest.web.strings import text
 
 __all__ = ["MailQueue", "RateLimit", "client_key", "form_fields", "signup_routes"]
 

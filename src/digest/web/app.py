@@ -47,7 +47,7 @@ from digest.config import Config
 from digest.errors import DigestError
 from digest.models import Subscriber
 from digest.publish.archive import archive_file, archive_folder
-from digest.publish.tokens import read_token, secret_key, verify_token
+from digest.signed import read_token, secret_key, verify_token
 from digest.store import Database, open_store
 from digest.store.subscribers import SubscriberStore
 from digest.web.preferences import preferences_routes
@@ -163,7 +163,7 @@ def create_app(
     """The ASGI app. ``db`` defaults to the configured store, ``key`` to the secret."""
     database = db if db is not None else open_store(config)
     store = SubscriberStore(database)
-    hmac_key = key if key is not None else secret_key(config)
+    hmac_key = key if key is not None else secret_key(config.server.secret_env)
     title = config.newsletter.title
 
     def subscriber_for(token: str) -> Subscriber | Response:

@@ -1,10 +1,16 @@
-"""Signed values for the subscriber's side: VERP return paths, sign-up confirmations and
-preferences links.
+"""Signed links: every token digest puts in a link or an address, and the secret behind them.
 
-Each kind is an HMAC-SHA256 under the same secret as unsubscribe tokens
-(``server.secret_env``), with its own purpose string mixed in, so that a token of one
-kind is never accepted as another:
+Each kind is an HMAC-SHA256 under one secret from the environment (``server.secret_env``),
+with its own purpose string mixed in, so that a token of one kind is never accepted as
+another. Publishing puts them into messages, the web pages and inbound mail read them back.
 
+- unsubscribe: ``<subscriber id>.<mac>``, URL-safe, bound to the subscriber's address and to
+  the *version* of their subscription (``subscribers.token_version``, raised each time an
+  address becomes active again), so it cannot be forged or moved to another address, and
+  links in mail sent before someone unsubscribed and signed up again no longer work.
+  Version 0 signs as tokens did before versions existed, so links already in inboxes keep
+  working. ``read_token`` is strict: the id is 1 to ``MAX_ID_DIGITS`` ASCII digits and the
+  MAC exactly ``MAC_CHARS`` URL-safe base64 characters; anything else is not a token.
 - VERP: ``bounces+<id>-<mac>@domain``. The local part is lower-case base32 (relays may
   change the case of a local part), bound to the subscriber's id and address.
 - confirmation: ``<address, base64url>.<expiry, unix seconds>.<mac>``: the address is
@@ -23,17 +29,72 @@ import re
 import time
 from dataclasses import dataclass
 
+from digest.config import secret
+from digest.errors import ConfigError
+
 __all__ = [
+    "MAX_ID_DIGITS",
     "ConfirmRequest",
     "make_confirm_token",
     "make_preferences_token",
+    "make_token",
     "read_confirm_token",
     "read_preferences_token",
+    "read_token",
     "read_verp",
+    "secret_key",
     "verify_preferences_token",
+    "verify_token",
     "verify_verp",
     "verp_address",
 ]
+
+MAX_ID_DIGITS = 18  # below 2**63: any id the store can hold
+MAC_BYTES = 18
+MAC_CHARS = 24  # 18 bytes in base64, no padding
+_TOKEN = re.compile(rf"([0-9]{{1,{MAX_ID_DIGITS}}})\.([A-Za-z0-9_-]{{{MAC_CHARS}}})", re.ASCII)
+
+
+def _unsubscribe_mac(secret: bytes, subscriber_id: int, email: str, version: int) -> str:
+    signed = (
+        f"{subscriber_id}:{email.lower()}"
+        if version == 0
+        else (f"{subscriber_id}:v{version}:{email.lower()}")
+    )
+    digest = hmac.new(secret, f"unsubscribe:{signed}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:MAC_BYTES]).decode("ascii")
+
+
+def make_token(secret: bytes, subscriber_id: int, email: str, version: int = 0) -> str:
+    return f"{subscriber_id}.{_unsubscribe_mac(secret, subscriber_id, email, version)}"
+
+
+def read_token(token: str) -> int | None:
+    """The subscriber id a token claims (not yet verified), or None if it is malformed."""
+    match = _TOKEN.fullmatch(token)
+    return None if match is None else int(match.group(1))
+
+
+def verify_token(secret: bytes, token: str, email: str, version: int = 0) -> bool:
+    """Whether ``token`` was made with ``secret`` for this subscriber, address and version."""
+    subscriber_id = read_token(token)
+    if subscriber_id is None:
+        return False
+    expected = make_token(secret, subscriber_id, email, version)
+    return hmac.compare_digest(token.encode("ascii"), expected.encode("ascii"))
+
+
+def secret_key(secret_env: str) -> bytes:
+    """The HMAC key of every signed link, from the variable named by ``server.secret_env``."""
+    value = secret(secret_env)
+    if value is None:
+        raise ConfigError(
+            f"${secret_env} is not set: it holds the secret that signs"
+            " unsubscribe links (export a long random value, the same for `digest run`"
+            " and `digest serve`)"
+        )
+    return value.encode("utf-8")
+
 
 VERP_MAC_BYTES = 10  # 16 base32 characters: 80 bits
 MAX_TOKEN_CHARS = 600  # a confirmation token for a 254-character address is under 400
