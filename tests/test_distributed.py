@@ -232,7 +232,7 @@ def test_fetch_source_stores_a_source_and_waits_its_turn_per_host(
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     config = load_config(path)
     report = work.fetch_source(config, "lokal", claim=None)
-    assert (report["failed"], report["new"]) == (False, 1)
+    assert (report.failed, report.new) == (False, 1)
     with pytest.raises(Exception, match="no source named"):
         work.fetch_source(config, "missing")
 

@@ -226,3 +226,28 @@ def test_every_module_says_what_it_owns() -> None:
         if not ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
     ]
     assert not bare, bare
+
+
+def test_sql_stays_in_the_store() -> None:
+    # SQL lives in digest.store's named statements and runs in its repositories: no
+    # module above the store imports the statements or a dialect, or executes one itself.
+    def inside(module: str) -> bool:
+        return module == "digest.store" or module.startswith("digest.store.")
+
+    dialects = {"digest.store.sql", "digest.store.pg"}
+    found = [
+        f"{MODULES[i.importer].relative_to(PACKAGE)}:{i.line} imports {i.target}"
+        for i in ALL_IMPORTS
+        if not inside(i.importer) and i.target in dialects
+    ]
+    for name, path in MODULES.items():
+        if inside(name):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "execute"
+            ):
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} calls .execute(")
+    assert not found, "SQL belongs in digest.store: " + "; ".join(found)

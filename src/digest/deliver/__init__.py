@@ -1,6 +1,7 @@
 """Delivery: transports (SMTP, outbox folder), and sending an edition through the ledger.
 
-``transports`` knows how to hand one ``OutgoingMessage`` to a server or a folder;
+``transports`` knows how to hand one ``OutgoingMessage`` to a server or a folder, and
+makes the configured one (``transport_factory``, from the delivery options);
 ``sender`` sends an edition to its subscribers with parallel connections, a rate limit,
 retries, suppression and an error budget, recording every step in the ledger
 (``digest.store.ledger``).
@@ -14,6 +15,7 @@ from digest.deliver.transports import (
     Transport,
     check_smtp_options,
     eml_name,
+    transport_factory,
 )
 
 __all__ = [
@@ -27,4 +29,5 @@ __all__ = [
     "check_smtp_options",
     "deliver_edition",
     "eml_name",
+    "transport_factory",
 ]

@@ -25,11 +25,11 @@ import ssl
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from digest.config import SmtpOptions, secret
+from digest.config import DeliveryOptions, SmtpOptions, secret
 from digest.deliver.replies import Stage, reply_scope
 from digest.errors import (
     ConfigError,
@@ -47,6 +47,7 @@ __all__ = [
     "Transport",
     "eml_name",
     "reply_error",
+    "transport_factory",
 ]
 
 log = logging.getLogger(__name__)
@@ -371,3 +372,25 @@ def _data(conn: smtplib.SMTP, data: bytes) -> tuple[int, bytes]:
         stuffed = b"." + stuffed
     conn.send(stuffed + (b".\r\n" if stuffed.endswith(b"\r\n") else b"\r\n.\r\n"))
     return conn.getreply()
+
+
+# --- the configured one -------------------------------------------------------------------
+
+
+def transport_factory(
+    options: DeliveryOptions, outbox: Path, *, base_dir: str | Path = ".", dry_run: bool = False
+) -> tuple[Callable[[], Transport], Path | None]:
+    """A maker of the configured transport (one per connection), and ``outbox`` when the
+    messages go there as .eml files (``delivery.transport: outbox``, or any dry run).
+
+    ``base_dir`` is the folder a relative ``smtp.ca_file`` is read from. The SMTP settings
+    are checked here, before any work: a bad one is a ``ConfigError`` now, not after the
+    edition is built.
+    """
+    if dry_run or options.transport == "outbox":
+        return (lambda: OutboxTransport(outbox)), outbox
+    smtp = options.smtp
+    if smtp.ca_file is not None:
+        smtp = replace(smtp, ca_file=str(Path(base_dir, smtp.ca_file).expanduser()))
+    SmtpTransport(smtp).close()  # validates security, host and password now
+    return (lambda: SmtpTransport(smtp)), None

@@ -2,7 +2,8 @@
 
 Each process builds the app from its own config (``make_app``): the worker runs the tasks
 with that config, the dispatcher sends them by name with the same one. Tasks carry only
-names, ids and dates; the store holds the rest.
+names, ids and dates; the store holds the rest. Their answers are JSON: ``fetch_source``
+answers its ``SourceReport`` as ``digest.serialize.to_jsonable`` writes it.
 
 Settings that matter for a worker that dies mid-task: ``task_acks_late`` (a task is
 acknowledged when it finishes, so a killed worker's task is handed out again),
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 from digest.config import Config, secret
 from digest.distributed import work
 from digest.errors import ConfigError
+from digest.serialize import to_jsonable
 
 __all__ = ["FETCH_TASK", "SEND_TASK", "SUMMARIZE_TASK", "broker_url", "make_app", "start_worker"]
 
@@ -76,7 +78,9 @@ def make_app(config: Config) -> Any:
 
     @app.task(name=FETCH_TASK)  # type: ignore[untyped-decorator]
     def fetch_source(name: str) -> dict[str, Any]:
-        return work.fetch_source(config, name, polite)
+        # JSON on the wire: the dispatcher rebuilds the SourceReport (from_jsonable).
+        answer: dict[str, Any] = to_jsonable(work.fetch_source(config, name, polite))
+        return answer
 
     @app.task(name=SUMMARIZE_TASK)  # type: ignore[untyped-decorator]
     def summarize_articles(article_ids: list[str]) -> int:

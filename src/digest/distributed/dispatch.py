@@ -1,24 +1,22 @@
-"""``digest run --distributed``: the daily job with its growing stages on Celery workers.
+"""``digest run --distributed``: the daily job (``digest.pipeline.daily.run_job``) with
+its growing stages on Celery workers, by ``CeleryStages``:
 
-1. ingest     one ``fetch_source`` task per source (workers keep per-host politeness)
-2. summarise  the window's candidate articles in batches of ``distributed.summarize_batch``
-              (``summarize_articles`` tasks fill the store's summary and vector caches)
-3. edition    rank, select and assemble here, reading the summaries the workers stored
-4. render     once here (each worker renders the saved edition once for itself), then the
-              same gate as the one-process job: nothing is sent while the edition waits
-              for approval or its send time
-5. send       queue a ledger row per active subscriber who chose daily mail (weekly ones
-              get only the recap, below), cut the unfinished rows into
-              batches of ``distributed.send_batch``, send one ``send_batches`` task per
-              open batch, and wait, printing progress from the ledger. When every task
-              has answered and batches are still open (a worker died and its task was
-              lost), tasks are sent again for them. The ledger's counts are the result.
-              Each worker renders the personal edition of each topic set it meets once
-              (``digest.pipeline.personal``), as the one-process job does.
-6. weekly     on ``edition.weekly_day``, the weekly recap to the weekly subscribers, sent
-              by this process (``digest.pipeline.daily.send_weekly``), not the workers
-7. archive    the day's page, and the recap's when one went out
+- ingest     one ``fetch_source`` task per source (workers keep per-host politeness); each
+             answers its ``SourceReport``
+- summarise  the window's candidate articles in batches of ``distributed.summarize_batch``
+             (``summarize_articles`` tasks fill the store's summary and vector caches), so
+             that the edition built here reads the summaries the workers stored
+- render     the default edition only, here, to gate on: each worker renders the personal
+             edition of each topic set it meets once (``digest.pipeline.personal``)
+- send       ``send_distributed``: queue a ledger row per active subscriber who chose
+             daily mail, cut the unfinished rows into batches of
+             ``distributed.send_batch``, send one ``send_batches`` task per open batch,
+             and wait, printing progress from the ledger. When every task has answered
+             and batches are still open (a worker died and its task was lost), tasks are
+             sent again for them. The ledger's counts are the result.
 
+Everything else is the one-process job's own code: bounces, the build, the gate
+(approval, send time), the weekly recap (sent by this process), the archive, the report.
 The store must be PostgreSQL: the batches are claimed with ``FOR UPDATE SKIP LOCKED``.
 """
 
@@ -30,25 +28,31 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
+from pathlib import Path
 from typing import Any
 
 from digest.config import Config
+from digest.deliver import DeliveryReport
 from digest.distributed.app import FETCH_TASK, SEND_TASK, SUMMARIZE_TASK, make_app
-from digest.edition.weekly import weekly_id
 from digest.errors import ConfigError, DigestError
-from digest.pipeline.build import build_edition
-from digest.pipeline.daily import RunReport, job_lock, send_weekly, transport_factory
-from digest.pipeline.desk import hold_reason
+from digest.models import Edition
+from digest.pipeline.daily import RunReport, Variants, run_job
+from digest.pipeline.ingest import IngestReport, SourceReport
 from digest.progress import Progress
-from digest.publish.archive import update_archive
 from digest.publish.render import render_edition
-from digest.signed import secret_key
-from digest.store import ArticleStore, EditionStore, open_store
+from digest.serialize import from_jsonable
+from digest.store import ArticleStore, Database, EditionStore, open_store
 from digest.store.batches import SendBatches
 from digest.store.ledger import DeliveryLedger
-from digest.store.sql import SUM_AMBIGUOUS
 
-__all__ = ["DistributedError", "SendOutcome", "run_distributed", "send_distributed", "wait_for"]
+__all__ = [
+    "CeleryStages",
+    "DistributedError",
+    "SendOutcome",
+    "run_distributed",
+    "send_distributed",
+    "wait_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -98,102 +102,59 @@ def run_distributed(config: Config, day: date, *, progress: Progress | None = No
             "run --distributed needs a PostgreSQL store (store: postgresql://...):"
             " workers on several hosts share it"
         )
-    started = time.monotonic()
-    secret_key(config.server.secret_env)  # a missing secret fails now, not in every worker
-    transport_factory(config, day.isoformat())
-    app = make_app(config)
-    poll = config.distributed.poll_seconds
-    with job_lock(config), open_store(config) as db:
-        new_articles, failed_sources, warnings, ingested = _ingest(
-            app, config, db, day, poll, progress
-        )
-        _summarize(app, config, db, day, poll, progress)
-        edition = build_edition(config, db, day, progress=progress)
+    stages = CeleryStages(config, make_app(config), progress=progress)
+    return run_job(config, day, stages, progress=progress)
+
+
+class CeleryStages:
+    """The stages that grow with the load, on the workers of ``app`` (``run_job``'s
+    ``Stages``)."""
+
+    def __init__(self, config: Config, app: Any, *, progress: Progress | None = None) -> None:
+        self.config = config
+        self.app = app
+        self.progress = progress
+        self.poll = config.distributed.poll_seconds
+
+    def ingest(self, db: Database) -> IngestReport:
+        """One ``fetch_source`` task per source; their reports, rebuilt from JSON."""
+        names = [s.name for s in self.config.sources]
+        results = [self.app.send_task(FETCH_TASK, args=[name]) for name in names]
+        answers = wait_for(results, poll=self.poll, progress=self._tick("ingest", len(names)))
+        return IngestReport(tuple(from_jsonable(SourceReport, a) for a in answers))
+
+    def summarize(self, db: Database, day: date) -> None:
+        """The window's articles in ``summarize_articles`` batches, into the store's cache."""
+        until = datetime.combine(day + timedelta(days=1), day_time(), tzinfo=self.config.tz)
+        since = until - timedelta(days=self.config.edition.window_days)
+        found = ArticleStore(db).between(since.astimezone(UTC), until.astimezone(UTC))
+        ids = [a.id for a in found]
+        size = self.config.distributed.summarize_batch
+        batches = [ids[i : i + size] for i in range(0, len(ids), size)]
+        results = [self.app.send_task(SUMMARIZE_TASK, args=[b]) for b in batches]
+        wait_for(results, poll=self.poll, progress=self._tick("summarize", len(batches), "batches"))
+
+    def render(self, db: Database, edition: Edition) -> Variants:
+        # The default edition only, to gate on: each worker renders the personal editions
+        # of the topic sets it meets.
+        config = self.config
         rendered = render_edition(
             edition, config.newsletter, base_dir=config.base_dir, timezone=config.tz
         )
-        if progress:
-            progress("render", 1, 1, rendered.subject)
-        # The same gate as the one-process job: approval and send time.
-        held = hold_reason(config, db, day, rendered, now=None, schedule=True)
-        counts: dict[str, int] = {}
-        ambiguous = already = 0
-        archive = None
-        weekly = None
-        if held is None:
-            sent = send_distributed(config, day, app=app, progress=progress)
-            counts, ambiguous, already = sent.counts, sent.ambiguous, sent.already_sent
-            # On edition.weekly_day, the recap to the weekly subscribers, sent from here
-            # (one process, through the same ledger) as the one-process job sends it.
-            weekly = send_weekly(
-                config, db, day, secret_key(config.server.secret_env), progress=progress
-            )
-            pages = (edition.id,) if weekly is None else (edition.id, weekly_id(day))
-            try:
-                archive = str(update_archive(config, db, *pages).index)
-            except DigestError as exc:  # the messages are out: reported, not a failure
-                log.warning("archive: %s", exc)
-                warnings = (*warnings, f"archive: {exc}")
-    return RunReport(
-        day=day,
-        edition_id=edition.id,
-        stories=len(edition.stories),
-        recipients=sum(counts.values()) - already,
-        sent=counts.get("sent", 0) - already,
-        already_sent=already,
-        deferred=counts.get("deferred", 0),
-        failed=counts.get("failed", 0),
-        suppressed=0,
-        ambiguous_resent=ambiguous,
-        elapsed=time.monotonic() - started,
-        new_articles=new_articles,
-        ingested=ingested,
-        failed_sources=failed_sources,
-        source_warnings=warnings,
-        archive=archive,
-        held=held,
-        weekly_sent=0 if weekly is None else weekly.sent,
-        weekly_unsent=0 if weekly is None else weekly.failed + weekly.deferred,
-    )
+        return {(): rendered}
 
+    def send(
+        self, db: Database, day: date, variants: Variants
+    ) -> tuple[DeliveryReport, Path | None]:
+        """``send_distributed``; never an outbox folder (a dry run is one process)."""
+        outcome = send_distributed(self.config, day, app=self.app, progress=self.progress)
+        return outcome.delivery(), None
 
-def _ingest(
-    app: Any, config: Config, db: Any, day: date, poll: float, progress: Progress | None
-) -> tuple[int, tuple[str, ...], tuple[str, ...], bool]:
-    if EditionStore(db).for_day(day) is not None or not config.sources:
-        if progress:
-            progress("ingest", 1, 1, "skipped: the edition of this day is already built")
-        return 0, (), (), False
-    names = [s.name for s in config.sources]
-    results = [app.send_task(FETCH_TASK, args=[name]) for name in names]
-    reports = wait_for(
-        results,
-        poll=poll,
-        progress=(lambda n: progress("ingest", n, len(names), "")) if progress else None,
-    )
-    failed = tuple(f"{r['name']}: {r['reason']}" for r in reports if r["failed"])
-    warnings = tuple(w for r in reports for w in r["warnings"])
-    return sum(int(r["new"]) for r in reports), failed, warnings, True
-
-
-def _summarize(
-    app: Any, config: Config, db: Any, day: date, poll: float, progress: Progress | None
-) -> None:
-    if EditionStore(db).for_day(day) is not None:
-        return
-    until = datetime.combine(day + timedelta(days=1), day_time(), tzinfo=config.tz)
-    since = until - timedelta(days=config.edition.window_days)
-    ids = [a.id for a in ArticleStore(db).between(since.astimezone(UTC), until.astimezone(UTC))]
-    size = config.distributed.summarize_batch
-    batches = [ids[i : i + size] for i in range(0, len(ids), size)]
-    results = [app.send_task(SUMMARIZE_TASK, args=[b]) for b in batches]
-    wait_for(
-        results,
-        poll=poll,
-        progress=(lambda n: progress("summarize", n, len(batches), "batches"))
-        if progress
-        else None,
-    )
+    def _tick(self, stage: str, total: int, detail: str = "") -> Callable[[int], None] | None:
+        progress = self.progress
+        if progress is None:
+            return None
+        return lambda done: progress(stage, done, total, detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +167,20 @@ class SendOutcome:
     elapsed: float
     already_sent: int = 0  # rows sent before this dispatch (an earlier run)
 
+    def delivery(self) -> DeliveryReport:
+        """The ledger's counts as a one-process send reports them: what an earlier run
+        sent apart from this one's."""
+        return DeliveryReport(
+            self.edition_id,
+            recipients=sum(self.counts.values()) - self.already_sent,
+            already_sent=self.already_sent,
+            sent=self.counts["sent"] - self.already_sent,
+            deferred=self.counts["deferred"],
+            failed=self.counts["failed"],
+            ambiguous_resent=self.ambiguous,
+            elapsed=self.elapsed,
+        )
+
 
 def send_distributed(
     config: Config,
@@ -214,8 +189,8 @@ def send_distributed(
     app: Any = None,
     progress: Progress | None = None,
 ) -> SendOutcome:
-    """Stage 5: send the saved edition of ``day`` through the workers until no batch is
-    open; the ledger's counts.
+    """Send the saved edition of ``day`` through the workers until no batch is open; the
+    ledger's counts.
 
     Tasks loop over batches until none is left, so a batch a dead worker let go is taken
     by any task still running. There are always as many unanswered tasks as open batches
@@ -224,64 +199,85 @@ def send_distributed(
     to claim ends at once, so a spare costs next to nothing.
     """
     started = time.monotonic()
-    app = app or make_app(config)
-    poll = config.distributed.poll_seconds
     with open_store(config) as db:
         edition = EditionStore(db).for_day(day)
         if edition is None:
             raise ConfigError(f"no edition of {day.isoformat()} in the store: build it first")
-        batches = SendBatches(db)
-        ledger = DeliveryLedger(db)
+        batches, ledger = SendBatches(db), DeliveryLedger(db)
         batches.enqueue_active(edition.id)
         already_sent = ledger.counts(edition.id)["sent"]
         planned = batches.plan(edition.id, config.distributed.send_batch)
-        results: list[Any] = []
+        tasks = _SendTasks(app or make_app(config), day, edition.id, batches, ledger, progress)
+        tasks.run(config.distributed.poll_seconds)
+        return SendOutcome(
+            edition.id,
+            _report(ledger, edition.id, progress),
+            ledger.ambiguous_resent(edition.id),
+            planned,
+            len(tasks.results),
+            time.monotonic() - started,
+            already_sent,
+        )
+
+
+class _SendTasks:
+    """The send tasks of one edition, kept at one unanswered task per open batch."""
+
+    def __init__(
+        self,
+        app: Any,
+        day: date,
+        edition_id: str,
+        batches: SendBatches,
+        ledger: DeliveryLedger,
+        progress: Progress | None,
+    ) -> None:
+        self.app = app
+        self.day = day
+        self.edition_id = edition_id
+        self.batches = batches
+        self.ledger = ledger
+        self.progress = progress
+        self.results: list[Any] = []
+        self.last_done = -1
+        self.progressed = time.monotonic()
+
+    def run(self, poll: float) -> None:
+        """Send tasks until no batch is open; ``DistributedError`` when a task failed or
+        the edition is not sent in ``TASK_TIMEOUT_S``."""
         deadline = time.monotonic() + TASK_TIMEOUT_S
-        last_done, progressed = -1, time.monotonic()
-        while True:
-            open_now = batches.counts(edition.id)["open"]
-            if not open_now:
-                break
-            waiting = [r for r in results if not r.ready()]
-            failures = [str(r.result) for r in results if r.ready() and r.failed()]
-            if failures:
-                # A send that raised (error budget spent, a relay refusing TLS...) would
-                # raise again: stop, with the ledger kept for the next run.
-                raise DistributedError(
-                    f"sending {edition.id}: {len(failures)} send tasks failed"
-                    f" (first: {failures[0]}); {open_now} batches left open for the next run"
-                )
-            counts = _report(ledger, edition.id, progress)
-            done = counts["sent"] + counts["failed"] + counts["deferred"]
-            if done != last_done:
-                last_done, progressed = done, time.monotonic()
-            want = min(open_now, MAX_TASKS_AT_ONCE)
-            if time.monotonic() - progressed > STALL_SECONDS:
-                # No progress for a while: the tasks still counted as waiting may have
-                # died with their workers. Spares are cheap (a task with nothing to
-                # claim ends at once).
-                waiting, progressed = [], time.monotonic()
-            if len(waiting) < want:
-                results.extend(
-                    app.send_task(SEND_TASK, args=[day.isoformat(), None])
-                    for _ in range(want - len(waiting))
-                )
+        while open_now := self.batches.counts(self.edition_id)["open"]:
+            self.top_up(open_now)
             if time.monotonic() > deadline:
                 raise DistributedError(
-                    f"sending {edition.id}: {open_now} batches still open after"
+                    f"sending {self.edition_id}: {open_now} batches still open after"
                     f" {TASK_TIMEOUT_S:.0f} s; are workers running (digest worker)?"
                 )
             time.sleep(poll)
-        counts = _report(ledger, edition.id, progress)
-        row = db.execute(SUM_AMBIGUOUS, {"edition_id": edition.id}).fetchone()
-        return SendOutcome(
-            edition.id,
-            counts,
-            int(row["rows_resent"]),
-            planned,
-            len(results),
-            time.monotonic() - started,
-            already_sent,
+
+    def top_up(self, open_now: int) -> None:
+        """One unanswered task per open batch, spares for those presumed lost."""
+        waiting = [r for r in self.results if not r.ready()]
+        failures = [str(r.result) for r in self.results if r.ready() and r.failed()]
+        if failures:
+            # A send that raised (error budget spent, a relay refusing TLS...) would
+            # raise again: stop, with the ledger kept for the next run.
+            raise DistributedError(
+                f"sending {self.edition_id}: {len(failures)} send tasks failed"
+                f" (first: {failures[0]}); {open_now} batches left open for the next run"
+            )
+        counts = _report(self.ledger, self.edition_id, self.progress)
+        done = counts["sent"] + counts["failed"] + counts["deferred"]
+        if done != self.last_done:
+            self.last_done, self.progressed = done, time.monotonic()
+        if time.monotonic() - self.progressed > STALL_SECONDS:
+            # No progress for a while: the tasks still counted as waiting may have died
+            # with their workers. Spares are cheap (a task with nothing to claim ends at
+            # once).
+            waiting, self.progressed = [], time.monotonic()
+        missing = min(open_now, MAX_TASKS_AT_ONCE) - len(waiting)
+        self.results.extend(
+            self.app.send_task(SEND_TASK, args=[self.day.isoformat(), None]) for _ in range(missing)
         )
 
 

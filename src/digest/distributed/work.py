@@ -2,7 +2,8 @@
 ``app.py``; the tests and benchmarks can call them directly).
 
 - ``fetch_source``: read one configured source into the store, at most one fetch per host
-  per ``distributed.host_delay_seconds`` across all workers (a Redis key per host);
+  per ``distributed.host_delay_seconds`` across all workers (a Redis key per host); its
+  ``SourceReport`` (the task turns it into JSON, the dispatcher back);
 - ``summarize_articles``: summaries (and the encoder's vectors) of a batch of stored
   articles, into the store's caches;
 - ``send_batches``: claim open send batches of an edition one at a time and send each
@@ -19,20 +20,19 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
 from urllib.parse import urlsplit
 
 from digest.config import Config
-from digest.deliver import DeliveryReport, deliver_edition
+from digest.deliver import DeliveryReport, deliver_edition, transport_factory
 from digest.edition.personal import TopicKey, topic_key
 from digest.errors import ConfigError, SourceError
 from digest.models import OutgoingMessage, Subscriber
 from digest.pipeline.build import store_summarizer
-from digest.pipeline.daily import transport_factory
-from digest.pipeline.ingest import ingest_source
+from digest.pipeline.ingest import SourceReport, ingest_source
 from digest.pipeline.personal import render_variants
+from digest.pipeline.send import outbox_folder
 from digest.publish.messages import MessageFactory
 from digest.signed import secret_key
 from digest.store import ArticleStore, Database, EditionStore, open_store
@@ -67,8 +67,8 @@ def _wait_for_host(host: str, delay: float, claim: Callable[[str, int], bool]) -
 
 def fetch_source(
     config: Config, name: str, claim: Callable[[str, int], bool] | None = None
-) -> dict[str, Any]:
-    """Ingest the source called ``name``; its ``SourceReport`` as a dict."""
+) -> SourceReport:
+    """Ingest the source called ``name``; what that did."""
     options = next((s for s in config.sources if s.name == name), None)
     if options is None:
         raise ConfigError(f"sources: no source named {name!r} in this worker's config")
@@ -78,7 +78,7 @@ def fetch_source(
             urlsplit(location).hostname or "", config.distributed.host_delay_seconds, claim
         )
     with open_store(config) as db:
-        return asdict(ingest_source(config, ArticleStore(db), options))
+        return ingest_source(config, ArticleStore(db), options)
 
 
 def summarize_articles(config: Config, article_ids: Sequence[str]) -> int:
@@ -168,7 +168,8 @@ def send_batches(config: Config, day: date, *, limit: int | None = None) -> Send
     """
     messages = _Messages(config, day)
     edition_id = messages.edition.id
-    connect, _ = transport_factory(config, edition_id)
+    outbox = outbox_folder(config, edition_id)
+    connect, _ = transport_factory(config.delivery, outbox, base_dir=config.base_dir)
     totals = SendTotals()
     me = worker_name()
     with open_store(config) as db, open_store(config) as claims_db:

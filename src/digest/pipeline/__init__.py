@@ -16,11 +16,20 @@ The flow, one stage per module:
 Each entry point runs one or more stages and reports progress through an optional
 ``digest.progress.Progress`` callback; none of them prints.
 
-    ingest.py   stages 1-2: ``ingest``
-    build.py    stages 3-6: ``rank_candidates``, ``build_edition``, ``load_edition``
-    daily.py    stages 1-8 under the job lock: ``run_daily``, ``send_test``
-    personal.py personal editions: one variant (and one render) per subscribers' topic set
-    batch.py    summaries of a location or a JSONL file, outside any edition
+    ingest.py    stages 1-2: ``ingest``, ``ingest_source``
+    build.py     stages 3-6: ``rank_candidates``, ``build_edition``, ``load_edition``
+    daily.py     the daily job, one orchestrator under the job lock (``run_job``), its
+                 ``Stages`` run here (``run_daily``, ``LocalStages``) or on workers
+                 (``digest.distributed``); ``RunReport``, ``send_test``
+    send.py      stage 8 from this process: ``send_rendered``, ``send_weekly`` (the
+                 weekly recap), the configured transport of a batch (``transports``)
+    personal.py  personal editions: one variant (and one render) per subscribers' topic set
+    desk.py      the editor's desk: actions on the draft, the approval and send-time gate
+    act.py       one editor's action (``digest edition drop|pin|...``), recorded and applied
+    days.py      which day a command means without ``--date``
+    bounces.py   ``digest bounces``: bounces, complaints and mailto unsubscribes
+    signup.py    double opt-in: the sign-up request, its confirmation mail, the confirmation
+    batch.py     summaries of a location or a JSONL file, outside any edition
 """
 
 from digest.pipeline.build import (

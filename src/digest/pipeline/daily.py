@@ -1,8 +1,14 @@
-"""The daily job: ingest -> rank -> summarise -> edition -> render -> send, under a lock.
+"""The daily job: one orchestrator, whether its stages run here or on Celery workers.
 
-``run_daily`` is idempotent per edition date: the edition of a day is built once and
-saved, and the ledger sends each subscriber that edition once, so a second run (after a
-crash, a kill, a relay outage, or by mistake) only finishes what is left. A lock file
+``run_job`` runs the job's stages in order (its docstring numbers them). A ``Stages``
+object says how the stages that grow with the load are executed: ``LocalStages`` runs
+them in this process (``run_daily``), ``digest.distributed.dispatch.CeleryStages`` on
+workers (``run_distributed``). Everything else (bounces, the gate, the weekly recap, the
+archive, the report) is this module's, the same for both.
+
+The job is idempotent per edition date: the edition of a day is built once and saved,
+and the ledger sends each subscriber that edition once, so a second run (after a crash,
+a kill, a relay outage, or by mistake) only finishes what is left. A lock file
 (``data_dir/digest.lock``, ``fcntl.flock``) makes a second concurrent run stop at once
 with ``LockError``; the kernel drops the lock when a run dies, however it dies.
 """
@@ -10,55 +16,56 @@ with ``LockError``; the kernel drops the lock when a run dies, however it dies.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import fcntl
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
+from typing import Protocol
 
 from digest.config import Config
-from digest.deliver import (
-    DeliveryReport,
-    OutboxTransport,
-    SendReply,
-    SmtpTransport,
-    Transport,
-    deliver_edition,
-)
+from digest.deliver import DeliveryReport, SendReply
 from digest.edition.personal import TopicKey
-from digest.edition.weekly import WEEKDAYS, weekly_id, weekly_recap
+from digest.edition.weekly import weekly_id
 from digest.errors import DigestError, EditionError, LockError
-from digest.models import RenderedEdition, Subscriber
+from digest.models import Edition, RenderedEdition
 from digest.pipeline.bounces import mail_sources, process_bounces
 from digest.pipeline.build import build_edition
 from digest.pipeline.desk import hold_reason
 from digest.pipeline.ingest import IngestReport, ingest
-from digest.pipeline.personal import PersonalMessages, SubscribersByFrequency, render_variants
+from digest.pipeline.personal import SubscribersByFrequency, render_variants
+from digest.pipeline.send import send_rendered, send_weekly, transports
 from digest.progress import Progress
 from digest.publish.archive import update_archive
 from digest.publish.messages import MessageFactory
-from digest.publish.render import recap_title, render_edition
+from digest.publish.render import render_edition
 from digest.signed import secret_key
 from digest.store import Database, EditionStore, open_store
-from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore
 from digest.subscribers import normalize_email
 
+# send_rendered and send_weekly live in ``digest.pipeline.send``; named here too, where
+# callers have always imported them from.
 __all__ = [
+    "LocalStages",
     "RunReport",
+    "Stages",
+    "Variants",
     "job_lock",
     "run_daily",
+    "run_job",
     "send_rendered",
     "send_test",
     "send_weekly",
-    "transport_factory",
 ]
 
 log = logging.getLogger(__name__)
+
+# The renders of one edition by topic set; ``()``, the default edition, always among them.
+Variants = Mapping[TopicKey, RenderedEdition]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +136,261 @@ class RunReport:
         return text
 
 
+class Stages(Protocol):
+    """How the stages that grow with the load are executed: here, or on workers."""
+
+    def ingest(self, db: Database) -> IngestReport:
+        """Read every configured source into the store."""
+        ...
+
+    def summarize(self, db: Database, day: date) -> None:
+        """Fill the store's summary cache for the window of ``day`` before the build
+        (nothing to do where the build summarises for itself)."""
+        ...
+
+    def render(self, db: Database, edition: Edition) -> Variants:
+        """The renders the job gates on and sends."""
+        ...
+
+    def send(
+        self, db: Database, day: date, variants: Variants
+    ) -> tuple[DeliveryReport, Path | None]:
+        """The edition of ``day`` to its daily subscribers through the ledger: what was
+        sent, and the outbox folder when the messages went there."""
+        ...
+
+
+class LocalStages:
+    """Every stage in this process (``run_daily``); a dry run writes .eml files."""
+
+    def __init__(
+        self, config: Config, *, dry_run: bool = False, progress: Progress | None = None
+    ) -> None:
+        self.config = config
+        self.dry_run = dry_run
+        self.progress = progress
+
+    def ingest(self, db: Database) -> IngestReport:
+        return ingest(self.config, db, self.progress)
+
+    def summarize(self, db: Database, day: date) -> None:
+        """Nothing: ``build_edition`` summarises here, through the store's cache."""
+
+    def render(self, db: Database, edition: Edition) -> Variants:
+        # Personal editions: one render per distinct topic set of the daily subscribers.
+        daily = SubscribersByFrequency(SubscriberStore(db).pages())
+        return render_variants(self.config, db, edition, daily)
+
+    def send(
+        self, db: Database, day: date, variants: Variants
+    ) -> tuple[DeliveryReport, Path | None]:
+        key = secret_key(self.config.server.secret_env)
+        return send_rendered(
+            self.config,
+            db,
+            variants[()],
+            key,
+            dry_run=self.dry_run,
+            progress=self.progress,
+            variants=variants,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """What the sending stages did; nothing, for a run that held its edition back."""
+
+    delivery: DeliveryReport
+    outbox: Path | None = None
+    weekly: DeliveryReport | None = None
+    archive: str | None = None
+    warnings: tuple[str, ...] = ()
+    trimmed: tuple[str, ...] = ()
+
+
+def run_daily(
+    config: Config,
+    day: date,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    send_only: bool = False,
+    now: datetime | None = None,
+) -> RunReport:
+    """The daily job for ``day`` in this process (``run_job`` with ``LocalStages``)."""
+    stages = LocalStages(config, dry_run=dry_run, progress=progress)
+    return run_job(
+        config, day, stages, dry_run=dry_run, progress=progress, send_only=send_only, now=now
+    )
+
+
+def run_job(
+    config: Config,
+    day: date,
+    stages: Stages,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    send_only: bool = False,
+    now: datetime | None = None,
+) -> RunReport:
+    """The daily job for ``day``, under the job lock; ``stages`` run the growing stages.
+
+    0. bounces    act on the mailbox of bounces and complaints, when one is configured
+    1. ingest     ``stages.ingest``: every source into the store (skipped when the day's
+                  edition exists: an edition, once built, is what gets sent, however
+                  often the job runs)
+    2. summarise  ``stages.summarize``: the window's summaries into the store's cache
+    3. edition    rank, summarise, find related stories, assemble and save the edition
+    4. render     ``stages.render``: HTML and text, once per distinct topic set
+    5. gate       stop here, nothing sent, with fewer than ``edition.min_stories``, or
+                  while the edition waits for approval (``delivery.require_approval``)
+                  or its send time (``delivery.send_at``, compared with ``now``); a dry
+                  run passes the last two
+    6. send       ``stages.send``: one message per active subscriber who chose daily
+                  mail, through the ledger
+    7. weekly     on ``edition.weekly_day``, the weekly recap to the others, from here
+    8. archive    the edition's page, the archive's index and feed (not on a dry run), so
+                  that every message's "View in your browser" link answers
+    9. report     ``RunReport``, made from the parts above
+
+    ``send_only`` (``digest send``): no ingest and no build, the saved edition is sent
+    (``EditionError`` when there is none), whatever ``delivery.send_at`` says.
+    """
+    started = time.monotonic()
+    key = secret_key(config.server.secret_env)
+    # The delivery settings (SMTP security, host, password) before any work, not after
+    # minutes of ingesting and summarising.
+    transports(config, day.isoformat(), dry_run=dry_run)
+    with job_lock(config), open_store(config) as db:
+        _bounces_first(config, db, key, progress)
+        ingested, edition = _edition(config, db, day, stages, send_only, progress)
+        if len(edition.stories) < config.edition.min_stories:
+            thin = f"fewer than edition.min_stories ({config.edition.min_stories})"
+            return _report(day, edition, started, ingested, dry_run=dry_run, held=thin)
+        variants = _render(stages, db, edition, progress)
+        held = None
+        if not dry_run:
+            held = hold_reason(config, db, day, variants[()], now=now, schedule=not send_only)
+        if held is not None:
+            return _report(day, edition, started, ingested, dry_run=dry_run, held=held)
+        sent = _send(config, db, day, edition, key, stages, variants, dry_run, progress)
+    return _report(day, edition, started, ingested, dry_run=dry_run, sent=sent)
+
+
+def _edition(
+    config: Config,
+    db: Database,
+    day: date,
+    stages: Stages,
+    send_only: bool,
+    progress: Progress | None,
+) -> tuple[IngestReport | None, Edition]:
+    """Stages 1-3: what ingesting read (None when it was skipped) and the edition."""
+    if not send_only:
+        ingested = _ingest_unless_built(db, day, stages, progress)
+        return ingested, build_edition(config, db, day, progress=progress)
+    saved = EditionStore(db).for_day(day)
+    if saved is None:
+        raise EditionError(f"no edition of {day} to send: `digest run` builds it")
+    return None, saved
+
+
+def _ingest_unless_built(
+    db: Database, day: date, stages: Stages, progress: Progress | None
+) -> IngestReport | None:
+    """Stages 1-2, skipped (None) when the day's edition exists: an edition, once built, is
+    what gets sent, however often the job runs."""
+    if EditionStore(db).for_day(day) is not None:
+        if progress:
+            progress("ingest", 1, 1, "skipped: the edition of this day is already built")
+        return None
+    ingested = stages.ingest(db)
+    stages.summarize(db, day)
+    return ingested
+
+
+def _render(stages: Stages, db: Database, edition: Edition, progress: Progress | None) -> Variants:
+    """Stage 4, with its progress."""
+    if progress:
+        progress("render", 0, 1, "")
+    variants = stages.render(db, edition)
+    if progress:
+        progress("render", 1, 1, variants[()].subject)
+    return variants
+
+
+def _send(
+    config: Config,
+    db: Database,
+    day: date,
+    edition: Edition,
+    key: bytes,
+    stages: Stages,
+    variants: Variants,
+    dry_run: bool,
+    progress: Progress | None,
+) -> _Sent:
+    """Stages 6-8: the day's edition, the weekly recap, the archive's pages."""
+    delivery, outbox = stages.send(db, day, variants)
+    weekly = send_weekly(config, db, day, key, dry_run=dry_run, progress=progress)
+    # The recap's page too when one went out: its "View in your browser" link answers.
+    pages = (edition.id,) if weekly is None else (edition.id, weekly_id(day))
+    archive, warnings = (None, ()) if dry_run else _archive(config, db, *pages)
+    return _Sent(delivery, outbox, weekly, archive, warnings, variants[()].trimmed)
+
+
+def _report(
+    day: date,
+    edition: Edition,
+    started: float,
+    ingested: IngestReport | None,
+    *,
+    dry_run: bool,
+    held: str | None = None,
+    sent: _Sent | None = None,
+) -> RunReport:
+    """Stage 9: the one place a ``RunReport`` is made, from the parts of the run."""
+    sent = sent or _Sent(DeliveryReport(edition.id))
+    read = ingested or IngestReport(())
+    weekly = sent.weekly or DeliveryReport(edition.id)
+    return RunReport(
+        day=day,
+        edition_id=edition.id,
+        stories=len(edition.stories),
+        recipients=sent.delivery.recipients,
+        sent=sent.delivery.sent,
+        already_sent=sent.delivery.already_sent,
+        deferred=sent.delivery.deferred,
+        failed=sent.delivery.failed,
+        suppressed=sent.delivery.suppressed,
+        ambiguous_resent=sent.delivery.ambiguous_resent,
+        elapsed=time.monotonic() - started,
+        dry_run=dry_run,
+        new_articles=read.new,
+        undated_articles=read.undated,
+        ingested=ingested is not None,
+        outbox=None if sent.outbox is None else str(sent.outbox),
+        failed_sources=tuple(f"{s.name}: {s.reason}" for s in read.failed),
+        source_warnings=(*read.warnings, *sent.warnings),
+        archive=sent.archive,
+        held=held,
+        trimmed=sent.trimmed,
+        weekly_sent=weekly.sent,
+        weekly_unsent=weekly.failed + weekly.deferred,
+    )
+
+
+def _archive(config: Config, db: Database, *edition_ids: str) -> tuple[str | None, tuple[str, ...]]:
+    """Stage 8: the archive's index path, or a warning: the messages are out by now, so an
+    archive that cannot be written is reported, not a failed run."""
+    try:
+        return str(update_archive(config, db, *edition_ids).index), ()
+    except DigestError as exc:
+        log.warning("archive: %s", exc)
+        return None, (f"archive: {exc}",)
+
+
 @contextlib.contextmanager
 def job_lock(config: Config) -> Iterator[Path]:
     """Hold ``data_dir/digest.lock`` for the duration; ``LockError`` if another run has it."""
@@ -159,236 +421,6 @@ def job_lock(config: Config) -> Iterator[Path]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def outbox_folder(config: Config, edition_id: str, *, dry_run: bool) -> Path:
-    folder = f"{edition_id}-dry-run" if dry_run else edition_id
-    return config.data_path / config.delivery.outbox / folder
-
-
-def transport_factory(
-    config: Config, edition_id: str, *, dry_run: bool = False
-) -> tuple[Callable[[], Transport], Path | None]:
-    """A maker of transports (one per connection) and the outbox folder, if one is used.
-
-    ``dry_run`` always writes .eml files, whatever the configured transport. The SMTP
-    settings are checked here, before any work: a bad one is a ``ConfigError`` now, not
-    after the edition is built.
-    """
-    if dry_run or config.delivery.transport == "outbox":
-        folder = outbox_folder(config, edition_id, dry_run=dry_run)
-        return (lambda: OutboxTransport(folder)), folder
-    smtp = config.delivery.smtp
-    if smtp.ca_file is not None:
-        smtp = dataclasses.replace(smtp, ca_file=config.resolve(smtp.ca_file))
-    SmtpTransport(smtp).close()  # validates security, host and password now
-    return (lambda: SmtpTransport(smtp)), None
-
-
-def send_rendered(
-    config: Config,
-    db: Database,
-    rendered: RenderedEdition,
-    key: bytes,
-    *,
-    dry_run: bool = False,
-    progress: Progress | None = None,
-    variants: Mapping[TopicKey, RenderedEdition] | None = None,
-    recipients: Iterable[Subscriber] | None = None,
-) -> tuple[DeliveryReport, Path | None]:
-    """Stage 8: send a rendered edition to every active subscriber through the ledger.
-
-    A dry run writes the messages to an outbox folder and records nothing.
-    """
-    # One render per topic set when given (personal editions), else this one for all.
-    messages = PersonalMessages(config, variants or {(): rendered}, key)
-    connect, folder = transport_factory(config, rendered.edition_id, dry_run=dry_run)
-    subscribers = SubscriberStore(db)
-    report = deliver_edition(
-        rendered.edition_id,
-        # Those who chose daily mail, read a page at a time (memory does not grow with
-        # the list); one render per topic set (personal editions).
-        recipients if recipients is not None else SubscribersByFrequency(subscribers.pages()),
-        messages.message,
-        connect,
-        config.delivery,
-        ledger=None if dry_run else DeliveryLedger(db),
-        subscriber_store=None if dry_run else subscribers,
-        progress=progress,
-    )
-    return report, folder
-
-
-def run_daily(
-    config: Config,
-    day: date,
-    *,
-    dry_run: bool = False,
-    progress: Progress | None = None,
-    send_only: bool = False,
-    now: datetime | None = None,
-) -> RunReport:
-    """The daily job for ``day``, under the job lock.
-
-    0. bounces    act on the mailbox of bounces and complaints, when one is configured
-    1. ingest     read every source into the store (skipped when the day's edition exists:
-                  an edition, once built, is what gets sent, however often the job runs)
-    2. edition    rank, summarise, find related stories, assemble and save the edition
-    3. render     HTML and text, once per distinct topic set of the subscribers
-    3b. gate      stop here, nothing sent, while the edition waits for approval
-                  (``delivery.require_approval``) or its send time (``delivery.send_at``,
-                  compared with ``now``); a dry run passes
-    4. send       one message per active subscriber who chose daily mail, through the
-                  ledger; on ``edition.weekly_day`` the weekly recap to the others
-    5. archive    the edition's page, the archive's index and feed (not on a dry run), so
-                  that every message's "View in your browser" link answers
-
-    ``send_only`` (``digest send``): no ingest and no build, the saved edition is sent
-    (``EditionError`` when there is none), whatever ``delivery.send_at`` says.
-    """
-    started = time.monotonic()
-    key = secret_key(config.server.secret_env)
-    # The delivery settings (SMTP security, host, password) before any work, not after
-    # minutes of ingesting and summarising.
-    transport_factory(config, day.isoformat(), dry_run=dry_run)
-    with job_lock(config), open_store(config) as db:
-        _bounces_first(config, db, key, progress)
-        if send_only:
-            ingested = None
-            saved = EditionStore(db).for_day(day)
-            if saved is None:
-                raise EditionError(f"no edition of {day} to send: `digest run` builds it")
-            edition = saved
-        else:
-            ingested = _ingest_unless_built(config, db, day, progress)
-            edition = build_edition(config, db, day, progress=progress)
-        if len(edition.stories) < config.edition.min_stories:
-            thin = f"fewer than edition.min_stories ({config.edition.min_stories})"
-            return _held_report(day, edition.id, len(edition.stories), ingested, thin, started)
-        if progress:
-            progress("render", 0, 1, "")
-        # Personal editions: one render per distinct topic set of the active subscribers.
-        daily = SubscribersByFrequency(SubscriberStore(db).pages())
-        variants = render_variants(config, db, edition, daily)
-        rendered = variants[()]
-        if progress:
-            progress("render", 1, 1, rendered.subject)
-        held = None
-        if not dry_run:
-            held = hold_reason(config, db, day, rendered, now=now, schedule=not send_only)
-        if held is not None:
-            return _held_report(day, edition.id, len(edition.stories), ingested, held, started)
-        delivery, folder = send_rendered(
-            config, db, rendered, key, dry_run=dry_run, progress=progress, variants=variants
-        )
-        weekly = send_weekly(config, db, day, key, dry_run=dry_run, progress=progress)
-        # The recap's page too when one went out: its "View in your browser" link answers.
-        pages = (edition.id,) if weekly is None else (edition.id, weekly_id(day))
-        archive, archive_warning = (None, None) if dry_run else _archive(config, db, *pages)
-    failed_sources = () if ingested is None else ingested.failed
-    warnings = () if ingested is None else ingested.warnings
-    return RunReport(
-        day=day,
-        edition_id=edition.id,
-        stories=len(edition.stories),
-        recipients=delivery.recipients,
-        sent=delivery.sent,
-        already_sent=delivery.already_sent,
-        deferred=delivery.deferred,
-        failed=delivery.failed,
-        suppressed=delivery.suppressed,
-        ambiguous_resent=delivery.ambiguous_resent,
-        elapsed=time.monotonic() - started,
-        dry_run=dry_run,
-        new_articles=0 if ingested is None else ingested.new,
-        undated_articles=0 if ingested is None else ingested.undated,
-        ingested=ingested is not None,
-        outbox=None if folder is None else str(folder),
-        failed_sources=tuple(f"{s.name}: {s.reason}" for s in failed_sources),
-        source_warnings=warnings if archive_warning is None else (*warnings, archive_warning),
-        archive=archive,
-        trimmed=rendered.trimmed,
-        weekly_sent=0 if weekly is None else weekly.sent,
-        weekly_unsent=0 if weekly is None else weekly.failed + weekly.deferred,
-    )
-
-
-def _held_report(
-    day: date,
-    edition_id: str,
-    stories: int,
-    ingested: IngestReport | None,
-    held: str,
-    started: float,
-) -> RunReport:
-    return RunReport(
-        day=day,
-        edition_id=edition_id,
-        stories=stories,
-        recipients=0,
-        sent=0,
-        already_sent=0,
-        deferred=0,
-        failed=0,
-        suppressed=0,
-        ambiguous_resent=0,
-        elapsed=time.monotonic() - started,
-        new_articles=0 if ingested is None else ingested.new,
-        undated_articles=0 if ingested is None else ingested.undated,
-        ingested=ingested is not None,
-        failed_sources=()
-        if ingested is None
-        else tuple(f"{s.name}: {s.reason}" for s in ingested.failed),
-        source_warnings=() if ingested is None else ingested.warnings,
-        held=held,
-    )
-
-
-def _archive(config: Config, db: Database, *edition_ids: str) -> tuple[str | None, str | None]:
-    """Stage 5: the archive's index path, or a warning: the messages are out by now, so an
-    archive that cannot be written is reported, not a failed run."""
-    try:
-        return str(update_archive(config, db, *edition_ids).index), None
-    except DigestError as exc:
-        log.warning("archive: %s", exc)
-        return None, f"archive: {exc}"
-
-
-def send_weekly(
-    config: Config,
-    db: Database,
-    day: date,
-    key: bytes,
-    *,
-    dry_run: bool = False,
-    progress: Progress | None = None,
-) -> DeliveryReport | None:
-    """On ``edition.weekly_day``: the recap of the seven daily editions up to ``day`` to
-    the subscribers who chose weekly mail (one render per topic set); None on other days,
-    or with no weekly subscriber or story."""
-    if WEEKDAYS[day.weekday()] != config.edition.weekly_day:
-        return None
-    weekly = SubscribersByFrequency(SubscriberStore(db).pages(), "weekly")
-    if next(iter(weekly), None) is None:
-        return None
-    editions = EditionStore(db)
-    found = [editions.for_day(day - timedelta(days=back)) for back in range(7)]
-    title = recap_title(day, config.newsletter)
-    recap = weekly_recap([e for e in found if e is not None], day, config, title=title)
-    if recap is None:
-        return None
-    variants = render_variants(config, db, recap, weekly)
-    report, _ = send_rendered(
-        config,
-        db,
-        variants[()],
-        key,
-        dry_run=dry_run,
-        progress=progress,
-        variants=variants,
-        recipients=weekly,
-    )
-    return report
-
-
 def _bounces_first(config: Config, db: Database, key: bytes, progress: Progress | None) -> None:
     """Stage 0, when a mailbox is configured (``delivery.bounces``): act on bounces,
     complaints and unsubscribe mail before anyone is sent anything."""
@@ -398,18 +430,6 @@ def _bounces_first(config: Config, db: Database, key: bytes, progress: Progress 
     report = process_bounces(config, db, key, mail_sources(config))
     if progress:
         progress("bounces", 1, 1, report.summary())
-
-
-def _ingest_unless_built(
-    config: Config, db: Database, day: date, progress: Progress | None
-) -> IngestReport | None:
-    """Stage 1-2, skipped (None) when the day's edition exists: an edition, once built, is
-    what gets sent, however often the job runs."""
-    if EditionStore(db).for_day(day) is None:
-        return ingest(config, db, progress)
-    if progress:
-        progress("ingest", 1, 1, "skipped: the edition of this day is already built")
-    return None
 
 
 def send_test(config: Config, day: date, email: str) -> SendReply:
@@ -429,7 +449,7 @@ def send_test(config: Config, day: date, email: str) -> SendReply:
     factory = MessageFactory(
         rendered, config.newsletter, key, dkim=config.delivery.dkim, base_dir=config.base_dir
     )
-    connect, _ = transport_factory(config, f"{rendered.edition_id}-test")
+    connect, _ = transports(config, f"{rendered.edition_id}-test")
     transport = connect()
     try:
         return transport.send(factory.test_message(address))

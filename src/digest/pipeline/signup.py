@@ -16,17 +16,18 @@ consent: time, method, the form's page and the topics chosen.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, formataddr, make_msgid
+from pathlib import Path
 
 from digest.config import Config
-from digest.deliver import SendReply, Transport
+from digest.deliver import SendReply, Transport, transport_factory
 from digest.errors import DeliveryError, SubscriberError
 from digest.models import OutgoingMessage, Subscriber
-from digest.pipeline.daily import transport_factory
 from digest.publish.strings import text
 from digest.signed import make_confirm_token, read_confirm_token
 from digest.store import Database
@@ -178,7 +179,7 @@ def confirm_pending(
     consents, subscribers = ConsentStore(db), SubscriberStore(db)
     if not dry_run:
         consents.expire(now)
-    connect, _ = transport_factory(config, "signup")
+    connect, _ = _transports(config)
     transport: Transport | None = None
     try:
         for pending in list(consents.unmailed()):
@@ -259,7 +260,7 @@ def send_confirmation(config: Config, message: OutgoingMessage) -> SendReply | N
     """Hand the mail to the configured transport; None (logged) when it failed, since the
     person at the form must not learn more than "check your inbox"."""
     try:
-        connect, _ = transport_factory(config, "signup")
+        connect, _ = _transports(config)
         transport = connect()
         try:
             return transport.send(message)
@@ -310,3 +311,9 @@ def confirm_signup(
         consents.drop_pending(pending.email)
     log.info("sign-up confirmed: subscriber %d", subscriber.id)
     return subscriber
+
+
+def _transports(config: Config) -> tuple[Callable[[], Transport], Path | None]:
+    """The configured transport; with the outbox one, the mails go to ``<outbox>/signup``."""
+    outbox = config.data_path / config.delivery.outbox / "signup"
+    return transport_factory(config.delivery, outbox, base_dir=config.base_dir)

@@ -236,6 +236,12 @@ class DeliveryLedger:
         }
         return {s: found.get(s, 0) for s in ("queued", "sending", "sent", "deferred", "failed")}
 
+    def ambiguous_resent(self, edition_id: str) -> int:
+        """How many rows of the edition were resent after a sender died between ``DATA``
+        and the ledger write (each counted once, however often it was resent)."""
+        row = self.db.execute(sql.SUM_AMBIGUOUS, {"edition_id": edition_id}).fetchone()
+        return int(row["rows_resent"])
+
 
 def _row(row: sqlite3.Row) -> DeliveryRow:
     return DeliveryRow(
