@@ -388,3 +388,56 @@ def test_ctrl_c_mid_send_finishes_the_message_in_flight(
         sink.stop()
     assert all(len(copies) == 1 for copies in sink.by_recipient().values())
     assert len(sink.by_recipient()) == 10
+
+
+@pytest.mark.slow
+def test_the_job_runs_the_stages_it_is_given_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One orchestrator: run_daily and run_distributed differ only in the Stages they hand
+    # run_job. It calls them in order, and a re-run of a built edition neither ingests
+    # nor summarises again.
+    from datetime import date
+
+    from digest.deliver import DeliveryReport
+    from digest.models import Edition
+    from digest.pipeline.daily import LocalStages, Variants, run_job
+    from digest.pipeline.ingest import IngestReport
+    from digest.store import Database
+
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
+    path = tmp_path / "config.yaml"
+    sources = [{"name": "examples", "location": str(ROOT / "examples"), "kind": "folder"}]
+    path.write_text(yaml.safe_dump({"data_dir": "data", "sources": sources}), encoding="utf-8")
+    config = load_config(path)
+    with open_database(config.store_path) as db:
+        SubscriberStore(db).upsert("reader@example.com", name="Reader")
+    calls: list[str] = []
+
+    class Recorded(LocalStages):
+        def ingest(self, db: Database) -> IngestReport:
+            calls.append("ingest")
+            return super().ingest(db)
+
+        def summarize(self, db: Database, day: date) -> None:
+            calls.append("summarize")
+
+        def render(self, db: Database, edition: Edition) -> Variants:
+            calls.append("render")
+            return super().render(db, edition)
+
+        def send(
+            self, db: Database, day: date, variants: Variants
+        ) -> tuple[DeliveryReport, Path | None]:
+            calls.append("send")
+            return super().send(db, day, variants)
+
+    day = date.fromisoformat(DAY)
+    first = run_job(config, day, Recorded(config))
+    assert calls == ["ingest", "summarize", "render", "send"]
+    assert (first.ingested, first.sent, first.held) == (True, 1, None)
+    assert first.new_articles > 0 and first.outbox is not None and first.archive is not None
+    calls.clear()
+    again = run_job(config, day, Recorded(config))
+    assert calls == ["render", "send"]
+    assert (again.ingested, again.sent, again.already_sent) == (False, 0, 1)

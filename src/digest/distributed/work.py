@@ -25,7 +25,7 @@ from datetime import date
 from urllib.parse import urlsplit
 
 from digest.config import Config
-from digest.deliver import DeliveryReport, deliver_edition, transport_factory
+from digest.deliver import DeliveryReport, Transport, deliver_edition, transport_factory
 from digest.edition.personal import TopicKey, topic_key
 from digest.errors import ConfigError, SourceError
 from digest.models import OutgoingMessage, Subscriber
@@ -36,7 +36,7 @@ from digest.pipeline.send import outbox_folder
 from digest.publish.messages import MessageFactory
 from digest.signed import secret_key
 from digest.store import ArticleStore, Database, EditionStore, open_store
-from digest.store.batches import RangeLedger, SendBatches, active_in_range
+from digest.store.batches import RangeLedger, SendBatch, SendBatches, active_in_range
 from digest.store.subscribers import SubscriberStore
 
 __all__ = ["SendTotals", "fetch_source", "send_batches", "summarize_articles", "worker_name"]
@@ -174,7 +174,6 @@ def send_batches(config: Config, day: date, *, limit: int | None = None) -> Send
     me = worker_name()
     with open_store(config) as db, open_store(config) as claims_db:
         batches = SendBatches(claims_db)
-        subscribers = SubscriberStore(db)
         while limit is None or totals.batches < limit:
             with batches.claim(edition_id, me) as batch:
                 if batch is None:
@@ -187,18 +186,28 @@ def send_batches(config: Config, day: date, *, limit: int | None = None) -> Send
                     batch.last_subscriber,
                     me,
                 )
-                # Daily subscribers only (weekly ones get the recap), each the render of
-                # their topic set.
-                people = active_in_range(db, batch.first_subscriber, batch.last_subscriber)
-                messages.prepare(db, people)
-                report = deliver_edition(
-                    edition_id,
-                    people,
-                    messages.message,
-                    connect,
-                    config.delivery,
-                    ledger=RangeLedger(db, batch.first_subscriber, batch.last_subscriber),
-                    subscriber_store=subscribers,
-                )
-                totals.add(report)
+                totals.add(_send_batch(config, db, batch, messages, connect))
     return totals
+
+
+def _send_batch(
+    config: Config,
+    db: Database,
+    batch: SendBatch,
+    messages: _Messages,
+    connect: Callable[[], Transport],
+) -> DeliveryReport:
+    """One claimed batch: its daily subscribers (weekly ones get the recap), each the
+    render of their topic set, through the ledger of the batch's range."""
+    first, last = batch.first_subscriber, batch.last_subscriber
+    people = active_in_range(db, first, last)
+    messages.prepare(db, people)
+    return deliver_edition(
+        batch.edition_id,
+        people,
+        messages.message,
+        connect,
+        config.delivery,
+        ledger=RangeLedger(db, first, last),
+        subscriber_store=SubscriberStore(db),
+    )
