@@ -1,5 +1,6 @@
 """The README stays a page a newcomer reads to the end, its links and those of docs/ lead
-somewhere, and every key of the shipped config.yaml is documented."""
+somewhere, every key of the shipped config.yaml is documented, and every YAML example
+loads as a config."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
+
+from digest.config import load_config
 
 from .conftest import ROOT
 from .test_cli_docs import DOC_FILES
@@ -115,3 +118,19 @@ def test_an_undocumented_key_is_found() -> None:
     text = "Set `delivery.smtp.password_env` and `timezone: UTC`."
     keys = ["delivery", "delivery.smtp", "delivery.smtp.password_env", "timezone", "store"]
     assert undocumented_keys(keys, text) == ["store"]
+
+
+def yaml_blocks(text: str) -> list[str]:
+    return re.findall(r"^```yaml\n(.*?)^```", text, re.S | re.M)
+
+
+def test_every_yaml_example_is_a_config_that_loads(tmp_path: Path) -> None:
+    # A YAML block in the README or docs/ is a config, or a part of one, that a reader
+    # copies: each must load as it is written (an unknown key or a bad value fails here).
+    blocks = [block for path in DOC_FILES for block in yaml_blocks(path.read_text("utf-8"))]
+    assert len(blocks) >= 3  # the essentials, the newsletter's language, a generative model
+    for n, block in enumerate(blocks):
+        path = tmp_path / f"{n}" / "config.yaml"
+        path.parent.mkdir()
+        path.write_text(block, encoding="utf-8")
+        load_config(path)
