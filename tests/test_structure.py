@@ -8,6 +8,7 @@ on the line that breaks the plan, not on a side effect of import order.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -226,3 +227,42 @@ def test_every_module_says_what_it_owns() -> None:
         if not ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
     ]
     assert not bare, bare
+
+
+# --- package docstrings ----------------------------------------------------------------
+
+_FILE_NAME = re.compile(r"(?<![\w./-])([a-z_][a-z0-9_]*\.py)\b")
+
+
+def docstring_gaps(package: Path) -> tuple[list[str], list[str]]:
+    """The modules of ``package`` that its ``__init__.py`` docstring does not name (by file
+    name, ``render.py``), and the bare file names it gives that are no module of it."""
+    doc = ast.get_docstring(ast.parse((package / "__init__.py").read_text("utf-8"))) or ""
+    modules = {p.name for p in package.glob("*.py") if p.name != "__init__.py"}
+    named = set(_FILE_NAME.findall(doc))
+    return sorted(modules - named), sorted(named - modules)
+
+
+PACKAGES = sorted(p.parent for p in PACKAGE.glob("*/__init__.py"))
+
+
+@pytest.mark.parametrize("package", PACKAGES, ids=lambda p: p.name)
+def test_each_package_docstring_names_its_modules(package: Path) -> None:
+    # A newcomer reads the package's __init__.py first: it names each module and what it
+    # owns. A module added, moved or renamed without its line there fails here; so does a
+    # line left behind for a module that is gone (a path such as ``tools/x.py`` is not one).
+    unnamed, gone = docstring_gaps(package)
+    assert unnamed == [], f"{package.name}/__init__.py does not name {unnamed}"
+    assert gone == [], f"{package.name}/__init__.py names {gone}, not modules of it"
+
+
+def test_a_module_missing_from_its_docstring_is_found(tmp_path: Path) -> None:
+    # The test above is only as good as this.
+    package = tmp_path / "stage"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        '"""The stage.\n\n    one.py   first\n    gone.py  x\n"""\n'
+    )
+    for name in ("one.py", "two.py"):
+        (package / name).write_text('"""A module."""\n')
+    assert docstring_gaps(package) == (["two.py"], ["gone.py"])

@@ -19,7 +19,14 @@ Each entry point runs one or more stages and reports progress through an optiona
     ingest.py   stages 1-2: ``ingest``
     build.py    stages 3-6: ``rank_candidates``, ``build_edition``, ``load_edition``
     daily.py    stages 1-8 under the job lock: ``run_daily``, ``send_test``
+    days.py     which day a command means without ``--date``
     personal.py personal editions: one variant (and one render) per subscribers' topic set
+    desk.py     the editor's desk over the store: actions on the draft, the approval gate
+    act.py      one editor's action (``digest edition drop|pin|...``), checked, recorded
+                and applied to the saved edition
+    signup.py   double opt-in: a sign-up request, its confirmation mail, the confirmation
+    bounces.py  ``digest bounces``: acting on the bounces, complaints and unsubscribe mail
+                that ``digest.inbound`` reads
     batch.py    summaries of a location or a JSONL file, outside any edition
 """
 

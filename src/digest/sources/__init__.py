@@ -16,6 +16,22 @@ No input value raises out of here: a reader's own refusal is a ``SourceError``, 
 other exception while reading one item (a feed entry, a JSON article, a file of a folder)
 is that item's warning, and while reading the whole source that source's ``SourceError``
 (``bounds.describe`` gives the line). Fetches are bounded and guarded (``http.py``).
+
+The modules, readers first:
+
+    files.py        local files and folders, each document dispatched by content and
+                    extension
+    text.py         the plain-text article layout
+    plain.py        plain text without a layout (a pasted story, a JSONL line)
+    feeds.py        RSS and Atom feeds, through feedparser
+    pages.py        HTML pages, through trafilatura
+    markup.py       HTML fragments and Markdown to blocks
+    frontmatter.py  YAML front matter and the article fields it names
+    article.py      blocks to an ``Article``: the assembler and its size limits
+    dates.py        dates as feeds and files write them, in any language
+    decode.py       bytes to text: a BOM, the declared charset, UTF-8, else a guess
+    bounds.py       every bound on what a source controls, named
+    http.py         fetching over http(s): public addresses only, within bounds
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 A summariser is anything with ``summarize(article) -> Summary``. Two ship:
 
-- ``extractive`` (the default): picks and trims the article's own sentences with the
+- ``extractive.py`` (the default): picks and trims the article's own sentences with the
   encoder; every word of a point is a word of its source sentences.
-- ``generative``: a local ``transformers`` model writes the points from a prompt;
+- ``generative.py``: a local ``transformers`` model writes the points from a prompt;
   every point is checked against the article and unsupported ones are dropped, with a
   fall back to the extractive summary when too few remain.
 
