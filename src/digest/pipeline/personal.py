@@ -25,7 +25,6 @@ from digest.edition.personal import (
 )
 from digest.edition.select import single_story
 from digest.edition.vectors import TopicVectors, embed_articles, topic_phrases
-from digest.embed import get_encoder
 from digest.errors import SubscriberError
 from digest.models import (
     Article,
@@ -35,14 +34,16 @@ from digest.models import (
     Subscriber,
 )
 from digest.pipeline.build import (
+    LoadedEdition,
     SummarizeMany,
     build_edition,
     key_point_sentences,
     store_summarizer,
 )
+from digest.pipeline.options import configured_encoder, edition_settings, open_store
 from digest.publish.messages import MessageFactory
 from digest.publish.render import Renderer
-from digest.store import ArticleStore, Database, open_store
+from digest.store import ArticleStore, Database
 from digest.store.embeddings import EmbeddingStore
 from digest.store.subscribers import SubscriberStore
 from digest.subscribers import normalize_email
@@ -97,12 +98,13 @@ def edition_variants(
     pool = {h.article_id: (h, a) for h in edition.more_news if (a := store.get(h.article_id))}
     cache = EmbeddingStore(db)
     everything = [*articles.values(), *(a for _, a in pool.values())]
-    vectors = embed_articles(config, everything, cache=cache)
+    settings = edition_settings(config)
+    vectors = embed_articles(settings, everything, cache=cache)
     docs = vectors.matrix(everything)
     texts = [
         story_text(stories[a.id]) if a.id in stories else _headline_text(a) for a in everything
     ]
-    encoder = get_encoder(config.encoder)
+    encoder = configured_encoder(config)
     matches: dict[TopicKey, dict[str, float]] = {}
     for key in wanted:
         phrases, owner = topic_phrases(key)
@@ -117,7 +119,9 @@ def edition_variants(
     # Summarise only the candidates some topic set would take.
     needed = [a for i, (_, a) in pool.items() if any(m[i] >= MATCH_AT for m in matches.values())]
     summaries = (summarize or store_summarizer(config, db))(needed) if needed else {}
-    candidates = [single_story(a, summaries[i], config) for a in needed if (i := a.id) in summaries]
+    candidates = [
+        single_story(a, summaries[i], settings) for a in needed if (i := a.id) in summaries
+    ]
     by_key = {key: personal_edition(edition, matches[key], candidates) for key in wanted}
     by_key[()] = edition
     return Variants(edition, by_key)
@@ -210,9 +214,7 @@ class PersonalMessages:
         return self.factory(subscriber).message(subscriber)
 
 
-def load_personal_edition(
-    config: Config, day: date, email: str
-) -> tuple[Edition, dict[str, list[str]]]:
+def load_personal_edition(config: Config, day: date, email: str) -> LoadedEdition:
     """``digest preview --as EMAIL``: the edition of ``day`` as that subscriber gets it,
     and the sentences behind its key points. ``SubscriberError`` for an unknown address."""
     with open_store(config) as db:
@@ -222,7 +224,7 @@ def load_personal_edition(
         edition = build_edition(config, db, day)
         key = topic_key(subscriber.topics)
         variant = edition_variants(config, db, edition, [key]).of(subscriber)
-        return variant, key_point_sentences(db, variant)
+        return LoadedEdition(variant, key_point_sentences(db, variant))
 
 
 def variants_of_day(config: Config, db: Database, edition: Edition) -> list[dict[str, object]]:
