@@ -138,12 +138,16 @@ def select_and_summarize(
     candidates run out. What ``sent`` holds (earlier, sent editions) is set aside first
     (``edition.repeats``)."""
     settings = edition_settings(config)
-    clusters, set_aside = set_aside_sent(candidates.clusters, sent)
+    aside = set_aside_sent(candidates.clusters, sent)
     summaries: dict[str, Summary] = {}
     failed: set[str] = set()
     while True:
         selection = select_stories(
-            clusters, candidates.vectors, settings, unsummarised=failed, set_aside=set_aside
+            aside.clusters,
+            candidates.vectors,
+            settings,
+            unsummarised=failed,
+            set_aside=aside.left_out,
         )
         todo = [c.lead.article for c in selection.stories if c.lead.article.id not in summaries]
         if not todo:

@@ -10,7 +10,7 @@ without topics share the key ``()``, whose variant is the edition itself.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from digest.config import Config
@@ -24,7 +24,7 @@ from digest.edition.personal import (
     word_match,
 )
 from digest.edition.select import single_story
-from digest.edition.vectors import TopicVectors, embed_articles, topic_phrases
+from digest.edition.vectors import embed_articles, embed_topics
 from digest.errors import SubscriberError
 from digest.models import (
     Article,
@@ -40,7 +40,7 @@ from digest.pipeline.build import (
     key_point_sentences,
     store_summarizer,
 )
-from digest.pipeline.options import configured_encoder, edition_settings, open_store
+from digest.pipeline.options import edition_settings, open_store
 from digest.publish.messages import MessageFactory
 from digest.publish.render import Renderer
 from digest.store import ArticleStore, Database
@@ -104,13 +104,10 @@ def edition_variants(
     texts = [
         story_text(stories[a.id]) if a.id in stories else _headline_text(a) for a in everything
     ]
-    encoder = configured_encoder(config)
     matches: dict[TopicKey, dict[str, float]] = {}
     for key in wanted:
-        phrases, owner = topic_phrases(key)
-        topics = TopicVectors(
-            key, tuple(phrases), tuple(owner), encoder.encode(phrases, cache=cache)
-        )
+        # The subscriber's topics encoded as the config's are (``edition.vectors``).
+        topics = embed_topics(replace(settings, topics=key), cache=cache)
         meaning = meaning_matches(docs, topics)
         matches[key] = {
             a.id: 1.0 if word_match(key, text) else m
