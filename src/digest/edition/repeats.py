@@ -59,8 +59,8 @@ def _whats_new(article: Article, new: frozenset[str]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class SetAside:
-    """The clusters that may be stories (updates marked), in score order, and the articles
-    left out as already sent."""
+    """What ``set_aside_sent`` gives back: the clusters that may be stories, and the
+    articles left out as already sent."""
 
     clusters: tuple[Cluster, ...]
     left_out: tuple[LeftOut, ...] = ()

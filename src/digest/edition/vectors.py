@@ -181,6 +181,7 @@ def topic_phrases(topics: Sequence[str]) -> tuple[list[str], list[int]]:
 
 
 def embed_topics(settings: EditionSettings, cache: VectorCache | None = None) -> TopicVectors:
+    """``settings.topics`` as phrases (``topic_phrases``), encoded."""
     phrases, owner = topic_phrases(settings.topics)
     vectors = get_encoder(settings.encoder).encode(phrases, cache=cache)
     return TopicVectors(tuple(settings.topics), tuple(phrases), tuple(owner), vectors)
