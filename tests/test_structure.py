@@ -283,3 +283,13 @@ def test_every_module_says_what_it_owns() -> None:
         if not ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
     ]
     assert not bare, bare
+
+
+@pytest.mark.parametrize("package", ["edition", "summarize", "sources", "store", "publish"])
+def test_a_package_docstring_lists_each_of_its_modules(package: str) -> None:
+    # The first stop of a newcomer looking for where a change goes.
+    folder = PACKAGE / package
+    doc = ast.get_docstring(ast.parse((folder / "__init__.py").read_text(encoding="utf-8")))
+    named = set(re.findall(r"^\s+(\w+\.py)\b", doc or "", re.MULTILINE))
+    modules = {p.name for p in folder.glob("*.py") if p.name != "__init__.py"}
+    assert modules <= named, f"digest/{package}/__init__.py does not list {modules - named}"
