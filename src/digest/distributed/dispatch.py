@@ -36,14 +36,15 @@ from digest.config import Config
 from digest.distributed.app import FETCH_TASK, SEND_TASK, SUMMARIZE_TASK, make_app
 from digest.edition.weekly import weekly_id
 from digest.errors import ConfigError, DigestError
+from digest.pipeline.archive import update_archive
 from digest.pipeline.build import build_edition
 from digest.pipeline.daily import RunReport, job_lock, send_weekly, transport_factory
 from digest.pipeline.desk import hold_reason
+from digest.pipeline.options import open_store
 from digest.progress import Progress
-from digest.publish.archive import update_archive
 from digest.publish.render import render_edition
 from digest.signed import secret_key
-from digest.store import ArticleStore, EditionStore, open_store
+from digest.store import ArticleStore, EditionStore
 from digest.store.batches import SendBatches
 from digest.store.ledger import DeliveryLedger
 from digest.store.sql import SUM_AMBIGUOUS

@@ -32,10 +32,11 @@ from digest.models import OutgoingMessage, Subscriber
 from digest.pipeline.build import store_summarizer
 from digest.pipeline.daily import transport_factory
 from digest.pipeline.ingest import ingest_source
+from digest.pipeline.options import open_store
 from digest.pipeline.personal import render_variants
 from digest.publish.messages import MessageFactory
 from digest.signed import secret_key
-from digest.store import ArticleStore, Database, EditionStore, open_store
+from digest.store import ArticleStore, Database, EditionStore
 from digest.store.batches import RangeLedger, SendBatches, active_in_range
 from digest.store.subscribers import SubscriberStore
 

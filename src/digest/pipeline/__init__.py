@@ -28,10 +28,13 @@ Each entry point runs one or more stages and reports progress through an optiona
     bounces.py  ``digest bounces``: acting on the bounces, complaints and unsubscribe mail
                 that ``digest.inbound`` reads
     batch.py    summaries of a location or a JSONL file, outside any edition
+    archive.py  the editions the archive shows, handed to ``publish.archive``
+    options.py  what each stage is handed of the ``Config``, and the configured store
 """
 
 from digest.pipeline.build import (
     Candidates,
+    LoadedEdition,
     SummarizeMany,
     build_edition,
     load_edition,
@@ -41,12 +44,13 @@ from digest.pipeline.build import (
 )
 from digest.pipeline.daily import RunReport, run_daily, send_test
 from digest.pipeline.ingest import IngestReport, SourceReport, ingest
+from digest.pipeline.options import open_store
 from digest.pipeline.personal import load_personal_edition, variants_of_day
-from digest.store import open_store
 
 __all__ = [
     "Candidates",
     "IngestReport",
+    "LoadedEdition",
     "RunReport",
     "SourceReport",
     "SummarizeMany",

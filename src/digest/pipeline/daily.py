@@ -33,17 +33,18 @@ from digest.edition.personal import TopicKey
 from digest.edition.weekly import WEEKDAYS, weekly_id, weekly_recap
 from digest.errors import DigestError, EditionError, LockError
 from digest.models import RenderedEdition, Subscriber
+from digest.pipeline.archive import update_archive
 from digest.pipeline.bounces import mail_sources, process_bounces
 from digest.pipeline.build import build_edition
 from digest.pipeline.desk import hold_reason
 from digest.pipeline.ingest import IngestReport, ingest
+from digest.pipeline.options import edition_settings, open_store
 from digest.pipeline.personal import PersonalMessages, SubscribersByFrequency, render_variants
 from digest.progress import Progress
-from digest.publish.archive import update_archive
 from digest.publish.messages import MessageFactory
 from digest.publish.render import recap_title, render_edition
 from digest.signed import secret_key
-from digest.store import Database, EditionStore, open_store
+from digest.store import Database, EditionStore
 from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore
 from digest.subscribers import normalize_email
@@ -372,7 +373,9 @@ def send_weekly(
     editions = EditionStore(db)
     found = [editions.for_day(day - timedelta(days=back)) for back in range(7)]
     title = recap_title(day, config.newsletter)
-    recap = weekly_recap([e for e in found if e is not None], day, config, title=title)
+    recap = weekly_recap(
+        [e for e in found if e is not None], day, edition_settings(config), title=title
+    )
     if recap is None:
         return None
     variants = render_variants(config, db, recap, weekly)
