@@ -296,7 +296,7 @@ def docstring_gaps(package: Path) -> tuple[list[str], list[str]]:
     doc = ast.get_docstring(ast.parse((package / "__init__.py").read_text("utf-8"))) or ""
     modules = {p.name for p in package.glob("*.py") if p.name != "__init__.py"}
     named = set(_FILE_NAME.findall(doc))
-    return sorted(modules - named), sorted(named - modules)
+    return sorted(modules - named), sorted(named - modules - {"__init__.py"})
 
 
 PACKAGES = sorted(p.parent for p in PACKAGE.glob("*/__init__.py"))
