@@ -3,12 +3,13 @@ for the tests that drive it over HTTP or in Chromium."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 from digest.config import Config, load_config
+from digest.models import Edition
 from digest.pipeline import load_edition
 from digest.pipeline.act import act_on_form
 from digest.publish.preview import PreviewServer
@@ -27,9 +28,14 @@ def running_desk(folder: Path, editor: str) -> Iterator[tuple[PreviewServer, Con
     config = load_config(path)
     with open_database(config.store_path) as db:
         EditionStore(db).save(sample_edition())
+
+    def load() -> tuple[Edition, Mapping[str, Sequence[str]]]:
+        loaded = load_edition(config, DAY)  # the preview server takes the pair
+        return loaded.edition, loaded.sentences
+
     server = PreviewServer(
         config,
-        lambda: load_edition(config, DAY),
+        load,
         port=0,
         act=lambda form: act_on_form(config, DAY, form, editor),
     )

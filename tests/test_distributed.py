@@ -19,7 +19,8 @@ import yaml
 from digest.config import load_config
 from digest.distributed import work
 from digest.errors import StoreError
-from digest.store import EditionStore, open_database, open_store
+from digest.pipeline import open_store
+from digest.store import EditionStore, open_database
 from digest.store.batches import SendBatches
 from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore

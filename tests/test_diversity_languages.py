@@ -13,11 +13,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from digest.config import Config, EditionOptions
+from digest.config import EditionOptions
 from digest.edition.cluster import Cluster, text_similarity
 from digest.edition.rank import RankedArticle, ScoreTerms
 from digest.edition.related import RelatedPool, related_for
 from digest.edition.select import select_stories, story_similarity
+from digest.edition.settings import EditionSettings
 from digest.edition.vectors import embed_articles
 from digest.models import Article
 from tests.edition_data import make_article
@@ -171,11 +172,13 @@ def test_edition_spreads_across_events(
 ) -> None:
     articles = _articles(rows, language)
     clusters = _clusters(articles)
-    vectors = embed_articles(Config(), articles)  # the bundled MiniLM, as an edition has
+    vectors = embed_articles(EditionSettings(), articles)  # the bundled MiniLM, as an edition has
 
     def pick(diversity: float) -> list[str]:
         options = EditionOptions(stories=3, per_source=6, per_category=6, diversity=diversity)
-        return _events(rows, select_stories(clusters, vectors, Config(edition=options)).stories)
+        return _events(
+            rows, select_stories(clusters, vectors, EditionSettings(edition=options)).stories
+        )
 
     spread, default = pick(0.5), pick(EditionOptions().diversity)
     assert len(set(spread)) == 3, spread
@@ -200,7 +203,7 @@ def test_english_stories_keep_the_encoder() -> None:
             "Army teams used boats to move families out of the flooded villages.",
         ),
     ]
-    vectors = embed_articles(Config(), english)
+    vectors = embed_articles(EditionSettings(), english)
     matrix = vectors.matrix(english)
     assert np.allclose(story_similarity(english, vectors), matrix @ matrix.T, atol=1e-6)
 

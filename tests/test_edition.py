@@ -17,6 +17,7 @@ from digest.config import Config, EditionOptions
 from digest.edition.cluster import Cluster
 from digest.edition.rank import RankedArticle, ScoreTerms
 from digest.edition.select import assemble_edition, edition_id, select_stories
+from digest.edition.settings import EditionSettings
 from digest.edition.vectors import ArticleVectors
 from digest.models import Article, LeftOut, LeftOutKind, LeftOutReason
 from digest.store import ArticleStore, EditionStore, open_database
@@ -39,8 +40,8 @@ def axis_vectors(directions: dict[str, int]) -> ArticleVectors:
     return ArticleVectors(rows)
 
 
-def config_with(**edition: object) -> Config:
-    return Config(edition=EditionOptions(**edition))  # type: ignore[arg-type]
+def config_with(**edition: object) -> EditionSettings:
+    return EditionSettings(edition=EditionOptions(**edition))  # type: ignore[arg-type]
 
 
 def test_caps_per_source_and_per_category_with_reasons() -> None:
@@ -343,7 +344,9 @@ def test_the_section_falls_back_to_the_category_of_the_source_it_came_in_through
     from digest.config import SourceOptions
     from digest.edition.select import section_of
 
-    config = Config(sources=(SourceOptions(name="wire", location="x", category="Science"),))
+    config = EditionSettings(
+        sources=(SourceOptions(name="wire", location="x", category="Science"),)
+    )
     article = make_article("a", "Moon ice", "A drill found ice.", source="Wire News", category=None)
     assert section_of(dataclasses.replace(article, origin="wire"), config) == "Science"
     assert section_of(article, config) == "News"  # neither origin nor outlet configured
@@ -477,7 +480,7 @@ def test_feed_categories_become_headings_readers_recognise(category: str, sectio
 
     assert section_name(category) == section
     article = make_article("a", "Title", "Lede.", category=category)
-    assert section_of(article, Config()) == section
+    assert section_of(article, EditionSettings()) == section
 
 
 def test_topics_name_sections_and_the_config_can_rename_any() -> None:
@@ -486,9 +489,9 @@ def test_topics_name_sections_and_the_config_can_rename_any() -> None:
     assert topic_label("climate, energy and the environment") == "Climate"
     assert topic_label("technology and the economy") == "Technology"
     article = make_article("a", "Title", "Lede.", category="SCIENCENEWS")
-    plain = Config(topics=("science, space and medicine",))
+    plain = EditionSettings(topics=("science, space and medicine",))
     assert section_of(article, plain, "science, space and medicine") == "Science"
-    renamed = Config(
+    renamed = EditionSettings(
         edition=EditionOptions(
             section_names={
                 "science, space and medicine": "Wissenschaft",
@@ -504,11 +507,11 @@ def test_a_ranked_story_takes_its_topic_as_section_when_topics_are_set() -> None
     article = make_article("a", "Ice shelf breaks", "Lede.", category="WORLDNEWS")
     lead = RankedArticle(article, 1.0, ScoreTerms(substance=0.5, topic="climate and energy"))
     vectors = axis_vectors({"a": 0})
-    with_topics = Config(topics=("climate and energy",), edition=EditionOptions(stories=1))
+    with_topics = EditionSettings(topics=("climate and energy",), edition=EditionOptions(stories=1))
     selection = select_stories([Cluster(lead)], vectors, with_topics)
     edition = assemble_edition(with_topics, DAY, selection, summaries([article]), related={})
     assert [s.name for s in edition.sections] == ["Climate"]
-    without = Config(edition=EditionOptions(stories=1))
+    without = EditionSettings(edition=EditionOptions(stories=1))
     edition = assemble_edition(without, DAY, selection, summaries([article]), related={})
     assert [s.name for s in edition.sections] == ["World news"]
 

@@ -13,9 +13,9 @@ import pytest
 
 from digest.config import Config, DeliveryOptions, EditionOptions
 from digest.models import Article, Edition, Summary
-from digest.pipeline import build_edition
+from digest.pipeline import build_edition, open_store
 from digest.pipeline.daily import run_daily
-from digest.store import ArticleStore, open_database, open_store
+from digest.store import ArticleStore, open_database
 from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore
 

@@ -15,7 +15,8 @@ from digest.cli import main
 from digest.cli.edition import edition_json
 from digest.config import NewsletterOptions, load_config
 from digest.models import Edition
-from digest.store import EditionStore, open_store
+from digest.pipeline import open_store
+from digest.store import EditionStore
 
 DAY = date(2018, 1, 5)
 

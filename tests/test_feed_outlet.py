@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import Config, ConfigError, SourceOptions, load_config
+from digest.config import ConfigError, SourceOptions, load_config
 from digest.sources import read_location, read_source
 from digest.sources.feeds import MAX_FEED_OUTLET_CHARS, feed_outlet, parse_feed
 
@@ -105,13 +105,12 @@ def test_sources_outlet_reaches_every_reader(tmp_path: Path) -> None:
         "---\ntitle: Neue Brücke eröffnet\nsource: Lokalzeitung\n---\nDie Brücke ist offen.\n",
         encoding="utf-8",
     )
-    config = Config(base_dir=str(tmp_path))
     by_feed = read_source(
-        SourceOptions(name="u", location=str(feed), kind="feed", outlet="  BBC  Urdu "), config
+        SourceOptions(name="u", location=str(feed), kind="feed", outlet="  BBC  Urdu "), tmp_path
     )
     assert [a.source for a in by_feed.articles] == ["BBC Urdu", "Dawn"]
     by_folder = read_source(
-        SourceOptions(name="n", location=str(notes), kind="folder", outlet="新闻摘要"), config
+        SourceOptions(name="n", location=str(notes), kind="folder", outlet="新闻摘要"), tmp_path
     )
     assert sorted(a.source for a in by_folder.articles) == sorted(["新闻摘要", "Lokalzeitung"])
     # digest read (no config): the feed's title made a name.

@@ -111,10 +111,10 @@ def test_one_source_that_raises_anything_fails_alone(
     before and after it are stored."""
     real = ingest_module.read_source
 
-    def read(options: SourceOptions, config: Config) -> SourceResult:
+    def read(options: SourceOptions, base_dir: str | Path = ".") -> SourceResult:
         if options.name == "deep":
             raise RecursionError("maximum recursion depth exceeded")
-        return real(options, config)
+        return real(options, base_dir)
 
     monkeypatch.setattr(ingest_module, "read_source", read)
     config = load_config(

@@ -16,6 +16,7 @@ import pytest
 
 from digest import serialize
 from digest.config import Config, EditionOptions, NewsletterOptions
+from digest.edition.settings import EditionSettings
 from digest.edition.weekly import weekly_recap
 from digest.models import Edition, Subscriber
 from digest.pipeline.daily import send_rendered, send_weekly
@@ -130,7 +131,7 @@ def test_forged_and_foreign_tokens_change_nothing(
 
 
 def test_weekly_recap_takes_each_story_once_best_first() -> None:
-    config = Config()
+    config = EditionSettings()
     monday = sample()
     tuesday = replace(monday, id="2026-11-25", date=date(2026, 11, 25))
     stories = list(tuesday.stories)
@@ -164,7 +165,7 @@ def test_the_weekly_recap_title_follows_the_newsletter_language(
     options = NewsletterOptions(title=name, language=language)
     day = date(2026, 11, 29)
     recap = weekly_recap(
-        [sample()], day, replace(Config(), newsletter=options), title=recap_title(day, options)
+        [sample()], day, EditionSettings(title=options.title), title=recap_title(day, options)
     )
     assert recap is not None
     assert recap.title == title_for(recap, options) == expected

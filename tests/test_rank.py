@@ -24,6 +24,7 @@ from digest.edition.rank import (
 )
 from digest.edition.vectors import embed_articles, embed_topics
 from digest.models import Article, Event
+from digest.pipeline.options import edition_settings
 from digest.store import ArticleStore, Database, open_database
 from digest.store.embeddings import EmbeddingStore
 from tests.edition_data import make_article, make_config, summaries
@@ -47,7 +48,7 @@ DERBY = make_article(
 
 def test_freshness_halves_every_half_life_from_the_end_of_the_day() -> None:
     config = Config()
-    end = edition_end(DAY, config)
+    end = edition_end(DAY, config.tz)
     assert end == datetime(2026, 11, 25, tzinfo=UTC)
     at_end = dataclasses.replace(DERBY, published=end)
     one_half_life = dataclasses.replace(DERBY, published=end - timedelta(hours=36))
@@ -60,7 +61,7 @@ def test_freshness_halves_every_half_life_from_the_end_of_the_day() -> None:
 
 def test_freshness_uses_the_configured_timezone() -> None:
     config = Config(timezone="America/New_York")
-    end = edition_end(DAY, config)
+    end = edition_end(DAY, config.tz)
     # Midnight in New York is 05:00 UTC the next day.
     assert end.astimezone(UTC) == datetime(2026, 11, 25, 5, tzinfo=UTC)
     late_evening = dataclasses.replace(DERBY, published=datetime(2026, 11, 25, 4, tzinfo=UTC))
@@ -219,5 +220,6 @@ def test_a_story_sent_yesterday_is_penalised_today(tmp_path: Path) -> None:
 
 def pipeline_ranking(config: Config, db: Database, articles: list[Article]) -> Ranking:
     cache = EmbeddingStore(db)
-    vectors = embed_articles(config, articles, cache=cache)
-    return rank_articles(config, articles, vectors, embed_topics(config, cache), DAY)
+    settings = edition_settings(config)
+    vectors = embed_articles(settings, articles, cache=cache)
+    return rank_articles(settings, articles, vectors, embed_topics(settings, cache), DAY)

@@ -14,6 +14,7 @@ from digest.config import Config, EditionOptions
 from digest.edition.cluster import Cluster
 from digest.edition.rank import RankedArticle
 from digest.edition.related import RelatedPool, related_for
+from digest.edition.settings import EditionSettings
 from digest.edition.vectors import embed_articles
 from digest.embed import Vectors, get_encoder
 from digest.models import Article, RelatedLink
@@ -55,7 +56,7 @@ def encode(titles: Sequence[str]) -> Vectors:
 
 
 def pool_of(articles: list[Article]) -> tuple[RelatedPool, dict[str, Vectors]]:
-    vectors = embed_articles(Config(), articles)
+    vectors = embed_articles(EditionSettings(), articles)
     return RelatedPool(articles, vectors.matrix(articles), encode), dict(vectors.by_id)
 
 

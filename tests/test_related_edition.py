@@ -20,6 +20,7 @@ from digest.config import Config, EditionOptions
 from digest.edition.cluster import Cluster
 from digest.edition.rank import RankedArticle
 from digest.edition.related import RelatedPool, edition_related, without_repeats
+from digest.edition.settings import EditionSettings
 from digest.embed import Vectors
 from digest.models import (
     Article,
@@ -339,6 +340,6 @@ def test_the_weekly_recap_holds_the_days_related_items_to_the_rule() -> None:
         ),
         day(wednesday, (RelatedItem(other.title, other.url, article_id="ot"),), date(2026, 11, 25)),
     ]
-    recap = weekly_recap(editions, date(2026, 11, 29), Config())
+    recap = weekly_recap(editions, date(2026, 11, 29), EditionSettings())
     assert recap is not None
     assert {s.article_id: _ids(s.related) for s in recap.stories} == {"mo": [], "we": ["ot"]}

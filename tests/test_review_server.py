@@ -312,7 +312,7 @@ def test_a_body_that_trickles_in_is_refused_at_its_bound(
 ) -> None:
     """A client sending a form a byte at a time (or never finishing it) holds a
     connection until ``MAX_FORM_SECONDS`` / ``MAX_POST_SECONDS``, then gets 400."""
-    from digest import server as server_module
+    from digest.web import app as server_module
     from digest.web import signup as signup_module
 
     monkeypatch.setattr(signup_module, "MAX_FORM_SECONDS", 0.2)

@@ -223,7 +223,7 @@ def test_a_configured_source_tags_its_articles_with_its_name() -> None:
     from .conftest import ROOT
 
     config = load_config(ROOT / "config.yaml")
-    result = read_source(config.sources[0], config)
+    result = read_source(config.sources[0], config.base_dir)
     assert result.articles
     assert {a.origin for a in result.articles} == {config.sources[0].name}
     # The outlet each file names is kept as the article's source.

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import Config, SourceOptions
+from digest.config import SourceOptions
 from digest.errors import SourceError
 from digest.sources import http as http_module
 from digest.sources import read_location, read_source
@@ -205,7 +205,7 @@ def test_feed_teasers_linking_to_internal_pages_keep_their_teaser(
     options = SourceOptions(
         name="intranet", location=str(feed), fetch_full_text=True, allow_private=True
     )
-    allowed = read_source(options, Config())
+    allowed = read_source(options)
     assert "internal admin secret" in allowed.articles[0].text
     assert admin.hits == ["/admin"]
 

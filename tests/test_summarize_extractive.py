@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from digest.config import SummarizerOptions
+from digest.embed import get_encoder
 from digest.models import Article, Section, Summary
 from digest.sources.plain import article_from_text
 from digest.summarize.extractive import ExtractiveSummarizer, trim_point
@@ -43,7 +44,7 @@ def test_seed_article_gives_3_to_5_faithful_points_and_its_own_conclusion(
     seed_article: Path,
 ) -> None:
     article = seed(seed_article)
-    summary = ExtractiveSummarizer().summarize(article)
+    summary = ExtractiveSummarizer(SummarizerOptions(), get_encoder()).summarize(article)
     assert 3 <= len(summary.key_points) <= 5
     assert_faithful(article, summary)
     sentences = article_sentences(article)
@@ -60,7 +61,7 @@ def test_points_on_real_news_are_faithful_and_within_limits(shared: Path) -> Non
     lines = (shared / "data" / "summaries_cnndm_dev.jsonl").read_text().splitlines()[:8]
     articles = [article_from_text(str(i), json.loads(line)["text"]) for i, line in enumerate(lines)]
     options = SummarizerOptions(min_key_points=2, max_key_points=4, words_per_point=20)
-    summaries = ExtractiveSummarizer(options).summarize_many(articles)
+    summaries = ExtractiveSummarizer(options, get_encoder()).summarize_many(articles)
     for article, summary in zip(articles, summaries, strict=True):
         assert 2 <= len(summary.key_points) <= 4
         for point in summary.key_points:
@@ -96,7 +97,7 @@ def test_boilerplate_is_never_chosen_even_first_in_the_article() -> None:
             ),
         ),
     )
-    summary = ExtractiveSummarizer().summarize(article)
+    summary = ExtractiveSummarizer(SummarizerOptions(), get_encoder()).summarize(article)
     assert_faithful(article, summary)
     points = [*summary.key_points, *([summary.conclusion] if summary.conclusion else [])]
     chosen = " ".join(p.text for p in points)
@@ -109,7 +110,9 @@ def test_key_point_count_follows_the_options(seed_article: Path) -> None:
     article = seed(seed_article)
     for count in (1, 3, 5):
         options = SummarizerOptions(min_key_points=count, max_key_points=count)
-        assert len(ExtractiveSummarizer(options).summarize(article).key_points) == count
+        assert (
+            len(ExtractiveSummarizer(options, get_encoder()).summarize(article).key_points) == count
+        )
 
 
 def test_trim_point_only_removes_words() -> None:
@@ -128,7 +131,7 @@ def test_without_a_conclusion_section_the_conclusion_is_a_late_unused_sentence(
     line = (shared / "data" / "summaries_cnndm_dev.jsonl").read_text().splitlines()[0]
     article = article_from_text("n", json.loads(line)["text"])
     options = SummarizerOptions(min_key_points=3, max_key_points=3)
-    summary = ExtractiveSummarizer(options).summarize(article)
+    summary = ExtractiveSummarizer(options, get_encoder()).summarize(article)
     assert summary.conclusion is not None
     candidates = [s for s in article_sentences(article) if not s.is_boilerplate]
     [index] = summary.conclusion.sources

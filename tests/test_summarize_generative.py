@@ -169,7 +169,7 @@ def test_support_check_needs_a_matching_sentence_and_the_article_numbers_and_nam
 def test_controlled_answers_are_checked_point_by_point(
     tiny_models: dict[str, Path], kind: str
 ) -> None:
-    summarizer = GenerativeSummarizer(options(tiny_models[kind]))
+    summarizer = GenerativeSummarizer(options(tiny_models[kind]), get_encoder())
     sentences = [s for s in article_sentences(ARTICLE) if not s.is_boilerplate]
     points, conclusion = parse_output(GOOD_ANSWER + "- Mayor John Smith resigned over 90 bribes.\n")
     summary = summarizer.checked(ARTICLE, sentences, points, conclusion, 5)
@@ -191,7 +191,7 @@ def test_controlled_answers_are_checked_point_by_point(
 def test_tiny_model_garbage_falls_back_to_extractive_with_a_reason(
     tiny_models: dict[str, Path], kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    summarizer = GenerativeSummarizer(options(tiny_models[kind], max_new_tokens=24))
+    summarizer = GenerativeSummarizer(options(tiny_models[kind], max_new_tokens=24), get_encoder())
     assert summarizer._model.seq2seq is (kind == "seq2seq")
     answer = summarizer.generate(ARTICLE, article_sentences(ARTICLE), 3)
     assert answer.strip()  # the model really ran and wrote something
@@ -208,7 +208,7 @@ def test_long_articles_are_chunked_and_map_reduced(
     tiny_models: dict[str, Path], caplog: pytest.LogCaptureFixture
 ) -> None:
     summarizer = GenerativeSummarizer(
-        options(tiny_models["causal"], chunk_tokens=30, max_new_tokens=8)
+        options(tiny_models["causal"], chunk_tokens=30, max_new_tokens=8), get_encoder()
     )
     sentences = article_sentences(ARTICLE)
     chunks = summarizer.chunks(sentences)
@@ -222,9 +222,9 @@ def test_long_articles_are_chunked_and_map_reduced(
 
 def test_a_missing_model_says_how_to_set_it(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=r"summarizer\.model .*config\.yaml"):
-        GenerativeSummarizer(options(tmp_path / "no-such-model"))
+        GenerativeSummarizer(options(tmp_path / "no-such-model"), get_encoder())
     with pytest.raises(ModelError, match=r"summarizer\.model is not set"):
-        GenerativeSummarizer(SummarizerOptions(backend="generative"))
+        GenerativeSummarizer(SummarizerOptions(backend="generative"), get_encoder())
 
 
 def test_prompts_are_versioned(tmp_path: Path) -> None:
@@ -252,7 +252,7 @@ def test_chunks_fit_the_model_input_even_when_chunk_tokens_is_larger(
         sections=(Section(None, ARTICLE.sections[0].paragraphs * 12),),
     )
     summarizer = GenerativeSummarizer(
-        options(tiny_models["seq2seq"], chunk_tokens=100_000, max_new_tokens=4)
+        options(tiny_models["seq2seq"], chunk_tokens=100_000, max_new_tokens=4), get_encoder()
     )
     sentences = article_sentences(long)
     assert summarizer._model.count_tokens(" ".join(s.text for s in sentences)) > 512

@@ -20,7 +20,7 @@ from digest import pipeline
 from digest.config import Config, load_config, with_overrides
 from digest.errors import DigestError
 from digest.pipeline import load_edition
-from digest.publish.archive import archive_stored
+from digest.pipeline.archive import archive_stored
 from digest.publish.preview import write_preview
 from digest.store.subscribers import SubscriberStore
 from digest.subscribers import add_subscriber
@@ -89,8 +89,9 @@ def main() -> int:
         print(f"\ndigest run --date {DEMO_DAY} (store: {config.store_path})")
         report = pipeline.run_daily(config, DEMO_DAY, progress=_progress)
         print(report.summary())
-        edition, sentences = load_edition(config, DEMO_DAY)
-        preview = write_preview(config, edition, sentences=sentences)
+        loaded = load_edition(config, DEMO_DAY)
+        edition = loaded.edition
+        preview = write_preview(config, edition, sentences=loaded.sentences)
         archive = archive_stored(config)
         own_config = write_demo_config(config)
     except DigestError as exc:

@@ -47,7 +47,7 @@ def main() -> int:
         if args.data_dir:
             config = with_overrides(config, data_dir=args.data_dir)
         options = config.newsletter
-        edition, _ = load_edition(config, args.date)
+        edition = load_edition(config, args.date).edition
     else:
         edition = serialize.loads(Edition, SAMPLE.read_text(encoding="utf-8"))
     rendered = Renderer(options).render(edition)

@@ -134,7 +134,8 @@ class SendRig:
         """``subscribers`` active subscribers (COPY) and the sample edition; the edition."""
         from digest import serialize
         from digest.models import Edition
-        from digest.store import EditionStore, open_store
+        from digest.pipeline import open_store
+        from digest.store import EditionStore
         from digest.store.pg import PostgresDatabase, reset_identities
 
         edition = serialize.loads(Edition, (ROOT / "tests/data/edition.json").read_text("utf-8"))
@@ -248,7 +249,7 @@ class SendRig:
         return send_distributed(self.config, day, progress=progress)
 
     def ledger_counts(self, edition_id: str) -> dict[str, int]:
-        from digest.store import open_store
+        from digest.pipeline import open_store
         from digest.store.ledger import DeliveryLedger
 
         with open_store(self.config) as db:
@@ -256,7 +257,7 @@ class SendRig:
 
     def ambiguous_rows(self, edition_id: str) -> dict[str, int]:
         """Email -> times its row was resent as ambiguous."""
-        from digest.store import open_store
+        from digest.pipeline import open_store
 
         with open_store(self.config) as db:
             rows = db.query(

@@ -52,6 +52,7 @@ __all__ = [
     "default_config_path",
     "load_config",
     "load_yaml",
+    "resolve_location",
     "secret",
     "send_time",
     "with_overrides",
@@ -309,9 +310,15 @@ class Config:
 
     def resolve(self, location: str) -> str:
         """A source location as given, or a path made absolute against the config folder."""
-        if location.startswith(("http://", "https://")):
-            return location
-        return str(Path(self.base_dir, location).expanduser())
+        return resolve_location(location, self.base_dir)
+
+
+def resolve_location(location: str, base_dir: str | Path) -> str:
+    """A source location as given when a URL, else a path resolved against ``base_dir``
+    (the config file's folder)."""
+    if location.startswith(("http://", "https://")):
+        return location
+    return str(Path(base_dir, location).expanduser())
 
 
 def default_config_path() -> Path:

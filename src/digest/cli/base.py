@@ -21,9 +21,9 @@ import click
 from digest.config import Config, load_config
 from digest.errors import ConfigError, DigestError, LockError
 from digest.log import setup_logging
+from digest.pipeline import open_store
 from digest.pipeline.days import default_day
 from digest.progress import Progress
-from digest.store import open_store
 
 __all__ = [
     "EXIT_FAILED",

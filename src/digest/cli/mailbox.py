@@ -8,9 +8,9 @@ import click
 
 from digest.cli.base import main, pass_config
 from digest.config import Config
+from digest.pipeline import open_store
 from digest.pipeline.bounces import mail_sources, process_bounces
 from digest.signed import secret_key
-from digest.store import open_store
 
 __all__ = ["bounces_command"]
 

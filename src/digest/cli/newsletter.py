@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import webbrowser
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,10 @@ from digest.cli.base import count, date_option, edition_day, main, pass_config
 from digest.cli.desk import editor_option, login_name
 from digest.config import Config
 from digest.models import Edition
-from digest.pipeline import load_edition
+from digest.pipeline import LoadedEdition, load_edition
 from digest.pipeline.act import act_on_form
+from digest.pipeline.archive import archive_stored
 from digest.pipeline.personal import load_personal_edition
-from digest.publish.archive import archive_stored
 from digest.publish.preview import PreviewServer, write_preview
 
 __all__ = ["archive_command", "preview_command"]
@@ -65,10 +66,14 @@ def preview_command(
     """
     when = edition_day(config, day)
 
-    def load() -> tuple[Edition, dict[str, list[str]]]:
+    def loaded() -> LoadedEdition:
         if as_email is not None:
             return load_personal_edition(config, when, as_email)
         return load_edition(config, when)
+
+    def load() -> tuple[Edition, Mapping[str, Sequence[str]]]:
+        found = loaded()  # the preview server takes the pair
+        return found.edition, found.sentences
 
     if serve_port is not None:
         who = editor or login_name()
@@ -91,8 +96,9 @@ def preview_command(
         finally:
             server.close()
         return
-    edition, sentences = load()
-    written = write_preview(config, edition, out, sentences=sentences)
+    found = loaded()
+    edition = found.edition
+    written = write_preview(config, edition, out, sentences=found.sentences)
     if as_text:
         click.echo(written.text.read_text(encoding="utf-8"), nl=False)
     click.echo(f"preview of {edition.id}: {written.html}", err=as_text)

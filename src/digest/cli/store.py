@@ -7,7 +7,8 @@ import click
 from digest.cli.base import count, main, pass_config
 from digest.config import Config, secret
 from digest.errors import StoreError
-from digest.store import open_database, open_store
+from digest.pipeline import open_store
+from digest.store import open_database
 from digest.store.connect import PostgresDatabase, is_postgres_url, redact
 from digest.store.copy import copy_store
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +88,8 @@ def summarize_command(
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     articles = list(result.articles)
-    failures: dict[str, str] = {}
-    found = summarize_articles(config, articles, cache=not no_cache, failures=failures)
+    done = summarize_articles(config, articles, cache=not no_cache)
+    found = done.by_id
     if as_json:
         shown = [summary_json(a, found[a.id]) for a in articles if a.id in found]
         if shown:
@@ -100,7 +101,7 @@ def summarize_command(
     # Never a silent success: each article without a summary says why, and the status says so.
     for article in articles:
         if article.id not in found:
-            reason = failures.get(article.id, "could not be summarised")
+            reason = done.failures.get(article.id, "could not be summarised")
             click.echo(f"error: {article.title[:80]}: {reason}", err=True)
     if not articles:
         click.echo(f"error: {location}: no article to summarise", err=True)
@@ -108,7 +109,7 @@ def summarize_command(
         sys.exit(EXIT_FAILED)
 
 
-def _echo_summaries(articles: list[Article], found: dict[str, Summary]) -> None:
+def _echo_summaries(articles: list[Article], found: Mapping[str, Summary]) -> None:
     shown = 0
     for article in articles:
         summary = found.get(article.id)

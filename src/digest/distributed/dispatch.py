@@ -38,10 +38,11 @@ from digest.errors import ConfigError, DigestError
 from digest.models import Edition
 from digest.pipeline.daily import RunReport, Variants, run_job
 from digest.pipeline.ingest import IngestReport, SourceReport
+from digest.pipeline.options import open_store
 from digest.progress import Progress
 from digest.publish.render import render_edition
 from digest.serialize import from_jsonable
-from digest.store import ArticleStore, Database, EditionStore, open_store
+from digest.store import ArticleStore, Database, EditionStore
 from digest.store.batches import SendBatches
 from digest.store.ledger import DeliveryLedger
 

@@ -31,11 +31,12 @@ from digest.errors import ConfigError, SourceError
 from digest.models import OutgoingMessage, Subscriber
 from digest.pipeline.build import store_summarizer
 from digest.pipeline.ingest import SourceReport, ingest_source
+from digest.pipeline.options import open_store
 from digest.pipeline.personal import render_variants
 from digest.pipeline.send import outbox_folder
 from digest.publish.messages import MessageFactory
 from digest.signed import secret_key
-from digest.store import ArticleStore, Database, EditionStore, open_store
+from digest.store import ArticleStore, Database, EditionStore
 from digest.store.batches import RangeLedger, SendBatch, SendBatches, active_in_range
 from digest.store.subscribers import SubscriberStore
 

@@ -1,6 +1,6 @@
 """Score the day's candidate articles; every score is a weighted sum of named terms.
 
-Terms (each in a fixed range, weights from ``config.rank.weights``):
+Terms (each in a fixed range, weights from ``rank.weights``):
 
 - ``freshness`` 0..1: ``0.5 ** (age / half_life_hours)``, the age measured from the end of
   the edition day in the configured timezone (an article without a date counts as one
@@ -27,12 +27,13 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal
 
 import numpy as np
 
-from digest.config import Config, RankWeights
+from digest.config import RankWeights
+from digest.edition.settings import EditionSettings
 from digest.edition.vectors import ArticleVectors, TopicVectors, english
 from digest.embed import Vectors
 from digest.models import Article, LeftOutReason
@@ -158,9 +159,9 @@ class RankedArticle:
 # --- the terms -----------------------------------------------------------------------------
 
 
-def edition_end(day: date, config: Config) -> datetime:
-    """Midnight at the end of ``day`` in the configured timezone."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=config.tz)
+def edition_end(day: date, zone: tzinfo) -> datetime:
+    """Midnight at the end of ``day`` in ``zone`` (the configured timezone)."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -287,7 +288,7 @@ def _source(article: Article, weights: Mapping[str, float]) -> tuple[float, str]
 
 
 def rank_articles(
-    config: Config,
+    settings: EditionSettings,
     articles: Sequence[Article],
     vectors: ArticleVectors,
     topics: TopicVectors,
@@ -296,16 +297,16 @@ def rank_articles(
 ) -> Ranking:
     """Score ``articles`` for the edition of ``day``; best first (ties by id, so stable)."""
     past = past or PastSends()
-    end = edition_end(day, config)
-    source_weights = {s.name: s.weight for s in config.sources}
+    end = edition_end(day, settings.tz)
+    source_weights = {s.name: s.weight for s in settings.sources}
     interests = _interests(vectors.matrix(articles), topics)
     ranked: list[RankedArticle] = []
     for article, (interest, interest_note, topic) in zip(articles, interests, strict=True):
-        fresh, fresh_note = freshness(article, end, config.rank.half_life_hours)
+        fresh, fresh_note = freshness(article, end, settings.rank.half_life_hours)
         source, source_note = _source(article, source_weights)
         subst, subst_note = substance(article)
         novel, novel_note = novelty(
-            article, vectors[article.id], past, config.edition.cluster_threshold
+            article, vectors[article.id], past, settings.edition.cluster_threshold
         )
         terms = ScoreTerms(
             freshness=fresh,
@@ -323,6 +324,6 @@ def rank_articles(
             sent_in=past.articles.get(article.id),
             topic=topic if english(article) else None,  # the encoder reads English only
         )
-        ranked.append(RankedArticle(article, terms.total(config.rank.weights), terms))
+        ranked.append(RankedArticle(article, terms.total(settings.rank.weights), terms))
     ranked.sort(key=lambda r: (-r.score, r.article.id))
     return Ranking(ranked=tuple(ranked))

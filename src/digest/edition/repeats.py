@@ -20,13 +20,14 @@ saved for a preview or a dry run, never delivered, does not.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from digest.edition.cluster import Cluster
 from digest.edition.rank import RankedArticle, facts
 from digest.models import Article, LeftOut, LeftOutReason
 from digest.text.sentences import article_sentences
 
-__all__ = ["NEW_FACTS", "WHATS_NEW_MAX", "set_aside_sent"]
+__all__ = ["NEW_FACTS", "WHATS_NEW_MAX", "SetAside", "set_aside_sent"]
 
 # How many names and figures an article must add to a sent event to be news again: one
 # more name is what any other outlet's copy brings (its own spokesperson, its reporter).
@@ -56,14 +57,21 @@ def _whats_new(article: Article, new: frozenset[str]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def set_aside_sent(
-    clusters: Sequence[Cluster], sent: Mapping[str, str]
-) -> tuple[list[Cluster], list[LeftOut]]:
+@dataclass(frozen=True)
+class SetAside:
+    """What ``set_aside_sent`` gives back: the clusters that may be stories, and the
+    articles left out as already sent."""
+
+    clusters: tuple[Cluster, ...]
+    left_out: tuple[LeftOut, ...] = ()
+
+
+def set_aside_sent(clusters: Sequence[Cluster], sent: Mapping[str, str]) -> SetAside:
     """The clusters that may be stories (updates marked), in the same order, and the
     articles set aside as already sent. ``sent`` maps article id -> the edition that sent it.
     """
     if not sent:
-        return list(clusters), []
+        return SetAside(tuple(clusters))
     kept: list[Cluster] = []
     left: list[LeftOut] = []
     for cluster in clusters:
@@ -94,4 +102,4 @@ def set_aside_sent(
         others = tuple(m for m, _ in news if m is not lead)
         kept.append(Cluster(lead, others, update_of=latest, whats_new=shown))
     kept.sort(key=lambda c: (-c.score, c.lead.article.id))  # an update scores its new members
-    return kept, left
+    return SetAside(tuple(kept), tuple(left))

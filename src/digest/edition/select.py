@@ -26,10 +26,10 @@ from datetime import date, datetime
 
 import numpy as np
 
-from digest.config import Config
 from digest.edition.cluster import MULTILINGUAL_ZERO, TEXT_SCALE, Cluster, text_similarity
 from digest.edition.rank import RankedArticle
 from digest.edition.related import without_repeats
+from digest.edition.settings import EditionSettings
 from digest.edition.vectors import ArticleVectors, english
 from digest.embed import Vectors
 from digest.errors import EditionError
@@ -126,24 +126,24 @@ def topic_label(topic: str) -> str:
     return head[:1].upper() + head[1:]
 
 
-def section_of(article: Article, config: Config, topic: str | None = None) -> str:
+def section_of(article: Article, settings: EditionSettings, topic: str | None = None) -> str:
     """The story's section: ``topic`` (its closest configured topic) when given, else the
     article's category tidied, else the category of the source it was ingested from
     (``Article.origin``; ``source`` names the outlet, which may differ), else "News".
     ``edition.section_names`` renames a topic or category."""
-    names = {_key(k): v for k, v in config.edition.section_names.items()}
+    names = {_key(k): v for k, v in settings.edition.section_names.items()}
     if topic:
         return names.get(_key(topic)) or topic_label(topic)
     raw = article.category.strip() if article.category and article.category.strip() else ""
     if not raw:
         origin = article.origin or article.source
-        raw = next((s.category for s in config.sources if s.name == origin and s.category), "")
+        raw = next((s.category for s in settings.sources if s.name == origin and s.category), "")
     if not raw:
         return names.get(_key(DEFAULT_SECTION), DEFAULT_SECTION)
     return names.get(_key(raw)) or names.get(_key(section_name(raw))) or section_name(raw) or raw
 
 
-def single_story(article: Article, summary: Summary, config: Config) -> Story:
+def single_story(article: Article, summary: Summary, settings: EditionSettings) -> Story:
     """A story of one article outside any cluster (an editor's promotion, a topic
     variant's candidate): in its section, score 0, no related items."""
     return Story(
@@ -151,7 +151,7 @@ def single_story(article: Article, summary: Summary, config: Config) -> Story:
         title=article.title,
         url=article.link,
         source=article.source,
-        section=section_of(article, config),
+        section=section_of(article, settings),
         summary=summary,
         score=0.0,
         published=article.published,
@@ -159,8 +159,8 @@ def single_story(article: Article, summary: Summary, config: Config) -> Story:
     )
 
 
-def _section(lead: RankedArticle, config: Config) -> str:
-    return section_of(lead.article, config, lead.terms.topic if config.topics else None)
+def _section(lead: RankedArticle, settings: EditionSettings) -> str:
+    return section_of(lead.article, settings, lead.terms.topic if settings.topics else None)
 
 
 def story_similarity(leads: Sequence[Article], vectors: ArticleVectors) -> Vectors:
@@ -196,7 +196,7 @@ class Selection:
 def select_stories(
     clusters: Sequence[Cluster],
     vectors: ArticleVectors,
-    config: Config,
+    settings: EditionSettings,
     *,
     unsummarised: Collection[str] = (),
     set_aside: Sequence[LeftOut] = (),
@@ -207,10 +207,10 @@ def select_stories(
     clusters are passed over, so the next candidates fill the edition); ``set_aside``:
     articles already left out before selection (``repeats.set_aside_sent``), listed first.
     """
-    chosen, skipped, relaxed = _choose(clusters, vectors, config, frozenset(unsummarised))
+    chosen, skipped, relaxed = _choose(clusters, vectors, settings, frozenset(unsummarised))
     taken = set(chosen)
     rest = [i for i in range(len(clusters)) if i not in taken]  # already in score order
-    more = rest[: config.edition.more_news]
+    more = rest[: settings.edition.more_news]
     return Selection(
         stories=tuple(clusters[i] for i in chosen),
         more_news=tuple(clusters[i] for i in more),
@@ -225,17 +225,17 @@ def select_stories(
 def _choose(
     clusters: Sequence[Cluster],
     vectors: ArticleVectors,
-    config: Config,
+    settings: EditionSettings,
     unsummarised: frozenset[str],
 ) -> tuple[list[int], dict[int, LeftOutReason], list[LeftOut]]:
     """The chosen clusters' indices in MMR order, why each one passed over was, and the
     stories taken past a cap (soft caps: only when the edition would be short otherwise)."""
-    options = config.edition
+    options = settings.edition
     leads = [c.lead.article for c in clusters]
     scores = np.array([c.score for c in clusters], dtype=np.float64)
     spread = float(scores.max() - scores.min()) if len(scores) else 0.0
     relevance = (scores - scores.min()) / spread if spread > 0 else np.ones_like(scores)
-    sections = [_section(c.lead, config) for c in clusters]
+    sections = [_section(c.lead, settings) for c in clusters]
     per_category: dict[str, int] = {}
     per_source: dict[str, int] = {}
     chosen: list[int] = []
@@ -339,7 +339,7 @@ def _left_out(
 
 
 def assemble_edition(
-    config: Config,
+    settings: EditionSettings,
     day: date,
     selection: Selection,
     summaries: Mapping[str, Summary],
@@ -355,7 +355,7 @@ def assemble_edition(
         summary = summaries.get(article.id)
         if summary is None:
             raise EditionError(f"edition {day}: no summary for story {article.title!r}")
-        section = _section(lead, config)
+        section = _section(lead, settings)
         sections.setdefault(section, []).append(
             Story(
                 article_id=article.id,
@@ -382,7 +382,7 @@ def assemble_edition(
             title=c.lead.article.title,
             source=c.lead.article.source,
             url=c.lead.article.link,
-            section=_section(c.lead, config),
+            section=_section(c.lead, settings),
             language=c.lead.article.language,
         )
         for c in selection.more_news
@@ -390,7 +390,7 @@ def assemble_edition(
     edition = Edition(
         id=edition_id(day),
         date=day,
-        title=f"{config.newsletter.title}: {day:%A} {day.day} {day:%B %Y}",
+        title=f"{settings.title}: {day:%A} {day.day} {day:%B %Y}",
         sections=tuple(EditionSection(name, tuple(stories)) for name, stories in sections.items()),
         more_news=more,
         left_out=selection.left_out,

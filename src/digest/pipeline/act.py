@@ -14,8 +14,9 @@ from digest.errors import EditionError
 from digest.models import DeskAction, DeskEntry, Edition
 from digest.pipeline.build import build_edition, store_summarizer
 from digest.pipeline.desk import story_promoter
+from digest.pipeline.options import open_store
 from digest.publish.desk import ActionForm
-from digest.store import EditionStore, open_store
+from digest.store import EditionStore
 from digest.store.desk import DeskStore
 from digest.store.ledger import DeliveryLedger
 

@@ -17,12 +17,12 @@ from typing import Any
 from digest.config import Config
 from digest.errors import SummaryError
 from digest.models import Article, Summary
+from digest.pipeline.options import configured_summarizer, open_store
 from digest.progress import Progress
 from digest.sources.plain import article_from_text
-from digest.store import open_store
 from digest.store.embeddings import EmbeddingStore
 from digest.store.summaries import SummaryCache
-from digest.summarize import BatchSummarizer, make_summarizer, summarize_many
+from digest.summarize import BatchSummarizer, Summaries, summarize_many
 from digest.text.sentences import article_sentences
 
 __all__ = ["JsonlReport", "summarize_articles", "summarize_jsonl", "summary_json"]
@@ -33,10 +33,10 @@ def _summarizer(
     config: Config, cache: bool
 ) -> Iterator[tuple[BatchSummarizer, SummaryCache | None]]:
     if not cache:
-        yield make_summarizer(config), None
+        yield configured_summarizer(config), None
         return
     with open_store(config) as db:
-        yield make_summarizer(config, vectors=EmbeddingStore(db)), SummaryCache(db)
+        yield configured_summarizer(config, vectors=EmbeddingStore(db)), SummaryCache(db)
 
 
 def summarize_articles(
@@ -45,12 +45,11 @@ def summarize_articles(
     *,
     cache: bool = True,
     progress: Progress | None = None,
-    failures: dict[str, str] | None = None,
-) -> dict[str, Summary]:
-    """Summaries by article id with the configured summariser (cached in the store);
-    ``failures`` gets the id and reason of each article that could not be summarised."""
+) -> Summaries:
+    """Summaries by article id with the configured summariser (cached in the store), and
+    the id and reason of each article that could not be summarised."""
     with _summarizer(config, cache) as (summarizer, store):
-        return summarize_many(articles, summarizer, store, progress=progress, failures=failures)
+        return summarize_many(articles, summarizer, store, progress=progress)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +68,7 @@ def summarize_jsonl(
 ) -> JsonlReport:
     """Summarise every ``{"id", "text", "title"?}`` line of ``source`` into ``target``."""
     articles, skipped = _read_jsonl(source)
-    found = summarize_articles(config, articles, cache=cache, progress=progress)
+    found = summarize_articles(config, articles, cache=cache, progress=progress).by_id
     written = 0
     try:
         with target.open("w", encoding="utf-8") as out:

@@ -17,21 +17,27 @@ from digest.edition.related import RelatedPool, edition_related, without_repeats
 from digest.edition.repeats import set_aside_sent
 from digest.edition.select import Selection, assemble_edition, select_stories
 from digest.edition.vectors import ArticleVectors, embed_articles, embed_topics, english
-from digest.embed import get_encoder
 from digest.errors import EditionError
 from digest.models import Article, Edition, RelatedItem, Summary
 from digest.pipeline.days import newest_article_day
 from digest.pipeline.desk import with_desk_actions
+from digest.pipeline.options import (
+    configured_encoder,
+    configured_summarizer,
+    edition_settings,
+    open_store,
+)
 from digest.progress import Progress
-from digest.store import ArticleStore, Database, EditionStore, open_store
+from digest.store import ArticleStore, Database, EditionStore
 from digest.store.embeddings import EmbeddingStore
 from digest.store.ledger import DeliveryLedger
 from digest.store.summaries import SummaryCache
-from digest.summarize import make_summarizer, summarize_many
+from digest.summarize import summarize_many
 from digest.text.sentences import article_sentences
 
 __all__ = [
     "Candidates",
+    "LoadedEdition",
     "SummarizeMany",
     "build_edition",
     "key_point_sentences",
@@ -68,7 +74,8 @@ def _past_sends(config: Config, db: Database, day: date) -> PastSends:
     found = [(e, a) for e, a in stories if a is not None and english(a)]
     if not found:
         return PastSends(articles=articles)
-    vectors = embed_articles(config, [a for _, a in found], cache=EmbeddingStore(db))
+    settings = edition_settings(config)
+    vectors = embed_articles(settings, [a for _, a in found], cache=EmbeddingStore(db))
     return PastSends(
         articles=articles,
         story_vectors=vectors.matrix([a for _, a in found]),
@@ -82,7 +89,8 @@ def rank_candidates(
     """Stage 3: score the articles of the last ``edition.window_days`` days up to the end
     of ``day`` and cluster them by event. Vectors come from the store when computed before.
     """
-    end = edition_end(day, config)
+    settings = edition_settings(config)
+    end = edition_end(day, config.tz)
     articles = ArticleStore(db).between(end - timedelta(days=config.edition.window_days), end)
     if not articles:
         newest = newest_article_day(config, db, day)
@@ -94,12 +102,13 @@ def rank_candidates(
     if progress:
         progress("embed", 0, len(articles), "")
     cache = EmbeddingStore(db)
-    vectors = embed_articles(config, articles, cache=cache)
-    topics = embed_topics(config, cache=cache)
+    vectors = embed_articles(settings, articles, cache=cache)
+    topics = embed_topics(settings, cache=cache)
     if progress:
         progress("embed", len(articles), len(articles), "")
         progress("rank", 0, len(articles), "")
-    ranking = rank_articles(config, articles, vectors, topics, day, _past_sends(config, db, day))
+    past = _past_sends(config, db, day)
+    ranking = rank_articles(settings, articles, vectors, topics, day, past)
     clusters = cluster_articles(ranking.ranked, vectors, config.edition)
     if progress:
         progress("rank", len(articles), len(articles), f"{len(clusters)} events")
@@ -128,12 +137,17 @@ def select_and_summarize(
     gives nothing for is replaced by the next candidate, until the edition is full or the
     candidates run out. What ``sent`` holds (earlier, sent editions) is set aside first
     (``edition.repeats``)."""
-    clusters, set_aside = set_aside_sent(candidates.clusters, sent)
+    settings = edition_settings(config)
+    aside = set_aside_sent(candidates.clusters, sent)
     summaries: dict[str, Summary] = {}
     failed: set[str] = set()
     while True:
         selection = select_stories(
-            clusters, candidates.vectors, config, unsummarised=failed, set_aside=set_aside
+            aside.clusters,
+            candidates.vectors,
+            settings,
+            unsummarised=failed,
+            set_aside=aside.left_out,
         )
         todo = [c.lead.article for c in selection.stories if c.lead.article.id not in summaries]
         if not todo:
@@ -152,11 +166,11 @@ def select_and_summarize(
 
 def store_summarizer(config: Config, db: Database) -> SummarizeMany:
     """The configured summariser, with summaries cached in the store."""
-    summarizer = make_summarizer(config, vectors=EmbeddingStore(db))
+    summarizer = configured_summarizer(config, vectors=EmbeddingStore(db))
     cache = SummaryCache(db)
 
     def run(articles: Sequence[Article]) -> Mapping[str, Summary]:
-        return summarize_many(articles, summarizer, cache)
+        return summarize_many(articles, summarizer, cache).by_id
 
     return run
 
@@ -171,12 +185,12 @@ def related_stories(
     """Stage 5: related items per story, from the stored articles of the last
     ``edition.related_days`` days (see ``digest.edition.related``): none that the edition
     shows already (its ``stories`` and ``more_news``), none under two stories."""
-    end = edition_end(day, config)
+    end = edition_end(day, config.tz)
     pool_articles = ArticleStore(db).between(end - timedelta(days=config.edition.related_days), end)
     cache = EmbeddingStore(db)
-    encoder = get_encoder(config.encoder)
+    encoder = configured_encoder(config)
     leads = [c.lead.article for c in stories]
-    vectors = embed_articles(config, [*pool_articles, *leads], cache=cache)
+    vectors = embed_articles(edition_settings(config), [*pool_articles, *leads], cache=cache)
     pool = RelatedPool(
         articles=pool_articles,
         doc=vectors.matrix(pool_articles),
@@ -233,7 +247,7 @@ def build_edition(
         progress("summarize", len(selection.stories), len(selection.stories), "")
     related = related_stories(config, db, day, selection.stories, selection.more_news)
     edition = assemble_edition(
-        config, day, selection, summaries, related, created=datetime.now(UTC)
+        edition_settings(config), day, selection, summaries, related, created=datetime.now(UTC)
     )
     # The editor's actions on this day (drop, pin, edit...) survive a rebuild.
     edition = with_desk_actions(config, db, edition, summarize)
@@ -245,12 +259,21 @@ def build_edition(
     return edition
 
 
-def load_edition(config: Config, day: date) -> tuple[Edition, dict[str, list[str]]]:
+@dataclass(frozen=True)
+class LoadedEdition:
+    """An edition for the editor's panel: the edition, and each story's article sentences
+    by article id (numbered as ``KeyPoint.sources`` counts them)."""
+
+    edition: Edition
+    sentences: Mapping[str, Sequence[str]]
+
+
+def load_edition(config: Config, day: date) -> LoadedEdition:
     """The edition of ``day`` (the saved one, else built and saved now) and the sentences
     behind its key points, for the editor's panel."""
     with open_store(config) as db:
         edition = build_edition(config, db, day)
-        return edition, key_point_sentences(db, edition)
+        return LoadedEdition(edition, key_point_sentences(db, edition))
 
 
 def key_point_sentences(db: Database, edition: Edition) -> dict[str, list[str]]:

@@ -32,18 +32,19 @@ from digest.edition.personal import TopicKey
 from digest.edition.weekly import weekly_id
 from digest.errors import DigestError, EditionError, LockError
 from digest.models import Edition, RenderedEdition
+from digest.pipeline.archive import update_archive
 from digest.pipeline.bounces import mail_sources, process_bounces
 from digest.pipeline.build import build_edition
 from digest.pipeline.desk import hold_reason
 from digest.pipeline.ingest import IngestReport, ingest
+from digest.pipeline.options import open_store
 from digest.pipeline.personal import SubscribersByFrequency, render_variants
 from digest.pipeline.send import send_rendered, send_weekly, transports
 from digest.progress import Progress
-from digest.publish.archive import update_archive
 from digest.publish.messages import MessageFactory
 from digest.publish.render import render_edition
 from digest.signed import secret_key
-from digest.store import Database, EditionStore, open_store
+from digest.store import Database, EditionStore
 from digest.store.subscribers import SubscriberStore
 from digest.subscribers import normalize_email
 

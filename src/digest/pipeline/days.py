@@ -22,7 +22,7 @@ class DayChoice:
 
 def newest_article_day(config: Config, db: Database, today: date) -> date | None:
     """The day (in ``timezone``) of the newest stored article up to the end of ``today``."""
-    newest = ArticleStore(db).newest_before(edition_end(today, config))
+    newest = ArticleStore(db).newest_before(edition_end(today, config.tz))
     return None if newest is None else newest.astimezone(config.tz).date()
 
 

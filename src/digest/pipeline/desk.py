@@ -21,8 +21,9 @@ from digest.edition.actions import Promote, editor_name, replay
 from digest.edition.select import single_story
 from digest.errors import EditionError
 from digest.models import Article, Edition, RenderedEdition, Story, Summary
+from digest.pipeline.options import edition_settings, open_store
 from digest.publish.render import render_edition
-from digest.store import ArticleStore, Database, EditionStore, open_store
+from digest.store import ArticleStore, Database, EditionStore
 from digest.store.desk import Approval, DeskStore
 
 __all__ = [
@@ -135,7 +136,7 @@ def story_promoter(config: Config, db: Database, summarize: SummarizeMany) -> Pr
         summary = summarize([article]).get(article.id)
         if summary is None:
             raise EditionError(f"“{article.title}” could not be summarised (see the log)")
-        return single_story(article, summary, config)
+        return single_story(article, summary, edition_settings(config))
 
     return promote
 

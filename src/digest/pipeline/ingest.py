@@ -95,7 +95,7 @@ def ingest_source(
     (``digest.distributed``)."""
     location = config.resolve(options.location)
     try:
-        result = read_source(options, config)
+        result = read_source(options, config.base_dir)
         articles, undated = first_seen(result.articles, store, now or datetime.now(UTC))
         counts = store.add_many(articles)
     except (SourceError, StoreError) as exc:

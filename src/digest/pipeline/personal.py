@@ -10,7 +10,7 @@ without topics share the key ``()``, whose variant is the edition itself.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from digest.config import Config
@@ -24,8 +24,7 @@ from digest.edition.personal import (
     word_match,
 )
 from digest.edition.select import single_story
-from digest.edition.vectors import TopicVectors, embed_articles, topic_phrases
-from digest.embed import get_encoder
+from digest.edition.vectors import embed_articles, embed_topics
 from digest.errors import SubscriberError
 from digest.models import (
     Article,
@@ -35,14 +34,16 @@ from digest.models import (
     Subscriber,
 )
 from digest.pipeline.build import (
+    LoadedEdition,
     SummarizeMany,
     build_edition,
     key_point_sentences,
     store_summarizer,
 )
+from digest.pipeline.options import edition_settings, open_store
 from digest.publish.messages import MessageFactory
 from digest.publish.render import Renderer
-from digest.store import ArticleStore, Database, open_store
+from digest.store import ArticleStore, Database
 from digest.store.embeddings import EmbeddingStore
 from digest.store.subscribers import SubscriberStore
 from digest.subscribers import normalize_email
@@ -97,18 +98,16 @@ def edition_variants(
     pool = {h.article_id: (h, a) for h in edition.more_news if (a := store.get(h.article_id))}
     cache = EmbeddingStore(db)
     everything = [*articles.values(), *(a for _, a in pool.values())]
-    vectors = embed_articles(config, everything, cache=cache)
+    settings = edition_settings(config)
+    vectors = embed_articles(settings, everything, cache=cache)
     docs = vectors.matrix(everything)
     texts = [
         story_text(stories[a.id]) if a.id in stories else _headline_text(a) for a in everything
     ]
-    encoder = get_encoder(config.encoder)
     matches: dict[TopicKey, dict[str, float]] = {}
     for key in wanted:
-        phrases, owner = topic_phrases(key)
-        topics = TopicVectors(
-            key, tuple(phrases), tuple(owner), encoder.encode(phrases, cache=cache)
-        )
+        # The subscriber's topics encoded as the config's are (``edition.vectors``).
+        topics = embed_topics(replace(settings, topics=key), cache=cache)
         meaning = meaning_matches(docs, topics)
         matches[key] = {
             a.id: 1.0 if word_match(key, text) else m
@@ -117,7 +116,9 @@ def edition_variants(
     # Summarise only the candidates some topic set would take.
     needed = [a for i, (_, a) in pool.items() if any(m[i] >= MATCH_AT for m in matches.values())]
     summaries = (summarize or store_summarizer(config, db))(needed) if needed else {}
-    candidates = [single_story(a, summaries[i], config) for a in needed if (i := a.id) in summaries]
+    candidates = [
+        single_story(a, summaries[i], settings) for a in needed if (i := a.id) in summaries
+    ]
     by_key = {key: personal_edition(edition, matches[key], candidates) for key in wanted}
     by_key[()] = edition
     return Variants(edition, by_key)
@@ -210,9 +211,7 @@ class PersonalMessages:
         return self.factory(subscriber).message(subscriber)
 
 
-def load_personal_edition(
-    config: Config, day: date, email: str
-) -> tuple[Edition, dict[str, list[str]]]:
+def load_personal_edition(config: Config, day: date, email: str) -> LoadedEdition:
     """``digest preview --as EMAIL``: the edition of ``day`` as that subscriber gets it,
     and the sentences behind its key points. ``SubscriberError`` for an unknown address."""
     with open_store(config) as db:
@@ -222,7 +221,7 @@ def load_personal_edition(
         edition = build_edition(config, db, day)
         key = topic_key(subscriber.topics)
         variant = edition_variants(config, db, edition, [key]).of(subscriber)
-        return variant, key_point_sentences(db, variant)
+        return LoadedEdition(variant, key_point_sentences(db, variant))
 
 
 def variants_of_day(config: Config, db: Database, edition: Edition) -> list[dict[str, object]]:

@@ -13,6 +13,7 @@ from digest.deliver import DeliveryReport, Transport, deliver_edition, transport
 from digest.edition.personal import TopicKey
 from digest.edition.weekly import WEEKDAYS, weekly_recap
 from digest.models import RenderedEdition, Subscriber
+from digest.pipeline.options import edition_settings
 from digest.pipeline.personal import PersonalMessages, SubscribersByFrequency, render_variants
 from digest.progress import Progress
 from digest.publish.render import recap_title
@@ -92,7 +93,9 @@ def send_weekly(
     editions = EditionStore(db)
     found = [editions.for_day(day - timedelta(days=back)) for back in range(7)]
     title = recap_title(day, config.newsletter)
-    recap = weekly_recap([e for e in found if e is not None], day, config, title=title)
+    recap = weekly_recap(
+        [e for e in found if e is not None], day, edition_settings(config), title=title
+    )
     if recap is None:
         return None
     variants = render_variants(config, db, recap, weekly)

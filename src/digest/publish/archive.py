@@ -5,48 +5,47 @@ with the per-subscriber slots filled for no one in particular, into ``<edition i
 an index listing them newest first, ``ARCHIVE_PAGE_SIZE`` a page (``index.html``, then
 ``page-2.html``, ...); and ``feed.xml``, an Atom feed (RFC 4287) of the newest
 ``FEED_ENTRIES`` editions. ``digest serve`` serves the folder under ``/archive/`` (see
-``archive_file``), which is where ``digest.publish.messages.archive_url`` points;
-``digest run`` calls ``update_archive`` after each send.
+``archive_file``), which is where ``digest.publish.messages.archive_url`` points.
+
+The writer is handed everything: the editions (the weekly recaps among them), its
+``ArchiveSettings`` and the folder; which stored editions the archive shows is
+``digest.pipeline.archive``'s to say (``digest run`` calls its ``update_archive`` after
+each send).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from lxml import etree
 
-from digest.config import Config
-from digest.edition.weekly import WEEKDAYS, weekly_id, weekly_recap
+from digest.config import NewsletterOptions
+from digest.edition.weekly import weekly_id
 from digest.errors import RenderError
-from digest.models import Edition
+from digest.models import Edition, RenderedEdition
 from digest.publish.messages import archive_url
-from digest.publish.public import public_html
 from digest.publish.render import (
     Renderer,
     join_titles,
+    personalize,
     preheader_for,
-    recap_title,
     subject_for,
 )
-from digest.store import Database, EditionStore, open_store
-from digest.store.desk import DeskStore
-from digest.store.ledger import DeliveryLedger
 
 __all__ = [
     "ARCHIVE_PAGE_SIZE",
     "FEED_ENTRIES",
+    "ArchiveSettings",
     "ArchiveWritten",
     "archive_file",
-    "archive_folder",
-    "archive_stored",
+    "atom_feed",
     "index_page_name",
     "page_name",
-    "stored_editions",
-    "update_archive",
     "write_archive",
 ]
 
@@ -59,9 +58,20 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _SERVABLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.(?:html|xml)")
 
 
-def archive_folder(config: Config) -> Path:
-    """Where ``digest archive`` writes by default and ``digest serve`` reads."""
-    return config.data_path / "archive"
+@dataclass(frozen=True)
+class ArchiveSettings:
+    """What the archive writer reads of the configuration."""
+
+    newsletter: NewsletterOptions = field(default_factory=NewsletterOptions)
+    base_dir: str = "."  # the config file's folder: ``newsletter.templates`` is relative to it
+    timezone: str = "UTC"  # an edition without ``created`` is dated noon of its day here
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def renderer(self) -> Renderer:
+        return Renderer(self.newsletter, base_dir=self.base_dir, timezone=self.tz)
 
 
 def page_name(edition_id: str) -> str:
@@ -106,15 +116,14 @@ class ArchiveWritten:
 
 
 def write_archive(
-    config: Config,
+    settings: ArchiveSettings,
     editions: Sequence[Edition],
-    out: Path | None = None,
+    folder: Path,
     *,
     only: set[str] | None = None,
     per_page: int = ARCHIVE_PAGE_SIZE,
 ) -> ArchiveWritten:
-    """Write the editions' pages, the index pages and the feed into ``out`` (default: the
-    archive folder of ``data_dir``).
+    """Write the editions' pages, the index pages and the feed into ``folder``.
 
     ``only``: render only these editions' pages (and any page missing from the folder);
     the others are kept as written before. The index and the feed always list every
@@ -122,11 +131,10 @@ def write_archive(
     """
     if per_page < 1:
         raise RenderError(f"archive pages need at least one edition each, not {per_page}")
-    folder = out if out is not None else archive_folder(config)
-    renderer = Renderer(config.newsletter, base_dir=config.base_dir, timezone=config.tz)
+    renderer = settings.renderer()
     entries: list[_Entry] = []
     pages: list[Path] = []
-    options = config.newsletter
+    options = settings.newsletter
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for edition in sorted(editions, key=lambda e: e.date, reverse=True):
@@ -134,7 +142,7 @@ def write_archive(
             path = folder / name
             if only is None or edition.id in only or not path.is_file():
                 rendered = renderer.render(edition)
-                path.write_text(public_html(config, rendered), encoding="utf-8")
+                path.write_text(_public_html(options, rendered), encoding="utf-8")
                 pages.append(path)
             entries.append(
                 _Entry(
@@ -145,18 +153,33 @@ def write_archive(
                     edition.id == weekly_id(edition.date),
                 )
             )
-        index_pages = _write_index_pages(config, renderer, folder, entries, per_page)
+        index_pages = _write_index_pages(options, renderer, folder, entries, per_page)
         feed = folder / "feed.xml"
         feed.write_bytes(
-            atom_feed(config, [e.edition for e in entries[:FEED_ENTRIES]], renderer=renderer)
+            atom_feed(settings, [e.edition for e in entries[:FEED_ENTRIES]], renderer=renderer)
         )
     except OSError as exc:
         raise RenderError(f"cannot write the archive to {folder}: {exc.strerror}") from exc
     return ArchiveWritten(folder, index_pages[0], tuple(pages), feed, tuple(index_pages))
 
 
+def _public_html(options: NewsletterOptions, rendered: RenderedEdition) -> str:
+    """The mail's HTML with its slots filled for no one in particular, as
+    ``digest.publish.public.public_html`` fills them (which takes the whole config)."""
+    return personalize(
+        rendered,
+        name="",
+        unsubscribe_url=f"mailto:{options.unsubscribe_mailto}?subject=unsubscribe",
+        browser_url=archive_url(options, rendered.edition_id),
+    ).html
+
+
 def _write_index_pages(
-    config: Config, renderer: Renderer, folder: Path, entries: list[_Entry], per_page: int
+    options: NewsletterOptions,
+    renderer: Renderer,
+    folder: Path,
+    entries: list[_Entry],
+    per_page: int,
 ) -> list[Path]:
     template = renderer.env.get_template("archive_index.html.j2")
     count = max(1, -(-len(entries) // per_page))
@@ -166,7 +189,7 @@ def _write_index_pages(
         path = folder / index_page_name(number)
         path.write_text(
             template.render(
-                nl=config.newsletter,
+                nl=options,
                 entries=chunk,
                 page=number,
                 pages=count,
@@ -184,21 +207,22 @@ def _write_index_pages(
     return written
 
 
-def _moment(edition: Edition, config: Config) -> datetime:
-    """When the edition was made (its ``created``), else noon of its day in ``timezone``."""
+def _moment(edition: Edition, zone: ZoneInfo) -> datetime:
+    """When the edition was made (its ``created``), else noon of its day in ``zone``."""
     if edition.created is not None:
         return edition.created.astimezone(UTC)
-    return datetime.combine(edition.date, time(12), config.tz).astimezone(UTC)
+    return datetime.combine(edition.date, time(12), zone).astimezone(UTC)
 
 
 def atom_feed(
-    config: Config, editions: Sequence[Edition], *, renderer: Renderer | None = None
+    settings: ArchiveSettings, editions: Sequence[Edition], *, renderer: Renderer | None = None
 ) -> bytes:
     """An Atom 1.0 document (RFC 4287) of ``editions``, newest first: one entry per edition
     with its subject, page link and the stories' headlines as the summary, in the
     newsletter's language (``xml:lang``, the tagline, the subjects' dates)."""
-    options = config.newsletter
-    renderer = renderer or Renderer(options, base_dir=config.base_dir, timezone=config.tz)
+    options = settings.newsletter
+    zone = settings.tz
+    renderer = renderer or settings.renderer()
     base = f"{options.base_url.rstrip('/')}/archive/"
     ordered = sorted(editions, key=lambda e: e.date, reverse=True)
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
@@ -212,7 +236,7 @@ def atom_feed(
     sub(feed, "id", base)
     sub(feed, "title", options.title)
     sub(feed, "subtitle", renderer.tagline())
-    newest = max((_moment(e, config) for e in ordered), default=datetime(2000, 1, 1, tzinfo=UTC))
+    newest = max((_moment(e, zone) for e in ordered), default=datetime(2000, 1, 1, tzinfo=UTC))
     sub(feed, "updated", _rfc3339(newest))
     sub(feed, "link", rel="self", href=f"{base}feed.xml", type="application/atom+xml")
     sub(feed, "link", rel="alternate", href=base, type="text/html")
@@ -223,7 +247,7 @@ def atom_feed(
         page = archive_url(options, edition.id)
         sub(entry, "id", page)
         sub(entry, "title", subject_for(edition, options))
-        sub(entry, "updated", _rfc3339(_moment(edition, config)))
+        sub(entry, "updated", _rfc3339(_moment(edition, zone)))
         if edition.id == weekly_id(edition.date):
             sub(entry, "category", term="weekly", label=renderer.loc.gettext("Weekly recap"))
         sub(entry, "link", rel="alternate", href=page, type="text/html")
@@ -244,63 +268,3 @@ def _xml_text(text: str) -> str:
 
 def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _editions_of(config: Config, db: Database) -> list[Edition]:
-    """The stored editions the archive shows, newest first: all of them, or, with
-    ``delivery.require_approval``, those approved (a draft waiting is never published);
-    and each weekly recap that was sent to someone (``_weekly_recaps``)."""
-    editions = EditionStore(db)
-    desk = DeskStore(db)
-    gate = config.delivery.require_approval
-    days = [d for d in editions.days() if not gate or desk.approval(d) is not None]
-    found = [editions.for_day(day) for day in days]
-    dailies = [e for e in found if e is not None]
-    recaps = _weekly_recaps(config, db, editions.days())
-    return sorted([*dailies, *recaps], key=lambda e: e.date, reverse=True)
-
-
-def _weekly_recaps(config: Config, db: Database, days: Sequence[date]) -> list[Edition]:
-    """The weekly recaps the ledger shows were sent: the recap of each ``weekly_day``
-    among the stored days, built again from that week's dailies as the send built it
-    (``digest.edition.weekly``, deterministic), so that its "View in your browser" link
-    answers. A recap never sent (no weekly subscriber, a dry run) is not published."""
-    if not days:
-        return []
-    editions = EditionStore(db)
-    ledger = DeliveryLedger(db)
-    wanted = WEEKDAYS.index(config.edition.weekly_day)
-    first, last = min(days), max(days)
-    recaps: list[Edition] = []
-    day = last - timedelta(days=(last.weekday() - wanted) % 7)
-    while day >= first:
-        if ledger.counts(weekly_id(day))["sent"]:
-            week = [editions.for_day(day - timedelta(days=back)) for back in range(7)]
-            recap = weekly_recap(
-                [e for e in week if e is not None],
-                day,
-                config,
-                title=recap_title(day, config.newsletter),
-            )
-            if recap is not None:
-                recaps.append(recap)
-        day -= timedelta(days=7)
-    return recaps
-
-
-def stored_editions(config: Config) -> list[Edition]:
-    """Every edition of the store the archive shows (see ``_editions_of``), newest first."""
-    with open_store(config) as db:
-        return _editions_of(config, db)
-
-
-def archive_stored(config: Config, out: Path | None = None) -> ArchiveWritten:
-    """``write_archive`` over every stored edition the archive shows."""
-    return write_archive(config, stored_editions(config), out)
-
-
-def update_archive(config: Config, db: Database, *edition_ids: str) -> ArchiveWritten:
-    """After a send: the pages of ``edition_ids`` (rendered again: they are what was sent,
-    the day's edition and the weekly recap sent with it), any page missing, the index
-    pages and the feed, over the editions the archive shows."""
-    return write_archive(config, _editions_of(config, db), only=set(edition_ids))

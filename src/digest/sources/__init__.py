@@ -16,6 +16,20 @@ No input value raises out of here: a reader's own refusal is a ``SourceError``, 
 other exception while reading one item (a feed entry, a JSON article, a file of a folder)
 is that item's warning, and while reading the whole source that source's ``SourceError``
 (``bounds.describe`` gives the line). Fetches are bounded and guarded (``http.py``).
+
+    __init__.py     ``read_source``, ``read_location``: a source or location, dispatched
+    article.py      blocks, the assembler, size limits and ``build_article``
+    bounds.py       every bound on what a source controls, and the helpers that apply them
+    dates.py        dates as feeds and files write them, in many languages
+    decode.py       bytes to text: BOM, declared charset, UTF-8, else a guess
+    feeds.py        RSS and Atom feeds, through feedparser
+    files.py        local files and folders, dispatched by content and extension
+    frontmatter.py  YAML front matter of Markdown and text files
+    http.py         the polite, bounded http(s) client (guard, robots.txt, limits, cache)
+    markup.py       HTML fragments and Markdown to blocks
+    pages.py        HTML pages, through trafilatura
+    plain.py        plain text without a layout (a pasted story, a JSONL line)
+    text.py         the plain-text article layout (DESIGN.md)
 """
 
 from __future__ import annotations
@@ -24,7 +38,7 @@ import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from digest.config import Config, SourceKind, SourceOptions
+from digest.config import SourceKind, SourceOptions, resolve_location
 from digest.errors import SourceError
 from digest.models import Article
 from digest.sources.article import Meta, SourceResult, build_article
@@ -156,13 +170,14 @@ def _read_location(
     return result
 
 
-def read_source(options: SourceOptions, config: Config) -> SourceResult:
-    """One configured source, its location resolved against the config file's folder.
+def read_source(options: SourceOptions, base_dir: str | Path = ".") -> SourceResult:
+    """One configured source, its location resolved against ``base_dir`` (the config
+    file's folder).
 
     Each article is tagged with the source's name (``Article.origin``), so that the
     source's configured weight applies whatever outlet the article names."""
     result = read_location(
-        config.resolve(options.location),
+        resolve_location(options.location, base_dir),
         source=options.name,
         kind=options.kind,
         category=options.category,

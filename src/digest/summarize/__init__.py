@@ -2,25 +2,31 @@
 
 A summariser is anything with ``summarize(article) -> Summary``. Two ship:
 
-- ``extractive`` (the default): picks and trims the article's own sentences with the
+- ``extractive.py`` (the default): picks and trims the article's own sentences with the
   encoder; every word of a point is a word of its source sentences.
-- ``generative``: a local ``transformers`` model writes the points from a prompt;
+- ``generative.py``: a local ``transformers`` model writes the points from a prompt;
   every point is checked against the article and unsupported ones are dropped, with a
   fall back to the extractive summary when too few remain.
 
-``make_summarizer(config)`` builds the configured one; ``summarize_many`` is what the
+``make_summarizer(options, encoder)`` builds the one ``options.backend`` names, with the
+encoder the caller made from its ``EncoderOptions``; ``summarize_many`` is what the
 edition stage calls: it serves summaries from the store's cache, batches the encoder work
-of the rest across articles, and stores what it computed.
+of the rest across articles, stores what it computed, and says which articles got none.
+
+    __init__.py    the protocols, ``make_summarizer``, ``summarize_many``
+    extractive.py  the default: the article's own sentences, chosen and trimmed
+    generative.py  a local transformers model's points, each checked against the article
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from digest.config import Config
-from digest.embed import VectorCache, get_encoder
+from digest.config import SummarizerOptions
+from digest.embed import Encoder, VectorCache
 from digest.errors import SummaryError
 from digest.models import Article, Summary
 from digest.progress import Progress
@@ -29,6 +35,7 @@ from digest.summarize.generative import GenerativeSummarizer
 
 __all__ = [
     "BatchSummarizer",
+    "Summaries",
     "Summarizer",
     "make_summarizer",
     "summarize_many",
@@ -69,13 +76,27 @@ class SummaryStore(Protocol):
     ) -> None: ...
 
 
-def make_summarizer(config: Config, vectors: VectorCache | None = None) -> BatchSummarizer:
-    """The summariser ``config.summarizer.backend`` names, with the process's encoder."""
-    encoder = get_encoder(config.encoder)
-    options = config.summarizer
+def make_summarizer(
+    options: SummarizerOptions,
+    encoder: Encoder,
+    *,
+    vectors: VectorCache | None = None,
+    base_dir: str = ".",
+) -> BatchSummarizer:
+    """The summariser ``options.backend`` names, with ``encoder`` (the caller's, made from
+    its ``EncoderOptions``); ``base_dir`` resolves a relative generative model folder."""
     if options.backend == "generative":
-        return GenerativeSummarizer(options, encoder, vectors=vectors, base_dir=config.base_dir)
+        return GenerativeSummarizer(options, encoder, vectors=vectors, base_dir=base_dir)
     return ExtractiveSummarizer(options, encoder, vectors=vectors)
+
+
+@dataclass(frozen=True)
+class Summaries:
+    """What ``summarize_many`` gives back: the summaries by article id, and for each
+    article that got none its one-line reason (``failures``), by article id."""
+
+    by_id: Mapping[str, Summary] = field(default_factory=dict)
+    failures: Mapping[str, str] = field(default_factory=dict)
 
 
 def summarize_many(
@@ -85,15 +106,14 @@ def summarize_many(
     *,
     progress: Progress | None = None,
     batch: int = 32,
-    failures: dict[str, str] | None = None,
-) -> dict[str, Summary]:
+) -> Summaries:
     """Summaries by article id: cached ones as stored, the others computed in batches
     (the encoder sees a whole batch of articles at once) and stored.
 
     An article that cannot be summarised (a headline-only one, with no text) is logged and
-    left out of the result; ``failures``, when given, gets its id and the one-line reason.
+    left out of ``by_id``; ``failures`` holds its id and the one-line reason.
     """
-    reasons: dict[str, str] = {} if failures is None else failures
+    reasons: dict[str, str] = {}
     out: dict[str, Summary] = {}
     todo: list[Article] = []
     skipped = 0
@@ -139,4 +159,4 @@ def summarize_many(
         done += len(chunk)
         if progress is not None:
             progress("summarize", done, len(articles), "")
-    return out
+    return Summaries(out, reasons)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from digest.config import SummarizerOptions
-from digest.embed import Encoder, VectorCache, Vectors, get_encoder
+from digest.embed import Encoder, VectorCache, Vectors
 from digest.errors import SummaryError
 from digest.mmr import mmr_picks
 from digest.models import Article, KeyPoint, Summary, count_words
@@ -76,20 +76,23 @@ class Salience:
 
 
 class ExtractiveSummarizer:
-    """Key points and a conclusion drawn from the article's own sentences."""
+    """Key points and a conclusion drawn from the article's own sentences.
+
+    ``encoder``: the caller's, made from its ``EncoderOptions`` (``digest.embed.get_encoder``).
+    """
 
     backend = "extractive"
 
     def __init__(
         self,
-        options: SummarizerOptions | None = None,
-        encoder: Encoder | None = None,
+        options: SummarizerOptions,
+        encoder: Encoder,
         *,
         vectors: VectorCache | None = None,
         salience: Salience | None = None,
     ) -> None:
-        self.options = options or SummarizerOptions()
-        self.encoder = encoder or get_encoder()
+        self.options = options
+        self.encoder = encoder
         self.vectors = vectors
         self.salience = salience or Salience()
         self.model = self.encoder.name

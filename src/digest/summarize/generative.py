@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from digest.config import SummarizerOptions
-from digest.embed import Encoder, VectorCache, Vectors, get_encoder
+from digest.embed import Encoder, VectorCache, Vectors
 from digest.errors import ModelError, SummaryError
 from digest.models import Article, KeyPoint, Summary, count_words
 from digest.summarize.extractive import ExtractiveSummarizer, point_count, trim_point
@@ -296,14 +296,16 @@ class _Model:
 
 
 class GenerativeSummarizer:
-    """Points written by a local model, each checked against the article."""
+    """Points written by a local model, each checked against the article (with the
+    caller's ``encoder``, which also drives the extractive fall-back); ``base_dir``: the
+    folder a relative ``summarizer.model`` path is resolved against."""
 
     backend = "generative"
 
     def __init__(
         self,
         options: SummarizerOptions,
-        encoder: Encoder | None = None,
+        encoder: Encoder,
         *,
         vectors: VectorCache | None = None,
         base_dir: str = ".",
@@ -315,7 +317,7 @@ class GenerativeSummarizer:
                 " config.yaml to a local transformers model folder or a cached hub id"
             )
         self.options = options
-        self.encoder = encoder or get_encoder()
+        self.encoder = encoder
         self.vectors = vectors
         self.model = options.model
         self._model = _Model(options.model, base_dir)

@@ -5,4 +5,7 @@ rules.py       the rules written once for all of them: bullet and numbered items
                spotting a repeat), word overlap, bylines and boilerplate
 sentences.py   the sentence splitter and the one numbering of an article's sentences
                that every ``KeyPoint.sources`` index points into
+clean.py       repairs of text damaged before it reached us: HTML entities and mojibake
+language.py    an article's language: the code its source declares, else one read from
+               its text
 """

@@ -1,6 +1,13 @@
-"""The subscriber's pages of ``digest serve``: sign-up with double opt-in, preferences.
+"""Every page ``digest serve`` answers: one-click unsubscribe, the archive, sign-up with
+double opt-in, preferences.
 
-``strings.py`` holds their words in each language (``newsletter.language``), ``pages.py``
-the one small accessible page they share, ``signup.py`` and ``preferences.py`` the routes
-that ``digest.web.app`` mounts.
+    app.py          the Starlette app: one-click unsubscribe (RFC 8058), the archive, the
+                    security headers on every response, and the routes below
+    signup.py       sign-up: ``/subscribe`` and ``/subscribe/confirm/<token>``
+    preferences.py  the preferences page behind every message's signed link,
+                    ``/p/<token>``
+    pages.py        the one small accessible page the subscriber's routes share
+
+Their words come from ``digest.publish.strings`` (``newsletter.language``), their signed
+links from ``digest.signed``. The web is a shell over the pipeline: nothing below imports it.
 """

@@ -46,9 +46,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from digest.config import Config
 from digest.errors import DigestError
 from digest.models import Subscriber
-from digest.publish.archive import archive_file, archive_folder
+from digest.pipeline.archive import archive_folder
+from digest.pipeline.options import open_store
+from digest.publish.archive import archive_file
 from digest.signed import read_token, secret_key, verify_token
-from digest.store import Database, open_store
+from digest.store import Database
 from digest.store.subscribers import SubscriberStore
 from digest.web.preferences import preferences_routes
 from digest.web.signup import signup_routes
