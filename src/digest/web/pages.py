@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse
 
 from digest.publish.i18n import localizer
 
-__all__ = ["MAX_FORM_BYTES", "plain_page", "render", "subscriber_page"]
+__all__ = ["MAX_FORM_BYTES", "plain_page", "render", "subscriber_page", "template_module"]
 
 MAX_FORM_BYTES = 8_192  # a sign-up or preferences form is a few hundred bytes
 
@@ -41,6 +41,11 @@ SUBSCRIBER_HEADERS = {
 def render(template: str, **context: Any) -> str:
     """The template ``template`` of ``templates/`` filled with ``context`` (escaped)."""
     return _ENV.get_template(template).render(**context)
+
+
+def template_module(template: str) -> Any:
+    """The macros of ``template``, as functions that return escaped markup."""
+    return _ENV.get_template(template).module
 
 
 def subscriber_page(
