@@ -109,7 +109,8 @@ def _serve_desk(
         if open_browser:
             _open(url)
 
-    run(create_desk_app(desk), listener, on_ready=ready)
+    # uvicorn's start and stop lines would bury the one line above: warnings only.
+    run(create_desk_app(desk), listener, on_ready=ready, log_level="warning")
 
 
 def _open(url: str) -> None:

@@ -36,16 +36,20 @@ def url_of(listener: socket.socket) -> str:
 
 
 def run(
-    app: ASGIApp, listener: socket.socket, *, on_ready: Callable[[str], None] | None = None
+    app: ASGIApp,
+    listener: socket.socket,
+    *,
+    on_ready: Callable[[str], None] | None = None,
+    log_level: str = "info",
 ) -> None:
     """Serve ``app`` on ``listener`` until interrupted (Ctrl-C); ``on_ready`` gets the base
-    URL once the port is open."""
+    URL once the port is open; ``log_level`` is uvicorn's."""
     import uvicorn  # deferred: only the serving commands need it
 
     server = uvicorn.Server(
         uvicorn.Config(
             app,
-            log_level="info",
+            log_level=log_level,
             access_log=False,  # tokens are in the paths: keep them out of the logs
         )
     )
