@@ -25,11 +25,11 @@ from starlette.responses import FileResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from digest.config import Config
+from digest.config import Config, NewsletterOptions
 from digest.publish.archive import archive_file, archive_folder
 from digest.signed import secret_key
 from digest.store import Database, open_store
-from digest.web.pages import plain_page
+from digest.web.pages import plain_page, words
 from digest.web.preferences import preferences_routes
 from digest.web.serving import listen, run
 from digest.web.signup import signup_routes
@@ -90,9 +90,13 @@ def _health(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
-def _archive_page(folder: Path, title: str) -> Callable[[Request], Response]:
+def _archive_page(folder: Path, newsletter: NewsletterOptions) -> Callable[[Request], Response]:
     """The handler of ``/archive/<name>``: a file of ``folder``, an empty index when there
     is none yet, else 404."""
+    t = words(newsletter)
+
+    def page(heading: str, message: str, status: int = 200) -> Response:
+        return plain_page(newsletter, "plain_message.html.j2", heading, status, message=message)
 
     def archive_page(request: Request) -> Response:
         name = request.path_params.get("name", "")
@@ -101,15 +105,8 @@ def _archive_page(folder: Path, title: str) -> Callable[[Request], Response]:
             kind = "application/atom+xml" if found.suffix == ".xml" else "text/html"
             return FileResponse(found, media_type=kind)
         if name in ("", "index.html"):  # nothing sent yet: an empty archive, not an error
-            return plain_page(
-                "plain_message.html.j2", f"{title}: archive", message="No editions yet."
-            )
-        return plain_page(
-            "plain_message.html.j2",
-            "Not found",
-            404,
-            message="There is no such page in the archive.",
-        )
+            return page(t("archive_title"), t("no_editions"))
+        return page(t("not_found_title"), t("not_found_body"), 404)
 
     return archive_page
 
@@ -120,10 +117,7 @@ def archive_routes(config: Config) -> list[Route]:
         Route("/", _redirect_to_archive),
         Route("/healthz", _health),
         Route("/archive", _redirect_to_archive),
-        Route(
-            "/archive/{name:path}",
-            _archive_page(archive_folder(config), config.newsletter.title),
-        ),
+        Route("/archive/{name:path}", _archive_page(archive_folder(config), config.newsletter)),
     ]
 
 

@@ -11,7 +11,9 @@ answers never tell which ids exist).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,13 +22,12 @@ from starlette.routing import Route
 from digest.config import Config
 from digest.errors import SubscriberError
 from digest.models import Frequency, Subscriber
-from digest.publish.strings import text
 from digest.signed import read_preferences_token, verify_preferences_token
 from digest.store import Database
 from digest.store.subscribers import SubscriberStore
 from digest.subscribers import clean_topics
 from digest.web.forms import form_fields
-from digest.web.pages import MAX_FORM_BYTES, subscriber_page
+from digest.web.pages import MAX_FORM_BYTES, subscriber_page, words
 
 __all__ = ["preferences_routes"]
 
@@ -42,15 +43,11 @@ class _Preferences:
     config: Config
     store: SubscriberStore
     key: bytes
+    t: Callable[..., str]  # the pages' words (``digest.web.pages.words``)
 
-    def t(self, name: str, **values: object) -> str:
-        nl = self.config.newsletter
-        return text(nl.language, name, nl.direction, title=nl.title, **values)
-
-    def page(self, template: str, heading: str, status: int = 200, **context: object) -> Response:
-        nl = self.config.newsletter
+    def page(self, template: str, heading: str, status: int = 200, **context: Any) -> Response:
         return subscriber_page(
-            nl.language, template, heading, status, nl.direction, t=self.t, **context
+            self.config.newsletter, template, heading, status, t=self.t, **context
         )
 
     def message(self, message: str, status: int = 200, heading: str = "") -> Response:
@@ -129,7 +126,7 @@ class _Preferences:
 
 
 def preferences_routes(config: Config, db: Database, key: bytes) -> list[Route]:
-    handlers = _Preferences(config, SubscriberStore(db), key)
+    handlers = _Preferences(config, SubscriberStore(db), key, words(config.newsletter))
     return [
         Route("/p/{token}", handlers.show, methods=["GET"]),
         Route("/p/{token}", handlers.change, methods=["POST"]),

@@ -28,6 +28,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -44,11 +45,10 @@ from digest.pipeline.signup import (
     request_signup,
     send_confirmation,
 )
-from digest.publish.strings import text
 from digest.signed import read_confirm_token
 from digest.store import Database
 from digest.web.forms import form_fields
-from digest.web.pages import MAX_FORM_BYTES, subscriber_page
+from digest.web.pages import MAX_FORM_BYTES, subscriber_page, words
 
 __all__ = ["MailQueue", "RateLimit", "client_key", "signup_routes"]
 
@@ -141,16 +141,11 @@ class _Signup:
     key: bytes
     per_ip: RateLimit
     mails: MailQueue
+    t: Callable[..., str]  # the pages' words (``digest.web.pages.words``)
 
-    def t(self, name: str, **values: object) -> str:
-        nl = self.config.newsletter
-        hours = f"{self.config.server.signup.confirm_hours:g}"
-        return text(nl.language, name, nl.direction, title=nl.title, hours=hours, **values)
-
-    def page(self, template: str, heading: str, status: int = 200, **context: object) -> Response:
-        nl = self.config.newsletter
+    def page(self, template: str, heading: str, status: int = 200, **context: Any) -> Response:
         return subscriber_page(
-            nl.language, template, heading, status, nl.direction, t=self.t, **context
+            self.config.newsletter, template, heading, status, t=self.t, **context
         )
 
     def message(self, heading: str, message: str, status: int = 200) -> Response:
@@ -231,6 +226,7 @@ def signup_routes(config: Config, db: Database, key: bytes) -> list[Route]:
         key,
         per_ip=RateLimit(options.per_ip_per_hour, 3600.0),
         mails=MailQueue(lambda message: send_confirmation(config, message)),
+        t=words(config.newsletter, hours=f"{options.confirm_hours:g}"),
     )
     return [
         Route("/subscribe", handlers.show_form, methods=["GET"]),

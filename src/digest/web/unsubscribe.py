@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from digest.config import Config
+from digest.config import Config, NewsletterOptions
 from digest.models import Subscriber
 from digest.signed import read_token, verify_token
 from digest.store import Database
 from digest.store.subscribers import SubscriberStore
-from digest.web.pages import plain_page
+from digest.web.pages import plain_page, words
 
 __all__ = ["MAX_POST_BYTES", "MAX_POST_SECONDS", "ONE_CLICK", "unsubscribe_routes"]
 
@@ -39,13 +41,6 @@ ONE_CLICK = ("List-Unsubscribe", "One-Click")
 MAX_POST_BYTES = 4096
 MAX_POST_SECONDS = 10.0  # the most that body may take to arrive (a trickle is refused)
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
-
-
-def _not_valid() -> Response:
-    """The one answer to every token that does not unsubscribe anyone."""
-    return plain_page(
-        "plain_message.html.j2", "Invalid link", 400, message="This unsubscribe link is not valid."
-    )
 
 
 async def _one_click(request: Request) -> bool:
@@ -75,22 +70,33 @@ async def _one_click(request: Request) -> bool:
 class _Unsubscribe:
     """The unsubscribe routes' handlers, over one store and key."""
 
+    newsletter: NewsletterOptions
     store: SubscriberStore
     key: bytes
-    newsletter: str  # its title
+    t: Callable[..., str]  # the pages' words (``digest.web.pages.words``)
+
+    def page(self, template: str, heading: str, status: int = 200, **context: Any) -> Response:
+        return plain_page(self.newsletter, template, heading, status, t=self.t, **context)
+
+    def message(self, heading: str, message: str, status: int = 200) -> Response:
+        return self.page("plain_message.html.j2", self.t(heading), status, message=message)
+
+    def not_valid(self) -> Response:
+        """The one answer to every token that does not unsubscribe anyone."""
+        return self.message("invalid_link_title", self.t("invalid_link_body"), 400)
 
     def subscriber_for(self, token: str) -> Subscriber | Response:
         subscriber_id = read_token(token)
         if subscriber_id is None:
-            return _not_valid()
+            return self.not_valid()
         subscriber = self.store.get(subscriber_id)
         if subscriber is None:
             # The same HMAC work as for a known id, so that time does not tell either.
             verify_token(self.key, token, "unknown@invalid")
-            return _not_valid()
+            return self.not_valid()
         if not verify_token(self.key, token, subscriber.email, subscriber.token_version):
             log.warning("unsubscribe: a forged, altered or revoked token for a subscriber")
-            return _not_valid()
+            return self.not_valid()
         return subscriber
 
     def confirm(self, request: Request) -> Response:
@@ -98,30 +104,23 @@ class _Unsubscribe:
         if not isinstance(found, Subscriber):
             return found
         if found.state != "active":
-            gone = f"You no longer receive {self.newsletter}."
-            return plain_page("plain_message.html.j2", "Unsubscribed", message=gone)
-        return plain_page(
-            "unsubscribe.html.j2", "Unsubscribe", newsletter=self.newsletter, email=found.email
-        )
+            return self.message("unsubscribed_title", self.t("no_longer_body"))
+        return self.page("unsubscribe.html.j2", self.t("unsubscribe_button"), email=found.email)
 
     async def unsubscribe(self, request: Request) -> Response:
         found = self.subscriber_for(request.path_params["token"])
         if not isinstance(found, Subscriber):
             return found
         if not await _one_click(request):
-            refused = (
-                "This request did not ask to unsubscribe: open the link and use the"
-                " Unsubscribe button."
-            )
-            return plain_page("plain_message.html.j2", "Nothing changed", 400, message=refused)
+            return self.message("nothing_changed_title", self.t("nothing_changed_body"), 400)
         if self.store.set_state(found.id, "unsubscribed"):
             log.info("subscriber %d unsubscribed", found.id)
-        done = f"Done: {found.email} will no longer receive {self.newsletter}."
-        return plain_page("plain_message.html.j2", "Unsubscribed", message=done)
+        return self.message("unsubscribed_title", self.t("unsubscribed", email=found.email))
 
 
 def unsubscribe_routes(config: Config, db: Database, key: bytes) -> list[Route]:
-    handlers = _Unsubscribe(SubscriberStore(db), key, config.newsletter.title)
+    nl = config.newsletter
+    handlers = _Unsubscribe(nl, SubscriberStore(db), key, words(nl))
     return [
         Route("/u/{token}", handlers.confirm, methods=["GET"]),
         Route("/u/{token}", handlers.unsubscribe, methods=["POST"]),
