@@ -532,8 +532,8 @@ def test_also_reported_by_names_each_other_outlet_once_and_never_the_leads_own()
 def test_the_desk_offers_no_promote_for_a_story_taken_past_a_cap(tmp_path: Path) -> None:
     import lxml.html
 
-    from digest.publish.desk import add_desk_controls
     from digest.publish.preview import preview_page
+    from digest.web.desk import add_desk_controls
 
     edition = sample_edition()
     story = edition.stories[0]
