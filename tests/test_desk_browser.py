@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from digest.config import Config
+from digest.pipeline.options import page_settings
 from digest.publish.preview import preview_page
 from digest.store import open_database
 from digest.store.desk import DeskStore
@@ -121,6 +122,7 @@ def test_the_desk_refuses_posts_without_the_token_or_from_elsewhere(
 
 def test_the_mail_and_the_written_preview_carry_no_desk(desk: tuple[DeskServer, Config]) -> None:
     server, _ = desk
-    written, rendered = preview_page(server.config, sample_edition())
+    preview = preview_page(page_settings(server.config), sample_edition())
+    written, rendered = preview.html, preview.rendered
     assert "desk-form" not in written and "desk-form" not in rendered.html
     assert "<form" not in rendered.html

@@ -179,11 +179,6 @@ def test_each_layer_imports_only_its_own_and_lower_layers() -> None:
     assert not wrong, "\n".join(wrong)
 
 
-# Modules below ``pipeline`` that still take the whole ``Config``, until their branch
-# narrows them (the web renovation): the integrator empties this at the merge.
-TAKES_CONFIG_FOR_NOW = frozenset({"digest.publish.preview", "digest.publish.public"})
-
-
 def _names_config(annotation: ast.expr | None) -> bool:
     """Whether an annotation names ``Config`` (bare, dotted, in a union or a string)."""
     if annotation is None:
@@ -206,8 +201,6 @@ def test_no_stage_below_the_pipeline_takes_the_whole_config() -> None:
     for name, path in sorted(MODULES.items()):
         layer = _layer(name)
         if layer is None or layer[0] >= pipeline_layer or name == "digest.config":
-            continue
-        if name in TAKES_CONFIG_FOR_NOW:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):

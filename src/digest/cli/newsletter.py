@@ -15,6 +15,7 @@ from digest.cli.desk import editor_option, login_name
 from digest.config import Config
 from digest.pipeline import LoadedEdition, load_edition
 from digest.pipeline.archive import archive_stored
+from digest.pipeline.options import page_settings
 from digest.pipeline.personal import load_personal_edition
 from digest.publish.preview import write_preview
 
@@ -75,7 +76,8 @@ def preview_command(
         return
     found = loaded()
     edition = found.edition
-    written = write_preview(config, edition, out, sentences=found.sentences)
+    out = out if out is not None else config.data_path / "previews" / f"{edition.id}.html"
+    written = write_preview(page_settings(config), edition, out, sentences=found.sentences)
     if as_text:
         click.echo(written.text.read_text(encoding="utf-8"), nl=False)
     click.echo(f"preview of {edition.id}: {written.html}", err=as_text)

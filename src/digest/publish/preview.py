@@ -13,17 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from digest.config import Config
 from digest.errors import RenderError
 from digest.models import Edition, RenderedEdition
-from digest.publish.public import for_no_one, public_html
-from digest.publish.render import Renderer
+from digest.publish.public import PageSettings, for_no_one, public_html
 
-__all__ = ["PreviewWritten", "preview_page", "preview_text", "write_preview"]
-
-
-def _renderer(config: Config) -> Renderer:
-    return Renderer(config.newsletter, base_dir=config.base_dir, timezone=config.tz)
+__all__ = ["PreviewPage", "PreviewWritten", "preview_page", "preview_text", "write_preview"]
 
 
 def _insert_after_body(document: str, fragment: str) -> str:
@@ -35,18 +29,24 @@ def _insert_after_body(document: str, fragment: str) -> str:
     return document[: end + 1] + fragment + document[end + 1 :]
 
 
+@dataclass(frozen=True, slots=True)
+class PreviewPage:
+    html: str  # the mail and the editor panel
+    rendered: RenderedEdition
+
+
 def preview_page(
-    config: Config,
+    settings: PageSettings,
     edition: Edition,
     *,
     sentences: Mapping[str, Sequence[str]] | None = None,
-) -> tuple[str, RenderedEdition]:
+) -> PreviewPage:
     """The preview HTML (the mail and the editor panel) and the rendered edition."""
-    renderer = _renderer(config)
+    renderer = settings.renderer()
     rendered = renderer.render(edition)
     panel = renderer.editor_panel(edition, sentences, trimmed=rendered.trimmed)
-    page = _insert_after_body(public_html(config, rendered), panel)
-    return page, rendered
+    page = _insert_after_body(public_html(settings.newsletter, rendered), panel)
+    return PreviewPage(page, rendered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,18 +57,17 @@ class PreviewWritten:
 
 
 def write_preview(
-    config: Config,
+    settings: PageSettings,
     edition: Edition,
-    out: Path | None = None,
+    html_path: Path,
     *,
     sentences: Mapping[str, Sequence[str]] | None = None,
 ) -> PreviewWritten:
-    """Write the preview HTML (default ``data_dir/previews/<edition>.html``) and the text
-    version beside it (``.txt``)."""
-    page, rendered = preview_page(config, edition, sentences=sentences)
-    html_path = out if out is not None else config.data_path / "previews" / f"{edition.id}.html"
+    """Write the preview HTML to ``html_path`` and the text version beside it (``.txt``)."""
+    preview = preview_page(settings, edition, sentences=sentences)
+    page, rendered = preview.html, preview.rendered
     text_path = html_path.with_suffix(".txt")
-    filled_text = for_no_one(config, rendered).text
+    filled_text = for_no_one(settings.newsletter, rendered).text
     try:
         html_path.parent.mkdir(parents=True, exist_ok=True)
         html_path.write_text(page, encoding="utf-8")
@@ -78,6 +77,6 @@ def write_preview(
     return PreviewWritten(html_path, text_path, rendered)
 
 
-def preview_text(config: Config, edition: Edition) -> str:
+def preview_text(settings: PageSettings, edition: Edition) -> str:
     """The text version of the preview: the mail's, its slots filled for no one."""
-    return for_no_one(config, _renderer(config).render(edition)).text
+    return for_no_one(settings.newsletter, settings.renderer().render(edition)).text

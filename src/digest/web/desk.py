@@ -42,6 +42,7 @@ from digest.errors import DigestError, RenderError
 from digest.models import DeskAction, DeskActionKind, Edition
 from digest.pipeline.act import act
 from digest.pipeline.build import LoadedEdition
+from digest.pipeline.options import page_settings
 from digest.publish.preview import preview_page, preview_text
 from digest.publish.render import bundled_templates
 from digest.web.app import SecurityHeaders
@@ -239,13 +240,13 @@ class Desk:
     def page(self) -> str:
         loaded = self.load()
         edition = loaded.edition
-        page, _ = preview_page(self.config, edition, sentences=loaded.sentences)
+        page = preview_page(page_settings(self.config), edition, sentences=loaded.sentences).html
         if self.act is not None:
             page = add_desk_controls(page, edition, self.csrf)
         return _with_reload(page, self.stamp())
 
     def text(self) -> str:
-        return preview_text(self.config, self.load().edition)
+        return preview_text(page_settings(self.config), self.load().edition)
 
     def post_action(self, body: bytes) -> str:
         """Run the action a desk form posted; ``DigestError`` when it is refused."""
