@@ -24,7 +24,7 @@ from digest.cli import main
 from digest.config import Config, NewsletterOptions, load_config
 from digest.models import Edition
 from digest.pipeline.archive import archive_folder, archive_stored
-from digest.pipeline.options import archive_settings
+from digest.pipeline.options import page_settings
 from digest.publish.archive import archive_file, write_archive
 from digest.publish.messages import archive_url
 from digest.store import EditionStore, open_database
@@ -72,9 +72,7 @@ def serving(config: Config) -> Iterator[httpx.Client]:
 
 def test_index_paginates_and_links_every_page(tmp_path: Path) -> None:
     config = config_at(tmp_path)
-    written = write_archive(
-        archive_settings(config), editions(5), archive_folder(config), per_page=2
-    )
+    written = write_archive(page_settings(config), editions(5), archive_folder(config), per_page=2)
     folder = written.folder
     assert [p.name for p in written.index_pages] == ["index.html", "page-2.html", "page-3.html"]
     first = (folder / "index.html").read_text(encoding="utf-8")
@@ -90,7 +88,7 @@ def test_index_paginates_and_links_every_page(tmp_path: Path) -> None:
     assert 'href="index.html"' in second and 'href="page-3.html"' in second
     assert "Page 3 of 3" in last and 'rel="next"' not in last
     # fewer editions later (another store): the stale index pages go
-    write_archive(archive_settings(config), editions(2), archive_folder(config), per_page=2)
+    write_archive(page_settings(config), editions(2), archive_folder(config), per_page=2)
     assert not (folder / "page-2.html").exists()
 
 
@@ -101,7 +99,7 @@ def test_feed_is_atom_that_feedparser_reads_back(tmp_path: Path) -> None:
     odd = replace(story, title="Zölle & <Handel>\x0b: 关税 — الرسوم")
     section = replace(hostile[0].sections[0], stories=(odd, *hostile[0].sections[0].stories[1:]))
     hostile[0] = replace(hostile[0], sections=(section, *hostile[0].sections[1:]))
-    written = write_archive(archive_settings(config), hostile, archive_folder(config))
+    written = write_archive(page_settings(config), hostile, archive_folder(config))
     assert written.feed is not None
     parsed = feedparser.parse(written.feed.read_bytes())
     assert not parsed.bozo, parsed.get("bozo_exception")
@@ -140,7 +138,7 @@ def test_serve_answers_404_never_500_and_serves_a_new_archive(tmp_path: Path) ->
             assert client.get(path).status_code == 404, path
         assert client.get("/archive", follow_redirects=False).headers["location"] == "/archive/"
         # the folder appears while the server runs: served at once
-        write_archive(archive_settings(config), editions(2), archive_folder(config))
+        write_archive(page_settings(config), editions(2), archive_folder(config))
         page = client.get("/archive/2026-11-02.html")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         assert client.get("/archive/").text.count('class="when"') == 2

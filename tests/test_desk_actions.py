@@ -311,11 +311,12 @@ def test_promote_of_a_sent_article_is_refused_on_the_command_line(tmp_path: Path
 
 
 def test_the_desk_offers_no_promote_for_an_article_sent_before(tmp_path: Path) -> None:
-    from digest.publish.desk import add_desk_controls
+    from digest.pipeline.options import page_settings
     from digest.publish.preview import preview_page
+    from digest.web.desk import add_desk_controls
 
     edition = with_a_sent_line(sample_edition())
-    page, _ = preview_page(Config(base_dir=str(tmp_path)), edition)
+    page = preview_page(page_settings(Config(base_dir=str(tmp_path))), edition).html
     doc = lxml.html.document_fromstring(add_desk_controls(page, edition, "t" * 32))
     left = doc.get_element_by_id("digest-left-out")
     lines = [li for li in left.iter("li") if li.getparent().getparent() is left]

@@ -17,11 +17,12 @@ import httpx
 import pytest
 
 from digest.config import Config
-from digest.publish.desk import MAX_FORM_BYTES
-from digest.publish.preview import PreviewServer, preview_page
+from digest.pipeline.options import page_settings
+from digest.publish.preview import preview_page
 from digest.store import open_database
 from digest.store.desk import DeskStore
-from tests.desk_server import running_desk
+from digest.web.desk import MAX_FORM_BYTES
+from tests.desk_server import DeskServer, running_desk
 from tests.newsletter_sample import sample_edition
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +40,7 @@ def _chromium_module() -> ModuleType:
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Iterator[tuple[PreviewServer, Config]]:
+def desk(tmp_path: Path) -> Iterator[tuple[DeskServer, Config]]:
     with running_desk(tmp_path, "Chiara") as served:
         yield served
 
@@ -60,7 +61,7 @@ STATE_JS = """JSON.stringify({
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_click_drop_and_pin_in_chromium(desk: tuple[PreviewServer, Config]) -> None:
+def test_click_drop_and_pin_in_chromium(desk: tuple[DeskServer, Config]) -> None:
     chromium = _chromium_module()
     if chromium.find_chromium() is None:
         pytest.skip("headless Chromium is not installed (Debian: apt-get install chromium)")
@@ -86,7 +87,7 @@ def test_click_drop_and_pin_in_chromium(desk: tuple[PreviewServer, Config]) -> N
     assert stored_actions(config) == [("drop", "d-sahel-aid"), ("pin", "m-rates")]
 
 
-def post(server: PreviewServer, body: bytes, **headers: str) -> httpx.Response:
+def post(server: DeskServer, body: bytes, **headers: str) -> httpx.Response:
     return httpx.post(
         f"{server.url}act",
         content=body,
@@ -95,7 +96,7 @@ def post(server: PreviewServer, body: bytes, **headers: str) -> httpx.Response:
 
 
 def test_the_desk_refuses_posts_without_the_token_or_from_elsewhere(
-    desk: tuple[PreviewServer, Config],
+    desk: tuple[DeskServer, Config],
 ) -> None:
     server, config = desk
     page = httpx.get(server.url).text
@@ -119,8 +120,9 @@ def test_the_desk_refuses_posts_without_the_token_or_from_elsewhere(
     assert stored_actions(config) == [("drop", "d-sahel-aid")]
 
 
-def test_the_mail_and_the_written_preview_carry_no_desk(desk: tuple[PreviewServer, Config]) -> None:
+def test_the_mail_and_the_written_preview_carry_no_desk(desk: tuple[DeskServer, Config]) -> None:
     server, _ = desk
-    written, rendered = preview_page(server.config, sample_edition())
+    preview = preview_page(page_settings(server.config), sample_edition())
+    written, rendered = preview.html, preview.rendered
     assert "desk-form" not in written and "desk-form" not in rendered.html
     assert "<form" not in rendered.html

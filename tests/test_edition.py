@@ -532,8 +532,9 @@ def test_also_reported_by_names_each_other_outlet_once_and_never_the_leads_own()
 def test_the_desk_offers_no_promote_for_a_story_taken_past_a_cap(tmp_path: Path) -> None:
     import lxml.html
 
-    from digest.publish.desk import add_desk_controls
+    from digest.pipeline.options import page_settings
     from digest.publish.preview import preview_page
+    from digest.web.desk import add_desk_controls
 
     edition = sample_edition()
     story = edition.stories[0]
@@ -545,7 +546,7 @@ def test_the_desk_offers_no_promote_for_a_story_taken_past_a_cap(tmp_path: Path)
     )
     other = LeftOut("x1", "Ein anderer Artikel", "below the cut", "below_cut")
     edition = dataclasses.replace(edition, left_out=(relaxed, other))
-    page, _ = preview_page(Config(base_dir=str(tmp_path)), edition)
+    page = preview_page(page_settings(Config(base_dir=str(tmp_path))), edition).html
     doc = lxml.html.document_fromstring(add_desk_controls(page, edition, "t" * 32))
     # The story a cap gave way for is in the edition: listed apart, not counted left out.
     caps = doc.get_element_by_id("digest-caps-relaxed")
@@ -560,5 +561,5 @@ def test_the_desk_offers_no_promote_for_a_story_taken_past_a_cap(tmp_path: Path)
     assert "Promote" in lines[0].text_content()
     # Without a relaxed cap there is no such list.
     plain = dataclasses.replace(edition, left_out=(other,))
-    page, _ = preview_page(Config(base_dir=str(tmp_path)), plain)
+    page = preview_page(page_settings(Config(base_dir=str(tmp_path))), plain).html
     assert "digest-caps-relaxed" not in page and "Left out (1)" in page

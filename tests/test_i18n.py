@@ -201,9 +201,10 @@ def test_a_german_and_an_urdu_edition_localise_the_greeting_and_the_subject() ->
 
 
 def test_the_archive_index_follows_the_language(tmp_path: Path) -> None:
-    from digest.publish.archive import ArchiveSettings, write_archive
+    from digest.publish.archive import write_archive
+    from digest.publish.public import PageSettings
 
-    config = ArchiveSettings(newsletter=NewsletterOptions(language="ur"))
+    config = PageSettings(newsletter=NewsletterOptions(language="ur"))
     written = write_archive(config, [urdu_edition()], tmp_path / "archive")
     index = lxml.html.document_fromstring(written.index.read_text(encoding="utf-8"))
     assert (index.get("lang"), index.get("dir")) == ("ur", "rtl")

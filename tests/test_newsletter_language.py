@@ -15,8 +15,9 @@ import pytest
 
 from digest.config import NewsletterOptions
 from digest.models import Edition, KeyPoint, count_words
-from digest.publish.archive import ArchiveSettings, write_archive
+from digest.publish.archive import write_archive
 from digest.publish.bidi import FSI, PDI, RLI, isolate_html, isolate_text
+from digest.publish.public import PageSettings
 from digest.publish.render import WORDS_PER_MINUTE, reading_minutes, render_edition
 from tests.multilingual_sample import CHINESE, GERMAN, URDU, edition_of, urdu_edition
 
@@ -57,7 +58,7 @@ def test_the_archive_feed_follows_the_language(tmp_path: Path) -> None:
     options = NewsletterOptions(language="pt_BR", base_url="https://news.example.org")
     empty = Edition(id="2026-11-23", date=URDU.published.date().replace(day=23), title="x",
                     sections=())  # fmt: skip
-    config = ArchiveSettings(newsletter=options)
+    config = PageSettings(newsletter=options)
     written = write_archive(config, [urdu_edition(), empty], tmp_path / "archive")
     assert written.feed is not None
     data = written.feed.read_bytes()
@@ -151,14 +152,14 @@ def test_headlines_in_a_row_are_separated_the_languages_way() -> None:
 
 
 def test_the_urdu_archive_index_is_set_in_nastaliq_right_to_left(tmp_path: Path) -> None:
-    config = ArchiveSettings(newsletter=NewsletterOptions(language="ur"))
+    config = PageSettings(newsletter=NewsletterOptions(language="ur"))
     written = write_archive(config, [urdu_edition()], tmp_path / "archive")
     index = lxml.html.document_fromstring(written.index.read_text(encoding="utf-8"))
     classes = index.find("body").get("class").split()
     assert {"dir-rtl", "script-arab", "script-nastaliq"} <= set(classes)
     style = index.find(".//style").text
     assert ".script-nastaliq" in style and ".script-arab .when" in style
-    german = ArchiveSettings(newsletter=NewsletterOptions(language="de"))
+    german = PageSettings(newsletter=NewsletterOptions(language="de"))
     written = write_archive(german, [urdu_edition()], tmp_path / "de")
     body = lxml.html.document_fromstring(written.index.read_text(encoding="utf-8")).find("body")
     assert body.get("class") == "dir-ltr"

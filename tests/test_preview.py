@@ -13,8 +13,12 @@ from click.testing import CliRunner
 
 from digest.cli import main
 from digest.config import load_config
-from digest.publish.preview import PreviewServer, preview_page
+from digest.pipeline.build import LoadedEdition
+from digest.pipeline.options import page_settings
+from digest.publish.preview import preview_page
 from digest.store import EditionStore, open_database
+from digest.web.desk import Desk
+from tests.desk_server import serving_desk
 from tests.newsletter_sample import sample_edition
 
 DAY = "2026-11-24"
@@ -118,30 +122,27 @@ def test_preview_server_serves_and_reloads_on_template_changes(tmp_path: Path) -
     )
     config = load_config(tmp_path / "config.yaml")
     edition = sample_edition()
-    server = PreviewServer(config, lambda: (edition, {}), port=0)
-    server.start()
-    try:
-        with httpx.Client(base_url=server.url, timeout=30) as client:
-            page = client.get("/")
-            assert page.status_code == 200 and "digest-editor-panel" in page.text
-            first = client.get("/version").text
-            assert f'var seen = "{first}"' in page.text  # the polling script, preview only
-            assert client.get("/text").text.startswith("THE DAILY DIGEST")
-            (overrides / "_footer.html.j2").write_text(
-                '<table role="presentation"><tr><td>New footer'
-                ' <a href="{{ slot.unsubscribe_url }}">unsubscribe</a></td></tr></table>'
-            )
-            assert client.get("/version").text != first
-            assert "New footer" in client.get("/").text
-            assert client.get("/nothing").status_code == 404
-    finally:
-        server.close()
+    desk = Desk(config, lambda: LoadedEdition(edition, {}))
+    with serving_desk(desk) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        page = client.get("/")
+        assert page.status_code == 200 and "digest-editor-panel" in page.text
+        first = client.get("/version").text
+        assert f'var seen = "{first}"' in page.text  # the polling script, preview only
+        assert client.get("/text").text.startswith("THE DAILY DIGEST")
+        (overrides / "_footer.html.j2").write_text(
+            '<table role="presentation"><tr><td>New footer'
+            ' <a href="{{ slot.unsubscribe_url }}">unsubscribe</a></td></tr></table>'
+        )
+        assert client.get("/version").text != first
+        assert "New footer" in client.get("/").text
+        assert client.get("/nothing").status_code == 404
 
 
 def test_preview_page_is_the_mail_plus_the_panel(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("data_dir: data\nsources: []\n")
     config = load_config(tmp_path / "config.yaml")
-    page, rendered = preview_page(config, sample_edition())
+    preview = preview_page(page_settings(config), sample_edition())
+    page, rendered = preview.html, preview.rendered
     assert "digest-editor-panel" in page and "digest-editor-panel" not in rendered.html
     body = rendered.html.split("<body", 1)[1].split(">", 1)[1]
     assert body[:200] in page  # the mail's own body follows the panel unchanged

@@ -12,16 +12,15 @@ import httpx
 import pytest
 
 from digest.config import Config
-from digest.publish.preview import PreviewServer
 from digest.store import open_database
 from digest.store.desk import DeskStore
-from tests.desk_server import running_desk
+from tests.desk_server import DeskServer, running_desk
 
 DAY = date(2026, 11, 24)
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Iterator[tuple[PreviewServer, Config]]:
+def desk(tmp_path: Path) -> Iterator[tuple[DeskServer, Config]]:
     with running_desk(tmp_path, "Reviewer") as served:
         yield served
 
@@ -32,12 +31,12 @@ def actions(config: Config) -> int:
 
 
 @pytest.mark.parametrize("path", ["/", "/text", "/version"])
-def test_a_rebound_host_reads_nothing(desk: tuple[PreviewServer, Config], path: str) -> None:
+def test_a_rebound_host_reads_nothing(desk: tuple[DeskServer, Config], path: str) -> None:
     """A page of evil.example whose name now resolves to 127.0.0.1 sends
     ``Host: evil.example:<port>``: it must not get the unpublished edition, nor the page's
     CSRF token (with which it could post)."""
     server, _ = desk
-    port = server.httpd.server_address[1]
+    port = server.port
     with httpx.Client(base_url=server.url, timeout=30) as client:
         assert client.get(path).status_code == 200  # this machine's own page: served
         answer = client.get(path, headers={"Host": f"evil.example:{port}"})
@@ -45,9 +44,9 @@ def test_a_rebound_host_reads_nothing(desk: tuple[PreviewServer, Config], path: 
     assert server.csrf not in answer.text
 
 
-def test_a_cross_site_or_rebound_post_changes_nothing(desk: tuple[PreviewServer, Config]) -> None:
+def test_a_cross_site_or_rebound_post_changes_nothing(desk: tuple[DeskServer, Config]) -> None:
     server, config = desk
-    port = server.httpd.server_address[1]
+    port = server.port
     with httpx.Client(base_url=server.url, timeout=30) as client:
         page = client.get("/").text
         token = re.search(r'name="csrf" value="([^"]+)"', page)
@@ -79,7 +78,7 @@ def test_a_cross_site_or_rebound_post_changes_nothing(desk: tuple[PreviewServer,
 
 
 @pytest.mark.parametrize("path", ["/", "/text", "/version", "/nothing"])
-def test_no_other_site_may_frame_the_desk(desk: tuple[PreviewServer, Config], path: str) -> None:
+def test_no_other_site_may_frame_the_desk(desk: tuple[DeskServer, Config], path: str) -> None:
     """Framed by another site, the desk's buttons could be clicked for the editor by a
     page laid over them (clickjacking): every answer forbids framing."""
     server, _ = desk

@@ -312,11 +312,11 @@ def test_a_body_that_trickles_in_is_refused_at_its_bound(
 ) -> None:
     """A client sending a form a byte at a time (or never finishing it) holds a
     connection until ``MAX_FORM_SECONDS`` / ``MAX_POST_SECONDS``, then gets 400."""
-    from digest.web import app as server_module
-    from digest.web import signup as signup_module
+    from digest.web import forms as forms_module
+    from digest.web import unsubscribe as unsubscribe_module
 
-    monkeypatch.setattr(signup_module, "MAX_FORM_SECONDS", 0.2)
-    monkeypatch.setattr(server_module, "MAX_POST_SECONDS", 0.2)
+    monkeypatch.setattr(forms_module, "MAX_FORM_SECONDS", 0.2)
+    monkeypatch.setattr(unsubscribe_module, "MAX_POST_SECONDS", 0.2)
     email = "olga@primer.ru"
     sid = active(served.db, email)
     prefs = make_preferences_token(KEY, sid, email)

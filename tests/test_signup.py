@@ -23,7 +23,7 @@ from digest.config import (
     SignupOptions,
     SmtpOptions,
 )
-from digest.pipeline.signup import confirm_signup, request_signup
+from digest.pipeline.signup import SignupRefused, confirm_signup, request_signup
 from digest.store import Database, open_database
 from digest.store.consent import ConsentStore
 from digest.store.subscribers import SubscriberStore
@@ -247,6 +247,27 @@ def test_requests_per_client_address_are_limited(tmp_path: Path) -> None:
                 for i in range(3)
             ]
             assert codes == [200, 200, 429]
+
+
+def test_a_refused_sign_up_says_why_without_the_value(tmp_path: Path) -> None:
+    """The form shows ``SignupRefused.reason``: what is wrong, never the posted value (a
+    header line smuggled into it included), and nothing is recorded."""
+    config = replace(Config(), base_dir=str(tmp_path))
+    db = open_database(config.store_path)
+    cases = {
+        "": "an empty address",
+        "ann@example.com\r\nBcc: x@y.z": "control characters (CR, LF, ...) in an address",
+        "x" * 300 + "@example.com": "longer than 254 characters",
+    }
+    for address, reason in cases.items():
+        with pytest.raises(SignupRefused) as refused:
+            request_signup(config, db, KEY, address)
+        assert refused.value.reason == reason
+    with pytest.raises(SignupRefused) as refused:
+        request_signup(config, db, KEY, "ok@example.com", topics="a\nb")
+    assert refused.value.reason == "control characters in a topic"
+    assert ConsentStore(db).pending("ok@example.com") is None
+    db.close()
 
 
 def test_a_late_confirmation_is_refused_and_pending_addresses_expire(tmp_path: Path) -> None:

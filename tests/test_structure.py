@@ -179,11 +179,6 @@ def test_each_layer_imports_only_its_own_and_lower_layers() -> None:
     assert not wrong, "\n".join(wrong)
 
 
-# Modules below ``pipeline`` that still take the whole ``Config``, until their branch
-# narrows them (the web renovation): the integrator empties this at the merge.
-TAKES_CONFIG_FOR_NOW = frozenset({"digest.publish.preview", "digest.publish.public"})
-
-
 def _names_config(annotation: ast.expr | None) -> bool:
     """Whether an annotation names ``Config`` (bare, dotted, in a union or a string)."""
     if annotation is None:
@@ -206,8 +201,6 @@ def test_no_stage_below_the_pipeline_takes_the_whole_config() -> None:
     for name, path in sorted(MODULES.items()):
         layer = _layer(name)
         if layer is None or layer[0] >= pipeline_layer or name == "digest.config":
-            continue
-        if name in TAKES_CONFIG_FOR_NOW:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
@@ -322,6 +315,67 @@ def test_a_module_missing_from_its_docstring_is_found(tmp_path: Path) -> None:
     for name in ("one.py", "two.py"):
         (package / name).write_text('"""A module."""\n')
     assert docstring_gaps(package) == (["two.py"], ["gone.py"])
+
+
+def _imported_modules(tree: ast.AST) -> Iterator[tuple[str, int]]:
+    """Each module an ``import`` or ``from ... import`` names, with its line (``from a
+    import b`` names ``a`` and ``a.b``)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node.lineno
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.module, node.lineno
+            for alias in node.names:
+                yield f"{node.module}.{alias.name}", node.lineno
+
+
+def test_no_module_serves_http_with_the_standard_library() -> None:
+    # Every page digest serves is a Starlette route of digest.web, behind its middleware.
+    found = [
+        f"{path.relative_to(PACKAGE)}:{line} imports {module}"
+        for path in MODULES.values()
+        for module, line in _imported_modules(ast.parse(path.read_text(encoding="utf-8")))
+        if module == "http.server" or module.startswith("http.server.")
+    ]
+    assert not found, found
+
+
+# The one helper that escapes HTML by hand (the slot values filled in after rendering);
+# every page and template escapes through Jinja's autoescaping.
+ESCAPING_HELPER = ("digest.publish.render", "escape_html")
+
+
+def test_html_is_escaped_by_hand_in_one_helper_only() -> None:
+    found = [
+        f"{path.relative_to(PACKAGE)}:{line} imports {module}"
+        for name, path in MODULES.items()
+        if name != ESCAPING_HELPER[0]
+        for module, line in _imported_modules(ast.parse(path.read_text(encoding="utf-8")))
+        if module == "html" or module.startswith("html.")
+    ]
+    assert not found, found
+    # In the helper's module, the html module is used inside the helper only.
+    tree = ast.parse(MODULES[ESCAPING_HELPER[0]].read_text(encoding="utf-8"))
+    aliases = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if alias.name == "html"
+    }
+    helper = next(
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name == ESCAPING_HELPER[1]
+    )
+    inside = {id(node) for node in ast.walk(helper)}
+    outside = [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and node.id in aliases and id(node) not in inside
+    ]
+    assert not outside, f"{ESCAPING_HELPER[0]} uses html outside {ESCAPING_HELPER[1]}: {outside}"
 
 
 def test_sql_stays_in_the_store() -> None:

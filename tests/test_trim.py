@@ -12,6 +12,7 @@ import pytest
 from digest.config import Config, NewsletterOptions
 from digest.errors import RenderError
 from digest.models import Edition, EditionSection, Headline, KeyPoint, RelatedItem
+from digest.pipeline.options import page_settings
 from digest.publish.preview import preview_page
 from digest.publish.render import MAX_HTML_BYTES, Renderer, bundled_templates, render_edition
 from digest.publish.trim import FIELD_CHARS, fit_edition
@@ -117,12 +118,13 @@ def test_templates_too_big_by_themselves_are_still_refused(tmp_path: Path) -> No
 def test_the_editors_panel_says_what_was_trimmed(tmp_path: Path) -> None:
     config = dataclasses.replace(Config(), base_dir=str(tmp_path))
     hostile = replace_story(sample_edition(), 1, title="T" * 90_000)
-    page, rendered = preview_page(config, hostile)
+    preview = preview_page(page_settings(config), hostile)
+    page, rendered = preview.html, preview.rendered
     assert rendered.trimmed and len(rendered.html.encode()) < MAX_HTML_BYTES
     note = lxml.html.document_fromstring(page).get_element_by_id("digest-editor-trimmed")
     assert "Trimmed to fit the size limit" in note.text_content()
     assert f"1 field over {FIELD_CHARS:,} characters cut" in note.text_content()
-    plain, _ = preview_page(config, sample_edition())
+    plain = preview_page(page_settings(config), sample_edition()).html
     assert "digest-editor-trimmed" not in plain
 
 

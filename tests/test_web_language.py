@@ -126,4 +126,12 @@ def test_pages_and_mail_in_the_newsletter_language(
         assert text(language, "saved") in saved.text
         bad = client.get("/p/forged")
         assert bad.status_code == 400 and text(language, "bad_link_title") in bad.text
+
+        # The one-click unsubscribe and the archive's own answers speak it too.
+        forged = client.get("/u/forged")
+        assert forged.status_code == 400
+        assert f'<html lang="{language}" dir="{direction}">' in forged.text
+        assert text(language, "invalid_link_body") in forged.text
+        empty = client.get("/archive/")
+        assert text(language, "no_editions") in empty.text and "No editions" not in empty.text
         store.db.close()

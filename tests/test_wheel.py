@@ -56,6 +56,7 @@ def shipped_resources() -> set[str]:
     files = [
         *(PACKAGE / "templates").glob("*.j2"),
         *(PACKAGE / "templates").glob("*.css"),
+        *(PACKAGE / "web" / "templates").glob("*.j2"),  # the pages digest serves
         *(PACKAGE / "prompts").glob("*.j2"),
         *(PACKAGE / "locale").glob("*/LC_MESSAGES/*.po"),
     ]

@@ -21,6 +21,7 @@ from digest.config import Config, load_config, with_overrides
 from digest.errors import DigestError
 from digest.pipeline import load_edition
 from digest.pipeline.archive import archive_stored
+from digest.pipeline.options import page_settings
 from digest.publish.preview import write_preview
 from digest.store.subscribers import SubscriberStore
 from digest.subscribers import add_subscriber
@@ -91,7 +92,8 @@ def main() -> int:
         print(report.summary())
         loaded = load_edition(config, DEMO_DAY)
         edition = loaded.edition
-        preview = write_preview(config, edition, sentences=loaded.sentences)
+        out = config.data_path / "previews" / f"{edition.id}.html"
+        preview = write_preview(page_settings(config), edition, out, sentences=loaded.sentences)
         archive = archive_stored(config)
         own_config = write_demo_config(config)
     except DigestError as exc:

@@ -28,6 +28,7 @@ from digest.store.subscribers import SubscriberStore, UpsertOutcome
 __all__ = [
     "CSV_COLUMNS",
     "ImportReport",
+    "InvalidValue",
     "add_subscriber",
     "clean_name",
     "clean_topics",
@@ -48,21 +49,30 @@ MAX_CSV_CELL = 131_072
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
+class InvalidValue(SubscriberError):
+    """An address or topics that are not valid: the message names the value, ``reason``
+    says what is wrong with it (what a sign-up form may show, without the value)."""
+
+    def __init__(self, value: str, reason: str) -> None:
+        super().__init__(f"{value}: {reason}" if value else reason)
+        self.reason = reason
+
+
 def normalize_email(raw: str) -> str:
     """The address in its normal form, or ``SubscriberError`` saying what is wrong."""
     if not isinstance(raw, str):
-        raise SubscriberError(f"not an address: {raw!r}")
+        raise InvalidValue("not an address", repr(raw))
     if _CONTROL.search(raw):
-        raise SubscriberError(f"{raw!r}: control characters (CR, LF, ...) in an address")
+        raise InvalidValue(repr(raw), "control characters (CR, LF, ...) in an address")
     text = raw.strip()
     if not text:
-        raise SubscriberError("an empty address")
+        raise InvalidValue("", "an empty address")
     if len(text) > 254:
-        raise SubscriberError(f"{text[:40]!r}...: longer than 254 characters")
+        raise InvalidValue(f"{text[:40]!r}...", "longer than 254 characters")
     try:
         checked = validate_email(text, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
-        raise SubscriberError(f"{text!r}: {exc}") from exc
+        raise InvalidValue(repr(text), str(exc)) from exc
     return str(checked.ascii_email or checked.normalized)
 
 
@@ -85,12 +95,12 @@ def clean_topics(raw: Iterable[str] | str | None) -> tuple[str, ...]:
     topics: list[str] = []
     for item in items:
         if _CONTROL.search(item):
-            raise SubscriberError(f"topic {item[:40]!r}: control characters in a topic")
+            raise InvalidValue(f"topic {item[:40]!r}", "control characters in a topic")
         topic = " ".join(item.split())
         if topic and topic not in topics:
             topics.append(topic)
     if len(topics) > MAX_TOPICS:
-        raise SubscriberError(f"more than {MAX_TOPICS} topics")
+        raise InvalidValue("", f"more than {MAX_TOPICS} topics")
     return tuple(topics)
 
 

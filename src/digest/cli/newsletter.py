@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import webbrowser
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,11 @@ import click
 from digest.cli.base import count, date_option, edition_day, main, pass_config
 from digest.cli.desk import editor_option, login_name
 from digest.config import Config
-from digest.models import Edition
 from digest.pipeline import LoadedEdition, load_edition
-from digest.pipeline.act import act_on_form
 from digest.pipeline.archive import archive_stored
+from digest.pipeline.options import page_settings
 from digest.pipeline.personal import load_personal_edition
-from digest.publish.preview import PreviewServer, write_preview
+from digest.publish.preview import write_preview
 
 __all__ = ["archive_command", "preview_command"]
 
@@ -71,34 +71,13 @@ def preview_command(
             return load_personal_edition(config, when, as_email)
         return load_edition(config, when)
 
-    def load() -> tuple[Edition, Mapping[str, Sequence[str]]]:
-        found = loaded()  # the preview server takes the pair
-        return found.edition, found.sentences
-
     if serve_port is not None:
-        who = editor or login_name()
-        server = PreviewServer(
-            config,
-            load,
-            port=serve_port,
-            act=lambda form: act_on_form(config, when, form, who),
-        )
-        click.echo(
-            f"previewing {when} at {server.url} (the editor's desk, acting as {who};"
-            " reloads on changes; Ctrl+C stops)"
-        )
-        if open_browser:
-            _open(server.url)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.close()
+        _serve_desk(config, when, loaded, serve_port, editor or login_name(), open_browser)
         return
     found = loaded()
     edition = found.edition
-    written = write_preview(config, edition, out, sentences=found.sentences)
+    out = out if out is not None else config.data_path / "previews" / f"{edition.id}.html"
+    written = write_preview(page_settings(config), edition, out, sentences=found.sentences)
     if as_text:
         click.echo(written.text.read_text(encoding="utf-8"), nl=False)
     click.echo(f"preview of {edition.id}: {written.html}", err=as_text)
@@ -106,6 +85,34 @@ def preview_command(
     click.echo(f"subject: {written.rendered.subject}", err=as_text)
     if open_browser:
         _open(written.html.resolve().as_uri())
+
+
+def _serve_desk(
+    config: Config,
+    when: date,
+    load: Callable[[], LoadedEdition],
+    port: int,
+    who: str,
+    open_browser: bool,
+) -> None:
+    """``--serve``: the editor's desk on 127.0.0.1 until Ctrl+C."""
+    # Deferred: the desk pulls in starlette and uvicorn, which no other preview needs.
+    from digest.web.desk import Desk, act_on_form, create_desk_app
+    from digest.web.serving import listen, run  # as above: uvicorn
+
+    listener = listen("127.0.0.1", port)
+    desk = Desk(config, load, act=lambda form: act_on_form(config, when, form, who))
+
+    def ready(url: str) -> None:
+        click.echo(
+            f"previewing {when} at {url} (the editor's desk, acting as {who};"
+            " reloads on changes; Ctrl+C stops)"
+        )
+        if open_browser:
+            _open(url)
+
+    # uvicorn's start and stop lines would bury the one line above: warnings only.
+    run(create_desk_app(desk), listener, on_ready=ready, log_level="warning")
 
 
 def _open(url: str) -> None:

@@ -6,7 +6,7 @@ and applied to the saved edition at once. A rebuild replays every recorded actio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 from digest.config import Config
 from digest.edition.actions import editor_name, replay, resolve_action
@@ -15,12 +15,11 @@ from digest.models import DeskAction, DeskEntry, Edition
 from digest.pipeline.build import build_edition, store_summarizer
 from digest.pipeline.desk import story_promoter
 from digest.pipeline.options import open_store
-from digest.publish.desk import ActionForm
 from digest.store import EditionStore
 from digest.store.desk import DeskStore
 from digest.store.ledger import DeliveryLedger
 
-__all__ = ["Acted", "act", "act_on_form"]
+__all__ = ["Acted", "act"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,17 +64,3 @@ def act(config: Config, day: date, action: DeskAction, *, resend: bool = False) 
             stored = desk.record(day, resolved)
             EditionStore(db).save(replayed.edition)
     return Acted(stored, replayed.edition.desk[-1], replayed.edition)
-
-
-def act_on_form(config: Config, day: date, form: ActionForm, editor: str) -> str:
-    """A desk form of the served preview, as ``act``: the panel's line for what it did."""
-    action = DeskAction(
-        kind=form.kind,
-        editor=editor,
-        at=datetime.now(UTC),
-        article_id=form.article_id,
-        other_id=form.other_id,
-        position=form.position,
-        text=form.text,
-    )
-    return act(config, day, action).entry.line

@@ -16,7 +16,7 @@ from pathlib import Path
 from digest.config import Config
 from digest.edition.weekly import WEEKDAYS, weekly_id, weekly_recap
 from digest.models import Edition
-from digest.pipeline.options import archive_settings, edition_settings, open_store
+from digest.pipeline.options import edition_settings, open_store, page_settings
 from digest.publish.archive import ArchiveWritten, write_archive
 from digest.publish.render import recap_title
 from digest.store import Database, EditionStore
@@ -84,7 +84,7 @@ def archive_stored(config: Config, out: Path | None = None) -> ArchiveWritten:
     """``write_archive`` over every stored edition the archive shows, into ``out``
     (default: ``archive_folder``)."""
     folder = out if out is not None else archive_folder(config)
-    return write_archive(archive_settings(config), stored_editions(config), folder)
+    return write_archive(page_settings(config), stored_editions(config), folder)
 
 
 def update_archive(config: Config, db: Database, *edition_ids: str) -> ArchiveWritten:
@@ -92,7 +92,7 @@ def update_archive(config: Config, db: Database, *edition_ids: str) -> ArchiveWr
     the day's edition and the weekly recap sent with it), any page missing, the index
     pages and the feed, over the editions the archive shows."""
     return write_archive(
-        archive_settings(config),
+        page_settings(config),
         _editions_of(config, db),
         archive_folder(config),
         only=set(edition_ids),

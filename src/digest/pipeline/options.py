@@ -3,7 +3,7 @@ see it whole.
 
     open_store             the configured store (``store``, ``store_password_env``)
     edition_settings       ``EditionSettings`` for ``digest.edition``
-    archive_settings       ``ArchiveSettings`` for ``digest.publish.archive``
+    page_settings          ``PageSettings`` for the preview and the archive (``publish``)
     configured_encoder     the encoder ``encoder:`` configures
     configured_summarizer  the configured summariser, with that encoder
 """
@@ -13,16 +13,16 @@ from __future__ import annotations
 from digest.config import Config
 from digest.edition.settings import EditionSettings
 from digest.embed import Encoder, VectorCache, get_encoder
-from digest.publish.archive import ArchiveSettings
+from digest.publish.public import PageSettings
 from digest.store import Database, open_location
 from digest.summarize import BatchSummarizer, make_summarizer
 
 __all__ = [
-    "archive_settings",
     "configured_encoder",
     "configured_summarizer",
     "edition_settings",
     "open_store",
+    "page_settings",
 ]
 
 
@@ -43,8 +43,8 @@ def edition_settings(config: Config) -> EditionSettings:
     )
 
 
-def archive_settings(config: Config) -> ArchiveSettings:
-    return ArchiveSettings(config.newsletter, base_dir=config.base_dir, timezone=config.timezone)
+def page_settings(config: Config) -> PageSettings:
+    return PageSettings(config.newsletter, base_dir=config.base_dir, timezone=config.timezone)
 
 
 def configured_encoder(config: Config) -> Encoder:

@@ -33,11 +33,12 @@ from digest.signed import make_confirm_token, read_confirm_token
 from digest.store import Database
 from digest.store.consent import Consent, ConsentStore, PendingSignup
 from digest.store.subscribers import SubscriberStore
-from digest.subscribers import clean_topics, normalize_email
+from digest.subscribers import InvalidValue, clean_topics, normalize_email
 
 __all__ = [
     "MAX_SOURCE_CHARS",
     "ConfirmPendingReport",
+    "SignupRefused",
     "SignupRequest",
     "confirm_pending",
     "confirm_signup",
@@ -65,6 +66,15 @@ class SignupRequest:
     token: str | None
 
 
+class SignupRefused(SubscriberError):
+    """A sign-up with an address or topics that are not valid; ``reason`` says what is
+    wrong, in words the form may show (the value itself left out)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"sign-up refused: {reason}")
+        self.reason = reason
+
+
 def _source(raw: str) -> str:
     text = " ".join(raw.split())
     return "".join(c for c in text if c.isprintable())[:MAX_SOURCE_CHARS]
@@ -80,12 +90,15 @@ def request_signup(
     source: str = "",
     now: datetime | None = None,
 ) -> SignupRequest:
-    """Record a sign-up request; ``SubscriberError`` for an address or topics that are
-    not valid (the only thing the form may say about it)."""
+    """Record a sign-up request; ``SignupRefused`` for an address or topics that are not
+    valid (its ``reason`` is the only thing the form may say about it)."""
     now = now or datetime.now(UTC)
     options = config.server.signup
-    address = normalize_email(email)
-    chosen = clean_topics(topics)
+    try:
+        address = normalize_email(email)
+        chosen = clean_topics(topics)
+    except InvalidValue as exc:
+        raise SignupRefused(exc.reason) from exc
     consents, subscribers = ConsentStore(db), SubscriberStore(db)
     with db.transaction():
         consents.expire(now)

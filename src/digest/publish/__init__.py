@@ -8,8 +8,7 @@
     messages.py  one ``OutgoingMessage`` per subscriber from the rendered edition
     signing.py   DKIM signatures (rsa-sha256, ed25519-sha256)
     public.py    the mail as a public web page, its slots filled for no one
-    preview.py   the editor's preview: the mail with a panel, as a file or a local page
-    desk.py      the served preview as the editor's desk (actions as buttons)
+    preview.py   the editor's preview: the mail with a panel (served by ``digest.web.desk``)
     archive.py   the writer of the public web archive of past editions (handed its editions)
     strings.py   the words of the sign-up and preferences pages and the confirmation mail
 

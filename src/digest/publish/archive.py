@@ -8,7 +8,7 @@ an index listing them newest first, ``ARCHIVE_PAGE_SIZE`` a page (``index.html``
 ``archive_file``), which is where ``digest.publish.messages.archive_url`` points.
 
 The writer is handed everything: the editions (the weekly recaps among them), its
-``ArchiveSettings`` and the folder; which stored editions the archive shows is
+``PageSettings`` and the folder; which stored editions the archive shows is
 ``digest.pipeline.archive``'s to say (``digest run`` calls its ``update_archive`` after
 each send).
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -27,12 +27,12 @@ from lxml import etree
 from digest.config import NewsletterOptions
 from digest.edition.weekly import weekly_id
 from digest.errors import RenderError
-from digest.models import Edition, RenderedEdition
+from digest.models import Edition
 from digest.publish.messages import archive_url
+from digest.publish.public import PageSettings, public_html
 from digest.publish.render import (
     Renderer,
     join_titles,
-    personalize,
     preheader_for,
     subject_for,
 )
@@ -40,7 +40,6 @@ from digest.publish.render import (
 __all__ = [
     "ARCHIVE_PAGE_SIZE",
     "FEED_ENTRIES",
-    "ArchiveSettings",
     "ArchiveWritten",
     "archive_file",
     "atom_feed",
@@ -56,22 +55,6 @@ ATOM = "http://www.w3.org/2005/Atom"
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # What the server may answer from the folder: pages, the index pages and the feed.
 _SERVABLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.(?:html|xml)")
-
-
-@dataclass(frozen=True)
-class ArchiveSettings:
-    """What the archive writer reads of the configuration."""
-
-    newsletter: NewsletterOptions = field(default_factory=NewsletterOptions)
-    base_dir: str = "."  # the config file's folder: ``newsletter.templates`` is relative to it
-    timezone: str = "UTC"  # an edition without ``created`` is dated noon of its day here
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    def renderer(self) -> Renderer:
-        return Renderer(self.newsletter, base_dir=self.base_dir, timezone=self.tz)
 
 
 def page_name(edition_id: str) -> str:
@@ -116,7 +99,7 @@ class ArchiveWritten:
 
 
 def write_archive(
-    settings: ArchiveSettings,
+    settings: PageSettings,
     editions: Sequence[Edition],
     folder: Path,
     *,
@@ -142,7 +125,7 @@ def write_archive(
             path = folder / name
             if only is None or edition.id in only or not path.is_file():
                 rendered = renderer.render(edition)
-                path.write_text(_public_html(options, rendered), encoding="utf-8")
+                path.write_text(public_html(options, rendered), encoding="utf-8")
                 pages.append(path)
             entries.append(
                 _Entry(
@@ -161,17 +144,6 @@ def write_archive(
     except OSError as exc:
         raise RenderError(f"cannot write the archive to {folder}: {exc.strerror}") from exc
     return ArchiveWritten(folder, index_pages[0], tuple(pages), feed, tuple(index_pages))
-
-
-def _public_html(options: NewsletterOptions, rendered: RenderedEdition) -> str:
-    """The mail's HTML with its slots filled for no one in particular, as
-    ``digest.publish.public.public_html`` fills them (which takes the whole config)."""
-    return personalize(
-        rendered,
-        name="",
-        unsubscribe_url=f"mailto:{options.unsubscribe_mailto}?subject=unsubscribe",
-        browser_url=archive_url(options, rendered.edition_id),
-    ).html
 
 
 def _write_index_pages(
@@ -215,7 +187,7 @@ def _moment(edition: Edition, zone: ZoneInfo) -> datetime:
 
 
 def atom_feed(
-    settings: ArchiveSettings, editions: Sequence[Edition], *, renderer: Renderer | None = None
+    settings: PageSettings, editions: Sequence[Edition], *, renderer: Renderer | None = None
 ) -> bytes:
     """An Atom 1.0 document (RFC 4287) of ``editions``, newest first: one entry per edition
     with its subject, page link and the stories' headlines as the summary, in the

@@ -1,4 +1,5 @@
-"""The words of the sign-up and preferences pages and of the confirmation mail.
+"""The words of the pages ``digest serve`` shows a subscriber (sign-up, preferences,
+one-click unsubscribe, the archive's answers) and of the confirmation mail.
 
 They are gettext messages of the package's catalogs (``digest/locale``, extracted by
 ``tools/messages.py`` with the newsletter's own), so the pages and the mail speak
@@ -58,6 +59,20 @@ MESSAGES: dict[str, str] = {
     "leave_title": N_("Or leave"),
     "unsubscribe_button": N_("Unsubscribe"),
     "unsubscribed": N_("Done: %(email)s will no longer receive %(title)s."),
+    # One-click unsubscribe (RFC 8058) and the archive's own answers.
+    "invalid_link_title": N_("Invalid link"),
+    "invalid_link_body": N_("This unsubscribe link is not valid."),
+    "unsubscribed_title": N_("Unsubscribed"),
+    "no_longer_body": N_("You no longer receive %(title)s."),
+    "stop_sending": N_("Stop sending %(title)s to %(email)s?"),
+    "nothing_changed_title": N_("Nothing changed"),
+    "nothing_changed_body": N_(
+        "This request did not ask to unsubscribe: open the link and use the Unsubscribe button."
+    ),
+    "archive_title": N_("%(title)s: archive"),
+    "no_editions": N_("No editions yet."),
+    "not_found_title": N_("Not found"),
+    "not_found_body": N_("There is no such page in the archive."),
 }
 
 

@@ -1,63 +1,43 @@
-"""``digest serve``: one-click unsubscribe (RFC 8058) and the archive, on Starlette.
+"""``digest serve``: every page a subscriber reads, on Starlette.
 
-- ``GET /u/<token>`` shows a confirmation page with a button. It never unsubscribes by
-  itself: mail scanners and link previewers follow every link in a message.
-- ``POST /u/<token>`` with the body ``List-Unsubscribe=One-Click`` (urlencoded or
-  multipart, RFC 8058) unsubscribes at once and answers 200 with a short page, no
-  redirect. That is both the page's button (a form with that one field) and the
-  request a mail provider sends for ``List-Unsubscribe-Post``. A POST without that
-  field (an empty one, a scanner's) changes nothing: 400.
-- A token that is malformed, forged, signed for another address or for an earlier
-  subscription, or that names no subscriber gets one answer, the same status and body,
-  so that the answers never tell which ids exist; nothing changes.
-- ``/archive/`` serves ``data_dir/archive`` (written by ``digest run`` after each send and
-  by ``digest archive``): a page that is not there is 404, never an error, and an archive
-  not written yet answers with an empty index.
-- Every response, whatever route made it (errors included), carries the security
-  headers of ``SECURITY_HEADERS``: a Content-Security-Policy that allows no script at
-  all, ``nosniff``, no framing, no referrer.
+- ``/u/<token>``: one-click unsubscribe (RFC 8058, ``digest.web.unsubscribe``).
 - ``/subscribe`` and ``/subscribe/confirm/<token>``: sign-up with double opt-in
   (``digest.web.signup``); ``/p/<token>``: the preferences page of every message's
   footer (``digest.web.preferences``).
+- ``/archive/`` serves ``data_dir/archive`` (written by ``digest run`` after each send and
+  by ``digest archive``): a page that is not there is 404, never an error, and an archive
+  not written yet answers with an empty index.
+- ``/healthz`` answers ``ok``.
+- Every response, whatever route made it (errors included), carries the security
+  headers of ``SECURITY_HEADERS``: a Content-Security-Policy that allows no script at
+  all, ``nosniff``, no framing, no referrer.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import html
-import logging
 from collections.abc import Callable
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import (
-    FileResponse,
-    HTMLResponse,
-    PlainTextResponse,
-    RedirectResponse,
-    Response,
-)
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from digest.config import Config
-from digest.errors import DigestError
-from digest.models import Subscriber
+from digest.config import Config, NewsletterOptions
 from digest.pipeline.archive import archive_folder
 from digest.pipeline.options import open_store
 from digest.publish.archive import archive_file
-from digest.signed import read_token, secret_key, verify_token
+from digest.signed import secret_key
 from digest.store import Database
-from digest.store.subscribers import SubscriberStore
+from digest.web.pages import plain_page, words
 from digest.web.preferences import preferences_routes
+from digest.web.serving import listen, run
 from digest.web.signup import signup_routes
+from digest.web.unsubscribe import unsubscribe_routes
 
 __all__ = ["SECURITY_HEADERS", "SecurityHeaders", "create_app", "serve"]
-
-log = logging.getLogger(__name__)
 
 # On every response. Styles may be inline (the pages' <style>, the archive's inlined
 # CSS); scripts may not exist at all; images only from https (the archive's pictures).
@@ -70,47 +50,15 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
-# The one-click body (RFC 8058), and the most of a POST body that is read to find it.
-ONE_CLICK = ("List-Unsubscribe", "One-Click")
-MAX_POST_BYTES = 4096
-MAX_POST_SECONDS = 10.0  # the most that body may take to arrive (a trickle is refused)
-
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>{title}</title>
-<style>
-body {{ font: 17px/1.5 system-ui, sans-serif; max-width: 32rem; margin: 4rem auto;
-       padding: 0 1rem; color: #1a1a1a; background: #fff; }}
-button {{ font: inherit; padding: .6rem 1.2rem; border: 0; border-radius: .3rem;
-         background: #1a1a1a; color: #fff; cursor: pointer; }}
-@media (prefers-color-scheme: dark) {{ body {{ background: #111; color: #eee; }}
-  button {{ background: #eee; color: #111; }} }}
-</style></head>
-<body><main><h1>{title}</h1>{body}</main></body></html>
-"""
-
-
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(
-        _PAGE.format(title=html.escape(title), body=body),
-        status_code=status,
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-def _not_valid() -> HTMLResponse:
-    """The one answer to every token that does not unsubscribe anyone."""
-    return _page("Invalid link", "<p>This unsubscribe link is not valid.</p>", 400)
 
 
 class SecurityHeaders:
     """ASGI middleware: ``SECURITY_HEADERS`` on every HTTP response of the app it wraps
     (a header a route set itself is kept)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, headers: dict[str, str] = SECURITY_HEADERS) -> None:
         self.app = app
+        self.headers = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -120,7 +68,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
+                for name, value in self.headers.items():
                     if name not in headers:
                         headers[name] = value
             await send(message)
@@ -136,27 +84,43 @@ class _App(Starlette):
         return SecurityHeaders(super().build_middleware_stack())
 
 
-async def _one_click(request: Request) -> bool:
-    """Whether the POST body carries ``List-Unsubscribe=One-Click`` (urlencoded or
-    multipart, at most ``MAX_POST_BYTES``)."""
-    length = request.headers.get("content-length", "")
-    if not length.isascii() or not length.isdigit() or int(length) > MAX_POST_BYTES:
-        return False  # no length (chunked), or too long: not a one-click request
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind not in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        return False
+def _redirect_to_archive(request: Request) -> Response:
+    return RedirectResponse("/archive/")
 
-    async def read() -> bool:
-        async with request.form(max_files=0, max_fields=8, max_part_size=MAX_POST_BYTES) as form:
-            return form.get(ONE_CLICK[0]) == ONE_CLICK[1]
 
-    try:
-        return await asyncio.wait_for(read(), MAX_POST_SECONDS)
-    except HTTPException:
-        return False  # a body that does not parse
-    except TimeoutError:
-        log.info("unsubscribe: a body took longer than %g s to arrive", MAX_POST_SECONDS)
-        return False
+def _health(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+def _archive_page(folder: Path, newsletter: NewsletterOptions) -> Callable[[Request], Response]:
+    """The handler of ``/archive/<name>``: a file of ``folder``, an empty index when there
+    is none yet, else 404."""
+    t = words(newsletter)
+
+    def page(heading: str, message: str, status: int = 200) -> Response:
+        return plain_page(newsletter, "plain_message.html.j2", heading, status, message=message)
+
+    def archive_page(request: Request) -> Response:
+        name = request.path_params.get("name", "")
+        found = archive_file(folder, name)
+        if found is not None:
+            kind = "application/atom+xml" if found.suffix == ".xml" else "text/html"
+            return FileResponse(found, media_type=kind)
+        if name in ("", "index.html"):  # nothing sent yet: an empty archive, not an error
+            return page(t("archive_title"), t("no_editions"))
+        return page(t("not_found_title"), t("not_found_body"), 404)
+
+    return archive_page
+
+
+def archive_routes(config: Config) -> list[Route]:
+    """``/`` and ``/archive`` (redirects), ``/archive/<name>``, and ``/healthz``."""
+    return [
+        Route("/", _redirect_to_archive),
+        Route("/healthz", _health),
+        Route("/archive", _redirect_to_archive),
+        Route("/archive/{name:path}", _archive_page(archive_folder(config), config.newsletter)),
+    ]
 
 
 def create_app(
@@ -164,82 +128,10 @@ def create_app(
 ) -> Starlette:
     """The ASGI app. ``db`` defaults to the configured store, ``key`` to the secret."""
     database = db if db is not None else open_store(config)
-    store = SubscriberStore(database)
     hmac_key = key if key is not None else secret_key(config.server.secret_env)
-    title = config.newsletter.title
-
-    def subscriber_for(token: str) -> Subscriber | Response:
-        subscriber_id = read_token(token)
-        if subscriber_id is None:
-            return _not_valid()
-        subscriber = store.get(subscriber_id)
-        if subscriber is None:
-            # The same HMAC work as for a known id, so that time does not tell either.
-            verify_token(hmac_key, token, "unknown@invalid")
-            return _not_valid()
-        if not verify_token(hmac_key, token, subscriber.email, subscriber.token_version):
-            log.warning("unsubscribe: a forged, altered or revoked token for a subscriber")
-            return _not_valid()
-        return subscriber
-
-    def confirm(request: Request) -> Response:
-        found = subscriber_for(request.path_params["token"])
-        if not isinstance(found, Subscriber):
-            return found
-        if found.state != "active":
-            return _page("Unsubscribed", f"<p>You no longer receive {html.escape(title)}.</p>")
-        body = (
-            f"<p>Stop sending {html.escape(title)} to"
-            f" <strong>{html.escape(found.email)}</strong>?</p>"
-            '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
-            "<button type=submit>Unsubscribe</button></form>"
-        )
-        return _page("Unsubscribe", body)
-
-    async def unsubscribe(request: Request) -> Response:
-        found = subscriber_for(request.path_params["token"])
-        if not isinstance(found, Subscriber):
-            return found
-        if not await _one_click(request):
-            return _page(
-                "Nothing changed",
-                "<p>This request did not ask to unsubscribe: open the link and use the"
-                " Unsubscribe button.</p>",
-                400,
-            )
-        if store.set_state(found.id, "unsubscribed"):
-            log.info("subscriber %d unsubscribed", found.id)
-        return _page(
-            "Unsubscribed",
-            f"<p>Done: {html.escape(found.email)} will no longer receive {html.escape(title)}.</p>",
-        )
-
-    def health(request: Request) -> Response:
-        return PlainTextResponse("ok")
-
-    def index(request: Request) -> Response:
-        return RedirectResponse("/archive/")
-
-    archive = archive_folder(config)
-
-    def archive_page(request: Request) -> Response:
-        name = request.path_params.get("name", "")
-        found = archive_file(archive, name)
-        if found is not None:
-            kind = "application/atom+xml" if found.suffix == ".xml" else "text/html"
-            return FileResponse(found, media_type=kind)
-        if name in ("", "index.html"):  # nothing sent yet: an empty archive, not an error
-            return _page(f"{title}: archive", "<p>No editions yet.</p>")
-        return _page("Not found", "<p>There is no such page in the archive.</p>", 404)
-
     routes = [
-        Route("/", index),
-        Route("/healthz", health),
-        Route("/u/{token}", confirm, methods=["GET"]),
-        Route("/u/{token}", unsubscribe, methods=["POST"]),
-        Route("/archive", lambda request: RedirectResponse("/archive/")),
-        Route("/archive/{name:path}", archive_page),
-        # The subscriber's pages (digest.web): sign-up with double opt-in, preferences.
+        *archive_routes(config),
+        *unsubscribe_routes(config, database, hmac_key),
         *signup_routes(config, database, hmac_key),
         *preferences_routes(config, database, hmac_key),
     ]
@@ -254,36 +146,11 @@ def serve(
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Run the app with uvicorn until interrupted; ``on_ready`` gets the base URL once the
-    port is open.
-
-    The listening socket is opened here, so that a port in use or a host that does not
-    resolve is one ``DigestError`` line, not uvicorn's log lines and its exit status 3.
-    """
-    import socket
-
-    import uvicorn
-
-    host = host or config.server.host
-    port = config.server.port if port is None else port
+    port is open."""
+    listener = listen(host or config.server.host, config.server.port if port is None else port)
     try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        listener = socket.create_server((host, port), family=family)
-    except (OSError, OverflowError) as exc:
-        reason = (getattr(exc, "strerror", None) or str(exc)).split(" (while ")[0]
-        raise DigestError(f"cannot listen on {host}:{port}: {reason}") from exc
-    app = create_app(config)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            log_level="info",
-            access_log=False,  # tokens are in the paths: keep them out of the logs
-        )
-    )
-    with listener:
-        if on_ready is not None:
-            bound = listener.getsockname()
-            shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-            on_ready(f"http://{shown}:{bound[1]}/")
-        # uvicorn shuts down on Ctrl-C, then raises it again: that is how a server stops.
-        with contextlib.suppress(KeyboardInterrupt):
-            server.run(sockets=[listener])
+        app = create_app(config)
+    except BaseException:
+        listener.close()
+        raise
+    run(app, listener, on_ready=on_ready)

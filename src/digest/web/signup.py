@@ -20,8 +20,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import html
 import ipaddress
 import logging
 import queue
@@ -29,16 +27,17 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from urllib.parse import parse_qsl
+from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from digest.config import Config
-from digest.errors import SubscriberError
 from digest.models import OutgoingMessage
 from digest.pipeline.signup import (
+    SignupRefused,
     confirm_signup,
     confirmation_mail,
     confirmation_texts,
@@ -46,18 +45,17 @@ from digest.pipeline.signup import (
     request_signup,
     send_confirmation,
 )
-from digest.publish.strings import text
 from digest.signed import read_confirm_token
 from digest.store import Database
-from digest.web.pages import MAX_FORM_BYTES, page
+from digest.web.forms import form_fields
+from digest.web.pages import MAX_FORM_BYTES, subscriber_page, words
 
-__all__ = ["MailQueue", "RateLimit", "client_key", "form_fields", "signup_routes"]
+__all__ = ["MailQueue", "RateLimit", "client_key", "signup_routes"]
 
 log = logging.getLogger(__name__)
 
 MAX_CLIENTS = 10_000  # client addresses the rate limit remembers (oldest forgotten first)
 MAX_QUEUED_MAILS = 1_000  # confirmation mails waiting to be sent
-MAX_FORM_SECONDS = 10.0  # the most a form's body may take to arrive
 IPV6_CLIENT_PREFIX = 64  # one IPv6 line holds a whole /64: the rate limit counts prefixes
 
 
@@ -127,142 +125,112 @@ class RateLimit:
             return allowed
 
 
-async def _body(request: Request) -> bytes | None:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            return None
-    return body
+def _echo(value: str, limit: int) -> str:
+    """What the form shows again of a refused value: its first line (a browser's one-line
+    field sends no line break; a crafted post's header lines are not shown back)."""
+    lines = value.splitlines()
+    return lines[0][:limit] if lines else ""
 
 
-async def form_fields(request: Request) -> dict[str, str] | None:
-    """The urlencoded form's fields (first value of each), or None when the body is over
-    ``MAX_FORM_BYTES``, takes longer than ``MAX_FORM_SECONDS`` to arrive (a client
-    trickling a byte at a time holds the connection no longer) or is not a form."""
-    try:
-        body = await asyncio.wait_for(_body(request), MAX_FORM_SECONDS)
-    except TimeoutError:
-        log.info("a form body took longer than %g s to arrive: refused", MAX_FORM_SECONDS)
-        return None
-    if body is None:
-        return None
-    try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
-    except (UnicodeDecodeError, ValueError):
-        return None
-    fields: dict[str, str] = {}
-    for name, value in pairs:
-        fields.setdefault(name, value)
-    return fields
+@dataclass(frozen=True)
+class _Signup:
+    """The sign-up routes' handlers, over one config, store and key."""
+
+    config: Config
+    db: Database
+    key: bytes
+    per_ip: RateLimit
+    mails: MailQueue
+    t: Callable[..., str]  # the pages' words (``digest.web.pages.words``)
+
+    def page(self, template: str, heading: str, status: int = 200, **context: Any) -> Response:
+        return subscriber_page(
+            self.config.newsletter, template, heading, status, t=self.t, **context
+        )
+
+    def message(self, heading: str, message: str, status: int = 200) -> Response:
+        return self.page("message.html.j2", heading, status, message=message)
+
+    def form(
+        self, error: str = "", email: str = "", topics: str = "", status: int = 200
+    ) -> Response:
+        title = self.t("subscribe_title")
+        return self.page(
+            "subscribe.html.j2", title, status, error=error, email=email, topics=topics
+        )
+
+    def check_inbox(self, email: str) -> Response:
+        return self.message(self.t("check_title"), self.t("check_body", email=email.strip()[:254]))
+
+    def bad_link(self) -> Response:
+        return self.page("bad_link.html.j2", self.t("bad_link_title"), 400)
+
+    def show_form(self, request: Request) -> Response:
+        return self.form()
+
+    async def subscribe(self, request: Request) -> Response:
+        client = client_key(request.client.host) if request.client else "unknown"
+        if not self.per_ip.allow(client):
+            return self.message(self.t("subscribe_title"), self.t("too_many"), 429)
+        fields = await form_fields(request, MAX_FORM_BYTES)
+        if fields is None:
+            return self.message(self.t("subscribe_title"), self.t("bad_request"), 400)
+        email, topics = fields.get("email", ""), fields.get("topics", "")
+        if fields.get("website"):
+            log.info("sign-up: the bot trap was filled; nothing done")
+            return self.check_inbox(email)
+        try:
+            made = request_signup(
+                self.config,
+                self.db,
+                self.key,
+                email,
+                topics=topics,
+                source=fields.get("source", ""),
+            )
+        except SignupRefused as exc:
+            error = self.t("invalid_email", reason=exc.reason)
+            return self.form(error, _echo(email, 254), _echo(topics, 500), 400)
+        if made.token is not None:
+            self.mail_confirmation(made.email, made.token)
+        return self.check_inbox(made.email)
+
+    def mail_confirmation(self, email: str, token: str) -> None:
+        """Queue the confirmation mail; it goes out after the answer."""
+        link = confirmation_url(self.config, token)
+        subject, body = confirmation_texts(self.config, email, link)
+        self.mails.put(confirmation_mail(self.config, email, token, subject, body))
+
+    def confirm_page(self, request: Request) -> Response:
+        found = read_confirm_token(self.key, request.path_params["token"])
+        if found is None:
+            return self.bad_link()
+        return self.page("confirm.html.j2", self.t("confirm_title"), email=found.email)
+
+    def confirm(self, request: Request) -> Response:
+        subscriber = confirm_signup(self.config, self.db, self.key, request.path_params["token"])
+        if subscriber is None:
+            return self.bad_link()
+        body = self.t("confirmed_body", email=subscriber.email)
+        return self.message(self.t("confirmed_title"), body)
 
 
 def signup_routes(config: Config, db: Database, key: bytes) -> list[Route]:
+    """The sign-up routes, or none when ``server.signup.enabled`` is off."""
     options = config.server.signup
     if not options.enabled:
         return []
-    lang = config.newsletter.language
-    title = config.newsletter.title
-    hours = f"{options.confirm_hours:g}"
-    per_ip = RateLimit(options.per_ip_per_hour, 3600.0)
-    mails = MailQueue(lambda message: send_confirmation(config, message))
-
-    direction = config.newsletter.direction
-
-    def t(name: str, **values: object) -> str:
-        return text(lang, name, direction, title=title, hours=hours, **values)
-
-    def respond(heading: str, body: str, status: int = 200) -> Response:
-        return page(lang, heading, body, status, direction)
-
-    def form(error: str = "", email: str = "", topics: str = "", status: int = 200) -> Response:
-        shown = (
-            f'<p class="error" id="error" role="alert">{html.escape(error)}</p>' if error else ""
-        )
-        invalid = ' aria-invalid="true" aria-describedby="error"' if error else ""
-        body = (
-            f"{shown}"
-            '<form method="post" action="/subscribe">'
-            f'<label for="email">{html.escape(t("email_label"))}</label>'
-            f'<input type="email" id="email" name="email" required autocomplete="email"'
-            f' inputmode="email" maxlength="254" value="{html.escape(email, quote=True)}"{invalid}>'
-            f'<label for="topics">{html.escape(t("topics_label"))}</label>'
-            f'<input type="text" id="topics" name="topics" maxlength="500"'
-            f' aria-describedby="topics-hint" value="{html.escape(topics, quote=True)}">'
-            f'<p class="hint" id="topics-hint">{html.escape(t("topics_hint"))}</p>'
-            '<div class="trap" aria-hidden="true"><label for="website">Website</label>'
-            '<input type="text" id="website" name="website" tabindex="-1" autocomplete="off">'
-            "</div>"
-            '<input type="hidden" name="source" value="/subscribe">'
-            f'<button type="submit">{html.escape(t("subscribe_button"))}</button>'
-            "</form>"
-            f'<p class="small">{html.escape(t("privacy"))}</p>'
-        )
-        return respond(t("subscribe_title"), body, status)
-
-    def show_form(request: Request) -> Response:
-        return form()
-
-    async def subscribe(request: Request) -> Response:
-        client = client_key(request.client.host) if request.client else "unknown"
-        if not per_ip.allow(client):
-            return respond(t("subscribe_title"), f"<p>{html.escape(t('too_many'))}</p>", 429)
-        fields = await form_fields(request)
-        if fields is None:
-            return respond(t("subscribe_title"), f"<p>{html.escape(t('bad_request'))}</p>", 400)
-        email = fields.get("email", "")
-        topics = fields.get("topics", "")
-        checked = _check_inbox(email)
-        if fields.get("website"):
-            log.info("sign-up: the bot trap was filled; nothing done")
-            return checked
-        try:
-            request_made = request_signup(
-                config, db, key, email, topics=topics, source=fields.get("source", "")
-            )
-        except SubscriberError as exc:
-            reason = str(exc).split(": ", 1)[-1]
-            return form(t("invalid_email", reason=reason), email[:254], topics[:500], 400)
-        if request_made.token is None:
-            return _check_inbox(request_made.email)
-        link = confirmation_url(config, request_made.token)
-        subject, body = confirmation_texts(config, request_made.email, link)
-        message = confirmation_mail(config, request_made.email, request_made.token, subject, body)
-        mails.put(message)
-        return _check_inbox(request_made.email)
-
-    def _check_inbox(email: str) -> Response:
-        body = f"<p>{html.escape(t('check_body', email=email.strip()[:254]))}</p>"
-        return respond(t("check_title"), body)
-
-    def bad_link() -> Response:
-        body = (
-            f"<p>{html.escape(t('bad_link_body'))}</p>"
-            f'<p><a href="/subscribe">{html.escape(t("subscribe_title"))}</a></p>'
-        )
-        return respond(t("bad_link_title"), body, 400)
-
-    def confirm_page(request: Request) -> Response:
-        found = read_confirm_token(key, request.path_params["token"])
-        if found is None:
-            return bad_link()
-        body = (
-            f"<p>{html.escape(t('confirm_body', email=found.email))}</p>"
-            '<form method="post">'
-            f'<button type="submit">{html.escape(t("confirm_button"))}</button></form>'
-        )
-        return respond(t("confirm_title"), body)
-
-    def confirm(request: Request) -> Response:
-        subscriber = confirm_signup(config, db, key, request.path_params["token"])
-        if subscriber is None:
-            return bad_link()
-        body = f"<p>{html.escape(t('confirmed_body', email=subscriber.email))}</p>"
-        return respond(t("confirmed_title"), body)
-
+    handlers = _Signup(
+        config,
+        db,
+        key,
+        per_ip=RateLimit(options.per_ip_per_hour, 3600.0),
+        mails=MailQueue(lambda message: send_confirmation(config, message)),
+        t=words(config.newsletter, hours=f"{options.confirm_hours:g}"),
+    )
     return [
-        Route("/subscribe", show_form, methods=["GET"]),
-        Route("/subscribe", subscribe, methods=["POST"]),
-        Route("/subscribe/confirm/{token}", confirm_page, methods=["GET"]),
-        Route("/subscribe/confirm/{token}", confirm, methods=["POST"]),
+        Route("/subscribe", handlers.show_form, methods=["GET"]),
+        Route("/subscribe", handlers.subscribe, methods=["POST"]),
+        Route("/subscribe/confirm/{token}", handlers.confirm_page, methods=["GET"]),
+        Route("/subscribe/confirm/{token}", handlers.confirm, methods=["POST"]),
     ]
