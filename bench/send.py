@@ -28,6 +28,9 @@ like a distributed worker's batch) and the same ledger file (SQLite, WAL), over
     .venv/bin/python bench/send.py --relay 127.0.0.1:25 --processes 1,2,3
     .venv/bin/python bench/send.py --smoke      # 100 subscribers, 1 and 2 connections
 
+``--smoke`` sends the newsletter tests' sample edition (``tests/data/edition.json``,
+rendered without a model) instead of building the examples' edition with the encoder.
+
 Exit status 1 when a message is lost (sent count short of the list) or resent, and, except
 with ``--smoke`` (too few messages to measure a rate), when the lowest ratio or the CPU
 ratio misses its goal.
@@ -55,10 +58,10 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))  # tools.smtp_sink
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from digest import pipeline  # noqa: E402
+from digest import pipeline, serialize  # noqa: E402
 from digest.config import Config, SmtpOptions, SourceOptions  # noqa: E402
 from digest.deliver import DeliveryReport, SmtpTransport, deliver_edition  # noqa: E402
-from digest.models import RenderedEdition, Subscriber  # noqa: E402
+from digest.models import Edition, RenderedEdition, Subscriber  # noqa: E402
 from digest.publish.messages import MessageFactory  # noqa: E402
 from digest.publish.render import render_edition  # noqa: E402
 from digest.store import Database, open_database  # noqa: E402
@@ -100,6 +103,12 @@ class PeakRss:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, self.rss() - self.base)
+
+
+def render_sample() -> RenderedEdition:
+    """The newsletter tests' sample edition rendered: no model, for ``--smoke``."""
+    edition = serialize.loads(Edition, (ROOT / "tests/data/edition.json").read_text("utf-8"))
+    return render_edition(edition, Config().newsletter, base_dir=str(ROOT), timezone=UTC)
 
 
 def render_examples(work: Path) -> RenderedEdition:
@@ -346,7 +355,7 @@ def measure(
     """Every measured run; ``expected[0]`` counts the messages each side says it sent,
     for the caller to compare with what the sink received."""
     started = time.perf_counter()
-    rendered = render_examples(work)
+    rendered = render_sample() if args.smoke else render_examples(work)
     template = work / "subscribers.sqlite3"
     subscriber_store(template, n)
     sample = MessageFactory(rendered, Config().newsletter, SECRET).message(
