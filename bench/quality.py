@@ -7,7 +7,7 @@ sentences our boilerplate filter rejects (bylines, "Scroll down for video") so t
 gap it shows is the selection's own. ``tests/test_summary_quality.py`` pins the floor.
 
     .venv/bin/python bench/quality.py [--limit N]
-    .venv/bin/python bench/quality.py --smoke     # the first 5 articles
+    .venv/bin/python bench/quality.py --smoke     # the first 3 articles
 
 Exit status 1 when, on all 100 articles, our ROUGE-1 or ROUGE-Lsum does not beat Lead-3's;
 on a subset (``--limit``, ``--smoke``) only a breakage: ROUGE-1 below ``SMOKE_FLOOR``.
@@ -42,7 +42,7 @@ from digest.text.sentences import (  # noqa: E402
 DATA = ROOT.parent / "shared" / "data" / "summaries_cnndm_dev.jsonl"
 METRICS = ("rouge1", "rouge2", "rougeLsum")
 SMOKE_FLOOR = 20.0  # ROUGE-1 on a handful of articles: noisy, but a broken summariser is ~0
-SMOKE_ARTICLES = 5
+SMOKE_ARTICLES = 3
 
 
 @dataclass(frozen=True)
