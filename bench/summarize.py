@@ -102,7 +102,7 @@ def run(
         summaries = summarizer.summarize_many(articles)
         batch_s = min(batch_s, time.perf_counter() - started)
         batch_tokens = encoder.tokens_encoded - before
-        texts = encoder.seen
+        texts = list(encoder.seen)  # a copy: the ceiling's forward pass records too
         if len(summaries) != len(articles):
             raise SystemExit(f"error: {len(summaries)} summaries for {len(articles)} articles")
 
