@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import re
 import shutil
 import smtplib
 import subprocess
@@ -332,9 +333,10 @@ def main() -> int:
         if sink is not None:
             sink.terminate()
             out, _ = sink.communicate(timeout=30)
-            last = out.decode().strip().splitlines()[-1]
+            last = (out.decode().strip().splitlines() or ["the sink printed nothing"])[-1]
             print(last)
-            received = int(last.split(": ")[1].split()[0])
+            found = re.search(r"(\d+) messages received", last)
+            received = int(found.group(1)) if found else -1
         shutil.rmtree(work, ignore_errors=True)
     if status == 0 and received is not None and received != expected[0]:
         print(f"error: the sink received {received} messages, {expected[0]} were sent")
