@@ -8,6 +8,11 @@ multisets and normalised by the page's total, so every page weighs the same; pre
 recall are averaged over pages, and F1 is taken of the two averages.
 
     python bench/extraction.py [--limit N]
+    python bench/extraction.py --smoke     # the first 5 pages
+
+Exit status 1 when, on all the pages, our F1 is below ``F1_FLOOR`` or below trafilatura's;
+on a subset (``--limit``, ``--smoke``) only a breakage is judged: F1 below ``SMOKE_FLOOR``.
+Without ``../shared/data/pages`` it says so and exits 0.
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ from digest.sources.pages import extract_blocks
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT.parent / "shared" / "data" / "pages"
 _TOKEN = re.compile(r"\w+")
+F1_FLOOR = 0.95  # tests/test_extraction_quality.py pins the same floor
+SMOKE_FLOOR = 0.6  # a handful of pages: far below the floor, but a broken reader scores ~0
+SMOKE_PAGES = 5
 
 
 def shingles(text: str, size: int = 4) -> Counter[tuple[str, ...]]:
@@ -101,19 +109,34 @@ def trafilatura_defaults(html: str, url: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=None, help="Only the first N pages.")
+    parser.add_argument("--smoke", action="store_true", help=f"the first {SMOKE_PAGES} pages")
     args = parser.parse_args()
     if not PAGES.is_dir():
-        print(f"skipped: {PAGES} is absent", file=sys.stderr)
+        print(f"skipped: {PAGES} is absent")
         return 0
-    pages = load_pages(args.limit)
+    pages = load_pages(SMOKE_PAGES if args.smoke else args.limit)
+    whole = not args.smoke and args.limit is None
     print(f"{len(pages)} pages from {PAGES}")
     print(f"{'reader':<24} {'precision':>9} {'recall':>7} {'F1':>7} {'pages/s':>8}")
+    scores = {}
     for name, extract in (("trafilatura defaults", trafilatura_defaults), ("digest pages", ours)):
-        score = evaluate(extract, pages)
+        score = scores[name] = evaluate(extract, pages)
         print(
             f"{name:<24} {score.precision:>9.4f} {score.recall:>7.4f} {score.f1:>7.4f}"
             f" {score.pages_per_second:>8.1f}"
         )
+    ours_f1, theirs_f1 = scores["digest pages"].f1, scores["trafilatura defaults"].f1
+    print(f"F1 ratio ours / trafilatura defaults: {ours_f1 / theirs_f1:.3f}")
+    if whole:
+        if ours_f1 < F1_FLOOR or ours_f1 < theirs_f1:
+            print(f"error: F1 {ours_f1:.4f}: below {F1_FLOOR} or trafilatura's {theirs_f1:.4f}")
+            return 1
+        print(f"goal F1 >= {F1_FLOOR} and above trafilatura's defaults: met")
+    elif ours_f1 < SMOKE_FLOOR:
+        print(f"error: F1 {ours_f1:.4f} below {SMOKE_FLOOR} on {len(pages)} pages: reader broken?")
+        return 1
+    else:
+        print(f"a subset of the pages: the floor of {F1_FLOOR} is judged on all of them")
     return 0
 
 

@@ -7,6 +7,11 @@ articles carry, articles with a lead image, and median words. A baseline run is 
 script on the tree before a change (``git stash``), in the same shape.
 
     PYTHONPATH=src python bench/readers.py [--feeds DIR]
+    PYTHONPATH=src python bench/readers.py --smoke     # the 5 smallest feed files
+
+Exit status 1 when damage is left in the text or a feed not named ``BROKEN_*`` fails to
+read (the broken ones must fail cleanly, with a ``SourceError``). Without the feeds folder
+it says so and exits 0.
 """
 
 from __future__ import annotations
@@ -37,21 +42,31 @@ def fields(article: Article) -> list[str]:
     return texts
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=Path, default=FEEDS)
+    parser.add_argument("--smoke", action="store_true", help="the 5 smallest feed files")
     args = parser.parse_args()
+    if not args.feeds.is_dir():
+        print(f"skipped: {args.feeds} is absent")
+        return 0
+    paths = sorted(args.feeds.glob("*.xml"))
+    if args.smoke:
+        paths = sorted(sorted(paths, key=lambda p: p.stat().st_size)[:5])
+    failed = []
     print(
         f"{'feed':48} {'arts':>4} {'undated':>7} {'repairs':>7} {'left':>4} {'images':>6}"
         f" {'words':>5}  languages"
     )
     totals: Counter[str] = Counter()
     started = time.perf_counter()
-    for path in sorted(args.feeds.glob("*.xml")):
+    for path in paths:
         try:
             result = read_location(str(path))
         except SourceError as exc:
             print(f"{path.name:48} error: {str(exc)[:70]}")
+            if not path.name.startswith("BROKEN_"):
+                failed.append(path.name)
             continue
         articles = result.articles
         undated = sum(1 for a in articles if a.published is None)
@@ -76,7 +91,15 @@ def main() -> None:
         f"{'total':48} {totals['articles']:4d} {totals['undated']:7d} {totals['repairs']:7d}"
         f" {totals['left']:4d} {totals['images']:6d}   in {time.perf_counter() - started:.1f}s"
     )
+    if failed:
+        print(f"error: {len(failed)} feeds not marked broken failed to read: {', '.join(failed)}")
+    if totals["left"]:
+        print(f"error: {totals['left']} entities or mojibake runs left in the text")
+    if failed or totals["left"]:
+        return 1
+    print("goal: no damage left, every feed read or cleanly refused: met")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

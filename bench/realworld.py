@@ -14,6 +14,10 @@ fail cleanly), in a fresh temporary store with the shipped ``config.yaml``'s opt
    on day 1 that is a story again on day 2, updates excepted): must be 0.
 
     .venv/bin/python bench/realworld.py [--feeds DIR] [--only NAME]
+    .venv/bin/python bench/realworld.py --smoke     # the 2 smallest feed files (one broken)
+
+Exit status 1 when a story of day 1 is repeated on day 2, or a feed not named ``BROKEN_*``
+cannot be read or ingested. Without the feeds folder it says so and exits 0.
 """
 
 from __future__ import annotations
@@ -154,12 +158,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=Path, default=FEEDS, help="a folder of feed files")
     parser.add_argument("--only", help="only the feeds whose file name contains this")
+    parser.add_argument("--smoke", action="store_true", help="the 2 smallest feed files")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
+    if not args.feeds.is_dir():
+        print(f"skipped: {args.feeds} is absent")
+        return 0
     base = load_config(ROOT / "config.yaml")
     paths = sorted(p for p in args.feeds.iterdir() if p.suffix == ".xml")
     if args.only:
         paths = [p for p in paths if args.only in p.name]
+    if args.smoke:
+        paths = sorted(sorted(paths, key=lambda p: p.stat().st_size)[:2])
+    unreadable = []
     if not paths:
         print(f"no feeds in {args.feeds}", file=sys.stderr)
         return 2
@@ -177,6 +188,9 @@ def main() -> int:
         day = row["day"].isoformat() if row.get("day") else "-"
         if "note" in row and "filled" not in row:
             print(f"{row['feed']:<34} {day:<10} {row['items']:>5}  {row['note']}")
+            failed = "ingest failed" in row["note"] or row["note"] == "unreadable or empty"
+            if failed and not path.name.startswith("BROKEN_"):
+                unreadable.append(path.name)
             continue
         filled = f"{row['filled']}/{min(row['asked'], row['events'])} ({row['asked']})"
         print(
@@ -194,7 +208,13 @@ def main() -> int:
         f" day 2: {totals['day2']} stories, {totals['repeated']} repeated,"
         f" {totals['updates']} updates; {time.perf_counter() - started:.0f} s"
     )
-    return 0
+    if totals["wanted"]:
+        print(f"ratio filled / possible: {totals['filled'] / totals['wanted']:.2f}")
+    if unreadable:
+        print(f"error: feeds not marked broken could not be read: {', '.join(unreadable)}")
+    if totals["repeated"]:
+        print(f"error: {totals['repeated']} stories of day 1 repeated on day 2 (must be 0)")
+    return 1 if unreadable or totals["repeated"] else 0
 
 
 if __name__ == "__main__":

@@ -25,12 +25,22 @@ script prints how many cores it saw.
 
     .venv/bin/python bench/scale.py [--subscribers 1000000] [--send 20000] [--workers 1,2,4]
                                     [--feeds 2000] [--small-list 50000]
+    .venv/bin/python bench/scale.py --smoke     # 2,000 rows, 200 messages, 10 feeds, 1 round each
+
+Exit status 1 when a round's ledger does not end with every message sent (none queued,
+sending, deferred or failed), a feed fails or an ingest stores other than 3 articles a
+feed, and, except with ``--smoke``, when a worker's peak RSS grows by more than
+``MEMORY_GOAL`` with the list, or, on a host with ``SCALING_CORES`` cores or more, when 4
+workers send at less than ``SCALING_GOAL`` x one. Without PostgreSQL or Redis here it says
+so and exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -53,8 +63,13 @@ from digest.config import load_config  # noqa: E402
 from digest.distributed.app import FETCH_TASK, make_app  # noqa: E402
 from digest.distributed.dispatch import send_distributed, wait_for  # noqa: E402
 from digest.store import EditionStore, open_store  # noqa: E402
-from tools.services import PostgresServer, RedisServer, free_port  # noqa: E402
+from tools.services import PostgresServer, RedisServer, free_port, why_no_postgres  # noqa: E402
 from tools.workers import SendRig  # noqa: E402
+
+MEMORY_GOAL = 1.2  # a worker's peak RSS, long list over short list
+SCALING_GOAL = 3.0  # 4 workers over 1
+SCALING_CORES = 6  # below this many cores 4 workers cannot run 3x one (they share them)
+ARTICLES_PER_FEED = 3  # write_feeds writes 3 items a feed
 
 # PostgreSQL settings that matter for a big send (see README, "Beyond one machine").
 PG_SETTINGS = {
@@ -230,7 +245,18 @@ def main() -> int:
         default="count",
         help="count: tools/count_sink.py (fast); aiosmtpd: tools/smtp_sink.py --count-only",
     )
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, goals not judged")
     args = parser.parse_args()
+    if args.smoke:
+        # One send round (and the small list's); the ingest round runs 2 workers.
+        args.subscribers, args.send, args.workers, args.small_list = 2000, 200, "1", 500
+        args.feeds, args.ingest_workers, args.batch = 10, "2", 50
+    why = why_no_postgres() or (None if shutil.which("redis-server") else "no redis-server")
+    if why:
+        print(f"skipped: {why}")
+        return 0
+    errors: list[str] = []
+    sent, last = 0, ""
     # SIGTERM (a timeout) unwinds like Ctrl-C, so the servers and workers are stopped.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     print(f"cores: {os.cpu_count()} (workers, PostgreSQL, Redis, the sink share them)")
@@ -257,6 +283,7 @@ def main() -> int:
             day += timedelta(days=1)
             result = send_round(rig, template, day, workers)
             rounds.append(result)
+            errors += unfinished(result, args.send)
             rss = ", ".join(f"{r / 2**20:.0f}" for r in result["rss"])
             print(
                 f"send: {workers} worker(s): {result['sent']:,} messages in"
@@ -283,12 +310,17 @@ def main() -> int:
         small_rig.load(args.small_list)
         limit_active(small_rig, min(args.send, args.small_list))
         small = send_round(small_rig, template, day + timedelta(days=1), 1)
+        errors += unfinished(small, min(args.send, args.small_list))
         print(
             f"memory: 1 worker, list of {args.small_list:,}: peak RSS"
             f" {small['rss'][0] / 2**20:.0f} MiB; list of {args.subscribers:,}:"
             f" {rounds[0]['rss'][0] / 2**20:.0f} MiB (same {small['sent']:,} messages)",
             flush=True,
         )
+        growth = rounds[0]["rss"][0] / small["rss"][0]
+        print(f"  long list / short list: {growth:.2f}x (goal <= {MEMORY_GOAL})")
+        if growth > MEMORY_GOAL and not args.smoke:
+            errors.append(f"a worker's peak RSS grew {growth:.2f}x with the list")
 
         feeds = write_feeds(folder / "feeds", args.feeds)
         ingests = []
@@ -301,17 +333,39 @@ def main() -> int:
                 f" {result['articles']:,} articles stored, {result['failed']} failed",
                 flush=True,
             )
+            if result["failed"] or result["articles"] != ARTICLES_PER_FEED * len(feeds):
+                errors.append(f"ingest by {workers} workers: {result}")
         if len(ingests) > 1:
             ratio = ingests[-1]["rate"] / ingests[0]["rate"]
             print(f"  {ingests[-1]['workers']} workers / 1: {ratio:.2f}x")
         rig.stop_workers()
+        four = [r for r in rounds if r["workers"] == 4]
+        judged = (os.cpu_count() or 1) >= SCALING_CORES and not args.smoke
+        if four and judged and four[0]["rate"] / base < SCALING_GOAL:
+            errors.append(f"4 workers at {four[0]['rate'] / base:.2f}x one")
+        sent = sum(r["sent"] for r in rounds) + small["sent"]
     finally:
         sink.terminate()
         out, _ = sink.communicate(timeout=30)
-        print(out.decode().strip().splitlines()[-1] if out else "sink: no output")
+        last = out.decode().strip().splitlines()[-1] if out else "sink: no output"
+        print(last)
         redis.close()
         postgres.close()
-    return 0
+    received = re.search(r"(\d+) messages received", last)
+    if received and int(received.group(1)) != sent:
+        errors.append(f"the sink received {received.group(1)} messages, the ledgers say {sent}")
+    for why in errors:
+        print(f"error: {why}")
+    return 1 if errors else 0
+
+
+def unfinished(result: dict[str, Any], wanted: int) -> list[str]:
+    """Why a send round did not end with ``wanted`` messages sent and nothing else left."""
+    counts = result["counts"]
+    left = {k: v for k, v in counts.items() if k != "sent" and v}
+    if counts["sent"] == wanted and not left:
+        return []
+    return [f"{result['workers']} workers: {counts['sent']} sent of {wanted}, left {left}"]
 
 
 if __name__ == "__main__":

@@ -26,6 +26,14 @@ like a distributed worker's batch) and the same ledger file (SQLite, WAL), over
     .venv/bin/python bench/send.py              # 10,000 subscribers
     .venv/bin/python bench/send.py --quick      # 1,000, best of 2, for a quick look
     .venv/bin/python bench/send.py --relay 127.0.0.1:25 --processes 1,2,3
+    .venv/bin/python bench/send.py --smoke      # 100 subscribers, 1 and 2 connections
+
+``--smoke`` sends the newsletter tests' sample edition (``tests/data/edition.json``,
+rendered without a model) instead of building the examples' edition with the encoder.
+
+Exit status 1 when a message is lost (sent count short of the list) or resent, and, except
+with ``--smoke`` (too few messages to measure a rate), when the lowest ratio or the CPU
+ratio misses its goal.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import re
 import shutil
 import smtplib
 import subprocess
@@ -50,10 +59,10 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))  # tools.smtp_sink
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from digest import pipeline  # noqa: E402
+from digest import pipeline, serialize  # noqa: E402
 from digest.config import Config, SmtpOptions, SourceOptions  # noqa: E402
 from digest.deliver import DeliveryReport, SmtpTransport, deliver_edition  # noqa: E402
-from digest.models import RenderedEdition, Subscriber  # noqa: E402
+from digest.models import Edition, RenderedEdition, Subscriber  # noqa: E402
 from digest.publish.messages import MessageFactory  # noqa: E402
 from digest.publish.render import render_edition  # noqa: E402
 from digest.store import Database, open_database  # noqa: E402
@@ -95,6 +104,12 @@ class PeakRss:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, self.rss() - self.base)
+
+
+def render_sample() -> RenderedEdition:
+    """The newsletter tests' sample edition rendered: no model, for ``--smoke``."""
+    edition = serialize.loads(Edition, (ROOT / "tests/data/edition.json").read_text("utf-8"))
+    return render_edition(edition, Config().newsletter, base_dir=str(ROOT), timezone=UTC)
 
 
 def render_examples(work: Path) -> RenderedEdition:
@@ -277,7 +292,11 @@ def main() -> int:
     parser.add_argument("--connections", default="1,4,8")
     parser.add_argument("--relay", default=None, help="HOST:PORT of a real relay (Postfix)")
     parser.add_argument("--processes", default="", help="e.g. 1,2,3: sender processes")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, goals not judged")
     args = parser.parse_args()
+    if args.smoke:
+        args.subscribers, args.repeat, args.connections = 100, 1, "1,2"
+        args.processes = args.processes or "2"
     n = 1_000 if args.quick else args.subscribers
     repeat = 2 if args.quick else max(1, args.repeat)
     levels = [int(c) for c in args.connections.split(",")]
@@ -304,75 +323,114 @@ def main() -> int:
             stdout=subprocess.PIPE,
         )
     work = Path(tempfile.mkdtemp(prefix="digest-bench-send-"))
+    expected = [0]
+    received = None
     try:
         if sink is not None:
             wait_for_port(port, sink)
-        started = time.perf_counter()
-        rendered = render_examples(work)
-        template = work / "subscribers.sqlite3"
-        subscriber_store(template, n)
-        sample = MessageFactory(rendered, Config().newsletter, SECRET).message(
-            SubscriberStore(open_database(template)).active()[0]
-        )
-        print(
-            f"edition {rendered.edition_id}: message {len(sample.data) / 1024:.0f} KiB,"
-            f" {n} subscribers, set-up {time.perf_counter() - started:.1f}s"
-        )
-        smtp = SmtpOptions(host=host, port=port, timeout=30.0)
-        print(
-            f"{'conns':>5} {'ours msg/s':>11} {'ceiling':>9} {'ratio':>6}"
-            f" {'ours s':>7} {'ceil s':>7} {'ours MiB':>9} {'ceil MiB':>9}"
-            f" {'CPU ms/msg ours':>16} {'ceiling':>8}"
-        )
-        worst, worst_cpu = 1.0, 0.0
-        for connections in levels:
-            c_time = o_time = c_cpu = o_cpu = float("inf")
-            c_mem = o_mem = 0
-            for _ in range(repeat):  # alternate, so that a burst of load hits both sides
-                elapsed, c_sent, memory, cpu = ceiling(sample.data, n, smtp, connections)
-                c_time, c_mem, c_cpu = min(c_time, elapsed), max(c_mem, memory), min(c_cpu, cpu)
-                elapsed, o_sent, memory, cpu = ours(template, work, rendered, smtp, connections)
-                o_time, o_mem, o_cpu = min(o_time, elapsed), max(o_mem, memory), min(o_cpu, cpu)
-                if o_sent != n or c_sent != n:
-                    print(f"error: sent {o_sent} (ours) and {c_sent} (ceiling) of {n}")
-                    return 1
-            o_rate, c_rate = n / o_time, n / c_time
-            worst = min(worst, o_rate / c_rate)
-            worst_cpu = max(worst_cpu, o_cpu / c_cpu)
-            print(
-                f"{connections:>5} {o_rate:>11.0f} {c_rate:>9.0f} {o_rate / c_rate:>6.2f}"
-                f" {o_time:>7.1f} {c_time:>7.1f} {o_mem / 2**20:>9.1f} {c_mem / 2**20:>9.1f}"
-                f" {o_cpu / n * 1000:>16.2f} {c_cpu / n * 1000:>8.2f}",
-                flush=True,
-            )
-        verdict = "meets" if worst >= GOAL else "misses"
-        print(f"lowest ratio {worst:.2f}: {verdict} the goal of {GOAL} (ledger on)")
-        verdict = "meets" if worst_cpu <= CPU_GOAL else "misses"
-        print(
-            f"client CPU per message, ours / smtplib: at most {worst_cpu:.2f}x;"
-            f" {verdict} the goal of {CPU_GOAL}x"
-        )
-        for parts in [int(p) for p in args.processes.split(",") if p]:
-            for connections in levels:
-                elapsed, sent, resent = processes(
-                    template, work, rendered, smtp, connections, parts
-                )
-                print(
-                    f"{parts} process{'es' if parts > 1 else ''} x {connections} connections:"
-                    f" {sent / elapsed:,.0f} msgs/s ({sent} sent in {elapsed:.1f} s,"
-                    f" {resent} resent as ambiguous)",
-                    flush=True,
-                )
-                if sent != n or resent:
-                    print(f"error: {sent} sent of {n}, {resent} resent (expected {n}, 0)")
-                    return 1
-        return 0
+        status = measure(args, n, repeat, levels, host, port, work, expected)
     finally:
         if sink is not None:
             sink.terminate()
             out, _ = sink.communicate(timeout=30)
-            print(out.decode().strip().splitlines()[-1])
+            last = (out.decode().strip().splitlines() or ["the sink printed nothing"])[-1]
+            print(last)
+            found = re.search(r"(\d+) messages received", last)
+            received = int(found.group(1)) if found else -1
         shutil.rmtree(work, ignore_errors=True)
+    if status == 0 and received is not None and received != expected[0]:
+        print(f"error: the sink received {received} messages, {expected[0]} were sent")
+        return 1
+    return status
+
+
+def measure(
+    args: argparse.Namespace,
+    n: int,
+    repeat: int,
+    levels: list[int],
+    host: str,
+    port: int,
+    work: Path,
+    expected: list[int],
+) -> int:
+    """Every measured run; ``expected[0]`` counts the messages each side says it sent,
+    for the caller to compare with what the sink received."""
+    started = time.perf_counter()
+    rendered = render_sample() if args.smoke else render_examples(work)
+    template = work / "subscribers.sqlite3"
+    subscriber_store(template, n)
+    sample = MessageFactory(rendered, Config().newsletter, SECRET).message(
+        SubscriberStore(open_database(template)).active()[0]
+    )
+    print(
+        f"edition {rendered.edition_id}: message {len(sample.data) / 1024:.0f} KiB,"
+        f" {n} subscribers, set-up {time.perf_counter() - started:.1f}s"
+    )
+    smtp = SmtpOptions(host=host, port=port, timeout=30.0)
+    print(
+        f"{'conns':>5} {'ours msg/s':>11} {'ceiling':>9} {'ratio':>6}"
+        f" {'ours s':>7} {'ceil s':>7} {'ours MiB':>9} {'ceil MiB':>9}"
+        f" {'CPU ms/msg ours':>16} {'ceiling':>8}"
+    )
+    ratios, cpu_ratios = [], []
+    for connections in levels:
+        c_time = o_time = c_cpu = o_cpu = float("inf")
+        c_mem = o_mem = 0
+        for _ in range(repeat):  # alternate, so that a burst of load hits both sides
+            elapsed, c_sent, memory, cpu = ceiling(sample.data, n, smtp, connections)
+            c_time, c_mem, c_cpu = min(c_time, elapsed), max(c_mem, memory), min(c_cpu, cpu)
+            elapsed, o_sent, memory, cpu = ours(template, work, rendered, smtp, connections)
+            o_time, o_mem, o_cpu = min(o_time, elapsed), max(o_mem, memory), min(o_cpu, cpu)
+            expected[0] += o_sent + c_sent
+            if o_sent != n or c_sent != n:
+                print(f"error: sent {o_sent} (ours) and {c_sent} (ceiling) of {n}")
+                return 1
+        o_rate, c_rate = n / o_time, n / c_time
+        ratios.append(o_rate / c_rate)
+        cpu_ratios.append(o_cpu / c_cpu if c_cpu > 0 else float("inf"))
+        print(
+            f"{connections:>5} {o_rate:>11.0f} {c_rate:>9.0f} {o_rate / c_rate:>6.2f}"
+            f" {o_time:>7.1f} {c_time:>7.1f} {o_mem / 2**20:>9.1f} {c_mem / 2**20:>9.1f}"
+            f" {o_cpu / n * 1000:>16.2f} {c_cpu / n * 1000:>8.2f}",
+            flush=True,
+        )
+    # The summary is taken over the measured levels only: no starting value can
+    # hide a ratio above 1 (ours faster than the ceiling) or below it.
+    worst, worst_cpu = min(ratios), max(cpu_ratios)
+    missed = []
+    if worst < GOAL:
+        missed.append(f"lowest ratio {worst:.2f} < {GOAL}")
+    if worst_cpu > CPU_GOAL:
+        missed.append(f"CPU ratio {worst_cpu:.2f} > {CPU_GOAL}")
+    unjudged = " (not judged in smoke mode)" if args.smoke else ""
+    verdict = "meets" if worst >= GOAL else "misses"
+    print(
+        f"ratios {' / '.join(f'{r:.2f}' for r in ratios)}; lowest {worst:.2f}:"
+        f" {verdict} the goal of {GOAL} (ledger on){unjudged}"
+    )
+    verdict = "meets" if worst_cpu <= CPU_GOAL else "misses"
+    print(
+        f"client CPU per message, ours / smtplib: at most {worst_cpu:.2f}x;"
+        f" {verdict} the goal of {CPU_GOAL}x{unjudged}"
+    )
+    for parts in [int(p) for p in args.processes.split(",") if p]:
+        for connections in levels:
+            elapsed, sent, resent = processes(template, work, rendered, smtp, connections, parts)
+            expected[0] += sent
+            print(
+                f"{parts} process{'es' if parts > 1 else ''} x {connections} connections:"
+                f" {sent / elapsed:,.0f} msgs/s ({sent} sent in {elapsed:.1f} s,"
+                f" {resent} resent as ambiguous)",
+                flush=True,
+            )
+            if sent != n or resent:
+                print(f"error: {sent} sent of {n}, {resent} resent (expected {n}, 0)")
+                return 1
+    if missed and not args.smoke:
+        print(f"error: goal missed: {'; '.join(missed)}")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -15,6 +15,12 @@ peaks within 20% of each other (memory independent of the list's length).
     .venv/bin/python bench/send_memory.py                    # 10k and 200k
     .venv/bin/python bench/send_memory.py --sizes 10000,50000 --pending 2000
     .venv/bin/python bench/send_memory.py --src /tmp/old/src # another checkout's code
+    .venv/bin/python bench/send_memory.py --smoke            # 300 and 3,000, 300 to send
+
+Exit status 1 when a child fails, sends other than the messages left (or counts other than
+the ones sent before as already sent), the sink receives other than what was sent, or,
+except with ``--smoke`` (lists too small for the list to show in the RSS), when the peaks
+miss the goal.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -129,9 +136,13 @@ def main() -> int:
     parser.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--work", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--smoke", action="store_true", help="lists of 300 and 3,000")
     args = parser.parse_args()
     if args.child:
         return child(args)
+    if args.smoke:
+        args.sizes, args.pending = "300,3000", 300
+    errors: list[str] = []
     sys.path.insert(0, str(ROOT))
     from tools.smtp_sink import free_port, wait_for_port
 
@@ -179,6 +190,12 @@ def main() -> int:
                 return 1
             r = json.loads(out.stdout.strip().splitlines()[-1])
             results.append(r)
+            pending = min(n, args.pending)
+            if r["sent"] != pending or r["already_sent"] != n - pending:
+                errors.append(
+                    f"list of {n}: sent {r['sent']}, already sent {r['already_sent']};"
+                    f" expected {pending} and {n - pending}"
+                )
             mib = 2**20
             print(
                 f"{n:>11,} {r['before'] / mib:>10.1f}M {r['peak'] / mib:>8.1f}M"
@@ -188,12 +205,24 @@ def main() -> int:
             )
     finally:
         sink.terminate()
-        sink.communicate(timeout=30)
+        out_bytes, _ = sink.communicate(timeout=30)
+    last = out_bytes.decode().strip().splitlines()[-1] if out_bytes.strip() else ""
+    received = re.search(r"(\d+) messages received", last)
+    sent = sum(r["sent"] for r in results)
+    if received is None or int(received.group(1)) != sent:
+        errors.append(f"the sink says {last!r}; {sent} messages were sent")
     peaks = [r["peak"] for r in results]
     ratio = max(peaks) / min(peaks)
     verdict = "meets" if ratio <= GOAL else "misses"
-    print(f"largest peak / smallest: {ratio:.2f}: {verdict} the goal of {GOAL:.1f}")
-    return 0
+    print(
+        f"largest peak / smallest: {ratio:.2f}: {verdict} the goal of {GOAL:.1f}"
+        + (" (not judged in smoke mode)" if args.smoke else "")
+    )
+    if ratio > GOAL and not args.smoke:
+        errors.append(f"peak ratio {ratio:.2f} over the goal of {GOAL:.1f}")
+    for why in errors:
+        print(f"error: {why}")
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":
