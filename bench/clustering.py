@@ -60,6 +60,7 @@ from digest.edition.rank import Ranking, rank_articles  # noqa: E402
 from digest.edition.vectors import ArticleVectors, embed_articles, embed_topics, english  # noqa: E402
 from digest.embed import VectorCache, Vectors  # noqa: E402
 from digest.models import Article, Section  # noqa: E402
+from digest.pipeline.options import edition_settings  # noqa: E402
 from digest.sources import read_location  # noqa: E402
 from digest.sources.dates import parse_datetime  # noqa: E402
 from digest.store import open_database  # noqa: E402
@@ -132,9 +133,10 @@ def cluster_pile(
     config: Config, pile: Sequence[Article], cache: VectorCache | None = None
 ) -> tuple[ArticleVectors, Ranking, list[Cluster]]:
     """Every article of the labelled sources ranked and clustered together."""
-    vectors = embed_articles(config, pile, cache=cache)
-    topics = embed_topics(config, cache=cache)
-    ranking = rank_articles(config, pile, vectors, topics, date(2026, 11, 24))
+    settings = edition_settings(config)
+    vectors = embed_articles(settings, pile, cache=cache)
+    topics = embed_topics(settings, cache=cache)
+    ranking = rank_articles(settings, pile, vectors, topics, date(2026, 11, 24))
     return vectors, ranking, cluster_articles(ranking.ranked, vectors, config.edition)
 
 
@@ -301,7 +303,7 @@ def run_pairs(
     pile = list(by_id.values())
     index = {a.id: i for i, a in enumerate(pile)}
     started = time.perf_counter()
-    vectors = embed_articles(config, pile, cache=cache)
+    vectors = embed_articles(edition_settings(config), pile, cache=cache)
     matrix = link_matrix(config, pile, vectors)
     elapsed = time.perf_counter() - started
     threshold = config.edition.cluster_threshold

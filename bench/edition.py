@@ -51,6 +51,7 @@ from digest.edition.select import select_stories  # noqa: E402
 from digest.edition.vectors import embed_articles, embed_topics  # noqa: E402
 from digest.embed import Encoder, get_encoder  # noqa: E402
 from digest.models import Article, Section  # noqa: E402
+from digest.pipeline.options import edition_settings  # noqa: E402
 from digest.sources import read_location  # noqa: E402
 from digest.sources.plain import article_from_text  # noqa: E402
 from digest.store import ArticleStore, open_database  # noqa: E402
@@ -141,17 +142,17 @@ def run(config: Any, db: Any, rebuild: bool) -> dict[str, float]:
     cache = EmbeddingStore(db)
 
     def vectors() -> None:
-        end = edition_end(DAY, config)
+        end = edition_end(DAY, config.tz)
         window = ArticleStore(db).between(end - timedelta(days=config.edition.window_days), end)
-        embed_articles(config, window, cache=cache)
-        embed_topics(config, cache=cache)
+        embed_articles(edition_settings(config), window, cache=cache)
+        embed_topics(edition_settings(config), cache=cache)
 
     timed(times, "vectors (read + embed)", vectors)
     candidates = timed(times, "rank + cluster", lambda: pipeline.rank_candidates(config, db, DAY))
     selection = timed(
         times,
         "select",
-        lambda: select_stories(candidates.clusters, candidates.vectors, config),
+        lambda: select_stories(candidates.clusters, candidates.vectors, edition_settings(config)),
     )
     times["= rank + cluster + select"] = times["rank + cluster"] + times["select"]
     times["= with vectors"] = times["= rank + cluster + select"] + times["vectors (read + embed)"]

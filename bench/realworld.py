@@ -40,10 +40,10 @@ sys.path.insert(0, str(ROOT / "src"))
 from digest.config import Config, SourceOptions, load_config  # noqa: E402
 from digest.errors import DigestError  # noqa: E402
 from digest.models import Edition  # noqa: E402
+from digest.pipeline import open_store  # noqa: E402
 from digest.pipeline.build import build_edition, rank_candidates  # noqa: E402
 from digest.pipeline.ingest import ingest  # noqa: E402
 from digest.sources import read_location  # noqa: E402
-from digest.store import open_store  # noqa: E402
 from digest.store.ledger import DeliveryLedger  # noqa: E402
 from digest.store.subscribers import SubscriberStore  # noqa: E402
 

@@ -62,7 +62,8 @@ import yaml  # noqa: E402
 from digest.config import load_config  # noqa: E402
 from digest.distributed.app import FETCH_TASK, make_app  # noqa: E402
 from digest.distributed.dispatch import send_distributed, wait_for  # noqa: E402
-from digest.store import EditionStore, open_store  # noqa: E402
+from digest.pipeline import open_store  # noqa: E402
+from digest.store import EditionStore  # noqa: E402
 from tools.services import PostgresServer, RedisServer, free_port, why_no_postgres  # noqa: E402
 from tools.workers import SendRig  # noqa: E402
 
@@ -71,7 +72,7 @@ SCALING_GOAL = 3.0  # 4 workers over 1
 SCALING_CORES = 6  # below this many cores 4 workers cannot run 3x one (they share them)
 ARTICLES_PER_FEED = 3  # write_feeds writes 3 items a feed
 
-# PostgreSQL settings that matter for a big send (see README, "Beyond one machine").
+# PostgreSQL settings that matter for a big send (see docs/scaling.md).
 PG_SETTINGS = {
     "shared_buffers": "'256MB'",
     "max_wal_size": "'4GB'",

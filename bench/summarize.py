@@ -49,7 +49,7 @@ from digest.text.sentences import article_sentences, split_sentences  # noqa: E4
 DATA = ROOT.parent / "shared" / "data" / "summaries_cnndm_dev.jsonl"
 RATIO_GOAL = 0.7  # summariser tokens/s over the raw forward pass's
 COSINE_FLOOR = 0.999  # bfloat16 against float32 sentence vectors
-WORDS_GOAL_S = 0.2  # one 1,000-word article; reported, not judged (see the README)
+WORDS_GOAL_S = 0.2  # one 1,000-word article; reported, not judged (see docs/benchmarks.md)
 
 
 class RecordingEncoder(Encoder):
