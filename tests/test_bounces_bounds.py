@@ -1,0 +1,402 @@
+"""Hostile mail in the bounce mailbox: every message is read under bounds, a message past
+one is moved to ``digest-unreadable``, and the next good message is still handled. Each
+case runs through the real ``digest bounces`` command against a Maildir."""
+
+from __future__ import annotations
+
+import logging
+import mailbox
+from dataclasses import replace
+from email.parser import BytesParser
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from digest.cli import main
+from digest.config import Config, MailLimits, load_config
+from digest.inbound import bounces as inbound_bounces
+from digest.inbound.bounces import UnreadableMail, read_report
+from digest.inbound.mailbox import UNREADABLE_FOLDER
+from digest.inbound.shape import check_shape, comment_depth
+from digest.pipeline import daily
+from digest.signed import make_token
+from digest.store import open_database
+from digest.store.subscribers import SubscriberStore
+
+from .test_bounces import BOUNCES, KEY, UNSUBSCRIBE, dsn, make_config, make_maildir, verp
+
+# --- hostile messages ----------------------------------------------------------------------
+
+
+def nested_comments(depth: int = 500) -> bytes:
+    """A From header of ``depth`` nested comments: about 1 KB for 500."""
+    name = "(" * depth + "Anna Müller" + ")" * depth
+    return (
+        f"From: {name} <anna@example.net>\nTo: {UNSUBSCRIBE}\n"
+        "Subject: =?utf-8?q?Bitte_abmelden?=\n\nBitte abmelden, danke.\n"
+    ).encode()
+
+
+def nested_messages(depth: int = 1000) -> bytes:
+    """``depth`` message/rfc822 parts, each enclosing the next."""
+    head = (
+        "From: MAILER-DAEMON@mx.example.net\nTo: bounces@example.org\n"
+        "Subject: Non remis / 配信不能\nReturn-Path: <>\n"
+    )
+    return (
+        head
+        + "Content-Type: message/rfc822\n\n" * depth
+        + "Subject: Der Brief\n\nNicht zustellbar.\n"
+    ).encode()
+
+
+def nested_multiparts(depth: int = 1000) -> bytes:
+    """``depth`` multiparts, each the first part of the one around it."""
+    lines = ["From: MAILER-DAEMON@mx.example.net", "To: bounces@example.org", "Subject: Échec"]
+    for level in range(depth):
+        lines += [f'Content-Type: multipart/mixed; boundary="b{level}"', "", f"--b{level}"]
+    lines += ["Content-Type: text/plain; charset=utf-8", "", "Zustellung fehlgeschlagen."]
+    return "\n".join(lines).encode() + b"\n"
+
+
+def many_parts(count: int = 100_000) -> bytes:
+    """``count`` small text parts: about 3.8 MB for 100,000."""
+    part = b"--x\nContent-Type: text/plain\n\nTeil ok\n"
+    head = b"From: a@example.net\nTo: bounces@example.org\n"
+    head += b'Content-Type: multipart/mixed; boundary="x"\n\n'
+    return head + part * count + b"--x--\n"
+
+
+def huge(size: int = 50_000_000) -> bytes:
+    line = b"A" * 75 + b"\n"
+    head = b"From: a@example.net\nTo: bounces@example.org\nSubject: big\n\n"
+    return head + line * (size // len(line))
+
+
+def long_header(size: int = 100_000) -> bytes:
+    folded = "\n ".join(["Empfänger" * 8] * (size // 80))
+    return f"From: a@example.net\nTo: {UNSUBSCRIBE}\nX-Long: {folded}\n\nhi\n".encode()
+
+
+def malformed_headers(token: str) -> bytes:
+    """An unsubscribe request (the token in its subject) with broken headers around it: a
+    broken encoded word, an impossible date, a charset nobody knows, a NUL in a name."""
+    return (
+        b"From: =?utf-8?b?!!!kaputt?= <bo@example.com>\n"
+        b"To: " + UNSUBSCRIBE.encode() + b"\n"
+        b"Subject: unsubscribe-" + token.encode() + b"\n"
+        b"Date: Montag, 31. Februar 99999 25:61:61 +9999\n"
+        b'Content-Type: text/plain; charset="x-no-such-charset"; format=\n'
+        b"Content-Transfer-Encoding: quoted-printable\n"
+        b"X-Bad\x00Name: value\n"
+        b"no colon on this line\n"
+        b"\n" + "Bitte abmelden. Désinscription. 退会します。=ZZ=\n".encode()
+    )
+
+
+def not_utf8(token: str) -> bytes:
+    """An unsubscribe request in Shift_JIS and Latin-1, one header raw 8-bit, undeclared."""
+    body = f"配信を停止してください。\nunsubscribe-{token}\n".encode("shift_jis")
+    return (
+        b"From: cy@example.com\nTo: " + UNSUBSCRIBE.encode() + b"\n"
+        b"Subject: D\xe9sinscription, s'il vous pla\xeet\n"
+        b"Content-Type: text/plain; charset=shift_jis\n\n" + body
+    )
+
+
+# --- running `digest bounces` ----------------------------------------------------------------
+
+
+def setup(tmp_path: Path, **limits: object) -> tuple[Path, Config]:
+    path = tmp_path / "config.yaml"
+    bounces: dict[str, object] = {"maildir": str(tmp_path / "Maildir")}
+    if limits:
+        bounces["limits"] = limits
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "data_dir": "data",
+                "newsletter": {"bounce_address": BOUNCES, "unsubscribe_mailto": UNSUBSCRIBE},
+                "delivery": {"bounces": bounces},
+            }
+        ),
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    with open_database(config.store_path) as db:
+        store = SubscriberStore(db)
+        for email in ("ann@example.com", "bo@example.com", "cy@example.com"):
+            store.upsert(email)
+    return path, config
+
+
+def good_bounce(config: Config) -> bytes:
+    """A hard bounce for ann, by her VERP address: the message after the hostile one."""
+    with open_database(config.store_path) as db:
+        return dsn("ann@example.com", "5.1.1", to=verp(SubscriberStore(db), "ann@example.com"))
+
+
+def token(config: Config, email: str) -> str:
+    with open_database(config.store_path) as db:
+        found = SubscriberStore(db).by_email(email)
+    assert found is not None
+    return make_token(KEY, found.id, found.email)
+
+
+def digest_bounces(config_path: Path) -> Result:
+    runner = CliRunner(env={"DIGEST_SECRET": KEY.decode()})
+    return runner.invoke(main, ["--config", str(config_path), "bounces"])
+
+
+def states(config: Config) -> dict[str, str]:
+    with open_database(config.store_path) as db:
+        return {s.email: s.state for s in SubscriberStore(db).all()}
+
+
+def folder(maildir: Path, name: str) -> int:
+    box = mailbox.Maildir(str(maildir), create=False)
+    return len(box.get_folder(name)) if name in box.list_folders() else 0
+
+
+UNREADABLE = {
+    "500 nested comments in a header": nested_comments,
+    "1,000 nested message/rfc822 parts": nested_messages,
+    "1,000 nested multiparts": nested_multiparts,
+    "100,000 parts in 3.8 MB": many_parts,
+    "50 MB": huge,
+    "a header field of 100 KB": long_header,
+}
+
+
+@pytest.mark.parametrize("make", UNREADABLE.values(), ids=UNREADABLE.keys())
+def test_a_message_past_a_bound_is_set_aside_and_the_next_one_handled(
+    tmp_path: Path, make: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    config_path, config = setup(tmp_path)
+    assert callable(make)
+    hostile = make()
+    maildir = make_maildir(tmp_path / "Maildir", [hostile, good_bounce(config)])
+    result = digest_bounces(config_path)
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert "2 read, 1 handled, 0 left" in result.stdout, result.output
+    assert f"1 unreadable (moved to {UNREADABLE_FOLDER})" in result.stdout
+    # One warning line (the log goes to pytest's handler here, not to the runner's stderr).
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and f"moved to {UNREADABLE_FOLDER}: " in warnings[0], warnings
+    assert states(config)["ann@example.com"] == "suppressed"
+    # Set aside unchanged (renamed, never rewritten); the mailbox is empty for the next run.
+    box = mailbox.Maildir(str(maildir), create=False)
+    aside = box.get_folder(UNREADABLE_FOLDER)
+    assert [aside.get_bytes(k) for k in aside.iterkeys()] == [hostile]
+    assert folder(maildir, "digest-handled") == 1 and len(box) == 0
+    caplog.clear()
+    again = digest_bounces(config_path)
+    assert "0 read, 0 handled, 0 left" in again.stdout and not caplog.records, again.output
+
+
+def test_broken_and_foreign_text_is_still_read(tmp_path: Path) -> None:
+    config_path, config = setup(tmp_path)
+    messages = [
+        malformed_headers(token(config, "bo@example.com")),
+        not_utf8(token(config, "cy@example.com")),
+        b"\xff\xfe\x00\x01" * 500,  # no message at all: left for a person
+        good_bounce(config),
+    ]
+    make_maildir(tmp_path / "Maildir", messages)
+    result = digest_bounces(config_path)
+    assert result.exit_code == 0, result.output
+    assert "4 read, 3 handled, 1 left" in result.stdout and "unreadable" not in result.output
+    assert "2 unsubscribed, 1 suppressed" in result.stdout
+    assert states(config) == {
+        "ann@example.com": "suppressed",
+        "bo@example.com": "unsubscribed",
+        "cy@example.com": "unsubscribed",
+    }
+
+
+def test_the_bounds_are_configured(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # A tighter bound sets aside what the default lets through, named in its warning.
+    config_path, config = setup(tmp_path, depth=3, message_bytes=5_000, parts=6)
+    messages = [nested_messages(4), many_parts(6), huge(6_000), good_bounce(config)]
+    make_maildir(tmp_path / "Maildir", messages)
+    result = digest_bounces(config_path)
+    assert "4 read, 1 handled, 0 left" in result.stdout, result.output
+    assert "3 unreadable" in result.stdout
+    warnings = "\n".join(r.getMessage() for r in caplog.records)
+    assert "MIME parts nested more than 3 deep" in warnings
+    assert "more than 6 MIME parts" in warnings
+    assert "larger than 5,000 bytes" in warnings
+
+
+# --- the bounds themselves ---------------------------------------------------------------------
+
+
+def test_a_hundred_thousand_parts_are_never_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counting work, not time: the shape check stops at the part past the bound, a few
+    hundred lines into a message of 400,000, and the email package never sees it."""
+    parsed: list[int] = []
+    real = BytesParser.parsebytes
+
+    def counting(self: BytesParser, data: bytes, headersonly: bool = False) -> object:
+        parsed.append(len(data))
+        return real(self, data, headersonly)
+
+    monkeypatch.setattr(inbound_bounces.BytesParser, "parsebytes", counting)
+    data = many_parts()
+    assert 3_700_000 < len(data) < 3_900_000
+    with pytest.raises(UnreadableMail, match="more than 500 MIME parts") as raised:
+        read_report(data, UNSUBSCRIBE)
+    assert parsed == []
+    assert 0 < raised.value.line <= 4 * 501 + 5 < data.count(b"\n") // 100
+    # The largest message within the bounds is parsed once.
+    read_report(many_parts(499), UNSUBSCRIBE)
+    assert len(parsed) == 1
+
+
+def test_the_shape_of_a_real_report_is_within_the_bounds() -> None:
+    shape = check_shape(dsn("ann@example.com", "5.1.1", to=BOUNCES), MailLimits())
+    # multipart/report, its text, the delivery-status part with two blocks, the headers
+    assert (shape.parts, shape.depth) == (6, 1)
+
+
+@pytest.mark.parametrize(
+    ("make", "bound"),
+    [
+        (nested_messages, "MIME parts nested"),
+        (nested_multiparts, "MIME parts nested"),
+        (nested_comments, "header comments nested"),
+    ],
+)
+def test_nesting_at_the_bound_passes_and_one_more_does_not(make: object, bound: str) -> None:
+    assert callable(make)
+    limits = MailLimits(depth=16)
+    check_shape(make(16), limits)
+    with pytest.raises(UnreadableMail, match=bound):
+        check_shape(make(17), limits)
+
+
+def test_nested_comments_where_the_email_package_reads_headers_too() -> None:
+    """Header lines in a returned original (text/rfc822-headers), a delivery-status block
+    and a folded field are checked like the message's own headers."""
+    deep = "(" * 40 + "x" + ")" * 40
+    returned = dsn("ann@example.com", "5.1.1", to=BOUNCES, returned=f"Cc: {deep} <a@b.org>\n")
+    folded = f"From: a@example.net\nTo: {'(' * 10}\n {'(' * 10}x{')' * 20} b@c.org\n\nhi\n"
+    status = dsn("ann@example.com", "5.1.1", to=BOUNCES).replace(
+        b"Action: failed", f"Action: failed {deep}".encode()
+    )
+    for data in (returned, folded.encode(), status):
+        with pytest.raises(UnreadableMail, match="header comments nested more than 16"):
+            read_report(data, UNSUBSCRIBE)
+    assert comment_depth(b'"((((" (a (b) \\( c)') == 2
+
+
+def test_a_library_failing_on_one_message_sets_it_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digest.pipeline import bounces as pipeline_bounces
+
+    from .test_bounces import run
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise ZeroDivisionError("a detector's bug")
+
+    config = make_config(tmp_path)
+    with open_database(tmp_path / "store.sqlite3") as db:
+        SubscriberStore(db).upsert("ann@example.com")
+        box = make_maildir(tmp_path / "Maildir", [b"From: a@b.org\n\nhi\n"])
+        monkeypatch.setattr(pipeline_bounces, "read_report", broken)
+        report = run(config, db, box)
+    assert (report.read, report.unreadable, report.left) == (1, 1, 0)
+    assert folder(box, UNREADABLE_FOLDER) == 1
+
+
+# --- bounce handling as a whole ----------------------------------------------------------------
+
+
+def test_a_mailbox_that_fails_is_one_warning_and_the_daily_job_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = make_config(tmp_path, maildir=str(tmp_path / "no-such-Maildir"))
+    lines: list[str] = []
+    with open_database(tmp_path / "store.sqlite3") as db, caplog.at_level(logging.WARNING):
+        daily._bounces_first(config, db, KEY, lambda s, d, t, detail: lines.append(detail))
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "not a Maildir" in warnings[0].getMessage()
+    assert len(lines) == 1 and lines[0].startswith("0 read, 0 handled, 0 left")
+    assert lines[0].endswith("; 1 mailbox not read to the end")
+    # An IMAP mailbox without its password: the same, not a configuration error.
+    imap = replace(
+        config,
+        delivery=replace(
+            config.delivery,
+            bounces=replace(
+                config.delivery.bounces,
+                maildir=None,
+                imap=replace(
+                    config.delivery.bounces.imap,
+                    host="127.0.0.1",
+                    port=9,
+                    password_env="DIGEST_TEST_NO_SUCH_PASSWORD",
+                ),
+            ),
+        ),
+    )
+    caplog.clear()
+    with open_database(tmp_path / "store.sqlite3") as db, caplog.at_level(logging.WARNING):
+        daily._bounces_first(imap, db, KEY, None)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
+        "bounce handling stopped for imaps://127.0.0.1:9/INBOX: $DIGEST_TEST_NO_SUCH_PASSWORD"
+        " is not set: it holds the IMAP password of delivery.bounces.imap"
+    ]
+
+
+@pytest.mark.slow
+def test_an_imap_mailbox_sets_aside_too_and_never_fetches_a_message_too_large(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import imaplib
+
+    from .dovecot_instance import PASSWORD, USER, dovecot_instance, hand_to_nobody
+
+    commands: list[tuple[str, ...]] = []
+    real_uid = imaplib.IMAP4.uid
+
+    def recording(self: imaplib.IMAP4, command: str, *args: str) -> object:
+        commands.append((command, *args))
+        return real_uid(self, command, *args)
+
+    monkeypatch.setattr(imaplib.IMAP4, "uid", recording)
+    with dovecot_instance() as imap:
+        config_path = tmp_path / "config.yaml"
+        options = {"host": "127.0.0.1", "port": imap.port, "username": USER,
+                   "ca_file": str(imap.ca_file), "timeout": 20}  # fmt: skip
+        config_path.write_text(
+            yaml.safe_dump(
+                {
+                    "data_dir": "data",
+                    "newsletter": {"bounce_address": BOUNCES, "unsubscribe_mailto": UNSUBSCRIBE},
+                    "delivery": {"bounces": {"imap": options, "limits": {"message_bytes": 50_000}}},
+                }
+            ),
+            encoding="utf-8",
+        )
+        config = load_config(config_path)
+        with open_database(config.store_path) as db:
+            SubscriberStore(db).upsert("ann@example.com")
+        make_maildir(imap.maildir, [nested_messages(), huge(60_000), good_bounce(config)])
+        hand_to_nobody(imap.maildir)
+        runner = CliRunner(env={"DIGEST_SECRET": KEY.decode(), "DIGEST_IMAP_PASSWORD": PASSWORD})
+        result = runner.invoke(main, ["--config", str(config_path), "bounces"])
+        assert result.exit_code == 0, result.output
+        assert "3 read, 1 handled, 0 left" in result.stdout, result.output
+        assert "2 unreadable (moved to digest-unreadable)" in result.stdout
+        assert states(config)["ann@example.com"] == "suppressed"
+        assert folder(imap.maildir, UNREADABLE_FOLDER) == 2
+        assert folder(imap.maildir, "digest-handled") == 1
+        # Sizes asked for all three; the bodies of the two within the bound only.
+        fetched = [c for c in commands if c[0] == "FETCH"]
+        assert sum("(RFC822.SIZE)" in c for c in fetched) == 3
+        assert sum("(BODY.PEEK[])" in c for c in fetched) == 2
