@@ -182,9 +182,11 @@ def test_a_hundred_thousand_parts_are_never_parsed(monkeypatch: pytest.MonkeyPat
         read_report(data, UNSUBSCRIBE)
     assert parsed == []
     assert 0 < raised.value.line <= 4 * 501 + 5 < data.count(b"\n") // 100
-    # The largest message within the bounds is parsed once.
-    read_report(many_parts(499), UNSUBSCRIBE)
-    assert len(parsed) == 1
+    # The largest message within the bounds is parsed: whole, then its first 256 KB (all
+    # of its 19 KB) for the bounce detectors, as it has no Return-Path.
+    within = many_parts(499)
+    read_report(within, UNSUBSCRIBE)
+    assert parsed == [len(within), len(within)]
 
 
 def test_the_shape_of_a_real_report_is_within_the_bounds() -> None:
@@ -331,3 +333,37 @@ def test_an_imap_mailbox_sets_aside_too_and_never_fetches_a_message_too_large(
         fetched = [c for c in commands if c[0] == "FETCH"]
         assert sum("(RFC822.SIZE)" in c for c in fetched) == 3
         assert sum("(BODY.PEEK[])" in c for c in fetched) == 2
+
+
+def test_the_bounce_detectors_get_the_start_of_a_large_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """flufl.bounce scans every line (half a second a megabyte): a bounce of 9 MB costs
+    it the first 256 KB, counted in what it is handed, not timed."""
+    from email.message import Message
+
+    import flufl.bounce
+
+    handed: list[int] = []
+    real = flufl.bounce.all_failures
+
+    def counting(message: Message) -> object:
+        handed.append(len(message.as_bytes()))
+        return real(message)
+
+    monkeypatch.setattr(flufl.bounce, "all_failures", counting)
+    text = "Mail delivery failed: returning message to sender. Zustellung gescheitert.\n"
+    data = huge(9_000_000).replace(b"From: a@example.net", b"From: MAILER-DAEMON@mx.example")
+    data = data.replace(b"Subject: big\n\n", b"Subject: big\n\n" + text.encode())
+    assert read_report(data, UNSUBSCRIBE).kind == "other"
+    assert len(handed) == 1 and handed[0] <= inbound_bounces.MAX_DETECTOR_BYTES + 100
+
+
+def test_the_time_bound_is_checked_as_the_lines_are_read() -> None:
+    import time
+
+    data = many_parts(300)  # within every other bound: 1,200 lines
+    assert check_shape(data, MailLimits()).parts == 301
+    with pytest.raises(UnreadableMail, match="not read within 1 s") as raised:
+        check_shape(data, MailLimits(), deadline=time.monotonic() - 1)
+    assert raised.value.line == 512  # the first look at the clock

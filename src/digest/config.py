@@ -211,7 +211,7 @@ class MailLimits:
     depth: int = 16  # nested MIME entities (multipart, message/*); nested header comments
     parts: int = 500  # MIME parts and delivery-status blocks in one message
     header_bytes: int = 64_000  # one header field, its folded lines together
-    seconds: float = 2.0  # reading one message (checked between its stages)
+    seconds: float = 1.0  # reading one message (checked as it goes and between stages)
 
 
 @dataclass(frozen=True)

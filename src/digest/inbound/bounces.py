@@ -53,6 +53,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# The start of a message that flufl.bounce's detectors get: they scan every line with
+# a dozen patterns (half a second a megabyte); a bounce says what failed at its top.
+MAX_DETECTOR_BYTES = 256_000
 MAX_SCAN_CHARS = 200_000  # text of a returned original (or a request) searched for tokens
 MAX_ORIGINAL_IDS = 10  # Message-IDs of returned originals kept from one report
 ReportKind = Literal["bounce", "delayed", "complaint", "unsubscribe", "other"]
@@ -178,10 +181,13 @@ def _from_dsn(message: Message) -> tuple[ReportKind, tuple[Failure, ...]] | None
     return None
 
 
-def _from_flufl(message: Message) -> tuple[Failure, ...]:
+def _from_flufl(data: bytes) -> tuple[Failure, ...]:
+    """The failures flufl.bounce finds in the first ``MAX_DETECTOR_BYTES`` of ``data`` (a
+    prefix of a message within the bounds parses like the message, cut short)."""
     # Deferred: flufl.bounce imports its 17 detectors; only `digest bounces` needs them.
     from flufl.bounce import all_failures
 
+    message = BytesParser(policy=policy.compat32).parsebytes(data[:MAX_DETECTOR_BYTES])
     try:
         temporary, permanent = all_failures(message)
     except Exception as exc:  # a heuristic detector choking on a strange message
@@ -336,7 +342,7 @@ def read_report(
     check_shape(data, limits, deadline=deadline)
     try:
         message = BytesParser(policy=policy.compat32).parsebytes(data)
-        report = _read(message, unsubscribe_address, authserv_id)
+        report = _read(message, data, unsubscribe_address, authserv_id)
     except RecursionError as exc:  # a structure the shape check did not foresee
         raise UnreadableMail("nested too deep for the email package") from exc
     except (LookupError, ValueError, TypeError, IndexError) as exc:
@@ -346,7 +352,9 @@ def read_report(
     return report
 
 
-def _read(message: Message, unsubscribe_address: str, authserv_id: str | None) -> MailReport:
+def _read(
+    message: Message, data: bytes, unsubscribe_address: str, authserv_id: str | None
+) -> MailReport:
     recipients = tuple(
         dict.fromkeys(
             _addresses([str(v) for h in _RECIPIENT_HEADERS for v in message.get_all(h, [])])
@@ -412,7 +420,7 @@ def _read(message: Message, unsubscribe_address: str, authserv_id: str | None) -
             automatic=automatic,
             authenticated=bool(sender) and _authenticated(message, sender[0], authserv_id),
         )
-    failures = _from_flufl(message) if _looks_like_bounce(message) else ()
+    failures = _from_flufl(data) if _looks_like_bounce(message) else ()
     if failures:
         tokens, ids = _evidence(message)
         return MailReport(
