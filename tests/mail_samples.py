@@ -97,3 +97,15 @@ def delay_notice() -> bytes:
         "Final-Recipient: rfc822; ann@example.com\nAction: delayed\nStatus: 4.4.7\n"
         "--r--\n"
     ).encode()
+
+
+def nested_digests(depth: int, comments: int = 2) -> bytes:
+    """``depth`` multipart/digest parts, each holding one part with no Content-Type (so a
+    message, RFC 2046 5.1.5), which is the next digest: twice ``depth`` nested. The
+    innermost message's From has ``comments`` nested comments."""
+    lines = ["From: digest@example.net", "To: bounces@example.org", "Subject: Sammelmail"]
+    for level in range(depth):
+        lines += [f'Content-Type: multipart/digest; boundary="d{level}"', "", f"--d{level}", ""]
+    name = "(" * comments + "Åsa" + ")" * comments
+    lines += [f"From: {name} <asa@example.org>", "", "Hej."]
+    return "\n".join(lines).encode() + b"\n"

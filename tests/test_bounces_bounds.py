@@ -31,6 +31,7 @@ from .mail_samples import (
     malformed_headers,
     many_parts,
     nested_comments,
+    nested_digests,
     nested_messages,
     nested_multiparts,
     not_utf8,
@@ -367,3 +368,48 @@ def test_the_time_bound_is_checked_as_the_lines_are_read() -> None:
     with pytest.raises(UnreadableMail, match="not read within 1 s") as raised:
         check_shape(data, MailLimits(), deadline=time.monotonic() - 1)
     assert raised.value.line == 512  # the first look at the clock
+
+
+def _depth_and_parts(data: bytes) -> tuple[int, int]:
+    """The nesting and the parts of what the email package makes of ``data`` (walked
+    without recursion; a delivery-status part's blocks count as parts)."""
+    from email import policy
+    from email.message import Message
+
+    message = BytesParser(policy=policy.compat32).parsebytes(data)
+    deepest, parts = 0, 0
+    stack: list[tuple[Message, int]] = [(message, 0)]
+    while stack:
+        part, depth = stack.pop()
+        deepest, parts = max(deepest, depth), parts + 1
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            status = part.get_content_type() == "message/delivery-status"
+            stack += [(p, depth if status else depth + 1) for p in payload]
+    return deepest, parts
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        dsn("ann@example.com", "5.1.1", to=BOUNCES),
+        nested_messages(7),
+        nested_multiparts(7),
+        nested_digests(4),
+        many_parts(30),
+        malformed_headers("1.AAAAAAAAAAAAAAAAAAAAAAAA"),
+    ],
+    ids=["dsn", "messages", "multiparts", "digests", "parts", "malformed"],
+)
+def test_the_shape_check_sees_the_structure_the_email_package_builds(data: bytes) -> None:
+    shape = check_shape(data, MailLimits())
+    assert (shape.depth, shape.parts) == _depth_and_parts(data)
+
+
+def test_parts_of_a_digest_are_messages() -> None:
+    assert check_shape(nested_digests(8), MailLimits()).depth == 16
+    with pytest.raises(UnreadableMail, match="MIME parts nested more than 16 deep"):
+        check_shape(nested_digests(9), MailLimits())
+    # The header of the innermost message is checked as a header.
+    with pytest.raises(UnreadableMail, match="header comments nested more than 16 deep"):
+        check_shape(nested_digests(2, comments=17), MailLimits())

@@ -55,10 +55,12 @@ class MailShape:
 
 @dataclass
 class _Frame:
-    """An open multipart: its delimiter line's prefix and the depth of the multipart."""
+    """An open multipart: its delimiter line's prefix, the depth of the multipart, and
+    whether it is a multipart/digest (whose parts are messages unless they say else)."""
 
     delimiter: bytes
     depth: int
+    digest: bool
 
 
 class _Comments:
@@ -119,6 +121,7 @@ class _Walk:
         # as an entity); "blocks": the header blocks of message/delivery-status.
         self.mode = "headers"
         self.header: list[bytes] = []  # the current entity's header lines
+        self.digest_part = False  # the current entity is a part of a multipart/digest
         self.field = 0  # length of the header field being read
         self.comments = _Comments()  # and the nesting of its comments
 
@@ -147,7 +150,7 @@ class _Walk:
         if self.parts > self.limits.parts:
             raise self.fail(f"more than {self.limits.parts:,} MIME parts")
 
-    def enter(self, depth: int) -> None:
+    def enter(self, depth: int, *, digest_part: bool = False) -> None:
         """Start the headers of an entity ``depth`` deep."""
         if depth > self.limits.depth:
             raise self.fail(f"MIME parts nested more than {self.limits.depth} deep")
@@ -156,6 +159,7 @@ class _Walk:
         self.mode = "headers"
         self.header = []
         self.field = 0
+        self.digest_part = digest_part
 
     def delimiter(self, line: bytes) -> bool:
         """Whether ``line`` is a delimiter of an open multipart (the innermost first, as
@@ -176,7 +180,7 @@ class _Walk:
                 self.depth = frame.depth
                 self.mode = "body"
             else:
-                self.enter(frame.depth + 1)
+                self.enter(frame.depth + 1, digest_part=frame.digest)
             return True
         return False
 
@@ -187,16 +191,18 @@ class _Walk:
             b"".join(self.header).decode("ascii", "surrogateescape")
         )
         kind = entity.get_content_type()
+        if self.digest_part and entity.get("content-type") is None:
+            kind = "message/rfc822"  # the default in a multipart/digest (RFC 2046 5.1.5)
         self.header = []
         self.field = 0
         if kind == "message/delivery-status":
             self.mode = "blocks"
-        elif entity.get_content_maintype() == "message":
+        elif kind.startswith("message/"):
             self.enter(self.depth + 1)  # an enclosed message: its headers follow at once
         elif entity.get_content_maintype() == "multipart" and entity.get_boundary():
             boundary = str(entity.get_boundary())
             delimiter = b"--" + boundary.encode("ascii", "surrogateescape").rstrip(b" \t")
-            self.frames.append(_Frame(delimiter, self.depth))
+            self.frames.append(_Frame(delimiter, self.depth, kind == "multipart/digest"))
             self.mode = "body"  # the preamble, until the first delimiter
         elif kind == "text/rfc822-headers":
             self.mode = "header-text"
