@@ -216,8 +216,7 @@ def _act(
         if bounces.record(
             subscriber.id, message_key, "unsubscribe", "mailto", when,
             half_life_days=options.soft_half_life_days,
-        ) is not None and subscriber.state == "active":  # fmt: skip
-            store.set_state(subscriber.id, "unsubscribed")
+        ) is not None and store.unsubscribe(subscriber.id):  # fmt: skip
             counts.unsubscribed += 1
         return
     # A bounce: with a VERP address every failure is this subscriber's (a forwarder may

@@ -205,7 +205,7 @@ def create_app(
                 " Unsubscribe button.</p>",
                 400,
             )
-        if store.set_state(found.id, "unsubscribed"):
+        if store.unsubscribe(found.id):
             log.info("subscriber %d unsubscribed", found.id)
         return _page(
             "Unsubscribed",

@@ -115,8 +115,8 @@ def preferences_routes(config: Config, db: Database, key: bytes) -> list[Route]:
         if fields is None:
             return respond(t("prefs_title"), f"<p>{html.escape(t('bad_request'))}</p>", 400)
         if fields.get("action") == "unsubscribe" or "List-Unsubscribe" in fields:
-            store.set_state(found.id, "unsubscribed")
-            log.info("subscriber %d unsubscribed on the preferences page", found.id)
+            if store.unsubscribe(found.id):
+                log.info("subscriber %d unsubscribed on the preferences page", found.id)
             body = f"<p>{html.escape(t('unsubscribed', email=found.email))}</p>"
             return respond(t("prefs_title"), body)
         if found.state != "active":
