@@ -413,3 +413,29 @@ def test_parts_of_a_digest_are_messages() -> None:
     # The header of the innermost message is checked as a header.
     with pytest.raises(UnreadableMail, match="header comments nested more than 16 deep"):
         check_shape(nested_digests(2, comments=17), MailLimits())
+
+
+def test_the_maildir_moves_files_as_they_are(tmp_path: Path) -> None:
+    """A message read before (in cur/, flagged seen) keeps its file name and flags when
+    moved aside, and one over the byte bound is handed out without its bytes."""
+    from digest.inbound.mailbox import MaildirSource
+
+    box = mailbox.Maildir(str(tmp_path / "Maildir"), create=True)
+    seen = mailbox.MaildirMessage(b"From: a@example.net\n\nGelesen.\n")
+    seen.set_subdir("cur")
+    seen.set_flags("S")
+    seen_key = box.add(seen)
+    big_key = box.add(b"From: a@example.net\n\n" + b"x" * 5_000)
+    source = MaildirSource(tmp_path / "Maildir", "digest-handled", max_bytes=1_000)
+    mails = {m.key: m for m in source.messages()}
+    assert mails[big_key].data is None and mails[big_key].size == 5_021
+    assert mails[seen_key].data == b"From: a@example.net\n\nGelesen.\n"
+    source.move_aside(seen_key)
+    source.move_aside(big_key, UNREADABLE_FOLDER)
+    source.close()
+    handled = tmp_path / "Maildir" / ".digest-handled" / "cur"
+    assert [p.name for p in handled.iterdir()] == [f"{seen_key}:2,S"]
+    assert [p.name for p in (tmp_path / "Maildir" / f".{UNREADABLE_FOLDER}" / "new").iterdir()] == [
+        big_key
+    ]
+    assert len(mailbox.Maildir(str(tmp_path / "Maildir"), create=False)) == 0

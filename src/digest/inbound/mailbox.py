@@ -83,6 +83,7 @@ class MaildirSource:
         except OSError as exc:
             raise DeliveryError(f"{self.path}: cannot open the Maildir ({exc})") from exc
         self._folders: set[str] = set()  # the subfolders known to exist
+        self._files: dict[str, Path] = {}  # message key -> its file, listed once
 
     def messages(self) -> Iterator[InboundMail]:
         try:
@@ -92,25 +93,25 @@ class MaildirSource:
         for key in keys:
             try:
                 with self._box.get_file(key) as handle:
-                    data = handle.read(self.max_bytes + 1)
+                    handle.seek(0, os.SEEK_END)
+                    size = handle.tell()
+                    handle.seek(0)
+                    data = handle.read() if size <= self.max_bytes else None
             except (KeyError, OSError) as exc:  # gone meanwhile (another reader), unreadable
                 log.warning("%s: skipped message %s: %s", self.path, key, exc)
                 continue
-            if len(data) > self.max_bytes:
-                yield InboundMail(key, None, len(data))
-            else:
-                yield InboundMail(key, data, len(data))
+            yield InboundMail(key, data, size)
 
     def _file_of(self, key: str) -> Path:
-        """The file of message ``key``: ``new/<key>`` or ``cur/<key>:2,<flags>``."""
-        for sub in ("new", "cur"):
-            folder = self.path / sub
-            if (folder / key).is_file():
-                return folder / key
-            for name in os.listdir(folder):
-                if name.startswith(key + self._box.colon):
-                    return folder / name
-        raise KeyError(key)
+        """The file of message ``key``: ``new/<key>`` or ``cur/<key>:2,<flags>`` (the
+        folders listed once, again for a message that arrived since)."""
+        if key not in self._files:
+            for sub in ("new", "cur"):
+                for name in os.listdir(self.path / sub):
+                    self._files[name.partition(self._box.colon)[0]] = self.path / sub / name
+        if key not in self._files:
+            raise KeyError(key)
+        return self._files.pop(key)
 
     def move_aside(self, key: str, folder: str | None = None) -> None:
         """Move message ``key`` into ``folder`` (the handled folder by default) by renaming
