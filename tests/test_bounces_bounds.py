@@ -439,3 +439,30 @@ def test_the_maildir_moves_files_as_they_are(tmp_path: Path) -> None:
         big_key
     ]
     assert len(mailbox.Maildir(str(tmp_path / "Maildir"), create=False)) == 0
+
+
+def test_a_store_that_fails_is_one_warning_unless_strict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sqlite3
+
+    from digest.errors import DeliveryError
+    from digest.inbound.mailbox import MaildirSource
+    from digest.pipeline.bounces import process_bounces
+    from digest.store.bounces import BounceStore
+
+    def locked(*args: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    config = make_config(tmp_path)
+    box = make_maildir(tmp_path / "Maildir", [dsn("ann@example.com", "5.1.1", to=BOUNCES)])
+    monkeypatch.setattr(BounceStore, "handled", locked)
+    with open_database(tmp_path / "store.sqlite3") as db, caplog.at_level(logging.WARNING):
+        report = process_bounces(config, db, KEY, [MaildirSource(box, "digest-handled")])
+        assert report.failures == ["OperationalError: database is locked"]
+        assert [r.getMessage() for r in caplog.records] == [
+            f"bounce handling stopped for {box}: OperationalError: database is locked"
+        ]
+        with pytest.raises(DeliveryError, match=f"^{box}: OperationalError: database is locked"):
+            process_bounces(config, db, KEY, [MaildirSource(box, "digest-handled")], strict=True)
+    assert len(mailbox.Maildir(str(box), create=False)) == 1  # nothing moved, nothing lost

@@ -381,11 +381,11 @@ def process_bounces(
             # The daily job must send whatever befell the mailbox: a mailbox that cannot be
             # read is a warning with its cause, here and in `failures`, not a stop.
             known = isinstance(exc, DigestError)
-            cause = str(exc) if known else f"{source.name}: {type(exc).__name__}: {exc}"
+            cause = str(exc) if known else f"{type(exc).__name__}: {exc}"
             if strict and known:
                 raise
             if strict:
-                raise DeliveryError(cause) from exc
+                raise DeliveryError(f"{source.name}: {cause}") from exc
             report.failures.append(cause)
             log.warning("bounce handling stopped for %s: %s", source.name, cause)
         finally:
