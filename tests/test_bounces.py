@@ -445,7 +445,7 @@ def test_evidence_in_the_returned_original_identifies_the_subscriber(
 
 
 def test_complaint_suppresses_and_mailto_unsubscribes(tmp_path: Path, db: Database) -> None:
-    config = make_config(tmp_path)
+    config = make_config(tmp_path, authserv_id="mx.example.org")
     store = SubscriberStore(db)
     for email in ("gil@example.com", "hal@example.com", "ida@example.com", "jo@example.com"):
         store.upsert(email)

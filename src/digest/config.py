@@ -40,6 +40,7 @@ __all__ = [
     "EditionOptions",
     "EncoderOptions",
     "ImapOptions",
+    "MailLimits",
     "NewsletterOptions",
     "RankOptions",
     "RankWeights",
@@ -203,10 +204,26 @@ class ImapOptions:
 
 
 @dataclass(frozen=True)
+class MailLimits:
+    """Bounds on reading one message of the bounce mailbox; a message past any of them is
+    moved to the ``digest-unreadable`` folder unread."""
+
+    message_bytes: int = 10_000_000  # the whole message as received
+    depth: int = 16  # nested MIME entities (multipart, message/*); nested header comments
+    parts: int = 500  # MIME parts and delivery-status blocks in one message
+    header_bytes: int = 64_000  # one header field, its folded lines together
+    seconds: float = 1.0  # reading one message (checked as it goes and between stages)
+
+
+@dataclass(frozen=True)
 class BounceOptions:
     maildir: str | None = None  # a Maildir that bounces, complaints and unsubscribes reach
     imap: ImapOptions = field(default_factory=ImapOptions)
     handled_folder: str = "digest-handled"  # where handled messages are moved
+    # The authserv-id (RFC 8601) of the relay that receives the unsubscribe mail: only its
+    # Authentication-Results count for a mail by From address alone. None: never.
+    authserv_id: str | None = None
+    limits: MailLimits = field(default_factory=MailLimits)
     hard_limit: int = 1  # hard bounces (5.1.x, 5.2.1, ...) that suppress an address
     soft_threshold: float = 3.0  # a decaying soft-bounce score that suppresses
     soft_half_life_days: float = 7.0
@@ -566,6 +583,11 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("delivery.bounces.soft_half_life_days", 0.1, _NO_LIMIT),
     ("delivery.bounces.imap.port", 1, 65535),
     ("delivery.bounces.imap.timeout", 0.1, _NO_LIMIT),
+    ("delivery.bounces.limits.message_bytes", 1_000, 1_000_000_000),
+    ("delivery.bounces.limits.depth", 2, 100),
+    ("delivery.bounces.limits.parts", 1, 100_000),
+    ("delivery.bounces.limits.header_bytes", 1_000, 10_000_000),
+    ("delivery.bounces.limits.seconds", 0.1, 3600),
     ("delivery.smtp.timeout", 0.1, _NO_LIMIT),
     ("server.port", 1, 65535),
     ("distributed.send_batch", 1, 1_000_000),

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from tests import mail_samples
 from tests.hostile.harness import Case
 
 BODY = (
@@ -51,6 +52,18 @@ def _cut(words: str, word: str, limit: int = 300) -> str:
     """What a title of repeated ``word`` becomes: cut at the last space within the limit."""
     head = words[: limit - 1]
     return head[: head.rfind(" ")] + "…" if " " in head else head + "…"
+
+
+FORGED_TOKEN = "1.AAAAAAAAAAAAAAAAAAAAAAAA"  # the form of a token, signed by nobody
+
+
+def _unreadable(reason: str) -> str:
+    """The ``digest bounces`` output when the hostile message is set aside and the good
+    one after it handled: the summary, then the one warning line naming the bound."""
+    return (
+        r"2 read, 1 handled, 0 left: .*, 1 unreadable \(moved to digest-unreadable\)\n"
+        r"WARNING digest\.pipeline\.bounces: \S+: message \S+ moved to digest-unreadable: " + reason
+    )
 
 
 def _first_words(text: str) -> Callable[[dict[str, object]], bool]:
@@ -767,6 +780,68 @@ CASES: tuple[Case, ...] = (
         make=_writer("ok.url", lambda: ""),
         source={"location": "{server}/feed.xml", "allow_private": True},
         match="1 read, 1 new",
+    ),
+    # --- the bounce mailbox: the hostile message, then a good one -------------------------
+    Case(
+        "mail header of 500 nested comments",
+        "bounces",
+        "accept",
+        make=_writer("comments.eml", mail_samples.nested_comments),
+        match=_unreadable("header comments nested more than 16 deep"),
+    ),
+    Case(
+        "mail of 1,000 nested message/rfc822 parts",
+        "bounces",
+        "accept",
+        make=_writer("rfc822.eml", mail_samples.nested_messages),
+        match=_unreadable("MIME parts nested more than 16 deep"),
+    ),
+    Case(
+        "mail of 1,000 nested multiparts",
+        "bounces",
+        "accept",
+        make=_writer("multiparts.eml", mail_samples.nested_multiparts),
+        match=_unreadable("MIME parts nested more than 16 deep"),
+    ),
+    Case(
+        "mail of 100,000 parts in 3.8 MB",
+        "bounces",
+        "accept",
+        make=_writer("parts.eml", mail_samples.many_parts),
+        match=_unreadable("more than 500 MIME parts"),
+    ),
+    Case(
+        "mail of 50 MB",
+        "bounces",
+        "accept",
+        make=_writer("huge.eml", mail_samples.huge),
+        match=_unreadable("larger than 10,000,000 bytes"),
+    ),
+    Case(
+        "mail header field of 100 KB",
+        "bounces",
+        "accept",
+        make=_writer("long-header.eml", mail_samples.long_header),
+        match=_unreadable("a header field longer than 64,000 bytes"),
+    ),
+    Case(
+        "mail with malformed headers",
+        "bounces",
+        "accept",
+        # An unsubscribe request with a token that verifies for nobody: read, and left.
+        make=_writer(
+            "malformed.eml", lambda: mail_samples.malformed_headers("1.AAAAAAAAAAAAAAAAAAAAAAAA")
+        ),
+        match=r"2 read, 1 handled, 1 left: 0 hard and 0 soft bounces",
+        absent=("unreadable", "WARNING"),
+    ),
+    Case(
+        "mail not in UTF-8",
+        "bounces",
+        "accept",
+        make=_writer("not-utf8.eml", lambda: mail_samples.not_utf8(FORGED_TOKEN)),
+        match=r"2 read, 1 handled, 1 left: 0 hard and 0 soft bounces",
+        absent=("unreadable", "WARNING"),
     ),
 )
 

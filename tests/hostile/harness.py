@@ -38,8 +38,10 @@ import yaml
 
 # Imported once here, before any fork: each case's child then starts at once.
 from digest.cli import main as digest_main
+from tests.mail_samples import UNSUBSCRIBE, delay_notice
 
 CASES = Path(__file__).resolve().parent / "cases"
+BOUNCE_SECRET_ENV = "DIGEST_HOSTILE_CORPUS_SECRET"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 TIME_LIMIT = 30.0  # seconds a case may run before it counts as a hang
@@ -56,8 +58,9 @@ class Case:
     ``command`` is how it is read: ``read`` (``digest read FILE --json``), ``read-text``
     (``--kind text``), ``ingest`` (a config with the file as a source, ``digest ingest``),
     ``config`` (the file is the config, ``digest --config FILE articles``), ``import``
-    (``digest subscribers import FILE``), or ``argv`` (``args`` as given, ``{server}``
-    replaced by the loopback test server's address).
+    (``digest subscribers import FILE``), ``bounces`` (the file is a message in a Maildir,
+    followed by a good delay notice, ``digest bounces``), or ``argv`` (``args`` as given,
+    ``{server}`` replaced by the loopback test server's address).
 
     ``expect``: ``error`` (exit status 1 or 2 and a one-line error), ``skip`` (a warning or
     refused row, the rest goes on), ``accept`` (articles read, ``title`` and ``check`` hold),
@@ -208,11 +211,37 @@ def _argv(case: Case, work: Path, server: str) -> list[str]:
     if case.command == "import":
         config.write_text(yaml.safe_dump(base), encoding="utf-8")
         return ["--config", str(config), "subscribers", "import", str(path)]
+    if case.command == "bounces":
+        assert path is not None
+        _bounce_maildir(work / "Maildir", path)
+        bounces = {"maildir": str(work / "Maildir")}
+        newsletter = {"bounce_address": "bounces@example.org", "unsubscribe_mailto": UNSUBSCRIBE}
+        # A secret of the corpus's own: signed links need one, and the tests' environment
+        # is left as it is.
+        os.environ.setdefault(BOUNCE_SECRET_ENV, "hostile-corpus-secret-0123456789")
+        settings = {
+            **base,
+            "newsletter": newsletter,
+            "server": {"secret_env": BOUNCE_SECRET_ENV},
+            "delivery": {"bounces": bounces},
+        }
+        config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+        return ["--config", str(config), "bounces"]
     if case.command == "argv":
         config.write_text(yaml.safe_dump(base), encoding="utf-8")
         port = server.rsplit(":", 1)[1]
         return [a.replace("{server}", server).replace("{port}", port) for a in case.args]
     raise ValueError(f"unknown command {case.command!r}")
+
+
+def _bounce_maildir(folder: Path, hostile: Path) -> None:
+    """A Maildir holding the hostile message, then a good one (a delay notice, which is
+    handled without a subscriber): the good one must still be handled."""
+    for sub in ("tmp", "new", "cur"):
+        (folder / sub).mkdir(parents=True)
+    # Maildir reads its messages in name order: the hostile one first.
+    shutil.copyfile(hostile, folder / "new" / "1000000000.M1P1.hostile")
+    (folder / "new" / "1000000001.M1P1.good").write_bytes(delay_notice())
 
 
 def _vm_size() -> int:

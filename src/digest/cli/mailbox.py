@@ -31,7 +31,7 @@ def bounces_command(config: Config, maildir: Path | None, imap: bool | None) -> 
     key = secret_key(config.server.secret_env)
     sources = mail_sources(config, maildir=None if maildir is None else str(maildir), imap=imap)
     with open_store(config) as db:
-        report = process_bounces(config, db, key, sources)
+        report = process_bounces(config, db, key, sources, strict=True)
     for address in report.suppressed:
         click.echo(f"suppressed: {address}")
     click.echo(report.summary())

@@ -16,14 +16,20 @@ what it says; ``digest.pipeline.bounces`` decides what to do with it.
   only on that): the signed tokens and the ``Message-ID`` found in the *returned
   original* (``message/rfc822`` or ``text/rfc822-headers`` parts: our
   ``List-Unsubscribe`` and footer links carry tokens), and for a mail to the unsubscribe
-  address whether the relay's ``Authentication-Results`` (the topmost one, RFC 8601)
-  says DKIM, SPF or DMARC passed for the ``From`` address's domain.
+  address whether the receiving relay's ``Authentication-Results`` says DKIM, SPF or
+  DMARC passed for the ``From`` address's domain: only the topmost header(s) carrying the
+  configured authserv-id (RFC 8601) are read, and without one nothing is.
+- Every message is read under the bounds of ``MailLimits``: ``digest.inbound.shape``
+  checks its size and structure line by line first; a message past a bound, or one the
+  email package fails on, raises ``UnreadableMail``.
 """
 
 from __future__ import annotations
 
+import codecs
 import logging
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,18 +39,23 @@ from email.parser import BytesParser, HeaderParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from typing import Literal
 
+from digest.config import MailLimits
+from digest.inbound.shape import UnreadableMail, check_shape
+
 __all__ = [
-    "MAX_MAIL_BYTES",
     "Failure",
     "MailReport",
+    "UnreadableMail",
+    "authserv_id_of",
     "bounce_kind",
     "read_report",
 ]
 
 log = logging.getLogger(__name__)
 
-MAX_MAIL_BYTES = 10_000_000  # a returned message larger than this is left for a person
-MAX_PARTS = 200  # MIME parts looked at in one message
+# The start of a message that flufl.bounce's detectors get: they scan every line with
+# a dozen patterns (half a second a megabyte); a bounce says what failed at its top.
+MAX_DETECTOR_BYTES = 256_000
 MAX_SCAN_CHARS = 200_000  # text of a returned original (or a request) searched for tokens
 MAX_ORIGINAL_IDS = 10  # Message-IDs of returned originals kept from one report
 ReportKind = Literal["bounce", "delayed", "complaint", "unsubscribe", "other"]
@@ -61,6 +72,7 @@ _AUTH_DOMAIN = re.compile(
     r"\b(?:header\.d|header\.i|header\.from|smtp\.mailfrom)\s*=\s*\"?([^\s;\"]+)",
     re.IGNORECASE,
 )
+_COMMENT = re.compile(r"\([^()]*\)")
 _RETURNED = ("message/rfc822", "text/rfc822-headers")
 _RECIPIENT_HEADERS = ("delivered-to", "x-original-to", "to", "cc")
 
@@ -110,10 +122,9 @@ def bounce_kind(status: str) -> BounceKind:
 
 
 def _parts(message: Message) -> Iterator[Message]:
-    for count, part in enumerate(message.walk()):
-        if count >= MAX_PARTS:
-            return
-        yield part
+    # Bounded: ``check_shape`` let through only messages of at most ``MailLimits.parts``
+    # parts nested at most ``MailLimits.depth`` deep.
+    yield from message.walk()
 
 
 def _addresses(values: list[str]) -> list[str]:
@@ -170,10 +181,13 @@ def _from_dsn(message: Message) -> tuple[ReportKind, tuple[Failure, ...]] | None
     return None
 
 
-def _from_flufl(message: Message) -> tuple[Failure, ...]:
+def _from_flufl(data: bytes) -> tuple[Failure, ...]:
+    """The failures flufl.bounce finds in the first ``MAX_DETECTOR_BYTES`` of ``data`` (a
+    prefix of a message within the bounds parses like the message, cut short)."""
     # Deferred: flufl.bounce imports its 17 detectors; only `digest bounces` needs them.
     from flufl.bounce import all_failures
 
+    message = BytesParser(policy=policy.compat32).parsebytes(data[:MAX_DETECTOR_BYTES])
     try:
         temporary, permanent = all_failures(message)
     except Exception as exc:  # a heuristic detector choking on a strange message
@@ -230,12 +244,21 @@ def _text_of(message: Message, limit: int = MAX_SCAN_CHARS) -> str:
         raw = part.get_payload(decode=True)
         if not isinstance(raw, bytes):
             continue
-        text = raw[: limit - size].decode(part.get_content_charset() or "utf-8", "replace")
+        text = _decoded(raw[: limit - size], part.get_content_charset())
         pieces.append(text)
         size += len(text)
         if size >= limit:
             break
     return "\n".join(pieces)[:limit]
+
+
+def _decoded(raw: bytes, charset: str | None) -> str:
+    """``raw`` in its declared charset, or UTF-8 when that is missing or unknown."""
+    try:
+        codec = codecs.lookup(charset or "utf-8").name
+    except LookupError:
+        codec = "utf-8"
+    return raw.decode(codec, "replace")
 
 
 def _returned_originals(message: Message) -> list[Message]:
@@ -260,26 +283,78 @@ def _evidence(message: Message) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(dict.fromkeys(tokens)), tuple(dict.fromkeys(ids))[:MAX_ORIGINAL_IDS]
 
 
-def _authenticated(message: Message, sender: str) -> bool:
-    """Whether the topmost ``Authentication-Results`` (the one the receiving relay
-    prepends, RFC 8601) says DKIM, SPF or DMARC passed for ``sender``'s domain."""
+def authserv_id_of(value: str) -> str:
+    """The authserv-id an ``Authentication-Results`` value starts with (RFC 8601 section
+    2.2: before the first ``;``, comments and the version aside), lower-case."""
+    head = value.partition(";")[0]
+    for _ in range(3):  # comments nested up to three deep (the shape check bounds them)
+        head = _COMMENT.sub(" ", head)
+    words = head.split()
+    return words[0].strip('"').rstrip(".").lower() if words else ""
+
+
+def _relay_results(message: Message, authserv_id: str) -> list[str]:
+    """The ``Authentication-Results`` the receiving relay wrote: the topmost header
+    carrying ``authserv_id`` and those right below it, up to a header with another id or
+    the next ``Received`` line (what lies below came with the message; RFC 8601 section
+    5). Headers above with other ids (a later hop's) are passed over."""
+    wanted = authserv_id.strip().rstrip(".").lower()
+    found: list[str] = []
+    for name, value in message.items():
+        field = name.strip().lower()
+        if field == "authentication-results":
+            if authserv_id_of(str(value)) == wanted:
+                found.append(str(value))
+            elif found:
+                break
+        elif field == "received" and found:
+            break
+    return found
+
+
+def _authenticated(message: Message, sender: str, authserv_id: str | None) -> bool:
+    """Whether the receiving relay (``authserv_id``) says DKIM, SPF or DMARC passed for
+    ``sender``'s domain; never without an ``authserv_id``."""
     domain = sender.rpartition("@")[2].lower()
-    results = message.get("authentication-results")
-    if not domain or results is None:
+    if not domain or not authserv_id:
         return False
-    for passed in _AUTH_PASS.finditer(str(results)):
-        for value in _AUTH_DOMAIN.finditer(passed.group(1)):
-            if value.group(1).rpartition("@")[2].lower().rstrip(".") == domain:
-                return True
+    for results in _relay_results(message, authserv_id):
+        for passed in _AUTH_PASS.finditer(results):
+            for value in _AUTH_DOMAIN.finditer(passed.group(1)):
+                if value.group(1).rpartition("@")[2].lower().rstrip(".") == domain:
+                    return True
     return False
 
 
-def read_report(data: bytes, unsubscribe_address: str) -> MailReport:
+def read_report(
+    data: bytes,
+    unsubscribe_address: str,
+    *,
+    limits: MailLimits | None = None,
+    authserv_id: str | None = None,
+) -> MailReport:
     """What ``data`` (one message as received) is; ``other`` when it is none of the kinds
-    digest handles (it is then left in the mailbox for a person)."""
-    if len(data) > MAX_MAIL_BYTES:
-        return MailReport("other")
-    message = BytesParser(policy=policy.compat32).parsebytes(data)
+    digest handles (it is then left in the mailbox for a person). ``UnreadableMail`` when
+    it passes a bound of ``limits`` or cannot be parsed. ``authserv_id``: the receiving
+    relay's, whose ``Authentication-Results`` alone count (None: none do)."""
+    limits = limits or MailLimits()
+    deadline = time.monotonic() + limits.seconds
+    check_shape(data, limits, deadline=deadline)
+    try:
+        message = BytesParser(policy=policy.compat32).parsebytes(data)
+        report = _read(message, data, unsubscribe_address, authserv_id)
+    except RecursionError as exc:  # a structure the shape check did not foresee
+        raise UnreadableMail("nested too deep for the email package") from exc
+    except (LookupError, ValueError, TypeError, IndexError) as exc:
+        raise UnreadableMail(f"the email package cannot read it ({exc!r:.200})") from exc
+    if time.monotonic() > deadline:
+        raise UnreadableMail(f"not read within {limits.seconds:g} s")
+    return report
+
+
+def _read(
+    message: Message, data: bytes, unsubscribe_address: str, authserv_id: str | None
+) -> MailReport:
     recipients = tuple(
         dict.fromkeys(
             _addresses([str(v) for h in _RECIPIENT_HEADERS for v in message.get_all(h, [])])
@@ -343,9 +418,9 @@ def read_report(data: bytes, unsubscribe_address: str) -> MailReport:
             tokens=tokens,
             date=date,
             automatic=automatic,
-            authenticated=bool(sender) and _authenticated(message, sender[0]),
+            authenticated=bool(sender) and _authenticated(message, sender[0], authserv_id),
         )
-    failures = _from_flufl(message) if _looks_like_bounce(message) else ()
+    failures = _from_flufl(data) if _looks_like_bounce(message) else ()
     if failures:
         tokens, ids = _evidence(message)
         return MailReport(

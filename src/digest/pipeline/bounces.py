@@ -3,8 +3,11 @@
 For each message of the Maildir (``delivery.bounces.maildir``) or IMAP folder
 (``delivery.bounces.imap``):
 
-1. read it (``digest.inbound.bounces.read_report``): a bounce, a delay notice, a
-   complaint, an unsubscribe request, or something else;
+1. read it (``digest.inbound.bounces.read_report``) under the bounds of
+   ``delivery.bounces.limits``: a bounce, a delay notice, a complaint, an unsubscribe
+   request, or something else. A message past a bound (size, nesting, parts, header
+   length, time) or that cannot be parsed is moved to ``digest-unreadable``, counted, and
+   named in one warning line; the run goes on with the next;
 2. find its subscriber, only on evidence that it is about a message we really sent
    them (the addresses a report names are unsigned: anyone can mail the mailbox a fake
    complaint or DSN naming a subscriber): the VERP return path it came back to
@@ -12,8 +15,10 @@ For each message of the Maildir (``delivery.bounces.maildir``) or IMAP folder
    original's ``List-Unsubscribe`` and footer links; verified), else an address it names
    whose subscriber the ledger records the returned original's ``Message-ID`` for. A
    mail to the unsubscribe address without a token counts for its ``From`` address only
-   when the relay's ``Authentication-Results`` says that address's domain passed DKIM,
-   SPF or DMARC. A report without evidence is logged and left in the mailbox;
+   when the receiving relay's ``Authentication-Results`` (the topmost carrying
+   ``delivery.bounces.authserv_id``; without that setting, never) says that address's
+   domain passed DKIM, SPF or DMARC. A report without evidence is logged and left in the
+   mailbox;
 3. act: a hard bounce counts towards ``hard_limit`` and a soft one adds to a decaying
    score (``soft_threshold``, ``soft_half_life_days``); either limit reached suppresses an
    active address. A complaint suppresses (no more mail, and an import cannot bring it
@@ -24,21 +29,30 @@ For each message of the Maildir (``delivery.bounces.maildir``) or IMAP folder
    none of these kinds, stays where it is for a person.
 
 A re-run changes nothing: a message handled before is only moved aside again (had the
-move failed), and each (subscriber, message) event counts once.
+move failed), and each (subscriber, message) event counts once. A mailbox that cannot be
+opened or read, or a store that fails, stops the handling of that mailbox with one
+warning line (``process_bounces``; the daily job then sends as usual), or, when asked
+to be strict (``digest bounces``), with its error.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from digest.config import Config, secret
-from digest.errors import ConfigError, DeliveryError
-from digest.inbound.bounces import MailReport, read_report
-from digest.inbound.mailbox import ImapSource, MaildirSource, MailSource
+from digest.errors import ConfigError, DeliveryError, DigestError
+from digest.inbound.bounces import MailReport, UnreadableMail, read_report
+from digest.inbound.mailbox import (
+    UNREADABLE_FOLDER,
+    ImapSource,
+    InboundMail,
+    MaildirSource,
+    MailSource,
+)
 from digest.models import Subscriber
 from digest.progress import Progress
 from digest.signed import read_token, read_verp, verify_token, verify_verp
@@ -63,6 +77,8 @@ class BounceReport:
     complaints: int = 0
     unsubscribed: int = 0
     suppressed: list[str] = field(default_factory=list)
+    unreadable: int = 0  # past a bound or not parseable: moved to digest-unreadable
+    failures: list[str] = field(default_factory=list)  # mailboxes whose handling stopped
 
     def summary(self) -> str:
         text = (
@@ -73,6 +89,11 @@ class BounceReport:
         )
         if self.already:
             text += f", {self.already} handled before"
+        if self.unreadable:
+            text += f", {self.unreadable} unreadable (moved to {UNREADABLE_FOLDER})"
+        if self.failures:
+            text += f"; {len(self.failures)} mailbox{'es' if len(self.failures) > 1 else ''}"
+            text += " not read to the end"
         return text
 
 
@@ -120,14 +141,29 @@ def handle_message(
     *,
     now: datetime | None = None,
 ) -> bool:
-    """Act on one message; whether it was handled (then it is to be moved aside)."""
+    """Act on one message; whether it was handled (then it is to be moved aside).
+    ``UnreadableMail`` when it passes a bound of ``delivery.bounces.limits`` or cannot be
+    read (then it is to be moved to ``digest-unreadable``)."""
     now = now or datetime.now(UTC)
     message_key = hashlib.sha256(data).hexdigest()
     bounces = BounceStore(db)
     if bounces.handled(message_key) is not None:
         report_to.already += 1
         return True
-    report = read_report(data, config.newsletter.unsubscribe_mailto)
+    options = config.delivery.bounces
+    try:
+        report = read_report(
+            data,
+            config.newsletter.unsubscribe_mailto,
+            limits=options.limits,
+            authserv_id=options.authserv_id,
+        )
+    except UnreadableMail:
+        raise
+    except Exception as exc:
+        # A library's fault on one strange message (flufl.bounce's detectors, the email
+        # package) must not hold up the mailbox: that message is set aside, with the cause.
+        raise UnreadableMail(f"{type(exc).__name__}: {exc}"[:300]) from exc
     if report.kind == "other":
         return False
     store = SubscriberStore(db)
@@ -180,8 +216,7 @@ def _act(
         if bounces.record(
             subscriber.id, message_key, "unsubscribe", "mailto", when,
             half_life_days=options.soft_half_life_days,
-        ) is not None and subscriber.state == "active":  # fmt: skip
-            store.set_state(subscriber.id, "unsubscribed")
+        ) is not None and store.unsubscribe(subscriber.id):  # fmt: skip
             counts.unsubscribed += 1
         return
     # A bounce: with a VERP address every failure is this subscriber's (a forwarder may
@@ -211,31 +246,115 @@ def _act(
         counts.suppressed.append(subscriber.email)
 
 
+class _OpenedOnRead:
+    """A mailbox opened when it is first read: failing to open it (no Maildir there, a
+    refused login) is then a failure of ``process_bounces``, which the daily job survives,
+    rather than an error before it."""
+
+    def __init__(self, name: str, opener: Callable[[], MailSource]) -> None:
+        self.name = name
+        self._opener = opener
+        self._source: MailSource | None = None
+
+    def messages(self) -> Iterator[InboundMail]:
+        self._source = self._opener()
+        self.name = self._source.name
+        yield from self._source.messages()
+
+    def move_aside(self, key: str, folder: str | None = None) -> None:
+        if self._source is None:
+            raise DeliveryError(f"{self.name}: not open")
+        self._source.move_aside(key, folder)
+
+    def close(self) -> None:
+        if self._source is not None:
+            self._source.close()
+
+
 def mail_sources(
     config: Config, *, maildir: str | None = None, imap: bool | None = None
 ) -> list[MailSource]:
-    """The configured mailboxes (or the Maildir given), opened."""
+    """The configured mailboxes (or the Maildir given), each opened when first read."""
     options = config.delivery.bounces
+    limit = options.limits.message_bytes
     sources: list[MailSource] = []
     folder = maildir or options.maildir
     if folder:
-        sources.append(MaildirSource(config.resolve(folder), options.handled_folder))
+        path = config.resolve(folder)
+
+        def open_maildir() -> MailSource:
+            return MaildirSource(path, options.handled_folder, max_bytes=limit)
+
+        sources.append(_OpenedOnRead(str(path), open_maildir))
     use_imap = bool(options.imap.host) if imap is None else imap
     if use_imap:
-        password = secret(options.imap.password_env)
-        if password is None:
-            raise ConfigError(
-                f"${options.imap.password_env} is not set: it holds the IMAP password of"
-                " delivery.bounces.imap"
+
+        def open_imap() -> MailSource:
+            password = secret(options.imap.password_env)
+            if password is None:
+                raise ConfigError(
+                    f"${options.imap.password_env} is not set: it holds the IMAP password of"
+                    " delivery.bounces.imap"
+                )
+            ca = config.resolve(options.imap.ca_file) if options.imap.ca_file else None
+            return ImapSource(
+                options.imap, password, options.handled_folder, ca_file=ca, max_bytes=limit
             )
-        ca = config.resolve(options.imap.ca_file) if options.imap.ca_file else None
-        sources.append(ImapSource(options.imap, password, options.handled_folder, ca_file=ca))
+
+        name = f"imaps://{options.imap.host}:{options.imap.port}/{options.imap.folder}"
+        sources.append(_OpenedOnRead(name, open_imap))
     if not sources:
         raise ConfigError(
             "no mailbox to read: set delivery.bounces.maildir or delivery.bounces.imap.host"
             " (or give --maildir)"
         )
     return sources
+
+
+def _set_aside(source: MailSource, mail: InboundMail, reason: str, report: BounceReport) -> None:
+    """Move a message that cannot be read to ``digest-unreadable``: one warning line."""
+    report.unreadable += 1
+    try:
+        source.move_aside(mail.key, UNREADABLE_FOLDER)
+    except DeliveryError as exc:
+        log.warning("%s: unreadable message %s stays (%s): %s", source.name, mail.key, reason, exc)
+        return
+    log.warning("%s: message %s moved to %s: %s", source.name, mail.key, UNREADABLE_FOLDER, reason)
+
+
+def _read_source(
+    config: Config,
+    db: Database,
+    key: bytes,
+    source: MailSource,
+    report: BounceReport,
+    progress: Progress | None,
+    now: datetime | None,
+) -> None:
+    limits = config.delivery.bounces.limits
+    for mail in source.messages():
+        report.read += 1
+        if mail.data is None:
+            _set_aside(source, mail, f"larger than {limits.message_bytes:,} bytes", report)
+            continue
+        before = report.already
+        try:
+            handled = handle_message(config, db, key, mail.data, report, now=now)
+        except UnreadableMail as exc:
+            _set_aside(source, mail, str(exc), report)
+            continue
+        if not handled:
+            report.left += 1
+            continue
+        if report.already == before:
+            report.handled += 1
+        try:
+            source.move_aside(mail.key)
+        except DeliveryError as exc:
+            # Recorded as handled: the next run moves it and changes nothing.
+            log.warning("%s", exc)
+        if progress:
+            progress("bounces", report.read, 0, source.name)
 
 
 def process_bounces(
@@ -246,26 +365,32 @@ def process_bounces(
     *,
     progress: Progress | None = None,
     now: datetime | None = None,
+    strict: bool = False,
 ) -> BounceReport:
-    """Read every message of ``sources``, act on those that are ours, move them aside."""
+    """Read every message of ``sources``, act on those that are ours, move them aside.
+
+    Never raises for a mailbox that fails (cannot be opened or read, a store error on the
+    way): that mailbox's handling stops with one warning line and ``failures`` names it,
+    so that the daily job goes on to send. ``strict``: raise it instead, as a
+    ``DigestError`` (``digest bounces``)."""
     report = BounceReport()
     for source in sources:
         try:
-            for mail_key, data in source.messages():
-                report.read += 1
-                before = report.already
-                if not handle_message(config, db, key, data, report, now=now):
-                    report.left += 1
-                    continue
-                if report.already == before:
-                    report.handled += 1
-                try:
-                    source.move_aside(mail_key)
-                except DeliveryError as exc:
-                    # Recorded as handled: the next run moves it and changes nothing.
-                    log.warning("%s", exc)
-                if progress:
-                    progress("bounces", report.read, 0, source.name)
+            _read_source(config, db, key, source, report, progress, now)
+        except Exception as exc:
+            # The daily job must send whatever befell the mailbox: a mailbox that cannot be
+            # read is a warning with its cause, here and in `failures`, not a stop.
+            known = isinstance(exc, DigestError)
+            cause = str(exc) if known else f"{type(exc).__name__}: {exc}"
+            if strict and known:
+                raise
+            if strict:
+                raise DeliveryError(f"{source.name}: {cause}") from exc
+            report.failures.append(cause)
+            log.warning("bounce handling stopped for %s: %s", source.name, cause)
         finally:
-            source.close()
+            try:
+                source.close()
+            except DigestError as exc:
+                log.warning("%s", exc)
     return report

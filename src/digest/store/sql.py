@@ -280,6 +280,13 @@ UPDATE subscribers SET state = :state, updated_at = :now,
 WHERE id = :id AND state <> :state
 """
 
+# A subscriber's own request (a link, a mail): only an active address changes; a
+# suppressed one stays suppressed (an operator's command alone lifts that).
+UNSUBSCRIBE_SUBSCRIBER = """
+UPDATE subscribers SET state = 'unsubscribed', updated_at = :now
+WHERE id = :id AND state = 'active'
+"""
+
 ALL_SUBSCRIBERS = "SELECT * FROM subscribers ORDER BY id"
 
 SUBSCRIBERS_IN_STATE = "SELECT * FROM subscribers WHERE state = :state ORDER BY id"

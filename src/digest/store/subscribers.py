@@ -141,6 +141,13 @@ class SubscriberStore:
         )
         return cursor.rowcount == 1
 
+    def unsubscribe(self, subscriber_id: int) -> bool:
+        """A subscriber's own unsubscribe request (a link, a mail): an active address
+        becomes unsubscribed; a suppressed one stays suppressed, so that a new sign-up
+        mails no confirmation to a person who complained. Whether anything changed."""
+        cursor = self.db.execute(sql.UNSUBSCRIBE_SUBSCRIBER, {"id": subscriber_id, "now": _now()})
+        return cursor.rowcount == 1
+
     def set_preferences(
         self, subscriber_id: int, topics: tuple[str, ...], frequency: Frequency
     ) -> None:

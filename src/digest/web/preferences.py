@@ -104,8 +104,8 @@ class _Preferences:
         if fields is None:
             return self.message(self.t("bad_request"), 400)
         if fields.get("action") == "unsubscribe" or "List-Unsubscribe" in fields:
-            self.store.set_state(found.id, "unsubscribed")
-            log.info("subscriber %d unsubscribed on the preferences page", found.id)
+            if self.store.unsubscribe(found.id):
+                log.info("subscriber %d unsubscribed on the preferences page", found.id)
             return self.gone(found)
         if found.state != "active":
             return self.gone(found)

@@ -113,7 +113,7 @@ class _Unsubscribe:
             return found
         if not await _one_click(request):
             return self.message("nothing_changed_title", self.t("nothing_changed_body"), 400)
-        if self.store.set_state(found.id, "unsubscribed"):
+        if self.store.unsubscribe(found.id):
             log.info("subscriber %d unsubscribed", found.id)
         return self.message("unsubscribed_title", self.t("unsubscribed", email=found.email))
 
