@@ -8,6 +8,7 @@
 - ``desk.py``         ``digest preview --serve``: the editor's desk, its forms and protections
 - ``pages.py``        the templates, and the responses made of them (language, direction)
 - ``forms.py``        reading a form's body under bounds (size, time, fields)
+- ``links.py``        the subscriber a signed link names (unsubscribe, preferences)
 - ``serving.py``      running an app with uvicorn on a socket opened first
 
 Their words come from ``digest.publish.strings`` (``newsletter.language``), their signed

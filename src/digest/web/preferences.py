@@ -22,11 +22,11 @@ from starlette.routing import Route
 from digest.config import Config
 from digest.errors import SubscriberError
 from digest.models import Frequency, Subscriber
-from digest.signed import read_preferences_token, verify_preferences_token
 from digest.store import Database
 from digest.store.subscribers import SubscriberStore
 from digest.subscribers import clean_topics
 from digest.web.forms import form_fields
+from digest.web.links import PREFERENCES, subscriber_of
 from digest.web.pages import MAX_FORM_BYTES, subscriber_page, words
 
 __all__ = ["preferences_routes"]
@@ -76,19 +76,8 @@ class _Preferences:
         )
 
     def subscriber_for(self, token: str) -> Subscriber | Response:
-        subscriber_id = read_preferences_token(token)
-        if subscriber_id is None:
-            return self.bad()
-        found = self.store.get(subscriber_id)
-        if found is None:
-            # The answer of a forged token, after the same HMAC work: no answer may tell
-            # which subscriber ids exist.
-            verify_preferences_token(self.key, token, "unknown@invalid")
-            return self.bad()
-        if not verify_preferences_token(self.key, token, found.email, found.token_version):
-            log.warning("preferences: a forged or altered token for subscriber %d", subscriber_id)
-            return self.bad()
-        return found
+        found = subscriber_of(PREFERENCES, self.store, self.key, token)
+        return self.bad() if found is None else found
 
     def show(self, request: Request) -> Response:
         found = self.subscriber_for(request.path_params["token"])

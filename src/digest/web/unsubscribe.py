@@ -27,9 +27,9 @@ from starlette.routing import Route
 
 from digest.config import Config, NewsletterOptions
 from digest.models import Subscriber
-from digest.signed import read_token, verify_token
 from digest.store import Database
 from digest.store.subscribers import SubscriberStore
+from digest.web.links import UNSUBSCRIBE, subscriber_of
 from digest.web.pages import plain_page, words
 
 __all__ = ["MAX_POST_BYTES", "MAX_POST_SECONDS", "ONE_CLICK", "unsubscribe_routes"]
@@ -86,18 +86,8 @@ class _Unsubscribe:
         return self.message("invalid_link_title", self.t("invalid_link_body"), 400)
 
     def subscriber_for(self, token: str) -> Subscriber | Response:
-        subscriber_id = read_token(token)
-        if subscriber_id is None:
-            return self.not_valid()
-        subscriber = self.store.get(subscriber_id)
-        if subscriber is None:
-            # The same HMAC work as for a known id, so that time does not tell either.
-            verify_token(self.key, token, "unknown@invalid")
-            return self.not_valid()
-        if not verify_token(self.key, token, subscriber.email, subscriber.token_version):
-            log.warning("unsubscribe: a forged, altered or revoked token for a subscriber")
-            return self.not_valid()
-        return subscriber
+        found = subscriber_of(UNSUBSCRIBE, self.store, self.key, token)
+        return self.not_valid() if found is None else found
 
     def confirm(self, request: Request) -> Response:
         found = self.subscriber_for(request.path_params["token"])
