@@ -18,6 +18,7 @@ import os
 import re
 import types
 import typing
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time as dt_time
@@ -65,7 +66,7 @@ SourceKind = Literal["auto", "folder", "file", "feed", "page", "text"]
 @dataclass(frozen=True)
 class SourceOptions:
     name: str
-    location: str  # a path (resolved against the config folder) or an http(s) URL
+    location: str  # a path (resolved against the config folder), a file:// or http(s) URL
     kind: SourceKind = "auto"
     weight: float = 1.0
     category: str | None = None  # used when the source does not name one
@@ -332,10 +333,24 @@ class Config:
 
 def resolve_location(location: str, base_dir: str | Path) -> str:
     """A source location as given when a URL, else a path resolved against ``base_dir``
-    (the config file's folder)."""
+    (the config file's folder); a ``file://`` URL is the local path it names."""
     if location.startswith(("http://", "https://")):
         return location
+    if location[:7].lower() == "file://":
+        return file_url_path(location)
     return str(Path(base_dir, location).expanduser())
+
+
+def file_url_path(url: str) -> str:
+    """The local path of a ``file://`` URL (``file:///srv/feed.xml``, percent-escapes
+    decoded); ``ConfigError`` for one that names another machine or no absolute path."""
+    parts = urllib.parse.urlsplit(url)
+    path = urllib.parse.unquote(parts.path)
+    if parts.netloc.lower() not in ("", "localhost") or not path.startswith("/"):
+        raise ConfigError(
+            f"{url!r}: a file:// location names a file of this machine, like file:///srv/feed.xml"
+        )
+    return path
 
 
 def default_config_path() -> Path:
@@ -487,6 +502,8 @@ def _build_config(raw: dict[str, Any], origin: str) -> Config:
                 f"{origin}: sources: {source.name!r}: fetch_timeout {source.fetch_timeout:g}"
                 " is out of range (must be between 0.1 and 3600 seconds)"
             )
+        if source.location[:7].lower() == "file://":
+            file_url_path(source.location)
         if source.outlet is not None:
             _check_outlet(source.outlet, f"{origin}: sources: {source.name!r}: outlet")
     names = [s.name for s in config.sources]
