@@ -100,8 +100,8 @@ def _echo_article(article: Article) -> None:
     if article.url:
         click.echo(f"  {article.url}")
     click.echo(
-        f"  {article.word_count} words, {len(article.sections)} sections,"
-        f" {len(article.events)} events, {len(article.related)} related"
+        f"  {count(article.word_count, 'word')}, {count(len(article.sections), 'section')},"
+        f" {count(len(article.events), 'event')}, {len(article.related)} related"
         + (f", image {article.image.url}" if article.image is not None else "")
     )
 
