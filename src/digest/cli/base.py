@@ -2,7 +2,9 @@
 
 A ``DigestError`` becomes one line on stderr and an exit status: 1 for a failure of the
 work (a source that failed, a send that failed), 2 for usage and configuration errors,
-130 when interrupted (Ctrl-C): one line, no traceback.
+130 when interrupted (Ctrl-C): one line, no traceback. click's own usage errors (an unknown
+option, a bad ``--date``, a missing argument) are one ``error:`` line and status 2 as well,
+never its usage block.
 """
 
 from __future__ import annotations
@@ -14,21 +16,24 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
+from click.exceptions import NoArgsIsHelpError
 
 from digest.config import Config, load_config
-from digest.errors import ConfigError, DigestError, LockError
+from digest.errors import ConfigError, DigestError, LockError, SubscriberError
 from digest.log import setup_logging
 from digest.pipeline import open_store
 from digest.pipeline.days import default_day
 from digest.progress import Progress
+from digest.subscribers import normalize_email
 
 __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_USAGE",
+    "EmailAddress",
     "count",
     "current_config",
     "date_option",
@@ -44,12 +49,43 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _usage_error(exc: click.UsageError) -> NoReturn:
+    """One ``error:`` line naming the command's help, and status 2 (click would print its
+    usage block, a hint and the message on four lines)."""
+    message = " ".join(exc.format_message().split())
+    where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+    click.echo(f"error: {message}{where}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
 class DigestGroup(click.Group):
-    """Turns a ``DigestError`` into one clean line and an exit status."""
+    """Turns a ``DigestError`` or a usage error into one clean line and an exit status."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # The group's own options are parsed here, before ``invoke``.
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except NoArgsIsHelpError:
+            raise  # a bare `digest`: its help, as asked
+        except click.UsageError as exc:
+            _usage_error(exc)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except NoArgsIsHelpError:
+            raise  # a bare group (`digest subscribers`): its help, as asked
+        except click.UsageError as exc:
+            _usage_error(exc)
+        except click.ClickException as exc:  # a file click could not open, ...
+            click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+            sys.exit(exc.exit_code)
         except (ConfigError, LockError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_USAGE)
@@ -104,6 +140,20 @@ def current_config() -> Config:
         obj["config"] = load_config(obj.get("config_path"))
     config: Config = obj["config"]
     return config
+
+
+class EmailAddress(click.ParamType):
+    """An address given on the command line, in its normal form; a malformed one is a
+    usage error (status 2), said in one line."""
+
+    name = "address"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        try:
+            return normalize_email(value)
+        except SubscriberError as exc:
+            reason = getattr(exc, "reason", str(exc))
+            self.fail(f"{value!r} is not an address ({reason})", param, ctx)
 
 
 def date_option(func: F) -> F:

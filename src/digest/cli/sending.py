@@ -12,7 +12,15 @@ from typing import Any, cast
 import click
 
 from digest import pipeline
-from digest.cli.base import EXIT_FAILED, count, date_option, edition_day, main, pass_config
+from digest.cli.base import (
+    EXIT_FAILED,
+    EmailAddress,
+    count,
+    date_option,
+    edition_day,
+    main,
+    pass_config,
+)
 from digest.config import Config
 from digest.distributed.dispatch import run_distributed
 from digest.models import SubscriberState
@@ -107,7 +115,9 @@ def print_run_report(report: pipeline.RunReport) -> None:
 
 
 @main.command("send-test")
-@click.option("--to", "email", required=True, help="The address to send the draft to.")
+@click.option(
+    "--to", "email", type=EmailAddress(), required=True, help="The address to send the draft to."
+)
 @date_option
 @pass_config
 def send_test_command(config: Config, email: str, day: Any) -> None:
