@@ -142,7 +142,7 @@ def current_config() -> Config:
     return config
 
 
-class EmailAddress(click.ParamType):
+class EmailAddress(click.ParamType[str, Any]):
     """An address given on the command line, in its normal form; a malformed one is a
     usage error (status 2), said in one line."""
 
