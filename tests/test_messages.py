@@ -308,3 +308,27 @@ def test_dkim_options_must_be_complete(rendered: RenderedEdition, tmp_path: Path
     missing = DkimOptions(domain="example.org", selector="s", key_path=str(tmp_path / "no.pem"))
     with pytest.raises(ConfigError, match="cannot read"):
         MessageFactory(rendered, OPTIONS, SECRET, dkim=missing)
+
+
+def test_from_name_unset_follows_the_title(tmp_path: Path, rendered: RenderedEdition) -> None:
+    """Renaming the newsletter renames its sender too, in the edition and in the sign-up
+    confirmation, unless from_name is set on its own (issue 23, item 6)."""
+    from digest.config import load_config
+    from digest.pipeline.signup import confirmation_mail
+
+    path = tmp_path / "config.yaml"
+    path.write_text("newsletter:\n  title: Holdout Briefing\n", "utf-8")
+    config = load_config(path)
+    assert config.newsletter.from_name is None
+    mail = MessageFactory(rendered, config.newsletter, SECRET)(Subscriber(1, "a@example.com"))
+    assert parse(mail.data)["From"].addresses[0].display_name == "Holdout Briefing"
+    confirm = confirmation_mail(config, "a@example.com", "tok", "Confirm", "Body")
+    assert parse(confirm.data)["From"].addresses[0].display_name == "Holdout Briefing"
+
+    path.write_text(
+        "newsletter:\n  title: Tägliche Übersicht\n  from_name: Redaktion Köln\n", "utf-8"
+    )
+    named = load_config(path).newsletter
+    mail = MessageFactory(rendered, named, SECRET)(Subscriber(1, "a@example.com"))
+    assert parse(mail.data)["From"].addresses[0].display_name == "Redaktion Köln"
+    assert NewsletterOptions(title="每日简报").sender_name == "每日简报"

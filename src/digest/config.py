@@ -155,7 +155,7 @@ class NewsletterOptions:
     # catalogs (digest.publish.i18n), dates from CLDR; direction "auto" is the locale's.
     language: str = "en"
     direction: Literal["auto", "ltr", "rtl"] = "auto"
-    from_name: str = "The Daily Digest"
+    from_name: str | None = None  # None: the title (see sender_name)
     from_address: str = "digest@example.org"
     reply_to: str | None = None
     list_id: str = "daily.digest.example.org"
@@ -168,6 +168,12 @@ class NewsletterOptions:
     templates: str | None = None  # a folder that overrides digest/templates/, file by file
     logo_url: str | None = None  # an https image shown in the masthead (alt text: the title)
     images: bool = True  # each story's lead picture (https only), in the HTML part only
+
+    @property
+    def sender_name(self) -> str:
+        """The name in the ``From`` header: ``from_name``, or the title when it is unset (a
+        renamed newsletter is not sent as "The Daily Digest")."""
+        return self.from_name if self.from_name is not None else self.title
 
 
 @dataclass(frozen=True)

@@ -252,7 +252,7 @@ def confirmation_mail(
     """The confirmation mail: plain text, the link on a line of its own."""
     nl = config.newsletter
     message = EmailMessage(policy=SMTP_POLICY)
-    message["From"] = formataddr((nl.from_name, nl.from_address))
+    message["From"] = formataddr((nl.sender_name, nl.from_address))
     message["To"] = email
     message["Subject"] = subject
     message["Date"] = format_datetime(datetime.now(UTC))

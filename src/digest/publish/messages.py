@@ -172,7 +172,7 @@ class MessageFactory:
         self._subject = _header_text("Subject", rendered.subject)
         self._test_subject = _header_text("Subject", f"[TEST] {rendered.subject}")
         fixed = [
-            f"From: {_address(options.from_name, options.from_address, 'From')}",
+            f"From: {_address(options.sender_name, options.from_address, 'From')}",
             f"List-Id: {_header_text('List-Id', options.title)} <{options.list_id}>",
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
             "Precedence: bulk",
