@@ -332,3 +332,28 @@ def test_from_name_unset_follows_the_title(tmp_path: Path, rendered: RenderedEdi
     mail = MessageFactory(rendered, named, SECRET)(Subscriber(1, "a@example.com"))
     assert parse(mail.data)["From"].addresses[0].display_name == "Redaktion Köln"
     assert NewsletterOptions(title="每日简报").sender_name == "每日简报"
+
+
+@pytest.mark.parametrize(
+    ("language", "tag"), [("en", "en"), ("de", "de"), ("pt_BR", "pt-BR"), ("ur", "ur")]
+)
+def test_content_language_is_the_newsletter_s(
+    tmp_path: Path, language: str, tag: str, rendered: RenderedEdition
+) -> None:
+    """Every mail carries Content-Language, the same tag the HTML's lang= names, in the
+    edition and in the sign-up confirmation (issue 23, item 7)."""
+    from digest.config import load_config
+    from digest.pipeline.signup import confirmation_mail
+
+    path = tmp_path / "config.yaml"
+    path.write_text(f"newsletter:\n  language: {language}\n", "utf-8")
+    config = load_config(path)
+    localized = render_edition(sample_edition(), config.newsletter)
+    mail = parse(
+        MessageFactory(localized, config.newsletter, SECRET)(Subscriber(1, "a@b.org")).data
+    )
+    assert mail["Content-Language"] == tag
+    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert re.search(rf'<html[^>]*\blang="{re.escape(tag)}"', html)
+    confirm = confirmation_mail(config, "a@b.org", "tok", "Bestätigen", "Hallo")
+    assert parse(confirm.data)["Content-Language"] == tag
