@@ -30,10 +30,12 @@ from digest.progress import Progress
 from digest.subscribers import normalize_email
 
 __all__ = [
+    "CLI_PRIVATE_HINT",
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_USAGE",
     "EmailAddress",
+    "allow_private_option",
     "count",
     "current_config",
     "date_option",
@@ -154,6 +156,19 @@ class EmailAddress(click.ParamType[str, Any]):
         except SubscriberError as exc:
             reason = getattr(exc, "reason", str(exc))
             self.fail(f"{value!r} is not an address ({reason})", param, ctx)
+
+
+# A refused loopback or private URL, read by a command: the command's own switch.
+CLI_PRIVATE_HINT = "add --allow-private to read it"
+
+
+def allow_private_option(func: F) -> F:
+    """``--allow-private``: fetch from loopback and private addresses too."""
+    return click.option(
+        "--allow-private",
+        is_flag=True,
+        help="Fetch from loopback and private addresses too (refused by default).",
+    )(func)
 
 
 def date_option(func: F) -> F:
