@@ -42,6 +42,7 @@ __all__ = [
     "main",
     "pass_config",
     "progress_bar",
+    "verbosity",
 ]
 
 EXIT_FAILED = 1
@@ -121,7 +122,7 @@ class DigestGroup(click.Group):
 def main(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     """digest: summarise the day's articles into a newsletter and send it."""
     setup_logging(verbose)
-    ctx.obj = {"config_path": config_path}
+    ctx.obj = {"config_path": config_path, "verbose": verbose}
 
 
 def pass_config(func: F) -> F:
@@ -132,6 +133,12 @@ def pass_config(func: F) -> F:
         return func(current_config(), *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def verbosity() -> int:
+    """How many ``-v`` the command line gave."""
+    obj = click.get_current_context().find_root().obj or {}
+    return int(obj.get("verbose", 0))
 
 
 def current_config() -> Config:

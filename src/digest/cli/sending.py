@@ -20,9 +20,11 @@ from digest.cli.base import (
     edition_day,
     main,
     pass_config,
+    verbosity,
 )
 from digest.config import Config
 from digest.distributed.dispatch import run_distributed
+from digest.log import RepeatedWarnings, warnings_once
 from digest.models import SubscriberState
 from digest.pipeline.signup import confirm_pending
 from digest.signed import secret_key
@@ -80,35 +82,53 @@ def run_command(config: Config, day: Any, dry_run: bool, distributed: bool) -> N
     """
     # SIGTERM (`systemctl stop`, a job's timeout) stops the run as Ctrl-C does: the
     # messages in flight are finished and recorded first.
+    if distributed and dry_run:
+        raise click.UsageError("--distributed sends for real; --dry-run is one process")
+    # A re-run (cron, after a failure) says again only the warnings that are new; those
+    # the last run gave are counted in one line (-v shows them all).
+    state = config.data_path / LAST_RUN_WARNINGS
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
-        if distributed:
-            if dry_run:
-                raise click.UsageError("--distributed sends for real; --dry-run is one process")
-            report = run_distributed(
-                config, edition_day(config, day, newest=False), progress=_StageLines()
-            )
-        else:
-            report = pipeline.run_daily(
-                config,
-                edition_day(config, day, newest=False),
-                dry_run=dry_run,
-                progress=_StageLines(),
-            )
+        with warnings_once(state, enabled=verbosity() == 0) as once:
+            if distributed:
+                report = run_distributed(
+                    config, edition_day(config, day, newest=False), progress=_StageLines()
+                )
+            else:
+                report = pipeline.run_daily(
+                    config,
+                    edition_day(config, day, newest=False),
+                    dry_run=dry_run,
+                    progress=_StageLines(),
+                )
+            print_run_report(report, once)
     finally:
         signal.signal(signal.SIGTERM, previous)
-    print_run_report(report)
 
 
-def print_run_report(report: pipeline.RunReport) -> None:
+# In the data folder: the warnings of the last `digest run` (hashes), for the next one.
+LAST_RUN_WARNINGS = "last-run-warnings.json"
+
+
+def print_run_report(report: pipeline.RunReport, once: RepeatedWarnings | None = None) -> None:
     """Warnings and failed sources on stderr, the summary line; exit status 1 when a source
-    or a message failed (or stays deferred)."""
-    for warning in report.source_warnings:
-        click.echo(f"warning: {warning}", err=True)
-    for note in report.trimmed:
-        click.echo(f"warning: the newsletter was over the size limit; trimmed: {note}", err=True)
+    or a message failed (or stays deferred). With ``once``, a warning the last run gave
+    is counted, not repeated."""
+    warnings = [
+        *report.source_warnings,
+        *(f"the newsletter was over the size limit; trimmed: {note}" for note in report.trimmed),
+    ]
+    for warning in warnings:
+        if once is None or once.fresh(warning):
+            click.echo(f"warning: {warning}", err=True)
     for failure in report.failed_sources:
         click.echo(f"error: source {failure}", err=True)
+    if once is not None and once.held:
+        click.echo(
+            f"warning: {count(once.held, 'warning')} as in the last run, not repeated"
+            " (digest -v run shows them)",
+            err=True,
+        )
     click.echo(report.summary())
     if report.failed or report.deferred or report.failed_sources or report.weekly_unsent:
         sys.exit(EXIT_FAILED)
