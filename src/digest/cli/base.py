@@ -35,6 +35,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_USAGE",
     "EmailAddress",
+    "Interrupted",
     "allow_private_option",
     "count",
     "current_config",
@@ -59,6 +60,19 @@ def _usage_error(exc: click.UsageError) -> NoReturn:
     where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
     click.echo(f"error: {message}{where}", err=True)
     sys.exit(EXIT_USAGE)
+
+
+# What Ctrl-C leaves, said where a command knows no more: each source read and each
+# message sent is committed as it finishes.
+INTERRUPTED = "what had finished is kept; run the same command again to go on"
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM), with what the command had done and what to do next."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
 
 
 class DigestGroup(click.Group):
@@ -95,9 +109,10 @@ class DigestGroup(click.Group):
         except DigestError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_FAILED)
-        except (KeyboardInterrupt, click.Abort):
+        except (KeyboardInterrupt, click.Abort) as exc:
             # What was committed stays (each source, each delivery): a re-run goes on.
-            click.echo("\ninterrupted", err=True)
+            detail = exc.detail if isinstance(exc, Interrupted) else INTERRUPTED
+            click.echo(f"\ninterrupted: {detail}", err=True)
             sys.exit(EXIT_INTERRUPTED)
         except BrokenPipeError:
             # The reader of our output left (`digest articles | head`): not an error. Point

@@ -15,6 +15,7 @@ from digest import pipeline
 from digest.cli.base import (
     EXIT_FAILED,
     EmailAddress,
+    Interrupted,
     count,
     date_option,
     edition_day,
@@ -37,6 +38,7 @@ from digest.subscribers import (
 )
 
 __all__ = [
+    "StageLines",
     "interrupt",
     "print_run_report",
     "run_command",
@@ -46,16 +48,40 @@ __all__ = [
 ]
 
 
-class _StageLines:
+class StageLines:
     """One line per finished stage on stderr, and on long stages (a big summarize or send)
-    a "done/total" line at most every ``every`` seconds, so a log shows the job is alive."""
+    a "done/total" line at most every ``every`` seconds, so a log shows the job is alive.
+    It remembers where the run is, for the line Ctrl-C prints (``after_interrupt``);
+    ``show=False`` only remembers."""
 
-    def __init__(self, every: float = 5.0) -> None:
+    def __init__(self, every: float = 5.0, *, show: bool = True) -> None:
         self.started = time.monotonic()
         self.every = every
+        self.show = show
         self._last = self.started
+        self.stage: str | None = None
+        self.counts: dict[str, tuple[int, int]] = {}
+
+    def after_interrupt(self) -> str:
+        """What was done and what to do, for ``interrupted: ...``."""
+        again = "run the same command again"
+        if "send" in self.counts:
+            done, total = self.counts["send"]
+            return f"{done} of {total} sent; {again} to send the rest, nobody gets it twice"
+        if self.stage == "ingest":
+            done, total = self.counts["ingest"]
+            return (
+                f"{done} of {count(total, 'source')} read and stored, nothing sent;"
+                f" {again} to go on"
+            )
+        where = f" (stopped at {self.stage})" if self.stage else ""
+        return f"nothing sent{where}; {again}: it goes on from what is stored"
 
     def __call__(self, stage: str, done: int, total: int, detail: str) -> None:
+        self.stage = stage
+        self.counts[stage] = (done, total)
+        if not self.show:
+            return
         now = time.monotonic()
         if done != total and (done == 0 or now - self._last < self.every):
             return
@@ -87,21 +113,24 @@ def run_command(config: Config, day: Any, dry_run: bool, distributed: bool) -> N
     # A re-run (cron, after a failure) says again only the warnings that are new; those
     # the last run gave are counted in one line (-v shows them all).
     state = config.data_path / LAST_RUN_WARNINGS
+    lines = StageLines()
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         with warnings_once(state, enabled=verbosity() == 0) as once:
             if distributed:
                 report = run_distributed(
-                    config, edition_day(config, day, newest=False), progress=_StageLines()
+                    config, edition_day(config, day, newest=False), progress=lines
                 )
             else:
                 report = pipeline.run_daily(
                     config,
                     edition_day(config, day, newest=False),
                     dry_run=dry_run,
-                    progress=_StageLines(),
+                    progress=lines,
                 )
             print_run_report(report, once)
+    except KeyboardInterrupt as exc:
+        raise Interrupted(lines.after_interrupt()) from exc
     finally:
         signal.signal(signal.SIGTERM, previous)
 
