@@ -16,10 +16,9 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
-from click.exceptions import NoArgsIsHelpError
 
 from digest.config import Config, load_config
 from digest.errors import ConfigError, DigestError, LockError, SubscriberError
@@ -51,6 +50,17 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# A bare group (`digest subscribers`) asks for its help: click 8.2 and later raise this
+# usage error to show it (status 2), older ones exit by themselves; () catches nothing.
+_BARE_GROUP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+# ParamType is generic from click 8.4 (the type checker's click); older ones take no
+# parameters at run time.
+if TYPE_CHECKING:
+    _AddressType = click.ParamType[str, Any]
+else:
+    _AddressType = click.ParamType
 
 
 def _usage_error(exc: click.UsageError) -> NoReturn:
@@ -88,7 +98,7 @@ class DigestGroup(click.Group):
         # The group's own options are parsed here, before ``invoke``.
         try:
             return super().make_context(info_name, args, parent, **extra)
-        except NoArgsIsHelpError:
+        except _BARE_GROUP:
             raise  # a bare `digest`: its help, as asked
         except click.UsageError as exc:
             _usage_error(exc)
@@ -96,7 +106,7 @@ class DigestGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except NoArgsIsHelpError:
+        except _BARE_GROUP:
             raise  # a bare group (`digest subscribers`): its help, as asked
         except click.UsageError as exc:
             _usage_error(exc)
@@ -166,7 +176,7 @@ def current_config() -> Config:
     return config
 
 
-class EmailAddress(click.ParamType[str, Any]):
+class EmailAddress(_AddressType):
     """An address given on the command line, in its normal form; a malformed one is a
     usage error (status 2), said in one line."""
 
