@@ -91,7 +91,7 @@ def summarize_command(
         with progress_bar("summarize") as progress:
             report = summarize_jsonl(config, jsonl, out, cache=not no_cache, progress=progress)
         for reason in report.skipped:
-            click.echo(f"skipped {reason}", err=True)
+            click.echo(f"warning: skipped {reason}", err=True)
         click.echo(f"{count(report.written, 'summary', 'summaries')} written to {out}")
         return
     assert location is not None
