@@ -73,6 +73,9 @@ def test_batch_mode_writes_one_line_per_good_input(config: Path, tmp_path: Path)
         assert len(w["key_points"]) == 2 and isinstance(w["conclusion"], str)
     assert "in.jsonl:3: not JSON" in result.output
     assert "in.jsonl:4: no 'text' string" in result.output
+    # In the one style of every warning (issue 23, item 10).
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and all(line.startswith("warning: skipped ") for line in lines)
 
 
 def test_usage_errors_and_a_missing_model_exit_2(config: Path, seed_article: Path) -> None:

@@ -310,16 +310,19 @@ def test_ctrl_c_is_one_line_and_exit_status_130(tmp_path: Path) -> None:
             job.send_signal(signal.SIGINT)
             _, err = job.communicate(timeout=60)
     assert job.returncode == 130, err.decode()
-    assert err.decode().strip().splitlines()[-1] == "interrupted"
+    # One line that says what stays and what to do (issue 23, item 11).
+    assert err.decode().strip().splitlines()[-1] == (
+        "interrupted: what had finished is kept; run the same command again to go on"
+    )
     assert "Traceback" not in err.decode()
 
 
 def test_stage_lines_show_long_stages_and_every_finished_one(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from digest.cli.sending import _StageLines
+    from digest.cli.sending import StageLines
 
-    quiet = _StageLines(every=3600)  # a short job: one line per finished stage
+    quiet = StageLines(every=3600)  # a short job: one line per finished stage
     for done in range(4):
         quiet("summarize", done, 3, "done")
     quiet("send", 0, 2, "")
@@ -328,7 +331,7 @@ def test_stage_lines_show_long_stages_and_every_finished_one(
     lines = [line.split("] ", 1)[1] for line in capsys.readouterr().err.splitlines()]
     assert lines == ["summarize 3/3  done", "send      2/2"]
 
-    chatty = _StageLines(every=0)  # a long one: the work in between shows as well
+    chatty = StageLines(every=0)  # a long one: the work in between shows as well
     for done in range(3):
         chatty("summarize", done, 2, "")
     lines = [line.split("] ", 1)[1] for line in capsys.readouterr().err.splitlines()]

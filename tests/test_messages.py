@@ -308,3 +308,52 @@ def test_dkim_options_must_be_complete(rendered: RenderedEdition, tmp_path: Path
     missing = DkimOptions(domain="example.org", selector="s", key_path=str(tmp_path / "no.pem"))
     with pytest.raises(ConfigError, match="cannot read"):
         MessageFactory(rendered, OPTIONS, SECRET, dkim=missing)
+
+
+def test_from_name_unset_follows_the_title(tmp_path: Path, rendered: RenderedEdition) -> None:
+    """Renaming the newsletter renames its sender too, in the edition and in the sign-up
+    confirmation, unless from_name is set on its own (issue 23, item 6)."""
+    from digest.config import load_config
+    from digest.pipeline.signup import confirmation_mail
+
+    path = tmp_path / "config.yaml"
+    path.write_text("newsletter:\n  title: Holdout Briefing\n", "utf-8")
+    config = load_config(path)
+    assert config.newsletter.from_name is None
+    mail = MessageFactory(rendered, config.newsletter, SECRET)(Subscriber(1, "a@example.com"))
+    assert parse(mail.data)["From"].addresses[0].display_name == "Holdout Briefing"
+    confirm = confirmation_mail(config, "a@example.com", "tok", "Confirm", "Body")
+    assert parse(confirm.data)["From"].addresses[0].display_name == "Holdout Briefing"
+
+    path.write_text(
+        "newsletter:\n  title: Tägliche Übersicht\n  from_name: Redaktion Köln\n", "utf-8"
+    )
+    named = load_config(path).newsletter
+    mail = MessageFactory(rendered, named, SECRET)(Subscriber(1, "a@example.com"))
+    assert parse(mail.data)["From"].addresses[0].display_name == "Redaktion Köln"
+    assert NewsletterOptions(title="每日简报").sender_name == "每日简报"
+
+
+@pytest.mark.parametrize(
+    ("language", "tag"), [("en", "en"), ("de", "de"), ("pt_BR", "pt-BR"), ("ur", "ur")]
+)
+def test_content_language_is_the_newsletter_s(
+    tmp_path: Path, language: str, tag: str, rendered: RenderedEdition
+) -> None:
+    """Every mail carries Content-Language, the same tag the HTML's lang= names, in the
+    edition and in the sign-up confirmation (issue 23, item 7)."""
+    from digest.config import load_config
+    from digest.pipeline.signup import confirmation_mail
+
+    path = tmp_path / "config.yaml"
+    path.write_text(f"newsletter:\n  language: {language}\n", "utf-8")
+    config = load_config(path)
+    localized = render_edition(sample_edition(), config.newsletter)
+    mail = parse(
+        MessageFactory(localized, config.newsletter, SECRET)(Subscriber(1, "a@b.org")).data
+    )
+    assert mail["Content-Language"] == tag
+    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert re.search(rf'<html[^>]*\blang="{re.escape(tag)}"', html)
+    confirm = confirmation_mail(config, "a@b.org", "tok", "Bestätigen", "Hallo")
+    assert parse(confirm.data)["Content-Language"] == tag

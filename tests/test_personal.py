@@ -50,13 +50,38 @@ def test_no_match_is_the_default_edition_itself() -> None:
 def test_matching_stories_lead_best_match_first() -> None:
     edition = sample()
     mine = personal_edition(edition, {"i-probe": 0.7, "m-rates": 1.0})
-    assert ids(mine)[:2] == ["m-rates", "i-probe"]
-    # The rest keep the edition's order; nothing added, nothing lost.
-    rest = [i for i in ids(edition) if i not in ("m-rates", "i-probe")]
-    assert ids(mine)[2:] == rest
+    # The best match leads; each section shows once (issue 23, item 1), so a match leads
+    # its own section and the sections follow their best match.
+    assert ids(mine)[0] == "m-rates"
+    assert [s.name for s in mine.sections] == [
+        "Technology & Economy",
+        "Science & Climate",
+        "World",
+    ]
+    assert [s.article_id for s in mine.sections[1].stories] == ["i-probe", "f-glacier", "h-malaria"]
+    # The rest keep the edition's order inside their section; nothing added, nothing lost.
+    assert sorted(ids(mine)) == sorted(ids(edition))
+    assert [s.article_id for s in mine.sections[2].stories] == ["a-geneva-talks", "d-sahel-aid"]
     assert mine.id == edition.id and mine.more_news == edition.more_news
-    # Sections follow: the lead's section comes first.
-    assert mine.sections[0].name == "Technology & Economy"
+
+
+@pytest.mark.parametrize(
+    "matches",
+    [
+        {"a-geneva-talks": 1.0, "d-sahel-aid": 0.8},  # two topics in one section
+        {"d-sahel-aid": 0.9, "f-glacier": 0.8, "a-geneva-talks": 0.6},
+        {"h-malaria": 0.6, "j-chips": 1.0, "i-probe": 0.9},
+    ],
+)
+def test_a_section_appears_once_whatever_the_order_topics_give(
+    matches: dict[str, float],
+) -> None:
+    edition = sample()
+    wind = candidate("n3", "Record wind output covers half of demand for a day", "World")
+    mine = personal_edition(edition, {**matches, "n3": 0.7}, [wind])
+    names = [s.name for s in mine.sections]
+    assert len(names) == len(set(names)), names
+    assert ids(mine)[0] == max(matches, key=lambda k: matches[k])
 
 
 def test_matching_candidates_swap_in_and_the_replaced_become_headlines() -> None:
@@ -64,7 +89,8 @@ def test_matching_candidates_swap_in_and_the_replaced_become_headlines() -> None
     wind = candidate("n3", "Record wind output covers half of demand for a day", "Climate")
     coffee = candidate("n6", "Coffee prices climb on poor Brazilian harvest")
     mine = personal_edition(edition, {"n3": 0.9, "f-glacier": 1.0}, [wind, coffee])
-    assert ids(mine)[:2] == ["f-glacier", "n3"]
+    assert ids(mine)[0] == "f-glacier"
+    assert mine.sections[1].name == "Climate" and ids(mine).index("n3") > 0
     assert len(mine.stories) == len(edition.stories)
     assert "n6" not in ids(mine)  # matched nothing: stays a headline
     # The last non-matching story made room and leads the headlines; n3 left them.

@@ -52,7 +52,12 @@ def test_preview_writes_html_and_text_with_the_editor_panel(config_file: Path) -
     assert "Left out (4)" in panel.text_content() and "too short: 42 words" in panel.text_content()
     assert doc.find_class("headline")[0].text_content().startswith("Ceasefire talks")
     assert not doc.findall(".//script")  # the written preview has no reload script
-    assert "Good morning." in html_path.with_suffix(".txt").read_text(encoding="utf-8")
+    text = html_path.with_suffix(".txt").read_text(encoding="utf-8")
+    assert "Good morning." in text
+    # A preview is nobody's: its Preferences and Unsubscribe lead to the sign-up page.
+    footer = [a.get("href") for a in doc.iter("a") if a.text in ("Preferences", "Unsubscribe")]
+    assert footer == ["http://127.0.0.1:8025/subscribe"] * 2
+    assert "mailto:" not in text and "http://127.0.0.1:8025/subscribe" in text
 
 
 def test_preview_out_and_text(config_file: Path, tmp_path: Path) -> None:
@@ -103,7 +108,10 @@ def test_archive_writes_an_index_and_a_page_per_edition(config_file: Path) -> No
     page = (folder / "2026-11-24.html").read_text(encoding="utf-8")
     assert "digest-editor-panel" not in page and "<script" not in page
     assert 'href="http://127.0.0.1:8025/archive/2026-11-24.html"' in page
-    assert 'href="mailto:unsubscribe@example.org?subject=unsubscribe"' in page
+    # Read by anyone: no link to a mailbox action, the footer's links lead to the sign-up
+    # page (issue 23, item 2).
+    assert "mailto:" not in page
+    assert 'href="http://127.0.0.1:8025/subscribe"' in page
 
 
 def test_archive_out_folder(config_file: Path, tmp_path: Path) -> None:

@@ -616,3 +616,24 @@ def test_single_outlet_edition_names_the_outlet_once_per_story_not_per_headline(
     mixed_html, mixed_text = fill(edition)
     assert 'class="more-source"' in mixed_html
     assert f"({edition.more_news[0].source})" in " ".join(mixed_text.split())
+
+
+def test_the_panel_says_which_stories_have_no_date_of_their_own() -> None:
+    """An undated feed item counts from when it was first seen; the editor panel says so,
+    for those stories only (issue 23, item 9)."""
+    renderer = Renderer(OPTIONS)
+    edition = sample_edition()
+    assert all(s.published is not None for s in edition.stories)
+    dated = renderer.editor_panel(edition)
+    assert "digest-undated" not in dated and "no date of its own" not in dated
+
+    first = edition.sections[0]
+    undated = dataclasses.replace(first.stories[0], published=None, title="Ölpreis fällt")
+    changed = dataclasses.replace(first, stories=(undated, *first.stories[1:]))
+    one = dataclasses.replace(edition, sections=(changed, *edition.sections[1:]))
+    doc = lxml.html.fromstring(renderer.editor_panel(one))
+    note = doc.get_element_by_id("digest-undated").text_content()
+    assert note.startswith("1 story has no date of its own")
+    rows = [r.text_content() for r in doc.xpath("//tr") if "no date of its own" in r.text_content()]
+    assert len(rows) == 1 and "Ölpreis fällt" in rows[0]
+    assert "no date of its own" not in renderer.render(one).html  # the panel only

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.errors import SourceError
+from digest.errors import ConfigError, SourceError
 from digest.identity import canonical_url
 from digest.models import LeadImage
 from digest.sources import read_location
@@ -312,3 +312,29 @@ def test_front_matter_image_fills_the_lead_image(tmp_path: Path) -> None:
 )
 def test_front_matter_image_refuses_what_is_not_a_picture(tmp_path: Path, image: str) -> None:
     assert _front_matter_image(tmp_path, image, url="file:///tmp/x") is None
+
+
+def test_a_file_url_is_the_local_path_it_names(tmp_path: Path) -> None:
+    """``location: file:///srv/feeds/feed.xml`` reads that file (issue 23, item 3), in a
+    folder whose name needs percent-escapes in a URL."""
+    from digest.config import SourceOptions, load_config
+    from digest.sources import read_source
+
+    folder = tmp_path / "Nachrichten über 新闻"
+    folder.mkdir()
+    source = EXAMPLES / "2026-11-24-geneva-river-accord.txt"
+    (folder / source.name).write_bytes(source.read_bytes())
+    url = (folder / source.name).as_uri()
+    assert url.startswith("file:///") and "%" in url
+    [article] = read_source(SourceOptions(name="local", location=url), base_dir="/").articles
+    assert article.title == "Forty-Two Nations Sign Geneva Accord on Shared Rivers"
+    # A folder by URL too, and file://localhost/ is this machine.
+    local = "file://localhost" + folder.as_uri().removeprefix("file://")
+    assert len(read_source(SourceOptions(name="f", location=local)).articles) == 1
+    # Another machine's file is refused when the config is loaded, in one line.
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "sources:\n  - name: far\n    location: file://fileserver/srv/feed.xml\n", "utf-8"
+    )
+    with pytest.raises(ConfigError, match=r"file:// location names a file of this machine"):
+        load_config(config)

@@ -247,3 +247,32 @@ def test_https_goes_through_the_guard_and_checks_certificates(tmp_path: Path) ->
             fetch(f"https://127.0.0.1:{server.port}/admin", timeout=10)
     finally:
         server.close()
+
+
+def test_each_refusal_names_the_switch_of_the_place_that_read(
+    admin: _Server, tmp_path: Path
+) -> None:
+    """A configured source names its key; `digest read` and `digest summarize` name their
+    flag, which lets the same URL through (issue 23, item 8)."""
+    from click.testing import CliRunner
+
+    from digest.cli import main
+
+    with pytest.raises(SourceError, match="set allow_private: true on the source") as refused:
+        read_source(SourceOptions(name="intranet", location=f"{admin.url}/admin"))
+    assert "--allow-private" not in str(refused.value)
+
+    config = tmp_path / "config.yaml"
+    config.write_text(f"data_dir: {tmp_path / 'data'}\n", "utf-8")
+    runner = CliRunner()
+    for command in ("read", "summarize"):
+        for url in (f"{admin.url}/admin", f"http://localhost:{admin.port}/admin"):
+            result = runner.invoke(main, ["--config", str(config), command, url])
+            assert result.exit_code == 1, result.output
+            assert "add --allow-private to read it" in result.stderr
+            assert "allow_private: true" not in result.output
+    assert admin.hits == []
+    allowed = runner.invoke(
+        main, ["--config", str(config), "read", "--allow-private", f"{admin.url}/admin"]
+    )
+    assert admin.hits == ["/admin"] and "refused" not in allowed.output

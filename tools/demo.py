@@ -27,11 +27,15 @@ from digest.store.subscribers import SubscriberStore
 from digest.subscribers import add_subscriber
 from smtp_sink import SmtpSink  # tools/smtp_sink.py, beside this script
 
-__all__ = ["DEMO_DAY", "demo_config", "main", "write_demo_config"]
+__all__ = ["DEMO_DAY", "DEMO_SECRET", "demo_config", "main", "try_it", "write_demo_config"]
 
 ROOT = Path(__file__).resolve().parents[1]
 # The examples are dated 22-24 November 2026; the demo edition is the last of those days.
 DEMO_DAY = date(2026, 11, 24)
+# Unsubscribe links are HMAC-signed with $DIGEST_SECRET: `digest serve` must run with the
+# same secret for the demo mail's links to answer (README.md says so). A real deployment
+# sets its own.
+DEMO_SECRET = "demo-secret-not-for-production"
 DEMO_SUBSCRIBERS = (
     ("ana@example.org", "Ana"),
     ("bo@example.org", "Bo"),
@@ -65,6 +69,12 @@ def write_demo_config(config: Config) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     head = (
         "# Written by `make demo`: the shipped config.yaml on the demo's store (.digest-demo/).\n"
+        "# delivery.transport is outbox: the demo's SMTP sink stopped when the demo ended, so\n"
+        "# `digest send-test` and `digest run` write .eml files to .digest-demo/outbox/. To\n"
+        "# send over SMTP, start a sink (python tools/smtp_sink.py --dir .digest-demo/sink,\n"
+        "# on 127.0.0.1:2525 as delivery.smtp says) and set delivery.transport: smtp.\n"
+        f"# Links in the demo's mail are signed with DIGEST_SECRET={DEMO_SECRET}:\n"
+        "# `digest serve` answers them when it runs with that secret.\n"
     )
     path.write_text(head + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), "utf-8")
     return path
@@ -76,8 +86,7 @@ def _progress(stage: str, done: int, total: int, detail: str) -> None:
 
 
 def main() -> int:
-    # Unsubscribe links are HMAC-signed; a real deployment sets its own secret.
-    os.environ.setdefault("DIGEST_SECRET", "demo-secret-not-for-production")
+    os.environ.setdefault("DIGEST_SECRET", DEMO_SECRET)
     sink_dir = ROOT / ".digest-demo" / "sink"
     sink = SmtpSink(folder=sink_dir, keep=False).start()
     try:
@@ -112,14 +121,23 @@ def main() -> int:
     kept = len(list(sink_dir.glob("*.eml")))  # this run's and earlier runs'
     print(f"received mail:   {sink_dir}  ({sink.count} now, {kept} in the folder)")
     relative = own_config.relative_to(ROOT) if own_config.is_relative_to(ROOT) else own_config
-    print(
+    print(try_it(relative, os.environ["DIGEST_SECRET"]))
+    return 0 if report.failed == 0 else 1
+
+
+def try_it(config: Path, secret: str) -> str:
+    """What the demo prints last: the commands that use its store, sign as it signed, and
+    serve its mail's links."""
+    return (
         "\nTry digest on the demo's store (in this folder; the first line puts .venv's"
         " digest on your PATH):\n  . .venv/bin/activate\n"
-        f"  export DIGEST_CONFIG={relative}\n"
+        f"  export DIGEST_CONFIG={config}\n"
+        f"  export DIGEST_SECRET={secret}   # the demo mail's links are signed with it\n"
         f"  digest edition --date {DEMO_DAY}\n"
-        f"  digest preview --serve --date {DEMO_DAY}   # the editor's desk on 127.0.0.1:8030"
+        f"  digest preview --serve --date {DEMO_DAY}   # the editor's desk on 127.0.0.1:8030\n"
+        "  digest serve   # the mail's unsubscribe and archive links, on 127.0.0.1:8025\n"
+        "  digest send-test --to you@example.org   # an .eml in .digest-demo/outbox/"
     )
-    return 0 if report.failed == 0 else 1
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import os
 import re
 import types
 import typing
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time as dt_time
@@ -65,7 +66,7 @@ SourceKind = Literal["auto", "folder", "file", "feed", "page", "text"]
 @dataclass(frozen=True)
 class SourceOptions:
     name: str
-    location: str  # a path (resolved against the config folder) or an http(s) URL
+    location: str  # a path (resolved against the config folder), a file:// or http(s) URL
     kind: SourceKind = "auto"
     weight: float = 1.0
     category: str | None = None  # used when the source does not name one
@@ -154,7 +155,7 @@ class NewsletterOptions:
     # catalogs (digest.publish.i18n), dates from CLDR; direction "auto" is the locale's.
     language: str = "en"
     direction: Literal["auto", "ltr", "rtl"] = "auto"
-    from_name: str = "The Daily Digest"
+    from_name: str | None = None  # None: the title (see sender_name)
     from_address: str = "digest@example.org"
     reply_to: str | None = None
     list_id: str = "daily.digest.example.org"
@@ -167,6 +168,12 @@ class NewsletterOptions:
     templates: str | None = None  # a folder that overrides digest/templates/, file by file
     logo_url: str | None = None  # an https image shown in the masthead (alt text: the title)
     images: bool = True  # each story's lead picture (https only), in the HTML part only
+
+    @property
+    def sender_name(self) -> str:
+        """The name in the ``From`` header: ``from_name``, or the title when it is unset (a
+        renamed newsletter is not sent as "The Daily Digest")."""
+        return self.from_name if self.from_name is not None else self.title
 
 
 @dataclass(frozen=True)
@@ -332,10 +339,24 @@ class Config:
 
 def resolve_location(location: str, base_dir: str | Path) -> str:
     """A source location as given when a URL, else a path resolved against ``base_dir``
-    (the config file's folder)."""
+    (the config file's folder); a ``file://`` URL is the local path it names."""
     if location.startswith(("http://", "https://")):
         return location
+    if location[:7].lower() == "file://":
+        return file_url_path(location)
     return str(Path(base_dir, location).expanduser())
+
+
+def file_url_path(url: str) -> str:
+    """The local path of a ``file://`` URL (``file:///srv/feed.xml``, percent-escapes
+    decoded); ``ConfigError`` for one that names another machine or no absolute path."""
+    parts = urllib.parse.urlsplit(url)
+    path = urllib.parse.unquote(parts.path)
+    if parts.netloc.lower() not in ("", "localhost") or not path.startswith("/"):
+        raise ConfigError(
+            f"{url!r}: a file:// location names a file of this machine, like file:///srv/feed.xml"
+        )
+    return path
 
 
 def default_config_path() -> Path:
@@ -487,6 +508,8 @@ def _build_config(raw: dict[str, Any], origin: str) -> Config:
                 f"{origin}: sources: {source.name!r}: fetch_timeout {source.fetch_timeout:g}"
                 " is out of range (must be between 0.1 and 3600 seconds)"
             )
+        if source.location[:7].lower() == "file://":
+            file_url_path(source.location)
         if source.outlet is not None:
             _check_outlet(source.outlet, f"{origin}: sources: {source.name!r}: outlet")
     names = [s.name for s in config.sources]

@@ -62,7 +62,7 @@ def _unreadable(reason: str) -> str:
     one after it handled: the summary, then the one warning line naming the bound."""
     return (
         r"2 read, 1 handled, 0 left: .*, 1 unreadable \(moved to digest-unreadable\)\n"
-        r"WARNING digest\.pipeline\.bounces: \S+: message \S+ moved to digest-unreadable: " + reason
+        r"warning: \S+: message \S+ moved to digest-unreadable: " + reason
     )
 
 

@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 import click
 
 from digest import pipeline
-from digest.cli.base import date_option, edition_day, main, pass_config
+from digest.cli.base import Interrupted, date_option, edition_day, main, pass_config
 from digest.cli.edition import edition_command
-from digest.cli.sending import interrupt, print_run_report
+from digest.cli.sending import StageLines, interrupt, print_run_report
 from digest.config import Config
 from digest.models import DeskAction, DeskActionKind
 from digest.pipeline.act import act
@@ -70,9 +70,14 @@ def approve_command(config: Config, day: Any, editor: str | None) -> None:
 @pass_config
 def send_command(config: Config, day: Any) -> None:
     """Send the day's saved edition now (approved, if delivery.require_approval)."""
+    where = StageLines(show=False)  # only for the line Ctrl-C prints
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
-        report = pipeline.run_daily(config, edition_day(config, day, newest=False), send_only=True)
+        report = pipeline.run_daily(
+            config, edition_day(config, day, newest=False), send_only=True, progress=where
+        )
+    except KeyboardInterrupt as exc:
+        raise Interrupted(where.after_interrupt()) from exc
     finally:
         signal.signal(signal.SIGTERM, previous)
     print_run_report(report)

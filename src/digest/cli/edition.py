@@ -52,7 +52,7 @@ def rank_command(config: Config, day: Any, show_terms: bool, limit: int) -> None
                 f"       also: {other.score:+.3f}  {other.article.title}  [{other.article.source}]"
             )
     if len(clusters) > limit:
-        click.echo(f"... and {len(clusters) - limit} more events (--limit)")
+        click.echo(f"... and {count(len(clusters) - limit, 'more event')} (--limit)")
 
 
 def edition_json(edition: Edition, newsletter: NewsletterOptions | None = None) -> dict[str, Any]:
@@ -162,9 +162,15 @@ def _show_edition(config: Config, day: Any, as_json: bool, rebuild: bool, force:
         click.echo("\n== More news")
         for headline in edition.more_news:
             click.echo(f"* {headline.title}  [{headline.source}]")
-    relaxed = sum(x.kind == "cap_relaxed" for x in edition.left_out)  # in the edition
-    caps = f", {relaxed} stories past a relaxed cap" if relaxed else ""
-    click.echo(f"\n{len(edition.left_out) - relaxed} articles left out{caps} (see --json)")
+    click.echo(f"\n{left_out_line(edition)} (see --json)")
     for entry in edition.desk:
         if not entry.applied:
             click.echo(f"warning: {entry.editor}'s action {entry.line} {entry.note}", err=True)
+
+
+def left_out_line(edition: Edition) -> str:
+    """``1 article left out, 2 stories past a relaxed cap``: each count with its noun in
+    the right number (a story past a relaxed cap is in the edition, not counted left out)."""
+    relaxed = sum(x.kind == "cap_relaxed" for x in edition.left_out)
+    caps = f", {count(relaxed, 'story', 'stories')} past a relaxed cap" if relaxed else ""
+    return f"{count(len(edition.left_out) - relaxed, 'article')} left out{caps}"

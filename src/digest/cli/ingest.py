@@ -11,7 +11,15 @@ from typing import Any
 import click
 
 from digest import pipeline, serialize
-from digest.cli.base import EXIT_FAILED, count, main, pass_config, progress_bar
+from digest.cli.base import (
+    CLI_PRIVATE_HINT,
+    EXIT_FAILED,
+    allow_private_option,
+    count,
+    main,
+    pass_config,
+    progress_bar,
+)
 from digest.config import Config
 from digest.models import Article
 from digest.sources import read_location
@@ -52,14 +60,12 @@ def ingest_command(config: Config) -> None:
     show_default=True,
     help="How to read LOCATION.",
 )
-@click.option(
-    "--allow-private",
-    is_flag=True,
-    help="Fetch from loopback and private addresses too (refused by default).",
-)
+@allow_private_option
 def read_command(location: str, as_json: bool, kind: Any, allow_private: bool) -> None:
     """Parse a file, folder, feed or page (path or URL) without storing it."""
-    result = read_location(location, kind=kind, allow_private=allow_private)
+    result = read_location(
+        location, kind=kind, allow_private=allow_private, private_hint=CLI_PRIVATE_HINT
+    )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     if as_json:
@@ -100,8 +106,8 @@ def _echo_article(article: Article) -> None:
     if article.url:
         click.echo(f"  {article.url}")
     click.echo(
-        f"  {article.word_count} words, {len(article.sections)} sections,"
-        f" {len(article.events)} events, {len(article.related)} related"
+        f"  {count(article.word_count, 'word')}, {count(len(article.sections), 'section')},"
+        f" {count(len(article.events), 'event')}, {len(article.related)} related"
         + (f", image {article.image.url}" if article.image is not None else "")
     )
 

@@ -12,9 +12,20 @@ from typing import Any, cast
 import click
 
 from digest import pipeline
-from digest.cli.base import EXIT_FAILED, count, date_option, edition_day, main, pass_config
+from digest.cli.base import (
+    EXIT_FAILED,
+    EmailAddress,
+    Interrupted,
+    count,
+    date_option,
+    edition_day,
+    main,
+    pass_config,
+    verbosity,
+)
 from digest.config import Config
 from digest.distributed.dispatch import run_distributed
+from digest.log import RepeatedWarnings, warnings_once
 from digest.models import SubscriberState
 from digest.pipeline.signup import confirm_pending
 from digest.signed import secret_key
@@ -27,6 +38,7 @@ from digest.subscribers import (
 )
 
 __all__ = [
+    "StageLines",
     "interrupt",
     "print_run_report",
     "run_command",
@@ -36,16 +48,40 @@ __all__ = [
 ]
 
 
-class _StageLines:
+class StageLines:
     """One line per finished stage on stderr, and on long stages (a big summarize or send)
-    a "done/total" line at most every ``every`` seconds, so a log shows the job is alive."""
+    a "done/total" line at most every ``every`` seconds, so a log shows the job is alive.
+    It remembers where the run is, for the line Ctrl-C prints (``after_interrupt``);
+    ``show=False`` only remembers."""
 
-    def __init__(self, every: float = 5.0) -> None:
+    def __init__(self, every: float = 5.0, *, show: bool = True) -> None:
         self.started = time.monotonic()
         self.every = every
+        self.show = show
         self._last = self.started
+        self.stage: str | None = None
+        self.counts: dict[str, tuple[int, int]] = {}
+
+    def after_interrupt(self) -> str:
+        """What was done and what to do, for ``interrupted: ...``."""
+        again = "run the same command again"
+        if "send" in self.counts:
+            done, total = self.counts["send"]
+            return f"{done} of {total} sent; {again} to send the rest, nobody gets it twice"
+        if self.stage == "ingest":
+            done, total = self.counts["ingest"]
+            return (
+                f"{done} of {count(total, 'source')} read and stored, nothing sent;"
+                f" {again} to go on"
+            )
+        where = f" (stopped at {self.stage})" if self.stage else ""
+        return f"nothing sent{where}; {again}: it goes on from what is stored"
 
     def __call__(self, stage: str, done: int, total: int, detail: str) -> None:
+        self.stage = stage
+        self.counts[stage] = (done, total)
+        if not self.show:
+            return
         now = time.monotonic()
         if done != total and (done == 0 or now - self._last < self.every):
             return
@@ -72,42 +108,65 @@ def run_command(config: Config, day: Any, dry_run: bool, distributed: bool) -> N
     """
     # SIGTERM (`systemctl stop`, a job's timeout) stops the run as Ctrl-C does: the
     # messages in flight are finished and recorded first.
+    if distributed and dry_run:
+        raise click.UsageError("--distributed sends for real; --dry-run is one process")
+    # A re-run (cron, after a failure) says again only the warnings that are new; those
+    # the last run gave are counted in one line (-v shows them all).
+    state = config.data_path / LAST_RUN_WARNINGS
+    lines = StageLines()
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
-        if distributed:
-            if dry_run:
-                raise click.UsageError("--distributed sends for real; --dry-run is one process")
-            report = run_distributed(
-                config, edition_day(config, day, newest=False), progress=_StageLines()
-            )
-        else:
-            report = pipeline.run_daily(
-                config,
-                edition_day(config, day, newest=False),
-                dry_run=dry_run,
-                progress=_StageLines(),
-            )
+        with warnings_once(state, enabled=verbosity() == 0) as once:
+            if distributed:
+                report = run_distributed(
+                    config, edition_day(config, day, newest=False), progress=lines
+                )
+            else:
+                report = pipeline.run_daily(
+                    config,
+                    edition_day(config, day, newest=False),
+                    dry_run=dry_run,
+                    progress=lines,
+                )
+            print_run_report(report, once)
+    except KeyboardInterrupt as exc:
+        raise Interrupted(lines.after_interrupt()) from exc
     finally:
         signal.signal(signal.SIGTERM, previous)
-    print_run_report(report)
 
 
-def print_run_report(report: pipeline.RunReport) -> None:
+# In the data folder: the warnings of the last `digest run` (hashes), for the next one.
+LAST_RUN_WARNINGS = "last-run-warnings.json"
+
+
+def print_run_report(report: pipeline.RunReport, once: RepeatedWarnings | None = None) -> None:
     """Warnings and failed sources on stderr, the summary line; exit status 1 when a source
-    or a message failed (or stays deferred)."""
-    for warning in report.source_warnings:
-        click.echo(f"warning: {warning}", err=True)
-    for note in report.trimmed:
-        click.echo(f"warning: the newsletter was over the size limit; trimmed: {note}", err=True)
+    or a message failed (or stays deferred). With ``once``, a warning the last run gave
+    is counted, not repeated."""
+    warnings = [
+        *report.source_warnings,
+        *(f"the newsletter was over the size limit; trimmed: {note}" for note in report.trimmed),
+    ]
+    for warning in warnings:
+        if once is None or once.fresh(warning):
+            click.echo(f"warning: {warning}", err=True)
     for failure in report.failed_sources:
         click.echo(f"error: source {failure}", err=True)
+    if once is not None and once.held:
+        click.echo(
+            f"warning: {count(once.held, 'warning')} as in the last run, not repeated"
+            " (digest -v run shows them)",
+            err=True,
+        )
     click.echo(report.summary())
     if report.failed or report.deferred or report.failed_sources or report.weekly_unsent:
         sys.exit(EXIT_FAILED)
 
 
 @main.command("send-test")
-@click.option("--to", "email", required=True, help="The address to send the draft to.")
+@click.option(
+    "--to", "email", type=EmailAddress(), required=True, help="The address to send the draft to."
+)
 @date_option
 @pass_config
 def send_test_command(config: Config, email: str, day: Any) -> None:

@@ -10,7 +10,16 @@ from typing import Any
 
 import click
 
-from digest.cli.base import EXIT_FAILED, EXIT_USAGE, count, main, pass_config, progress_bar
+from digest.cli.base import (
+    CLI_PRIVATE_HINT,
+    EXIT_FAILED,
+    EXIT_USAGE,
+    allow_private_option,
+    count,
+    main,
+    pass_config,
+    progress_bar,
+)
 from digest.config import Config, with_overrides
 from digest.models import Article, Summary
 from digest.pipeline.batch import summarize_articles, summarize_jsonl, summary_json
@@ -50,6 +59,7 @@ __all__ = ["summarize_command"]
     help="Batch mode: where to write {id, key_points, conclusion} lines.",
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the store's cache.")
+@allow_private_option
 @pass_config
 def summarize_command(
     config: Config,
@@ -61,6 +71,7 @@ def summarize_command(
     jsonl: Path | None,
     out: Path | None,
     no_cache: bool,
+    allow_private: bool,
 ) -> None:
     """Summarise the article(s) at PATH_OR_URL, or a JSONL file with --jsonl/--out."""
     overrides: dict[str, Any] = {}
@@ -80,11 +91,11 @@ def summarize_command(
         with progress_bar("summarize") as progress:
             report = summarize_jsonl(config, jsonl, out, cache=not no_cache, progress=progress)
         for reason in report.skipped:
-            click.echo(f"skipped {reason}", err=True)
+            click.echo(f"warning: skipped {reason}", err=True)
         click.echo(f"{count(report.written, 'summary', 'summaries')} written to {out}")
         return
     assert location is not None
-    result = read_location(location)
+    result = read_location(location, allow_private=allow_private, private_hint=CLI_PRIVATE_HINT)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     articles = list(result.articles)

@@ -131,9 +131,9 @@ def personal_edition(
     ) + tuple(h for h in edition.more_news if h.article_id not in taken)
     return replace(
         edition,
-        # The matching stories' sections first, then the others': a section may show twice
-        # (once with the stories of the reader's topics), but every match leads.
-        sections=(*_sections(leading), *_sections(kept_others)),
+        # Each section once, in the order of its first story: the matching stories lead, so
+        # their sections come first, and inside a section the matches come before the rest.
+        sections=_sections([*leading, *kept_others]),
         more_news=more[: max(len(edition.more_news), len(dropped))],
     )
 

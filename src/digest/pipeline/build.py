@@ -20,7 +20,7 @@ from digest.edition.vectors import ArticleVectors, embed_articles, embed_topics,
 from digest.errors import EditionError
 from digest.models import Article, Edition, RelatedItem, Summary
 from digest.pipeline.days import newest_article_day
-from digest.pipeline.desk import with_desk_actions
+from digest.pipeline.desk import rendered_hash, with_desk_actions
 from digest.pipeline.options import (
     configured_encoder,
     configured_summarizer,
@@ -28,6 +28,7 @@ from digest.pipeline.options import (
     open_store,
 )
 from digest.progress import Progress
+from digest.publish.render import render_edition
 from digest.store import ArticleStore, Database, EditionStore
 from digest.store.embeddings import EmbeddingStore
 from digest.store.ledger import DeliveryLedger
@@ -38,15 +39,18 @@ from digest.text.sentences import article_sentences
 __all__ = [
     "Candidates",
     "LoadedEdition",
+    "Refreshed",
     "SummarizeMany",
     "build_edition",
     "key_point_sentences",
     "load_edition",
     "rank_candidates",
+    "refresh_edition",
     "related_stories",
     "select_and_summarize",
     "sent_before",
     "store_summarizer",
+    "went_out",
 ]
 
 # Summaries of many articles by article id; an article missing from the result got none.
@@ -214,6 +218,7 @@ def build_edition(
     force: bool = False,
     progress: Progress | None = None,
     summarize: SummarizeMany | None = None,
+    save: bool = True,
 ) -> Edition:
     """Stages 3-6: the edition of ``day``. A saved edition of that day is returned as it
     was (the same edition on every re-run) unless ``rebuild``. A rebuild of an edition that
@@ -226,7 +231,7 @@ def build_edition(
        summarised replaced by the next candidate (``select_and_summarize``; ``summarize``
        defaults to the configured summariser with the store's cache)
     4. find each story's related items (``related_stories``)
-    5. assemble the edition and save it
+    5. assemble the edition and save it (unless not ``save``)
     """
     editions = EditionStore(db)
     saved = editions.for_day(day)
@@ -253,10 +258,49 @@ def build_edition(
     edition = with_desk_actions(config, db, edition, summarize)
     # A story the editor promoted may be another story's related item: dropped there.
     edition = without_repeats(edition)
-    editions.save(edition)
+    if save:
+        editions.save(edition)
     if progress:
         progress("edition", 1, 1, edition.id)
     return edition
+
+
+def went_out(db: Database, edition: Edition) -> bool:
+    """Whether any subscriber may have the edition (a ``sent`` or ``sending`` ledger row)."""
+    counts = DeliveryLedger(db).counts(edition.id)
+    return counts["sent"] + counts["sending"] > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Refreshed:
+    edition: Edition
+    rebuilt: bool  # the saved edition was replaced: what was read since changed it
+
+
+def refresh_edition(
+    config: Config, db: Database, day: date, *, read_more: bool, progress: Progress | None = None
+) -> Refreshed:
+    """The edition of ``day`` for the daily job: built when there is none; the saved one
+    when it went out (subscribers have it) or when nothing new was read (not
+    ``read_more``); otherwise built again, the editor's actions replayed, and saved only
+    when the mail it makes differs from the saved one's (a saved edition that reads the
+    same stays as it is, and so does its approval). A changed edition that was approved
+    waits for approval again: the approval is of the mail as it rendered."""
+    saved = EditionStore(db).for_day(day)
+    if saved is None or went_out(db, saved) or not read_more:
+        return Refreshed(build_edition(config, db, day, progress=progress), rebuilt=False)
+    fresh = build_edition(config, db, day, rebuild=True, progress=progress, save=False)
+    if _mail_hash(config, fresh) == _mail_hash(config, saved):
+        return Refreshed(saved, rebuilt=False)
+    EditionStore(db).save(fresh)
+    return Refreshed(fresh, rebuilt=True)
+
+
+def _mail_hash(config: Config, edition: Edition) -> str:
+    rendered = render_edition(
+        edition, config.newsletter, base_dir=config.base_dir, timezone=config.tz
+    )
+    return rendered_hash(rendered)
 
 
 @dataclass(frozen=True)

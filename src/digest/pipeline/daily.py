@@ -34,7 +34,7 @@ from digest.errors import DigestError, EditionError, LockError
 from digest.models import Edition, RenderedEdition
 from digest.pipeline.archive import update_archive
 from digest.pipeline.bounces import mail_sources, process_bounces
-from digest.pipeline.build import build_edition
+from digest.pipeline.build import Refreshed, build_edition, refresh_edition, went_out
 from digest.pipeline.desk import hold_reason
 from digest.pipeline.ingest import IngestReport, ingest
 from digest.pipeline.options import open_store
@@ -85,7 +85,10 @@ class RunReport:
     dry_run: bool = False
     new_articles: int = 0
     undated_articles: int = 0  # of those read, how many named no date (dated when first seen)
-    ingested: bool = False  # False when the day's edition was already built
+    ingested: bool = False  # False when the day's edition had gone out already
+    # The saved edition (built by a preview, an earlier run) was built again: what this
+    # run read changed it. An approved one waits for approval again (``held``).
+    rebuilt: bool = False
     outbox: str | None = None  # where the .eml files went (outbox transport, --dry-run)
     # "name: reason" for each source that failed to ingest, and each source's warnings:
     # the edition is still built from the others, but the run reports them (exit status 1).
@@ -109,6 +112,8 @@ class RunReport:
         read = f"{new} new article{'s' if new != 1 else ''}, " if self.ingested else ""
         if self.ingested and self.undated_articles:
             read += f"{self.undated_articles} undated (dated when first seen), "
+        if self.rebuilt:
+            read += "edition rebuilt (what was read changed it), "
         if self.held is not None:
             stories = f"{self.stories} stor{'y' if self.stories == 1 else 'ies'}"
             return f"edition {self.edition_id}: {read}{stories}, {self.held}; nothing sent"
@@ -239,10 +244,13 @@ def run_job(
 
     0. bounces    act on the mailbox of bounces and complaints, when one is configured
     1. ingest     ``stages.ingest``: every source into the store (skipped when the day's
-                  edition exists: an edition, once built, is what gets sent, however
+                  edition went out: once anyone has it, it is what gets sent, however
                   often the job runs)
     2. summarise  ``stages.summarize``: the window's summaries into the store's cache
-    3. edition    rank, summarise, find related stories, assemble and save the edition
+    3. edition    rank, summarise, find related stories, assemble and save the edition;
+                  a saved one that nobody has yet (a preview's) is built again when new
+                  articles were read, and replaced when its mail changes (the editor's
+                  actions replayed; an approved one then waits for approval again)
     4. render     ``stages.render``: HTML and text, once per distinct topic set
     5. gate       stop here, nothing sent, with fewer than ``edition.min_stories``, or
                   while the edition waits for approval (``delivery.require_approval``)
@@ -265,18 +273,23 @@ def run_job(
     transports(config, day.isoformat(), dry_run=dry_run)
     with job_lock(config), open_store(config) as db:
         _bounces_first(config, db, key, progress)
-        ingested, edition = _edition(config, db, day, stages, send_only, progress)
+        ingested, refreshed = _edition(config, db, day, stages, send_only, progress)
+        edition, rebuilt = refreshed.edition, refreshed.rebuilt
         if len(edition.stories) < config.edition.min_stories:
             thin = f"fewer than edition.min_stories ({config.edition.min_stories})"
-            return _report(day, edition, started, ingested, dry_run=dry_run, held=thin)
+            return _report(
+                day, edition, started, ingested, dry_run=dry_run, held=thin, rebuilt=rebuilt
+            )
         variants = _render(stages, db, edition, progress)
         held = None
         if not dry_run:
             held = hold_reason(config, db, day, variants[()], now=now, schedule=not send_only)
         if held is not None:
-            return _report(day, edition, started, ingested, dry_run=dry_run, held=held)
+            return _report(
+                day, edition, started, ingested, dry_run=dry_run, held=held, rebuilt=rebuilt
+            )
         sent = _send(config, db, day, edition, key, stages, variants, dry_run, progress)
-    return _report(day, edition, started, ingested, dry_run=dry_run, sent=sent)
+    return _report(day, edition, started, ingested, dry_run=dry_run, sent=sent, rebuilt=rebuilt)
 
 
 def _edition(
@@ -286,25 +299,29 @@ def _edition(
     stages: Stages,
     send_only: bool,
     progress: Progress | None,
-) -> tuple[IngestReport | None, Edition]:
+) -> tuple[IngestReport | None, Refreshed]:
     """Stages 1-3: what ingesting read (None when it was skipped) and the edition."""
     if not send_only:
-        ingested = _ingest_unless_built(db, day, stages, progress)
-        return ingested, build_edition(config, db, day, progress=progress)
+        ingested = _ingest_unless_sent(db, day, stages, progress)
+        read_more = ingested is not None and ingested.new + ingested.updated > 0
+        refreshed = refresh_edition(config, db, day, read_more=read_more, progress=progress)
+        return ingested, refreshed
     saved = EditionStore(db).for_day(day)
     if saved is None:
         raise EditionError(f"no edition of {day} to send: `digest run` builds it")
-    return None, saved
+    return None, Refreshed(saved, rebuilt=False)
 
 
-def _ingest_unless_built(
+def _ingest_unless_sent(
     db: Database, day: date, stages: Stages, progress: Progress | None
 ) -> IngestReport | None:
-    """Stages 1-2, skipped (None) when the day's edition exists: an edition, once built, is
-    what gets sent, however often the job runs."""
-    if EditionStore(db).for_day(day) is not None:
+    """Stages 1-2, skipped (None) when the day's edition went out: once anyone has it, it
+    is what gets sent, however often the job runs. A built edition nobody has (a
+    preview's) does not stop it: what arrived since may change that edition."""
+    saved = EditionStore(db).for_day(day)
+    if saved is not None and went_out(db, saved):
         if progress:
-            progress("ingest", 1, 1, "skipped: the edition of this day is already built")
+            progress("ingest", 1, 1, "skipped: the edition of this day went out already")
         return None
     ingested = stages.ingest(db)
     stages.summarize(db, day)
@@ -350,6 +367,7 @@ def _report(
     dry_run: bool,
     held: str | None = None,
     sent: _Sent | None = None,
+    rebuilt: bool = False,
 ) -> RunReport:
     """Stage 9: the one place a ``RunReport`` is made, from the parts of the run."""
     sent = sent or _Sent(DeliveryReport(edition.id))
@@ -371,6 +389,7 @@ def _report(
         new_articles=read.new,
         undated_articles=read.undated,
         ingested=ingested is not None,
+        rebuilt=rebuilt,
         outbox=None if sent.outbox is None else str(sent.outbox),
         failed_sources=tuple(f"{s.name}: {s.reason}" for s in read.failed),
         source_warnings=(*read.warnings, *sent.warnings),

@@ -53,6 +53,10 @@ class IngestReport:
         return sum(s.new for s in self.sources)
 
     @property
+    def updated(self) -> int:
+        return sum(s.updated for s in self.sources)
+
+    @property
     def undated(self) -> int:
         """Articles read that named no date (each dated when first seen)."""
         return sum(s.undated for s in self.sources)

@@ -28,6 +28,7 @@ from digest.config import Config
 from digest.deliver import SendReply, Transport, transport_factory
 from digest.errors import DeliveryError, SubscriberError
 from digest.models import OutgoingMessage, Subscriber
+from digest.publish.i18n import localizer
 from digest.publish.strings import text
 from digest.signed import make_confirm_token, read_confirm_token
 from digest.store import Database
@@ -252,7 +253,7 @@ def confirmation_mail(
     """The confirmation mail: plain text, the link on a line of its own."""
     nl = config.newsletter
     message = EmailMessage(policy=SMTP_POLICY)
-    message["From"] = formataddr((nl.from_name, nl.from_address))
+    message["From"] = formataddr((nl.sender_name, nl.from_address))
     message["To"] = email
     message["Subject"] = subject
     message["Date"] = format_datetime(datetime.now(UTC))
@@ -261,6 +262,8 @@ def confirmation_mail(
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
     message.set_content(body)
+    # After set_content, which clears every Content-* header it finds.
+    message["Content-Language"] = localizer(nl.language, nl.direction).tag
     return OutgoingMessage(
         message_id=message_id,
         mail_from=nl.from_address,

@@ -213,7 +213,7 @@ def atom_feed(
     sub(feed, "link", rel="self", href=f"{base}feed.xml", type="application/atom+xml")
     sub(feed, "link", rel="alternate", href=base, type="text/html")
     author = etree.SubElement(feed, f"{{{ATOM}}}author")
-    sub(author, "name", options.from_name)
+    sub(author, "name", options.sender_name)
     for edition in ordered:
         entry = etree.SubElement(feed, f"{{{ATOM}}}entry")
         page = archive_url(options, edition.id)

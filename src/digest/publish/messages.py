@@ -35,6 +35,7 @@ from pathlib import Path
 from digest.config import DkimOptions, NewsletterOptions
 from digest.errors import ConfigError, DeliveryError, RenderError
 from digest.models import OutgoingMessage, RenderedEdition, Subscriber
+from digest.publish.i18n import localizer
 from digest.publish.render import SlotValue, slot_values, split_slots
 from digest.publish.signing import DkimSigner
 from digest.signed import make_preferences_token, make_token, verp_address
@@ -172,11 +173,13 @@ class MessageFactory:
         self._subject = _header_text("Subject", rendered.subject)
         self._test_subject = _header_text("Subject", f"[TEST] {rendered.subject}")
         fixed = [
-            f"From: {_address(options.from_name, options.from_address, 'From')}",
+            f"From: {_address(options.sender_name, options.from_address, 'From')}",
             f"List-Id: {_header_text('List-Id', options.title)} <{options.list_id}>",
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
             "Precedence: bulk",
             "MIME-Version: 1.0",
+            # The language the HTML's lang= names (RFC 3282), for readers and filters.
+            f"Content-Language: {localizer(options.language, options.direction).tag}",
             f'Content-Type: multipart/alternative; boundary="{self._boundary}"',
         ]
         if options.reply_to:

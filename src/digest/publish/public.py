@@ -1,8 +1,9 @@
 """The mail as a public web page: its slots filled for no one in particular.
 
-The preview and the archive show an edition exactly as the mail, with a neutral greeting,
-the generic unsubscribe link (``newsletter.unsubscribe_mailto``) and the edition's archive
-address as its "view in browser" link.
+The preview and the archive show an edition exactly as the mail, with a neutral greeting
+and the edition's archive address as its "view in browser" link. Such a page is read by
+anyone, so its Preferences and Unsubscribe links lead to the sign-up page (``/subscribe``
+of ``digest serve``), never to a mailbox action such as ``newsletter.unsubscribe_mailto``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from digest.models import RenderedEdition
 from digest.publish.messages import archive_url
 from digest.publish.render import Filled, Renderer, personalize
 
-__all__ = ["PageSettings", "for_no_one", "generic_unsubscribe", "public_html"]
+__all__ = ["PageSettings", "for_no_one", "generic_unsubscribe", "public_html", "signup_url"]
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,14 @@ class PageSettings:
 
 
 def generic_unsubscribe(options: NewsletterOptions) -> str:
-    """The unsubscribe link of pages that belong to no subscriber (preview, archive)."""
+    """The generic unsubscribe mailto (no subscriber's token in it)."""
     return f"mailto:{options.unsubscribe_mailto}?subject=unsubscribe"
+
+
+def signup_url(options: NewsletterOptions) -> str:
+    """The sign-up page that ``digest serve`` answers: where the links of a page for no
+    one lead (subscribe there; a subscriber manages their subscription from their mail)."""
+    return f"{options.base_url.rstrip('/')}/subscribe"
 
 
 def for_no_one(options: NewsletterOptions, rendered: RenderedEdition) -> Filled:
@@ -45,8 +52,9 @@ def for_no_one(options: NewsletterOptions, rendered: RenderedEdition) -> Filled:
     return personalize(
         rendered,
         name="",
-        unsubscribe_url=generic_unsubscribe(options),
+        unsubscribe_url=signup_url(options),
         browser_url=archive_url(options, rendered.edition_id),
+        preferences_url=signup_url(options),
     )
 
 

@@ -45,7 +45,7 @@ from digest.sources.article import Meta, SourceResult, build_article
 from digest.sources.bounds import MAX_PAGE_FETCHES, describe
 from digest.sources.decode import decode_bytes
 from digest.sources.files import Kind, read_document, read_file, read_path
-from digest.sources.http import FETCH_SECONDS, Fetched, fetch
+from digest.sources.http import FETCH_SECONDS, SOURCE_PRIVATE_HINT, Fetched, fetch
 from digest.sources.pages import parse_page
 from digest.text.clean import counting_repairs
 
@@ -81,6 +81,7 @@ def read_location(
     allow_private: bool = False,
     fetch_timeout: float = FETCH_SECONDS,
     outlet: str | None = None,
+    private_hint: str = SOURCE_PRIVATE_HINT,
 ) -> SourceResult:
     """The articles at a path (file or folder) or an http(s) URL.
 
@@ -88,9 +89,10 @@ def read_location(
     exception reading raises. ``allow_private`` and ``fetch_timeout`` apply to every fetch
     (the location's, and the pages of teasers with ``fetch_full_text``). ``outlet`` names
     the articles where an item names no outlet of its own (a feed's title does not count:
-    ``sources.feeds``). The result's
+    ``sources.feeds``). ``private_hint`` ends a refusal of a private address: how the
+    caller's user allows it (default: the source's ``allow_private`` key). The result's
     ``repairs`` counts the text repairs its readers made (``digest.text.clean``)."""
-    fetching = _Fetching(allow_private, fetch_timeout)
+    fetching = _Fetching(allow_private, fetch_timeout, private_hint)
     try:
         with counting_repairs() as tally:
             result = _read_location(
@@ -112,9 +114,15 @@ def read_location(
 class _Fetching:
     allow_private: bool
     timeout: float
+    private_hint: str
 
     def __call__(self, url: str) -> Fetched:
-        return fetch(url, timeout=self.timeout, allow_private=self.allow_private)
+        return fetch(
+            url,
+            timeout=self.timeout,
+            allow_private=self.allow_private,
+            private_hint=self.private_hint,
+        )
 
 
 def _read_location(

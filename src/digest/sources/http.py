@@ -107,13 +107,19 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._stream.get_extra_info(info)
 
 
+# How a refused private address is allowed, said where the refusal is read: a configured
+# source's key by default; the CLI's commands name their own flag (--allow-private).
+SOURCE_PRIVATE_HINT = "set allow_private: true on the source to read it"
+
+
 class _GuardedBackend(httpcore.SyncBackend):
     """httpcore's socket backend, connecting only to addresses ``blocked_reason`` allows
     (unless ``allow_private``), and only until ``deadline``."""
 
-    def __init__(self, *, deadline: float, allow_private: bool) -> None:
+    def __init__(self, *, deadline: float, allow_private: bool, private_hint: str) -> None:
         self._deadline = deadline
         self._allow_private = allow_private
+        self._private_hint = private_hint
 
     def connect_tcp(
         self,
@@ -138,8 +144,7 @@ class _GuardedBackend(httpcore.SyncBackend):
                 reason = blocked_reason(address)
                 if reason is not None:
                     raise _Refused(
-                        f"refused: {host} is a {reason} address ({address});"
-                        " set allow_private: true on the source to read it"
+                        f"refused: {host} is a {reason} address ({address}); {self._private_hint}"
                     )
         error: OSError | None = None
         for address in addresses:  # connect to what was checked, not to a new lookup
@@ -175,7 +180,7 @@ class _GuardedTransport(httpx.HTTPTransport):
         )
 
 
-def _check_url(url: str, allow_private: bool) -> None:
+def _check_url(url: str, allow_private: bool, private_hint: str) -> None:
     """Refuse a URL before any connection: a scheme other than http(s), an IP literal that
     is not public. Host names are checked after resolution, in the backend."""
     if not url.lower().startswith(("http://", "https://")):
@@ -192,8 +197,7 @@ def _check_url(url: str, allow_private: bool) -> None:
         return  # a name, not an address
     if reason is not None:
         raise SourceError(
-            f"refused: {host} is a {reason} address;"
-            " set allow_private: true on the source to read it",
+            f"refused: {host} is a {reason} address; {private_hint}",
             location=url,
             reader="http",
         )
@@ -205,13 +209,17 @@ def fetch(
     timeout: float = FETCH_SECONDS,
     max_bytes: int = MAX_DOCUMENT_BYTES,
     allow_private: bool = False,
+    private_hint: str = SOURCE_PRIVATE_HINT,
 ) -> Fetched:
     """GET ``url`` within ``timeout`` seconds in all; ``SourceError`` for a bad scheme, an
     address that is not public (unless ``allow_private``), a timeout, an HTTP error, too
-    many redirects, or a body over ``max_bytes``."""
-    _check_url(url, allow_private)
+    many redirects, or a body over ``max_bytes``. A refused address ends with
+    ``private_hint``: how the caller's user lifts the rule (a config key, a CLI flag)."""
+    _check_url(url, allow_private, private_hint)
     deadline = time.monotonic() + timeout
-    backend = _GuardedBackend(deadline=deadline, allow_private=allow_private)
+    backend = _GuardedBackend(
+        deadline=deadline, allow_private=allow_private, private_hint=private_hint
+    )
     try:
         with (
             httpx.Client(
