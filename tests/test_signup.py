@@ -178,25 +178,33 @@ def test_suppressed_addresses_get_no_confirmation_mail(site: Site) -> None:
     assert store.by_email("bounced@example.com").state == "suppressed"  # type: ignore[union-attr]
 
 
-def test_a_second_request_does_not_replace_what_the_first_asked(site: Site) -> None:
-    # The owner asks for their topics; a third party posts the same address with others.
-    owner = site.client.post(
-        "/subscribe",
-        data={"email": "rui@example.com", "topics": "clima, futebol", "source": "/pt"},
-    )
+def test_each_link_confirms_what_its_own_request_asked(site: Site) -> None:
+    """One pending record per request: a third party who posts the owner's address first
+    fixes neither the topics nor the page the owner later confirms, and each confirmation
+    page shows what its link would confirm."""
     other = site.client.post(
         "/subscribe",
         data={"email": "RUI@example.com", "topics": "apostas", "source": "/elsewhere"},
+    )
+    owner = site.client.post(
+        "/subscribe",
+        data={"email": "rui@example.com", "topics": "clima, futebol", "source": "/pt"},
     )
     assert owner.status_code == other.status_code == 200
     assert owner.text.replace("rui@", "X@") == other.text.replace("RUI@", "X@").replace(
         "rui@", "X@"
     )
-    first, second = site.mails_to("rui@example.com")
-    # Every link mailed for the live request confirms what the owner asked, nothing else.
-    for mail in (second, first):
-        done = site.client.post(site.link_in(mail))
-        assert done.status_code == 200
+    others_mail, owners_mail = site.mails_to("rui@example.com")
+    others_link, owners_link = site.link_in(others_mail), site.link_in(owners_mail)
+    assert others_link != owners_link
+    others_page = site.client.get(others_link).text
+    assert "apostas" in others_page and "/elsewhere" in others_page
+    assert "futebol" not in others_page
+    owners_page = site.client.get(owners_link).text
+    assert "clima, futebol" in owners_page and "/pt" in owners_page
+    assert "apostas" not in owners_page
+
+    assert site.client.post(owners_link).status_code == 200
     rui = SubscriberStore(site.db).by_email("rui@example.com")
     assert rui is not None and rui.state == "active" and rui.topics == ("clima", "futebol")
     consent = ConsentStore(site.db).get(rui.id)
@@ -204,6 +212,11 @@ def test_a_second_request_does_not_replace_what_the_first_asked(site: Site) -> N
         "/pt",
         ("clima", "futebol"),
     )
+    # The other request went with the confirmation: its link changes nothing now.
+    site.client.post(others_link)
+    again = SubscriberStore(site.db).by_email("rui@example.com")
+    assert again is not None and again.topics == ("clima", "futebol")
+    assert ConsentStore(site.db).get(rui.id) == consent
 
 
 def test_confirmation_mails_per_address_are_limited(site: Site) -> None:
