@@ -441,3 +441,30 @@ def test_confirm_pending_mails_imported_rows_once_and_they_can_confirm(
         assert store.by_email("layla@example.org") is None  # not until she confirms
         assert layla["To"] == "layla@example.org"
         running.close()
+
+
+def test_a_form_request_after_confirm_pending_leaves_the_imported_link_as_it_was(
+    site: Site,
+) -> None:
+    """The import's link confirms what the import said, even after someone posts the
+    address on the form with other topics; the form's link confirms only the form's."""
+    from digest.pipeline.signup import confirm_pending
+    from digest.subscribers import import_csv
+
+    csv = Path(site.config.base_dir) / "liste.csv"
+    csv.write_text("email,name,topics,consent_date\nnadia@example.ma,نادية,مناخ,\n", "utf-8")
+    assert import_csv(SubscriberStore(site.db), csv).pending == 1
+    assert confirm_pending(site.config, site.db, KEY).sent == 1
+    posted = {"email": "Nadia@example.ma", "topics": "Wetten", "source": "/anderswo"}
+    assert site.client.post("/subscribe", data=posted).status_code == 200
+    imported, form = site.mails_to("nadia@example.ma")
+    imported_link, form_link = site.link_in(imported), site.link_in(form)
+    assert "مناخ" in site.client.get(imported_link).text
+    form_page = site.client.get(form_link).text
+    assert "Wetten" in form_page and "/anderswo" in form_page and "مناخ" not in form_page
+
+    assert site.client.post(imported_link).status_code == 200
+    nadia = SubscriberStore(site.db).by_email("nadia@example.ma")
+    assert nadia is not None and nadia.state == "active" and nadia.topics == ("مناخ",)
+    consent = ConsentStore(site.db).get(nadia.id)
+    assert consent is not None and (consent.source, consent.topics) == ("liste.csv", ("مناخ",))

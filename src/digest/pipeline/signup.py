@@ -119,16 +119,8 @@ def request_signup(
                 consents.put_pending(replace(pending, mails=mails, window_start=window))
             log.info("sign-up: no confirmation mail (the address's daily limit is reached)")
             return SignupRequest(address, None)
-        # The link's expiry names this request: one second later than the address's
-        # latest, should two requests come in the same second.
-        expires = int((now + timedelta(hours=config.server.signup.confirm_hours)).timestamp())
-        latest = consents.latest_request(address)
-        if latest is not None and expires <= latest:
-            expires = latest + 1
+        expires = _keep_request(config, consents, address, chosen, _source(source), now)
         expires_at = datetime.fromtimestamp(expires, UTC)
-        consents.put_request(
-            SignupRequestRecord(address, expires, chosen, _source(source), now, expires_at)
-        )
         # The address's row counts its mails (the daily limit) and lives as long as its
         # latest link; an imported row keeps what the file gave.
         base = pending or PendingSignup(address, chosen, _source(source), now, now, 0, window)
@@ -141,6 +133,26 @@ def request_signup(
             )
         )
     return SignupRequest(address, make_confirm_token(key, address, expires))
+
+
+def _keep_request(
+    config: Config,
+    consents: ConsentStore,
+    address: str,
+    topics: tuple[str, ...],
+    source: str,
+    now: datetime,
+) -> int:
+    """Keep a request that is mailed a link; its link's expiry (seconds since the epoch),
+    which names it: one second later than the address's latest, should two requests come
+    in the same second."""
+    expires = int((now + timedelta(hours=config.server.signup.confirm_hours)).timestamp())
+    latest = consents.latest_request(address)
+    if latest is not None and expires <= latest:
+        expires = latest + 1
+    expires_at = datetime.fromtimestamp(expires, UTC)
+    consents.put_request(SignupRequestRecord(address, expires, topics, source, now, expires_at))
+    return expires
 
 
 def _allowance(
@@ -221,13 +233,21 @@ def confirm_pending(
             if dry_run:
                 report.sent += 1
                 continue
-            # As for the form: the request lives as long as its link, and the mail counts
-            # in the address's window (the form's requests after it are limited with it).
-            expires = now + timedelta(hours=config.server.signup.confirm_hours)
-            consents.put_pending(
-                replace(pending, expires_at=expires, mails=mails + 1, window_start=window)
+            # As for the form: the request is kept on its own, named by its link (a form
+            # request for the address later confirms only what it asked), the row lives
+            # as long as the link, and the mail counts in the address's window.
+            expires = _keep_request(
+                config, consents, pending.email, pending.topics, pending.source, now
             )
-            token = make_confirm_token(key, pending.email, int(expires.timestamp()))
+            consents.put_pending(
+                replace(
+                    pending,
+                    expires_at=datetime.fromtimestamp(expires, UTC),
+                    mails=mails + 1,
+                    window_start=window,
+                )
+            )
+            token = make_confirm_token(key, pending.email, expires)
             subject, body = confirmation_texts(
                 config, pending.email, confirmation_url(config, token)
             )
