@@ -1,7 +1,8 @@
 """The sign-up and the subscriber's pages under attack (issue 22): the answer's timing
 tells nobody whether an address is subscribed, uvicorn believes ``X-Forwarded-For`` from
 127.0.0.1 only, and no redirect echoes a foreign ``Host`` header. Real uvicorn on
-loopback, a real SMTP server (aiosmtpd), a real SQLite file."""
+loopback (``digest serve`` itself, in its own process, for the timings), a real SMTP
+server (aiosmtpd), a real SQLite file."""
 
 from __future__ import annotations
 
