@@ -18,7 +18,14 @@ import pytest
 import yaml
 
 from digest.config import load_config
-from digest.distributed.app import DistributedError, check_broker, shown_broker
+from digest.distributed.app import (
+    DistributedError,
+    broker_lost,
+    check_broker,
+    make_app,
+    shown_broker,
+)
+from digest.distributed.dispatch import CeleryStages
 from digest.errors import ConfigError
 from tools.services import RedisServer, free_port
 
@@ -165,3 +172,46 @@ def test_a_broker_that_is_not_redis_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is not a redis:// URL") as refused:
         check_broker(config)
     assert "Gäste-Passwort" not in str(refused.value) and "guest:***@" in str(refused.value)
+
+
+def test_a_password_with_url_characters_reaches_the_broker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``broker_password_env`` goes into the URL quoted: "@", ":" and "/" in it do not
+    cut the URL short."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("no redis-server binary: apt-get install redis-server")
+    awkward = "p@ss:wo/rd#ü"
+    with RedisServer.start(password=awkward) as server:
+        monkeypatch.setenv("DIGEST_TEST_BROKER_PASSWORD", awkward)
+        check_broker(load_config(_config(tmp_path, server.url)))  # no error
+
+
+def test_a_broker_lost_during_the_run_is_one_error_line(tmp_path: Path) -> None:
+    """Redis answers the check, then goes away: the stage that sends tasks ends in one
+    ``DistributedError`` that names the broker, not Celery's RuntimeError chain."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("no redis-server binary: apt-get install redis-server")
+    (tmp_path / "feeds").mkdir()
+    path = _config(tmp_path, "redis://127.0.0.1:1/0")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    with RedisServer.start() as server:
+        raw["distributed"] |= {"broker": server.url, "poll_seconds": 0.05}
+        raw["sources"] = [{"name": "Notícias", "location": str(tmp_path / "feeds")}]
+        path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+        config = load_config(path)
+        check_broker(config)
+        app = make_app(config)
+        # Fewer of Celery's reconnection tries than its 20, a second apart: a quick test.
+        app.conf.result_backend_transport_options = {"retry_policy": {"max_retries": 2}}
+        stages = CeleryStages(config, app)
+    with pytest.raises(DistributedError) as lost, broker_lost(config):
+        stages.ingest(None)  # type: ignore[arg-type]  # the stage never opens the store
+    assert str(lost.value).startswith(f"lost the broker {server.url}: ")
+    assert "Connection refused" in str(lost.value) and "\n" not in str(lost.value)
+
+
+def test_other_errors_pass_through_broker_lost(tmp_path: Path) -> None:
+    config = load_config(_config(tmp_path, "redis://127.0.0.1:1/0"))
+    with pytest.raises(KeyError), broker_lost(config):
+        raise KeyError("not the broker's")

@@ -38,6 +38,7 @@ from digest.distributed.app import (
     SEND_TASK,
     SUMMARIZE_TASK,
     DistributedError,
+    broker_lost,
     check_broker,
     make_app,
 )
@@ -108,7 +109,8 @@ def run_distributed(config: Config, day: date, *, progress: Progress | None = No
         )
     check_broker(config)  # one clear line, in bounded time, when it is down or refuses us
     stages = CeleryStages(config, make_app(config), progress=progress)
-    return run_job(config, day, stages, progress=progress)
+    with broker_lost(config):
+        return run_job(config, day, stages, progress=progress)
 
 
 class CeleryStages:
