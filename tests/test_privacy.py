@@ -20,7 +20,7 @@ from digest.publish.messages import MessageFactory
 from digest.publish.render import render_edition
 from digest.store import open_database
 from digest.store.bounces import BounceStore
-from digest.store.consent import Consent, ConsentStore, PendingSignup
+from digest.store.consent import Consent, ConsentStore, PendingSignup, SignupRequestRecord
 from digest.store.ledger import DeliveryLedger
 from digest.store.subscribers import SubscriberStore
 
@@ -68,6 +68,9 @@ def test_forget_removes_consent_bounces_and_pending(tmp_path: Path) -> None:
         ConsentStore(db).put_pending(
             PendingSignup("cy@example.com", (), "/subscribe", now, now, 1, now)
         )
+        # ... and the request the form kept with the link it mailed (what it asked)
+        asked = SignupRequestRecord("cy@example.com", 1, ("Klima",), "/anmelden", now, now)
+        ConsentStore(db).put_request(asked)
     runner = CliRunner()
     for address in ("ANA@example.com", "cy@example.com"):
         result = runner.invoke(
@@ -80,6 +83,7 @@ def test_forget_removes_consent_bounces_and_pending(tmp_path: Path) -> None:
         assert ConsentStore(db).get(ana.id) is None
         assert BounceStore(db).events(ana.id) == [] and BounceStore(db).score(ana.id).score == 0
         assert ConsentStore(db).pending("cy@example.com") is None
+        assert ConsentStore(db).request("cy@example.com", 1) is None
         assert [r.subscriber_id for r in DeliveryLedger(db).rows("2026-12-01")] == [bob.id]
         # bob keeps everything
         assert ConsentStore(db).get(bob.id) is not None

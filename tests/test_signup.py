@@ -178,25 +178,33 @@ def test_suppressed_addresses_get_no_confirmation_mail(site: Site) -> None:
     assert store.by_email("bounced@example.com").state == "suppressed"  # type: ignore[union-attr]
 
 
-def test_a_second_request_does_not_replace_what_the_first_asked(site: Site) -> None:
-    # The owner asks for their topics; a third party posts the same address with others.
-    owner = site.client.post(
-        "/subscribe",
-        data={"email": "rui@example.com", "topics": "clima, futebol", "source": "/pt"},
-    )
+def test_each_link_confirms_what_its_own_request_asked(site: Site) -> None:
+    """One pending record per request: a third party who posts the owner's address first
+    fixes neither the topics nor the page the owner later confirms, and each confirmation
+    page shows what its link would confirm."""
     other = site.client.post(
         "/subscribe",
         data={"email": "RUI@example.com", "topics": "apostas", "source": "/elsewhere"},
+    )
+    owner = site.client.post(
+        "/subscribe",
+        data={"email": "rui@example.com", "topics": "clima, futebol", "source": "/pt"},
     )
     assert owner.status_code == other.status_code == 200
     assert owner.text.replace("rui@", "X@") == other.text.replace("RUI@", "X@").replace(
         "rui@", "X@"
     )
-    first, second = site.mails_to("rui@example.com")
-    # Every link mailed for the live request confirms what the owner asked, nothing else.
-    for mail in (second, first):
-        done = site.client.post(site.link_in(mail))
-        assert done.status_code == 200
+    others_mail, owners_mail = site.mails_to("rui@example.com")
+    others_link, owners_link = site.link_in(others_mail), site.link_in(owners_mail)
+    assert others_link != owners_link
+    others_page = site.client.get(others_link).text
+    assert "apostas" in others_page and "/elsewhere" in others_page
+    assert "futebol" not in others_page
+    owners_page = site.client.get(owners_link).text
+    assert "clima, futebol" in owners_page and "/pt" in owners_page
+    assert "apostas" not in owners_page
+
+    assert site.client.post(owners_link).status_code == 200
     rui = SubscriberStore(site.db).by_email("rui@example.com")
     assert rui is not None and rui.state == "active" and rui.topics == ("clima", "futebol")
     consent = ConsentStore(site.db).get(rui.id)
@@ -204,6 +212,11 @@ def test_a_second_request_does_not_replace_what_the_first_asked(site: Site) -> N
         "/pt",
         ("clima", "futebol"),
     )
+    # The other request went with the confirmation: its link changes nothing now.
+    site.client.post(others_link)
+    again = SubscriberStore(site.db).by_email("rui@example.com")
+    assert again is not None and again.topics == ("clima", "futebol")
+    assert ConsentStore(site.db).get(rui.id) == consent
 
 
 def test_confirmation_mails_per_address_are_limited(site: Site) -> None:
@@ -428,3 +441,30 @@ def test_confirm_pending_mails_imported_rows_once_and_they_can_confirm(
         assert store.by_email("layla@example.org") is None  # not until she confirms
         assert layla["To"] == "layla@example.org"
         running.close()
+
+
+def test_a_form_request_after_confirm_pending_leaves_the_imported_link_as_it_was(
+    site: Site,
+) -> None:
+    """The import's link confirms what the import said, even after someone posts the
+    address on the form with other topics; the form's link confirms only the form's."""
+    from digest.pipeline.signup import confirm_pending
+    from digest.subscribers import import_csv
+
+    csv = Path(site.config.base_dir) / "liste.csv"
+    csv.write_text("email,name,topics,consent_date\nnadia@example.ma,نادية,مناخ,\n", "utf-8")
+    assert import_csv(SubscriberStore(site.db), csv).pending == 1
+    assert confirm_pending(site.config, site.db, KEY).sent == 1
+    posted = {"email": "Nadia@example.ma", "topics": "Wetten", "source": "/anderswo"}
+    assert site.client.post("/subscribe", data=posted).status_code == 200
+    imported, form = site.mails_to("nadia@example.ma")
+    imported_link, form_link = site.link_in(imported), site.link_in(form)
+    assert "مناخ" in site.client.get(imported_link).text
+    form_page = site.client.get(form_link).text
+    assert "Wetten" in form_page and "/anderswo" in form_page and "مناخ" not in form_page
+
+    assert site.client.post(imported_link).status_code == 200
+    nadia = SubscriberStore(site.db).by_email("nadia@example.ma")
+    assert nadia is not None and nadia.state == "active" and nadia.topics == ("مناخ",)
+    consent = ConsentStore(site.db).get(nadia.id)
+    assert consent is not None and (consent.source, consent.topics) == ("liste.csv", ("مناخ",))

@@ -19,6 +19,7 @@ from digest.sources.bounds import (
     instant_or_none,
     web_url,
 )
+from digest.sources.markup import html_blocks, markdown_blocks
 
 
 def test_cut_ends_at_a_word_where_the_script_has_spaces() -> None:
@@ -111,3 +112,50 @@ def test_a_plain_article_is_unchanged_by_the_bounds() -> None:
         "https://harbour.example/a",
         datetime(2026, 11, 23, 9, tzinfo=UTC),
     )
+
+
+# --- nesting: bounded, and no text lost ------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [255, 300, 3000, 60_000])
+def test_html_nested_past_the_parsers_limit_keeps_all_its_text(depth: int) -> None:
+    """libxml2 stops at 256 nested elements and drops the rest of the fragment: what
+    follows the deep part was lost too. Read flat, the text is all there, scripts not."""
+    fragment = (
+        "<p>港口当局周一宣布，新防波堤已经完工。</p>"
+        + "<div>" * depth
+        + "<b>Der Hafen</b> ist fertig.<script>alert('x')</script><style>p{}</style>"
+        + "</div>" * depth
+        + "<p>انتهى العمل في الميناء &amp; المدينة.</p>"
+    )
+    assert [b.text for b in html_blocks(fragment)] == [
+        "港口当局周一宣布，新防波堤已经完工。",
+        "Der Hafen ist fertig.",
+        "انتهى العمل في الميناء & المدينة.",
+    ]
+
+
+def test_markdown_lists_and_quotes_nested_deep_lose_nothing_after_them() -> None:
+    """markdown-it drops the rest of a document past its nesting bound (a list 12 deep was
+    enough): deeper items are read at the bound, and what follows is kept."""
+    items = "".join("  " * i + f"- item {i}\n" for i in range(40))
+    quote = ">" * 500 + " O porto está pronto.\n"
+    text = f"# Porto\n\n{items}\n{quote}\nبندرگاہ مکمل ہو گئی۔\n"
+    read = [(level, b.kind, b.text) for level, b in markdown_blocks(text)]
+    assert read == [
+        (1, "heading", "Porto"),
+        *((0, "item", f"item {i}") for i in range(40)),
+        (0, "paragraph", "O porto está pronto."),
+        (0, "paragraph", "بندرگاہ مکمل ہو گئی۔"),
+    ]
+
+
+def test_markdown_within_the_bounds_is_read_as_written() -> None:
+    text = "> quoted\n>\n> > deeper\n\n    code\n\n- a\n  - b\n"
+    assert [(b.kind, b.text) for _, b in markdown_blocks(text)] == [
+        ("paragraph", "quoted"),
+        ("paragraph", "deeper"),
+        ("paragraph", "code"),
+        ("item", "a"),
+        ("item", "b"),
+    ]

@@ -119,6 +119,7 @@ def test_relative_links_resolve_against_the_feed(shared: Path) -> None:
 
 def test_html_entries_become_clean_paragraphs(shared: Path) -> None:
     articles = read_location(str(FEEDS / "theverge_frontpages_atom_fullcontent.xml")).articles
+    assert len(articles) == 10  # the feed's ten entries, each with its full HTML content
     for article in articles:
         assert len(article.paragraphs) > 1
         for paragraph in article.paragraphs:

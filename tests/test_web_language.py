@@ -65,6 +65,7 @@ def test_every_shipped_language_has_the_pages_words() -> None:
     its placeholders filled."""
     assert {"de", "fr", "es", "pt", "ar", "ur", "zh"} <= set(LANGUAGES)
     values = {"title": "T", "email": "e@x", "hours": "48", "link": "L", "reason": "R"}
+    values |= {"topics": "X", "source": "S"}  # the confirmation page's
     for language in LANGUAGES:
         for key in MESSAGES:
             english = text("en", key, **values)

@@ -185,7 +185,8 @@ class RedisServer:
         self.url = f"redis://127.0.0.1:{port}/0"
 
     @classmethod
-    def start(cls) -> RedisServer:
+    def start(cls, password: str | None = None) -> RedisServer:
+        """``password``: the server requires it (``requirepass``)."""
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("no redis-server binary: apt-get install redis-server")
@@ -200,6 +201,7 @@ class RedisServer:
                 "--appendonly", "no",
                 "--dir", str(folder),
                 "--protected-mode", "yes",
+                *(["--requirepass", password] if password else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -16,8 +16,9 @@ import pytest
 import yaml
 
 from digest.config import load_config
-from digest.store import open_database
+from digest.store import ArticleStore, open_database
 from digest.store.subscribers import SubscriberStore
+from tests.hostile.corpus import _cut
 from tools.smtp_sink import SmtpSink
 
 CASES = Path(__file__).resolve().parent / "cases"
@@ -99,5 +100,11 @@ def test_daily_run_sends_the_good_edition_despite_hostile_sources(tmp_path: Path
     # The examples' stories are in it (the edition of make demo leads with the glaciers).
     assert "Alpine Glaciers Lost a Record Share of Their Ice in 2026" in text
     assert "Forty-Two Nations Sign Geneva Accord on Shared Rivers" in text
-    assert "Storm Storm Storm" not in text or "Storm…" in text  # a headline cut, if it ran
+    # The 60,000-character headline was read and stored cut at the title limit (whether
+    # the story made the edition is the ranking's business); if it ran, it ran cut.
+    with open_database(load_config(config_path).store_path) as db:
+        storms = [a for a in ArticleStore(db).all() if a.title.startswith("Storm Storm")]
+    assert [a.title for a in storms] == [_cut(" ".join(["Storm"] * 10000), "Storm")]
+    flowed = " ".join(text.split())  # the text part wraps long lines
+    assert "Storm Storm Storm" not in flowed or storms[0].title in flowed
     assert "alert(" not in text

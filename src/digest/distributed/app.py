@@ -11,21 +11,40 @@ acknowledged when it finishes, so a killed worker's task is handed out again),
 not running), and the broker's ``visibility_timeout`` (how long Redis waits before handing
 an unacknowledged task to another worker). None of them is what keeps a message from
 going out twice: the store's batch claim and ledger do that (``digest.store.batches``).
+
+``check_broker`` asks the broker once, within ``BROKER_TIMEOUT_S``, before anything is
+sent: a broker that cannot be reached or refuses the password is one ``DigestError``
+line that names it (without the password), not Celery's minutes of retries and
+tracebacks; ``broker_lost`` does the same for a broker lost in the middle of a run.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from digest.config import Config, secret
 from digest.distributed import work
-from digest.errors import ConfigError
+from digest.errors import ConfigError, DigestError
 from digest.serialize import to_jsonable
 
-__all__ = ["FETCH_TASK", "SEND_TASK", "SUMMARIZE_TASK", "broker_url", "make_app", "start_worker"]
+__all__ = [
+    "BROKER_TIMEOUT_S",
+    "FETCH_TASK",
+    "SEND_TASK",
+    "SUMMARIZE_TASK",
+    "DistributedError",
+    "broker_lost",
+    "broker_url",
+    "check_broker",
+    "make_app",
+    "shown_broker",
+    "start_worker",
+]
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +52,103 @@ FETCH_TASK = "digest.fetch_source"
 SUMMARIZE_TASK = "digest.summarize_articles"
 SEND_TASK = "digest.send_batches"
 QUEUE = "digest"
+BROKER_TIMEOUT_S = 10.0  # connecting to the broker, and its answer, when it is checked
+
+
+class DistributedError(DigestError):
+    """A distributed stage failed (the broker is unreachable, a task raised, or no worker
+    answered in time)."""
 
 
 def broker_url(config: Config) -> str:
     """The broker URL with the password from ``broker_password_env``, if one is set."""
     url = config.distributed.broker
     if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError(f"distributed.broker: {url!r} is not a redis:// URL")
+        raise ConfigError(f"distributed.broker: {shown_broker(url)!r} is not a redis:// URL")
     password = secret(config.distributed.broker_password_env)
     if password and url.startswith(("redis://", "rediss://")):
         parts = urlsplit(url)
         host = parts.netloc.rpartition("@")[2]
         user = parts.netloc.rpartition("@")[0].partition(":")[0]
-        url = urlunsplit(parts._replace(netloc=f"{user}:{password}@{host}"))
+        # Quoted: a password with "@", ":" or "/" in it must not end the netloc early.
+        url = urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}"))
     return url
+
+
+def shown_broker(url: str) -> str:
+    """``url`` as it may be shown: its password, if it has one, replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, _ = parts.netloc.rpartition("@")[0].partition(":")
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def check_broker(config: Config, *, timeout: float = BROKER_TIMEOUT_S) -> None:
+    """Ask the broker once (Redis ``PING``) within ``timeout`` seconds: ``ConfigError``
+    when it refuses the password (or wants one), ``DistributedError`` when it cannot be
+    reached or does not answer. The messages name the broker, never its password."""
+    url = broker_url(config)
+    try:
+        import redis
+    except ImportError as exc:
+        raise ConfigError(
+            "distributed work needs Celery: pip install 'digest[distributed]'"
+        ) from exc
+    shown = shown_broker(url)
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        client.ping()
+    except redis.AuthenticationError as exc:  # before ConnectionError: it is one
+        raise ConfigError(
+            f"the broker {shown} refused the password ({_reason(exc, url)}):"
+            f" check ${config.distributed.broker_password_env}"
+        ) from exc
+    except redis.RedisError as exc:
+        raise DistributedError(f"cannot reach the broker {shown}: {_reason(exc, url)}") from exc
+    finally:
+        client.close()
+
+
+@contextmanager
+def broker_lost(config: Config) -> Iterator[None]:
+    """Turn the broker lost in the middle of a run (after Celery's own retries: 20, a
+    second apart, for the result store) into one ``DistributedError`` line that names it,
+    instead of Celery's ``RuntimeError`` and its chain of tracebacks."""
+    try:
+        yield
+    except Exception as exc:
+        cause = _broker_failure(exc)
+        if cause is None:
+            raise
+        url = broker_url(config)
+        raise DistributedError(
+            f"lost the broker {shown_broker(url)}: {_reason(cause, url)}"
+        ) from exc
+
+
+def _broker_failure(exc: BaseException) -> BaseException | None:
+    """The Redis or kombu connection error in ``exc``'s chain of causes, if there is one."""
+    import redis
+    from kombu.exceptions import OperationalError
+
+    seen = 0
+    found: BaseException | None = exc
+    while found is not None and seen < 10:  # a chain is short; a cycle must not loop
+        if isinstance(found, (redis.RedisError, OperationalError)):
+            return found
+        found, seen = found.__cause__ or found.__context__, seen + 1
+    return None
+
+
+def _reason(exc: BaseException, url: str) -> str:
+    """``exc`` as one line, without the broker's password should the library name it."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    password = urlsplit(url).password
+    for written in {password, unquote(password)} if password else ():
+        text = text.replace(written, "***")
+    return text
 
 
 def make_app(config: Config) -> Any:

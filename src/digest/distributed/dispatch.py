@@ -33,8 +33,16 @@ from typing import Any
 
 from digest.config import Config
 from digest.deliver import DeliveryReport
-from digest.distributed.app import FETCH_TASK, SEND_TASK, SUMMARIZE_TASK, make_app
-from digest.errors import ConfigError, DigestError
+from digest.distributed.app import (
+    FETCH_TASK,
+    SEND_TASK,
+    SUMMARIZE_TASK,
+    DistributedError,
+    broker_lost,
+    check_broker,
+    make_app,
+)
+from digest.errors import ConfigError
 from digest.models import Edition
 from digest.pipeline.daily import RunReport, Variants, run_job
 from digest.pipeline.ingest import IngestReport, SourceReport
@@ -60,10 +68,6 @@ log = logging.getLogger(__name__)
 TASK_TIMEOUT_S = 6 * 3600.0  # a stage that has not finished in this long is stuck
 STALL_SECONDS = 15.0  # without ledger progress for this long, spare send tasks go out
 MAX_TASKS_AT_ONCE = 256
-
-
-class DistributedError(DigestError):
-    """A distributed stage failed (a task raised, or no worker answered in time)."""
 
 
 def wait_for(
@@ -103,8 +107,10 @@ def run_distributed(config: Config, day: date, *, progress: Progress | None = No
             "run --distributed needs a PostgreSQL store (store: postgresql://...):"
             " workers on several hosts share it"
         )
+    check_broker(config)  # one clear line, in bounded time, when it is down or refuses us
     stages = CeleryStages(config, make_app(config), progress=progress)
-    return run_job(config, day, stages, progress=progress)
+    with broker_lost(config):
+        return run_job(config, day, stages, progress=progress)
 
 
 class CeleryStages:

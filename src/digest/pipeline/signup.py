@@ -5,12 +5,13 @@
 link; it never says what state the address was in, so that the form's answer is the same
 for everyone. No mail goes to an address that is already active or suppressed (after hard
 bounces or a complaint), and at most ``mails_per_address_per_day`` go to any one address.
-A request whose link was mailed and is still live is never overwritten: a second request
-for the address (anyone can post one) mails the same link again, for what the first one
-asked, and the link confirms only the request it was made for (its expiry names it).
+Each request that is mailed a link is kept on its own (``SignupRequestRecord``, named by
+its link's expiry): anyone can post an address, so no request decides what another's link
+confirms, and ``signup_to_confirm`` tells the confirmation page what its link asked for.
 ``confirm_signup`` checks the signed, expiring token, makes the address an active
-subscriber (an unsubscribed one too: they asked again and confirmed) and records the
-consent: time, method, the form's page and the topics chosen.
+subscriber (an unsubscribed one too: they asked again and confirmed) with what that link's
+request asked, records the consent (time, method, the form's page and the topics chosen)
+and forgets the address's other requests.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from digest.publish.i18n import localizer
 from digest.publish.strings import text
 from digest.signed import make_confirm_token, read_confirm_token
 from digest.store import Database
-from digest.store.consent import Consent, ConsentStore, PendingSignup
+from digest.store.consent import Consent, ConsentStore, PendingSignup, SignupRequestRecord
 from digest.store.subscribers import SubscriberStore
 from digest.subscribers import InvalidValue, clean_topics, normalize_email
 
@@ -41,6 +42,7 @@ __all__ = [
     "ConfirmPendingReport",
     "SignupRefused",
     "SignupRequest",
+    "check_signup",
     "confirm_pending",
     "confirm_signup",
     "confirmation_mail",
@@ -48,6 +50,7 @@ __all__ = [
     "confirmation_url",
     "request_signup",
     "send_confirmation",
+    "signup_to_confirm",
 ]
 
 log = logging.getLogger(__name__)
@@ -81,6 +84,15 @@ def _source(raw: str) -> str:
     return "".join(c for c in text if c.isprintable())[:MAX_SOURCE_CHARS]
 
 
+def check_signup(email: str, topics: str = "") -> tuple[str, tuple[str, ...]]:
+    """The normalised address and topics of a request; ``SignupRefused`` for values that
+    are not valid. It reads nothing stored: the form may answer from it alone."""
+    try:
+        return normalize_email(email), clean_topics(topics)
+    except InvalidValue as exc:
+        raise SignupRefused(exc.reason) from exc
+
+
 def request_signup(
     config: Config,
     db: Database,
@@ -94,12 +106,7 @@ def request_signup(
     """Record a sign-up request; ``SignupRefused`` for an address or topics that are not
     valid (its ``reason`` is the only thing the form may say about it)."""
     now = now or datetime.now(UTC)
-    options = config.server.signup
-    try:
-        address = normalize_email(email)
-        chosen = clean_topics(topics)
-    except InvalidValue as exc:
-        raise SignupRefused(exc.reason) from exc
+    address, chosen = check_signup(email, topics)
     consents, subscribers = ConsentStore(db), SubscriberStore(db)
     with db.transaction():
         consents.expire(now)
@@ -108,29 +115,45 @@ def request_signup(
             return SignupRequest(address, None)
         pending = consents.pending(address)  # live: expired ones were purged above
         window, mails, send = _allowance(config, pending, now)
-        if pending is not None and pending.mails > 0:
-            # Its link is out and live: keep what was asked for, mail the same link.
-            expires = pending.expires_at
-            consents.put_pending(
-                replace(pending, mails=mails + (1 if send else 0), window_start=window)
+        if not send:
+            if pending is not None:
+                consents.put_pending(replace(pending, mails=mails, window_start=window))
+            log.info("sign-up: no confirmation mail (the address's daily limit is reached)")
+            return SignupRequest(address, None)
+        expires = _keep_request(config, consents, address, chosen, _source(source), now)
+        expires_at = datetime.fromtimestamp(expires, UTC)
+        # The address's row counts its mails (the daily limit) and lives as long as its
+        # latest link; an imported row keeps what the file gave.
+        base = pending or PendingSignup(address, chosen, _source(source), now, now, 0, window)
+        consents.put_pending(
+            replace(
+                base,
+                expires_at=max(base.expires_at, expires_at),
+                mails=mails + 1,
+                window_start=window,
             )
-        else:
-            expires = now + timedelta(hours=options.confirm_hours)
-            consents.put_pending(
-                PendingSignup(
-                    email=address,
-                    topics=chosen,
-                    source=_source(source),
-                    requested_at=now,
-                    expires_at=expires,
-                    mails=mails + (1 if send else 0),
-                    window_start=window,
-                )
-            )
-    if not send:
-        log.info("sign-up: no confirmation mail (the address's daily limit is reached)")
-        return SignupRequest(address, None)
-    return SignupRequest(address, make_confirm_token(key, address, int(expires.timestamp())))
+        )
+    return SignupRequest(address, make_confirm_token(key, address, expires))
+
+
+def _keep_request(
+    config: Config,
+    consents: ConsentStore,
+    address: str,
+    topics: tuple[str, ...],
+    source: str,
+    now: datetime,
+) -> int:
+    """Keep a request that is mailed a link; its link's expiry (seconds since the epoch),
+    which names it: one second later than the address's latest, should two requests come
+    in the same second."""
+    expires = int((now + timedelta(hours=config.server.signup.confirm_hours)).timestamp())
+    latest = consents.latest_request(address)
+    if latest is not None and expires <= latest:
+        expires = latest + 1
+    expires_at = datetime.fromtimestamp(expires, UTC)
+    consents.put_request(SignupRequestRecord(address, expires, topics, source, now, expires_at))
+    return expires
 
 
 def _allowance(
@@ -211,13 +234,21 @@ def confirm_pending(
             if dry_run:
                 report.sent += 1
                 continue
-            # As for the form: the request lives as long as its link, and the mail counts
-            # in the address's window (the form's requests after it are limited with it).
-            expires = now + timedelta(hours=config.server.signup.confirm_hours)
-            consents.put_pending(
-                replace(pending, expires_at=expires, mails=mails + 1, window_start=window)
+            # As for the form: the request is kept on its own, named by its link (a form
+            # request for the address later confirms only what it asked), the row lives
+            # as long as the link, and the mail counts in the address's window.
+            expires = _keep_request(
+                config, consents, pending.email, pending.topics, pending.source, now
             )
-            token = make_confirm_token(key, pending.email, int(expires.timestamp()))
+            consents.put_pending(
+                replace(
+                    pending,
+                    expires_at=datetime.fromtimestamp(expires, UTC),
+                    mails=mails + 1,
+                    window_start=window,
+                )
+            )
+            token = make_confirm_token(key, pending.email, expires)
             subject, body = confirmation_texts(
                 config, pending.email, confirmation_url(config, token)
             )
@@ -287,20 +318,48 @@ def send_confirmation(config: Config, message: OutgoingMessage) -> SendReply | N
         return None
 
 
+def signup_to_confirm(
+    db: Database, key: bytes, token: str, *, now: datetime | None = None
+) -> PendingSignup | None:
+    """What the link ``token`` would confirm (its address, topics and source), or None
+    when the token is invalid or expired, or its request is gone."""
+    now = now or datetime.now(UTC)
+    request = read_confirm_token(key, token, now.timestamp())
+    if request is None:
+        return None
+    return _request_of(ConsentStore(db), request.email, request.expires)
+
+
+def _request_of(consents: ConsentStore, email: str, expires: int) -> PendingSignup | None:
+    """The request a link names: a form request kept on its own, else the address's
+    pending row when the link is the one ``confirm_pending`` mailed for it."""
+    asked = consents.request(email, expires)
+    pending = consents.pending(email)
+    if asked is not None and pending is not None:
+        return replace(pending, topics=asked.topics, source=asked.source)
+    if asked is not None:
+        return PendingSignup(
+            asked.email, asked.topics, asked.source, asked.requested_at, asked.expires_at, 1,
+            asked.requested_at,
+        )  # fmt: skip
+    if pending is not None and int(pending.expires_at.timestamp()) == expires:
+        return pending
+    return None
+
+
 def confirm_signup(
     config: Config, db: Database, key: bytes, token: str, *, now: datetime | None = None
 ) -> Subscriber | None:
-    """Confirm a sign-up; the active subscriber, or None when the token is invalid or
-    expired, or the request is gone (expired and purged). Confirming twice is harmless."""
+    """Confirm a sign-up with what the link's own request asked; the active subscriber,
+    or None when the token is invalid or expired, or the request is gone (expired and
+    purged, or a link of an earlier request). Confirming twice is harmless."""
     now = now or datetime.now(UTC)
     request = read_confirm_token(key, token, now.timestamp())
     if request is None:
         return None
     consents, subscribers = ConsentStore(db), SubscriberStore(db)
     with db.transaction():
-        pending = consents.pending(request.email)
-        if pending is not None and int(pending.expires_at.timestamp()) != request.expires:
-            return None  # a link of an earlier request, not of this one
+        pending = _request_of(consents, request.email, request.expires)
         if pending is None:
             existing = subscribers.by_email(request.email)
             if existing is not None and existing.state == "active":

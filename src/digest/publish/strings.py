@@ -6,7 +6,8 @@ They are gettext messages of the package's catalogs (``digest/locale``, extracte
 ``newsletter.language`` as the newsletter does, through the same ``Localizer``: a
 language without a catalog falls back as the newsletter's does (``pt-BR`` to ``pt``, else
 English). ``MESSAGES`` names each by a key; placeholders are ``%(title)s``,
-``%(email)s``, ``%(hours)s``, ``%(link)s`` and ``%(reason)s``.
+``%(email)s``, ``%(hours)s``, ``%(link)s``, ``%(reason)s``, ``%(topics)s`` and
+``%(source)s``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ MESSAGES: dict[str, str] = {
     "confirm_title": N_("Confirm your subscription"),
     "confirm_body": N_("Subscribe %(email)s to %(title)s?"),
     "confirm_button": N_("Confirm"),
+    "confirm_topics": N_("Topics: %(topics)s"),
+    "confirm_all_topics": N_("Topics: all"),
+    "confirm_source": N_("Asked for on: %(source)s"),
     "confirmed_title": N_("You are subscribed"),
     "confirmed_body": N_("%(email)s will receive %(title)s."),
     "bad_link_title": N_("This link does not work"),

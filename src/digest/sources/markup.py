@@ -2,6 +2,13 @@
 
 Scripts, styles, forms, embedded media and images are dropped; block elements become
 paragraphs, headings and list items; inline markup becomes plain text.
+
+Nesting is bounded without losing text. libxml2 stops reading an HTML document at its
+depth limit (256 elements) and drops the rest, so a fragment nested deeper is read flat:
+its text, a paragraph per block element (``_flat_fragment``, no tree). markdown-it drops
+everything after the point where a document nests past ``maxNesting``, so quote markers
+and indentation past ``MAX_MARKDOWN_QUOTES`` and ``MAX_MARKDOWN_INDENT`` are cut first:
+a deeper quote or list item is read at that depth.
 """
 
 from __future__ import annotations
@@ -16,6 +23,12 @@ from markdown_it import MarkdownIt
 from digest.models import LeadImage
 from digest.sources.article import Block, lead_image
 from digest.sources.bounds import MAX_NESTING
+
+MAX_MARKDOWN_QUOTES = 30  # ">" markers read at the start of a line
+MAX_MARKDOWN_INDENT = 60  # columns of indentation read (about 30 nested list levels)
+# markdown-it's own bound, above what the cuts above can reach (quotes + two levels per
+# list): past it, markdown-it silently drops the rest of the document.
+_MARKDOWN_NESTING = 2 * MAX_NESTING
 
 __all__ = ["html_blocks", "markdown_blocks", "parse_fragment"]
 
@@ -183,17 +196,54 @@ def parse_fragment(html: str) -> lxml.html.HtmlElement | None:
 
     lxml's fragment parser fails with an ``AssertionError`` on a bare ``<html>`` without
     a body (``<html></html>``, found in feed fields and pasted Markdown); the document
-    parser reads those.
+    parser reads those. A fragment nested past libxml2's depth limit is read flat.
     """
+    parser = lxml.html.HTMLParser()  # one per call: its error log tells of the depth
     try:
-        return lxml.html.fragment_fromstring(html, create_parent="div")
+        found = lxml.html.fragment_fromstring(html, create_parent="div", parser=parser)
     except (lxml.etree.ParserError, ValueError):
-        return None
+        found = None
     except AssertionError:
-        pass
+        try:
+            found = lxml.html.document_fromstring(html, parser=parser)
+        except (lxml.etree.ParserError, ValueError):
+            found = None
+    if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):
+        return _flat_fragment(html)
+    return found
+
+
+# A tag or the start of a comment. ``[^<>]*`` stops at the next "<": each try scans to it,
+# so a page of unclosed "<a" costs linear time, not quadratic.
+_TAG = re.compile(r"<!--|<(/?)([A-Za-z][A-Za-z0-9:-]*)[^<>]*>")
+_VOID = frozenset(["img", "input", "meta", "link", "embed", "br"])
+
+
+def _flat_fragment(html: str) -> lxml.html.HtmlElement | None:
+    """``html`` read flat: a ``<div>`` of one ``<p>`` per block element's text, nothing
+    of ``_DROP``'s elements or of comments. The tags are dropped by one linear scan (no
+    tree, so no depth); lxml then reads what is left, entities and all, at depth two."""
+    kept: list[str] = []
+    dropping = 0  # open elements of _DROP (void ones never count)
+    at = 0
+    while (found := _TAG.search(html, at)) is not None:
+        if not dropping and found.start() > at:
+            kept.append(html[at : found.start()])
+        at = found.end()
+        if found.group(0) == "<!--":
+            end = html.find("-->", at)
+            at = len(html) if end < 0 else end + 3
+            continue
+        closing, tag = found.group(1), found.group(2).lower()
+        if tag in _DROP and tag not in _VOID:
+            dropping = max(0, dropping - 1) if closing else dropping + 1
+        elif (tag in _BLOCKS or tag == "br") and kept and kept[-1] != "<p>":
+            kept.append("<p>")  # a paragraph opened closes the one before
+    if not dropping:
+        kept.append(html[at:])
     try:
-        return lxml.html.document_fromstring(html)
-    except (lxml.etree.ParserError, ValueError):
+        return lxml.html.fragment_fromstring("".join(kept), create_parent="div")
+    except (lxml.etree.ParserError, ValueError, AssertionError):
         return None
 
 
@@ -221,9 +271,31 @@ def looks_like_html(text: str) -> bool:
     )
 
 
+_CONTAINER = re.compile(r"((?:[ ]{0,3}>)*)([ \t]*)")
+
+
+def _shallow(text: str) -> str:
+    """``text`` with each line's quote markers and indentation cut to the bounds."""
+    if ">" * (MAX_MARKDOWN_QUOTES + 1) not in text.replace(" ", "") and not re.search(
+        rf"^[ \t]{{{MAX_MARKDOWN_INDENT + 1},}}", text, re.M
+    ):
+        return text  # the usual document: nothing to cut
+    lines = []
+    for line in text.split("\n"):
+        found = _CONTAINER.match(line)
+        assert found is not None  # the pattern matches the empty string
+        quotes, indent = found.group(1), found.group(2).expandtabs(4)
+        if quotes.count(">") > MAX_MARKDOWN_QUOTES:
+            quotes = ">" * MAX_MARKDOWN_QUOTES
+        if len(indent) > MAX_MARKDOWN_INDENT:
+            indent = " " * MAX_MARKDOWN_INDENT
+        lines.append(quotes + indent + line[found.end() :])
+    return "\n".join(lines)
+
+
 def markdown_blocks(text: str) -> Iterator[tuple[int, Block]]:
     """(heading level or 0, block) for each block of a Markdown document."""
-    tokens = MarkdownIt("commonmark").parse(text)
+    tokens = MarkdownIt("commonmark", {"maxNesting": _MARKDOWN_NESTING}).parse(_shallow(text))
     kind = "paragraph"
     level = 0
     in_item = 0

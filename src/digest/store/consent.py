@@ -4,7 +4,9 @@ A *consent* is kept per subscriber: when and how they agreed (``double-opt-in`` 
 the form, ``import`` with the date a file gives, ``cli``), where (the form's page, the
 file), and the topics they chose then. A *sign-up* is an address waiting for its
 confirmation: what it asked for, when it expires, and how many confirmation mails it was
-sent in the current window (the per-address rate limit).
+sent in the current window (the per-address rate limit). A *sign-up request* is one
+request of the form that was mailed a link: what that request asked for, named by its
+link's expiry, so that each link confirms what its own request asked and nothing else.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import datetime
 from digest.store import sql
 from digest.store.db import Database
 
-__all__ = ["Consent", "ConsentStore", "PendingSignup"]
+__all__ = ["Consent", "ConsentStore", "PendingSignup", "SignupRequestRecord"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,19 @@ class PendingSignup:
     expires_at: datetime
     mails: int
     window_start: datetime
+
+
+@dataclass(frozen=True)
+class SignupRequestRecord:
+    """One form request that was mailed a link; ``expires`` (seconds since the epoch) is
+    the link's expiry, which names it."""
+
+    email: str
+    expires: int
+    topics: tuple[str, ...]
+    source: str
+    requested_at: datetime
+    expires_at: datetime
 
 
 def _pending(row: sqlite3.Row) -> PendingSignup:
@@ -108,7 +123,44 @@ class ConsentStore:
         )
 
     def drop_pending(self, email: str) -> None:
+        """Forget the address's pending sign-up and every request of it."""
         self.db.execute(sql.DELETE_SIGNUP, {"email_key": email.lower()})
+        self.db.execute(sql.DELETE_SIGNUP_REQUESTS, {"email_key": email.lower()})
+
+    def put_request(self, request: SignupRequestRecord) -> None:
+        self.db.execute(
+            sql.PUT_SIGNUP_REQUEST,
+            {
+                "email_key": request.email.lower(),
+                "expires": request.expires,
+                "email": request.email,
+                "topics": json.dumps(list(request.topics), ensure_ascii=False),
+                "source": request.source,
+                "requested_at": request.requested_at.isoformat(),
+                "expires_at": request.expires_at.isoformat(),
+            },
+        )
+
+    def request(self, email: str, expires: int) -> SignupRequestRecord | None:
+        """The request whose link expires at ``expires``, if it is still kept."""
+        row = self.db.execute(
+            sql.SIGNUP_REQUEST, {"email_key": email.lower(), "expires": expires}
+        ).fetchone()
+        if row is None:
+            return None
+        return SignupRequestRecord(
+            email=row["email"],
+            expires=int(row["expires"]),
+            topics=tuple(json.loads(row["topics"])),
+            source=row["source"],
+            requested_at=datetime.fromisoformat(row["requested_at"]),
+            expires_at=datetime.fromisoformat(row["expires_at"]),
+        )
+
+    def latest_request(self, email: str) -> int | None:
+        """The expiry of the address's latest kept request (None: none is kept)."""
+        row = self.db.execute(sql.LATEST_SIGNUP_REQUEST, {"email_key": email.lower()}).fetchone()
+        return None if row is None or row["latest"] is None else int(row["latest"])
 
     def unmailed(self, page: int = 500) -> Iterator[PendingSignup]:
         """The pending sign-ups never sent a confirmation mail, in address order, read
@@ -123,5 +175,7 @@ class ConsentStore:
             after = rows[-1]["email_key"]
 
     def expire(self, now: datetime) -> int:
-        """Forget the sign-ups that expired before ``now``; how many."""
+        """Forget the sign-ups (and requests) that expired before ``now``; how many
+        sign-ups."""
+        self.db.execute(sql.DELETE_EXPIRED_SIGNUP_REQUESTS, {"now": now.isoformat()})
         return self.db.execute(sql.DELETE_EXPIRED_SIGNUPS, {"now": now.isoformat()}).rowcount

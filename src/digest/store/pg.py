@@ -216,6 +216,20 @@ MIGRATIONS: tuple[str, ...] = (
         handled_at  TEXT NOT NULL
     );
     """,
+    # 6: one pending record per sign-up request
+    """
+    CREATE TABLE signup_requests (
+        email_key    TEXT NOT NULL,
+        expires      BIGINT NOT NULL,
+        email        TEXT NOT NULL,
+        topics       TEXT NOT NULL DEFAULT '[]',
+        source       TEXT NOT NULL DEFAULT '',
+        requested_at TEXT NOT NULL,
+        expires_at   TEXT NOT NULL,
+        PRIMARY KEY (email_key, expires)
+    );
+    CREATE INDEX signup_requests_expires ON signup_requests (expires_at);
+    """,
 )
 
 # --- statements whose SQLite text does not run here, by the name they have in sql.py -------

@@ -179,6 +179,22 @@ MIGRATIONS: tuple[str, ...] = (
         handled_at  TEXT NOT NULL
     );
     """,
+    # 6: one pending record per sign-up request (issue 22): the link's expiry (seconds since
+    # the epoch) names its request, so that a later request never confirms what an earlier
+    # one asked, and the confirmation page shows what it confirms.
+    """
+    CREATE TABLE signup_requests (
+        email_key    TEXT NOT NULL,
+        expires      INTEGER NOT NULL,
+        email        TEXT NOT NULL,
+        topics       TEXT NOT NULL DEFAULT '[]',
+        source       TEXT NOT NULL DEFAULT '',
+        requested_at TEXT NOT NULL,
+        expires_at   TEXT NOT NULL,
+        PRIMARY KEY (email_key, expires)
+    );
+    CREATE INDEX signup_requests_expires ON signup_requests (expires_at);
+    """,
 )
 
 # --- articles ------------------------------------------------------------------------------
@@ -603,6 +619,25 @@ VALUES (:email_key, :email, :topics, :source, :requested_at, :expires_at, :mails
 DELETE_SIGNUP = "DELETE FROM signups WHERE email_key = :email_key"
 
 DELETE_EXPIRED_SIGNUPS = "DELETE FROM signups WHERE expires_at < :now"
+
+# One row per sign-up request that was mailed a link (``expires`` names it).
+PUT_SIGNUP_REQUEST = """
+INSERT INTO signup_requests (email_key, expires, email, topics, source, requested_at,
+                             expires_at)
+VALUES (:email_key, :expires, :email, :topics, :source, :requested_at, :expires_at)
+"""
+
+SIGNUP_REQUEST = """
+SELECT * FROM signup_requests WHERE email_key = :email_key AND expires = :expires
+"""
+
+LATEST_SIGNUP_REQUEST = """
+SELECT MAX(expires) AS latest FROM signup_requests WHERE email_key = :email_key
+"""
+
+DELETE_SIGNUP_REQUESTS = "DELETE FROM signup_requests WHERE email_key = :email_key"
+
+DELETE_EXPIRED_SIGNUP_REQUESTS = "DELETE FROM signup_requests WHERE expires_at < :now"
 
 # Pending sign-ups never sent a confirmation mail (rows `subscribers import` kept without
 # a consent date), a page at a time in address order.

@@ -8,6 +8,8 @@
   by ``digest archive``): a page that is not there is 404, never an error, and an archive
   not written yet answers with an empty index.
 - ``/healthz`` answers ``ok``.
+- No slash redirects: ``/subscribe/`` is 404. Starlette's would build ``Location`` from
+  the request's ``Host`` header, and a foreign one would be sent back to the browser.
 - Every response, whatever route made it (errors included), carries the security
   headers of ``SECURITY_HEADERS``: a Content-Security-Policy that allows no script at
   all, ``nosniff``, no framing, no referrer.
@@ -135,7 +137,9 @@ def create_app(
         *signup_routes(config, database, hmac_key),
         *preferences_routes(config, database, hmac_key),
     ]
-    return _App(routes=routes)
+    app = _App(routes=routes)
+    app.router.redirect_slashes = False  # a redirect would echo the request's Host header
+    return app
 
 
 def serve(

@@ -7,14 +7,21 @@ does not resolve is one ``DigestError`` line, not uvicorn's log lines and its ex
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 from collections.abc import Callable
+from typing import Any
 
 from starlette.types import ASGIApp
 
 from digest.errors import DigestError
 
-__all__ = ["listen", "run", "url_of"]
+__all__ = ["TRUSTED_PROXY", "listen", "run", "url_of", "uvicorn_config"]
+
+# The one address whose ``X-Forwarded-For`` uvicorn believes (the proxy on this host), unless
+# ``FORWARDED_ALLOW_IPS`` names others. uvicorn's own default adds ``::1``; the docs say
+# 127.0.0.1 only, and so does the code.
+TRUSTED_PROXY = "127.0.0.1"
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -22,7 +29,12 @@ def listen(host: str, port: int) -> socket.socket:
     cannot be opened."""
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        return socket.create_server((host, port), family=family)
+        listener = socket.create_server((host, port), family=family)
+        # Accepted connections inherit it. asyncio sets it only on sockets made with
+        # IPPROTO_TCP, which create_server's are not: without it, every answer of more than
+        # one write waited ~40 ms for the client's delayed ACK.
+        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return listener
     except (OSError, OverflowError) as exc:
         reason = (getattr(exc, "strerror", None) or str(exc)).split(" (while ")[0]
         raise DigestError(f"cannot listen on {host}:{port}: {reason}") from exc
@@ -35,6 +47,19 @@ def url_of(listener: socket.socket) -> str:
     return f"http://{shown}:{bound[1]}/"
 
 
+def uvicorn_config(app: ASGIApp, log_level: str = "info") -> Any:
+    """uvicorn's settings for ``app``: no access log, and ``X-Forwarded-For`` believed from
+    ``TRUSTED_PROXY`` only (or ``FORWARDED_ALLOW_IPS``, when set)."""
+    import uvicorn  # deferred: only the serving commands need it
+
+    return uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=False,  # tokens are in the paths: keep them out of the logs
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS") or TRUSTED_PROXY,
+    )
+
+
 def run(
     app: ASGIApp,
     listener: socket.socket,
@@ -44,15 +69,9 @@ def run(
 ) -> None:
     """Serve ``app`` on ``listener`` until interrupted (Ctrl-C); ``on_ready`` gets the base
     URL once the port is open; ``log_level`` is uvicorn's."""
-    import uvicorn  # deferred: only the serving commands need it
+    import uvicorn
 
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            log_level=log_level,
-            access_log=False,  # tokens are in the paths: keep them out of the logs
-        )
-    )
+    server = uvicorn.Server(uvicorn_config(app, log_level))
     with listener:
         if on_ready is not None:
             on_ready(url_of(listener))

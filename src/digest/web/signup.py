@@ -5,17 +5,19 @@
   with the privacy note (no tracking).
 - ``POST /subscribe``: the same "check your inbox" page whatever the address's state
   (new, pending, active, unsubscribed, suppressed), so that the form tells nobody who is
-  on the list; only an address that is not one is told so. The confirmation mail goes
-  out after the answer (``MailQueue``, one sending thread), so the answer takes as long
-  either way.
+  on the list; only an address that is not one is told so. The answer reads nothing
+  stored: it checks the form's values, and once it is sent the request is queued
+  (``SignupQueue``, one thread) to be recorded, and its confirmation mail built and
+  sent. The answer does the same work, and takes as long, whatever the address's state.
   Limits: ``per_ip_per_hour`` requests per client address (an IPv6 client's /64; 429
   past it), and
   ``mails_per_address_per_day`` confirmation mails per address (the page stays the same).
   A hidden field that people leave empty catches simple bots: filled, nothing is done.
-- ``GET /subscribe/confirm/<token>``: a page with a Confirm button, and nothing more:
-  mail scanners follow every link in a message.
-- ``POST /subscribe/confirm/<token>``: confirms (the address becomes active, with its
-  consent recorded).
+- ``GET /subscribe/confirm/<token>``: what the link's request asked (the address, its
+  topics, the page it came from) and a Confirm button, nothing more: mail scanners
+  follow every link in a message.
+- ``POST /subscribe/confirm/<token>``: confirms what that link's request asked (the
+  address becomes active, with its consent recorded).
 """
 
 from __future__ import annotations
@@ -30,32 +32,33 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from digest.config import Config
-from digest.models import OutgoingMessage
 from digest.pipeline.signup import (
     SignupRefused,
+    check_signup,
     confirm_signup,
     confirmation_mail,
     confirmation_texts,
     confirmation_url,
     request_signup,
     send_confirmation,
+    signup_to_confirm,
 )
-from digest.signed import read_confirm_token
 from digest.store import Database
 from digest.web.forms import form_fields
 from digest.web.pages import MAX_FORM_BYTES, subscriber_page, words
 
-__all__ = ["MailQueue", "RateLimit", "client_key", "signup_routes"]
+__all__ = ["RateLimit", "SignupQueue", "client_key", "signup_routes"]
 
 log = logging.getLogger(__name__)
 
 MAX_CLIENTS = 10_000  # client addresses the rate limit remembers (oldest forgotten first)
-MAX_QUEUED_MAILS = 1_000  # confirmation mails waiting to be sent
+MAX_QUEUED_REQUESTS = 1_000  # sign-up requests waiting to be recorded and mailed
 IPV6_CLIENT_PREFIX = 64  # one IPv6 line holds a whole /64: the rate limit counts prefixes
 
 
@@ -73,33 +76,33 @@ def client_key(host: str) -> str:
     return str(address)
 
 
-class MailQueue:
-    """Confirmation mails, sent one after another by one thread, after the answer: the
-    answer never waits for SMTP (it takes as long whether a mail goes out or not)."""
+class SignupQueue:
+    """Sign-up requests, each recorded and mailed by one thread, one after another, after
+    the answer: the answer never reads the store, builds a mail or waits for SMTP, so it
+    takes as long whether a mail goes out or not."""
 
-    def __init__(self, send: Callable[[OutgoingMessage], object]) -> None:
-        self._send = send
-        self._queue: queue.Queue[OutgoingMessage] = queue.Queue(maxsize=MAX_QUEUED_MAILS)
+    def __init__(self) -> None:
+        self._queue: queue.Queue[Callable[[], object]] = queue.Queue(maxsize=MAX_QUEUED_REQUESTS)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def put(self, message: OutgoingMessage) -> None:
+    def put(self, job: Callable[[], object]) -> None:
         with self._lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="signup-mail", daemon=True)
+                self._thread = threading.Thread(target=self._run, name="signup", daemon=True)
                 self._thread.start()
         try:
-            self._queue.put_nowait(message)
+            self._queue.put_nowait(job)
         except queue.Full:
-            log.warning("sign-up: %d confirmation mails waiting; one dropped", MAX_QUEUED_MAILS)
+            log.warning("sign-up: %d requests waiting; one dropped", MAX_QUEUED_REQUESTS)
 
     def _run(self) -> None:
         while True:
-            message = self._queue.get()
+            job = self._queue.get()
             try:
-                self._send(message)
-            except Exception:  # one broken mail must not stop the ones after it
-                log.exception("sign-up: sending a confirmation mail failed")
+                job()
+            except Exception:  # one broken request must not stop the ones after it
+                log.exception("sign-up: recording or mailing a request failed")
 
 
 class RateLimit:
@@ -140,7 +143,7 @@ class _Signup:
     db: Database
     key: bytes
     per_ip: RateLimit
-    mails: MailQueue
+    requests: SignupQueue
     t: Callable[..., str]  # the pages' words (``digest.web.pages.words``)
 
     def page(self, template: str, heading: str, status: int = 200, **context: Any) -> Response:
@@ -180,32 +183,39 @@ class _Signup:
             log.info("sign-up: the bot trap was filled; nothing done")
             return self.check_inbox(email)
         try:
-            made = request_signup(
-                self.config,
-                self.db,
-                self.key,
-                email,
-                topics=topics,
-                source=fields.get("source", ""),
-            )
+            address, _ = check_signup(email, topics)
         except SignupRefused as exc:
             error = self.t("invalid_email", reason=exc.reason)
             return self.form(error, _echo(email, 254), _echo(topics, 500), 400)
-        if made.token is not None:
-            self.mail_confirmation(made.email, made.token)
-        return self.check_inbox(made.email)
+        source = fields.get("source", "")
+        answer = self.check_inbox(address)
+        # Queued once the answer is sent: the request's work never competes with it.
+        answer.background = BackgroundTask(
+            self.requests.put, lambda: self.record(email, topics, source)
+        )
+        return answer
 
-    def mail_confirmation(self, email: str, token: str) -> None:
-        """Queue the confirmation mail; it goes out after the answer."""
-        link = confirmation_url(self.config, token)
-        subject, body = confirmation_texts(self.config, email, link)
-        self.mails.put(confirmation_mail(self.config, email, token, subject, body))
+    def record(self, email: str, topics: str, source: str) -> None:
+        """Record a request and mail its confirmation (on the queue's thread)."""
+        made = request_signup(self.config, self.db, self.key, email, topics=topics, source=source)
+        if made.token is None:
+            return
+        link = confirmation_url(self.config, made.token)
+        subject, body = confirmation_texts(self.config, made.email, link)
+        message = confirmation_mail(self.config, made.email, made.token, subject, body)
+        send_confirmation(self.config, message)
 
     def confirm_page(self, request: Request) -> Response:
-        found = read_confirm_token(self.key, request.path_params["token"])
-        if found is None:
+        asked = signup_to_confirm(self.db, self.key, request.path_params["token"])
+        if asked is None:
             return self.bad_link()
-        return self.page("confirm.html.j2", self.t("confirm_title"), email=found.email)
+        return self.page(
+            "confirm.html.j2",
+            self.t("confirm_title"),
+            email=asked.email,
+            topics=", ".join(asked.topics),
+            source=asked.source,
+        )
 
     def confirm(self, request: Request) -> Response:
         subscriber = confirm_signup(self.config, self.db, self.key, request.path_params["token"])
@@ -225,7 +235,7 @@ def signup_routes(config: Config, db: Database, key: bytes) -> list[Route]:
         db,
         key,
         per_ip=RateLimit(options.per_ip_per_hour, 3600.0),
-        mails=MailQueue(lambda message: send_confirmation(config, message)),
+        requests=SignupQueue(),
         t=words(config.newsletter, hours=f"{options.confirm_hours:g}"),
     )
     return [
