@@ -144,6 +144,9 @@ class EditionOptions:
     weekly_day: Literal[
         "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
     ] = "sunday"
+    # Adverts and sponsored items (digest.text.sponsored): left out (listed in the editor's
+    # panel), or kept with a "Sponsored" label, never leading nor giving the subject.
+    sponsored: Literal["omit", "label"] = "omit"
 
 
 @dataclass(frozen=True)

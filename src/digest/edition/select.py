@@ -6,7 +6,9 @@ already chosen (relevance = the cluster's score scaled to 0..1 over the day, sim
 ``story_similarity``: the cosine of the articles' openings for two English articles,
 else a measure that reads their language), skipping a headline-only article (no text to
 summarise), one the summariser could not summarise, and a story whose section or source
-already has its cap. Caps are soft: when the first pass leaves the edition short of
+already has its cap, and an advert or sponsored item when ``edition.sponsored`` is
+"omit" (with "label" it is kept, marked, and laid after every other story, so that it
+never leads nor gives the subject line). Caps are soft: when the first pass leaves the edition short of
 ``stories``, the stories skipped for a cap are taken after all, in the same order, each
 named in ``left_out`` as ``cap_relaxed`` (and those still out are then below the cut,
 not capped). The clusters left after ``stories`` picks give the
@@ -34,6 +36,7 @@ from digest.edition.vectors import ArticleVectors, english
 from digest.embed import Vectors
 from digest.errors import EditionError
 from digest.mmr import MMROrder
+from digest.text.sponsored import is_sponsored
 from digest.models import (
     Article,
     Edition,
@@ -54,6 +57,7 @@ __all__ = [
     "section_of",
     "select_stories",
     "single_story",
+    "sponsored",
     "story_similarity",
     "topic_label",
 ]
@@ -159,6 +163,11 @@ def single_story(article: Article, summary: Summary, settings: EditionSettings) 
     )
 
 
+def sponsored(article: Article) -> bool:
+    """Whether the article is an advert or a sponsored item (``digest.text.sponsored``)."""
+    return is_sponsored(article.title, article.category)
+
+
 def _section(lead: RankedArticle, settings: EditionSettings) -> str:
     return section_of(lead.article, settings, lead.terms.topic if settings.topics else None)
 
@@ -210,6 +219,11 @@ def select_stories(
     chosen, skipped, relaxed = _choose(clusters, vectors, settings, frozenset(unsummarised))
     taken = set(chosen)
     rest = [i for i in range(len(clusters)) if i not in taken]  # already in score order
+    if settings.edition.sponsored == "omit":
+        for i in rest:
+            if i not in skipped and sponsored(clusters[i].lead.article):
+                skipped[i] = LeftOutReason("sponsored")
+        rest = [i for i in rest if skipped.get(i) is None or skipped[i].kind != "sponsored"]
     more = rest[: settings.edition.more_news]
     return Selection(
         stories=tuple(clusters[i] for i in chosen),
@@ -268,6 +282,9 @@ def _choose(
         if lead.id in unsummarised:
             skipped[best] = LeftOutReason("unsummarised")
             continue
+        if options.sponsored == "omit" and sponsored(lead):
+            skipped[best] = LeftOutReason("sponsored")
+            continue
         section = sections[best]
         if per_category.get(section, 0) >= options.per_category:
             skipped[best] = LeftOutReason("cap_section", cap=options.per_category, section=section)
@@ -303,6 +320,8 @@ def _choose(
         # (an edition of 8 stories of one section should not say "cap: 3 stories").
         for index in capped:
             skipped.pop(index, None)
+    # A labelled advert never leads the edition nor gives its subject: adverts go last.
+    chosen.sort(key=lambda i: sponsored(leads[i]))
     return chosen, skipped, relaxed
 
 
@@ -374,6 +393,7 @@ def assemble_edition(
                 whats_new=cluster.whats_new,
                 language=article.language,
                 image=article.image,
+                sponsored=sponsored(article),
             )
         )
     more = tuple(

@@ -307,8 +307,12 @@ def subject_for(edition: Edition, options: NewsletterOptions) -> str:
     if not stories:
         return _shorten(loc.gettext("%(title)s · %(date)s", title=options.title, date=day),
                         SUBJECT_CHARS)  # fmt: skip
+    lead = next((s for s in stories if not s.sponsored), None)  # never an advert
+    if lead is None:
+        return _shorten(loc.gettext("%(title)s · %(date)s", title=options.title, date=day),
+                        SUBJECT_CHARS)  # fmt: skip
     subject = loc.gettext(
-        "%(title)s · %(date)s: %(story)s", title=options.title, date=day, story=stories[0].title
+        "%(title)s · %(date)s: %(story)s", title=options.title, date=day, story=lead.title
     )
     return _shorten(subject, SUBJECT_CHARS)
 

@@ -27,7 +27,8 @@ import logging
 import re
 import time
 import xml.parsers.expat
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -340,12 +341,19 @@ def _entry_article(
     base: str | None,
     category: str | None,
     language: str | None,
+    cut_length: int | None = None,
 ) -> Article:
     candidates = [(repair(value), mime) for value, mime in _body_candidates(entry)]
     bodies = [(_blocks(value, mime), value) for value, mime in candidates]
     blocks: list[Block] = []
     if bodies:
         blocks = max(bodies, key=lambda b: sum(len(x.text) for x in b[0]))[0]
+    if cut_length and blocks and _description_length(entry) == cut_length:
+        # The feed cut this description at its fixed length: say so where it was cut, so
+        # that its last sentence is never taken for a whole one.
+        last = blocks[-1]
+        if not _CUT_END.search(last.text):
+            blocks = [*blocks[:-1], replace(last, text=last.text.rstrip() + "…")]
     sections, events, related = assemble(blocks)
     body_text = " ".join(p for s in sections for p in s.paragraphs)
     dek = None
@@ -369,6 +377,32 @@ def _entry_article(
         image=_entry_image(entry, candidates, base),
     )
     return build_article(meta, sections or (Section(None, ()),), events, related)
+
+
+_CUT_END = re.compile(r"(?:\.{3}|…|\[(?:…|\.{3}|\+)\])\s*$")
+# A feed cuts its descriptions at a fixed length when at least this many of them, and this
+# share of those without full content, have exactly the longest length.
+_CUT_MIN_ENTRIES = 3
+_CUT_MIN_SHARE = 0.3
+
+
+def _description_length(entry: Mapping[str, Any]) -> int | None:
+    """The length of an entry's description as plain text, when it is all it has."""
+    if entry.get("content"):
+        return None
+    summary = entry.get("summary")
+    return len(_plain(repair(summary))) if isinstance(summary, str) and summary else None
+
+
+def _cut_length(entries: Sequence[Mapping[str, Any]]) -> int | None:
+    """The length at which a feed cuts its descriptions (QQ's are cut near 200
+    characters), when several of them share that exact longest length."""
+    lengths = [n for n in map(_description_length, entries) if n]
+    if len(lengths) < _CUT_MIN_ENTRIES:
+        return None
+    longest = max(lengths)
+    same = sum(1 for n in lengths if n == longest)
+    return longest if same >= _CUT_MIN_ENTRIES and same >= _CUT_MIN_SHARE * len(lengths) else None
 
 
 class _TooDeep(Exception):
@@ -468,10 +502,18 @@ def parse_feed(
         )
         entries = entries[:MAX_FEED_ITEMS]
     articles: list[Article] = []
+    cut_length = _cut_length(entries)
     for index, entry in enumerate(entries):
         try:
             articles.append(
-                _entry_article(entry, outlet=outlet, base=base, category=category, language=lang)
+                _entry_article(
+                    entry,
+                    outlet=outlet,
+                    base=base,
+                    category=category,
+                    language=lang,
+                    cut_length=cut_length,
+                )
             )
         except Exception as exc:  # one entry: a warning, whatever it held
             log.debug("%s: entry %d: unexpected error", location, index + 1, exc_info=True)
