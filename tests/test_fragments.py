@@ -153,7 +153,9 @@ def test_a_fragment_is_never_a_point_and_a_cut_teaser_shows_as_a_teaser() -> Non
         "国务院今天公布了新的住房政策。政策将在明年一月开始实施。"
         "专家认为这将帮助年轻家庭购买第一套住房。地方政府还将提供保护见义勇"
     )
-    only_cut = _article("抗战胜利的重大意义第一次完全胜利中国人民抗日战争胜利，是近代以来中国抗击外敌入侵的第一")
+    only_cut = _article(
+        "抗战胜利的重大意义第一次完全胜利中国人民抗日战争胜利，是近代以来中国抗击外敌入侵的第一"
+    )
     german = _article(
         "Die Regierung will die Steuern senken. Die Opposition kritisiert, dass die Länder…",
         language="de",

@@ -57,8 +57,13 @@ def test_news_about_advertising_is_not_an_advert(title: str, category: str | Non
 
 def _pool() -> tuple[list, object]:  # type: ignore[type-arg]
     articles = [
-        make_article("ad", "heise-Angebot: #TGIQF - das c't-Retroquiz", "Jetzt mitmachen.",
-                     source="heise", category="IT"),  # fmt: skip
+        make_article(
+            "ad",
+            "heise-Angebot: #TGIQF - das c't-Retroquiz",
+            "Jetzt mitmachen.",
+            source="heise",
+            category="IT",
+        ),
         make_article("n1", "Bundestag beschließt Haushalt", "Der Bundestag hat entschieden."),
         make_article("n2", "Bahn streikt am Montag", "Die Gewerkschaft ruft zum Streik."),
         make_article("ad2", "Neue Kreditkarte", "Jetzt bestellen.", category="Anzeige"),

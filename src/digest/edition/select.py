@@ -8,10 +8,10 @@ else a measure that reads their language), skipping a headline-only article (no 
 summarise), one the summariser could not summarise, and a story whose section or source
 already has its cap, and an advert or sponsored item when ``edition.sponsored`` is
 "omit" (with "label" it is kept, marked, and laid after every other story, so that it
-never leads nor gives the subject line). Caps are soft: when the first pass leaves the edition short of
-``stories``, the stories skipped for a cap are taken after all, in the same order, each
-named in ``left_out`` as ``cap_relaxed`` (and those still out are then below the cut,
-not capped). The clusters left after ``stories`` picks give the
+never leads nor gives the subject line). Caps are soft: when the first pass leaves the
+edition short of ``stories``, the stories skipped for a cap are taken after all, in the
+same order, each named in ``left_out`` as ``cap_relaxed`` (and those still out are then
+below the cut, not capped). The clusters left after ``stories`` picks give the
 "More news" headlines, in score order; every other article gets a ``LeftOut`` reason.
 
 A story's section: its closest configured topic (``ScoreTerms.topic``) when ``topics:`` are
@@ -36,7 +36,6 @@ from digest.edition.vectors import ArticleVectors, english
 from digest.embed import Vectors
 from digest.errors import EditionError
 from digest.mmr import MMROrder
-from digest.text.sponsored import is_sponsored
 from digest.models import (
     Article,
     Edition,
@@ -48,6 +47,7 @@ from digest.models import (
     Story,
     Summary,
 )
+from digest.text.sponsored import is_sponsored
 
 __all__ = [
     "Selection",
