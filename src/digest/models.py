@@ -126,6 +126,8 @@ class LeadImage:
     width: int | None = None
     height: int | None = None
     alt: str = ""
+    # Our own copy at twice the size, for high-density screens (digest.publish.pictures).
+    url_2x: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlsplit
 
 from digest.config import Config
 from digest.edition.cluster import Cluster, cluster_articles
@@ -19,6 +20,7 @@ from digest.edition.select import Selection, assemble_edition, select_stories
 from digest.edition.vectors import ArticleVectors, embed_articles, embed_topics, english
 from digest.errors import EditionError
 from digest.models import Article, Edition, RelatedItem, Summary
+from digest.pipeline.archive import archive_folder
 from digest.pipeline.days import newest_article_day
 from digest.pipeline.desk import with_desk_actions
 from digest.pipeline.options import (
@@ -28,6 +30,8 @@ from digest.pipeline.options import (
     open_store,
 )
 from digest.progress import Progress
+from digest.publish.pictures import Fetch, copy_pictures
+from digest.sources.http import fetch
 from digest.store import ArticleStore, Database, EditionStore
 from digest.store.embeddings import EmbeddingStore
 from digest.store.ledger import DeliveryLedger
@@ -42,6 +46,7 @@ __all__ = [
     "build_edition",
     "key_point_sentences",
     "load_edition",
+    "picture_fetch",
     "rank_candidates",
     "related_stories",
     "select_and_summarize",
@@ -226,7 +231,8 @@ def build_edition(
        summarised replaced by the next candidate (``select_and_summarize``; ``summarize``
        defaults to the configured summariser with the store's cache)
     4. find each story's related items (``related_stories``)
-    5. assemble the edition and save it
+    5. assemble the edition, copy its pictures into the archive (``copy_pictures``: a
+       picture is fetched once and served from ``newsletter.base_url``) and save it
     """
     editions = EditionStore(db)
     saved = editions.for_day(day)
@@ -253,10 +259,35 @@ def build_edition(
     edition = with_desk_actions(config, db, edition, summarize)
     # A story the editor promoted may be another story's related item: dropped there.
     edition = without_repeats(edition)
+    if config.newsletter.images:
+        edition = copy_pictures(
+            edition,
+            archive=archive_folder(config),
+            base_url=config.newsletter.base_url,
+            fetch=picture_fetch(config),
+        ).edition
     editions.save(edition)
     if progress:
         progress("edition", 1, 1, edition.id)
     return edition
+
+
+def picture_fetch(config: Config) -> Fetch:
+    """How a story's picture is fetched: the guarded client of the feeds, which refuses a
+    private address unless the picture's host is one a source with ``allow_private: true``
+    reads (an intranet feed's own pictures)."""
+    private = {
+        urlsplit(s.location).hostname
+        for s in config.sources
+        if s.allow_private and s.location.startswith(("http://", "https://"))
+    }
+
+    def get(url: str, max_bytes: int, timeout: float) -> bytes:
+        host = urlsplit(url).hostname
+        allow = host is not None and host in private
+        return fetch(url, timeout=timeout, max_bytes=max_bytes, allow_private=allow).content
+
+    return get
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ from digest.publish.blocks import (
     StoryLook,
     clean_edition,
     look_of,
+    own_pictures_url,
     shown_image,
     story_look,
 )
@@ -491,7 +492,7 @@ class Renderer:
     def _story_image(self, story: Story) -> ShownImage | None:
         if not self.options.images:
             return None
-        return shown_image(story.image, story.title)
+        return shown_image(story.image, story.title, own_pictures_url(self.options.base_url))
 
     def _context(self, edition: Edition) -> dict[str, Any]:
         return {

@@ -10,9 +10,10 @@ Raw entry fields are repaired (``digest.text.clean.repair``) before their HTML i
 while a no-break space that mojibake turned into ``Â`` is still there to tell. The link is
 the original one where the feed names it (``feedburner:origLink`` and the like) rather
 than a tracking redirect. An entry's language is its own ``xml:lang``, else the feed's
-``<language>``/``xml:lang``, else read from its text. Its lead image is the first picture
-of ``media:content``/``media:thumbnail``, an image enclosure, ``itunes:image``, else the
-first image of its HTML.
+``<language>``/``xml:lang``, else read from its text. Its lead image is chosen among the
+pictures of ``media:content``, ``media:thumbnail``, an image enclosure, ``itunes:image``
+and its HTML: never a feed service's advert or counter (FeedBurner's ``~ff``) nor one
+declared under 80 px; https before http, then in that order, then the largest declared.
 
 The outlet an entry names (``Article.source``): the entry's own ``<source>`` when it has
 one; else the source's configured ``outlet``; else the feed's title made a name
@@ -48,7 +49,6 @@ from digest.sources.article import (
 from digest.sources.bounds import MAX_FEED_ITEMS, MAX_NESTING, describe
 from digest.sources.dates import is_bare_date, parse_datetime, plausible
 from digest.sources.markup import (
-    first_lead_image,
     html_blocks,
     looks_like_html,
     parse_fragment,
@@ -287,40 +287,62 @@ def _is_image(item: Mapping[str, Any]) -> bool:
     return kind.startswith("image/") or medium in _IMAGE_MEDIUM
 
 
+# Pictures that feed services put in items which are adverts or counters, never the
+# story's: FeedBurner's "~ff" flare and "~a" ad images, ad servers, counting pixels.
+_AD_IMAGE = re.compile(
+    r"(?:feeds\.feedburner\.com|feedproxy\.google\.com)/~(?:ff|a|r)/"
+    r"|doubleclick\.net/|feedads\.|pixel\.wp\.com/|stats\.wordpress\.com/|/~/i/",
+    re.IGNORECASE,
+)
+# Declared smaller than this either way: an icon or a tracking pixel, not a lead picture.
+_MIN_PICTURE_PX = 80
+
+
+def _suitable(image: LeadImage) -> bool:
+    if _AD_IMAGE.search(image.url):
+        return False
+    return all(side is None or side >= _MIN_PICTURE_PX for side in (image.width, image.height))
+
+
 def _entry_image(
     entry: Mapping[str, Any], bodies: list[tuple[str, str | None]], base: str | None
 ) -> LeadImage | None:
-    """The entry's lead picture (see the module docstring), or None."""
+    """The entry's lead picture (see the module docstring), or None: of the pictures it
+    names that are no advert nor pixel, an https one before an http one (the same picture
+    is often named both ways), then media:content before a thumbnail, an enclosure,
+    ``itunes:image`` and the pictures of its HTML, then the largest declared."""
     described = entry.get("media_description")
     alt = described if isinstance(described, str) else ""
-    found: list[tuple[Any, Any, Any]] = []
+    found: list[tuple[int, Any, Any, Any, str]] = []
     for item in entry.get("media_content") or ():
         # media:content that names neither type nor medium is a picture when its file is.
         untyped = not item.get("type") and not item.get("medium")
         if _is_image(item) or (untyped and _IMAGE_FILE.search(str(item.get("url") or ""))):
-            found.append((item.get("url"), item.get("width"), item.get("height")))
+            found.append((0, item.get("url"), item.get("width"), item.get("height"), alt))
     for item in entry.get("media_thumbnail") or ():
-        found.append((item.get("url"), item.get("width"), item.get("height")))
+        found.append((1, item.get("url"), item.get("width"), item.get("height"), alt))
     for item in entry.get("enclosures") or ():
         if _is_image(item):
-            found.append((item.get("href"), None, None))
+            found.append((2, item.get("href"), None, None, alt))
     itunes = entry.get("image")
     if isinstance(itunes, Mapping):
-        found.append((itunes.get("href"), None, None))
-    for url, width, height in found:
-        image = lead_image(url, base=base, width=width, height=height, alt=alt[:300])
-        if image is not None:
-            return image
+        found.append((3, itunes.get("href"), None, None, alt))
     for value, mime in bodies:
         if mime == "text/plain" or not looks_like_html(value):
             continue
         root = parse_fragment(value)
-        if root is None:
+        for img in root.iter("img") if root is not None else ():
+            found.append((4, img.get("src"), img.get("width"), img.get("height"), img.get("alt")))
+    ranked: list[tuple[bool, int, int, int, LeadImage]] = []
+    for order, (group, url, width, height, text) in enumerate(found):
+        image = lead_image(url, base=base, width=width, height=height, alt=(text or "")[:300])
+        if image is None or not _suitable(image):
             continue
-        image = first_lead_image(root, base)
-        if image is not None:
-            return image
-    return None
+        area = (image.width or 0) * (image.height or 0)
+        ranked.append((not image.url.startswith("https://"), group, -area, order, image))
+    if not ranked:
+        return None
+    return min(ranked, key=lambda r: r[:4])[4]
 
 
 def _entry_language(entry: Mapping[str, Any]) -> str | None:

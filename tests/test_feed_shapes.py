@@ -1,0 +1,104 @@
+"""Real feed shapes as subscribers meet them (issue 20): the picture an item offers (https
+before http, the largest media:content, never FeedBurner's advert image or a pixel). Feeds
+written here after the shapes of Indian Express, Reuters, Jornal de Notícias, BBC 中文 and
+Al Jazeera; the text is ours."""
+
+from __future__ import annotations
+
+from digest.sources.feeds import parse_feed
+
+MEDIA = 'xmlns:media="http://search.yahoo.com/mrss/"'
+
+
+def rss(
+    items: str, *, title: str = "Feed", link: str = "https://example.org/", lang: str = ""
+) -> bytes:
+    language = f"<language>{lang}</language>" if lang else ""
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" {MEDIA}><channel>'
+        f"<title>{title}</title><link>{link}</link>{language}{items}</channel></rss>"
+    ).encode()
+
+
+def item(title: str, body: str, extra: str = "", n: int = 1) -> str:
+    return (
+        f"<item><title>{title}</title><link>https://example.org/{n}</link>"
+        f"<description><![CDATA[{body}]]></description>{extra}</item>"
+    )
+
+
+def picture_of(feed: bytes) -> str | None:
+    (article,) = parse_feed(feed, location="https://example.org/feed", source="s").articles
+    return article.image.url if article.image else None
+
+
+def test_the_https_media_content_wins_over_an_http_thumbnail() -> None:
+    # Indian Express: an http thumbnail first, the https picture in media:content.
+    extra = (
+        '<media:thumbnail url="http://images.indianexpress.com/2026/11/rail.jpg?w=200"/>'
+        '<media:content url="https://images.indianexpress.com/2026/11/rail.jpg" medium="image"'
+        ' width="1200" height="667"/>'
+    )
+    body = "Indian Railways will run 40 new trains from December, the minister said."
+    assert picture_of(rss(item("New trains", body, extra))) == (
+        "https://images.indianexpress.com/2026/11/rail.jpg"
+    )
+
+
+def test_an_https_variant_wins_over_an_earlier_http_one() -> None:
+    extra = (
+        '<media:content url="http://images.indianexpress.com/2026/11/port.jpg" medium="image"'
+        ' width="1200" height="667"/>'
+        '<media:thumbnail url="https://images.indianexpress.com/2026/11/port.jpg?w=600"'
+        ' width="600" height="333"/>'
+    )
+    body = "The port at Mumbai handled a record number of containers in November."
+    assert picture_of(rss(item("Port record", body, extra))) == (
+        "https://images.indianexpress.com/2026/11/port.jpg?w=600"
+    )
+
+
+def test_the_largest_media_content_is_chosen() -> None:
+    extra = "".join(
+        f'<media:content url="https://img.example.net/{w}.jpg" medium="image" width="{w}"'
+        f' height="{w * 9 // 16}"/>'
+        for w in (320, 1600, 800)
+    )
+    body = "A nova linha de metro abre no sábado e liga o Porto a Gaia em doze minutos."
+    assert (
+        picture_of(rss(item("Metro do Porto", body, extra))) == "https://img.example.net/1600.jpg"
+    )
+
+
+def test_feedburner_advert_images_and_pixels_are_never_the_picture() -> None:
+    # Reuters via FeedBurner: the description ends with the "~ff" flare images.
+    body = (
+        "<p>Oil prices rose on Tuesday after the cartel agreed to extend its output cuts.</p>"
+        '<a href="http://feeds.reuters.com/~ff/reuters/businessNews?a=xyz">'
+        '<img src="http://feeds.feedburner.com/~ff/reuters/businessNews?d=yIl2AUoC8zA"'
+        ' border="0"></a>'
+        '<img src="http://feeds.feedburner.com/~r/reuters/businessNews/~4/abc" height="1"'
+        ' width="1" alt="">'
+    )
+    assert picture_of(rss(item("Oil rises", body))) is None
+    # With a real picture in the item, that one is taken.
+    extra = '<media:content url="https://static.reuters.example/oil.jpg" medium="image"/>'
+    assert (
+        picture_of(rss(item("Oil rises", body, extra))) == "https://static.reuters.example/oil.jpg"
+    )
+
+
+def test_a_small_declared_picture_gives_way_to_a_real_one() -> None:
+    extra = (
+        '<media:content url="https://ichef.example.co.uk/icon.png" medium="image" width="64"'
+        ' height="64"/>'
+    )
+    body = (
+        '<p><img src="https://ichef.example.co.uk/news/976/photo.jpg" width="976"'
+        ' height="549" alt="高铁列车">连接两座城市的高铁新线今天正式开通。</p>'
+    )
+    feed = rss(item("高铁新线开通", body, extra), lang="zh-cn")
+    (article,) = parse_feed(feed, location="https://example.org/feed", source="s").articles
+    assert article.image is not None
+    assert article.image.url == "https://ichef.example.co.uk/news/976/photo.jpg"
+    assert article.image.alt == "高铁列车"
