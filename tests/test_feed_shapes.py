@@ -1,10 +1,22 @@
 """Real feed shapes as subscribers meet them (issue 20): the picture an item offers (https
 before http, the largest media:content, never FeedBurner's advert image or a pixel). Feeds
 written here after the shapes of Indian Express, Reuters, Jornal de Notícias, BBC 中文 and
-Al Jazeera; the text is ours."""
+Al Jazeera, and QQ's dates without a zone; the text is ours."""
 
 from __future__ import annotations
 
+from datetime import UTC
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+
+from digest.cli import main
+from digest.config import load_config
+from digest.errors import ConfigError
+from digest.sources import read_source
+from digest.sources.article import SourceResult
 from digest.sources.feeds import parse_feed
 
 MEDIA = 'xmlns:media="http://search.yahoo.com/mrss/"'
@@ -102,3 +114,80 @@ def test_a_small_declared_picture_gives_way_to_a_real_one() -> None:
     assert article.image is not None
     assert article.image.url == "https://ichef.example.co.uk/news/976/photo.jpg"
     assert article.image.alt == "高铁列车"
+
+
+# --- dates without a zone -----------------------------------------------------------------
+
+
+def qq_feed() -> bytes:
+    """QQ's shape: dates in Beijing time with no zone, one with a zone."""
+    items = "".join(
+        f"<item><title>新闻{n}</title><link>https://news.qq.com/a/{n}</link>"
+        f"<description>国务院今天公布了新的住房政策。</description><pubDate>{when}</pubDate></item>"
+        for n, when in enumerate(
+            ("2026-11-24 08:30:00", "Tue, 24 Nov 2026 07:15:00", "Tue, 24 Nov 2026 07:15:00 +0800")
+        )
+    )
+    return rss(items, title="腾讯新闻", link="https://news.qq.com/", lang="zh-cn")
+
+
+def utc_times(result: SourceResult) -> list[str]:
+    return [
+        a.published.astimezone(UTC).strftime("%d %H:%M") if a.published else "-"
+        for a in result.articles
+    ]
+
+
+def test_a_feed_date_without_a_zone_takes_the_sources_zone() -> None:
+    beijing = ZoneInfo("Asia/Shanghai")
+    result = parse_feed(qq_feed(), location="https://news.qq.com/rss", source="qq", zone=beijing)
+    hours = [
+        a.published.astimezone(UTC).strftime("%d %H:%M") for a in result.articles if a.published
+    ]
+    assert hours == ["24 00:30", "23 23:15", "23 23:15"]
+    assert (result.zoneless, result.zone) == (2, "Asia/Shanghai")
+    # Without a zone given, UTC, as before; a date with its own zone never moves.
+    plain = parse_feed(qq_feed(), location="https://news.qq.com/rss", source="qq")
+    hours = [
+        a.published.astimezone(UTC).strftime("%d %H:%M") for a in plain.articles if a.published
+    ]
+    assert hours == ["24 08:30", "24 07:15", "23 23:15"]
+    assert (plain.zoneless, plain.zone) == (2, "UTC")
+
+
+def test_sources_timezone_wins_over_the_configs(tmp_path: Path) -> None:
+    feed = tmp_path / "qq.xml"
+    feed.write_bytes(qq_feed())
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "timezone: Europe/Lisbon\n"
+        f"sources:\n  - {{name: qq, location: {feed}, timezone: Asia/Shanghai}}\n"
+        f"  - {{name: plain, location: {feed}}}\n",
+        encoding="utf-8",
+    )
+    loaded = load_config(config)
+    qq, plain = (read_source(s, loaded.base_dir, loaded.timezone) for s in loaded.sources)
+    assert (qq.zone, plain.zone) == ("Asia/Shanghai", "Europe/Lisbon")
+    first = [r.articles[0].published for r in (qq, plain)]
+    assert [f.astimezone(UTC).hour if f else None for f in first] == [0, 8]
+    config.write_text(
+        f"sources:\n  - {{name: qq, location: {feed}, timezone: Beijing/Time}}\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match=r"sources: 'qq': timezone: unknown time zone"):
+        load_config(config)
+
+
+def test_digest_read_says_which_zone_it_used(tmp_path: Path) -> None:
+    feed = tmp_path / "qq.xml"
+    feed.write_bytes(qq_feed())
+    runner = CliRunner()
+    result = runner.invoke(main, ["read", str(feed), "--timezone", "Asia/Shanghai"])
+    assert result.exit_code == 0, result.output
+    assert "2 dates without a time zone, read as Asia/Shanghai time" in result.stderr
+    assert "2026-11-24T00:30:00+00:00" in result.stdout
+    config = tmp_path / "config.yaml"
+    config.write_text("timezone: America/Sao_Paulo\n", encoding="utf-8")
+    result = runner.invoke(main, ["--config", str(config), "read", str(feed)])
+    assert "read as America/Sao_Paulo time" in result.stderr
+    result = runner.invoke(main, ["read", str(feed), "--timezone", "Mars/Olympus"])
+    assert result.exit_code == 2 and "unknown time zone 'Mars/Olympus'" in result.output

@@ -78,6 +78,9 @@ class SourceOptions:
     # The outlet name shown for this source's articles, unless an item names its own (an
     # RSS <source>, front matter source:); unset, the feed's title made a name.
     outlet: str | None = None
+    # The IANA zone of the source's feed dates written without one (QQ's are Beijing
+    # time: Asia/Shanghai); unset, the config's `timezone`.
+    timezone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -492,6 +495,14 @@ def _build_config(raw: dict[str, Any], origin: str) -> Config:
             )
         if source.outlet is not None:
             _check_outlet(source.outlet, f"{origin}: sources: {source.name!r}: outlet")
+        if source.timezone is not None:
+            try:
+                ZoneInfo(source.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ConfigError(
+                    f"{origin}: sources: {source.name!r}: timezone: unknown time zone"
+                    f" {source.timezone!r}"
+                ) from None
     names = [s.name for s in config.sources]
     for name in names:
         if names.count(name) > 1:

@@ -7,11 +7,19 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
 from digest import pipeline, serialize
-from digest.cli.base import EXIT_FAILED, count, main, pass_config, progress_bar
+from digest.cli.base import (
+    EXIT_FAILED,
+    count,
+    current_config,
+    main,
+    pass_config,
+    progress_bar,
+)
 from digest.config import Config
 from digest.models import Article
 from digest.sources import read_location
@@ -57,17 +65,45 @@ def ingest_command(config: Config) -> None:
     is_flag=True,
     help="Fetch from loopback and private addresses too (refused by default).",
 )
-def read_command(location: str, as_json: bool, kind: Any, allow_private: bool) -> None:
+@click.option(
+    "--timezone",
+    "zone_name",
+    default=None,
+    metavar="ZONE",
+    help="IANA zone of feed dates written without one (default: the config's timezone"
+    " when --config names one, else UTC).",
+)
+def read_command(
+    location: str, as_json: bool, kind: Any, allow_private: bool, zone_name: str | None
+) -> None:
     """Parse a file, folder, feed or page (path or URL) without storing it."""
-    result = read_location(location, kind=kind, allow_private=allow_private)
+    zone = _read_zone(zone_name)
+    result = read_location(location, kind=kind, allow_private=allow_private, zone=zone)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if result.zoneless:
+        click.echo(
+            f"{count(result.zoneless, 'date')} without a time zone, read as {zone} time",
+            err=True,
+        )
     if as_json:
         click.echo(serialize.dumps(list(result.articles), indent=2))
         return
     for article in result.articles:
         _echo_article(article)
     _echo_totals(result.articles, result.repairs)
+
+
+def _read_zone(name: str | None) -> ZoneInfo:
+    """``--timezone``, else the timezone of the config that ``--config`` or
+    ``$DIGEST_CONFIG`` names, else UTC."""
+    if name is None:
+        root = click.get_current_context().find_root().obj or {}
+        name = current_config().timezone if root.get("config_path") else "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"unknown time zone {name!r}", param_hint="--timezone") from None
 
 
 def _repairs_note(repairs: Mapping[str, int]) -> str:

@@ -36,7 +36,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from datetime import UTC, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from digest.config import SourceKind, SourceOptions, resolve_location
 from digest.errors import SourceError
@@ -81,6 +83,7 @@ def read_location(
     allow_private: bool = False,
     fetch_timeout: float = FETCH_SECONDS,
     outlet: str | None = None,
+    zone: tzinfo = UTC,
 ) -> SourceResult:
     """The articles at a path (file or folder) or an http(s) URL.
 
@@ -88,13 +91,13 @@ def read_location(
     exception reading raises. ``allow_private`` and ``fetch_timeout`` apply to every fetch
     (the location's, and the pages of teasers with ``fetch_full_text``). ``outlet`` names
     the articles where an item names no outlet of its own (a feed's title does not count:
-    ``sources.feeds``). The result's
-    ``repairs`` counts the text repairs its readers made (``digest.text.clean``)."""
+    ``sources.feeds``). A feed date written without a zone is taken in ``zone``. The
+    result's ``repairs`` counts the text repairs its readers made (``digest.text.clean``)."""
     fetching = _Fetching(allow_private, fetch_timeout)
     try:
         with counting_repairs() as tally:
             result = _read_location(
-                location, source, kind, category, language, fetch_full_text, fetching, outlet
+                location, source, kind, category, language, fetch_full_text, fetching, outlet, zone
             )
         return replace(result, repairs=dict(tally))
     except SourceError as exc:
@@ -126,6 +129,7 @@ def _read_location(
     fetch_full_text: bool,
     fetcher: _Fetching,
     outlet: str | None = None,
+    zone: tzinfo = UTC,
 ) -> SourceResult:
     name = source or _default_name(location)
     if _is_url(location):
@@ -141,6 +145,7 @@ def _read_location(
             content_type=fetched.content_type,
             charset=fetched.charset,
             outlet=outlet,
+            zone=zone,
         )
     else:
         path = Path(location).expanduser()
@@ -152,7 +157,7 @@ def _read_location(
             )
         if path.is_dir() or _KINDS[kind] is None:
             result = read_path(
-                path, source=name, category=category, language=language, outlet=outlet
+                path, source=name, category=category, language=language, outlet=outlet, zone=zone
             )
         else:
             data = read_file(path)
@@ -164,15 +169,19 @@ def _read_location(
                 category=category,
                 language=language,
                 outlet=outlet,
+                zone=zone,
             )
     if fetch_full_text:
         result = _fill_teasers(result, fetcher)
     return result
 
 
-def read_source(options: SourceOptions, base_dir: str | Path = ".") -> SourceResult:
+def read_source(
+    options: SourceOptions, base_dir: str | Path = ".", timezone: str = "UTC"
+) -> SourceResult:
     """One configured source, its location resolved against ``base_dir`` (the config
-    file's folder).
+    file's folder). Its feed dates written without a zone are taken in its own
+    ``timezone``, else in ``timezone`` (the config's).
 
     Each article is tagged with the source's name (``Article.origin``), so that the
     source's configured weight applies whatever outlet the article names."""
@@ -186,6 +195,7 @@ def read_source(options: SourceOptions, base_dir: str | Path = ".") -> SourceRes
         allow_private=options.allow_private,
         fetch_timeout=options.fetch_timeout,
         outlet=" ".join(options.outlet.split()) if options.outlet else None,
+        zone=ZoneInfo(options.timezone or timezone),
     )
     return replace(result, articles=tuple(replace(a, origin=options.name) for a in result.articles))
 

@@ -30,7 +30,7 @@ import time
 import xml.parsers.expat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -47,7 +47,7 @@ from digest.sources.article import (
     lead_image,
 )
 from digest.sources.bounds import MAX_FEED_ITEMS, MAX_NESTING, describe
-from digest.sources.dates import is_bare_date, parse_datetime, plausible
+from digest.sources.dates import is_bare_date, parse_datetime, plausible, zoneless_time
 from digest.sources.markup import (
     html_blocks,
     looks_like_html,
@@ -161,13 +161,23 @@ def _one_line(exc: object) -> str:
     return text if len(text) <= 160 else text[:157] + "…"
 
 
-def _moment(entry: Mapping[str, Any], language: str | None) -> datetime | None:
-    """The entry's publication time, if it names a plausible one (``dates.plausible``);
-    a date feedparser cannot read (``Seg, 24 Set 2018``) is read in the feed's language."""
+def _moment(
+    entry: Mapping[str, Any], language: str | None, zone: tzinfo
+) -> tuple[datetime | None, bool]:
+    """The entry's publication time, if it names a plausible one (``dates.plausible``),
+    and whether it was written without a zone (then taken in ``zone``: feedparser would
+    take it as UTC); a date feedparser cannot read (``Seg, 24 Set 2018``) is read in the
+    feed's language."""
     languages = (language,) if language else ()
     for key in ("published", "updated", "created"):
         parsed = entry.get(f"{key}_parsed")
         raw = entry.get(key)
+        local = zoneless_time(raw)
+        if local is not None:
+            moment = plausible(local.replace(tzinfo=zone).astimezone(UTC), raw)
+            if moment is not None:
+                return moment, True
+            continue
         # feedparser reads a bare date as midnight; every reader takes it as noon UTC.
         bare = isinstance(raw, str) and is_bare_date(raw)
         if isinstance(parsed, time.struct_time) and not bare:
@@ -176,13 +186,13 @@ def _moment(entry: Mapping[str, Any], language: str | None) -> datetime | None:
             except (OverflowError, ValueError, OSError):
                 moment = None  # year 0 or 9999: feedparser's tuple is not a real time
             if moment is not None and plausible(moment, raw) is not None:
-                return moment
+                return moment, False
             continue
         if raw:
             moment = parse_datetime(raw, languages=languages)
             if moment is not None:
-                return moment
-    return None
+                return moment, False
+    return None, False
 
 
 def _plain(text: str) -> str:
@@ -364,7 +374,9 @@ def _entry_article(
     category: str | None,
     language: str | None,
     cut_length: int | None = None,
-) -> Article:
+    zone: tzinfo = UTC,
+) -> tuple[Article, bool]:
+    """The entry's article, and whether its date was written without a zone."""
     candidates = [(repair(value), mime) for value, mime in _body_candidates(entry)]
     bodies = [(_blocks(value, mime), value) for value, mime in candidates]
     blocks: list[Block] = []
@@ -387,6 +399,7 @@ def _entry_article(
     tags = entry.get("tags") or ()
     terms = [t.get("term") for t in tags if t.get("term")]
     author = entry.get("author")
+    published, zoneless = _moment(entry, _entry_language(entry) or language, zone)
     meta = Meta(
         source=_entry_outlet(entry) or outlet,
         title=_plain(repair(str(entry.get("title") or ""))),
@@ -394,11 +407,11 @@ def _entry_article(
         dek=dek,
         category=(terms[0] if terms else None) or category,
         author=_plain(repair(author)) if isinstance(author, str) and author.strip() else None,
-        published=_moment(entry, _entry_language(entry) or language),
+        published=published,
         language=_entry_language(entry) or language,
         image=_entry_image(entry, candidates, base),
     )
-    return build_article(meta, sections or (Section(None, ()),), events, related)
+    return build_article(meta, sections or (Section(None, ()),), events, related), zoneless
 
 
 _CUT_END = re.compile(r"(?:\.{3}|…|\[(?:…|\.{3}|\+)\])\s*$")
@@ -469,11 +482,13 @@ def parse_feed(
     language: str | None = None,
     content_type: str | None = None,
     outlet: str | None = None,
+    zone: tzinfo = UTC,
 ) -> SourceResult:
     """The articles of one feed document. Raises ``SourceError`` only when nothing is usable.
 
     ``source`` names the articles when neither ``outlet`` (the source's configured one) nor
-    the feed's title does (see the module docstring)."""
+    the feed's title does (see the module docstring). A date written without a zone
+    (QQ's are Beijing time) is taken in ``zone``; the result counts them (``zoneless``)."""
     headers = {"content-location": location} if location.startswith(("http://", "https://")) else {}
     if content_type:
         headers["content-type"] = content_type
@@ -524,20 +539,25 @@ def parse_feed(
         )
         entries = entries[:MAX_FEED_ITEMS]
     articles: list[Article] = []
+    zoneless = 0
     cut_length = _cut_length(entries)
     for index, entry in enumerate(entries):
         try:
-            articles.append(
-                _entry_article(
-                    entry,
-                    outlet=outlet,
-                    base=base,
-                    category=category,
-                    language=lang,
-                    cut_length=cut_length,
-                )
+            article, unzoned = _entry_article(
+                entry,
+                outlet=outlet,
+                base=base,
+                category=category,
+                language=lang,
+                cut_length=cut_length,
+                zone=zone,
             )
         except Exception as exc:  # one entry: a warning, whatever it held
             log.debug("%s: entry %d: unexpected error", location, index + 1, exc_info=True)
             warnings.append(f"{location}: entry {index + 1} skipped: {describe(exc)}")
-    return SourceResult(tuple(articles), tuple(warnings))
+            continue
+        articles.append(article)
+        zoneless += unzoned
+    return SourceResult(
+        tuple(articles), tuple(warnings), zoneless=zoneless, zone=str(zone) if zoneless else None
+    )
