@@ -1,10 +1,15 @@
 """Real feed shapes as subscribers meet them (issue 20): the picture an item offers (https
-before http, the largest media:content, never FeedBurner's advert image or a pixel). Feeds
+before http, the largest media:content, never FeedBurner's advert image or a pixel), the
+outlet's name and the section a category may give, dates without a zone. Feeds
 written here after the shapes of Indian Express, Reuters, Jornal de Notícias, BBC 中文 and
-Al Jazeera, and QQ's dates without a zone; the text is ours."""
+Al Jazeera and QQ; the text is ours."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import http.server
+import threading
 from datetime import UTC
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,11 +18,16 @@ import pytest
 from click.testing import CliRunner
 
 from digest.cli import main
-from digest.config import load_config
+from digest.config import NewsletterOptions, SourceOptions, load_config
+from digest.edition.select import section_of
+from digest.edition.settings import EditionSettings
 from digest.errors import ConfigError
-from digest.sources import read_source
+from digest.publish.render import render_edition
+from digest.sources import read_location, read_source
 from digest.sources.article import SourceResult
-from digest.sources.feeds import parse_feed
+from digest.sources.feeds import feed_outlet, parse_feed
+from tests.edition_data import make_article
+from tests.newsletter_sample import sample_edition
 
 MEDIA = 'xmlns:media="http://search.yahoo.com/mrss/"'
 
@@ -191,3 +201,135 @@ def test_digest_read_says_which_zone_it_used(tmp_path: Path) -> None:
     assert "read as America/Sao_Paulo time" in result.stderr
     result = runner.invoke(main, ["read", str(feed), "--timezone", "Mars/Olympus"])
     assert result.exit_code == 2 and "unknown time zone 'Mars/Olympus'" in result.output
+
+
+# --- names a reader recognises ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("title", "home", "expected"),
+    [
+        (
+            "World – The Indian Express",
+            "https://indianexpress.com/section/world/",
+            "The Indian Express",
+        ),
+        ("World – The Indian Express", None, "The Indian Express"),
+        ("bbcchinese.com | 主页", "https://www.bbc.com/zhongwen/simp", "bbcchinese.com"),
+        ("Startseite - Der Tagesspiegel", None, "Der Tagesspiegel"),
+        ("Últimas | Jornal de Notícias", "https://www.jn.pt/", "Jornal de Notícias"),
+        ("الرئيسية - الجزيرة نت", None, "الجزيرة نت"),
+        ("新闻 | 澎湃新闻", None, "澎湃新闻"),
+        # Two parts that are both names stay as they were.
+        ("Tech – Science", None, "Tech – Science"),
+    ],
+)
+def test_channel_titles_are_reduced_to_the_sites_name(
+    title: str, home: str | None, expected: str
+) -> None:
+    assert feed_outlet(title, home=home) == expected
+
+
+class Site:
+    """A feed and its article pages on 127.0.0.1 (404 for anything else)."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = files.get(self.path)
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body or b"")))
+                self.end_headers()
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(body or b"")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+PAGE_TEXT = "".join(
+    f"<p>第{n}段：连接两座城市的高铁新线今天正式开通，全程只需要九十分钟，每天开行四十对列车，"
+    "票价比飞机便宜一半，沿线的六个车站同时启用，当地居民表示出行更加方便。</p>"
+    for n in range(1, 9)
+)
+PAGE = (
+    '<html lang="zh-CN"><head><meta charset="utf-8"><title>高铁新线开通 - BBC News 中文</title>'
+    '<meta property="og:site_name" content="BBC News 中文">'
+    '<meta property="og:title" content="高铁新线今天开通运营"></head><body><article>'
+    f"<h1>高铁新线今天开通运营</h1>{PAGE_TEXT}</article></body></html>"
+).encode()
+
+
+def test_a_pages_site_name_replaces_the_channel_title_not_a_configured_outlet() -> None:
+    files: dict[str, bytes] = {"/zhongwen/a1": PAGE}
+    site = Site(files)
+    try:
+        files["/rss.xml"] = rss(
+            item("高铁新线今天开通运营", "连接两座城市的高铁新线今天正式开通。", n=1).replace(
+                "https://example.org/1", f"{site.url}/zhongwen/a1"
+            ),
+            title="bbcchinese.com | 主页",
+            link="https://www.bbc.com/zhongwen/simp",
+            lang="zh-cn",
+        )
+        teaser = read_location(f"{site.url}/rss.xml", allow_private=True)
+        fetched = read_location(f"{site.url}/rss.xml", allow_private=True, fetch_full_text=True)
+        configured = read_location(
+            f"{site.url}/rss.xml", allow_private=True, fetch_full_text=True, outlet="BBC 中文网"
+        )
+    finally:
+        site.close()
+    assert [a.source for a in teaser.articles] == ["bbcchinese.com"]
+    (article,) = fetched.articles
+    assert article.source == "BBC News 中文" and article.word_count > 150
+    assert [a.source for a in configured.articles] == ["BBC 中文网"]
+
+
+@pytest.mark.parametrize(
+    ("category", "section"),
+    [
+        ("Chinese simplified", "News"),  # BBC 中文: the service's language, on every item
+        ("In", "News"),  # Jornal de Notícias: a fragment of a path
+        ("简体中文", "News"),
+        ("Português", "News"),
+        ("اردو", "News"),
+        ("Economia", "Economia"),
+        ("国内", "国内"),
+        ("UK", "UK"),
+        ("politik", "Politik"),
+    ],
+)
+def test_sections_never_take_a_language_label_or_a_fragment(category: str, section: str) -> None:
+    article = make_article("a", "Título", "Texto.", category=category)
+    assert section_of(article, EditionSettings()) == section
+
+
+def test_a_language_label_falls_back_to_the_topic_or_the_sources_category() -> None:
+    article = make_article(
+        "a", "高铁新线开通", "高铁新线今天正式开通。", category="Chinese simplified"
+    )
+    article = dataclasses.replace(article, origin="bbc")
+    sources = (SourceOptions(name="bbc", location="x", category="中国"),)
+    assert section_of(article, EditionSettings(sources=sources)) == "中国"
+    settings = EditionSettings(topics=("transport, railways and roads",))
+    assert section_of(article, settings, "transport, railways and roads") == "Transport"
+
+
+def test_the_default_section_follows_the_newsletters_language() -> None:
+    edition = sample_edition()
+    sections = tuple(dataclasses.replace(s, name="News") for s in edition.sections)
+    edition = dataclasses.replace(edition, sections=sections)
+    html = render_edition(edition, NewsletterOptions(language="zh")).html
+    assert "新闻" in html
+    html = render_edition(edition, NewsletterOptions(language="pt")).html
+    assert "Notícias" in html

@@ -28,6 +28,7 @@ from datetime import date, datetime
 
 import numpy as np
 
+from digest.edition.categories import names_a_section
 from digest.edition.cluster import MULTILINGUAL_ZERO, TEXT_SCALE, Cluster, text_similarity
 from digest.edition.rank import RankedArticle
 from digest.edition.related import without_repeats
@@ -132,13 +133,16 @@ def topic_label(topic: str) -> str:
 
 def section_of(article: Article, settings: EditionSettings, topic: str | None = None) -> str:
     """The story's section: ``topic`` (its closest configured topic) when given, else the
-    article's category tidied, else the category of the source it was ingested from
+    article's category tidied when it can name one (``categories.names_a_section``: no
+    language label, no fragment), else the category of the source it was ingested from
     (``Article.origin``; ``source`` names the outlet, which may differ), else "News".
     ``edition.section_names`` renames a topic or category."""
     names = {_key(k): v for k, v in settings.edition.section_names.items()}
     if topic:
         return names.get(_key(topic)) or topic_label(topic)
     raw = article.category.strip() if article.category and article.category.strip() else ""
+    if raw and not names_a_section(raw):
+        raw = ""  # "Chinese simplified", "In": a feed's label, not a section
     if not raw:
         origin = article.origin or article.source
         raw = next((s.category for s in settings.sources if s.name == origin and s.category), "")

@@ -46,6 +46,7 @@ from digest.models import Article
 from digest.sources.article import Meta, SourceResult, build_article
 from digest.sources.bounds import MAX_PAGE_FETCHES, describe
 from digest.sources.decode import decode_bytes
+from digest.sources.feeds import feed_outlet
 from digest.sources.files import Kind, read_document, read_file, read_path
 from digest.sources.http import FETCH_SECONDS, Fetched, fetch
 from digest.sources.pages import parse_page
@@ -210,7 +211,9 @@ def _default_name(location: str) -> str:
 
 def _fill_teasers(result: SourceResult, fetcher: _Fetching) -> SourceResult:
     """Feed entries that carry only a teaser, with the text of their page instead (the
-    first ``MAX_PAGE_FETCHES`` of them; the others keep their teaser, with a warning)."""
+    first ``MAX_PAGE_FETCHES`` of them; the others keep their teaser, with a warning), and
+    the page's site name (og:site_name) where the entry's outlet was only the channel's
+    title made a name."""
     articles: list[Article] = []
     warnings = list(result.warnings)
     fetched_pages = left_as_teasers = 0
@@ -228,6 +231,9 @@ def _fill_teasers(result: SourceResult, fetcher: _Fetching) -> SourceResult:
             text = decode_bytes(fetched.content, fetched.charset, where=fetched.url)
             page = parse_page(text, source=article.source, url=fetched.url)
             full = _with_page_text(article, page) if page.word_count > article.word_count else None
+            if full is not None and result.channel_outlet == article.source:
+                # The page names its site (og:site_name): better than the channel's title.
+                full = replace(full, source=feed_outlet(page.source, fallback=article.source))
         except Exception as exc:  # one page: the entry keeps its teaser, whatever went wrong
             warnings.append(
                 f"{article.url}: kept the teaser, the page could not be read: {describe(exc)}"

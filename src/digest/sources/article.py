@@ -75,6 +75,9 @@ class SourceResult:
     # else the config's timezone).
     zoneless: int = 0
     zone: str | None = None
+    # The outlet name a feed's channel title gave its articles (no item nor config named
+    # one): the name of the site a fetched page gives (og:site_name) replaces it.
+    channel_outlet: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

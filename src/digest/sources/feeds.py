@@ -112,9 +112,35 @@ def _names_site(part: str, site: str) -> bool:
     key = "".join(ch for ch in part.casefold() if ch.isascii() and ch.isalnum())
     if not key or not site:
         return False
-    return key == site or (
-        min(len(key), len(site)) >= 5 and (key.startswith(site) or site.startswith(key))
+    # "The Indian Express" names indianexpress.com; "The Guardian" theguardian.com.
+    keys = {key, key.removeprefix("the")} - {""}
+    return site in keys or any(
+        min(len(k), len(site)) >= 5 and (k.startswith(site) or site.startswith(k)) for k in keys
     )
+
+
+# The parts of channel titles that name a page or a section of the site, never the site:
+# "World – The Indian Express", "bbcchinese.com | 主页", "Startseite - Tagesspiegel".
+_SECTION_LABELS = frozenset(
+    label.strip()
+    for line in (
+        "home, homepage, home page, front page, frontpage, top stories, top news, latest",
+        "latest news, news, world, world news, breaking news, headlines, main, index, rss",
+        "rss feed, feed",
+        "startseite, nachrichten, aktuell, schlagzeilen, welt",
+        "página inicial, pagina inicial, capa, início, inicio, notícias, noticias, últimas",
+        "últimas notícias, ultimas noticias, mundo, portada, accueil, à la une, actualités",
+        "главная, новости",
+        "主页, 首页, 首頁, 主頁, 新闻, 新聞, 要闻, 要聞, 国际, 國際, 最新",
+        "الرئيسية, الصفحة الرئيسية, أخبار, آخر الأخبار, العالم",
+        "صفحہ اول, سرورق, خبریں, تازہ ترین",
+    )
+    for label in line.split(",")
+)
+
+
+def _is_section_label(part: str) -> bool:
+    return " ".join(part.casefold().split()) in _SECTION_LABELS
 
 
 def _is_name(part: str) -> bool:
@@ -128,16 +154,21 @@ def feed_outlet(
 
     Where the title has parts (split at `` - ``, `` – ``, `` | ``, `` · `` ...): the part
     that names the feed's site (``home``'s host: "The Verge" of "The Verge - Front Pages"
-    at theverge.com), else the first part when what follows is no name (more than
-    ``OUTLET_NAME_WORDS`` words) or is one of the feed's headlines (``item_titles``), else
-    the whole title; at most ``MAX_FEED_OUTLET_CHARS``; ``fallback`` when it is empty."""
+    at theverge.com, "The Indian Express" at indianexpress.com), else the one part that
+    is not a page or section label ("World", "主页", "Startseite"), else the first part
+    when what follows is no name (more than ``OUTLET_NAME_WORDS`` words) or is one of the
+    feed's headlines (``item_titles``), else the whole title; at most
+    ``MAX_FEED_OUTLET_CHARS``; ``fallback`` when it is empty."""
     text = " ".join(title.split())
     parts = [p.strip() for p in _TITLE_SEPARATOR.split(text) if p.strip()]
     if len(parts) > 1:
         site = _site_key(home)
         named = [p for p in parts if _names_site(p, site)]
+        kept = [p for p in parts if not _is_section_label(p)]
         if named:
             text = named[0]
+        elif len(kept) == 1:
+            text = kept[0]
         else:
             headlines = {title_key(t) for t in item_titles} - {""}
             rest = parts[1:]
@@ -524,12 +555,16 @@ def parse_feed(
     elif not entries and not parsed.get("version"):
         raise SourceError("not an RSS or Atom feed", location=location, reader="feed")
     home = feed.get("link")
-    outlet = outlet or feed_outlet(
-        _plain(repair(str(feed.get("title") or ""))),
-        home=home if isinstance(home, str) else None,
-        item_titles=[_plain(str(e.get("title") or "")) for e in entries[:MAX_FEED_ITEMS]],
-        fallback=source,
-    )
+    # The channel's name stands in for an outlet only when none is configured; a page's
+    # og:site_name then says it better (``SourceResult.channel_outlet``).
+    channel = None
+    if not outlet:
+        outlet = channel = feed_outlet(
+            _plain(repair(str(feed.get("title") or ""))),
+            home=home if isinstance(home, str) else None,
+            item_titles=[_plain(str(e.get("title") or "")) for e in entries[:MAX_FEED_ITEMS]],
+            fallback=source,
+        )
     base = _feed_base(feed, location)
     lang = normal_language(language) or normal_language(feed.get("language"))
     if len(entries) > MAX_FEED_ITEMS:
@@ -559,5 +594,9 @@ def parse_feed(
         articles.append(article)
         zoneless += unzoned
     return SourceResult(
-        tuple(articles), tuple(warnings), zoneless=zoneless, zone=str(zone) if zoneless else None
+        tuple(articles),
+        tuple(warnings),
+        zoneless=zoneless,
+        zone=str(zone) if zoneless else None,
+        channel_outlet=channel,
     )
