@@ -220,6 +220,8 @@ def test_digest_read_says_which_zone_it_used(tmp_path: Path) -> None:
         ("Últimas | Jornal de Notícias", "https://www.jn.pt/", "Jornal de Notícias"),
         ("الرئيسية - الجزيرة نت", None, "الجزيرة نت"),
         ("新闻 | 澎湃新闻", None, "澎湃新闻"),
+        ("NYT > Home Page", "https://www.nytimes.com", "NYT"),
+        ("Notícias » Economia » Público", "https://www.publico.pt", "Público"),
         # Two parts that are both names stay as they were.
         ("Tech – Science", None, "Tech – Science"),
     ],

@@ -68,6 +68,21 @@ from tests.test_render import OPTIONS, replace_story
             "He moved to the U.S. The next year he joined the CIA. Then he left.",
             ["He moved to the U.S.", "The next year he joined the CIA.", "Then he left."],
         ),
+        (
+            "en",  # a lone letter ends a sentence unless a second piece follows ("z. B.")
+            "We don't. We haven't had a request. Clare without an i. The end is near.",
+            ["We don't.", "We haven't had a request.", "Clare without an i.", "The end is near."],
+        ),
+        (
+            "nl",
+            "Er kwamen ca. 300 mensen, bijv. Jan en dhr. Peters. Het regende.",
+            ["Er kwamen ca. 300 mensen, bijv. Jan en dhr. Peters.", "Het regende."],
+        ),
+        (
+            "tr",
+            "Dr. Yılmaz ve Prof. Demir geldi. Toplantı başladı.",
+            ["Dr. Yılmaz ve Prof. Demir geldi.", "Toplantı başladı."],
+        ),
     ],
 )
 def test_abbreviations_never_end_a_sentence(language: str, text: str, expected: list[str]) -> None:

@@ -27,6 +27,7 @@ import calendar
 import logging
 import re
 import time
+import unicodedata
 import xml.parsers.expat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -82,7 +83,7 @@ MAX_FEED_OUTLET_CHARS = 60
 OUTLET_NAME_WORDS = 4
 _OUTLET_NAME_CHARS = 40
 # What feeds put between their name and the rest of their title.
-_TITLE_SEPARATOR = re.compile(r"\s+(?:-|–|—|\||·|::)\s+")
+_TITLE_SEPARATOR = re.compile(r"\s+(?:-|–|—|\||·|::|>|»)\s+")
 # Host labels that say nothing of a site's name (bbc.co.uk is "bbc").
 _HOST_NOISE = frozenset({"www", "m", "feeds", "feed", "rss", "co", "com", "org", "net", "ac"})
 
@@ -109,7 +110,9 @@ def _site_key(home: str | None) -> str:
 
 
 def _names_site(part: str, site: str) -> bool:
-    key = "".join(ch for ch in part.casefold() if ch.isascii() and ch.isalnum())
+    # Accents off first: "Público" names publico.pt.
+    plain = unicodedata.normalize("NFKD", part.casefold())
+    key = "".join(ch for ch in plain if ch.isascii() and ch.isalnum())
     if not key or not site:
         return False
     # "The Indian Express" names indianexpress.com; "The Guardian" theguardian.com.

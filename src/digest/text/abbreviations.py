@@ -9,7 +9,8 @@ when it opens a sentence with a capital ("Vgl. ...").
 
 Multi-part abbreviations (``z. B.``, ``d. h.``, ``p. ex.``, ``т. е.``, ``и т. д.``) are pieces
 of one lowercase letter or two and a full stop: the splitter never ends a sentence after a
-single lowercase letter, nor after the second piece of such a pair (``MULTIPART``).
+lone lowercase letter that another such piece follows, nor after the second piece of such
+a pair (``MULTIPART``).
 
 English titles (``Mr.``, ``Dr.``) and dotted forms (``U.S.``, ``a.m.``) keep their own rules
 in the splitter, which tell "moved to the U.S. The next year" from "U.S. officials".
@@ -52,6 +53,8 @@ MONTHS_AFTER_ORDINAL = frozenset(
     Jan Feb Mär Apr Jun Jul Aug Sep Sept Okt Nov Dez
     """.split()  # noqa: SIM905 - a word list reads best as words
 )
+_PIECE = re.compile(r"\w{1,2}\.")
+_LONE_LETTER = re.compile(r"(?:^|\s)\w\.$")
 _WORD_BEFORE_STOP = re.compile(r"(?:^|[^\w])(\w+)\.$")
 _ORDINAL_BEFORE_STOP = re.compile(r"(?:^|[^\w.])\d{1,2}\.$")
 
@@ -69,5 +72,7 @@ def never_ends_sentence(before: str, next_word: str) -> bool:
         return False
     word = found.group(1)
     if len(word) == 1 and word.islower():
-        return True  # the first piece of "z. B.", "т. е.", "p. ex."
+        # The first piece of "z. B.", "т. е.", "p. ex.": a lone letter after a space, and
+        # a second piece next. "without an i. The" and "don't. We" end their sentences.
+        return _PIECE.fullmatch(next_word) is not None and _LONE_LETTER.search(before) is not None
     return word in _ALL or (word[:1].isupper() and word[:1].lower() + word[1:] in _ALL)
