@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import math
 import os
 import tempfile
 import warnings
@@ -63,6 +64,7 @@ PICTURE_SECONDS = 15.0  # the deadline of one picture's download
 JPEG_QUALITY = 82
 SCALES = (1, 2)  # the column's width at 1x and 2x
 # The raster formats a publisher serves; anything else (SVG, a PDF, an ICO) is refused.
+_ORIENTATION = 0x0112  # the EXIF tag
 _FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF"})
 
 # fetch(url, max_bytes, timeout) -> the body; raises DigestError (SourceError) on failure.
@@ -128,6 +130,14 @@ def _pixels_of(opened: Image.Image) -> Image.Image:
     if width < MIN_IMAGE_PX or height < MIN_IMAGE_PX:
         raise RenderError(f"{width}x{height} px: an icon or a tracking pixel, not a picture")
     opened.seek(0)  # an animated GIF or WebP: its first frame
+    if opened.format == "JPEG":
+        # Decode a camera JPEG at 1/2, 1/4 or 1/8 scale where that is still at least the
+        # 2x copy's size (the decoder's own scaling: far less work than full size).
+        want = COLUMN_PX * max(SCALES)
+        turned = opened.getexif().get(_ORIENTATION) in (5, 6, 7, 8)  # 90 degrees either way
+        across, down = (height, width) if turned else (width, height)
+        need = (want, math.ceil(want * down / across))
+        opened.draft("RGB", need[::-1] if turned else need)
     return _flatten(ImageOps.exif_transpose(opened))
 
 
