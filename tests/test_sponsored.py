@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import lxml.html
 import pytest
 
 from digest.config import EditionOptions, NewsletterOptions
 from digest.edition.select import assemble_edition, select_stories
 from digest.edition.settings import EditionSettings
+from digest.publish.preview import preview_page
+from digest.publish.public import PageSettings
 from digest.publish.render import personalize, render_edition, subject_for
 from digest.text.sponsored import is_sponsored
 from tests.edition_data import make_article, summaries
@@ -107,3 +110,20 @@ def test_labelled_adverts_never_lead_nor_give_the_subject() -> None:
     assert filled.html.count('class="sponsored-label"') == 1
     advert = filled.text.split("heise-Angebot")[1]
     assert "Anzeige · heise" in advert.split("\n\n")[0]
+
+
+def test_the_editors_panel_lists_the_adverts_left_out() -> None:
+    clusters, vectors = _pool()
+    settings = EditionSettings(edition=EditionOptions(stories=3))
+    selection = select_stories(clusters, vectors, settings)  # type: ignore[arg-type]
+    articles = [c.lead.article for c in clusters]  # type: ignore[attr-defined]
+    edition = assemble_edition(settings, date(2026, 11, 24), selection, summaries(articles), {})
+    preview = preview_page(PageSettings(), edition)
+    page = preview.html
+    panel = lxml.html.document_fromstring(page).get_element_by_id("digest-left-out")
+    lines = [" ".join(li.text_content().split()) for li in panel.iter("li")]
+    assert "heise-Angebot: #TGIQF - das c't-Retroquiz — advert or sponsored item" in " ".join(lines)
+    assert any(line.startswith("Neue Kreditkarte — advert or sponsored item") for line in lines)
+    # The mail itself carries neither.
+    assert "Retroquiz" not in preview.rendered.html and "Kreditkarte" not in preview.rendered.html
+    assert "Bundestag beschließt Haushalt" in preview.rendered.html
