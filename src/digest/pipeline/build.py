@@ -52,6 +52,7 @@ __all__ = [
     "select_and_summarize",
     "sent_before",
     "store_summarizer",
+    "with_own_pictures",
 ]
 
 # Summaries of many articles by article id; an article missing from the result got none.
@@ -259,17 +260,24 @@ def build_edition(
     edition = with_desk_actions(config, db, edition, summarize)
     # A story the editor promoted may be another story's related item: dropped there.
     edition = without_repeats(edition)
-    if config.newsletter.images:
-        edition = copy_pictures(
-            edition,
-            archive=archive_folder(config),
-            base_url=config.newsletter.base_url,
-            fetch=picture_fetch(config),
-        ).edition
+    edition = with_own_pictures(config, edition)
     editions.save(edition)
     if progress:
         progress("edition", 1, 1, edition.id)
     return edition
+
+
+def with_own_pictures(config: Config, edition: Edition) -> Edition:
+    """``edition`` with its stories' pictures copied into the archive and served from
+    ``newsletter.base_url`` (``digest.publish.pictures``), when ``newsletter.images``."""
+    if not config.newsletter.images:
+        return edition
+    return copy_pictures(
+        edition,
+        archive=archive_folder(config),
+        base_url=config.newsletter.base_url,
+        fetch=picture_fetch(config),
+    ).edition
 
 
 def picture_fetch(config: Config) -> Fetch:
