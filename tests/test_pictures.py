@@ -379,3 +379,30 @@ def test_sent_mail_shows_only_pictures_that_our_archive_serves(
             served = _decoded(answer.content)
             assert served.format == "JPEG" and not served.getexif()
         assert client.get("/archive/pictures/../config.yaml").status_code == 404
+
+
+def test_a_broken_earlier_copy_is_fetched_again(tmp_path: Path) -> None:
+    with picture_server(PICTURES) as server:
+        edition = replace_story(sample_edition(), 0, image=LeadImage(server.url + "/chart.png"))
+        first = copy_pictures(edition, archive=tmp_path, base_url=BASE, fetch=loopback_fetch)
+        image = first.edition.stories[0].image
+        assert image is not None
+        (tmp_path / "pictures" / image.url.removeprefix(OWN)).write_bytes(b"half a file")
+        again = copy_pictures(edition, archive=tmp_path, base_url=BASE, fetch=loopback_fetch)
+        assert server.hits["/chart.png"] == 2
+    assert again.edition.stories[0].image == image
+    assert _decoded((tmp_path / "pictures" / image.url.removeprefix(OWN)).read_bytes()).size == (
+        520,
+        390,
+    )
+
+
+def test_a_cameras_mpo_jpeg_is_copied() -> None:
+    """Cameras write a JPEG with a second, preview picture (MPO): a picture like any."""
+    first = Image.new("RGB", (1200, 800), (200, 60, 60))
+    out = io.BytesIO()
+    first.save(out, "MPO", save_all=True, append_images=[Image.new("RGB", (160, 120))])
+    assert Image.open(io.BytesIO(out.getvalue())).format == "MPO"
+    encoded = reencode(out.getvalue())
+    assert (encoded.width, encoded.height) == (520, 347)
+    assert _decoded(encoded.files[0]).format == "JPEG"

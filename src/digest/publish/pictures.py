@@ -65,7 +65,8 @@ JPEG_QUALITY = 82
 SCALES = (1, 2)  # the column's width at 1x and 2x
 # The raster formats a publisher serves; anything else (SVG, a PDF, an ICO) is refused.
 _ORIENTATION = 0x0112  # the EXIF tag
-_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF"})
+# MPO is how Pillow names a camera's JPEG that carries a second, preview picture.
+_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF"})
 
 # fetch(url, max_bytes, timeout) -> the body; raises DigestError (SourceError) on failure.
 Fetch = Callable[[str, int, float], bytes]
@@ -130,7 +131,7 @@ def _pixels_of(opened: Image.Image) -> Image.Image:
     if width < MIN_IMAGE_PX or height < MIN_IMAGE_PX:
         raise RenderError(f"{width}x{height} px: an icon or a tracking pixel, not a picture")
     opened.seek(0)  # an animated GIF or WebP: its first frame
-    if opened.format == "JPEG":
+    if opened.format in ("JPEG", "MPO"):
         # Decode a camera JPEG at 1/2, 1/4 or 1/8 scale where that is still at least the
         # 2x copy's size (the decoder's own scaling: far less work than full size).
         want = COLUMN_PX * max(SCALES)
@@ -179,12 +180,24 @@ def _names(url: str) -> list[str]:
     return [f"{stem}-{COLUMN_PX * scale}.jpg" for scale in SCALES]
 
 
+def _copied_size(paths: list[Path]) -> tuple[int, int] | None:
+    """The 1x size of a picture copied before, or None when a copy is missing or broken."""
+    if not all(p.is_file() for p in paths):
+        return None
+    try:
+        with Image.open(paths[0]) as done:
+            width, height = done.size
+            return width, height
+    except (OSError, ValueError, UnidentifiedImageError):
+        return None
+
+
 def _copy(image: LeadImage, folder: Path, own: str, fetch: Fetch) -> LeadImage:
     names = _names(image.url)
     paths = [folder / name for name in names]
-    if all(p.is_file() for p in paths):  # copied for an earlier build: fetched once
-        with Image.open(paths[0]) as done:
-            width, height = done.size
+    size = _copied_size(paths)
+    if size is not None:  # copied for an earlier build: fetched once
+        width, height = size
     else:
         encoded = reencode(fetch(image.url, MAX_PICTURE_BYTES, PICTURE_SECONDS))
         folder.mkdir(parents=True, exist_ok=True)
@@ -212,7 +225,7 @@ def copy_pictures(
             return story
         try:
             return replace(story, image=_copy(image, folder, own, fetch))
-        except DigestError as exc:
+        except (DigestError, OSError) as exc:  # OSError: the archive folder is not writable
             line = f"{story.title[:60]}: picture {image.url[:100]} left out: {exc}"
             log.info("%s", line)
             left_out.append(line)
