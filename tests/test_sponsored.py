@@ -9,6 +9,7 @@ import lxml.html
 import pytest
 
 from digest.config import EditionOptions, NewsletterOptions
+from digest.edition.personal import personal_edition
 from digest.edition.select import assemble_edition, select_stories
 from digest.edition.settings import EditionSettings
 from digest.publish.preview import preview_page
@@ -127,3 +128,17 @@ def test_the_editors_panel_lists_the_adverts_left_out() -> None:
     # The mail itself carries neither.
     assert "Retroquiz" not in preview.rendered.html and "Kreditkarte" not in preview.rendered.html
     assert "Bundestag beschließt Haushalt" in preview.rendered.html
+
+
+def test_a_labelled_advert_never_leads_a_readers_variant() -> None:
+    clusters, vectors = _pool()
+    settings = EditionSettings(edition=EditionOptions(stories=3, sponsored="label"))
+    selection = select_stories(clusters, vectors, settings)  # type: ignore[arg-type]
+    articles = [c.lead.article for c in clusters]  # type: ignore[attr-defined]
+    edition = assemble_edition(settings, date(2026, 11, 24), selection, summaries(articles), {})
+    # The reader's topics match the advert best, and one news story a little.
+    variant = personal_edition(edition, {"ad": 1.0, "n2": 0.6})
+    assert [s.article_id for s in variant.stories] == ["n2", "n1", "ad"]
+    only_advert = personal_edition(edition, {"ad": 1.0})
+    assert only_advert.stories[0].article_id != "ad"
+    assert only_advert.stories[-1].article_id == "ad"
