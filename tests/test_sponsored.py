@@ -12,6 +12,7 @@ from digest.config import EditionOptions, NewsletterOptions
 from digest.edition.personal import personal_edition
 from digest.edition.select import assemble_edition, select_stories
 from digest.edition.settings import EditionSettings
+from digest.edition.weekly import weekly_recap
 from digest.publish.preview import preview_page
 from digest.publish.public import PageSettings
 from digest.publish.render import personalize, render_edition, subject_for
@@ -142,3 +143,16 @@ def test_a_labelled_advert_never_leads_a_readers_variant() -> None:
     only_advert = personal_edition(edition, {"ad": 1.0})
     assert only_advert.stories[0].article_id != "ad"
     assert only_advert.stories[-1].article_id == "ad"
+
+
+def test_a_labelled_advert_never_leads_the_weekly_recap() -> None:
+    clusters, vectors = _pool()
+    settings = EditionSettings(edition=EditionOptions(stories=3, sponsored="label"))
+    selection = select_stories(clusters, vectors, settings)  # type: ignore[arg-type]
+    articles = [c.lead.article for c in clusters]  # type: ignore[attr-defined]
+    edition = assemble_edition(settings, date(2026, 11, 24), selection, summaries(articles), {})
+    advert = next(s for s in edition.stories if s.sponsored)
+    assert advert.score == max(s.score for s in edition.stories)  # it scored best
+    recap = weekly_recap([edition], date(2026, 11, 29), settings)
+    assert recap is not None
+    assert recap.stories[0].article_id != "ad" and recap.stories[-1].article_id == "ad"
