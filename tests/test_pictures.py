@@ -9,6 +9,7 @@ import email
 import http.server
 import io
 import threading
+import time
 from collections.abc import Iterator
 from email import policy
 from pathlib import Path
@@ -406,3 +407,22 @@ def test_a_cameras_mpo_jpeg_is_copied() -> None:
     encoded = reencode(out.getvalue())
     assert (encoded.width, encoded.height) == (520, 347)
     assert _decoded(encoded.files[0]).format == "JPEG"
+
+
+def test_slow_servers_never_stall_a_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from digest.publish import pictures
+
+    monkeypatch.setattr(pictures, "EDITION_PICTURE_SECONDS", 2.5)
+
+    def slow(url: str, max_bytes: int, timeout: float) -> bytes:
+        time.sleep(1.6)  # a server that answers slowly, within its own deadline
+        return loopback_fetch(url, max_bytes, timeout)
+
+    with picture_server(PICTURES) as server:
+        edition = replace_story(sample_edition(), 0, image=LeadImage(server.url + "/photo.jpg"))
+        edition = replace_story(edition, 1, image=LeadImage(server.url + "/chart.png"))
+        copied = copy_pictures(edition, archive=tmp_path, base_url=BASE, fetch=slow)
+    first, second = (s.image for s in copied.edition.stories[:2])
+    assert first is not None and second is None
+    (line,) = copied.left_out
+    assert line.endswith("the edition's 2.5 s for downloading pictures ran out")

@@ -3,11 +3,12 @@
 A picture hot-linked from a publisher's server tells that server the reader's address and
 when they read, at every open. So when an edition is built, ``copy_pictures`` fetches each
 story's picture once (through the caller's ``fetch``: the guarded client of
-``digest.sources.http``), decodes it with Pillow under bounds (``MAX_PICTURE_BYTES`` of
-file, ``MAX_PICTURE_PIXELS`` decoded: a decompression bomb is refused before it is
-decoded), turns it upright, drops every byte of metadata (EXIF with its GPS position,
-XMP, ICC, comments: only the pixels are kept), resizes it to the column at 1× and 2× and
-writes both as baseline JPEG into the archive's ``pictures/`` folder. The story's picture
+``digest.sources.http``; 15 s a download, 60 s for all of an edition's), decodes it with
+Pillow under bounds (``MAX_PICTURE_BYTES`` of file, ``MAX_PICTURE_PIXELS`` decoded: a
+decompression bomb is refused before it is decoded), turns it upright, drops every byte
+of metadata (EXIF with its GPS position, XMP, ICC, comments: only the pixels are kept),
+resizes it to the column at 1× and 2× and writes both as baseline JPEG into the
+archive's ``pictures/`` folder. The story's picture
 becomes ``<base_url>/archive/pictures/<name>-520.jpg`` (with the 2× file beside it), which
 ``digest serve`` answers (``digest.publish.archive.archive_file``). A picture that cannot
 be copied (an SVG, a 1×1 tracker, an icon under 80 px, a broken file, a server that
@@ -27,6 +28,7 @@ import logging
 import math
 import os
 import tempfile
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -45,6 +47,7 @@ from digest.publish.blocks import (
 )
 
 __all__ = [
+    "EDITION_PICTURE_SECONDS",
     "JPEG_QUALITY",
     "MAX_PICTURE_BYTES",
     "MAX_PICTURE_PIXELS",
@@ -61,6 +64,7 @@ MAX_PICTURE_BYTES = 8 * 1024 * 1024  # the file as fetched
 # the largest a news site serves; a decompression bomb claims far more).
 MAX_PICTURE_PIXELS = 40_000_000
 PICTURE_SECONDS = 15.0  # the deadline of one picture's download
+EDITION_PICTURE_SECONDS = 60.0  # all of an edition's downloads: slow servers never stall a build
 JPEG_QUALITY = 82
 SCALES = (1, 2)  # the column's width at 1x and 2x
 # The raster formats a publisher serves; anything else (SVG, a PDF, an ICO) is refused.
@@ -192,14 +196,19 @@ def _copied_size(paths: list[Path]) -> tuple[int, int] | None:
         return None
 
 
-def _copy(image: LeadImage, folder: Path, own: str, fetch: Fetch) -> LeadImage:
+def _copy(image: LeadImage, folder: Path, own: str, fetch: Fetch, deadline: float) -> LeadImage:
     names = _names(image.url)
     paths = [folder / name for name in names]
     size = _copied_size(paths)
     if size is not None:  # copied for an earlier build: fetched once
         width, height = size
     else:
-        encoded = reencode(fetch(image.url, MAX_PICTURE_BYTES, PICTURE_SECONDS))
+        left = deadline - time.monotonic()
+        if left <= 1:
+            raise RenderError(
+                f"the edition's {EDITION_PICTURE_SECONDS:g} s for downloading pictures ran out"
+            )
+        encoded = reencode(fetch(image.url, MAX_PICTURE_BYTES, min(PICTURE_SECONDS, left)))
         folder.mkdir(parents=True, exist_ok=True)
         for path, data in zip(paths, encoded.files, strict=True):
             _write(path, data)
@@ -218,13 +227,14 @@ def copy_pictures(
         return CopiedPictures(edition, ())
     folder = archive / PICTURES_FOLDER
     left_out: list[str] = []
+    deadline = time.monotonic() + EDITION_PICTURE_SECONDS
 
     def copied(story: Story) -> Story:
         image = story.image
         if image is None or image.url.startswith(own):
             return story
         try:
-            return replace(story, image=_copy(image, folder, own, fetch))
+            return replace(story, image=_copy(image, folder, own, fetch, deadline))
         except (DigestError, OSError) as exc:  # OSError: the archive folder is not writable
             line = f"{story.title[:60]}: picture {image.url[:100]} left out: {exc}"
             log.info("%s", line)
