@@ -340,6 +340,7 @@ _AD_IMAGE = re.compile(
 )
 # Declared smaller than this either way: an icon or a tracking pixel, not a lead picture.
 _MIN_PICTURE_PX = 80
+_MAX_PICTURE_CANDIDATES = 64
 
 
 def _suitable(image: LeadImage) -> bool:
@@ -378,7 +379,8 @@ def _entry_image(
         for img in root.iter("img") if root is not None else ():
             found.append((4, img.get("src"), img.get("width"), img.get("height"), img.get("alt")))
     ranked: list[tuple[bool, int, int, int, LeadImage]] = []
-    for order, (group, url, width, height, text) in enumerate(found):
+    # A hostile entry may name thousands of pictures: the first few are the candidates.
+    for order, (group, url, width, height, text) in enumerate(found[:_MAX_PICTURE_CANDIDATES]):
         image = lead_image(url, base=base, width=width, height=height, alt=(text or "")[:300])
         if image is None or not _suitable(image):
             continue
