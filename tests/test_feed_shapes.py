@@ -26,6 +26,7 @@ from digest.publish.render import render_edition
 from digest.sources import read_location, read_source
 from digest.sources.article import SourceResult
 from digest.sources.feeds import feed_outlet, parse_feed
+from digest.text.sponsored import is_sponsored
 from tests.edition_data import make_article
 from tests.newsletter_sample import sample_edition
 
@@ -335,3 +336,23 @@ def test_the_default_section_follows_the_newsletters_language() -> None:
     assert "新闻" in html
     html = render_edition(edition, NewsletterOptions(language="pt")).html
     assert "Notícias" in html
+
+
+def test_an_advert_marked_by_its_second_category_is_recognised() -> None:
+    feed = rss(
+        item(
+            "#TGIQF - das c't-Retroquiz: 8 Bit & mehr",
+            "Jetzt mitraten und gewinnen.",
+            "<category>IT</category><category>heise-Angebot</category>",
+        )
+        + item(
+            "Bahn streikt am Montag",
+            "Die Gewerkschaft ruft zum Streik.",
+            "<category>IT</category>",
+            n=2,
+        ),
+        lang="de",
+    )
+    ad, news = parse_feed(feed, location="https://www.heise.de/rss", source="heise").articles
+    assert (ad.category, news.category) == ("heise-Angebot", "IT")
+    assert is_sponsored(ad.title, ad.category) and not is_sponsored(news.title, news.category)

@@ -57,6 +57,7 @@ from digest.sources.markup import (
 from digest.text.clean import repair
 from digest.text.language import normal_language
 from digest.text.rules import title_key
+from digest.text.sponsored import is_sponsored
 
 __all__ = [
     "MAX_FEED_OUTLET_CHARS",
@@ -434,6 +435,10 @@ def _entry_article(
             dek = teaser
     tags = entry.get("tags") or ()
     terms = [t.get("term") for t in tags if t.get("term")]
+    # A feed that marks its adverts by one of several categories ("IT", "Anzeige"): that
+    # one is the item's category, so that the edition recognises the advert.
+    marked = [t for t in terms if isinstance(t, str) and is_sponsored("", t)]
+    terms = marked[:1] + terms
     author = entry.get("author")
     published, zoneless = _moment(entry, _entry_language(entry) or language, zone)
     meta = Meta(
