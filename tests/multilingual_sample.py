@@ -21,6 +21,8 @@ from digest.models import (
 
 DAY = date(2026, 11, 24)
 WHEN = datetime(2026, 11, 24, 6, 30, tzinfo=UTC)
+# Pictures as digest.publish.pictures copies them, under an https base_url.
+PICTURES = "https://news.example.org/archive/pictures/"
 
 
 def story(
@@ -78,7 +80,12 @@ GERMAN = story(
     "Ob der Versuch zur festen Verbindung wird, entscheidet die Auslastung im ersten Winter.",
     section="Verkehr",
     dek="Der Versuch läuft zunächst bis zum Sommer",
-    image=LeadImage("https://img.example.org/nachtzug.jpg", 1200, 675, "Ein Nachtzug im Bahnhof"),
+    image=LeadImage(
+        "https://news.example.org/archive/pictures/nachtzug.jpg",
+        1200,
+        675,
+        "Ein Nachtzug im Bahnhof",
+    ),
     also=(("Wiener Tagespost", "Nachtzug nach Hamburg"), ("Alpenblatt", "Neue Schlafwagen")),
     related=("Bahn bestellt 30 neue Schlafwagen",),
 )
@@ -108,7 +115,7 @@ URDU = story(
     "ماہرین کے مطابق شہر کے نکاسی آب کے نظام کو فوری طور پر بہتر بنانے کی ضرورت ہے۔",
     section="پاکستان",
     dek="محکمہ موسمیات نے مزید بارش کی پیش گوئی کی ہے",
-    image=LeadImage("https://img.example.org/lahore.jpg", 800, 450),
+    image=LeadImage(f"{PICTURES}lahore.jpg", 800, 450),
     also=(("Dawn", "Lahore rain"), ("جیو نیوز", "لاہور میں بارش")),
     related=("کراچی میں بھی بارش کا امکان", "Rain in Punjab: what we know"),
 )
@@ -151,7 +158,9 @@ CHINESE = story(
     "专家认为，新线将进一步拉近成渝两地的经济联系。",
     section="国内",
     dek="开通首日车票一小时内售罄",
-    image=LeadImage("https://img.example.org/gaotie.jpg", 1600, 900, "高铁列车驶出车站"),
+    image=LeadImage(
+        "https://news.example.org/archive/pictures/gaotie.jpg", 1600, 900, "高铁列车驶出车站"
+    ),
     also=(("华西晚报", "成渝高铁开通"),),
     related=("成渝经济圈规划公布",),
 )

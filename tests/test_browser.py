@@ -26,8 +26,11 @@ from tests.newsletter_sample import sample_edition
 ROOT = Path(__file__).resolve().parent.parent
 UNSUBSCRIBE = "https://news.example.org/u/7.abcDEF"
 BROWSER_URL = "https://news.example.org/archive/2026-11-24.html"
-# An image the browser cannot load (connection refused at once): its alt text shows.
-OPTIONS = NewsletterOptions(logo_url="http://127.0.0.1:9/logo.png")
+# An image the browser cannot load (connection refused at once): its alt text shows. Story
+# pictures are our own copies (digest.publish.pictures), shown only from an https base_url.
+OPTIONS = NewsletterOptions(
+    logo_url="http://127.0.0.1:9/logo.png", base_url="https://news.example.org"
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

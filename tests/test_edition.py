@@ -402,6 +402,7 @@ def test_every_left_out_reason_reads_as_the_line_editions_have_always_shown() ->
             "same event as 'Treaty signed' (a More news headline)",
         ),
         (LeftOutReason("unsummarised"), "could not be summarised (see the log)"),
+        (LeftOutReason("sponsored"), "advert or sponsored item (edition.sponsored: omit)"),
         (
             LeftOutReason("cap_relaxed", cap=3, source="Reuters"),
             "in the edition, cap relaxed: more than 3 stories of 'Reuters',"

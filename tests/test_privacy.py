@@ -7,6 +7,7 @@ import email
 import email.policy
 from dataclasses import replace
 from datetime import UTC, datetime
+from email import policy
 from pathlib import Path
 
 import lxml.html
@@ -15,7 +16,7 @@ from click.testing import CliRunner
 from digest import serialize
 from digest.cli import main
 from digest.config import NewsletterOptions, load_config
-from digest.models import Edition, Subscriber
+from digest.models import Edition, LeadImage, Subscriber
 from digest.publish.messages import MessageFactory
 from digest.publish.render import render_edition
 from digest.store import open_database
@@ -50,6 +51,40 @@ def test_a_message_carries_no_tracking() -> None:
     # No image at all without a configured logo: nothing to count opens with.
     assert list(doc.iter("img")) == []
     assert "utm_" not in html
+
+
+def test_no_picture_of_a_message_points_outside_base_url() -> None:
+    """Every story's picture is in the edition, half of them as the publishers name them
+    (https, http, a FeedBurner ad) and half as our copies: only ours reach the message."""
+    options = replace(NewsletterOptions(), base_url="https://news.example.org")
+    edition = serialize.loads(Edition, (ROOT / "tests/data/edition.json").read_text("utf-8"))
+    theirs = [
+        "https://images.indianexpress.com/2026/11/rail.jpg",
+        "http://images.indianexpress.com/2026/11/rail.jpg",
+        "https://feeds.feedburner.com/~ff/reuters?d=yIl2AUoC8zA",
+    ]
+    pictures = [
+        LeadImage(theirs[i // 2 % 3], 1200, 800)
+        if i % 2
+        else LeadImage(f"{options.base_url}/archive/pictures/{i:024x}-520.jpg", 520, 347)
+        for i in range(len(edition.stories))
+    ]
+    sections, n = [], 0
+    for section in edition.sections:
+        stories = []
+        for story in section.stories:
+            stories.append(replace(story, image=pictures[n]))
+            n += 1
+        sections.append(replace(section, stories=tuple(stories)))
+    edition = replace(edition, sections=tuple(sections))
+    rendered = render_edition(edition, options)
+    data = MessageFactory(rendered, options, KEY)(Subscriber(7, "ana@example.com", "Ana")).data
+    message = email.message_from_bytes(data, policy=policy.default)
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    sources = [img.get("src", "") for img in lxml.html.document_fromstring(html).iter("img")]
+    assert len(sources) == (len(pictures) + 1) // 2
+    assert all(src.startswith(options.base_url + "/archive/pictures/") for src in sources)
+    assert "indianexpress" not in html and "feedburner" not in html
 
 
 def test_forget_removes_consent_bounces_and_pending(tmp_path: Path) -> None:

@@ -187,6 +187,42 @@ def test_controlled_answers_are_checked_point_by_point(
 
 
 @pytest.mark.slow
+def test_a_sentence_the_feed_cut_backs_no_generated_point(tiny_models: dict[str, Path]) -> None:
+    # The feed cut its description in the middle of the last sentence (issue 20).
+    cut = Article(
+        id="g2",
+        source="test",
+        title="Council approves river bridge",
+        content_hash="g2hash",
+        sections=(
+            Section(
+                None,
+                (
+                    "The city council of Norwich approved a new bridge over the river on Monday."
+                    " The bridge will cost 40 million pounds and open in 2028."
+                    " Mayor Alice Brown said the crossing would cut traffic in the old town."
+                    " Opponents said the money should pay for the hospital wing that",
+                ),
+            ),
+        ),
+    )
+    summarizer = GenerativeSummarizer(
+        options(tiny_models["seq2seq"], min_key_points=2), get_encoder()
+    )
+    sentences = [s for s in article_sentences(cut) if not s.is_boilerplate]
+    assert [s.is_fragment for s in sentences] == [False, False, False, True]
+    points, _ = parse_output(
+        "- The council approved a new bridge over the river on Monday.\n"
+        "- The bridge will cost 40 million pounds and open in 2028.\n"
+        "- Opponents said the money should pay for the hospital wing.\n"
+    )
+    summary = summarizer.checked(cut, sentences, points, None, 3)
+    assert summary.method == "generative" and summary.dropped_points == 1
+    assert all("hospital" not in p.text for p in summary.key_points)
+    assert all(3 not in p.sources for p in summary.key_points)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["seq2seq", "causal"])
 def test_tiny_model_garbage_falls_back_to_extractive_with_a_reason(
     tiny_models: dict[str, Path], kind: str, caplog: pytest.LogCaptureFixture

@@ -79,6 +79,9 @@ class SourceOptions:
     # The outlet name shown for this source's articles, unless an item names its own (an
     # RSS <source>, front matter source:); unset, the feed's title made a name.
     outlet: str | None = None
+    # The IANA zone of the source's feed dates written without one (QQ's are Beijing
+    # time: Asia/Shanghai); unset, the config's `timezone`.
+    timezone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,9 @@ class EditionOptions:
     weekly_day: Literal[
         "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
     ] = "sunday"
+    # Adverts and sponsored items (digest.text.sponsored): left out (listed in the editor's
+    # panel), or kept with a "Sponsored" label, never leading nor giving the subject.
+    sponsored: Literal["omit", "label"] = "omit"
 
 
 @dataclass(frozen=True)
@@ -512,6 +518,14 @@ def _build_config(raw: dict[str, Any], origin: str) -> Config:
             file_url_path(source.location)
         if source.outlet is not None:
             _check_outlet(source.outlet, f"{origin}: sources: {source.name!r}: outlet")
+        if source.timezone is not None:
+            try:
+                ZoneInfo(source.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ConfigError(
+                    f"{origin}: sources: {source.name!r}: timezone: unknown time zone"
+                    f" {source.timezone!r}"
+                ) from None
     names = [s.name for s in config.sources]
     for name in names:
         if names.count(name) > 1:

@@ -126,6 +126,8 @@ class LeadImage:
     width: int | None = None
     height: int | None = None
     alt: str = ""
+    # Our own copy at twice the size, for high-density screens (digest.publish.pictures).
+    url_2x: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +206,9 @@ class Summary:
     # Why the summary is thinner than asked (fewer points, no conclusion), in a few words:
     # "teaser only: the source gave 38 words".
     note: str | None = None
+    # When the source gave no whole sentence (a feed's description cut at a length): its
+    # opening as the source wrote it, ending "…", shown as a teaser and never as a point.
+    teaser: str | None = None
 
 
 # --- the edition ----------------------------------------------------------------------
@@ -255,6 +260,8 @@ class Story:
     # sentences of this article that carry what is new (facts the sent articles lacked).
     update_of: str | None = None
     whats_new: tuple[str, ...] = ()
+    # An advert or sponsored item kept with a label (edition.sponsored: label).
+    sponsored: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +291,7 @@ LeftOutKind = Literal[
     "same_event",  # another outlet's article about the same event leads its cluster
     "unsummarised",  # chosen, but the summariser gave nothing
     "cap_relaxed",  # IN the edition: a cap gave way because too few other stories were left
+    "sponsored",  # an advert or sponsored item, and edition.sponsored is "omit"
 ]
 
 
@@ -330,6 +338,8 @@ class LeftOutReason:
                 return f"same event as {self.story!r} ({where})"
             case "unsummarised":
                 return "could not be summarised (see the log)"
+            case "sponsored":
+                return "advert or sponsored item (edition.sponsored: omit)"
             case "cap_relaxed":
                 what = f"section {self.section!r}" if self.section else f"{self.source!r}"
                 return (

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
@@ -16,6 +17,7 @@ from digest.cli.base import (
     EXIT_FAILED,
     allow_private_option,
     count,
+    current_config,
     main,
     pass_config,
     progress_bar,
@@ -61,19 +63,51 @@ def ingest_command(config: Config) -> None:
     help="How to read LOCATION.",
 )
 @allow_private_option
-def read_command(location: str, as_json: bool, kind: Any, allow_private: bool) -> None:
+@click.option(
+    "--timezone",
+    "zone_name",
+    default=None,
+    metavar="ZONE",
+    help="IANA zone of feed dates written without one (default: the config's timezone"
+    " when --config names one, else UTC).",
+)
+def read_command(
+    location: str, as_json: bool, kind: Any, allow_private: bool, zone_name: str | None
+) -> None:
     """Parse a file, folder, feed or page (path or URL) without storing it."""
+    zone = _read_zone(zone_name)
     result = read_location(
-        location, kind=kind, allow_private=allow_private, private_hint=CLI_PRIVATE_HINT
+        location,
+        kind=kind,
+        allow_private=allow_private,
+        private_hint=CLI_PRIVATE_HINT,
+        zone=zone,
     )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if result.zoneless:
+        click.echo(
+            f"{count(result.zoneless, 'date')} without a time zone, read as {zone} time",
+            err=True,
+        )
     if as_json:
         click.echo(serialize.dumps(list(result.articles), indent=2))
         return
     for article in result.articles:
         _echo_article(article)
     _echo_totals(result.articles, result.repairs)
+
+
+def _read_zone(name: str | None) -> ZoneInfo:
+    """``--timezone``, else the timezone of the config that ``--config`` or
+    ``$DIGEST_CONFIG`` names, else UTC."""
+    if name is None:
+        root = click.get_current_context().find_root().obj or {}
+        name = current_config().timezone if root.get("config_path") else "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"unknown time zone {name!r}", param_hint="--timezone") from None
 
 
 def _repairs_note(repairs: Mapping[str, int]) -> str:

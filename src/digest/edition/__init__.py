@@ -6,6 +6,7 @@
     rank.py         the score of each candidate: a weighted sum of named terms
     cluster.py      same-event clustering: several outlets' reports of one event, one story
     repeats.py      stories an earlier, sent edition carried, set aside or kept as updates
+    categories.py   which feed categories can name a section (no language label, no fragment)
     select.py       the stories (MMR with caps), the "More news" headlines, the left-out
                     list, and the assembled ``Edition``
     related.py      related stories for each story

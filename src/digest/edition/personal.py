@@ -125,6 +125,10 @@ def personal_edition(
     swapped_in, dropped = pool[:swaps], others[len(others) - swaps :]
     kept_others = others[: len(others) - swaps]
     leading = sorted([*matching, *swapped_in], key=lambda s: -match(s.article_id))
+    # An advert kept with a label never leads, however well it matches: it goes last.
+    adverts = [s for s in (*leading, *kept_others) if s.sponsored]
+    leading = [s for s in leading if not s.sponsored]
+    kept_others = [s for s in kept_others if not s.sponsored] + adverts
     taken = {s.article_id for s in swapped_in}
     more = tuple(
         Headline(s.article_id, s.title, s.source, s.url, s.section) for s in dropped

@@ -6,10 +6,12 @@ already chosen (relevance = the cluster's score scaled to 0..1 over the day, sim
 ``story_similarity``: the cosine of the articles' openings for two English articles,
 else a measure that reads their language), skipping a headline-only article (no text to
 summarise), one the summariser could not summarise, and a story whose section or source
-already has its cap. Caps are soft: when the first pass leaves the edition short of
-``stories``, the stories skipped for a cap are taken after all, in the same order, each
-named in ``left_out`` as ``cap_relaxed`` (and those still out are then below the cut,
-not capped). The clusters left after ``stories`` picks give the
+already has its cap, and an advert or sponsored item when ``edition.sponsored`` is
+"omit" (with "label" it is kept, marked, and laid after every other story, so that it
+never leads nor gives the subject line). Caps are soft: when the first pass leaves the
+edition short of ``stories``, the stories skipped for a cap are taken after all, in the
+same order, each named in ``left_out`` as ``cap_relaxed`` (and those still out are then
+below the cut, not capped). The clusters left after ``stories`` picks give the
 "More news" headlines, in score order; every other article gets a ``LeftOut`` reason.
 
 A story's section: its closest configured topic (``ScoreTerms.topic``) when ``topics:`` are
@@ -26,6 +28,7 @@ from datetime import date, datetime
 
 import numpy as np
 
+from digest.edition.categories import names_a_section
 from digest.edition.cluster import MULTILINGUAL_ZERO, TEXT_SCALE, Cluster, text_similarity
 from digest.edition.rank import RankedArticle
 from digest.edition.related import without_repeats
@@ -45,6 +48,7 @@ from digest.models import (
     Story,
     Summary,
 )
+from digest.text.sponsored import is_sponsored
 
 __all__ = [
     "Selection",
@@ -54,6 +58,7 @@ __all__ = [
     "section_of",
     "select_stories",
     "single_story",
+    "sponsored",
     "story_similarity",
     "topic_label",
 ]
@@ -128,13 +133,16 @@ def topic_label(topic: str) -> str:
 
 def section_of(article: Article, settings: EditionSettings, topic: str | None = None) -> str:
     """The story's section: ``topic`` (its closest configured topic) when given, else the
-    article's category tidied, else the category of the source it was ingested from
+    article's category tidied when it can name one (``categories.names_a_section``: no
+    language label, no fragment), else the category of the source it was ingested from
     (``Article.origin``; ``source`` names the outlet, which may differ), else "News".
     ``edition.section_names`` renames a topic or category."""
     names = {_key(k): v for k, v in settings.edition.section_names.items()}
     if topic:
         return names.get(_key(topic)) or topic_label(topic)
     raw = article.category.strip() if article.category and article.category.strip() else ""
+    if raw and not names_a_section(raw):
+        raw = ""  # "Chinese simplified", "In": a feed's label, not a section
     if not raw:
         origin = article.origin or article.source
         raw = next((s.category for s in settings.sources if s.name == origin and s.category), "")
@@ -157,6 +165,11 @@ def single_story(article: Article, summary: Summary, settings: EditionSettings) 
         published=article.published,
         dek=article.dek,
     )
+
+
+def sponsored(article: Article) -> bool:
+    """Whether the article is an advert or a sponsored item (``digest.text.sponsored``)."""
+    return is_sponsored(article.title, article.category)
 
 
 def _section(lead: RankedArticle, settings: EditionSettings) -> str:
@@ -210,6 +223,11 @@ def select_stories(
     chosen, skipped, relaxed = _choose(clusters, vectors, settings, frozenset(unsummarised))
     taken = set(chosen)
     rest = [i for i in range(len(clusters)) if i not in taken]  # already in score order
+    if settings.edition.sponsored == "omit":
+        for i in rest:
+            if i not in skipped and sponsored(clusters[i].lead.article):
+                skipped[i] = LeftOutReason("sponsored")
+        rest = [i for i in rest if skipped.get(i) is None or skipped[i].kind != "sponsored"]
     more = rest[: settings.edition.more_news]
     return Selection(
         stories=tuple(clusters[i] for i in chosen),
@@ -268,6 +286,9 @@ def _choose(
         if lead.id in unsummarised:
             skipped[best] = LeftOutReason("unsummarised")
             continue
+        if options.sponsored == "omit" and sponsored(lead):
+            skipped[best] = LeftOutReason("sponsored")
+            continue
         section = sections[best]
         if per_category.get(section, 0) >= options.per_category:
             skipped[best] = LeftOutReason("cap_section", cap=options.per_category, section=section)
@@ -303,6 +324,8 @@ def _choose(
         # (an edition of 8 stories of one section should not say "cap: 3 stories").
         for index in capped:
             skipped.pop(index, None)
+    # A labelled advert never leads the edition nor gives its subject: adverts go last.
+    chosen.sort(key=lambda i: sponsored(leads[i]))
     return chosen, skipped, relaxed
 
 
@@ -374,6 +397,7 @@ def assemble_edition(
                 whats_new=cluster.whats_new,
                 language=article.language,
                 image=article.image,
+                sponsored=sponsored(article),
             )
         )
     more = tuple(

@@ -49,7 +49,8 @@ def weekly_recap(
             if kept is None or story.score > kept.score:
                 best[story.article_id] = story
                 titles.add(story.title.casefold())
-    ranked = sorted(best.values(), key=lambda s: (-s.score, s.article_id))
+    # A labelled advert (edition.sponsored: label) never leads the recap either: last.
+    ranked = sorted(best.values(), key=lambda s: (s.sponsored, -s.score, s.article_id))
     if not ranked:
         return None
     options = settings.edition

@@ -12,7 +12,7 @@ from digest.config import Config
 from digest.edition.actions import editor_name, replay, resolve_action
 from digest.errors import EditionError
 from digest.models import DeskAction, DeskEntry, Edition
-from digest.pipeline.build import build_edition, store_summarizer
+from digest.pipeline.build import build_edition, store_summarizer, with_own_pictures
 from digest.pipeline.desk import story_promoter
 from digest.pipeline.options import open_store
 from digest.store import EditionStore
@@ -60,7 +60,9 @@ def act(config: Config, day: date, action: DeskAction, *, resend: bool = False) 
         replayed = replay(edition, [resolved], promote, log=edition.desk, pins=pins)
         if replayed.skipped:
             raise EditionError(replayed.skipped[0].note.removeprefix("not applied: "))
+        # A promoted story's picture is copied like the others (already copied: kept).
+        saved = with_own_pictures(config, replayed.edition)
         with db.transaction():
             stored = desk.record(day, resolved)
-            EditionStore(db).save(replayed.edition)
-    return Acted(stored, replayed.edition.desk[-1], replayed.edition)
+            EditionStore(db).save(saved)
+    return Acted(stored, saved.desk[-1], saved)

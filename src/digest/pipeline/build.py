@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlsplit
 
 from digest.config import Config
 from digest.edition.cluster import Cluster, cluster_articles
@@ -19,6 +20,7 @@ from digest.edition.select import Selection, assemble_edition, select_stories
 from digest.edition.vectors import ArticleVectors, embed_articles, embed_topics, english
 from digest.errors import EditionError
 from digest.models import Article, Edition, RelatedItem, Summary
+from digest.pipeline.archive import archive_folder
 from digest.pipeline.days import newest_article_day
 from digest.pipeline.desk import rendered_hash, with_desk_actions
 from digest.pipeline.options import (
@@ -28,7 +30,9 @@ from digest.pipeline.options import (
     open_store,
 )
 from digest.progress import Progress
+from digest.publish.pictures import Fetch, copy_pictures
 from digest.publish.render import render_edition
+from digest.sources.http import fetch
 from digest.store import ArticleStore, Database, EditionStore
 from digest.store.embeddings import EmbeddingStore
 from digest.store.ledger import DeliveryLedger
@@ -44,6 +48,7 @@ __all__ = [
     "build_edition",
     "key_point_sentences",
     "load_edition",
+    "picture_fetch",
     "rank_candidates",
     "refresh_edition",
     "related_stories",
@@ -51,6 +56,7 @@ __all__ = [
     "sent_before",
     "store_summarizer",
     "went_out",
+    "with_own_pictures",
 ]
 
 # Summaries of many articles by article id; an article missing from the result got none.
@@ -231,7 +237,9 @@ def build_edition(
        summarised replaced by the next candidate (``select_and_summarize``; ``summarize``
        defaults to the configured summariser with the store's cache)
     4. find each story's related items (``related_stories``)
-    5. assemble the edition and save it (unless not ``save``)
+    5. assemble the edition, copy its pictures into the archive (``copy_pictures``: a
+       picture is fetched once and served from ``newsletter.base_url``) and save it (unless
+       not ``save``)
     """
     editions = EditionStore(db)
     saved = editions.for_day(day)
@@ -258,6 +266,7 @@ def build_edition(
     edition = with_desk_actions(config, db, edition, summarize)
     # A story the editor promoted may be another story's related item: dropped there.
     edition = without_repeats(edition)
+    edition = with_own_pictures(config, edition)
     if save:
         editions.save(edition)
     if progress:
@@ -301,6 +310,37 @@ def _mail_hash(config: Config, edition: Edition) -> str:
         edition, config.newsletter, base_dir=config.base_dir, timezone=config.tz
     )
     return rendered_hash(rendered)
+
+
+def with_own_pictures(config: Config, edition: Edition) -> Edition:
+    """``edition`` with its stories' pictures copied into the archive and served from
+    ``newsletter.base_url`` (``digest.publish.pictures``), when ``newsletter.images``."""
+    if not config.newsletter.images:
+        return edition
+    return copy_pictures(
+        edition,
+        archive=archive_folder(config),
+        base_url=config.newsletter.base_url,
+        fetch=picture_fetch(config),
+    ).edition
+
+
+def picture_fetch(config: Config) -> Fetch:
+    """How a story's picture is fetched: the guarded client of the feeds, which refuses a
+    private address unless the picture's host is one a source with ``allow_private: true``
+    reads (an intranet feed's own pictures)."""
+    private = {
+        urlsplit(s.location).hostname
+        for s in config.sources
+        if s.allow_private and s.location.startswith(("http://", "https://"))
+    }
+
+    def get(url: str, max_bytes: int, timeout: float) -> bytes:
+        host = urlsplit(url).hostname
+        allow = host is not None and host in private
+        return fetch(url, timeout=timeout, max_bytes=max_bytes, allow_private=allow).content
+
+    return get
 
 
 @dataclass(frozen=True)

@@ -99,7 +99,9 @@ def ingest_source(
     (``digest.distributed``)."""
     location = config.resolve(options.location)
     try:
-        result = read_source(options, config.base_dir)
+        # Feed dates without a zone: the source's own timezone, else the config's.
+        zoned = replace(options, timezone=options.timezone or config.timezone)
+        result = read_source(zoned, config.base_dir)
         articles, undated = first_seen(result.articles, store, now or datetime.now(UTC))
         counts = store.add_many(articles)
     except (SourceError, StoreError) as exc:

@@ -10,6 +10,7 @@
     public.py    the mail as a public web page, its slots filled for no one
     preview.py   the editor's preview: the mail with a panel (served by ``digest.web.desk``)
     archive.py   the writer of the public web archive of past editions (handed its editions)
+    pictures.py  story pictures copied once, re-encoded without metadata, served by us
     strings.py   the words of the sign-up and preferences pages and the confirmation mail
 
 The signed links a message carries come from ``digest.signed``. Nothing here sends:

@@ -5,7 +5,8 @@ with the per-subscriber slots filled for no one in particular, into ``<edition i
 an index listing them newest first, ``ARCHIVE_PAGE_SIZE`` a page (``index.html``, then
 ``page-2.html``, ...); and ``feed.xml``, an Atom feed (RFC 4287) of the newest
 ``FEED_ENTRIES`` editions. ``digest serve`` serves the folder under ``/archive/`` (see
-``archive_file``), which is where ``digest.publish.messages.archive_url`` points.
+``archive_file``), with the story pictures that ``digest.publish.pictures`` copied into its
+``pictures/`` folder, which is where ``digest.publish.messages.archive_url`` points.
 
 The writer is handed everything: the editions (the weekly recaps among them), its
 ``PageSettings`` and the folder; which stored editions the archive shows is
@@ -55,6 +56,8 @@ ATOM = "http://www.w3.org/2005/Atom"
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # What the server may answer from the folder: pages, the index pages and the feed.
 _SERVABLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.(?:html|xml)")
+# ... and the story pictures copied when each edition was built (digest.publish.pictures).
+_PICTURE = re.compile(r"pictures/[0-9a-f]{24}-[0-9]{3,4}\.jpg")
 
 
 def page_name(edition_id: str) -> str:
@@ -74,7 +77,7 @@ def archive_file(folder: Path, name: str) -> Path | None:
     the name is not one the archive writes or the file does not exist (a 404, never an
     error: the folder may not exist yet)."""
     name = name or "index.html"
-    if not _SERVABLE.fullmatch(name) or ".." in name:
+    if not (_SERVABLE.fullmatch(name) or _PICTURE.fullmatch(name)) or ".." in name:
         return None
     path = folder / name
     return path if path.is_file() else None

@@ -5,8 +5,9 @@ template sees it (``digest.publish.bidi``). ``story_look`` gives a story's ``lan
 well-formed tag from its article, else none) and ``dir`` (the language's, else the
 direction most of its letters are written in, else the newsletter's), and whether its
 fields need ``dir="auto"`` because the language is unknown. ``shown_image`` decides
-whether a story's lead picture is shown and at what size: https only, never wider than
-the column, never a tracking pixel.
+whether a story's lead picture is shown and at what size: only our own copy of it
+(under ``own``: ``digest.publish.pictures``), https only, never wider than the column,
+never a tracking pixel.
 """
 
 from __future__ import annotations
@@ -23,10 +24,14 @@ from digest.publish.i18n import language_direction, language_script, story_langu
 
 __all__ = [
     "COLUMN_PX",
+    "MAX_IMAGE_HEIGHT_PX",
+    "MIN_IMAGE_PX",
+    "PICTURES_FOLDER",
     "ShownImage",
     "StoryLook",
     "clean_edition",
     "look_of",
+    "own_pictures_url",
     "shown_image",
     "story_look",
 ]
@@ -39,6 +44,7 @@ MAX_IMAGE_HEIGHT_PX = 420
 MIN_IMAGE_PX = 80
 MAX_IMAGE_URL_CHARS = 2048
 MAX_ALT_CHARS = 200
+PICTURES_FOLDER = "pictures"  # in the archive folder, served under /archive/pictures/
 # Declared sizes past this are nonsense from a feed; treated as unknown.
 MAX_DECLARED_PX = 20_000
 
@@ -122,6 +128,7 @@ class ShownImage:
     width: int
     height: int | None
     alt: str
+    url_2x: str | None = None  # the srcset's 2x candidate
 
 
 def _pixels(value: int | None) -> int | None:
@@ -130,16 +137,40 @@ def _pixels(value: int | None) -> int | None:
     return None
 
 
-def shown_image(image: LeadImage | None, title: str) -> ShownImage | None:
-    """How ``image`` is shown in the HTML, or None when it is not: not https (http would
+def own_pictures_url(base_url: str) -> str | None:
+    """Where copied pictures are served (``<base_url>/archive/pictures/``), or None when
+    ``base_url`` is not https: no subscriber could load them from a loopback address,
+    and over http each open would tell the network who reads."""
+    try:
+        parts = urlsplit(base_url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        return None
+    return f"{base_url.rstrip('/')}/archive/{PICTURES_FOLDER}/"
+
+
+def _own(url: str | None, own: str) -> str | None:
+    if url is None or not url.startswith(own) or len(url) > MAX_IMAGE_URL_CHARS:
+        return None
+    return None if any(c in url for c in _UNSAFE_URL_CHARS) else url
+
+
+_UNSAFE_URL_CHARS = " \"<>\\\n\r\t'`,"
+
+
+def shown_image(image: LeadImage | None, title: str, own: str | None) -> ShownImage | None:
+    """How ``image`` is shown in the HTML, or None when it is not: not our own copy (a
+    URL under ``own``, the https folder ``digest serve`` answers; None: no picture at all,
+    since a publisher's server would learn who reads and when), not https (http would
     warn in clients and leak the reader's address in clear), too long a link, or
     declared smaller than ``MIN_IMAGE_PX``. Width and height are set from the declared
     size, scaled to the column (and to ``MAX_IMAGE_HEIGHT_PX``); without a declared size
     the width is the column's and the height is left to the picture."""
-    if image is None or not isinstance(image.url, str):
+    if image is None or own is None or not isinstance(image.url, str):
         return None
-    url = image.url.strip()
-    if len(url) > MAX_IMAGE_URL_CHARS or any(c in url for c in " \"<>\\\n\r\t'`"):
+    url = _own(image.url.strip(), own)
+    if url is None:
         return None
     try:
         parts = urlsplit(url)
@@ -157,7 +188,8 @@ def shown_image(image: LeadImage | None, title: str) -> ShownImage | None:
         height is not None and height < MIN_IMAGE_PX
     ):
         return None
+    double = _own(image.url_2x, own)
     if width is None or height is None:
-        return ShownImage(url, min(width or COLUMN_PX, COLUMN_PX), None, alt)
+        return ShownImage(url, min(width or COLUMN_PX, COLUMN_PX), None, alt, double)
     shown = min(width, COLUMN_PX, width * MAX_IMAGE_HEIGHT_PX // height)
-    return ShownImage(url, max(shown, 1), max(round(height * shown / width), 1), alt)
+    return ShownImage(url, max(shown, 1), max(round(height * shown / width), 1), alt, double)

@@ -51,6 +51,7 @@ from digest.publish.blocks import (
     StoryLook,
     clean_edition,
     look_of,
+    own_pictures_url,
     shown_image,
     story_look,
 )
@@ -307,8 +308,12 @@ def subject_for(edition: Edition, options: NewsletterOptions) -> str:
     if not stories:
         return _shorten(loc.gettext("%(title)s · %(date)s", title=options.title, date=day),
                         SUBJECT_CHARS)  # fmt: skip
+    lead = next((s for s in stories if not s.sponsored), None)  # never an advert
+    if lead is None:
+        return _shorten(loc.gettext("%(title)s · %(date)s", title=options.title, date=day),
+                        SUBJECT_CHARS)  # fmt: skip
     subject = loc.gettext(
-        "%(title)s · %(date)s: %(story)s", title=options.title, date=day, story=stories[0].title
+        "%(title)s · %(date)s: %(story)s", title=options.title, date=day, story=lead.title
     )
     return _shorten(subject, SUBJECT_CHARS)
 
@@ -487,7 +492,7 @@ class Renderer:
     def _story_image(self, story: Story) -> ShownImage | None:
         if not self.options.images:
             return None
-        return shown_image(story.image, story.title)
+        return shown_image(story.image, story.title, own_pictures_url(self.options.base_url))
 
     def _context(self, edition: Edition) -> dict[str, Any]:
         return {

@@ -36,7 +36,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from datetime import UTC, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from digest.config import SourceKind, SourceOptions, resolve_location
 from digest.errors import SourceError
@@ -44,6 +46,7 @@ from digest.models import Article
 from digest.sources.article import Meta, SourceResult, build_article
 from digest.sources.bounds import MAX_PAGE_FETCHES, describe
 from digest.sources.decode import decode_bytes
+from digest.sources.feeds import feed_outlet
 from digest.sources.files import Kind, read_document, read_file, read_path
 from digest.sources.http import FETCH_SECONDS, SOURCE_PRIVATE_HINT, Fetched, fetch
 from digest.sources.pages import parse_page
@@ -82,6 +85,7 @@ def read_location(
     fetch_timeout: float = FETCH_SECONDS,
     outlet: str | None = None,
     private_hint: str = SOURCE_PRIVATE_HINT,
+    zone: tzinfo = UTC,
 ) -> SourceResult:
     """The articles at a path (file or folder) or an http(s) URL.
 
@@ -90,13 +94,14 @@ def read_location(
     (the location's, and the pages of teasers with ``fetch_full_text``). ``outlet`` names
     the articles where an item names no outlet of its own (a feed's title does not count:
     ``sources.feeds``). ``private_hint`` ends a refusal of a private address: how the
-    caller's user allows it (default: the source's ``allow_private`` key). The result's
-    ``repairs`` counts the text repairs its readers made (``digest.text.clean``)."""
+    caller's user allows it (default: the source's ``allow_private`` key). A feed date
+    written without a zone is taken in ``zone``. The result's ``repairs`` counts the text
+    repairs its readers made (``digest.text.clean``)."""
     fetching = _Fetching(allow_private, fetch_timeout, private_hint)
     try:
         with counting_repairs() as tally:
             result = _read_location(
-                location, source, kind, category, language, fetch_full_text, fetching, outlet
+                location, source, kind, category, language, fetch_full_text, fetching, outlet, zone
             )
         return replace(result, repairs=dict(tally))
     except SourceError as exc:
@@ -134,6 +139,7 @@ def _read_location(
     fetch_full_text: bool,
     fetcher: _Fetching,
     outlet: str | None = None,
+    zone: tzinfo = UTC,
 ) -> SourceResult:
     name = source or _default_name(location)
     if _is_url(location):
@@ -149,6 +155,7 @@ def _read_location(
             content_type=fetched.content_type,
             charset=fetched.charset,
             outlet=outlet,
+            zone=zone,
         )
     else:
         path = Path(location).expanduser()
@@ -160,7 +167,7 @@ def _read_location(
             )
         if path.is_dir() or _KINDS[kind] is None:
             result = read_path(
-                path, source=name, category=category, language=language, outlet=outlet
+                path, source=name, category=category, language=language, outlet=outlet, zone=zone
             )
         else:
             data = read_file(path)
@@ -172,15 +179,19 @@ def _read_location(
                 category=category,
                 language=language,
                 outlet=outlet,
+                zone=zone,
             )
     if fetch_full_text:
         result = _fill_teasers(result, fetcher)
     return result
 
 
-def read_source(options: SourceOptions, base_dir: str | Path = ".") -> SourceResult:
+def read_source(
+    options: SourceOptions, base_dir: str | Path = ".", timezone: str = "UTC"
+) -> SourceResult:
     """One configured source, its location resolved against ``base_dir`` (the config
-    file's folder).
+    file's folder). Its feed dates written without a zone are taken in its own
+    ``timezone``, else in ``timezone`` (the config's).
 
     Each article is tagged with the source's name (``Article.origin``), so that the
     source's configured weight applies whatever outlet the article names."""
@@ -194,6 +205,7 @@ def read_source(options: SourceOptions, base_dir: str | Path = ".") -> SourceRes
         allow_private=options.allow_private,
         fetch_timeout=options.fetch_timeout,
         outlet=" ".join(options.outlet.split()) if options.outlet else None,
+        zone=ZoneInfo(options.timezone or timezone),
     )
     return replace(result, articles=tuple(replace(a, origin=options.name) for a in result.articles))
 
@@ -208,7 +220,9 @@ def _default_name(location: str) -> str:
 
 def _fill_teasers(result: SourceResult, fetcher: _Fetching) -> SourceResult:
     """Feed entries that carry only a teaser, with the text of their page instead (the
-    first ``MAX_PAGE_FETCHES`` of them; the others keep their teaser, with a warning)."""
+    first ``MAX_PAGE_FETCHES`` of them; the others keep their teaser, with a warning), and
+    the page's site name (og:site_name) where the entry's outlet was only the channel's
+    title made a name."""
     articles: list[Article] = []
     warnings = list(result.warnings)
     fetched_pages = left_as_teasers = 0
@@ -226,6 +240,9 @@ def _fill_teasers(result: SourceResult, fetcher: _Fetching) -> SourceResult:
             text = decode_bytes(fetched.content, fetched.charset, where=fetched.url)
             page = parse_page(text, source=article.source, url=fetched.url)
             full = _with_page_text(article, page) if page.word_count > article.word_count else None
+            if full is not None and result.channel_outlet == article.source:
+                # The page names its site (og:site_name): better than the channel's title.
+                full = replace(full, source=feed_outlet(page.source, fallback=article.source))
         except Exception as exc:  # one page: the entry keeps its teaser, whatever went wrong
             warnings.append(
                 f"{article.url}: kept the teaser, the page could not be read: {describe(exc)}"

@@ -64,12 +64,20 @@ MAX_ARTICLE_CHARS = 300_000
 
 @dataclass(frozen=True, slots=True)
 class SourceResult:
-    """What reading one source gave: its articles, one line per thing skipped, and the
-    text repairs made (by kind: ``entity``, ``mojibake``, ``control``)."""
+    """What reading one source gave: its articles, one line per thing skipped, the text
+    repairs made (by kind: ``entity``, ``mojibake``, ``control``), and the dates read
+    without a zone."""
 
     articles: tuple[Article, ...] = ()
     warnings: tuple[str, ...] = ()
     repairs: Mapping[str, int] = field(default_factory=dict)
+    # Dates written without a zone, and the zone they were taken in (sources[].timezone,
+    # else the config's timezone).
+    zoneless: int = 0
+    zone: str | None = None
+    # The outlet name a feed's channel title gave its articles (no item nor config named
+    # one): the name of the site a fetched page gives (og:site_name) replaces it.
+    channel_outlet: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

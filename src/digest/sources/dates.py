@@ -26,6 +26,7 @@ __all__ = [
     "is_bare_date",
     "parse_datetime",
     "plausible",
+    "zoneless_time",
 ]
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,23 @@ _DATEPARSER_SETTINGS = {
 }
 _FOUR_DIGIT_YEAR = re.compile(r"\b\d{4}\b")
 _HAS_TIME = re.compile(r"\d{1,2}[:h.]\d{2}")
+
+
+def zoneless_time(value: Any) -> datetime | None:
+    """The naive time ``value`` names when it is a time of day without a zone
+    (``2026-11-24 08:30:00``, ``Tue, 24 Nov 2026 08:30:00``, RFC 2822's ``-0000``), for
+    the caller to place in the zone the source is in; None for anything else (a zone
+    given, a bare date, no date)."""
+    if not isinstance(value, str) or not _HAS_TIME.search(value):
+        return None
+    text = value.strip()[:_MAX_DATE_CHARS]
+    try:
+        moment = _parse_text_datetime(text)
+    except (ValueError, OverflowError, TypeError):
+        return None
+    if moment is None or moment.tzinfo is not None or is_bare_date(text):
+        return None
+    return moment
 
 
 def _parse_localised(text: str, languages: Sequence[str]) -> datetime | None:

@@ -10,9 +10,10 @@ Raw entry fields are repaired (``digest.text.clean.repair``) before their HTML i
 while a no-break space that mojibake turned into ``Â`` is still there to tell. The link is
 the original one where the feed names it (``feedburner:origLink`` and the like) rather
 than a tracking redirect. An entry's language is its own ``xml:lang``, else the feed's
-``<language>``/``xml:lang``, else read from its text. Its lead image is the first picture
-of ``media:content``/``media:thumbnail``, an image enclosure, ``itunes:image``, else the
-first image of its HTML.
+``<language>``/``xml:lang``, else read from its text. Its lead image is chosen among the
+pictures of ``media:content``, ``media:thumbnail``, an image enclosure, ``itunes:image``
+and its HTML: never a feed service's advert or counter (FeedBurner's ``~ff``) nor one
+declared under 80 px; https before http, then in that order, then the largest declared.
 
 The outlet an entry names (``Article.source``): the entry's own ``<source>`` when it has
 one; else the source's configured ``outlet``; else the feed's title made a name
@@ -26,9 +27,11 @@ import calendar
 import logging
 import re
 import time
+import unicodedata
 import xml.parsers.expat
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -45,9 +48,8 @@ from digest.sources.article import (
     lead_image,
 )
 from digest.sources.bounds import MAX_FEED_ITEMS, MAX_NESTING, describe
-from digest.sources.dates import is_bare_date, parse_datetime, plausible
+from digest.sources.dates import is_bare_date, parse_datetime, plausible, zoneless_time
 from digest.sources.markup import (
-    first_lead_image,
     html_blocks,
     looks_like_html,
     parse_fragment,
@@ -55,6 +57,7 @@ from digest.sources.markup import (
 from digest.text.clean import repair
 from digest.text.language import normal_language
 from digest.text.rules import title_key
+from digest.text.sponsored import is_sponsored
 
 __all__ = [
     "MAX_FEED_OUTLET_CHARS",
@@ -81,7 +84,7 @@ MAX_FEED_OUTLET_CHARS = 60
 OUTLET_NAME_WORDS = 4
 _OUTLET_NAME_CHARS = 40
 # What feeds put between their name and the rest of their title.
-_TITLE_SEPARATOR = re.compile(r"\s+(?:-|–|—|\||·|::)\s+")
+_TITLE_SEPARATOR = re.compile(r"\s+(?:-|–|—|\||·|::|>|»)\s+")
 # Host labels that say nothing of a site's name (bbc.co.uk is "bbc").
 _HOST_NOISE = frozenset({"www", "m", "feeds", "feed", "rss", "co", "com", "org", "net", "ac"})
 
@@ -108,12 +111,40 @@ def _site_key(home: str | None) -> str:
 
 
 def _names_site(part: str, site: str) -> bool:
-    key = "".join(ch for ch in part.casefold() if ch.isascii() and ch.isalnum())
+    # Accents off first: "Público" names publico.pt.
+    plain = unicodedata.normalize("NFKD", part.casefold())
+    key = "".join(ch for ch in plain if ch.isascii() and ch.isalnum())
     if not key or not site:
         return False
-    return key == site or (
-        min(len(key), len(site)) >= 5 and (key.startswith(site) or site.startswith(key))
+    # "The Indian Express" names indianexpress.com; "The Guardian" theguardian.com.
+    keys = {key, key.removeprefix("the")} - {""}
+    return site in keys or any(
+        min(len(k), len(site)) >= 5 and (k.startswith(site) or site.startswith(k)) for k in keys
     )
+
+
+# The parts of channel titles that name a page or a section of the site, never the site:
+# "World – The Indian Express", "bbcchinese.com | 主页", "Startseite - Tagesspiegel".
+_SECTION_LABELS = frozenset(
+    label.strip()
+    for line in (
+        "home, homepage, home page, front page, frontpage, top stories, top news, latest",
+        "latest news, news, world, world news, breaking news, headlines, main, index, rss",
+        "rss feed, feed",
+        "startseite, nachrichten, aktuell, schlagzeilen, welt",
+        "página inicial, pagina inicial, capa, início, inicio, notícias, noticias, últimas",
+        "últimas notícias, ultimas noticias, mundo, portada, accueil, à la une, actualités",
+        "главная, новости",
+        "主页, 首页, 首頁, 主頁, 新闻, 新聞, 要闻, 要聞, 国际, 國際, 最新",
+        "الرئيسية, الصفحة الرئيسية, أخبار, آخر الأخبار, العالم",
+        "صفحہ اول, سرورق, خبریں, تازہ ترین",
+    )
+    for label in line.split(",")
+)
+
+
+def _is_section_label(part: str) -> bool:
+    return " ".join(part.casefold().split()) in _SECTION_LABELS
 
 
 def _is_name(part: str) -> bool:
@@ -127,16 +158,21 @@ def feed_outlet(
 
     Where the title has parts (split at `` - ``, `` – ``, `` | ``, `` · `` ...): the part
     that names the feed's site (``home``'s host: "The Verge" of "The Verge - Front Pages"
-    at theverge.com), else the first part when what follows is no name (more than
-    ``OUTLET_NAME_WORDS`` words) or is one of the feed's headlines (``item_titles``), else
-    the whole title; at most ``MAX_FEED_OUTLET_CHARS``; ``fallback`` when it is empty."""
+    at theverge.com, "The Indian Express" at indianexpress.com), else the one part that
+    is not a page or section label ("World", "主页", "Startseite"), else the first part
+    when what follows is no name (more than ``OUTLET_NAME_WORDS`` words) or is one of the
+    feed's headlines (``item_titles``), else the whole title; at most
+    ``MAX_FEED_OUTLET_CHARS``; ``fallback`` when it is empty."""
     text = " ".join(title.split())
     parts = [p.strip() for p in _TITLE_SEPARATOR.split(text) if p.strip()]
     if len(parts) > 1:
         site = _site_key(home)
         named = [p for p in parts if _names_site(p, site)]
+        kept = [p for p in parts if not _is_section_label(p)]
         if named:
             text = named[0]
+        elif len(kept) == 1:
+            text = kept[0]
         else:
             headlines = {title_key(t) for t in item_titles} - {""}
             rest = parts[1:]
@@ -160,13 +196,23 @@ def _one_line(exc: object) -> str:
     return text if len(text) <= 160 else text[:157] + "…"
 
 
-def _moment(entry: Mapping[str, Any], language: str | None) -> datetime | None:
-    """The entry's publication time, if it names a plausible one (``dates.plausible``);
-    a date feedparser cannot read (``Seg, 24 Set 2018``) is read in the feed's language."""
+def _moment(
+    entry: Mapping[str, Any], language: str | None, zone: tzinfo
+) -> tuple[datetime | None, bool]:
+    """The entry's publication time, if it names a plausible one (``dates.plausible``),
+    and whether it was written without a zone (then taken in ``zone``: feedparser would
+    take it as UTC); a date feedparser cannot read (``Seg, 24 Set 2018``) is read in the
+    feed's language."""
     languages = (language,) if language else ()
     for key in ("published", "updated", "created"):
         parsed = entry.get(f"{key}_parsed")
         raw = entry.get(key)
+        local = zoneless_time(raw)
+        if local is not None:
+            moment = plausible(local.replace(tzinfo=zone).astimezone(UTC), raw)
+            if moment is not None:
+                return moment, True
+            continue
         # feedparser reads a bare date as midnight; every reader takes it as noon UTC.
         bare = isinstance(raw, str) and is_bare_date(raw)
         if isinstance(parsed, time.struct_time) and not bare:
@@ -175,13 +221,13 @@ def _moment(entry: Mapping[str, Any], language: str | None) -> datetime | None:
             except (OverflowError, ValueError, OSError):
                 moment = None  # year 0 or 9999: feedparser's tuple is not a real time
             if moment is not None and plausible(moment, raw) is not None:
-                return moment
+                return moment, False
             continue
         if raw:
             moment = parse_datetime(raw, languages=languages)
             if moment is not None:
-                return moment
-    return None
+                return moment, False
+    return None, False
 
 
 def _plain(text: str) -> str:
@@ -286,40 +332,64 @@ def _is_image(item: Mapping[str, Any]) -> bool:
     return kind.startswith("image/") or medium in _IMAGE_MEDIUM
 
 
+# Pictures that feed services put in items which are adverts or counters, never the
+# story's: FeedBurner's "~ff" flare and "~a" ad images, ad servers, counting pixels.
+_AD_IMAGE = re.compile(
+    r"(?:feeds\.feedburner\.com|feedproxy\.google\.com)/~(?:ff|a|r)/"
+    r"|doubleclick\.net/|feedads\.|pixel\.wp\.com/|stats\.wordpress\.com/|/~/i/",
+    re.IGNORECASE,
+)
+# Declared smaller than this either way: an icon or a tracking pixel, not a lead picture.
+_MIN_PICTURE_PX = 80
+_MAX_PICTURE_CANDIDATES = 64
+
+
+def _suitable(image: LeadImage) -> bool:
+    if _AD_IMAGE.search(image.url):
+        return False
+    return all(side is None or side >= _MIN_PICTURE_PX for side in (image.width, image.height))
+
+
 def _entry_image(
     entry: Mapping[str, Any], bodies: list[tuple[str, str | None]], base: str | None
 ) -> LeadImage | None:
-    """The entry's lead picture (see the module docstring), or None."""
+    """The entry's lead picture (see the module docstring), or None: of the pictures it
+    names that are no advert nor pixel, an https one before an http one (the same picture
+    is often named both ways), then media:content before a thumbnail, an enclosure,
+    ``itunes:image`` and the pictures of its HTML, then the largest declared."""
     described = entry.get("media_description")
     alt = described if isinstance(described, str) else ""
-    found: list[tuple[Any, Any, Any]] = []
+    found: list[tuple[int, Any, Any, Any, str]] = []
     for item in entry.get("media_content") or ():
         # media:content that names neither type nor medium is a picture when its file is.
         untyped = not item.get("type") and not item.get("medium")
         if _is_image(item) or (untyped and _IMAGE_FILE.search(str(item.get("url") or ""))):
-            found.append((item.get("url"), item.get("width"), item.get("height")))
+            found.append((0, item.get("url"), item.get("width"), item.get("height"), alt))
     for item in entry.get("media_thumbnail") or ():
-        found.append((item.get("url"), item.get("width"), item.get("height")))
+        found.append((1, item.get("url"), item.get("width"), item.get("height"), alt))
     for item in entry.get("enclosures") or ():
         if _is_image(item):
-            found.append((item.get("href"), None, None))
+            found.append((2, item.get("href"), None, None, alt))
     itunes = entry.get("image")
     if isinstance(itunes, Mapping):
-        found.append((itunes.get("href"), None, None))
-    for url, width, height in found:
-        image = lead_image(url, base=base, width=width, height=height, alt=alt[:300])
-        if image is not None:
-            return image
+        found.append((3, itunes.get("href"), None, None, alt))
     for value, mime in bodies:
         if mime == "text/plain" or not looks_like_html(value):
             continue
         root = parse_fragment(value)
-        if root is None:
+        for img in root.iter("img") if root is not None else ():
+            found.append((4, img.get("src"), img.get("width"), img.get("height"), img.get("alt")))
+    ranked: list[tuple[bool, int, int, int, LeadImage]] = []
+    # A hostile entry may name thousands of pictures: the first few are the candidates.
+    for order, (group, url, width, height, text) in enumerate(found[:_MAX_PICTURE_CANDIDATES]):
+        image = lead_image(url, base=base, width=width, height=height, alt=(text or "")[:300])
+        if image is None or not _suitable(image):
             continue
-        image = first_lead_image(root, base)
-        if image is not None:
-            return image
-    return None
+        area = (image.width or 0) * (image.height or 0)
+        ranked.append((not image.url.startswith("https://"), group, -area, order, image))
+    if not ranked:
+        return None
+    return min(ranked, key=lambda r: r[:4])[4]
 
 
 def _entry_language(entry: Mapping[str, Any]) -> str | None:
@@ -340,12 +410,21 @@ def _entry_article(
     base: str | None,
     category: str | None,
     language: str | None,
-) -> Article:
+    cut_length: int | None = None,
+    zone: tzinfo = UTC,
+) -> tuple[Article, bool]:
+    """The entry's article, and whether its date was written without a zone."""
     candidates = [(repair(value), mime) for value, mime in _body_candidates(entry)]
     bodies = [(_blocks(value, mime), value) for value, mime in candidates]
     blocks: list[Block] = []
     if bodies:
         blocks = max(bodies, key=lambda b: sum(len(x.text) for x in b[0]))[0]
+    if cut_length and blocks and _description_length(entry) == cut_length:
+        # The feed cut this description at its fixed length: say so where it was cut, so
+        # that its last sentence is never taken for a whole one.
+        last = blocks[-1]
+        if not _CUT_END.search(last.text):
+            blocks = [*blocks[:-1], replace(last, text=last.text.rstrip() + "…")]
     sections, events, related = assemble(blocks)
     body_text = " ".join(p for s in sections for p in s.paragraphs)
     dek = None
@@ -356,7 +435,12 @@ def _entry_article(
             dek = teaser
     tags = entry.get("tags") or ()
     terms = [t.get("term") for t in tags if t.get("term")]
+    # A feed that marks its adverts by one of several categories ("IT", "Anzeige"): that
+    # one is the item's category, so that the edition recognises the advert.
+    marked = [t for t in terms if isinstance(t, str) and is_sponsored("", t)]
+    terms = marked[:1] + terms
     author = entry.get("author")
+    published, zoneless = _moment(entry, _entry_language(entry) or language, zone)
     meta = Meta(
         source=_entry_outlet(entry) or outlet,
         title=_plain(repair(str(entry.get("title") or ""))),
@@ -364,11 +448,37 @@ def _entry_article(
         dek=dek,
         category=(terms[0] if terms else None) or category,
         author=_plain(repair(author)) if isinstance(author, str) and author.strip() else None,
-        published=_moment(entry, _entry_language(entry) or language),
+        published=published,
         language=_entry_language(entry) or language,
         image=_entry_image(entry, candidates, base),
     )
-    return build_article(meta, sections or (Section(None, ()),), events, related)
+    return build_article(meta, sections or (Section(None, ()),), events, related), zoneless
+
+
+_CUT_END = re.compile(r"(?:\.{3}|…|\[(?:…|\.{3}|\+)\])\s*$")
+# A feed cuts its descriptions at a fixed length when at least this many of them, and this
+# share of those without full content, have exactly the longest length.
+_CUT_MIN_ENTRIES = 3
+_CUT_MIN_SHARE = 0.3
+
+
+def _description_length(entry: Mapping[str, Any]) -> int | None:
+    """The length of an entry's description as plain text, when it is all it has."""
+    if entry.get("content"):
+        return None
+    summary = entry.get("summary")
+    return len(_plain(repair(summary))) if isinstance(summary, str) and summary else None
+
+
+def _cut_length(entries: Sequence[Mapping[str, Any]]) -> int | None:
+    """The length at which a feed cuts its descriptions (QQ's are cut near 200
+    characters), when several of them share that exact longest length."""
+    lengths = [n for n in map(_description_length, entries) if n]
+    if len(lengths) < _CUT_MIN_ENTRIES:
+        return None
+    longest = max(lengths)
+    same = sum(1 for n in lengths if n == longest)
+    return longest if same >= _CUT_MIN_ENTRIES and same >= _CUT_MIN_SHARE * len(lengths) else None
 
 
 class _TooDeep(Exception):
@@ -413,11 +523,13 @@ def parse_feed(
     language: str | None = None,
     content_type: str | None = None,
     outlet: str | None = None,
+    zone: tzinfo = UTC,
 ) -> SourceResult:
     """The articles of one feed document. Raises ``SourceError`` only when nothing is usable.
 
     ``source`` names the articles when neither ``outlet`` (the source's configured one) nor
-    the feed's title does (see the module docstring)."""
+    the feed's title does (see the module docstring). A date written without a zone
+    (QQ's are Beijing time) is taken in ``zone``; the result counts them (``zoneless``)."""
     headers = {"content-location": location} if location.startswith(("http://", "https://")) else {}
     if content_type:
         headers["content-type"] = content_type
@@ -453,12 +565,16 @@ def parse_feed(
     elif not entries and not parsed.get("version"):
         raise SourceError("not an RSS or Atom feed", location=location, reader="feed")
     home = feed.get("link")
-    outlet = outlet or feed_outlet(
-        _plain(repair(str(feed.get("title") or ""))),
-        home=home if isinstance(home, str) else None,
-        item_titles=[_plain(str(e.get("title") or "")) for e in entries[:MAX_FEED_ITEMS]],
-        fallback=source,
-    )
+    # The channel's name stands in for an outlet only when none is configured; a page's
+    # og:site_name then says it better (``SourceResult.channel_outlet``).
+    channel = None
+    if not outlet:
+        outlet = channel = feed_outlet(
+            _plain(repair(str(feed.get("title") or ""))),
+            home=home if isinstance(home, str) else None,
+            item_titles=[_plain(str(e.get("title") or "")) for e in entries[:MAX_FEED_ITEMS]],
+            fallback=source,
+        )
     base = _feed_base(feed, location)
     lang = normal_language(language) or normal_language(feed.get("language"))
     if len(entries) > MAX_FEED_ITEMS:
@@ -468,12 +584,29 @@ def parse_feed(
         )
         entries = entries[:MAX_FEED_ITEMS]
     articles: list[Article] = []
+    zoneless = 0
+    cut_length = _cut_length(entries)
     for index, entry in enumerate(entries):
         try:
-            articles.append(
-                _entry_article(entry, outlet=outlet, base=base, category=category, language=lang)
+            article, unzoned = _entry_article(
+                entry,
+                outlet=outlet,
+                base=base,
+                category=category,
+                language=lang,
+                cut_length=cut_length,
+                zone=zone,
             )
         except Exception as exc:  # one entry: a warning, whatever it held
             log.debug("%s: entry %d: unexpected error", location, index + 1, exc_info=True)
             warnings.append(f"{location}: entry {index + 1} skipped: {describe(exc)}")
-    return SourceResult(tuple(articles), tuple(warnings))
+            continue
+        articles.append(article)
+        zoneless += unzoned
+    return SourceResult(
+        tuple(articles),
+        tuple(warnings),
+        zoneless=zoneless,
+        zone=str(zone) if zoneless else None,
+        channel_outlet=channel,
+    )

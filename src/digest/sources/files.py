@@ -13,6 +13,7 @@ import logging
 import stat
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 
@@ -96,6 +97,7 @@ def read_document(
     content_type: str | None = None,
     charset: str | None = None,
     outlet: str | None = None,
+    zone: tzinfo = UTC,
 ) -> SourceResult:
     """The articles of one document (file contents or a download). ``outlet`` (the
     source's configured one) names its articles where the document itself names none
@@ -114,6 +116,7 @@ def read_document(
             language=language,
             content_type=content_type,
             outlet=outlet,
+            zone=zone,
         )
     source = outlet or source
     text = decode_bytes(data, charset, where=name)
@@ -247,13 +250,23 @@ def read_path(
     category: str | None = None,
     language: str | None = None,
     outlet: str | None = None,
+    zone: tzinfo = UTC,
 ) -> SourceResult:
-    """One file, or every article file under a folder."""
+    """One file, or every article file under a folder (``zone``: that of feed dates
+    written without one)."""
     if path.is_dir():
-        return read_folder(path, source=source, category=category, language=language, outlet=outlet)
+        return read_folder(
+            path, source=source, category=category, language=language, outlet=outlet, zone=zone
+        )
     data = read_file(path)
     return read_document(
-        data, name=str(path), source=source, category=category, language=language, outlet=outlet
+        data,
+        name=str(path),
+        source=source,
+        category=category,
+        language=language,
+        outlet=outlet,
+        zone=zone,
     )
 
 
@@ -299,10 +312,12 @@ def read_folder(
     category: str | None = None,
     language: str | None = None,
     outlet: str | None = None,
+    zone: tzinfo = UTC,
 ) -> SourceResult:
     """Every document under ``folder`` (recursively, in name order); a bad file is a warning."""
     articles: list[Article] = []
     warnings: list[str] = []
+    zoneless = 0
     paths = sorted(p for p in folder.rglob("*") if p.is_file() and _wanted(p, folder))
     if len(paths) > MAX_FOLDER_FILES:
         warnings.append(
@@ -316,7 +331,12 @@ def read_folder(
             continue
         try:
             result = read_path(
-                path, source=source, category=category, language=language, outlet=outlet
+                path,
+                source=source,
+                category=category,
+                language=language,
+                outlet=outlet,
+                zone=zone,
             )
         except SourceError as exc:
             # A reader names the file itself, or says nothing of where: then say it here.
@@ -328,7 +348,10 @@ def read_folder(
             continue
         articles.extend(result.articles)
         warnings.extend(result.warnings)
-    return SourceResult(tuple(articles), tuple(warnings))
+        zoneless += result.zoneless
+    return SourceResult(
+        tuple(articles), tuple(warnings), zoneless=zoneless, zone=str(zone) if zoneless else None
+    )
 
 
 def _is_text(path: Path) -> bool:

@@ -45,6 +45,7 @@ __all__ = [
     "Salience",
     "mend_quotes",
     "point_count",
+    "teaser_text",
     "thin_note",
     "trim_point",
     "unsummarisable",
@@ -53,7 +54,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # Bump when a change to the selection changes summaries: it is part of the cache key.
-EXTRACTIVE_VERSION = "extractive-3"
+EXTRACTIVE_VERSION = "extractive-4"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,18 @@ class ExtractiveSummarizer:
 
     def _summarize(self, plan: _Plan, vectors: Vectors | None) -> Summary:
         article = plan.article
+        if not plan.candidates:
+            teaser = teaser_text(plan.sentences, self.options.words_per_point * 2)
+            if teaser:
+                return Summary(
+                    key_points=(),
+                    conclusion=None,
+                    method=self.backend,
+                    model=self.model,
+                    prompt_version=EXTRACTIVE_VERSION,
+                    note=f"teaser only: the source gave {article.word_count} words, cut short",
+                    teaser=teaser,
+                )
         if not plan.candidates or vectors is None:
             raise SummaryError(f"{article.id}: {unsummarisable(article, plan.sentences)}")
         sentence_vectors = vectors[: len(plan.candidates)]
@@ -232,6 +245,23 @@ def unsummarisable(article: Article, sentences: Sequence[Sentence] | None = None
     )
 
 
+def teaser_text(sentences: Sequence[Sentence], budget: int) -> str | None:
+    """The source's own opening when it has no whole sentence: its sentences that are not
+    boilerplate, up to ``budget`` words, ending on "…" (words are only removed)."""
+    kept = [s.text for s in sentences if not s.is_boilerplate and not s.is_event]
+    if not kept:
+        return None
+    text = "".join(kept) if _UNSPACED_SCRIPT.search(kept[0]) else " ".join(kept)
+    if count_words(text) > budget:
+        text = trim_point(text, budget)
+    text = _CUT_TAIL.sub("", text).rstrip(" ,;:–—")
+    return f"{text}…" if text else None
+
+
+# What a source put where it cut: "...", "…", "[…]", "(…)", "[+]".
+_CUT_TAIL = re.compile(r"\s*(?:\.{3}|…|\[(?:…|\.{3}|\+)\]|\((?:…|\.{3})\))\s*$")
+
+
 def thin_note(
     article: Article, points: int, has_conclusion: bool, options: SummarizerOptions
 ) -> str | None:
@@ -251,7 +281,9 @@ _BRACKETED_LIST = re.compile(r"^\([^()]*[^.!?…。！？()]\)$")
 
 
 def _candidate(sentence: Sentence) -> bool:
-    if sentence.is_boilerplate or _BRACKETED_LIST.match(sentence.text.strip()):
+    if sentence.is_boilerplate or sentence.is_fragment:
+        return False  # a fragment is never a point nor the conclusion
+    if _BRACKETED_LIST.match(sentence.text.strip()):
         return False
     words = sentence.words
     # A heading-like line (short, no closing punctuation) is not a point.

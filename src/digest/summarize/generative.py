@@ -407,12 +407,14 @@ class GenerativeSummarizer:
         texts = [trim_point(p, o.words_per_point) for p in points]
         if conclusion:
             texts.append(trim_point(conclusion, o.words_per_point))
-        vectors = self.encoder.encode([s.text for s in sentences] + texts, cache=self.vectors)
+        # A sentence the feed cut short backs no point: what it would have said is unknown.
+        whole = [s for s in sentences if not s.is_fragment]
+        vectors = self.encoder.encode([s.text for s in whole] + texts, cache=self.vectors)
         checks = check_support(
             texts,
-            vectors[len(sentences) :],
-            sentences,
-            vectors[: len(sentences)],
+            vectors[len(whole) :],
+            whole,
+            vectors[: len(whole)],
             o.support_threshold,
         )
         point_checks = checks[: len(points)]

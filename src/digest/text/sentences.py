@@ -35,12 +35,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from digest.models import Article, Section, count_words
+from digest.text.abbreviations import never_ends_sentence
 from digest.text.rules import (
     CLAUSE_END,
     LIST_MARK,
+    SENTENCE_END,
     is_boilerplate,
     repeat_key,
     strip_glued_boilerplate,
@@ -59,7 +61,7 @@ log = logging.getLogger(__name__)
 
 # Bump when a change to splitting or numbering moves sentence indices: a cached summary's
 # ``KeyPoint.sources`` point into this numbering, so it is part of every summary cache key.
-SPLITTER_VERSION = 3
+SPLITTER_VERSION = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,9 @@ class Sentence:
     event_label: str | None  # the event's date as written
     is_conclusion: bool  # under a "Conclusion"-like heading
     is_boilerplate: bool
+    # Cut short by its source: it ends its paragraph on "...", "…" or "[…]", or it is the
+    # article's last sentence and has no closing punctuation (a description cut at a length).
+    is_fragment: bool = False
 
     @property
     def words(self) -> int:
@@ -162,7 +167,7 @@ def _is_boundary(text: str, stop_at: int, stop: str, next_at: int) -> bool:
     if _DOTTED.search(before):
         # "U.S. officials" vs "moved to the U.S. The next year": split before a likely starter.
         return next_word in _STARTERS
-    if _INITIAL.search(before):
+    if _INITIAL.search(before) or never_ends_sentence(before, next_word):
         return False
     last = _LAST_WORD.search(before)
     if last:
@@ -337,7 +342,27 @@ def article_sentences(article: Article) -> list[Sentence]:
             _add_events(article, out, heading, s_index)
     if event_section == len(sections):
         _add_events(article, out, None, len(sections))
-    return out
+    return _mark_fragments(out)
+
+
+# A sentence ending so was cut by its source: "...", "…", "[…]", "(...)", "[+]".
+_CUT_MARK = re.compile(r"(?:\.{3}|…|\[(?:…|\.{3}|\+)\]|\((?:…|\.{3})\))[\"'”’»)\]]*$")
+
+
+def _mark_fragments(out: list[Sentence]) -> list[Sentence]:
+    """Mark the sentences a source cut short (``Sentence.is_fragment``)."""
+    body = [s for s in out if not s.is_event and not s.is_boilerplate]
+    last = body[-1].index if body else -1
+    # The last sentence of each paragraph: a "..." inside one is a pause, at its end a cut.
+    ends = {s.paragraph: s.index for s in body}
+    marked: list[Sentence] = []
+    for s in out:
+        text = s.text.strip()
+        cut = (s.index == ends.get(s.paragraph) and _CUT_MARK.search(text) is not None) or (
+            s.index == last and SENTENCE_END.search(text) is None
+        )
+        marked.append(replace(s, is_fragment=True) if cut else s)
+    return marked
 
 
 def _make(

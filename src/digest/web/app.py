@@ -94,6 +94,9 @@ def _health(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
+_ARCHIVE_TYPES = {".xml": "application/atom+xml", ".jpg": "image/jpeg"}
+
+
 def _archive_page(folder: Path, newsletter: NewsletterOptions) -> Callable[[Request], Response]:
     """The handler of ``/archive/<name>``: a file of ``folder``, an empty index when there
     is none yet, else 404."""
@@ -106,7 +109,7 @@ def _archive_page(folder: Path, newsletter: NewsletterOptions) -> Callable[[Requ
         name = request.path_params.get("name", "")
         found = archive_file(folder, name)
         if found is not None:
-            kind = "application/atom+xml" if found.suffix == ".xml" else "text/html"
+            kind = _ARCHIVE_TYPES.get(found.suffix, "text/html")
             return FileResponse(found, media_type=kind)
         if name in ("", "index.html"):  # nothing sent yet: an empty archive, not an error
             return page(t("archive_title"), t("no_editions"))
