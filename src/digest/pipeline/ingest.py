@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from digest.config import Config, SourceOptions
 from digest.errors import SourceError, StoreError
 from digest.models import Article
 from digest.progress import Progress
-from digest.sources import read_source
+from digest.sources import PoliteClient, SourceResult, read_source
 from digest.sources.bounds import describe
 from digest.store import ArticleStore, Database
+from digest.store.fetching import FetchStore, SourceHealth
 
-__all__ = ["IngestReport", "SourceReport", "first_seen", "ingest", "ingest_source"]
+__all__ = [
+    "IngestReport",
+    "SourceReport",
+    "first_seen",
+    "health_notices",
+    "ingest",
+    "ingest_source",
+    "polite_client",
+]
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +49,15 @@ class SourceReport:
     undated: int = 0
     # Text repairs the readers made (entities, mojibake, control characters), by kind.
     repairs: Mapping[str, int] = field(default_factory=dict)
+    # The source answered 304: nothing changed since the last run.
+    not_modified: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class IngestReport:
     sources: tuple[SourceReport, ...]
+    # One line per host skipped for failing, and per source failing or silent for long.
+    notices: tuple[str, ...] = ()
 
     @property
     def failed(self) -> tuple[SourceReport, ...]:
@@ -63,39 +78,126 @@ class IngestReport:
         return tuple(w for s in self.sources for w in s.warnings)
 
 
+# The longest a whole ingest may take: a Retry-After is never waited for past it.
+INGEST_SECONDS = 30 * 60
+
+
+def polite_client(
+    config: Config, validators: Mapping[str, tuple[str | None, str | None]] | None = None
+) -> PoliteClient:
+    """The run's fetcher: the ``fetch`` options, the newsletter's URL as the contact, the
+    robots.txt cache under the data folder."""
+    return PoliteClient(
+        config.fetch,
+        contact=config.fetch.contact or config.newsletter.base_url,
+        validators=dict(validators or {}),
+        cache_dir=config.data_path / "robots",
+        deadline=time.monotonic() + INGEST_SECONDS,
+    )
+
+
 def ingest(config: Config, db: Database, progress: Progress | None = None) -> IngestReport:
     """Read every configured source and store its articles.
 
-    1. read    each source with its reader (``digest.sources.read_source``)
-    2. date    an article that names no date gets the time it was first seen (``first_seen``)
-    3. store   its articles in one transaction (``ArticleStore.add_many``)
+    1. fetch   every source through one polite client (``digest.sources.polite``), up to
+               ``fetch.workers`` sources at once, each host within its limits
+    2. read    each source with its reader (``digest.sources.read_source``)
+    3. date    an article that names no date gets the time it was first seen (``first_seen``)
+    4. store   its articles in one transaction (``ArticleStore.add_many``)
+    5. record  each source's health, and the validators for the next conditional GET
 
     A source that fails (unreadable, the store refused it, or anything else its input
     caused) is reported with its reason in one line; what it stored before stays, and the
     other sources go on.
     """
     store = ArticleStore(db)
+    fetch_store = FetchStore(db)
     now = datetime.now(UTC)
-    reports: list[SourceReport] = []
+    client = polite_client(config, fetch_store.validators())
     total = len(config.sources)
-    for done, options in enumerate(config.sources):
-        if progress:
-            progress("ingest", done, total, options.name)
-        reports.append(ingest_source(config, store, options, now))
+    reports: list[SourceReport] = []
+    pool = ThreadPoolExecutor(max(1, min(config.fetch.workers, total)))
+    try:
+        reads = [pool.submit(_read, config, options, client, store) for options in config.sources]
+        for done, (options, future) in enumerate(zip(config.sources, reads, strict=True)):
+            if progress:
+                progress("ingest", done, total, options.name)
+            report = _store(config, store, options, future.result(), now)
+            reports.append(report)
+            fetch_store.record(
+                options.name,
+                report.location,
+                now,
+                new=report.new,
+                error=report.reason if report.failed else None,
+            )
+    finally:
+        # Interrupted: the sources not started are not; those in flight end within their
+        # fetch_timeout.
+        pool.shutdown(wait=False, cancel_futures=True)
     if progress:
         progress("ingest", total, total, "")
-    return IngestReport(tuple(reports))
+    # A failed source's feed is asked for in full next time, not answered 304.
+    failed = {r.location for r in reports if r.failed}
+    learnt = {u: client.validators[u] for u in client.changed if u not in failed}
+    fetch_store.put_validators(learnt, now)
+    notices = (*client.skips(), *health_notices(config, fetch_store.health(now), now))
+    for line in notices:
+        log.warning("%s", line)
+    return IngestReport(tuple(reports), notices)
+
+
+def health_notices(
+    config: Config, health: Sequence[SourceHealth], now: datetime
+) -> tuple[str, ...]:
+    """One line per configured source failing for ``fetch.failing_runs`` runs in a row or
+    silent (no new item) for ``fetch.silent_days``."""
+    configured = {s.name for s in config.sources}
+    lines: list[str] = []
+    silent = timedelta(days=config.fetch.silent_days)
+    for h in health:
+        if h.source not in configured:
+            continue
+        if h.consecutive_failures >= config.fetch.failing_runs:
+            lines.append(
+                f"source {h.source}: failing for {h.consecutive_failures} runs ({h.last_error})"
+            )
+        elif h.last_new_item is not None and now - h.last_new_item >= silent:
+            days = (now - h.last_new_item).days
+            lines.append(f"source {h.source}: silent for {days} days (no new item)")
+    return tuple(lines)
+
+
+def _read(
+    config: Config, options: SourceOptions, client: PoliteClient, store: ArticleStore
+) -> SourceResult | Exception:
+    """One source read through ``client`` (in a worker thread): its result or its error."""
+    try:
+        return read_source(options, config.base_dir, client=client, stored=store.get)
+    except Exception as exc:  # handed to _store, which reports it
+        return exc
 
 
 def ingest_source(
     config: Config, store: ArticleStore, options: SourceOptions, now: datetime | None = None
 ) -> SourceReport:
     """Read one source, date its undated articles (``first_seen``) and store them in one
-    transaction: the one-process loop's step, and a worker's unit of ingest
-    (``digest.distributed``)."""
+    transaction: a worker's unit of ingest (``digest.distributed``)."""
+    client = polite_client(config)
+    return _store(config, store, options, _read(config, options, client, store), now)
+
+
+def _store(
+    config: Config,
+    store: ArticleStore,
+    options: SourceOptions,
+    result: SourceResult | Exception,
+    now: datetime | None,
+) -> SourceReport:
     location = config.resolve(options.location)
     try:
-        result = read_source(options, config.base_dir)
+        if isinstance(result, Exception):
+            raise result
         articles, undated = first_seen(result.articles, store, now or datetime.now(UTC))
         counts = store.add_many(articles)
     except (SourceError, StoreError) as exc:
@@ -103,7 +205,7 @@ def ingest_source(
     except Exception as exc:
         # Whatever one source's input did (readers raise only SourceError; this is the
         # wall behind them): that source failed, in one line, and the others go on.
-        log.debug("source %s: unexpected error", options.name, exc_info=True)
+        log.debug("source %s: unexpected error", options.name, exc_info=exc)
         reason = f"{location}: {describe(exc)}"
         return SourceReport(options.name, location, failed=True, reason=reason)
     return SourceReport(
@@ -116,6 +218,7 @@ def ingest_source(
         warnings=result.warnings,
         undated=undated,
         repairs=result.repairs,
+        not_modified=result.not_modified,
     )
 
 

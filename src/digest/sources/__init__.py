@@ -25,36 +25,52 @@ is that item's warning, and while reading the whole source that source's ``Sourc
     feeds.py        RSS and Atom feeds, through feedparser
     files.py        local files and folders, dispatched by content and extension
     frontmatter.py  YAML front matter of Markdown and text files
-    http.py         the polite, bounded http(s) client (guard, robots.txt, limits, cache)
+    http.py         the bounded http(s) client: the address guard, the time and byte bounds
+    polite.py       one run's polite client over http.py: robots.txt, per-host limits and
+                    delay, User-Agent, conditional GET, Retry-After, failing hosts skipped
     markup.py       HTML fragments and Markdown to blocks
     pages.py        HTML pages, through trafilatura
     plain.py        plain text without a layout (a pasted story, a JSONL line)
+    teasers.py      a teaser told from an article; a consent wall, paywall or login page
     text.py         the plain-text article layout (DESIGN.md)
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from digest.config import SourceKind, SourceOptions, resolve_location
+from digest.config import (
+    FetchOptions,
+    FullText,
+    NewsletterOptions,
+    SourceKind,
+    SourceOptions,
+    resolve_location,
+)
 from digest.errors import SourceError
 from digest.models import Article
 from digest.sources.article import Meta, SourceResult, build_article
 from digest.sources.bounds import MAX_PAGE_FETCHES, describe
 from digest.sources.decode import decode_bytes
 from digest.sources.files import Kind, read_document, read_file, read_path
-from digest.sources.http import FETCH_SECONDS, Fetched, fetch
+from digest.sources.http import FETCH_SECONDS, Fetched
 from digest.sources.pages import parse_page
+from digest.sources.polite import Disallowed, PoliteClient
+from digest.sources.teasers import TEASER_WORDS, is_teaser, wall_reason
 from digest.text.clean import counting_repairs
 
-__all__ = ["SourceResult", "read_location", "read_source"]
+__all__ = ["PoliteClient", "SourceResult", "read_location", "read_source"]
 
 log = logging.getLogger(__name__)
 
-# A feed entry shorter than this is a teaser: with fetch_full_text its page is read.
-TEASER_WORDS = 150
+# Pages of one source fetched at once (each host still gets ``fetch.per_host`` at most).
+PAGE_THREADS = 8
+# A stored article looked up by id (the store's, handed in by the pipeline).
+Stored = Callable[[str], Article | None]
 
 _KINDS: dict[SourceKind, Kind | None] = {
     "auto": None,
@@ -77,10 +93,12 @@ def read_location(
     kind: SourceKind = "auto",
     category: str | None = None,
     language: str | None = None,
-    fetch_full_text: bool = False,
+    fetch_full_text: FullText = "auto",
     allow_private: bool = False,
     fetch_timeout: float = FETCH_SECONDS,
     outlet: str | None = None,
+    client: PoliteClient | None = None,
+    stored: Stored | None = None,
 ) -> SourceResult:
     """The articles at a path (file or folder) or an http(s) URL.
 
@@ -89,8 +107,14 @@ def read_location(
     (the location's, and the pages of teasers with ``fetch_full_text``). ``outlet`` names
     the articles where an item names no outlet of its own (a feed's title does not count:
     ``sources.feeds``). The result's
-    ``repairs`` counts the text repairs its readers made (``digest.text.clean``)."""
-    fetching = _Fetching(allow_private, fetch_timeout)
+    ``repairs`` counts the text repairs its readers made (``digest.text.clean``).
+
+    Every request goes through ``client`` (a run's ``PoliteClient``; without one, a client
+    of this call with the default ``fetch`` options). ``stored`` looks up the stored
+    article of a teaser: its page is then asked for conditionally, and a 304 keeps it."""
+    if client is None:
+        client = PoliteClient(FetchOptions(), contact=NewsletterOptions.base_url)
+    fetching = _Fetching(allow_private, fetch_timeout, client, stored)
     try:
         with counting_repairs() as tally:
             result = _read_location(
@@ -112,9 +136,13 @@ def read_location(
 class _Fetching:
     allow_private: bool
     timeout: float
+    client: PoliteClient
+    stored: Stored | None = None
 
-    def __call__(self, url: str) -> Fetched:
-        return fetch(url, timeout=self.timeout, allow_private=self.allow_private)
+    def __call__(self, url: str, *, conditional: bool = True) -> Fetched:
+        return self.client.fetch(
+            url, timeout=self.timeout, allow_private=self.allow_private, conditional=conditional
+        )
 
 
 def _read_location(
@@ -123,13 +151,17 @@ def _read_location(
     kind: SourceKind,
     category: str | None,
     language: str | None,
-    fetch_full_text: bool,
+    fetch_full_text: FullText,
     fetcher: _Fetching,
     outlet: str | None = None,
 ) -> SourceResult:
     name = source or _default_name(location)
+    fetched_url: str | None = None
     if _is_url(location):
         fetched = fetcher(location)
+        if fetched.status == 304:
+            return SourceResult(not_modified=True)
+        fetched_url = fetched.url
         result = read_document(
             fetched.content,
             name=location,
@@ -165,12 +197,20 @@ def _read_location(
                 language=language,
                 outlet=outlet,
             )
-    if fetch_full_text:
-        result = _fill_teasers(result, fetcher)
+    # auto: only the entries of a feed read over http(s); a local feed file (the examples)
+    # never makes digest go online.
+    if fetch_full_text is True or (fetch_full_text == "auto" and fetched_url is not None):
+        result = _fill_teasers(result, fetcher, fetched_url, auto=fetch_full_text == "auto")
     return result
 
 
-def read_source(options: SourceOptions, base_dir: str | Path = ".") -> SourceResult:
+def read_source(
+    options: SourceOptions,
+    base_dir: str | Path = ".",
+    *,
+    client: PoliteClient | None = None,
+    stored: Stored | None = None,
+) -> SourceResult:
     """One configured source, its location resolved against ``base_dir`` (the config
     file's folder).
 
@@ -186,6 +226,8 @@ def read_source(options: SourceOptions, base_dir: str | Path = ".") -> SourceRes
         allow_private=options.allow_private,
         fetch_timeout=options.fetch_timeout,
         outlet=" ".join(options.outlet.split()) if options.outlet else None,
+        client=client,
+        stored=stored,
     )
     return replace(result, articles=tuple(replace(a, origin=options.name) for a in result.articles))
 
@@ -198,39 +240,65 @@ def _default_name(location: str) -> str:
     return Path(location).stem or location
 
 
-def _fill_teasers(result: SourceResult, fetcher: _Fetching) -> SourceResult:
+def _fill_teasers(
+    result: SourceResult, fetcher: _Fetching, own_url: str | None, *, auto: bool
+) -> SourceResult:
     """Feed entries that carry only a teaser, with the text of their page instead (the
-    first ``MAX_PAGE_FETCHES`` of them; the others keep their teaser, with a warning)."""
-    articles: list[Article] = []
-    warnings = list(result.warnings)
-    fetched_pages = left_as_teasers = 0
-    for article in result.articles:
-        if article.word_count >= TEASER_WORDS or not article.url or not _is_url(article.url):
-            articles.append(article)
+    first ``MAX_PAGE_FETCHES`` of them; the others keep their teaser, with a warning).
+    Pages are fetched at once, ``PAGE_THREADS`` at most, each host within its limits."""
+    wanted: list[int] = []
+    left_as_teasers = 0
+    for i, article in enumerate(result.articles):
+        if not article.url or not _is_url(article.url) or article.url == own_url:
             continue
-        if fetched_pages == MAX_PAGE_FETCHES:
+        if not (is_teaser(article) if auto else article.word_count < TEASER_WORDS):
+            continue
+        if len(wanted) == MAX_PAGE_FETCHES:
             left_as_teasers += 1
-            articles.append(article)
             continue
-        fetched_pages += 1
-        try:
-            fetched = fetcher(article.url)
-            text = decode_bytes(fetched.content, fetched.charset, where=fetched.url)
-            page = parse_page(text, source=article.source, url=fetched.url)
-            full = _with_page_text(article, page) if page.word_count > article.word_count else None
-        except Exception as exc:  # one page: the entry keeps its teaser, whatever went wrong
-            warnings.append(
-                f"{article.url}: kept the teaser, the page could not be read: {describe(exc)}"
-            )
-            articles.append(article)
-            continue
-        articles.append(full or article)
+        wanted.append(i)
+    articles = list(result.articles)
+    warnings = list(result.warnings)
+    if wanted:
+        with ThreadPoolExecutor(min(PAGE_THREADS, len(wanted))) as pool:
+            done = list(pool.map(lambda i: _fill_one(articles[i], fetcher), wanted))
+        for i, (article, warning) in zip(wanted, done, strict=True):
+            articles[i] = article
+            if warning:
+                warnings.append(warning)
     if left_as_teasers:
         warnings.append(
             f"kept {left_as_teasers} more teasers as they are: {MAX_PAGE_FETCHES} pages"
             " fetched already (the limit of one source)"
         )
     return replace(result, articles=tuple(articles), warnings=tuple(warnings))
+
+
+def _fill_one(article: Article, fetcher: _Fetching) -> tuple[Article, str | None]:
+    """The article with its page's text, or as it is with the line that says why."""
+    assert article.url is not None
+    known = fetcher.stored(article.id) if fetcher.stored is not None else None
+    if known is not None and known.word_count <= article.word_count:
+        known = None  # what is stored is no more than the teaser: ask for the whole page
+    try:
+        fetched = fetcher(article.url, conditional=known is not None)
+        if fetched.status == 304 and known is not None:
+            return known, None
+        text = decode_bytes(fetched.content, fetched.charset, where=fetched.url)
+        page = parse_page(text, source=article.source, url=fetched.url)
+    except Disallowed as exc:
+        return article, f"{article.url}: kept the teaser, {exc.detail}"
+    except Exception as exc:  # one page: the entry keeps its teaser, whatever went wrong
+        return (
+            article,
+            f"{article.url}: kept the teaser, the page could not be read: {describe(exc)}",
+        )
+    wall = wall_reason(page.text, page.word_count)
+    if wall is not None:
+        return article, f"{article.url}: kept the teaser, the page is {wall}"
+    if page.word_count <= article.word_count:
+        return article, None
+    return _with_page_text(article, page), None
 
 
 def _with_page_text(article: Article, page: Article) -> Article:

@@ -70,6 +70,8 @@ class SourceResult:
     articles: tuple[Article, ...] = ()
     warnings: tuple[str, ...] = ()
     repairs: Mapping[str, int] = field(default_factory=dict)
+    # The source answered 304: nothing changed since the validators it gave last time.
+    not_modified: bool = False
 
 
 @dataclass(frozen=True, slots=True)
