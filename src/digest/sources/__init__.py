@@ -37,7 +37,9 @@ is that item's warning, and while reading the whole source that source's ``Sourc
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -69,6 +71,9 @@ log = logging.getLogger(__name__)
 
 # Pages of one source fetched at once (each host still gets ``fetch.per_host`` at most).
 PAGE_THREADS = 8
+# Parsing (feedparser, lxml, trafilatura) one document at a time: the threads of an ingest
+# overlap their network waits, not their parsers, which do not promise thread safety.
+_PARSING = threading.RLock()
 # A stored article looked up by id (the store's, handed in by the pipeline).
 Stored = Callable[[str], Article | None]
 
@@ -162,41 +167,43 @@ def _read_location(
         if fetched.status == 304:
             return SourceResult(not_modified=True)
         fetched_url = fetched.url
-        result = read_document(
-            fetched.content,
-            name=location,
-            source=name,
-            url=fetched.url,
-            kind=_KINDS[kind],
-            category=category,
-            language=language,
-            content_type=fetched.content_type,
-            charset=fetched.charset,
-            outlet=outlet,
-        )
-    else:
-        path = Path(location).expanduser()
-        if kind == "folder" and not path.is_dir():
-            raise SourceError("not a folder", location=location, reader="folder")
-        if path.is_dir() and kind not in ("auto", "folder"):
-            raise SourceError(
-                f"a folder, but the source kind is {kind!r}", location=location, reader="folder"
-            )
-        if path.is_dir() or _KINDS[kind] is None:
-            result = read_path(
-                path, source=name, category=category, language=language, outlet=outlet
-            )
-        else:
-            data = read_file(path)
+        with _PARSING:
             result = read_document(
-                data,
+                fetched.content,
                 name=location,
                 source=name,
+                url=fetched.url,
                 kind=_KINDS[kind],
                 category=category,
                 language=language,
+                content_type=fetched.content_type,
+                charset=fetched.charset,
                 outlet=outlet,
             )
+    else:
+        with _PARSING:
+            path = Path(location).expanduser()
+            if kind == "folder" and not path.is_dir():
+                raise SourceError("not a folder", location=location, reader="folder")
+            if path.is_dir() and kind not in ("auto", "folder"):
+                raise SourceError(
+                    f"a folder, but the source kind is {kind!r}", location=location, reader="folder"
+                )
+            if path.is_dir() or _KINDS[kind] is None:
+                result = read_path(
+                    path, source=name, category=category, language=language, outlet=outlet
+                )
+            else:
+                data = read_file(path)
+                result = read_document(
+                    data,
+                    name=location,
+                    source=name,
+                    kind=_KINDS[kind],
+                    category=category,
+                    language=language,
+                    outlet=outlet,
+                )
     # auto: only the entries of a feed read over http(s); a local feed file (the examples)
     # never makes digest go online.
     if fetch_full_text is True or (fetch_full_text == "auto" and fetched_url is not None):
@@ -261,7 +268,12 @@ def _fill_teasers(
     warnings = list(result.warnings)
     if wanted:
         with ThreadPoolExecutor(min(PAGE_THREADS, len(wanted))) as pool:
-            done = list(pool.map(lambda i: _fill_one(articles[i], fetcher), wanted))
+            # Each page in a copy of this context: its repairs count in this source's tally.
+            tasks = [
+                pool.submit(contextvars.copy_context().run, _fill_one, articles[i], fetcher)
+                for i in wanted
+            ]
+            done = [task.result() for task in tasks]
         for i, (article, warning) in zip(wanted, done, strict=True):
             articles[i] = article
             if warning:
@@ -284,8 +296,9 @@ def _fill_one(article: Article, fetcher: _Fetching) -> tuple[Article, str | None
         fetched = fetcher(article.url, conditional=known is not None)
         if fetched.status == 304 and known is not None:
             return known, None
-        text = decode_bytes(fetched.content, fetched.charset, where=fetched.url)
-        page = parse_page(text, source=article.source, url=fetched.url)
+        with _PARSING:
+            text = decode_bytes(fetched.content, fetched.charset, where=fetched.url)
+            page = parse_page(text, source=article.source, url=fetched.url)
     except Disallowed as exc:
         return article, f"{article.url}: kept the teaser, {exc.detail}"
     except Exception as exc:  # one page: the entry keeps its teaser, whatever went wrong

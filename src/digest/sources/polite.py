@@ -71,7 +71,7 @@ class _Host:
     slots: threading.BoundedSemaphore
     lock: threading.Lock = field(default_factory=threading.Lock)
     reading: threading.Lock = field(default_factory=threading.Lock)  # robots.txt, once
-    next_start: float = 0.0
+    last_start: float = float("-inf")  # when the latest request to the host started
     robots: Protego | None = None
     robots_error: str | None = None
     robots_read: bool = False
@@ -129,12 +129,7 @@ class PoliteClient:
         ``SourceError``. With ``conditional``, a URL fetched before is asked for with its
         validators and may come back as a 304."""
         key, host = self._host(url)
-        if host.skipped:
-            raise HostSkipped(
-                f"skipped: {key} failed {host.failures} times in a row this run",
-                location=url,
-                reader="http",
-            )
+        self._check_skipped(url, key, host)
         robots = self._robots(url, key, host, timeout, allow_private)
         if robots is None:
             self.counters.disallowed += 1
@@ -170,6 +165,14 @@ class PoliteClient:
 
     # --- per host ---------------------------------------------------------------------
 
+    def _check_skipped(self, url: str, key: str, host: _Host) -> None:
+        if host.skipped:
+            raise HostSkipped(
+                f"skipped: {key} failed {host.failures} times in a row this run",
+                location=url,
+                reader="http",
+            )
+
     def _host(self, url: str) -> tuple[str, _Host]:
         parts = urlsplit(url)
         key = f"{parts.scheme.lower()}://{(parts.netloc or '').lower()}"
@@ -182,13 +185,14 @@ class PoliteClient:
 
     @contextmanager
     def _slot(self, key: str, host: _Host, delay: float) -> Iterator[None]:
-        """One of the host's ``per_host`` slots, started at least ``delay`` after the
-        previous request to the host started."""
+        """One of the host's ``per_host`` slots, started at least ``delay`` (this
+        request's: the robots.txt Crawl-delay once known) after the previous request to
+        the host started."""
         host.slots.acquire()
         try:
             with host.lock:
-                start = max(time.monotonic(), host.next_start)
-                host.next_start = start + delay
+                start = max(time.monotonic(), host.last_start + delay)
+                host.last_start = start
             pause = start - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
@@ -222,6 +226,7 @@ class PoliteClient:
         for attempt in range(1, MAX_TRIES + 1):
             try:
                 with self._slot(key, host, self._delay(robots)):
+                    self._check_skipped(url, key, host)  # it may have failed meanwhile
                     fetched = fetch(
                         url, timeout=timeout, allow_private=allow_private, headers=headers
                     )

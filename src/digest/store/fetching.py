@@ -77,7 +77,8 @@ class FetchStore:
         error: str | None = None,
     ) -> SourceHealth:
         """One run of ``source``: a success with ``new`` new items, or a failure."""
-        row = self.db.execute(sql.SOURCE_HEALTH_OF, {"source": source}).fetchone()
+        rows = self.db.query(sql.SOURCE_HEALTH_OF, {"source": source})
+        row = rows[0] if rows else None
         last_success = _time(row["last_success"]) if row else None
         last_new = _time(row["last_new_item"]) if row else None
         failures = int(row["consecutive_failures"]) if row else 0

@@ -1,0 +1,211 @@
+"""Whole articles fetched like a good citizen, against a small real web on loopback.
+
+Real pages of ``../shared/data/pages/`` on their original paths, one loopback server per
+original site (``tools.loopback_web``), a feed of teasers linking to them, robots.txt
+rules, a Crawl-delay, a 429 with Retry-After, a paywall and a consent wall. The servers
+count every request and measure how many were in flight at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from digest import pipeline
+from digest.config import Config, load_config
+from digest.models import Article, Section
+from digest.pipeline.ingest import IngestReport
+from digest.sources.teasers import is_teaser, wall_reason
+from digest.store import ArticleStore
+from tools.loopback_web import LoopbackWeb, Page
+
+CRAWL_DELAY = 1.0
+SLOW = 0.15  # seconds each answer takes: requests that could overlap do
+
+
+@pytest.fixture
+def web(shared: Path) -> Iterator[LoopbackWeb]:
+    site = LoopbackWeb.build(
+        shared / "data" / "pages", pages=12, disallow=2, crawl_delay=CRAWL_DELAY, slow=SLOW
+    )
+    yield site
+    site.close()
+
+
+def _config(tmp_path: Path, web: LoopbackWeb, **fetch: Any) -> Config:
+    raw = {
+        "data_dir": "data",
+        "newsletter": {"base_url": "https://briefing.example.org"},
+        "fetch": {"per_host": 1, "delay": 0.05, **fetch},
+        "sources": [
+            {"name": "wire", "location": web.feed_url, "allow_private": True},
+            {"name": "dead", "location": "http://127.0.0.1:9/feed.xml", "allow_private": True},
+        ],
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return load_config(path)
+
+
+def _ingest(config: Config) -> tuple[IngestReport, dict[str, Article]]:
+    with pipeline.open_store(config) as db:
+        report = pipeline.ingest(config, db)
+        stored = {a.url or "": a for a in ArticleStore(db).all()}
+    return report, stored
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _own_sentences(page: Page, article: Article) -> float:
+    """The share of the page's gold paragraphs (12 words or more) found in the article."""
+    text = _norm(article.text)
+    paragraphs = [_norm(p) for p in page.gold.split("\n") if len(p.split()) >= 12]
+    return sum(p in text for p in paragraphs) / max(1, len(paragraphs))
+
+
+def test_teasers_become_whole_articles_within_the_rules(tmp_path: Path, web: LoopbackWeb) -> None:
+    config = _config(tmp_path, web)
+    report, stored = _ingest(config)
+    wire, dead = report.sources
+    disallowed, allowed = web.pages[:2], web.pages[2:]
+
+    # Each allowed page's article is its page's own text, not the feed's teaser.
+    for page in allowed:
+        article = stored[web.url_of(page)]
+        assert article.word_count > 200, page.url
+        assert _own_sentences(page, article) >= 0.6, page.url
+
+    # Disallowed pages were never asked for; their entries keep the teaser, and say why.
+    for page in disallowed:
+        assert page.path not in web.site_of(page).paths()
+        assert stored[web.url_of(page)].word_count < 40
+        assert f"{web.url_of(page)}: kept the teaser, not fetched: robots.txt disallows it" in (
+            wire.warnings
+        )
+
+    # The paywall and the consent wall are not taken for the article.
+    paywall, consent = stored[f"{web.wire.origin}/paywall"], stored[f"{web.wire.origin}/consent"]
+    assert "abonnieren" not in paywall.text and "cookies" not in consent.text
+    assert f"{web.wire.origin}/paywall: kept the teaser, the page is a paywall" in wire.warnings
+    assert f"{web.wire.origin}/consent: kept the teaser, the page is a consent wall" in (
+        wire.warnings
+    )
+
+    # Never more than fetch.per_host (1) in flight to one host; hosts fetched at once.
+    assert all(site.most_in_flight == 1 for site in web.sites.values())
+    assert web.gauge.most > 1
+
+    # Crawl-delay: that host's pages are asked for at least its delay apart (measured as
+    # the server sees them arrive, hence a little slack).
+    delayed = web.delayed_site()
+    assert "Crawl-delay" in delayed.robots
+    starts = [hit.started for hit in delayed.hits if hit.path != "/robots.txt"]
+    assert len(starts) >= 2
+    assert min(b - a for a, b in itertools.pairwise(starts)) >= CRAWL_DELAY - 0.1
+
+    # The page answered 429 with Retry-After: 1 was asked again a second later, and read.
+    retried = web.pages[2]
+    hits = [h for h in web.site_of(retried).hits if h.path == retried.path]
+    assert len(hits) == 2 and hits[1].started - hits[0].started >= 1.0
+    assert stored[web.url_of(retried)].word_count > 200
+
+    # Who asks: digest, with the newsletter's address to reach its owner.
+    agents = {hit.agent for site in web.sites.values() for hit in site.hits}
+    assert agents == {"digest/0.1 (newsletter reader; +https://briefing.example.org)"}
+
+    # The dead host fails its source in one line; the others go on.
+    assert dead.failed and "Connection refused" in (dead.reason or "")
+    assert not wire.failed
+
+
+def test_the_second_ingest_asks_conditionally_and_reads_nothing_new(
+    tmp_path: Path, web: LoopbackWeb
+) -> None:
+    config = _config(tmp_path, web)
+    _, first = _ingest(config)
+    robots_before = sum(h.path == "/robots.txt" for h in web.wire.hits)
+
+    # The feed changed (a new build): the stored whole articles are asked for with their
+    # validators, and the 304s keep them whole.
+    web.touch_feed()
+    for site in web.sites.values():
+        site.hits.clear()
+    report, second = _ingest(config)
+    page_hits = [h for s in web.sites.values() for h in s.hits if h.path != "/robots.txt"]
+    assert page_hits and all(h.conditional for h in page_hits)
+    assert {url: a.word_count for url, a in second.items()} == {
+        url: a.word_count for url, a in first.items()
+    }
+    assert report.sources[0].new == 0
+
+    # Unchanged since: the feed answers 304 and no page is asked for.
+    for site in web.sites.values():
+        site.hits.clear()
+    web.wire.hits.clear()
+    report, _ = _ingest(config)
+    assert [(h.path, h.conditional) for h in web.wire.hits] == [("/feed.xml", True)]
+    assert all(not site.hits for site in web.sites.values())
+    assert report.sources[0].not_modified
+    # robots.txt was read once and kept on disk for the runs after.
+    assert robots_before == 1
+
+
+def test_a_host_that_keeps_failing_is_skipped_for_the_run(tmp_path: Path, web: LoopbackWeb) -> None:
+    site = next(s for s in web.sites.values() if len(s.routes) == 2 and "Disallow" not in s.robots)
+    for path in site.routes:
+        site.flaky[path] = 100  # 429 to every request, with a Retry-After past max_wait
+    config = _config(tmp_path, web, host_failures=1, max_wait=0.5)
+    report, _ = _ingest(config)
+    asked = [h.path for h in site.hits if h.path != "/robots.txt"]
+    assert len(asked) == 1  # the second page was not asked once the host was skipped
+    assert any(
+        line.startswith(site.origin) and "skipped for the rest of the run" in line
+        for line in report.notices
+    )
+    skipped = [w for w in report.sources[0].warnings if "failed 1 times in a row" in w]
+    assert len(skipped) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "teaser"),
+    [
+        ("The council met on Tuesday to discuss the budget. Continue reading", True),
+        ("Der Stadtrat hat am Dienstag über den Haushalt beraten … Weiterlesen", True),
+        ("O governo anunciou novas medidas para a habitação. Leia mais", True),
+        ("市政府周二公布了新的交通计划，将在明年实施。阅读全文", True),
+        ("أعلنت الحكومة خطة جديدة للنقل العام في المدينة. اقرأ المزيد", True),
+        ("حکومت نے شہر میں پبلک ٹرانسپورٹ کا نیا منصوبہ پیش کیا۔ مزید پڑھیں", True),
+        ("The opening of a story [...]", True),
+        ("", True),
+        (" ".join(["The committee heard evidence from engineers and residents."] * 30), False),
+    ],
+)
+def test_a_teaser_is_told_from_an_article(text: str, teaser: bool) -> None:
+    sections = (Section(heading=None, paragraphs=(text,)),) if text else ()
+    article = Article(id="x", source="Wire", title="A story", content_hash="h", sections=sections)
+    assert is_teaser(article) is teaser
+
+
+@pytest.mark.parametrize(
+    ("text", "wall"),
+    [
+        ("Wir und unsere Partner verwenden Cookies. Alle Cookies akzeptieren", "a consent wall"),
+        ("Nós utilizamos cookies. Aceitar todos os cookies para continuar.", "a consent wall"),
+        ("Dieser Artikel ist nur für Abonnenten. Jetzt abonnieren.", "a paywall"),
+        ("Conteúdo exclusivo para assinantes. Assine para continuar a ler.", "a paywall"),
+        ("هذا المحتوى للمشتركين فقط", "a paywall"),
+        ("请登录后阅读全文", "a login page"),
+        ("Please sign in to continue reading this story.", "a login page"),
+        ("The city council approved the budget after a long debate on Tuesday.", None),
+    ],
+)
+def test_walls_are_recognised_in_several_languages(text: str, wall: str | None) -> None:
+    assert wall_reason(text, len(re.findall(r"\w+", text))) == wall
