@@ -315,6 +315,9 @@ class Config:
     store: str = "digest.sqlite3"
     store_password_env: str = "DIGEST_STORE_PASSWORD"  # a postgresql:// store's password
     sources: tuple[SourceOptions, ...] = ()
+    # Files (beside this one) whose ``sources:`` lists add to it; a missing one adds none.
+    # ``digest sources import`` writes to the first, never to this file.
+    sources_files: tuple[str, ...] = ("sources.yaml",)
     topics: tuple[str, ...] = ()
     encoder: EncoderOptions = field(default_factory=EncoderOptions)
     summarizer: SummarizerOptions = field(default_factory=SummarizerOptions)
@@ -462,7 +465,34 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"{file}: the top level must be a mapping of keys")
     raw = dict(raw)
     raw["base_dir"] = str(file.resolve().parent)
+    included = _included_sources(raw, file)
+    if included:
+        own = raw.get("sources") or []
+        if not isinstance(own, list):
+            raise ConfigError(f"{file}: sources: must be a list")
+        raw["sources"] = [*own, *included]
     return _build_config(raw, str(file))
+
+
+def _included_sources(raw: dict[str, Any], file: Path) -> list[Any]:
+    """The ``sources:`` entries of the files ``sources_files`` names (beside ``file``)."""
+    names = raw.get("sources_files", Config.sources_files)
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise ConfigError(f"{file}: sources_files: must be a list of file names")
+    found: list[Any] = []
+    for name in names:
+        path = file.parent / name
+        if not path.is_file():
+            continue
+        try:
+            doc = load_yaml(_read_config_text(path))
+        except (YamlRefused, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        entries = (doc or {}).get("sources", []) if isinstance(doc, dict) else None
+        if not isinstance(entries, list):
+            raise ConfigError(f"{path}: must be a mapping with a sources: list")
+        found.extend(entries)
+    return found
 
 
 def with_overrides(config: Config, **overrides: Any) -> Config:

@@ -7,22 +7,22 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from digest.config import Config, SourceOptions
 from digest.errors import SourceError, StoreError
 from digest.models import Article
+from digest.pipeline.sources import SourceAlarm, health_alarms
 from digest.progress import Progress
 from digest.sources import PoliteClient, SourceResult, read_source
 from digest.sources.bounds import describe
 from digest.store import ArticleStore, Database
-from digest.store.fetching import FetchStore, SourceHealth
+from digest.store.fetching import FetchStore
 
 __all__ = [
     "IngestReport",
     "SourceReport",
     "first_seen",
-    "health_notices",
     "ingest",
     "ingest_source",
     "polite_client",
@@ -58,6 +58,8 @@ class IngestReport:
     sources: tuple[SourceReport, ...]
     # One line per host skipped for failing, and per source failing or silent for long.
     notices: tuple[str, ...] = ()
+    # The sources failing for fetch.failing_runs runs, or silent for fetch.silent_days.
+    alarms: tuple[SourceAlarm, ...] = ()
 
     @property
     def failed(self) -> tuple[SourceReport, ...]:
@@ -141,31 +143,11 @@ def ingest(config: Config, db: Database, progress: Progress | None = None) -> In
     failed = {r.location for r in reports if r.failed}
     learnt = {u: client.validators[u] for u in client.changed if u not in failed}
     fetch_store.put_validators(learnt, now)
-    notices = (*client.skips(), *health_notices(config, fetch_store.health(now), now))
+    alarms = health_alarms(config, fetch_store.health(now), now)
+    notices = (*client.skips(), *(a.line for a in alarms))
     for line in notices:
         log.warning("%s", line)
-    return IngestReport(tuple(reports), notices)
-
-
-def health_notices(
-    config: Config, health: Sequence[SourceHealth], now: datetime
-) -> tuple[str, ...]:
-    """One line per configured source failing for ``fetch.failing_runs`` runs in a row or
-    silent (no new item) for ``fetch.silent_days``."""
-    configured = {s.name for s in config.sources}
-    lines: list[str] = []
-    silent = timedelta(days=config.fetch.silent_days)
-    for h in health:
-        if h.source not in configured:
-            continue
-        if h.consecutive_failures >= config.fetch.failing_runs:
-            lines.append(
-                f"source {h.source}: failing for {h.consecutive_failures} runs ({h.last_error})"
-            )
-        elif h.last_new_item is not None and now - h.last_new_item >= silent:
-            days = (now - h.last_new_item).days
-            lines.append(f"source {h.source}: silent for {days} days (no new item)")
-    return tuple(lines)
+    return IngestReport(tuple(reports), notices, alarms)
 
 
 def _read(

@@ -29,6 +29,7 @@ is that item's warning, and while reading the whole source that source's ``Sourc
     polite.py       one run's polite client over http.py: robots.txt, per-host limits and
                     delay, User-Agent, conditional GET, Retry-After, failing hosts skipped
     markup.py       HTML fragments and Markdown to blocks
+    opml.py         OPML subscription lists, read (listparser) and written (OPML 2.0)
     pages.py        HTML pages, through trafilatura
     plain.py        plain text without a layout (a pasted story, a JSONL line)
     teasers.py      a teaser told from an article; a consent wall, paywall or login page
