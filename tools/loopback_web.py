@@ -105,6 +105,7 @@ class Site:
     slow: float = 0.0  # seconds every answer takes
     flaky: dict[str, int] = field(default_factory=dict)  # path -> 429s still to answer
     hits: list[Hit] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)  # of every answer but robots.txt's
     in_flight: int = 0
     most_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -115,6 +116,13 @@ class Site:
     def origin(self) -> str:
         assert self.httpd is not None
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def reset(self) -> None:
+        """Forget what was asked (between the runs of a benchmark)."""
+        with self.lock:
+            self.hits.clear()
+            self.statuses.clear()
+            self.most_in_flight = 0
 
     def paths(self) -> list[str]:
         return [h.path for h in self.hits]
@@ -171,6 +179,9 @@ class Site:
             def _send(
                 self, status: int, kind: str, body: bytes, headers: dict[str, str] | None = None
             ) -> None:
+                if self.path != "/robots.txt":
+                    with site.lock:
+                        site.statuses.append(status)
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
                 if status != 304:
@@ -217,7 +228,7 @@ def load_pages(folder: Path, count: int) -> list[Page]:
         pages.append(Page(key, url, path or "/", body, gold, title))
     # Sites with more than one page first: the per-host limits have something to limit.
     per_site = Counter(urlsplit(p.url).netloc for p in pages)
-    pages.sort(key=lambda p: -per_site[urlsplit(p.url).netloc])
+    pages.sort(key=lambda p: (-per_site[urlsplit(p.url).netloc], urlsplit(p.url).netloc))
     return pages[:count]
 
 
@@ -259,9 +270,11 @@ class LoopbackWeb:
             name = urlsplit(page.url).netloc
             site = sites.setdefault(name, Site(name, slow=slow, gauge=gauge))
             site.routes[page.path] = (200, "text/html; charset=utf-8", page.body)
+        rules: dict[str, list[str]] = {}
         for page in chosen[:disallow]:
-            site = sites[urlsplit(page.url).netloc]
-            site.robots = f"User-agent: *\nDisallow: {urlsplit(page.url).path}\n"
+            rules.setdefault(urlsplit(page.url).netloc, []).append(urlsplit(page.url).path)
+        for name, paths in rules.items():
+            sites[name].robots = "User-agent: *\n" + "".join(f"Disallow: {p}\n" for p in paths)
         if crawl_delay and chosen:
             site = sites[urlsplit(cls._delayed(chosen, disallow).url).netloc]
             site.robots += f"Crawl-delay: {crawl_delay:g}\n"
@@ -330,6 +343,14 @@ class LoopbackWeb:
         parts.append("</channel></rss>")
         return "".join(parts).encode("utf-8")
 
+    def all_sites(self) -> list[Site]:
+        return [*self.sites.values(), self.wire]
+
+    def reset(self) -> None:
+        for site in self.all_sites():
+            site.reset()
+        self.gauge.most = 0
+
     def close(self) -> None:
-        for site in (*self.sites.values(), self.wire):
+        for site in self.all_sites():
             site.close()
