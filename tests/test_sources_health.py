@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import listparser
+import lxml.html
 import pytest
 from click.testing import CliRunner
 
@@ -16,7 +17,9 @@ from digest.cli import main
 from digest.config import load_config
 from digest.pipeline.daily import RunReport
 from digest.pipeline.sources import health_alarms
+from digest.store import EditionStore, open_database
 from digest.store.fetching import FetchStore
+from tests.newsletter_sample import sample_edition
 
 from .conftest import EXAMPLES
 
@@ -99,6 +102,28 @@ def test_a_dead_feed_is_named_the_run_it_reaches_the_limit(newsroom: Path) -> No
     assert "dead: failing 3x, last success never" in out
     assert "  look at it: source dead: failing for 3 runs" in out
     assert "examples: ok" in out
+
+
+def test_the_editors_panel_names_a_failing_source(tmp_path: Path) -> None:
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(
+        "data_dir: data\nfetch:\n  failing_runs: 1\nsources:\n"
+        f"  - name: dead\n    location: {DEAD}\n    allow_private: true\n",
+        encoding="utf-8",
+    )
+    with open_database(load_config(config_file).store_path) as db:
+        EditionStore(db).save(sample_edition())  # the edition of 2026-11-24, built already
+    assert _digest(config_file, "ingest")[0] == 1
+    code, _, err = _digest(config_file, "preview", "--date", "2026-11-24")
+    assert code == 0, err
+    page = (tmp_path / "data" / "previews" / "2026-11-24.html").read_text(encoding="utf-8")
+    doc = lxml.html.document_fromstring(page)
+    line = doc.get_element_by_id("digest-editor-sources").text_content()
+    assert line.startswith("Sources to look at: source dead: failing for 1 run in a row (")
+    assert "Connection refused" in line
+    # The mail itself never says it.
+    mail = (tmp_path / "data" / "previews" / "2026-11-24.txt").read_text(encoding="utf-8")
+    assert "Sources to look at" not in mail
 
 
 def test_a_silent_source_is_named_after_silent_days(newsroom: Path) -> None:

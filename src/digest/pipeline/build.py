@@ -27,9 +27,11 @@ from digest.pipeline.options import (
     edition_settings,
     open_store,
 )
+from digest.pipeline.sources import health_alarms
 from digest.progress import Progress
 from digest.store import ArticleStore, Database, EditionStore
 from digest.store.embeddings import EmbeddingStore
+from digest.store.fetching import FetchStore
 from digest.store.ledger import DeliveryLedger
 from digest.store.summaries import SummaryCache
 from digest.summarize import summarize_many
@@ -266,14 +268,20 @@ class LoadedEdition:
 
     edition: Edition
     sentences: Mapping[str, Sequence[str]]
+    # Sources failing for fetch.failing_runs runs or silent for fetch.silent_days, a line each.
+    source_alarms: tuple[str, ...] = ()
 
 
 def load_edition(config: Config, day: date) -> LoadedEdition:
-    """The edition of ``day`` (the saved one, else built and saved now) and the sentences
-    behind its key points, for the editor's panel."""
+    """The edition of ``day`` (the saved one, else built and saved now), the sentences
+    behind its key points and the sources to look at, for the editor's panel."""
     with open_store(config) as db:
         edition = build_edition(config, db, day)
-        return LoadedEdition(edition, key_point_sentences(db, edition))
+        now = datetime.now(UTC)
+        alarms = health_alarms(config, FetchStore(db).health(now), now)
+        return LoadedEdition(
+            edition, key_point_sentences(db, edition), tuple(a.line for a in alarms)
+        )
 
 
 def key_point_sentences(db: Database, edition: Edition) -> dict[str, list[str]]:

@@ -37,6 +37,10 @@ __all__ = [
 ]
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class SourceAlarm:
     """A source to look at: failing for ``runs`` runs, or silent for ``days`` days."""
@@ -50,14 +54,15 @@ class SourceAlarm:
     def short(self) -> str:
         """ "wire (failing 3 runs)" or "blog (silent 4 days)", for the summary line."""
         if self.runs:
-            return f"{self.source} (failing {self.runs} runs)"
-        return f"{self.source} (silent {self.days} days)"
+            return f"{self.source} (failing {_n(self.runs, 'run')})"
+        return f"{self.source} (silent {_n(self.days, 'day')})"
 
     @property
     def line(self) -> str:
         if self.runs:
-            return f"source {self.source}: failing for {self.runs} runs in a row ({self.error})"
-        return f"source {self.source}: no new item for {self.days} days"
+            runs = _n(self.runs, "run")
+            return f"source {self.source}: failing for {runs} in a row ({self.error})"
+        return f"source {self.source}: no new item for {_n(self.days, 'day')}"
 
 
 @dataclass(frozen=True)

@@ -587,10 +587,17 @@ class Renderer:
         sentences: Mapping[str, Sequence[str]] | None = None,
         *,
         trimmed: Sequence[str] = (),
+        source_alarms: Sequence[str] = (),
     ) -> str:
         """The editor-only panel (HTML fragment) for previews; never part of a message.
-        ``trimmed``: what the render left out to fit the size limit."""
-        context = {**self._context(edition), "sentences": sentences or {}, "trimmed": trimmed}
+        ``trimmed``: what the render left out to fit the size limit; ``source_alarms``:
+        the sources failing or silent for long, a line each."""
+        context = {
+            **self._context(edition),
+            "sentences": sentences or {},
+            "trimmed": trimmed,
+            "source_alarms": source_alarms,
+        }
         return self._render("_editor_panel.html.j2", context)
 
 
