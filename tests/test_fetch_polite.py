@@ -23,6 +23,7 @@ from digest.models import Article, Section
 from digest.pipeline.ingest import IngestReport
 from digest.sources.teasers import is_teaser, wall_reason
 from digest.store import ArticleStore
+from digest.store.fetching import FetchStore
 from tools.loopback_web import LoopbackWeb, Page
 
 CRAWL_DELAY = 1.0
@@ -121,6 +122,13 @@ def test_teasers_become_whole_articles_within_the_rules(tmp_path: Path, web: Loo
     agents = {hit.agent for site in web.sites.values() for hit in site.hits}
     assert agents == {"digest/0.1 (newsletter reader; +https://briefing.example.org)"}
 
+    # Why each stayed a teaser is kept for the editor's panel; pages read whole have no note.
+    with pipeline.open_store(config) as db:
+        notes = FetchStore(db)
+        assert notes.note(web.url_of(disallowed[0])) == "not fetched: robots.txt disallows it"
+        assert notes.note(f"{web.wire.origin}/consent") == "the page is a consent wall"
+        assert all(notes.note(web.url_of(page)) is None for page in allowed)
+
     # The dead host fails its source in one line; the others go on.
     assert dead.failed and "Connection refused" in (dead.reason or "")
     assert not wire.failed
@@ -186,6 +194,9 @@ def test_a_host_that_keeps_failing_is_skipped_for_the_run(tmp_path: Path, web: L
         ("The opening of a story [...]", True),
         ("", True),
         (" ".join(["The committee heard evidence from engineers and residents."] * 30), False),
+        # Long, but cut off mid-sentence: only the opening of the article.
+        (" ".join(["Der Ausschuss hörte Ingenieure und Anwohner an."] * 30) + " Danach", True),
+        (" ".join(["委员会听取了工程师和居民的意见。"] * 30), False),
     ],
 )
 def test_a_teaser_is_told_from_an_article(text: str, teaser: bool) -> None:

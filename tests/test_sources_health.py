@@ -15,10 +15,14 @@ from click.testing import CliRunner
 from digest import pipeline
 from digest.cli import main
 from digest.config import load_config
+from digest.pipeline.build import teaser_notes
 from digest.pipeline.daily import RunReport
+from digest.pipeline.options import page_settings
 from digest.pipeline.sources import health_alarms
-from digest.store import EditionStore, open_database
+from digest.publish.preview import preview_page
+from digest.store import ArticleStore, EditionStore, open_database
 from digest.store.fetching import FetchStore
+from tests.edition_data import make_article
 from tests.newsletter_sample import sample_edition
 
 from .conftest import EXAMPLES
@@ -124,6 +128,37 @@ def test_the_editors_panel_names_a_failing_source(tmp_path: Path) -> None:
     # The mail itself never says it.
     mail = (tmp_path / "data" / "previews" / "2026-11-24.txt").read_text(encoding="utf-8")
     assert "Sources to look at" not in mail
+
+
+def test_the_panel_says_why_a_story_is_only_a_teaser(tmp_path: Path) -> None:
+    edition = sample_edition()
+    first, second = edition.stories[0], edition.stories[1]
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text("data_dir: data\nsources: []\n", encoding="utf-8")
+    config = load_config(config_file)
+    now = datetime.now(UTC)
+    with open_database(config.store_path) as db:
+        ArticleStore(db).add_many(
+            [
+                make_article(first.article_id, first.title, "Ein kurzer Anriss des Artikels."),
+                make_article(second.article_id, second.title, "Um resumo curto da notícia."),
+            ]
+        )
+        teaser_url = f"https://wire.example.org/{first.article_id}"
+        FetchStore(db).put_notes(
+            {
+                teaser_url: "not fetched: robots.txt disallows it",
+                f"https://wire.example.org/{second.article_id}": None,
+            },
+            now,
+        )
+        notes = teaser_notes(db, edition)
+    assert notes == {first.article_id: "not fetched: robots.txt disallows it"}
+    page = preview_page(page_settings(config), edition, teaser_notes=notes)
+    doc = lxml.html.document_fromstring(page.html)
+    [shown] = doc.find_class("teaser-note")
+    assert shown.text_content() == "· teaser only: not fetched: robots.txt disallows it"
+    assert "teaser only" not in page.rendered.html  # never in the mail
 
 
 def test_a_silent_source_is_named_after_silent_days(newsroom: Path) -> None:

@@ -83,6 +83,7 @@ def preview_command(
         out,
         sentences=found.sentences,
         source_alarms=found.source_alarms,
+        teaser_notes=found.teaser_notes,
     )
     if as_text:
         click.echo(written.text.read_text(encoding="utf-8"), nl=False)

@@ -7,7 +7,7 @@ the editor's commands call it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from digest.config import Config
@@ -270,6 +270,8 @@ class LoadedEdition:
     sentences: Mapping[str, Sequence[str]]
     # Sources failing for fetch.failing_runs runs or silent for fetch.silent_days, a line each.
     source_alarms: tuple[str, ...] = ()
+    # Why a story's article is only its feed's teaser (robots.txt, a wall), by article id.
+    teaser_notes: Mapping[str, str] = field(default_factory=dict)
 
 
 def load_edition(config: Config, day: date) -> LoadedEdition:
@@ -278,10 +280,26 @@ def load_edition(config: Config, day: date) -> LoadedEdition:
     with open_store(config) as db:
         edition = build_edition(config, db, day)
         now = datetime.now(UTC)
-        alarms = health_alarms(config, FetchStore(db).health(now), now)
+        fetching = FetchStore(db)
+        alarms = health_alarms(config, fetching.health(now), now)
         return LoadedEdition(
-            edition, key_point_sentences(db, edition), tuple(a.line for a in alarms)
+            edition,
+            key_point_sentences(db, edition),
+            tuple(a.line for a in alarms),
+            teaser_notes(db, edition),
         )
+
+
+def teaser_notes(db: Database, edition: Edition) -> dict[str, str]:
+    """Why each story that is only a teaser stayed one, by article id (the store's notes)."""
+    articles, fetching = ArticleStore(db), FetchStore(db)
+    found: dict[str, str] = {}
+    for story in edition.stories:
+        article = articles.get(story.article_id)
+        note = fetching.note(article.url) if article is not None and article.url else None
+        if note is not None:
+            found[story.article_id] = note
+    return found
 
 
 def key_point_sentences(db: Database, edition: Edition) -> dict[str, list[str]]:

@@ -51,6 +51,8 @@ class SourceReport:
     repairs: Mapping[str, int] = field(default_factory=dict)
     # The source answered 304: nothing changed since the last run.
     not_modified: bool = False
+    # Teaser pages asked for: URL -> why the entry kept its teaser, or None (read whole).
+    teaser_notes: Mapping[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +128,8 @@ def ingest(config: Config, db: Database, progress: Progress | None = None) -> In
                 progress("ingest", done, total, options.name)
             report = _store(config, store, options, future.result(), now)
             reports.append(report)
+            if report.teaser_notes:
+                fetch_store.put_notes(report.teaser_notes, now)
             fetch_store.record(
                 options.name,
                 report.location,
@@ -201,6 +205,7 @@ def _store(
         undated=undated,
         repairs=result.repairs,
         not_modified=result.not_modified,
+        teaser_notes=result.teaser_notes,
     )
 
 

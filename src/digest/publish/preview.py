@@ -41,13 +41,18 @@ def preview_page(
     *,
     sentences: Mapping[str, Sequence[str]] | None = None,
     source_alarms: Sequence[str] = (),
+    teaser_notes: Mapping[str, str] | None = None,
 ) -> PreviewPage:
     """The preview HTML (the mail and the editor panel) and the rendered edition;
     ``source_alarms``: the sources to look at, a line each, shown in the panel."""
     renderer = settings.renderer()
     rendered = renderer.render(edition)
     panel = renderer.editor_panel(
-        edition, sentences, trimmed=rendered.trimmed, source_alarms=source_alarms
+        edition,
+        sentences,
+        trimmed=rendered.trimmed,
+        source_alarms=source_alarms,
+        teaser_notes=teaser_notes,
     )
     page = _insert_after_body(public_html(settings.newsletter, rendered), panel)
     return PreviewPage(page, rendered)
@@ -67,9 +72,16 @@ def write_preview(
     *,
     sentences: Mapping[str, Sequence[str]] | None = None,
     source_alarms: Sequence[str] = (),
+    teaser_notes: Mapping[str, str] | None = None,
 ) -> PreviewWritten:
     """Write the preview HTML to ``html_path`` and the text version beside it (``.txt``)."""
-    preview = preview_page(settings, edition, sentences=sentences, source_alarms=source_alarms)
+    preview = preview_page(
+        settings,
+        edition,
+        sentences=sentences,
+        source_alarms=source_alarms,
+        teaser_notes=teaser_notes,
+    )
     page, rendered = preview.html, preview.rendered
     text_path = html_path.with_suffix(".txt")
     filled_text = for_no_one(settings.newsletter, rendered).text

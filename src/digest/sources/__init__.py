@@ -267,6 +267,7 @@ def _fill_teasers(
         wanted.append(i)
     articles = list(result.articles)
     warnings = list(result.warnings)
+    notes: dict[str, str | None] = {}
     if wanted:
         with ThreadPoolExecutor(min(PAGE_THREADS, len(wanted))) as pool:
             # Each page in a copy of this context: its repairs count in this source's tally.
@@ -275,20 +276,22 @@ def _fill_teasers(
                 for i in wanted
             ]
             done = [task.result() for task in tasks]
-        for i, (article, warning) in zip(wanted, done, strict=True):
+        for i, (article, reason) in zip(wanted, done, strict=True):
+            url = result.articles[i].url or ""
             articles[i] = article
-            if warning:
-                warnings.append(warning)
+            notes[url] = reason
+            if reason:
+                warnings.append(f"{url}: kept the teaser, {reason}")
     if left_as_teasers:
         warnings.append(
             f"kept {left_as_teasers} more teasers as they are: {MAX_PAGE_FETCHES} pages"
             " fetched already (the limit of one source)"
         )
-    return replace(result, articles=tuple(articles), warnings=tuple(warnings))
+    return replace(result, articles=tuple(articles), warnings=tuple(warnings), teaser_notes=notes)
 
 
 def _fill_one(article: Article, fetcher: _Fetching) -> tuple[Article, str | None]:
-    """The article with its page's text, or as it is with the line that says why."""
+    """The article with its page's text, or as it is with why it kept its teaser."""
     assert article.url is not None
     known = fetcher.stored(article.id) if fetcher.stored is not None else None
     if known is not None and known.word_count <= article.word_count:
@@ -301,15 +304,12 @@ def _fill_one(article: Article, fetcher: _Fetching) -> tuple[Article, str | None
             text = decode_bytes(fetched.content, fetched.charset, where=fetched.url)
             page = parse_page(text, source=article.source, url=fetched.url)
     except Disallowed as exc:
-        return article, f"{article.url}: kept the teaser, {exc.detail}"
+        return article, exc.detail
     except Exception as exc:  # one page: the entry keeps its teaser, whatever went wrong
-        return (
-            article,
-            f"{article.url}: kept the teaser, the page could not be read: {describe(exc)}",
-        )
+        return article, f"the page could not be read: {describe(exc)}"
     wall = wall_reason(page.text, page.word_count)
     if wall is not None:
-        return article, f"{article.url}: kept the teaser, the page is {wall}"
+        return article, f"the page is {wall}"
     if page.word_count <= article.word_count:
         return article, None
     return _with_page_text(article, page), None

@@ -72,6 +72,8 @@ class SourceResult:
     repairs: Mapping[str, int] = field(default_factory=dict)
     # The source answered 304: nothing changed since the validators it gave last time.
     not_modified: bool = False
+    # Teaser pages asked for: URL -> why the entry kept its teaser, or None (read whole).
+    teaser_notes: Mapping[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

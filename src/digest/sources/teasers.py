@@ -32,6 +32,9 @@ _TAIL = re.compile(
     re.IGNORECASE,
 )
 
+# How a whole text ends: a sentence's last mark, possibly inside closing quotes.
+_SENTENCE_ENDS = tuple(".!?。！？؟۔…\"'”’»)」』")
+
 _WALLS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "a consent wall",
@@ -70,12 +73,12 @@ _WALLS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 
 def is_teaser(article: Article) -> bool:
-    """Whether a feed entry carries only a teaser of its article (few words, a "read more"
-    tail, or nothing)."""
+    """Whether a feed entry carries only a teaser of its article: few words, a "read more"
+    tail, nothing, or text cut off before its sentence ends (the article's opening)."""
     if article.word_count < TEASER_WORDS:
         return True
     text = article.text.rstrip()
-    return bool(_TAIL.search(text[-200:]))
+    return bool(_TAIL.search(text[-200:])) or not text.endswith(_SENTENCE_ENDS)
 
 
 def wall_reason(text: str, word_count: int) -> str | None:

@@ -1,5 +1,7 @@
-"""What fetching remembers between runs: HTTP validators per URL, and each source's health.
+"""What fetching remembers between runs: HTTP validators per URL, why teaser pages were not
+read, and each source's health.
 
+A *note* says why a feed entry kept its teaser (robots.txt, a wall), for the editor's panel.
 A *validator* is the ETag and Last-Modified a URL answered with, sent back next run as a
 conditional GET. A source's *health* is its last run, last success, last new item,
 failures in a row and last error; new items are counted per day for the week's rate.
@@ -64,6 +66,27 @@ class FetchStore:
             )
             before = (now - timedelta(days=VALIDATOR_DAYS)).isoformat()
             self.db.execute(sql.PRUNE_HTTP_VALIDATORS, {"before": before})
+
+    # --- why a teaser stayed one ---------------------------------------------------------
+
+    def put_notes(self, notes: Mapping[str, str | None], now: datetime) -> None:
+        """Keep why each teaser page was not read (robots.txt, a wall, an error); a URL
+        read whole (None) loses its note."""
+        with self.db.transaction():
+            for url, note in notes.items():
+                if note is None:
+                    self.db.execute(sql.DELETE_PAGE_NOTE, {"url": url})
+                else:
+                    self.db.execute(
+                        sql.PUT_PAGE_NOTE, {"url": url, "note": note, "now": now.isoformat()}
+                    )
+            before = (now - timedelta(days=VALIDATOR_DAYS)).isoformat()
+            self.db.execute(sql.PRUNE_PAGE_NOTES, {"before": before})
+
+    def note(self, url: str) -> str | None:
+        """Why the page at ``url`` was kept as a teaser, if it was."""
+        value = self.db.scalar(sql.PAGE_NOTE, {"url": url})
+        return None if value is None else str(value)
 
     # --- source health ------------------------------------------------------------------
 

@@ -241,6 +241,11 @@ MIGRATIONS: tuple[str, ...] = (
         new    INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (source, day)
     );
+    CREATE TABLE page_notes (
+        url      TEXT PRIMARY KEY,
+        note     TEXT NOT NULL,
+        noted_at TEXT NOT NULL
+    );
     """,
 )
 

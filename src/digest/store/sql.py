@@ -204,6 +204,11 @@ MIGRATIONS: tuple[str, ...] = (
         new    INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (source, day)
     );
+    CREATE TABLE page_notes (
+        url      TEXT PRIMARY KEY,
+        note     TEXT NOT NULL,
+        noted_at TEXT NOT NULL
+    );
     """,
 )
 
@@ -679,3 +684,14 @@ SELECT source, SUM(new) AS new FROM source_days WHERE day >= :since GROUP BY sou
 """
 
 PRUNE_SOURCE_DAYS = "DELETE FROM source_days WHERE day < :before"
+
+PUT_PAGE_NOTE = """
+INSERT INTO page_notes (url, note, noted_at) VALUES (:url, :note, :now)
+ON CONFLICT (url) DO UPDATE SET note = excluded.note, noted_at = excluded.noted_at
+"""
+
+DELETE_PAGE_NOTE = "DELETE FROM page_notes WHERE url = :url"
+
+PAGE_NOTE = "SELECT note FROM page_notes WHERE url = :url"
+
+PRUNE_PAGE_NOTES = "DELETE FROM page_notes WHERE noted_at < :before"

@@ -245,6 +245,7 @@ class Desk:
             edition,
             sentences=loaded.sentences,
             source_alarms=loaded.source_alarms,
+            teaser_notes=loaded.teaser_notes,
         ).html
         if self.act is not None:
             page = add_desk_controls(page, edition, self.csrf)
