@@ -18,13 +18,14 @@ import pytest
 import yaml
 
 from digest import pipeline
-from digest.config import Config, load_config
+from digest.config import Config, FetchOptions, load_config
 from digest.models import Article, Section
 from digest.pipeline.ingest import IngestReport
+from digest.sources.polite import Disallowed, PoliteClient
 from digest.sources.teasers import is_teaser, wall_reason
 from digest.store import ArticleStore
 from digest.store.fetching import FetchStore
-from tools.loopback_web import LoopbackWeb, Page
+from tools.loopback_web import LoopbackWeb, Page, Site
 
 CRAWL_DELAY = 1.0
 SLOW = 0.15  # seconds each answer takes: requests that could overlap do
@@ -180,6 +181,58 @@ def test_a_host_that_keeps_failing_is_skipped_for_the_run(tmp_path: Path, web: L
     )
     skipped = [w for w in report.sources[0].warnings if "failed 1 times in a row" in w]
     assert len(skipped) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "read"),
+    [(404, True), (503, False)],
+)
+def test_a_missing_robots_txt_allows_all_and_an_unreadable_one_nothing(
+    tmp_path: Path, status: int, read: bool
+) -> None:
+    site = Site("nachrichten", robots_status=status)
+    site.routes["/artikel"] = (200, "text/html; charset=utf-8", ARTIKEL.encode())
+    site.start()
+    try:
+        client = PoliteClient(FetchOptions(delay=0), contact="https://briefing.example.org")
+        url = f"{site.origin}/artikel"
+        if read:
+            assert b"Stadtrat" in client.fetch(url, allow_private=True).content
+        else:
+            with pytest.raises(Disallowed, match=r"robots.txt could not be read \(HTTP 503"):
+                client.fetch(url, allow_private=True)
+            # nor asked again this run: one robots.txt request, no page request
+            with pytest.raises(Disallowed):
+                client.fetch(url, allow_private=True)
+        assert site.paths() == ["/robots.txt", "/artikel"] if read else ["/robots.txt"]
+    finally:
+        site.close()
+
+
+def test_robots_txt_is_kept_on_disk_for_robots_hours(tmp_path: Path) -> None:
+    site = Site("nachrichten", robots="User-agent: *\nDisallow: /intern/\n")
+    site.routes["/artikel"] = (200, "text/html; charset=utf-8", ARTIKEL.encode())
+    site.start()
+    try:
+        for hours, asked in ((24, 1), (24, 1), (0, 2)):
+            client = PoliteClient(
+                FetchOptions(delay=0, robots_hours=hours),
+                contact="https://briefing.example.org",
+                cache_dir=tmp_path / "robots",
+            )
+            client.fetch(f"{site.origin}/artikel", allow_private=True)
+            with pytest.raises(Disallowed):
+                client.fetch(f"{site.origin}/intern/gehalt", allow_private=True)
+            assert site.paths().count("/robots.txt") == asked
+    finally:
+        site.close()
+
+
+ARTIKEL = (
+    "<html lang='de'><head><title>Stadtrat beschließt Haushalt</title></head><body><article>"
+    + "<p>Der Stadtrat hat am Dienstag den Haushalt für das kommende Jahr beschlossen.</p>" * 20
+    + "</article></body></html>"
+)
 
 
 @pytest.mark.parametrize(

@@ -102,6 +102,7 @@ class Site:
     name: str
     routes: dict[str, tuple[int, str, bytes]] = field(default_factory=dict)
     robots: str = "User-agent: *\nAllow: /\n"
+    robots_status: int = 200  # 404: no rules; 503: rules that cannot be read
     slow: float = 0.0  # seconds every answer takes
     flaky: dict[str, int] = field(default_factory=dict)  # path -> 429s still to answer
     hits: list[Hit] = field(default_factory=list)
@@ -160,7 +161,8 @@ class Site:
 
             def _answer(self) -> None:
                 if self.path == "/robots.txt":
-                    return self._send(200, "text/plain; charset=utf-8", site.robots.encode())
+                    body = site.robots.encode() if site.robots_status == 200 else b"no"
+                    return self._send(site.robots_status, "text/plain; charset=utf-8", body)
                 with site.lock:
                     left = site.flaky.get(self.path, 0)
                     if left:

@@ -128,30 +128,40 @@ def ingest(config: Config, db: Database, progress: Progress | None = None) -> In
                 progress("ingest", done, total, options.name)
             report = _store(config, store, options, future.result(), now)
             reports.append(report)
-            if report.teaser_notes:
-                fetch_store.put_notes(report.teaser_notes, now)
-            fetch_store.record(
-                options.name,
-                report.location,
-                now,
-                new=report.new,
-                error=report.reason if report.failed else None,
-            )
+            _remember(fetch_store, report, now)
     finally:
         # Interrupted: the sources not started are not; those in flight end within their
         # fetch_timeout.
         pool.shutdown(wait=False, cancel_futures=True)
     if progress:
         progress("ingest", total, total, "")
-    # A failed source's feed is asked for in full next time, not answered 304.
-    failed = {r.location for r in reports if r.failed}
-    learnt = {u: client.validators[u] for u in client.changed if u not in failed}
-    fetch_store.put_validators(learnt, now)
+    _keep_validators(fetch_store, client, reports, now)
     alarms = health_alarms(config, fetch_store.health(now), now)
     notices = (*client.skips(), *(a.line for a in alarms))
     for line in notices:
         log.warning("%s", line)
     return IngestReport(tuple(reports), notices, alarms)
+
+
+def _remember(fetch_store: FetchStore, report: SourceReport, now: datetime) -> None:
+    """The source's run in its health, and why its teasers stayed teasers."""
+    if report.teaser_notes:
+        fetch_store.put_notes(report.teaser_notes, now)
+    error = report.reason if report.failed else None
+    fetch_store.record(report.name, report.location, now, new=report.new, error=error)
+
+
+def _keep_validators(
+    fetch_store: FetchStore,
+    client: PoliteClient,
+    reports: Sequence[SourceReport],
+    now: datetime,
+) -> None:
+    """What the run's responses said for the next conditional GET; a failed source's feed
+    is asked for in full next time, not answered 304."""
+    failed = {r.location for r in reports if r.failed}
+    learnt = {u: client.validators[u] for u in client.changed if u not in failed}
+    fetch_store.put_validators(learnt, now)
 
 
 def _read(
@@ -168,9 +178,18 @@ def ingest_source(
     config: Config, store: ArticleStore, options: SourceOptions, now: datetime | None = None
 ) -> SourceReport:
     """Read one source, date its undated articles (``first_seen``) and store them in one
-    transaction: a worker's unit of ingest (``digest.distributed``)."""
-    client = polite_client(config)
-    return _store(config, store, options, _read(config, options, client, store), now)
+    transaction: a worker's unit of ingest (``digest.distributed``). Its health, notes and
+    validators are kept as ``ingest`` keeps them (per-host limits hold within the worker;
+    across workers, ``distributed.host_delay_seconds`` spaces the sources of a host)."""
+    now = now or datetime.now(UTC)
+    fetch_store = FetchStore(store.db)
+    client = polite_client(config, fetch_store.validators())
+    report = _store(config, store, options, _read(config, options, client, store), now)
+    _remember(fetch_store, report, now)
+    _keep_validators(fetch_store, client, [report], now)
+    for line in client.skips():
+        log.warning("%s", line)
+    return report
 
 
 def _store(

@@ -131,16 +131,15 @@ class PoliteClient:
         key, host = self._host(url)
         self._check_skipped(url, key, host)
         robots = self._robots(url, key, host, timeout, allow_private)
+        refusal = None
         if robots is None:
-            self.counters.disallowed += 1
-            raise Disallowed(
-                f"not fetched: {key}/robots.txt could not be read ({host.robots_error})",
-                location=url,
-                reader="robots",
-            )
-        if not robots.can_fetch(url, self.agent):
-            self.counters.disallowed += 1
-            raise Disallowed("not fetched: robots.txt disallows it", location=url, reader="robots")
+            refusal = f"not fetched: {key}/robots.txt could not be read ({host.robots_error})"
+        elif not robots.can_fetch(url, self.agent):
+            refusal = "not fetched: robots.txt disallows it"
+        if refusal is not None:
+            with self._lock:
+                self.counters.disallowed += 1
+            raise Disallowed(refusal, location=url, reader="robots")
         headers = {"User-Agent": self.agent}
         if conditional:
             with self._lock:
@@ -325,7 +324,7 @@ class PoliteClient:
         except HTTPStatusError as exc:
             if exc.status >= 500 or exc.status == 429:
                 self._failed(key, host)
-                return None, str(exc)
+                return None, exc.detail
             text = ""  # 4xx: no rules, everything is allowed
         except SourceError as exc:
             if _refused(exc):
