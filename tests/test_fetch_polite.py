@@ -228,6 +228,25 @@ def test_robots_txt_is_kept_on_disk_for_robots_hours(tmp_path: Path) -> None:
         site.close()
 
 
+def test_a_page_source_that_is_a_wall_is_not_stored(tmp_path: Path, web: LoopbackWeb) -> None:
+    raw = {
+        "data_dir": "data",
+        "fetch": {"delay": 0},
+        "sources": [
+            {"name": "porto", "location": f"{web.wire.origin}/consent", "allow_private": True},
+            {"name": "haushalt", "location": f"{web.wire.origin}/paywall", "allow_private": True},
+            {"name": "story", "location": web.url_of(web.pages[3]), "allow_private": True},
+        ],
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    report, stored = _ingest(load_config(tmp_path / "config.yaml"))
+    porto, haushalt, story = report.sources
+    assert porto.warnings == (f"{web.wire.origin}/consent: not stored, the page is a consent wall",)
+    assert haushalt.warnings == (f"{web.wire.origin}/paywall: not stored, the page is a paywall",)
+    assert (porto.read, haushalt.read, story.read) == (0, 0, 1)
+    assert list(stored) == [web.url_of(web.pages[3])]
+
+
 ARTIKEL = (
     "<html lang='de'><head><title>Stadtrat beschließt Haushalt</title></head><body><article>"
     + "<p>Der Stadtrat hat am Dienstag den Haushalt für das kommende Jahr beschlossen.</p>" * 20

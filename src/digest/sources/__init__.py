@@ -181,6 +181,8 @@ def _read_location(
                 charset=fetched.charset,
                 outlet=outlet,
             )
+        if "html" in (fetched.content_type or "") or kind == "page":
+            result = _without_walls(result, location)
     else:
         with _PARSING:
             path = Path(location).expanduser()
@@ -210,6 +212,22 @@ def _read_location(
     if fetch_full_text is True or (fetch_full_text == "auto" and fetched_url is not None):
         result = _fill_teasers(result, fetcher, fetched_url, auto=fetch_full_text == "auto")
     return result
+
+
+def _without_walls(result: SourceResult, location: str) -> SourceResult:
+    """A page source's articles, less any that is a consent wall, paywall or login page
+    (never stored, never summarised as the article), with a warning for each."""
+    kept: list[Article] = []
+    warnings = list(result.warnings)
+    for article in result.articles:
+        wall = wall_reason(article.text, article.word_count)
+        if wall is None:
+            kept.append(article)
+        else:
+            warnings.append(f"{location}: not stored, the page is {wall}")
+    if len(kept) == len(result.articles):
+        return result
+    return replace(result, articles=tuple(kept), warnings=tuple(warnings))
 
 
 def read_source(
