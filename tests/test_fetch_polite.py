@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -245,6 +246,21 @@ def test_a_page_source_that_is_a_wall_is_not_stored(tmp_path: Path, web: Loopbac
     assert haushalt.warnings == (f"{web.wire.origin}/paywall: not stored, the page is a paywall",)
     assert (porto.read, haushalt.read, story.read) == (0, 0, 1)
     assert list(stored) == [web.url_of(web.pages[3])]
+
+
+def test_a_slow_host_is_cut_at_the_fetch_timeout_robots_txt_included(tmp_path: Path) -> None:
+    site = Site("langsam", slow=5.0)  # every answer, robots.txt too, takes 5 s
+    site.routes["/artikel"] = (200, "text/html; charset=utf-8", ARTIKEL.encode())
+    site.start()
+    try:
+        client = PoliteClient(FetchOptions(delay=0), contact="https://briefing.example.org")
+        started = time.monotonic()
+        with pytest.raises(Disallowed, match=r"robots.txt could not be read \(timed out after 1 s"):
+            client.fetch(f"{site.origin}/artikel", timeout=1.0, allow_private=True)
+        assert time.monotonic() - started < 4
+        assert site.paths() == ["/robots.txt"]
+    finally:
+        site.close()
 
 
 ARTIKEL = (

@@ -241,8 +241,8 @@ class PoliteClient:
                 if exc.status >= 500 or exc.status == 429:
                     self._failed(key, host)
                 raise
-            except Disallowed:
-                raise
+            except (Disallowed, HostSkipped):
+                raise  # not the host failing now
             except SourceError as exc:
                 if exc.reader == "http" and not _refused(exc):
                     self._failed(key, host)
