@@ -11,7 +11,9 @@ from __future__ import annotations
 import itertools
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -259,6 +261,32 @@ def test_a_slow_host_is_cut_at_the_fetch_timeout_robots_txt_included(tmp_path: P
             client.fetch(f"{site.origin}/artikel", timeout=1.0, allow_private=True)
         assert time.monotonic() - started < 4
         assert site.paths() == ["/robots.txt"]
+    finally:
+        site.close()
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "least"),
+    [
+        # an HTTP date 2 s ahead (whole seconds: between 1 and 2 s of waiting)
+        (lambda: format_datetime(datetime.now(UTC) + timedelta(seconds=2), usegmt=True), 0.9),
+        (lambda: None, 1.9),  # no Retry-After: backoff, 2 s before the second try
+    ],
+)
+def test_503_waits_for_a_retry_after_date_or_backs_off(
+    retry_after: Callable[[], str | None], least: float
+) -> None:
+    site = Site("überlastet", flaky_status=503, retry_after=retry_after())
+    site.routes["/artikel"] = (200, "text/html; charset=utf-8", ARTIKEL.encode())
+    site.flaky["/artikel"] = 1
+    site.start()
+    try:
+        client = PoliteClient(FetchOptions(delay=0), contact="https://briefing.example.org")
+        fetched = client.fetch(f"{site.origin}/artikel", allow_private=True)
+        assert b"Stadtrat" in fetched.content
+        first, second = [h.started for h in site.hits if h.path == "/artikel"]
+        assert second - first >= least
+        assert site.statuses == [503, 200]
     finally:
         site.close()
 

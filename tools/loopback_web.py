@@ -105,6 +105,8 @@ class Site:
     robots_status: int = 200  # 404: no rules; 503: rules that cannot be read
     slow: float = 0.0  # seconds every answer takes
     flaky: dict[str, int] = field(default_factory=dict)  # path -> 429s still to answer
+    flaky_status: int = 429  # or 503
+    retry_after: str | None = "1"  # the Retry-After of those answers (None: no header)
     hits: list[Hit] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)  # of every answer but robots.txt's
     in_flight: int = 0
@@ -168,7 +170,8 @@ class Site:
                     if left:
                         site.flaky[self.path] = left - 1
                 if left:
-                    return self._send(429, "text/plain", b"slow down", {"Retry-After": "1"})
+                    wait = {} if site.retry_after is None else {"Retry-After": site.retry_after}
+                    return self._send(site.flaky_status, "text/plain", b"slow down", wait)
                 route = site.routes.get(self.path)
                 if route is None:
                     return self._send(404, "text/plain", b"not here")
