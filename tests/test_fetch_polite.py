@@ -19,8 +19,10 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from digest import pipeline
+from digest.cli import main
 from digest.config import Config, FetchOptions, load_config
 from digest.models import Article, Section
 from digest.pipeline.ingest import IngestReport
@@ -136,6 +138,16 @@ def test_teasers_become_whole_articles_within_the_rules(tmp_path: Path, web: Loo
     # The dead host fails its source in one line; the others go on.
     assert dead.failed and "Connection refused" in (dead.reason or "")
     assert not wire.failed
+
+
+def test_digest_read_says_why_an_entry_stayed_a_teaser(web: LoopbackWeb) -> None:
+    result = CliRunner().invoke(main, ["read", "--allow-private", web.feed_url])
+    assert result.exit_code == 0, result.stderr
+    url = web.url_of(web.pages[0])
+    assert f"warning: {url}: kept the teaser, not fetched: robots.txt disallows it" in (
+        result.stderr.splitlines()
+    )
+    assert web.pages[0].path not in web.site_of(web.pages[0]).paths()
 
 
 def test_the_second_ingest_asks_conditionally_and_reads_nothing_new(
