@@ -6,6 +6,7 @@ import importlib
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -111,10 +112,10 @@ def test_one_source_that_raises_anything_fails_alone(
     before and after it are stored."""
     real = ingest_module.read_source
 
-    def read(options: SourceOptions, base_dir: str | Path = ".") -> SourceResult:
+    def read(options: SourceOptions, base_dir: str | Path = ".", **fetching: Any) -> SourceResult:
         if options.name == "deep":
             raise RecursionError("maximum recursion depth exceeded")
-        return real(options, base_dir)
+        return real(options, base_dir, **fetching)
 
     monkeypatch.setattr(ingest_module, "read_source", read)
     config = load_config(

@@ -29,13 +29,19 @@ PAGE = (
 
 
 class _Server:
-    """A real HTTP server on 127.0.0.1 (a free port) that records the paths asked for."""
+    """A real HTTP server on 127.0.0.1 (a free port) that records the paths asked for
+    (its robots.txt, a 404 unless routed, is counted apart in ``robots``)."""
 
     def __init__(self, routes: dict[str, Callable[[http.server.BaseHTTPRequestHandler], None]]):
         hits = self.hits = []  # type: list[str]
+        robots = self.robots = []  # type: list[str]
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                if self.path == "/robots.txt" and self.path not in routes:
+                    robots.append(self.path)
+                    _send(404)(self)
+                    return
                 hits.append(self.path)
                 routes[self.path](self)
 

@@ -131,6 +131,7 @@ def server() -> Iterator[str]:
     thread.start()
     ROUTES.update(
         {
+            "/robots.txt": lambda: (404, "text/plain", b"no rules"),
             "/feed.xml": lambda: (200, "application/rss+xml", TEASER_FEED),
             "/story": lambda: (200, "text/html; charset=utf-8", STORY),
             "/big": lambda: (200, "text/html", b"x" * 5000),
@@ -144,7 +145,9 @@ def server() -> Iterator[str]:
 
 
 def test_feed_over_http_resolves_links_against_its_url(server: str) -> None:
-    [article] = read_location(f"{server}/feed.xml", allow_private=True).articles
+    [article] = read_location(
+        f"{server}/feed.xml", allow_private=True, fetch_full_text=False
+    ).articles
     assert article.url == f"{server}/story"
     assert article.text == "The bridge is open again."
 

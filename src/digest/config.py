@@ -40,6 +40,8 @@ __all__ = [
     "DkimOptions",
     "EditionOptions",
     "EncoderOptions",
+    "FetchOptions",
+    "FullText",
     "ImapOptions",
     "MailLimits",
     "NewsletterOptions",
@@ -61,6 +63,9 @@ __all__ = [
 ]
 
 SourceKind = Literal["auto", "folder", "file", "feed", "page", "text"]
+# A feed entry's page is fetched: always (true), never (false), when the entry is a teaser
+# of a feed read over http(s) (auto: digest.sources.teasers).
+FullText = Literal["auto", True, False]
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,7 @@ class SourceOptions:
     kind: SourceKind = "auto"
     weight: float = 1.0
     category: str | None = None  # used when the source does not name one
-    fetch_full_text: bool = False  # fetch the page of feed entries that carry only a teaser
+    fetch_full_text: FullText = "auto"  # fetch the page of feed entries that carry a teaser
     language: str | None = None
     # Fetch from loopback, private, link-local and other non-public addresses (an intranet
     # feed); refused by default, so that a feed cannot make digest read internal pages.
@@ -82,6 +87,21 @@ class SourceOptions:
     # The IANA zone of the source's feed dates written without one (QQ's are Beijing
     # time: Asia/Shanghai); unset, the config's `timezone`.
     timezone: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    """How digest fetches over http(s), for every source (digest.sources.polite)."""
+
+    per_host: int = 2  # requests in flight to one host at most
+    delay: float = 1.0  # seconds between requests to one host at least (robots Crawl-delay wins)
+    workers: int = 4  # sources read at once (each host still gets per_host at most)
+    robots_hours: float = 24.0  # how long a robots.txt is kept on disk
+    max_wait: float = 60.0  # the longest Retry-After (or backoff) waited for, in seconds
+    host_failures: int = 3  # failures in a row after which a host is skipped for the run
+    failing_runs: int = 3  # a source failing this many runs in a row is named in the summary
+    silent_days: float = 3.0  # a source with no new item for this many days is named
+    contact: str | None = None  # the User-Agent's contact; unset: newsletter.base_url
 
 
 @dataclass(frozen=True)
@@ -308,6 +328,9 @@ class Config:
     store: str = "digest.sqlite3"
     store_password_env: str = "DIGEST_STORE_PASSWORD"  # a postgresql:// store's password
     sources: tuple[SourceOptions, ...] = ()
+    # Files (beside this one) whose ``sources:`` lists add to it; a missing one adds none.
+    # ``digest sources import`` writes to the first, never to this file.
+    sources_files: tuple[str, ...] = ("sources.yaml",)
     topics: tuple[str, ...] = ()
     encoder: EncoderOptions = field(default_factory=EncoderOptions)
     summarizer: SummarizerOptions = field(default_factory=SummarizerOptions)
@@ -317,6 +340,7 @@ class Config:
     delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
     server: ServerOptions = field(default_factory=ServerOptions)
     distributed: DistributedOptions = field(default_factory=DistributedOptions)
+    fetch: FetchOptions = field(default_factory=FetchOptions)
     # Where the file came from; relative paths resolve against its folder.
     base_dir: str = "."
 
@@ -468,7 +492,34 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"{file}: the top level must be a mapping of keys")
     raw = dict(raw)
     raw["base_dir"] = str(file.resolve().parent)
+    included = _included_sources(raw, file)
+    if included:
+        own = raw.get("sources") or []
+        if not isinstance(own, list):
+            raise ConfigError(f"{file}: sources: must be a list")
+        raw["sources"] = [*own, *included]
     return _build_config(raw, str(file))
+
+
+def _included_sources(raw: dict[str, Any], file: Path) -> list[Any]:
+    """The ``sources:`` entries of the files ``sources_files`` names (beside ``file``)."""
+    names = raw.get("sources_files", Config.sources_files)
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise ConfigError(f"{file}: sources_files: must be a list of file names")
+    found: list[Any] = []
+    for name in names:
+        path = file.parent / name
+        if not path.is_file():
+            continue
+        try:
+            doc = load_yaml(_read_config_text(path))
+        except (YamlRefused, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        entries = (doc or {}).get("sources", []) if isinstance(doc, dict) else None
+        if not isinstance(entries, list):
+            raise ConfigError(f"{path}: must be a mapping with a sources: list")
+        found.extend(entries)
+    return found
 
 
 def with_overrides(config: Config, **overrides: Any) -> Config:
@@ -583,6 +634,14 @@ _NO_LIMIT = float("inf")
 _LARGEST_WHOLE = 2**63 - 1
 # Numbers that only make sense in a range: (dotted key, least, most).
 _RANGES: tuple[tuple[str, float, float], ...] = (
+    ("fetch.per_host", 1, 16),
+    ("fetch.delay", 0, 600),
+    ("fetch.workers", 1, 64),
+    ("fetch.robots_hours", 0, 24 * 30),
+    ("fetch.max_wait", 0, 3600),
+    ("fetch.host_failures", 1, 1000),
+    ("fetch.failing_runs", 1, 1000),
+    ("fetch.silent_days", 0.1, 3650),
     ("encoder.threads", 1, 256),
     ("encoder.batch_size", 1, 4096),
     ("encoder.max_tokens", 8, 512),

@@ -13,6 +13,7 @@ stage of the flow, and register themselves on ``main`` when imported here:
     store.py       store migrate
     worker.py      worker (Celery), for run --distributed
     mailbox.py     bounces
+    sources.py     sources (health), sources import / export (OPML)
 """
 
 from digest.cli import (
@@ -22,6 +23,7 @@ from digest.cli import (
     mailbox,
     newsletter,
     sending,
+    sources,
     store,
     summaries,
     worker,
@@ -39,6 +41,7 @@ __all__ = [
     "main",
     "newsletter",
     "sending",
+    "sources",
     "store",
     "summaries",
     "worker",

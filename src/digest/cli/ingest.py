@@ -47,6 +47,8 @@ def ingest_command(config: Config) -> None:
         )
         for warning in source.warnings:
             click.echo(f"  warning: {warning}", err=True)
+    for line in report.notices:
+        click.echo(f"warning: {line}", err=True)
     click.echo(f"store: {config.store_path}")
     if report.failed:
         sys.exit(EXIT_FAILED)

@@ -77,7 +77,14 @@ def preview_command(
     found = loaded()
     edition = found.edition
     out = out if out is not None else config.data_path / "previews" / f"{edition.id}.html"
-    written = write_preview(page_settings(config), edition, out, sentences=found.sentences)
+    written = write_preview(
+        page_settings(config),
+        edition,
+        out,
+        sentences=found.sentences,
+        source_alarms=found.source_alarms,
+        teaser_notes=found.teaser_notes,
+    )
     if as_text:
         click.echo(written.text.read_text(encoding="utf-8"), nl=False)
     click.echo(f"preview of {edition.id}: {written.html}", err=as_text)

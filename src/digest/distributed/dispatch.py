@@ -47,11 +47,13 @@ from digest.models import Edition
 from digest.pipeline.daily import RunReport, Variants, run_job
 from digest.pipeline.ingest import IngestReport, SourceReport
 from digest.pipeline.options import open_store
+from digest.pipeline.sources import health_alarms
 from digest.progress import Progress
 from digest.publish.render import render_edition
 from digest.serialize import from_jsonable
 from digest.store import ArticleStore, Database, EditionStore
 from digest.store.batches import SendBatches
+from digest.store.fetching import FetchStore
 from digest.store.ledger import DeliveryLedger
 
 __all__ = [
@@ -128,7 +130,10 @@ class CeleryStages:
         names = [s.name for s in self.config.sources]
         results = [self.app.send_task(FETCH_TASK, args=[name]) for name in names]
         answers = wait_for(results, poll=self.poll, progress=self._tick("ingest", len(names)))
-        return IngestReport(tuple(from_jsonable(SourceReport, a) for a in answers))
+        reports = tuple(from_jsonable(SourceReport, a) for a in answers)
+        now = datetime.now(UTC)  # the workers kept each source's health in the store
+        alarms = health_alarms(self.config, FetchStore(db).health(now), now)
+        return IngestReport(reports, tuple(a.line for a in alarms), alarms)
 
     def summarize(self, db: Database, day: date) -> None:
         """The window's articles in ``summarize_articles`` batches, into the store's cache."""

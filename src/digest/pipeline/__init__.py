@@ -35,6 +35,7 @@ Each entry point runs one or more stages and reports progress through an optiona
     batch.py     summaries of a location or a JSONL file, outside any edition
     archive.py   the editions the archive shows, handed to ``publish.archive``
     options.py   what each stage is handed of the ``Config``, and the configured store
+    sources.py   ``digest sources``: each source's health and alarms, OPML import and export
 """
 
 from digest.pipeline.build import (

@@ -7,7 +7,7 @@ the editor's commands call it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -29,12 +29,14 @@ from digest.pipeline.options import (
     edition_settings,
     open_store,
 )
+from digest.pipeline.sources import health_alarms
 from digest.progress import Progress
 from digest.publish.pictures import Fetch, copy_pictures
 from digest.publish.render import render_edition
 from digest.sources.http import fetch
 from digest.store import ArticleStore, Database, EditionStore
 from digest.store.embeddings import EmbeddingStore
+from digest.store.fetching import FetchStore
 from digest.store.ledger import DeliveryLedger
 from digest.store.summaries import SummaryCache
 from digest.summarize import summarize_many
@@ -350,14 +352,38 @@ class LoadedEdition:
 
     edition: Edition
     sentences: Mapping[str, Sequence[str]]
+    # Sources failing for fetch.failing_runs runs or silent for fetch.silent_days, a line each.
+    source_alarms: tuple[str, ...] = ()
+    # Why a story's article is only its feed's teaser (robots.txt, a wall), by article id.
+    teaser_notes: Mapping[str, str] = field(default_factory=dict)
 
 
 def load_edition(config: Config, day: date) -> LoadedEdition:
-    """The edition of ``day`` (the saved one, else built and saved now) and the sentences
-    behind its key points, for the editor's panel."""
+    """The edition of ``day`` (the saved one, else built and saved now), the sentences
+    behind its key points and the sources to look at, for the editor's panel."""
     with open_store(config) as db:
         edition = build_edition(config, db, day)
-        return LoadedEdition(edition, key_point_sentences(db, edition))
+        now = datetime.now(UTC)
+        fetching = FetchStore(db)
+        alarms = health_alarms(config, fetching.health(now), now)
+        return LoadedEdition(
+            edition,
+            key_point_sentences(db, edition),
+            tuple(a.line for a in alarms),
+            teaser_notes(db, edition),
+        )
+
+
+def teaser_notes(db: Database, edition: Edition) -> dict[str, str]:
+    """Why each story that is only a teaser stayed one, by article id (the store's notes)."""
+    articles, fetching = ArticleStore(db), FetchStore(db)
+    found: dict[str, str] = {}
+    for story in edition.stories:
+        article = articles.get(story.article_id)
+        note = fetching.note(article.url) if article is not None and article.url else None
+        if note is not None:
+            found[story.article_id] = note
+    return found
 
 
 def key_point_sentences(db: Database, edition: Edition) -> dict[str, list[str]]:

@@ -102,6 +102,13 @@ class RunReport:
     # The weekly recap, on edition.weekly_day: sent, and failed or deferred.
     weekly_sent: int = 0
     weekly_unsent: int = 0
+    # Sources failing for fetch.failing_runs runs or silent for fetch.silent_days, short.
+    source_alarms: tuple[str, ...] = ()
+
+    def _alarms(self) -> str:
+        if not self.source_alarms:
+            return ""
+        return f"; sources to look at: {', '.join(self.source_alarms)}"
 
     def summary(self) -> str:
         mode = " (dry run)" if self.dry_run else ""
@@ -116,7 +123,10 @@ class RunReport:
             read += "edition rebuilt (what was read changed it), "
         if self.held is not None:
             stories = f"{self.stories} stor{'y' if self.stories == 1 else 'ies'}"
-            return f"edition {self.edition_id}: {read}{stories}, {self.held}; nothing sent"
+            return (
+                f"edition {self.edition_id}: {read}{stories}, {self.held}; nothing sent"
+                + self._alarms()
+            )
         text = (
             f"edition {self.edition_id}{mode}: {read}{self.stories}"
             f" stor{'y' if self.stories == 1 else 'ies'}, {recipients}"
@@ -135,6 +145,7 @@ class RunReport:
         if self.weekly_sent or self.weekly_unsent:
             text += f", weekly recap {self.weekly_sent} sent, {self.weekly_unsent} not"
         text += f" in {self.elapsed:.1f}s"
+        text += self._alarms()
         if not recipients:
             text += "; no active subscribers"
         elif self.outbox and self.sent:
@@ -392,7 +403,8 @@ def _report(
         rebuilt=rebuilt,
         outbox=None if sent.outbox is None else str(sent.outbox),
         failed_sources=tuple(f"{s.name}: {s.reason}" for s in read.failed),
-        source_warnings=(*read.warnings, *sent.warnings),
+        source_warnings=(*read.warnings, *read.notices, *sent.warnings),
+        source_alarms=tuple(a.short for a in read.alarms),
         archive=sent.archive,
         held=held,
         trimmed=sent.trimmed,

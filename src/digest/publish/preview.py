@@ -40,11 +40,20 @@ def preview_page(
     edition: Edition,
     *,
     sentences: Mapping[str, Sequence[str]] | None = None,
+    source_alarms: Sequence[str] = (),
+    teaser_notes: Mapping[str, str] | None = None,
 ) -> PreviewPage:
-    """The preview HTML (the mail and the editor panel) and the rendered edition."""
+    """The preview HTML (the mail and the editor panel) and the rendered edition;
+    ``source_alarms``: the sources to look at, a line each, shown in the panel."""
     renderer = settings.renderer()
     rendered = renderer.render(edition)
-    panel = renderer.editor_panel(edition, sentences, trimmed=rendered.trimmed)
+    panel = renderer.editor_panel(
+        edition,
+        sentences,
+        trimmed=rendered.trimmed,
+        source_alarms=source_alarms,
+        teaser_notes=teaser_notes,
+    )
     page = _insert_after_body(public_html(settings.newsletter, rendered), panel)
     return PreviewPage(page, rendered)
 
@@ -62,9 +71,17 @@ def write_preview(
     html_path: Path,
     *,
     sentences: Mapping[str, Sequence[str]] | None = None,
+    source_alarms: Sequence[str] = (),
+    teaser_notes: Mapping[str, str] | None = None,
 ) -> PreviewWritten:
     """Write the preview HTML to ``html_path`` and the text version beside it (``.txt``)."""
-    preview = preview_page(settings, edition, sentences=sentences)
+    preview = preview_page(
+        settings,
+        edition,
+        sentences=sentences,
+        source_alarms=source_alarms,
+        teaser_notes=teaser_notes,
+    )
     page, rendered = preview.html, preview.rendered
     text_path = html_path.with_suffix(".txt")
     filled_text = for_no_one(settings.newsletter, rendered).text

@@ -592,10 +592,20 @@ class Renderer:
         sentences: Mapping[str, Sequence[str]] | None = None,
         *,
         trimmed: Sequence[str] = (),
+        source_alarms: Sequence[str] = (),
+        teaser_notes: Mapping[str, str] | None = None,
     ) -> str:
         """The editor-only panel (HTML fragment) for previews; never part of a message.
-        ``trimmed``: what the render left out to fit the size limit."""
-        context = {**self._context(edition), "sentences": sentences or {}, "trimmed": trimmed}
+        ``trimmed``: what the render left out to fit the size limit; ``source_alarms``:
+        the sources failing or silent for long, a line each; ``teaser_notes``: why a
+        story is only its feed's teaser, by article id."""
+        context = {
+            **self._context(edition),
+            "sentences": sentences or {},
+            "trimmed": trimmed,
+            "source_alarms": source_alarms,
+            "teaser_notes": teaser_notes or {},
+        }
         return self._render("_editor_panel.html.j2", context)
 
 

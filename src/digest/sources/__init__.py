@@ -25,22 +25,37 @@ is that item's warning, and while reading the whole source that source's ``Sourc
     feeds.py        RSS and Atom feeds, through feedparser
     files.py        local files and folders, dispatched by content and extension
     frontmatter.py  YAML front matter of Markdown and text files
-    http.py         the polite, bounded http(s) client (guard, robots.txt, limits, cache)
+    http.py         the bounded http(s) client: the address guard, the time and byte bounds
+    polite.py       one run's polite client over http.py: robots.txt, per-host limits and
+                    delay, User-Agent, conditional GET, Retry-After, failing hosts skipped
     markup.py       HTML fragments and Markdown to blocks
+    opml.py         OPML subscription lists, read (listparser) and written (OPML 2.0)
     pages.py        HTML pages, through trafilatura
     plain.py        plain text without a layout (a pasted story, a JSONL line)
+    teasers.py      a teaser told from an article; a consent wall, paywall or login page
     text.py         the plain-text article layout (DESIGN.md)
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from digest.config import SourceKind, SourceOptions, resolve_location
+from digest.config import (
+    FetchOptions,
+    FullText,
+    NewsletterOptions,
+    SourceKind,
+    SourceOptions,
+    resolve_location,
+)
 from digest.errors import SourceError
 from digest.models import Article
 from digest.sources.article import Meta, SourceResult, build_article
@@ -48,16 +63,23 @@ from digest.sources.bounds import MAX_PAGE_FETCHES, describe
 from digest.sources.decode import decode_bytes
 from digest.sources.feeds import feed_outlet
 from digest.sources.files import Kind, read_document, read_file, read_path
-from digest.sources.http import FETCH_SECONDS, SOURCE_PRIVATE_HINT, Fetched, fetch
+from digest.sources.http import FETCH_SECONDS, SOURCE_PRIVATE_HINT, Fetched
 from digest.sources.pages import parse_page
+from digest.sources.polite import Disallowed, PoliteClient
+from digest.sources.teasers import TEASER_WORDS, is_teaser, wall_reason
 from digest.text.clean import counting_repairs
 
-__all__ = ["SourceResult", "read_location", "read_source"]
+__all__ = ["PoliteClient", "SourceResult", "read_location", "read_source"]
 
 log = logging.getLogger(__name__)
 
-# A feed entry shorter than this is a teaser: with fetch_full_text its page is read.
-TEASER_WORDS = 150
+# Pages of one source fetched at once (each host still gets ``fetch.per_host`` at most).
+PAGE_THREADS = 8
+# Parsing (feedparser, lxml, trafilatura) one document at a time: the threads of an ingest
+# overlap their network waits, not their parsers, which do not promise thread safety.
+_PARSING = threading.RLock()
+# A stored article looked up by id (the store's, handed in by the pipeline).
+Stored = Callable[[str], Article | None]
 
 _KINDS: dict[SourceKind, Kind | None] = {
     "auto": None,
@@ -80,12 +102,14 @@ def read_location(
     kind: SourceKind = "auto",
     category: str | None = None,
     language: str | None = None,
-    fetch_full_text: bool = False,
+    fetch_full_text: FullText = "auto",
     allow_private: bool = False,
     fetch_timeout: float = FETCH_SECONDS,
     outlet: str | None = None,
     private_hint: str = SOURCE_PRIVATE_HINT,
     zone: tzinfo = UTC,
+    client: PoliteClient | None = None,
+    stored: Stored | None = None,
 ) -> SourceResult:
     """The articles at a path (file or folder) or an http(s) URL.
 
@@ -96,8 +120,14 @@ def read_location(
     ``sources.feeds``). ``private_hint`` ends a refusal of a private address: how the
     caller's user allows it (default: the source's ``allow_private`` key). A feed date
     written without a zone is taken in ``zone``. The result's ``repairs`` counts the text
-    repairs its readers made (``digest.text.clean``)."""
-    fetching = _Fetching(allow_private, fetch_timeout, private_hint)
+    repairs its readers made (``digest.text.clean``).
+
+    Every request goes through ``client`` (a run's ``PoliteClient``; without one, a client
+    of this call with the default ``fetch`` options). ``stored`` looks up the stored
+    article of a teaser: its page is then asked for conditionally, and a 304 keeps it."""
+    if client is None:
+        client = PoliteClient(FetchOptions(), contact=NewsletterOptions.base_url)
+    fetching = _Fetching(allow_private, fetch_timeout, private_hint, client, stored)
     try:
         with counting_repairs() as tally:
             result = _read_location(
@@ -120,13 +150,16 @@ class _Fetching:
     allow_private: bool
     timeout: float
     private_hint: str
+    client: PoliteClient
+    stored: Stored | None = None
 
-    def __call__(self, url: str) -> Fetched:
-        return fetch(
+    def __call__(self, url: str, *, conditional: bool = True) -> Fetched:
+        return self.client.fetch(
             url,
             timeout=self.timeout,
             allow_private=self.allow_private,
             private_hint=self.private_hint,
+            conditional=conditional,
         )
 
 
@@ -136,58 +169,94 @@ def _read_location(
     kind: SourceKind,
     category: str | None,
     language: str | None,
-    fetch_full_text: bool,
+    fetch_full_text: FullText,
     fetcher: _Fetching,
     outlet: str | None = None,
     zone: tzinfo = UTC,
 ) -> SourceResult:
     name = source or _default_name(location)
+    fetched_url: str | None = None
     if _is_url(location):
         fetched = fetcher(location)
-        result = read_document(
-            fetched.content,
-            name=location,
-            source=name,
-            url=fetched.url,
-            kind=_KINDS[kind],
-            category=category,
-            language=language,
-            content_type=fetched.content_type,
-            charset=fetched.charset,
-            outlet=outlet,
-            zone=zone,
-        )
-    else:
-        path = Path(location).expanduser()
-        if kind == "folder" and not path.is_dir():
-            raise SourceError("not a folder", location=location, reader="folder")
-        if path.is_dir() and kind not in ("auto", "folder"):
-            raise SourceError(
-                f"a folder, but the source kind is {kind!r}", location=location, reader="folder"
-            )
-        if path.is_dir() or _KINDS[kind] is None:
-            result = read_path(
-                path, source=name, category=category, language=language, outlet=outlet, zone=zone
-            )
-        else:
-            data = read_file(path)
+        if fetched.status == 304:
+            return SourceResult(not_modified=True)
+        fetched_url = fetched.url
+        with _PARSING:
             result = read_document(
-                data,
+                fetched.content,
                 name=location,
                 source=name,
+                url=fetched.url,
                 kind=_KINDS[kind],
                 category=category,
                 language=language,
+                content_type=fetched.content_type,
+                charset=fetched.charset,
                 outlet=outlet,
                 zone=zone,
             )
-    if fetch_full_text:
-        result = _fill_teasers(result, fetcher)
+        if "html" in (fetched.content_type or "") or kind == "page":
+            result = _without_walls(result, location)
+    else:
+        with _PARSING:
+            path = Path(location).expanduser()
+            if kind == "folder" and not path.is_dir():
+                raise SourceError("not a folder", location=location, reader="folder")
+            if path.is_dir() and kind not in ("auto", "folder"):
+                raise SourceError(
+                    f"a folder, but the source kind is {kind!r}", location=location, reader="folder"
+                )
+            if path.is_dir() or _KINDS[kind] is None:
+                result = read_path(
+                    path,
+                    source=name,
+                    category=category,
+                    language=language,
+                    outlet=outlet,
+                    zone=zone,
+                )
+            else:
+                data = read_file(path)
+                result = read_document(
+                    data,
+                    name=location,
+                    source=name,
+                    kind=_KINDS[kind],
+                    category=category,
+                    language=language,
+                    outlet=outlet,
+                    zone=zone,
+                )
+    # auto: only the entries of a feed read over http(s); a local feed file (the examples)
+    # never makes digest go online.
+    if fetch_full_text is True or (fetch_full_text == "auto" and fetched_url is not None):
+        result = _fill_teasers(result, fetcher, fetched_url, auto=fetch_full_text == "auto")
     return result
 
 
+def _without_walls(result: SourceResult, location: str) -> SourceResult:
+    """A page source's articles, less any that is a consent wall, paywall or login page
+    (never stored, never summarised as the article), with a warning for each."""
+    kept: list[Article] = []
+    warnings = list(result.warnings)
+    for article in result.articles:
+        wall = wall_reason(article.text, article.word_count)
+        if wall is None:
+            kept.append(article)
+        else:
+            warnings.append(f"{location}: not stored, the page is {wall}")
+    if len(kept) == len(result.articles):
+        return result
+    return replace(result, articles=tuple(kept), warnings=tuple(warnings))
+
+
 def read_source(
-    options: SourceOptions, base_dir: str | Path = ".", timezone: str = "UTC"
+    options: SourceOptions,
+    base_dir: str | Path = ".",
+    timezone: str = "UTC",
+    *,
+    client: PoliteClient | None = None,
+    stored: Stored | None = None,
 ) -> SourceResult:
     """One configured source, its location resolved against ``base_dir`` (the config
     file's folder). Its feed dates written without a zone are taken in its own
@@ -206,6 +275,8 @@ def read_source(
         fetch_timeout=options.fetch_timeout,
         outlet=" ".join(options.outlet.split()) if options.outlet else None,
         zone=ZoneInfo(options.timezone or timezone),
+        client=client,
+        stored=stored,
     )
     return replace(result, articles=tuple(replace(a, origin=options.name) for a in result.articles))
 
@@ -218,44 +289,86 @@ def _default_name(location: str) -> str:
     return Path(location).stem or location
 
 
-def _fill_teasers(result: SourceResult, fetcher: _Fetching) -> SourceResult:
+def _fill_teasers(
+    result: SourceResult, fetcher: _Fetching, own_url: str | None, *, auto: bool
+) -> SourceResult:
     """Feed entries that carry only a teaser, with the text of their page instead (the
     first ``MAX_PAGE_FETCHES`` of them; the others keep their teaser, with a warning), and
     the page's site name (og:site_name) where the entry's outlet was only the channel's
-    title made a name."""
-    articles: list[Article] = []
-    warnings = list(result.warnings)
-    fetched_pages = left_as_teasers = 0
-    for article in result.articles:
-        if article.word_count >= TEASER_WORDS or not article.url or not _is_url(article.url):
-            articles.append(article)
+    title made a name.
+    Pages are fetched at once, ``PAGE_THREADS`` at most, each host within its limits."""
+    wanted: list[int] = []
+    left_as_teasers = 0
+    for i, article in enumerate(result.articles):
+        if not article.url or not _is_url(article.url) or article.url == own_url:
             continue
-        if fetched_pages == MAX_PAGE_FETCHES:
+        if not (is_teaser(article) if auto else article.word_count < TEASER_WORDS):
+            continue
+        if len(wanted) == MAX_PAGE_FETCHES:
             left_as_teasers += 1
-            articles.append(article)
             continue
-        fetched_pages += 1
-        try:
-            fetched = fetcher(article.url)
-            text = decode_bytes(fetched.content, fetched.charset, where=fetched.url)
-            page = parse_page(text, source=article.source, url=fetched.url)
-            full = _with_page_text(article, page) if page.word_count > article.word_count else None
-            if full is not None and result.channel_outlet == article.source:
-                # The page names its site (og:site_name): better than the channel's title.
-                full = replace(full, source=feed_outlet(page.source, fallback=article.source))
-        except Exception as exc:  # one page: the entry keeps its teaser, whatever went wrong
-            warnings.append(
-                f"{article.url}: kept the teaser, the page could not be read: {describe(exc)}"
-            )
-            articles.append(article)
-            continue
-        articles.append(full or article)
+        wanted.append(i)
+    articles = list(result.articles)
+    warnings = list(result.warnings)
+    notes: dict[str, str | None] = {}
+    if wanted:
+        with ThreadPoolExecutor(min(PAGE_THREADS, len(wanted))) as pool:
+            # Each page in a copy of this context: its repairs count in this source's tally.
+            tasks = [
+                pool.submit(
+                    contextvars.copy_context().run,
+                    _fill_one,
+                    articles[i],
+                    fetcher,
+                    result.channel_outlet,
+                )
+                for i in wanted
+            ]
+            done = [task.result() for task in tasks]
+        for i, (article, reason) in zip(wanted, done, strict=True):
+            url = result.articles[i].url or ""
+            articles[i] = article
+            notes[url] = reason
+            if reason:
+                warnings.append(f"{url}: kept the teaser, {reason}")
     if left_as_teasers:
         warnings.append(
             f"kept {left_as_teasers} more teasers as they are: {MAX_PAGE_FETCHES} pages"
             " fetched already (the limit of one source)"
         )
-    return replace(result, articles=tuple(articles), warnings=tuple(warnings))
+    return replace(result, articles=tuple(articles), warnings=tuple(warnings), teaser_notes=notes)
+
+
+def _fill_one(
+    article: Article, fetcher: _Fetching, channel_outlet: str | None
+) -> tuple[Article, str | None]:
+    """The article with its page's text, or as it is with why it kept its teaser. Where the
+    entry's outlet was only the channel's title made a name (``channel_outlet``), the
+    page's own site name (og:site_name) replaces it."""
+    assert article.url is not None
+    known = fetcher.stored(article.id) if fetcher.stored is not None else None
+    if known is not None and known.word_count <= article.word_count:
+        known = None  # what is stored is no more than the teaser: ask for the whole page
+    try:
+        fetched = fetcher(article.url, conditional=known is not None)
+        if fetched.status == 304 and known is not None:
+            return known, None
+        with _PARSING:
+            text = decode_bytes(fetched.content, fetched.charset, where=fetched.url)
+            page = parse_page(text, source=article.source, url=fetched.url)
+    except Disallowed as exc:
+        return article, exc.detail
+    except Exception as exc:  # one page: the entry keeps its teaser, whatever went wrong
+        return article, f"the page could not be read: {describe(exc)}"
+    wall = wall_reason(page.text, page.word_count)
+    if wall is not None:
+        return article, f"the page is {wall}"
+    if page.word_count <= article.word_count:
+        return article, None
+    full = _with_page_text(article, page)
+    if channel_outlet is not None and channel_outlet == article.source:
+        full = replace(full, source=feed_outlet(page.source, fallback=article.source))
+    return full, None
 
 
 def _with_page_text(article: Article, page: Article) -> Article:

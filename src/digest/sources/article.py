@@ -78,6 +78,10 @@ class SourceResult:
     # The outlet name a feed's channel title gave its articles (no item nor config named
     # one): the name of the site a fetched page gives (og:site_name) replaces it.
     channel_outlet: str | None = None
+    # The source answered 304: nothing changed since the validators it gave last time.
+    not_modified: bool = False
+    # Teaser pages asked for: URL -> why the entry kept its teaser, or None (read whole).
+    teaser_notes: Mapping[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

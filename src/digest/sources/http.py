@@ -19,7 +19,7 @@ import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,7 @@ from digest.errors import SourceError
 from digest.sources.article import MAX_DOCUMENT_BYTES
 from digest.sources.bounds import MAX_REDIRECTS
 
-__all__ = ["FETCH_SECONDS", "Fetched", "blocked_reason", "fetch"]
+__all__ = ["FETCH_SECONDS", "Fetched", "HTTPStatusError", "blocked_reason", "fetch"]
 
 USER_AGENT = "digest/0.1 (newsletter reader)"
 # The deadline of one fetch when the caller gives none: a source's default ``fetch_timeout``.
@@ -44,6 +44,18 @@ class Fetched:
     content: bytes
     content_type: str | None
     charset: str | None
+    status: int = 200  # 304: not modified since the validators sent (``content`` is empty)
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class HTTPStatusError(SourceError):
+    """An HTTP error status (4xx, 5xx), with the server's ``Retry-After`` as it wrote it."""
+
+    def __init__(self, message: str, *, location: str, status: int, retry_after: str | None):
+        super().__init__(message, location=location, reader="http")
+        self.status = status
+        self.retry_after = retry_after
 
 
 def blocked_reason(address: str) -> str | None:
@@ -210,11 +222,14 @@ def fetch(
     max_bytes: int = MAX_DOCUMENT_BYTES,
     allow_private: bool = False,
     private_hint: str = SOURCE_PRIVATE_HINT,
+    headers: Mapping[str, str] | None = None,
 ) -> Fetched:
     """GET ``url`` within ``timeout`` seconds in all; ``SourceError`` for a bad scheme, an
-    address that is not public (unless ``allow_private``), a timeout, an HTTP error, too
-    many redirects, or a body over ``max_bytes``. A refused address ends with
-    ``private_hint``: how the caller's user lifts the rule (a config key, a CLI flag)."""
+    address that is not public (unless ``allow_private``), a timeout, an HTTP error
+    (``HTTPStatusError``), too many redirects, or a body over ``max_bytes``. A refused
+    address ends with ``private_hint``: how the caller's user lifts the rule (a config key,
+    a CLI flag). ``headers`` are sent as well (a User-Agent, conditional validators); a 304
+    answer is returned with no content."""
     _check_url(url, allow_private, private_hint)
     deadline = time.monotonic() + timeout
     backend = _GuardedBackend(
@@ -227,16 +242,27 @@ def fetch(
                 timeout=httpx.Timeout(timeout),
                 follow_redirects=True,
                 max_redirects=MAX_REDIRECTS,
-                headers={"User-Agent": USER_AGENT},
+                headers={"User-Agent": USER_AGENT, **(headers or {})},
                 trust_env=False,
             ) as client,
             client.stream("GET", url) as response,
         ):
             if response.status_code >= 400:
-                raise SourceError(
+                raise HTTPStatusError(
                     f"HTTP {response.status_code} {response.reason_phrase}",
                     location=url,
-                    reader="http",
+                    status=response.status_code,
+                    retry_after=response.headers.get("retry-after"),
+                )
+            if response.status_code == 304:
+                return Fetched(
+                    url=str(response.url),
+                    content=b"",
+                    content_type=None,
+                    charset=None,
+                    status=304,
+                    etag=response.headers.get("etag"),
+                    last_modified=response.headers.get("last-modified"),
                 )
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
@@ -262,6 +288,9 @@ def fetch(
                 content=b"".join(chunks),
                 content_type=content_type,
                 charset=response.charset_encoding,
+                status=response.status_code,
+                etag=response.headers.get("etag"),
+                last_modified=response.headers.get("last-modified"),
             )
     except _Refused as exc:
         raise SourceError(str(exc), location=url, reader="http") from None

@@ -19,6 +19,7 @@ configured one is ``digest.pipeline.open_store``).
     subscribers.py stored subscribers and their state
     consent.py     consent records and pending sign-ups (double opt-in)
     bounces.py     bounce scores, bounce events and handled mail
+    fetching.py    HTTP validators per URL (conditional GET) and each source's health
 
 The repositories are the same for both engines.
 """

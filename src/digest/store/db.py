@@ -143,11 +143,15 @@ class Database:
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: {exc}") from exc
 
+    # Read under the lock to the last row: the ingest's threads share the connection, and a
+    # cursor stepped in one thread while another runs its statement corrupts memory.
     def query(self, statement: str, params: Any = ()) -> list[Any]:
-        return list(self.execute(statement, params).fetchall())
+        with self._lock:
+            return list(self.execute(statement, params).fetchall())
 
     def scalar(self, statement: str, params: Any = ()) -> Any:
-        row = self.execute(statement, params).fetchone()
+        with self._lock:
+            row = self.execute(statement, params).fetchone()
         return None if row is None else row[0]
 
     def close(self) -> None:

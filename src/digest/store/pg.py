@@ -230,6 +230,37 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX signup_requests_expires ON signup_requests (expires_at);
     """,
+    # 7: HTTP validators per URL (conditional GET) and the health of each source (issue 19)
+    """
+    CREATE TABLE http_validators (
+        url           TEXT PRIMARY KEY,
+        etag          TEXT,
+        last_modified TEXT,
+        seen_at       TEXT NOT NULL
+    );
+    CREATE INDEX http_validators_seen ON http_validators (seen_at);
+
+    CREATE TABLE source_health (
+        source               TEXT PRIMARY KEY,
+        location             TEXT NOT NULL,
+        last_run             TEXT NOT NULL,
+        last_success         TEXT,
+        last_new_item        TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        last_error           TEXT
+    );
+    CREATE TABLE source_days (
+        source TEXT NOT NULL,
+        day    TEXT NOT NULL,
+        new    INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (source, day)
+    );
+    CREATE TABLE page_notes (
+        url      TEXT PRIMARY KEY,
+        note     TEXT NOT NULL,
+        noted_at TEXT NOT NULL
+    );
+    """,
 )
 
 # --- statements whose SQLite text does not run here, by the name they have in sql.py -------

@@ -195,6 +195,37 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX signup_requests_expires ON signup_requests (expires_at);
     """,
+    # 7: HTTP validators per URL (conditional GET) and the health of each source (issue 19)
+    """
+    CREATE TABLE http_validators (
+        url           TEXT PRIMARY KEY,
+        etag          TEXT,
+        last_modified TEXT,
+        seen_at       TEXT NOT NULL
+    );
+    CREATE INDEX http_validators_seen ON http_validators (seen_at);
+
+    CREATE TABLE source_health (
+        source               TEXT PRIMARY KEY,
+        location             TEXT NOT NULL,
+        last_run             TEXT NOT NULL,
+        last_success         TEXT,
+        last_new_item        TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        last_error           TEXT
+    );
+    CREATE TABLE source_days (
+        source TEXT NOT NULL,
+        day    TEXT NOT NULL,
+        new    INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (source, day)
+    );
+    CREATE TABLE page_notes (
+        url      TEXT PRIMARY KEY,
+        note     TEXT NOT NULL,
+        noted_at TEXT NOT NULL
+    );
+    """,
 )
 
 # --- articles ------------------------------------------------------------------------------
@@ -650,3 +681,52 @@ SET_SUBSCRIBER_PREFERENCES = """
 UPDATE subscribers SET topics = :topics, frequency = :frequency, updated_at = :now
 WHERE id = :id
 """
+
+# --- fetching: HTTP validators and source health (issue 19) ---------------------------------
+
+HTTP_VALIDATORS = "SELECT url, etag, last_modified FROM http_validators"
+
+PUT_HTTP_VALIDATOR = """
+INSERT INTO http_validators (url, etag, last_modified, seen_at)
+VALUES (:url, :etag, :last_modified, :now)
+ON CONFLICT (url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified,
+    seen_at = excluded.seen_at
+"""
+
+PRUNE_HTTP_VALIDATORS = "DELETE FROM http_validators WHERE seen_at < :before"
+
+SOURCE_HEALTH = "SELECT * FROM source_health ORDER BY source"
+
+SOURCE_HEALTH_OF = "SELECT * FROM source_health WHERE source = :source"
+
+PUT_SOURCE_HEALTH = """
+INSERT INTO source_health (source, location, last_run, last_success, last_new_item,
+                           consecutive_failures, last_error)
+VALUES (:source, :location, :last_run, :last_success, :last_new_item, :consecutive_failures,
+        :last_error)
+ON CONFLICT (source) DO UPDATE SET location = excluded.location, last_run = excluded.last_run,
+    last_success = excluded.last_success, last_new_item = excluded.last_new_item,
+    consecutive_failures = excluded.consecutive_failures, last_error = excluded.last_error
+"""
+
+ADD_SOURCE_DAY = """
+INSERT INTO source_days (source, day, new) VALUES (:source, :day, :new)
+ON CONFLICT (source, day) DO UPDATE SET new = source_days.new + excluded.new
+"""
+
+SOURCE_NEW_SINCE = """
+SELECT source, SUM(new) AS new FROM source_days WHERE day >= :since GROUP BY source
+"""
+
+PRUNE_SOURCE_DAYS = "DELETE FROM source_days WHERE day < :before"
+
+PUT_PAGE_NOTE = """
+INSERT INTO page_notes (url, note, noted_at) VALUES (:url, :note, :now)
+ON CONFLICT (url) DO UPDATE SET note = excluded.note, noted_at = excluded.noted_at
+"""
+
+DELETE_PAGE_NOTE = "DELETE FROM page_notes WHERE url = :url"
+
+PAGE_NOTE = "SELECT note FROM page_notes WHERE url = :url"
+
+PRUNE_PAGE_NOTES = "DELETE FROM page_notes WHERE noted_at < :before"

@@ -240,7 +240,13 @@ class Desk:
     def page(self) -> str:
         loaded = self.load()
         edition = loaded.edition
-        page = preview_page(page_settings(self.config), edition, sentences=loaded.sentences).html
+        page = preview_page(
+            page_settings(self.config),
+            edition,
+            sentences=loaded.sentences,
+            source_alarms=loaded.source_alarms,
+            teaser_notes=loaded.teaser_notes,
+        ).html
         if self.act is not None:
             page = add_desk_controls(page, edition, self.csrf)
         return _with_reload(page, self.stamp())
