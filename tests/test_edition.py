@@ -311,16 +311,32 @@ def test_edition_json_on_the_examples(tmp_path: Path) -> None:
 
     articles = {a.id: a for a in read_location(str(EXAMPLES)).articles}
     by_title = {title_key(a.title): a.id for a in articles.values()}
-    # What the page shows: no related item points at it (issue 10's Urdu edition repeated
-    # stories and More news lines as related items).
+    # What the page shows: no outside related item points at it (issue 10's Urdu edition
+    # repeated stories and More news lines as related items); another story of the edition
+    # is a cross-reference to it instead (issue 21: the examples cite each other).
     page = {s["article_id"] for s in stories} | {h["article_id"] for h in edition["more_news"]}
     page |= {a["article_id"] for s in stories for a in s["also_reported_by"]}
-    everywhere = [r["article_id"] for s in stories for r in s["related"] if r["article_id"]]
+    outside = [
+        r for s in stories for r in s["related"] if r["article_id"] and r["kind"] != "in_edition"
+    ]
+    everywhere = [r["article_id"] for r in outside]
     assert len(everywhere) == len(set(everywhere))  # under one story at most
     assert not page & set(everywhere)
+    assert sum(1 for s in stories if s["related"]) >= 3
+    crosses = [(s["article_id"], r) for s in stories for r in s["related"]]
+    crosses = [(lead, r) for lead, r in crosses if r["kind"] == "in_edition"]
+    assert crosses
+    leads = {s["article_id"] for s in stories}
+    for lead, item in crosses:
+        assert item["article_id"] in leads and item["article_id"] != lead
+        assert item["url"] is None
     for story in stories:
         own = {story["article_id"], *(a["article_id"] for a in story["also_reported_by"])}
-        related_ids = [r["article_id"] for r in story["related"] if r["article_id"]]
+        related_ids = [
+            r["article_id"]
+            for r in story["related"]
+            if r["article_id"] and r["kind"] != "in_edition"
+        ]
         assert len(story["related"]) <= 3
         cited = [
             by_title[title_key(link.title)]
@@ -329,14 +345,18 @@ def test_edition_json_on_the_examples(tmp_path: Path) -> None:
             if title_key(link.title) in by_title
         ]
         allowed = [c for c in dict.fromkeys(cited) if c not in page]
-        shown = [r["article_id"] for r in story["related"] if r["reason"] == "cited"]
+        shown = [
+            r["article_id"]
+            for r in story["related"]
+            if r["reason"] == "cited" and r["kind"] != "in_edition"
+        ]
         # Cited items first, in the order the articles cite them; one left out is under
         # another story (closer to it) or past related_max.
         assert shown == [c for c in allowed if c in shown], story["title"]
         for missing in allowed[:3]:
             assert missing in related_ids or missing in everywhere or len(story["related"]) == 3
         for item in story["related"]:
-            if item["article_id"]:
+            if item["article_id"] and item["kind"] != "in_edition":
                 assert item["url"] and item["published"]
 
 

@@ -228,6 +228,16 @@ class RelatedItem:
     published: datetime | None = None
     article_id: str | None = None
     reason: Literal["cited", "similar"] = "cited"
+    # Where it comes from (``digest.edition.related``): ``link`` (the article's own related
+    # links), ``earlier`` (a past edition carried it: ``edition_id``, ``edition_day``),
+    # ``window`` (another stored article), ``in_edition`` (another story of this edition:
+    # ``article_id`` is that story's, shown as an anchor to it).
+    kind: Literal["link", "earlier", "window", "in_edition"] = "link"
+    source: str | None = None  # the outlet
+    edition_id: str | None = None
+    edition_day: date | None = None
+    # Why it was chosen: its relevance score's terms by name, rounded (the editor's panel).
+    terms: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from digest.config import Config
 from digest.edition.cluster import Cluster, cluster_articles
 from digest.edition.rank import PastSends, Ranking, edition_end, rank_articles
-from digest.edition.related import RelatedPool, edition_related, without_repeats
+from digest.edition.related import Earlier, RelatedPool, edition_related, without_repeats
 from digest.edition.repeats import set_aside_sent
 from digest.edition.select import Selection, assemble_edition, select_stories
 from digest.edition.vectors import ArticleVectors, embed_articles, embed_topics, english
@@ -40,6 +40,7 @@ __all__ = [
     "LoadedEdition",
     "SummarizeMany",
     "build_edition",
+    "earlier_coverage",
     "key_point_sentences",
     "load_edition",
     "rank_candidates",
@@ -202,7 +203,19 @@ def related_stories(
         pool,
         config.edition,
         headlines=[[c.lead.article, *(o.article for o in c.others)] for c in more_news],
+        earlier=earlier_coverage(db, day, config.edition.related_days),
     )
+
+
+def earlier_coverage(db: Database, day: date, days: int) -> dict[str, Earlier]:
+    """The past editions of the ``days`` days before ``day`` that carried each article (the
+    newest one), by article id: earlier coverage for related items."""
+    since = day - timedelta(days=days)
+    found: dict[str, Earlier] = {}
+    for row in EditionStore(db).recent_articles(day, max(0, days)):
+        if since <= row.day < day:
+            found.setdefault(row.article_id, Earlier(row.edition_id, row.day))
+    return found
 
 
 def build_edition(
