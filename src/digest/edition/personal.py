@@ -30,6 +30,7 @@ from dataclasses import replace
 import numpy as np
 
 from digest.edition.rank import INTEREST_BAND
+from digest.edition.related import without_repeats
 from digest.edition.vectors import TopicVectors
 from digest.embed import Vectors
 from digest.models import Edition, EditionSection, Headline, Story
@@ -129,13 +130,15 @@ def personal_edition(
     more = tuple(
         Headline(s.article_id, s.title, s.source, s.url, s.section) for s in dropped
     ) + tuple(h for h in edition.more_news if h.article_id not in taken)
-    return replace(
+    personal = replace(
         edition,
         # The matching stories' sections first, then the others': a section may show twice
         # (once with the stories of the reader's topics), but every match leads.
         sections=(*_sections(leading), *_sections(kept_others)),
         more_news=more[: max(len(edition.more_news), len(dropped))],
     )
+    # A cross-reference to a story this reader's variant moved to More news goes with it.
+    return without_repeats(personal)
 
 
 def _sections(stories: Sequence[Story]) -> tuple[EditionSection, ...]:

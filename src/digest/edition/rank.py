@@ -40,6 +40,7 @@ from digest.models import Article, LeftOutReason
 
 __all__ = [
     "INTEREST_BAND",
+    "MULTILINGUAL_INTEREST_BAND",
     "TERMS",
     "TOPIC_SECTION_COSINE",
     "PastSends",
@@ -55,6 +56,10 @@ __all__ = [
 
 # Cosines at or below the first count as no interest, at or above the second as full.
 INTEREST_BAND = (0.05, 0.35)
+# The same band for an article not in English, through the multilingual encoder: its
+# best topic's e5 cosine minus its cosine with ``BASELINE_TOPICS`` (chosen on a handful of
+# Chinese, German, Arabic and Portuguese reports: on-topic 0.01..0.06, off-topic below 0).
+MULTILINGUAL_INTEREST_BAND = (0.0, 0.04)
 # The least cosine at which the closest topic names the story's section: below it a crime
 # report would land under "Diplomacy" for want of a better topic; it keeps its category.
 TOPIC_SECTION_COSINE = 0.2
@@ -259,23 +264,41 @@ class Ranking:
     ranked: tuple[RankedArticle, ...]
 
 
-def _interests(docs: Vectors, topics: TopicVectors) -> list[tuple[float, str, str | None]]:
-    """The interest term of each article (a row of ``docs``), its note, and its closest
-    topic (None below the interest band)."""
-    if not topics.phrases or not len(docs):
-        return [(0.0, "no topics configured", None)] * len(docs)
-    sims = docs @ topics.vectors.T
-    low, high = INTEREST_BAND
+def _interests(
+    articles: Sequence[Article], vectors: ArticleVectors, topics: TopicVectors
+) -> list[tuple[float, str, str | None]]:
+    """The interest term of each article, its note, and its closest topic (None below the
+    section cosine). An article in English is compared with the topics through the English
+    encoder; one that is not, through the multilingual one where it is on
+    (``MULTILINGUAL_INTEREST_BAND``)."""
+    if not topics.phrases or not articles:
+        return [(0.0, "no topics configured", None)] * len(articles)
+    sims = vectors.matrix(articles) @ topics.vectors.T
+    bands = np.tile(np.array(INTEREST_BAND, dtype=np.float32), (len(articles), 1))
+    section = np.full(len(articles), TOPIC_SECTION_COSINE, dtype=np.float32)
+    measure = ["cosine"] * len(articles)
+    if topics.multilingual is not None and topics.baseline is not None:
+        for i, article in enumerate(articles):
+            doc = vectors.multilingual.get(article.id)
+            if english(article) or doc is None:
+                continue
+            base = float(np.max(topics.baseline @ doc))
+            sims[i] = topics.multilingual @ doc - base
+            bands[i] = MULTILINGUAL_INTEREST_BAND
+            section[i] = MULTILINGUAL_INTEREST_BAND[1] / 2
+            measure[i] = "multilingual cosine over baseline"
     found = []
-    for best, phrase in zip(sims.max(axis=1), sims.argmax(axis=1), strict=True):
+    for i, (best, phrase) in enumerate(zip(sims.max(axis=1), sims.argmax(axis=1), strict=True)):
         cosine = float(best)
+        low, high = (float(x) for x in bands[i])
         topic = topics.topics[topics.owner[int(phrase)]]
         note = (
-            f"topic {topic!r}: {topics.phrases[int(phrase)]!r} cosine {cosine:.2f}"
+            f"topic {topic!r}: {topics.phrases[int(phrase)]!r} {measure[i]} {cosine:.2f}"
             f" (band {low:g}..{high:g})"
         )
         value = min(1.0, max(0.0, (cosine - low) / (high - low)))
-        found.append((value, note, topic if cosine >= TOPIC_SECTION_COSINE else None))
+        readable = english(articles[i]) or measure[i] != "cosine"
+        found.append((value, note, topic if readable and cosine >= section[i] else None))
     return found
 
 
@@ -299,7 +322,7 @@ def rank_articles(
     past = past or PastSends()
     end = edition_end(day, settings.tz)
     source_weights = {s.name: s.weight for s in settings.sources}
-    interests = _interests(vectors.matrix(articles), topics)
+    interests = _interests(articles, vectors, topics)
     ranked: list[RankedArticle] = []
     for article, (interest, interest_note, topic) in zip(articles, interests, strict=True):
         fresh, fresh_note = freshness(article, end, settings.rank.half_life_hours)
@@ -322,7 +345,7 @@ def rank_articles(
                 "novelty": novel_note,
             },
             sent_in=past.articles.get(article.id),
-            topic=topic if english(article) else None,  # the encoder reads English only
+            topic=topic,  # None for an article no encoder of the run reads
         )
         ranked.append(RankedArticle(article, terms.total(settings.rank.weights), terms))
     ranked.sort(key=lambda r: (-r.score, r.article.id))

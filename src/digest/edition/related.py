@@ -48,6 +48,10 @@ import numpy as np
 from digest.config import EditionOptions
 from digest.edition.cluster import (
     LEX_WEIGHT,
+    MULTILINGUAL_LEX,
+    MULTILINGUAL_SCALE,
+    MULTILINGUAL_ZERO,
+    MULTILINGUAL_ZERO_ACROSS,
     TEXT_SCALE,
     language_of,
     shared_words,
@@ -109,8 +113,13 @@ class RelatedPool:
     articles: Sequence[Article]
     doc: Vectors
     encode_titles: Callable[[Sequence[str]], Vectors]
+    # The multilingual encoder's vectors of the openings, row for row, where it is on and
+    # some article of the pile is not in English (``digest.edition.multilingual``).
+    multilingual: Vectors | None = None
 
     def __post_init__(self) -> None:
+        self.readable = np.array([english(a) for a in self.articles], dtype=bool)
+        self.languages = np.array([language_of(a) for a in self.articles], dtype=object)
         self.by_title: dict[str, int] = {}
         self.by_url: dict[str, int] = {}
         for i, article in enumerate(self.articles):
@@ -208,6 +217,7 @@ def related_candidates(
     options: EditionOptions,
     others: Sequence[Article] = (),
     shown: frozenset[str] = frozenset(),
+    multilingual: Vectors | None = None,
 ) -> list[RelatedCandidate]:
     """Every related candidate of one story, in the story's order (cited, then similar,
     best first): its leading ``article`` and the ``others`` of its cluster (whose cited
@@ -255,9 +265,10 @@ def related_candidates(
             url = link.url if link.url and link.url.startswith(("http://", "https://")) else None
             bare = RelatedItem(title=link.title, url=url, reason="cited", terms=terms)
             add(bare, closeness, None)
-    if len(pool.articles) and readable:
+    across = multilingual is not None and pool.multilingual is not None
+    if len(pool.articles) and (readable or across):
         for score, target, terms in _similar(
-            article, doc_vector, pool, options.related_threshold, excluded
+            article, doc_vector, pool, options.related_threshold, excluded, multilingual
         ):
             add(_item(target, "similar", terms), score, target)
     elif len(pool.articles):
@@ -295,10 +306,13 @@ def related_for(
     pool: RelatedPool,
     options: EditionOptions,
     others: Sequence[Article] = (),
+    multilingual: Vectors | None = None,
 ) -> tuple[RelatedItem, ...]:
     """The related items of one story on its own: its leading ``article`` and the
     ``others`` of its cluster."""
-    found = related_candidates(article, doc_vector, pool, options, others)
+    found = related_candidates(
+        article, doc_vector, pool, options, others, multilingual=multilingual
+    )
     return allocate([found], options.related_max)[0]
 
 
@@ -309,6 +323,7 @@ def edition_related(
     options: EditionOptions,
     headlines: Sequence[Sequence[Article]] = (),
     earlier: Mapping[str, Earlier] | None = None,
+    multilingual: Mapping[str, Vectors] | None = None,
 ) -> dict[str, tuple[RelatedItem, ...]]:
     """The related items of every story of an edition, by the id of its lead.
 
@@ -330,8 +345,15 @@ def edition_related(
     page = frozenset(shown)
     candidates = []
     for s, group in enumerate(groups):
+        lead = group[0]
         found = related_candidates(
-            group[0], doc_vectors[group[0].id], pool, options, group[1:], page
+            lead,
+            doc_vectors[lead.id],
+            pool,
+            options,
+            group[1:],
+            page,
+            multilingual=(multilingual or {}).get(lead.id),
         )
         candidates.append(_placed(found, s, groups, story_of, earlier or {}))
     leads = [group[0].id for group in groups]
@@ -427,25 +449,47 @@ def without_repeats(edition: Edition) -> Edition:
 
 
 def _similar(
-    article: Article, doc_vector: Vectors, pool: RelatedPool, threshold: float, excluded: set[str]
+    article: Article,
+    doc_vector: Vectors,
+    pool: RelatedPool,
+    threshold: float,
+    excluded: set[str],
+    multilingual: Vectors | None = None,
 ) -> list[tuple[float, Article, dict[str, float]]]:
-    """The pool's English articles whose cosine + shared words with ``article`` reach
-    ``threshold``, with that score, best first; none whose marks are in ``excluded``."""
-    sims = pool.doc @ doc_vector
+    """The pool's articles whose score with ``article`` reaches ``threshold``, with that
+    score and its terms, best first; none whose marks are in ``excluded``. Both in
+    English: cosine + shared words. Either side not: with the multilingual vectors, the
+    clustering's scale (``MULTILINGUAL_SCALE`` x (cosine - zero) + shared words), else
+    not compared here (``_similar_text``)."""
+    english_cosine = pool.doc @ doc_vector
+    both = pool.readable & english(article)
+    score = np.where(both, english_cosine, -np.inf)
+    multi_cosine = np.zeros(len(pool.articles), dtype=np.float32)
+    if multilingual is not None and pool.multilingual is not None:
+        multi_cosine = pool.multilingual @ multilingual
+        language = language_of(article)
+        apart = np.array([bool(x) and bool(language) and x != language for x in pool.languages])
+        zero = np.where(apart, MULTILINGUAL_ZERO_ACROSS, MULTILINGUAL_ZERO)
+        score = np.where(both, score, MULTILINGUAL_SCALE * (multi_cosine - zero))
     shortlist: list[int] = []
-    for i in np.argsort(-sims, kind="stable"):
-        target = pool.articles[int(i)]
-        if english(target) and not article_keys(target) & excluded:
+    for i in np.argsort(-score, kind="stable"):
+        if not np.isfinite(score[i]):
+            break
+        if not article_keys(pool.articles[int(i)]) & excluded:
             shortlist.append(int(i))
             if len(shortlist) == SIMILAR_SHORTLIST:
                 break
     if not shortlist:
         return []
     words = shared_words([article, *(pool.articles[i] for i in shortlist)])[0, 1:]
-    scored = [
-        (float(sims[i]) + LEX_WEIGHT * float(w), i, {"cosine": float(sims[i]), "words": float(w)})
-        for i, w in zip(shortlist, words, strict=True)
-    ]
+    scored: list[tuple[float, int, dict[str, float]]] = []
+    for i, w in zip(shortlist, words, strict=True):
+        if both[i]:
+            terms = {"cosine": float(english_cosine[i]), "words": float(w)}
+            scored.append((float(score[i]) + LEX_WEIGHT * float(w), i, terms))
+        else:
+            terms = {"multilingual": float(multi_cosine[i]), "words": float(w)}
+            scored.append((float(score[i]) + MULTILINGUAL_LEX * float(w), i, terms))
     scored.sort(key=lambda triple: -triple[0])
     return [(score, pool.articles[i], terms) for score, i, terms in scored if score >= threshold]
 

@@ -104,7 +104,7 @@ def rank_candidates(
         progress("embed", 0, len(articles), "")
     cache = EmbeddingStore(db)
     vectors = embed_articles(settings, articles, cache=cache)
-    topics = embed_topics(settings, cache=cache)
+    topics = embed_topics(settings, cache=cache, articles=articles)
     if progress:
         progress("embed", len(articles), len(articles), "")
         progress("rank", 0, len(articles), "")
@@ -196,6 +196,7 @@ def related_stories(
         articles=pool_articles,
         doc=vectors.matrix(pool_articles),
         encode_titles=lambda titles: encoder.encode(list(titles), cache=cache),
+        multilingual=vectors.multilingual_matrix(pool_articles),
     )
     return edition_related(
         [[c.lead.article, *(o.article for o in c.others)] for c in stories],
@@ -204,6 +205,7 @@ def related_stories(
         config.edition,
         headlines=[[c.lead.article, *(o.article for o in c.others)] for c in more_news],
         earlier=earlier_coverage(db, day, config.edition.related_days),
+        multilingual=vectors.multilingual,
     )
 
 
