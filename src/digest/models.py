@@ -401,7 +401,9 @@ class DeskEntry:
     note: str = ""
 
 
-DeskActionKind = Literal["drop", "pin", "move", "swap", "promote", "edit-point", "headline", "note"]
+DeskActionKind = Literal[
+    "drop", "pin", "move", "swap", "promote", "edit-point", "headline", "note", "unrelate"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,7 +412,8 @@ class DeskAction:
     every rebuild (``digest.edition.actions``).
 
     ``article_id`` names the story (empty for a note), ``other_id`` the second story of a
-    swap, ``position`` the 1-based place of a pin or move or the point of an edit-point,
+    swap or the related item an unrelate removes (its article id, else its title),
+    ``position`` the 1-based place of a pin or move or the point of an edit-point,
     ``text`` the new headline, point or note.
     """
 

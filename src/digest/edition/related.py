@@ -267,7 +267,7 @@ def related_candidates(
             add(bare, closeness, None)
     across = multilingual is not None and pool.multilingual is not None
     if len(pool.articles) and (readable or across):
-        for score, target, terms in _similar(
+        for score, target, terms in similar_articles(
             article, doc_vector, pool, options.related_threshold, excluded, multilingual
         ):
             add(_item(target, "similar", terms), score, target)
@@ -448,7 +448,7 @@ def without_repeats(edition: Edition) -> Edition:
     return dataclasses.replace(edition, sections=tuple(sections)) if changed else edition
 
 
-def _similar(
+def similar_articles(
     article: Article,
     doc_vector: Vectors,
     pool: RelatedPool,
