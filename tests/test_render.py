@@ -662,3 +662,21 @@ def test_related_cross_references_and_earlier_coverage_render_in_both_parts() ->
     )
     with pytest.raises(RenderError, match="missing anchor"):
         check_html(broken)
+
+
+def test_the_editor_panel_says_why_each_related_item_was_chosen() -> None:
+    edition = sample_edition()
+    item = RelatedItem(
+        "Нефтяной рынок: цены падают",
+        "https://wire.example.org/oil",
+        article_id="oil-1",
+        reason="similar",
+        kind="window",
+        terms={"multilingual": 0.912, "words": 0.25},
+    )
+    edition = replace_story(edition, 0, related=(item,))
+    renderer = Renderer(OPTIONS)
+    panel = lxml.html.fragment_fromstring(renderer.editor_panel(edition))
+    lines = [li.text_content() for li in panel.find_class("related-why")]
+    assert "window: Нефтяной рынок: цены падают (oil-1) — multilingual 0.91, words 0.25" in lines
+    assert "multilingual 0.91" not in renderer.render(edition).html
