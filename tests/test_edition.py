@@ -583,3 +583,67 @@ def test_the_desk_offers_no_promote_for_a_story_taken_past_a_cap(tmp_path: Path)
     plain = dataclasses.replace(edition, left_out=(other,))
     page = preview_page(page_settings(Config(base_dir=str(tmp_path))), plain).html
     assert "digest-caps-relaxed" not in page and "Left out (1)" in page
+
+
+@pytest.mark.slow
+def test_the_examples_show_cross_references_and_earlier_coverage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21: the examples' edition has related items under at least three stories,
+    a cross-reference whose anchor exists in the HTML, and, once the day before was
+    sent, earlier coverage linking to that edition's archive page."""
+    import lxml.html
+    from click.testing import CliRunner
+
+    from digest.cli import main
+    from digest.config import NewsletterOptions, load_config
+    from digest.publish.render import render_edition
+    from digest.store import EditionStore, open_database
+    from digest.store.subscribers import SubscriberStore
+    from tests.conftest import EXAMPLES
+
+    monkeypatch.setenv("DIGEST_SECRET", "related-test-secret")
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(
+        f"data_dir: {tmp_path / 'data'}\nsources:\n  - name: examples\n"
+        f"    location: {EXAMPLES}\n    kind: folder\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    assert runner.invoke(main, ["--config", str(config_file), "ingest"]).exit_code == 0
+    built = runner.invoke(main, ["--config", str(config_file), "edition", "--date", "2026-11-24"])
+    assert built.exit_code == 0, built.output
+    config = load_config(config_file)
+    with open_database(config.store_path) as db:
+        edition = EditionStore(db).for_day(date(2026, 11, 24))
+    assert edition is not None
+    assert sum(1 for s in edition.stories if s.related) >= 3
+    html = render_edition(edition, NewsletterOptions()).html
+    doc = lxml.html.document_fromstring(html)
+    anchors = [a.get("href") for a in doc.iter("a") if (a.get("href") or "").startswith("#")]
+    assert anchors
+    for href in anchors:
+        target = doc.get_element_by_id(str(href)[1:])
+        assert any(s.title in target.text_content() for s in edition.stories)
+
+    # The day before, sent to one reader: its stories come back as earlier coverage.
+    with open_database(config.store_path) as db:
+        SubscriberStore(db).upsert("ana@example.org")
+    day_before = runner.invoke(main, ["--config", str(config_file), "run", "--date", "2026-11-23"])
+    assert day_before.exit_code == 0, day_before.output
+    again = runner.invoke(
+        main,
+        ["--config", str(config_file), "edition", "--date", "2026-11-24", "--json", "--rebuild"],
+    )
+    assert again.exit_code == 0, again.output
+    stories = json.loads(again.stdout)["stories"]
+    earlier = [r for s in stories for r in s["related"] if r["kind"] == "earlier"]
+    assert earlier and all(r["edition_id"] == "2026-11-23" for r in earlier)
+    with open_database(config.store_path) as db:
+        rebuilt = EditionStore(db).for_day(date(2026, 11, 24))
+        sent_before = EditionStore(db).for_day(date(2026, 11, 23))
+    assert rebuilt is not None and sent_before is not None
+    carried = {s.article_id for s in sent_before.stories}
+    assert {r["article_id"] for r in earlier} <= carried
+    text = render_edition(rebuilt, NewsletterOptions()).text
+    assert "Earlier: " in text and "/archive/2026-11-23.html" in text
