@@ -391,3 +391,25 @@ def test_unrelate_on_the_command_line_is_recorded_and_kept(config_file: Path) ->
     assert [(a.kind, a.other_id, a.editor) for a in recorded] == [("unrelate", "h-old-1", "bo")]
     again = digest(config_file, "edition", "unrelate", "h-malaria", "h-old-1", "--date", DAY)
     assert again.exit_code != 0 and "no related item" in again.output
+
+
+def test_the_desk_offers_unrelate_for_each_related_item(tmp_path: Path) -> None:
+    from urllib.parse import urlencode
+
+    from digest.pipeline.options import page_settings
+    from digest.publish.preview import preview_page
+    from digest.web.desk import add_desk_controls, read_action_form
+
+    edition = sample_edition()
+    page = preview_page(page_settings(Config(base_dir=str(tmp_path))), edition).html
+    doc = lxml.html.document_fromstring(add_desk_controls(page, edition, "t" * 32))
+    forms = [f for f in doc.iter("form") if "desk-unrelate" in (f.get("class") or "")]
+    wanted = [(s.article_id, i.article_id or i.title) for s in edition.stories for i in s.related]
+    found = []
+    for form in forms:
+        fields = {i.get("name"): i.get("value") for i in form.iter("input")}
+        found.append((fields["id"], fields["other"]))
+    assert found == wanted
+    fields = {i.get("name"): i.get("value") or "" for i in forms[0].iter("input")}
+    posted = read_action_form(urlencode(fields).encode(), "t" * 32)
+    assert (posted.kind, posted.article_id, posted.other_id) == ("unrelate", *wanted[0])
