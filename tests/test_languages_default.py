@@ -223,3 +223,18 @@ def test_with_multilingual_none_the_same_texts_rank_by_nothing() -> None:
     assert vectors.multilingual == {} and topics.multilingual is None
     ranking = rank_articles(settings, articles, vectors, topics, DAY)
     assert all(r.terms.topic is None for r in ranking.ranked)
+
+
+def test_a_readers_own_topics_in_chinese_match_by_meaning(cache: EmbeddingStore) -> None:
+    """A subscriber's topics (personal editions) are measured as ranking measures them."""
+    from digest.edition.personal import MATCH_AT, meaning_matches
+
+    articles = _articles(CHINESE, "zh")
+    settings = dataclasses.replace(EditionSettings(), topics=("天气",))
+    vectors = embed_articles(settings, articles, cache=cache)
+    topics = embed_topics(settings, cache, articles=articles)
+    matches = meaning_matches(articles, vectors, topics)
+    events = [event for event, _, _ in CHINESE]
+    best = max(range(len(articles)), key=lambda i: matches[i])
+    assert events[best] == "rain" and matches[best] >= MATCH_AT, matches
+    assert sorted(matches)[-2] < MATCH_AT, matches  # no other story is taken for this reader

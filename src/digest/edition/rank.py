@@ -52,6 +52,7 @@ __all__ = [
     "facts",
     "rank_articles",
     "substance",
+    "topic_interest",
 ]
 
 # Cosines at or below the first count as no interest, at or above the second as full.
@@ -310,6 +311,14 @@ def _interests(
         readable = english(articles[i]) or measure[i] != "cosine"
         found.append((value, note, topic if readable and cosine >= section[i] else None))
     return found
+
+
+def topic_interest(
+    articles: Sequence[Article], vectors: ArticleVectors, topics: TopicVectors
+) -> list[float]:
+    """The interest term (0..1) of each article for ``topics``, as ranking measures it:
+    through the English encoder, or the multilingual one for an article not in English."""
+    return [value for value, _, _ in _interests(articles, vectors, topics)]
 
 
 def _source(article: Article, weights: Mapping[str, float]) -> tuple[float, str]:
