@@ -10,6 +10,9 @@ Terms (each in a fixed range, weights from ``rank.weights``):
   energy and the environment" gives "news about climate", "news about energy", ...):
   the best cosine over all phrases, rescaled from ``INTEREST_BAND`` to 0..1 (the cosines
   of all-MiniLM-L6-v2 between a short phrase and an article's opening sit in that band).
+  An article not in English is measured through the multilingual encoder instead, where
+  it is on (``MULTILINGUAL_INTEREST_BAND``, see ``_interests``): topics in any language
+  rank its stories by meaning.
 - ``source`` the configured weight of the source the article was ingested from
   (``Article.origin``; 1.0 when not configured).
 - ``substance`` 0..1: length, named facts (names, figures) and dated events, squashed.
