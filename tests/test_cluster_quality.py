@@ -18,15 +18,22 @@ pytestmark = pytest.mark.slow
 FLOOR = {"precision": 1.0, "recall": 0.58}
 
 
+@pytest.mark.parametrize("multilingual", ["none", "auto"])
 def test_clustering_holds_its_precision_and_recall(
-    shared: Path, tmp_path: Path, request: pytest.FixtureRequest
+    shared: Path, tmp_path: Path, request: pytest.FixtureRequest, multilingual: str
 ) -> None:
-    from digest.config import load_config
+    """English only (``none``) the floor above; with the shipped default (``auto``: the
+    multilingual encoder where a side is not English, issue 21) the bench's
+    ``FLOOR_MULTILINGUAL``, more found outside English for one wrong merge."""
+    from digest.config import load_config, with_overrides
     from digest.store import open_database
     from digest.store.embeddings import EmbeddingStore
 
     bench = load_bench("clustering")
-    config = load_config(Path(__file__).resolve().parent.parent / "config.yaml")
+    shipped = load_config(Path(__file__).resolve().parent.parent / "config.yaml")
+    assert shipped.edition.multilingual == "auto"
+    config = with_overrides(shipped, **{"edition.multilingual": multilingual})
+    floor = FLOOR if multilingual == "none" else bench.floor_for(config)
     pile, pairs = bench.load_pairs()
     # Vectors persist in pytest's cache folder (when there is one): a re-run only re-scores.
     cache = getattr(request.config, "cache", None)
@@ -34,5 +41,5 @@ def test_clustering_holds_its_precision_and_recall(
     with open_database(folder / "vectors.sqlite3") as db:
         _, _, clusters = bench.cluster_pile(config, pile, EmbeddingStore(db))
     result = bench.score(pairs, bench.same_cluster(clusters))
-    assert result["precision"] >= FLOOR["precision"], result
-    assert result["recall"] >= FLOOR["recall"], result
+    assert result["precision"] >= floor["precision"], result
+    assert result["recall"] >= floor["recall"], result

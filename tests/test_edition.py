@@ -311,16 +311,32 @@ def test_edition_json_on_the_examples(tmp_path: Path) -> None:
 
     articles = {a.id: a for a in read_location(str(EXAMPLES)).articles}
     by_title = {title_key(a.title): a.id for a in articles.values()}
-    # What the page shows: no related item points at it (issue 10's Urdu edition repeated
-    # stories and More news lines as related items).
+    # What the page shows: no outside related item points at it (issue 10's Urdu edition
+    # repeated stories and More news lines as related items); another story of the edition
+    # is a cross-reference to it instead (issue 21: the examples cite each other).
     page = {s["article_id"] for s in stories} | {h["article_id"] for h in edition["more_news"]}
     page |= {a["article_id"] for s in stories for a in s["also_reported_by"]}
-    everywhere = [r["article_id"] for s in stories for r in s["related"] if r["article_id"]]
+    outside = [
+        r for s in stories for r in s["related"] if r["article_id"] and r["kind"] != "in_edition"
+    ]
+    everywhere = [r["article_id"] for r in outside]
     assert len(everywhere) == len(set(everywhere))  # under one story at most
     assert not page & set(everywhere)
+    assert sum(1 for s in stories if s["related"]) >= 3
+    crosses = [(s["article_id"], r) for s in stories for r in s["related"]]
+    crosses = [(lead, r) for lead, r in crosses if r["kind"] == "in_edition"]
+    assert crosses
+    leads = {s["article_id"] for s in stories}
+    for lead, item in crosses:
+        assert item["article_id"] in leads and item["article_id"] != lead
+        assert item["url"] is None
     for story in stories:
         own = {story["article_id"], *(a["article_id"] for a in story["also_reported_by"])}
-        related_ids = [r["article_id"] for r in story["related"] if r["article_id"]]
+        related_ids = [
+            r["article_id"]
+            for r in story["related"]
+            if r["article_id"] and r["kind"] != "in_edition"
+        ]
         assert len(story["related"]) <= 3
         cited = [
             by_title[title_key(link.title)]
@@ -329,14 +345,18 @@ def test_edition_json_on_the_examples(tmp_path: Path) -> None:
             if title_key(link.title) in by_title
         ]
         allowed = [c for c in dict.fromkeys(cited) if c not in page]
-        shown = [r["article_id"] for r in story["related"] if r["reason"] == "cited"]
+        shown = [
+            r["article_id"]
+            for r in story["related"]
+            if r["reason"] == "cited" and r["kind"] != "in_edition"
+        ]
         # Cited items first, in the order the articles cite them; one left out is under
         # another story (closer to it) or past related_max.
         assert shown == [c for c in allowed if c in shown], story["title"]
         for missing in allowed[:3]:
             assert missing in related_ids or missing in everywhere or len(story["related"]) == 3
         for item in story["related"]:
-            if item["article_id"]:
+            if item["article_id"] and item["kind"] != "in_edition":
                 assert item["url"] and item["published"]
 
 
@@ -564,3 +584,67 @@ def test_the_desk_offers_no_promote_for_a_story_taken_past_a_cap(tmp_path: Path)
     plain = dataclasses.replace(edition, left_out=(other,))
     page = preview_page(page_settings(Config(base_dir=str(tmp_path))), plain).html
     assert "digest-caps-relaxed" not in page and "Left out (1)" in page
+
+
+@pytest.mark.slow
+def test_the_examples_show_cross_references_and_earlier_coverage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21: the examples' edition has related items under at least three stories,
+    a cross-reference whose anchor exists in the HTML, and, once the day before was
+    sent, earlier coverage linking to that edition's archive page."""
+    import lxml.html
+    from click.testing import CliRunner
+
+    from digest.cli import main
+    from digest.config import NewsletterOptions, load_config
+    from digest.publish.render import render_edition
+    from digest.store import EditionStore, open_database
+    from digest.store.subscribers import SubscriberStore
+    from tests.conftest import EXAMPLES
+
+    monkeypatch.setenv("DIGEST_SECRET", "related-test-secret")
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(
+        f"data_dir: {tmp_path / 'data'}\nsources:\n  - name: examples\n"
+        f"    location: {EXAMPLES}\n    kind: folder\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    assert runner.invoke(main, ["--config", str(config_file), "ingest"]).exit_code == 0
+    built = runner.invoke(main, ["--config", str(config_file), "edition", "--date", "2026-11-24"])
+    assert built.exit_code == 0, built.output
+    config = load_config(config_file)
+    with open_database(config.store_path) as db:
+        edition = EditionStore(db).for_day(date(2026, 11, 24))
+    assert edition is not None
+    assert sum(1 for s in edition.stories if s.related) >= 3
+    html = render_edition(edition, NewsletterOptions()).html
+    doc = lxml.html.document_fromstring(html)
+    anchors = [a.get("href") for a in doc.iter("a") if (a.get("href") or "").startswith("#")]
+    assert anchors
+    for href in anchors:
+        target = doc.get_element_by_id(str(href)[1:])
+        assert any(s.title in target.text_content() for s in edition.stories)
+
+    # The day before, sent to one reader: its stories come back as earlier coverage.
+    with open_database(config.store_path) as db:
+        SubscriberStore(db).upsert("ana@example.org")
+    day_before = runner.invoke(main, ["--config", str(config_file), "run", "--date", "2026-11-23"])
+    assert day_before.exit_code == 0, day_before.output
+    again = runner.invoke(
+        main,
+        ["--config", str(config_file), "edition", "--date", "2026-11-24", "--json", "--rebuild"],
+    )
+    assert again.exit_code == 0, again.output
+    stories = json.loads(again.stdout)["stories"]
+    earlier = [r for s in stories for r in s["related"] if r["kind"] == "earlier"]
+    assert earlier and all(r["edition_id"] == "2026-11-23" for r in earlier)
+    with open_database(config.store_path) as db:
+        rebuilt = EditionStore(db).for_day(date(2026, 11, 24))
+        sent_before = EditionStore(db).for_day(date(2026, 11, 23))
+    assert rebuilt is not None and sent_before is not None
+    carried = {s.article_id for s in sent_before.stories}
+    assert {r["article_id"] for r in earlier} <= carried
+    text = render_edition(rebuilt, NewsletterOptions()).text
+    assert "Earlier: " in text and "/archive/2026-11-23.html" in text

@@ -64,6 +64,15 @@ def _ids(items: Sequence[RelatedItem]) -> list[str | None]:
     return [i.article_id for i in items]
 
 
+def _outside(items: Sequence[RelatedItem]) -> list[str | None]:
+    """The items that link out of the mail (not cross-references to another story)."""
+    return [i.article_id for i in items if i.kind != "in_edition"]
+
+
+def _kinds(items: Sequence[RelatedItem]) -> list[tuple[str, str | None]]:
+    return [(i.kind, i.article_id) for i in items]
+
+
 # Urdu: three stories of one day that cite each other, a headline and a shared backgrounder.
 X = _lang(
     make_article("x", "امریکی امداد بند ہونے کی تاریخ", "ستر برس میں امداد کئی بار رکی۔"),
@@ -113,24 +122,32 @@ def test_urdu_cited_items_never_repeat_the_page_and_go_to_the_closest_story() ->
     related = edition_related(
         [[A], [B], [C]], vectors, pool, EditionOptions(related_max=3), headlines=[[HEADLINE]]
     )
-    # Story 1 cited story 2, story 3 and a More news line: none of them is related here;
-    # the backgrounder shares most words with story 3 and stays there alone.
-    assert _ids(related["a"]) == ["y", "z"]
-    assert _ids(related["b"]) == ["w"]
-    assert _ids(related["c"]) == ["x"]
-    everywhere = [i for items in related.values() for i in _ids(items)]
+    # Story 1 cited story 2, story 3 and a More news line: none of them is an outside
+    # link here; story 2 becomes a cross-reference ("Also in this edition"), story 3 is
+    # closer to the backgrounder, which stays under story 3 alone; the line is dropped.
+    assert _kinds(related["a"]) == [("in_edition", "b"), ("link", "y"), ("link", "z")]
+    assert _kinds(related["b"]) == [("link", "w")]
+    assert _kinds(related["c"]) == [("link", "x"), ("in_edition", "a")]
+    everywhere = [i for items in related.values() for i in _outside(items)]
     assert len(everywhere) == len(set(everywhere))
+    assert "h" not in [i.article_id for items in related.values() for i in items]
+    # A cross-reference carries its target story's own title and the score's terms.
+    assert related["a"][0].title == B.title and related["a"][0].terms
 
 
 def test_an_item_taken_by_a_closer_story_is_replaced_by_the_next_candidate() -> None:
     pool, vectors = _pool([A, B, C, X, Y, Z, W, HEADLINE])
     one = EditionOptions(related_max=1)
     related = edition_related([[A], [B], [C]], vectors, pool, one, headlines=[[HEADLINE]])
-    assert {k: _ids(v) for k, v in related.items()} == {"a": ["y"], "b": ["w"], "c": ["x"]}
-    # Without story 3 on the page, the backgrounder is story 1's first qualifying link
-    # (the higher story keeps it on a tie with story 2: neither shares a word with it).
+    # Story 1's one place goes to its cross-reference to story 2 (its closest candidate).
+    assert {k: _ids(v) for k, v in related.items()} == {"a": ["b"], "b": ["w"], "c": ["x"]}
+    # Without story 3 on the page, the backgrounder is free: story 1's one place is taken,
+    # so it moves up to story 2, which cited it too.
     alone = edition_related([[A], [B]], vectors, pool, one, headlines=[[HEADLINE]])
-    assert {k: _ids(v) for k, v in alone.items()} == {"a": ["x"], "b": ["w"]}
+    assert {k: _kinds(v) for k, v in alone.items()} == {
+        "a": [("in_edition", "b")],
+        "b": [("link", "x")],
+    }
 
 
 def test_an_article_of_a_stories_cluster_or_a_headlines_event_is_never_related() -> None:
@@ -239,9 +256,14 @@ def test_english_similar_items_go_to_the_closest_story_never_to_a_page_article()
     }
     articles = [first, second, shared, fallback, headline]
     pool = RelatedPool(articles, np.vstack([vectors[a.id] for a in articles]), _no_title_match)
-    options = EditionOptions(related_max=1, related_threshold=0.55)
+    options = EditionOptions(related_max=2, related_threshold=0.55)
     related = edition_related([[first], [second]], vectors, pool, options, headlines=[[headline]])
-    assert {k: _ids(v) for k, v in related.items()} == {"s1": ["p2"], "s2": ["p1"]}
+    # Each story refers to the other inside the mail (cosine 0.8); the outside links go
+    # to the closest story, never to the More news line.
+    assert {k: _kinds(v) for k, v in related.items()} == {
+        "s1": [("in_edition", "s2"), ("window", "p2")],
+        "s2": [("window", "p1"), ("in_edition", "s1")],
+    }
     assert all(i.reason == "similar" for v in related.values() for i in v)
 
 
@@ -315,7 +337,11 @@ def test_pipeline_related_stories_keeps_the_page_out_with_the_real_encoder(
             [Cluster(RankedArticle(lead, 1.0)), Cluster(RankedArticle(other, 0.9))],
             [Cluster(RankedArticle(line, 0.5))],
         )
-    assert related == {"flood-1": (), "flood-2": ()}
+    # The two stories refer to each other inside the mail; the More news line is no item.
+    assert {k: _kinds(v) for k, v in related.items()} == {
+        "flood-1": [("in_edition", "flood-2")],
+        "flood-2": [("in_edition", "flood-1")],
+    }
     with open_database(tmp_path / "s.db") as db:
         alone = pipeline.related_stories(config, db, DAY, [Cluster(RankedArticle(lead, 1.0))])
     assert {i.article_id for i in alone["flood-1"]} == {"flood-2", "flood-3"}

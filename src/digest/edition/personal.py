@@ -27,12 +27,10 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
-import numpy as np
-
-from digest.edition.rank import INTEREST_BAND
-from digest.edition.vectors import TopicVectors
-from digest.embed import Vectors
-from digest.models import Edition, EditionSection, Headline, Story
+from digest.edition.rank import topic_interest
+from digest.edition.related import without_repeats
+from digest.edition.vectors import ArticleVectors, TopicVectors
+from digest.models import Article, Edition, EditionSection, Headline, Story
 
 __all__ = [
     "MATCH_AT",
@@ -84,14 +82,13 @@ def word_match(topics: TopicKey, text: str) -> bool:
     return False
 
 
-def meaning_matches(docs: Vectors, topics: TopicVectors) -> list[float]:
-    """Per row of ``docs`` (article opening vectors), the best topic phrase's cosine mapped
-    from ``INTEREST_BAND`` to 0..1; zeros when there are no phrases."""
-    if not topics.phrases or not len(docs):
-        return [0.0] * len(docs)
-    low, high = INTEREST_BAND
-    best = (docs @ topics.vectors.T).max(axis=1)
-    return [float(v) for v in np.clip((best - low) / (high - low), 0.0, 1.0)]
+def meaning_matches(
+    articles: Sequence[Article], vectors: ArticleVectors, topics: TopicVectors
+) -> list[float]:
+    """Per article, the best topic phrase's match 0..1, as ranking's interest term
+    (``rank.topic_interest``: the English encoder's cosine over ``INTEREST_BAND``, or the
+    multilingual encoder's for an article not in English); zeros without phrases."""
+    return topic_interest(articles, vectors, topics)
 
 
 def personal_edition(
@@ -133,13 +130,15 @@ def personal_edition(
     more = tuple(
         Headline(s.article_id, s.title, s.source, s.url, s.section) for s in dropped
     ) + tuple(h for h in edition.more_news if h.article_id not in taken)
-    return replace(
+    personal = replace(
         edition,
         # Each section once, in the order of its first story: the matching stories lead, so
         # their sections come first, and inside a section the matches come before the rest.
         sections=_sections([*leading, *kept_others]),
         more_news=more[: max(len(edition.more_news), len(dropped))],
     )
+    # A cross-reference to a story this reader's variant moved to More news goes with it.
+    return without_repeats(personal)
 
 
 def _sections(stories: Sequence[Story]) -> tuple[EditionSection, ...]:

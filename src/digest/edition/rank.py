@@ -10,6 +10,9 @@ Terms (each in a fixed range, weights from ``rank.weights``):
   energy and the environment" gives "news about climate", "news about energy", ...):
   the best cosine over all phrases, rescaled from ``INTEREST_BAND`` to 0..1 (the cosines
   of all-MiniLM-L6-v2 between a short phrase and an article's opening sit in that band).
+  An article not in English is measured through the multilingual encoder instead, where
+  it is on (``MULTILINGUAL_INTEREST_BAND``, see ``_interests``): topics in any language
+  rank its stories by meaning.
 - ``source`` the configured weight of the source the article was ingested from
   (``Article.origin``; 1.0 when not configured).
 - ``substance`` 0..1: length, named facts (names, figures) and dated events, squashed.
@@ -40,6 +43,7 @@ from digest.models import Article, LeftOutReason
 
 __all__ = [
     "INTEREST_BAND",
+    "MULTILINGUAL_INTEREST_BAND",
     "TERMS",
     "TOPIC_SECTION_COSINE",
     "PastSends",
@@ -51,10 +55,18 @@ __all__ = [
     "facts",
     "rank_articles",
     "substance",
+    "topic_interest",
 ]
 
 # Cosines at or below the first count as no interest, at or above the second as full.
 INTEREST_BAND = (0.05, 0.35)
+# The same band for an article not in English, through the multilingual encoder: its
+# best topic's e5 cosine minus its cosine with ``BASELINE_TOPICS``, minus that phrase's
+# median over the pile's articles not in English when there are ``MEDIAN_PILE`` of them
+# (chosen on the reports of tests/test_languages_default.py, five languages: the named
+# story 0.02..0.04 above the median, the others within 0.01 of it).
+MULTILINGUAL_INTEREST_BAND = (0.0, 0.03)
+MEDIAN_PILE = 5
 # The least cosine at which the closest topic names the story's section: below it a crime
 # report would land under "Diplomacy" for want of a better topic; it keeps its category.
 TOPIC_SECTION_COSINE = 0.2
@@ -259,24 +271,57 @@ class Ranking:
     ranked: tuple[RankedArticle, ...]
 
 
-def _interests(docs: Vectors, topics: TopicVectors) -> list[tuple[float, str, str | None]]:
-    """The interest term of each article (a row of ``docs``), its note, and its closest
-    topic (None below the interest band)."""
-    if not topics.phrases or not len(docs):
-        return [(0.0, "no topics configured", None)] * len(docs)
-    sims = docs @ topics.vectors.T
-    low, high = INTEREST_BAND
+def _interests(
+    articles: Sequence[Article], vectors: ArticleVectors, topics: TopicVectors
+) -> list[tuple[float, str, str | None]]:
+    """The interest term of each article, its note, and its closest topic (None below the
+    section cosine). An article in English is compared with the topics through the English
+    encoder; one that is not, through the multilingual one where it is on
+    (``MULTILINGUAL_INTEREST_BAND``)."""
+    if not topics.phrases or not articles:
+        return [(0.0, "no topics configured", None)] * len(articles)
+    sims = vectors.matrix(articles) @ topics.vectors.T
+    bands = np.tile(np.array(INTEREST_BAND, dtype=np.float32), (len(articles), 1))
+    section = np.full(len(articles), TOPIC_SECTION_COSINE, dtype=np.float32)
+    measure = ["cosine"] * len(articles)
+    if topics.multilingual is not None and topics.baseline is not None:
+        rows = [
+            i for i, a in enumerate(articles) if not english(a) and a.id in vectors.multilingual
+        ]
+        if rows:
+            docs = np.vstack([vectors.multilingual[articles[i].id] for i in rows])
+            # Over the article's own baseline (e5 ranks any query in its script higher),
+            # then over the pile's median for each phrase (some phrases sit high with
+            # everything), where the pile has enough such articles to have a median.
+            raw = docs @ topics.multilingual.T - (docs @ topics.baseline.T).max(axis=1)[:, None]
+            if len(rows) >= MEDIAN_PILE:
+                raw = raw - np.median(raw, axis=0)[None, :]
+            for k, i in enumerate(rows):
+                sims[i] = raw[k]
+                bands[i] = MULTILINGUAL_INTEREST_BAND
+                section[i] = MULTILINGUAL_INTEREST_BAND[1] / 2
+                measure[i] = "multilingual cosine over baseline"
     found = []
-    for best, phrase in zip(sims.max(axis=1), sims.argmax(axis=1), strict=True):
+    for i, (best, phrase) in enumerate(zip(sims.max(axis=1), sims.argmax(axis=1), strict=True)):
         cosine = float(best)
+        low, high = (float(x) for x in bands[i])
         topic = topics.topics[topics.owner[int(phrase)]]
         note = (
-            f"topic {topic!r}: {topics.phrases[int(phrase)]!r} cosine {cosine:.2f}"
+            f"topic {topic!r}: {topics.phrases[int(phrase)]!r} {measure[i]} {cosine:.2f}"
             f" (band {low:g}..{high:g})"
         )
         value = min(1.0, max(0.0, (cosine - low) / (high - low)))
-        found.append((value, note, topic if cosine >= TOPIC_SECTION_COSINE else None))
+        readable = english(articles[i]) or measure[i] != "cosine"
+        found.append((value, note, topic if readable and cosine >= section[i] else None))
     return found
+
+
+def topic_interest(
+    articles: Sequence[Article], vectors: ArticleVectors, topics: TopicVectors
+) -> list[float]:
+    """The interest term (0..1) of each article for ``topics``, as ranking measures it:
+    through the English encoder, or the multilingual one for an article not in English."""
+    return [value for value, _, _ in _interests(articles, vectors, topics)]
 
 
 def _source(article: Article, weights: Mapping[str, float]) -> tuple[float, str]:
@@ -299,7 +344,7 @@ def rank_articles(
     past = past or PastSends()
     end = edition_end(day, settings.tz)
     source_weights = {s.name: s.weight for s in settings.sources}
-    interests = _interests(vectors.matrix(articles), topics)
+    interests = _interests(articles, vectors, topics)
     ranked: list[RankedArticle] = []
     for article, (interest, interest_note, topic) in zip(articles, interests, strict=True):
         fresh, fresh_note = freshness(article, end, settings.rank.half_life_hours)
@@ -322,7 +367,7 @@ def rank_articles(
                 "novelty": novel_note,
             },
             sent_in=past.articles.get(article.id),
-            topic=topic if english(article) else None,  # the encoder reads English only
+            topic=topic,  # None for an article no encoder of the run reads
         )
         ranked.append(RankedArticle(article, terms.total(settings.rank.weights), terms))
     ranked.sort(key=lambda r: (-r.score, r.article.id))

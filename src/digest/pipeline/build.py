@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from digest.config import Config
 from digest.edition.cluster import Cluster, cluster_articles
 from digest.edition.rank import PastSends, Ranking, edition_end, rank_articles
-from digest.edition.related import RelatedPool, edition_related, without_repeats
+from digest.edition.related import Earlier, RelatedPool, edition_related, without_repeats
 from digest.edition.repeats import set_aside_sent
 from digest.edition.select import Selection, assemble_edition, select_stories
 from digest.edition.vectors import ArticleVectors, embed_articles, embed_topics, english
@@ -48,6 +48,7 @@ __all__ = [
     "Refreshed",
     "SummarizeMany",
     "build_edition",
+    "earlier_coverage",
     "key_point_sentences",
     "load_edition",
     "picture_fetch",
@@ -115,7 +116,7 @@ def rank_candidates(
         progress("embed", 0, len(articles), "")
     cache = EmbeddingStore(db)
     vectors = embed_articles(settings, articles, cache=cache)
-    topics = embed_topics(settings, cache=cache)
+    topics = embed_topics(settings, cache=cache, articles=articles)
     if progress:
         progress("embed", len(articles), len(articles), "")
         progress("rank", 0, len(articles), "")
@@ -207,6 +208,7 @@ def related_stories(
         articles=pool_articles,
         doc=vectors.matrix(pool_articles),
         encode_titles=lambda titles: encoder.encode(list(titles), cache=cache),
+        multilingual=vectors.multilingual_matrix(pool_articles),
     )
     return edition_related(
         [[c.lead.article, *(o.article for o in c.others)] for c in stories],
@@ -214,7 +216,20 @@ def related_stories(
         pool,
         config.edition,
         headlines=[[c.lead.article, *(o.article for o in c.others)] for c in more_news],
+        earlier=earlier_coverage(db, day, config.edition.related_days),
+        multilingual=vectors.multilingual,
     )
+
+
+def earlier_coverage(db: Database, day: date, days: int) -> dict[str, Earlier]:
+    """The past editions of the ``days`` days before ``day`` that carried each article (the
+    newest one), by article id: earlier coverage for related items."""
+    since = day - timedelta(days=days)
+    found: dict[str, Earlier] = {}
+    for row in EditionStore(db).recent_articles(day, max(0, days)):
+        if since <= row.day < day:
+            found.setdefault(row.article_id, Earlier(row.edition_id, row.day))
+    return found
 
 
 def build_edition(

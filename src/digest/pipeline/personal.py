@@ -100,15 +100,14 @@ def edition_variants(
     everything = [*articles.values(), *(a for _, a in pool.values())]
     settings = edition_settings(config)
     vectors = embed_articles(settings, everything, cache=cache)
-    docs = vectors.matrix(everything)
     texts = [
         story_text(stories[a.id]) if a.id in stories else _headline_text(a) for a in everything
     ]
     matches: dict[TopicKey, dict[str, float]] = {}
     for key in wanted:
         # The subscriber's topics encoded as the config's are (``edition.vectors``).
-        topics = embed_topics(replace(settings, topics=key), cache=cache)
-        meaning = meaning_matches(docs, topics)
+        topics = embed_topics(replace(settings, topics=key), cache=cache, articles=everything)
+        meaning = meaning_matches(everything, vectors, topics)
         matches[key] = {
             a.id: 1.0 if word_match(key, text) else m
             for a, text, m in zip(everything, texts, meaning, strict=True)

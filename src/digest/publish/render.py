@@ -436,7 +436,10 @@ class Renderer:
             shortdate=formats.shortdate,
             shortday=formats.shortday,
             number=self.loc.number,
+            # An earlier edition's day ("22 Nov 2026") and archive page (related items).
+            editionday=self.loc.day_month_year,
         )
+        self.env.globals["archive_href"] = self._archive_href
         self.env.globals.update(self._language_globals())
 
     def _language_globals(self) -> dict[str, Any]:
@@ -470,6 +473,10 @@ class Renderer:
             "reason": self._reason(),
             "section_label": self.section_label,
         }
+
+    def _archive_href(self, edition_id: str) -> str:
+        """The archive's page of an edition (``digest.publish.archive.page_name``)."""
+        return f"{self.options.base_url.rstrip('/')}/archive/{edition_id}.html"
 
     def tagline(self) -> str:
         """``newsletter.tagline`` as shown: the catalog's translation of the shipped one."""
@@ -682,6 +689,8 @@ def check_html(document: str, *, slot_links: Iterable[str] = ()) -> None:
         tree = lxml.html.document_fromstring(document)
     except (ValueError, lxml.etree.ParserError) as exc:
         raise RenderError(f"the rendered HTML does not parse: {exc}") from exc
+    # In-mail anchors ("Also in this edition"): a fragment link whose target is on the page.
+    anchors = {str(e.get("id")) for e in tree.iter() if isinstance(e.tag, str) and e.get("id")}
     for element in tree.iter():
         if not isinstance(element.tag, str):
             continue  # comments (the Outlook conditionals) and processing instructions
@@ -696,7 +705,10 @@ def check_html(document: str, *, slot_links: Iterable[str] = ()) -> None:
             if attr.lower() == "style" and re.search(r"url\s*\(|expression\s*\(", value, re.I):
                 raise RenderError(f"the rendered HTML loads a resource from a style on <{tag}>")
         href = element.get("href")
-        if href is not None and href not in slots and safe_url(href) is None:
+        if href is not None and href.startswith("#"):
+            if href[1:] not in anchors:
+                raise RenderError(f"the rendered HTML links to a missing anchor {href[:80]!r}")
+        elif href is not None and href not in slots and safe_url(href) is None:
             raise RenderError(f"the rendered HTML links to {href[:80]!r} (only http(s) and mailto)")
         if tag == "img":
             src = element.get("src", "")

@@ -68,7 +68,7 @@ log = logging.getLogger(__name__)
 
 MAX_FORM_BYTES = 16_384  # a form with a rewritten key point is well under this
 ACTIONS: frozenset[str] = frozenset(
-    {"drop", "pin", "move", "swap", "promote", "edit-point", "headline", "note"}
+    {"drop", "pin", "move", "swap", "promote", "edit-point", "headline", "note", "unrelate"}
 )
 # No other site may frame the desk: a framed desk's buttons could be clicked for the
 # editor by a page laid over them (clickjacking), each POST then same-origin with its token.
