@@ -550,6 +550,10 @@ def _check_server(s: SummarizerOptions, origin: str) -> None:
             " the name the server knows the model by (e.g. llama3.2:3b)"
         )
     url = urlsplit(s.base_url or "")
+    try:
+        url.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        url = urlsplit("")
     if url.scheme not in ("http", "https") or not url.hostname:
         raise ConfigError(
             f"{origin}: summarizer.base_url: {s.base_url!r} must be the http(s) address of an"

@@ -23,8 +23,9 @@ import math
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,21 +81,33 @@ class ModelServer:
         self.model = options.model or ""
         key = os.environ.get(options.api_key_env, "") if options.api_key_env else ""
         self._secret = key  # kept out of every message: see _scrub
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self._client = httpx.Client(
-            headers=headers,
-            timeout=httpx.Timeout(options.timeout_s, connect=min(options.timeout_s, 10.0)),
-            limits=httpx.Limits(max_connections=options.concurrency),
-            follow_redirects=False,
-        )
+        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._client: httpx.Client | None = None
         self._lock = threading.Lock()
         self.requests = 0
         self.tokens = 0
         self.json_mode = True  # response_format, until the server says it takes none
         self.down: str | None = None
 
-    def close(self) -> None:
-        self._client.close()
+    @contextmanager
+    def connected(self) -> Iterator[None]:
+        """Connections to the server for the ``with`` block (a batch of articles), closed
+        at its end; nested blocks share the outer one's."""
+        if self._client is not None:
+            yield
+            return
+        o = self.options
+        self._client = httpx.Client(
+            headers=self._headers,
+            timeout=httpx.Timeout(o.timeout_s, connect=min(o.timeout_s, 10.0)),
+            limits=httpx.Limits(max_connections=o.concurrency),
+            follow_redirects=False,
+        )
+        try:
+            yield
+        finally:
+            self._client.close()
+            self._client = None
 
     def complete(self, prompt: str, *, json: bool) -> str:
         """The text of the model's answer to ``prompt``; ``SummaryError`` with a one-line
@@ -113,14 +126,14 @@ class ModelServer:
             response = self._post(body, prompt)
             status = response.status_code
             if status in (400, 422) and "response_format" in body:
-                # A server that does not know response_format: ask again without it, for good.
-                log.info(
-                    "%s: no response_format (HTTP %d); asking in the prompt only", self.url, status
-                )
-                self.json_mode = False
+                # Perhaps a server that does not take response_format: ask again without it,
+                # and when that is answered, never send it again.
                 body.pop("response_format", None)
                 response = self._post(body, prompt)
                 status = response.status_code
+                if status == 200:
+                    log.info("%s: no response_format; asking in the prompt only", self.url)
+                    self.json_mode = False
             if status == 200:
                 return self._answer(response, prompt)
             if (status == 429 or status >= 500) and attempt < self.options.retries:
@@ -143,13 +156,15 @@ class ModelServer:
                 raise BudgetSpent(f"the run's budget of {self.options.max_tokens} tokens is spent")
             self.requests += 1
         try:
-            return self._client.post(self.url, json=body)
+            with self.connected():
+                assert self._client is not None
+                return self._client.post(self.url, json=body)
         except httpx.TimeoutException:
             self._spend(estimate_tokens(prompt))
             raise SummaryError(
                 f"{self.url}: no answer within {self.options.timeout_s:g} s (summarizer.timeout_s)"
             ) from None
-        except (httpx.ConnectError, httpx.UnsupportedProtocol) as exc:
+        except (httpx.ConnectError, httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             reason = f"{self.url}: model server unreachable ({self._scrub(str(exc)) or 'refused'})"
             with self._lock:
                 first = self.down is None
@@ -255,7 +270,10 @@ class ServerSummarizer:
         """The server writes for up to ``concurrency`` articles at once; the checks run
         here, one article after another, on the encoder."""
         workers = max(1, min(self.options.concurrency, len(articles)))
-        with ThreadPoolExecutor(workers, thread_name_prefix="digest-llm") as pool:
+        with (
+            self.server.connected(),
+            ThreadPoolExecutor(workers, thread_name_prefix="digest-llm") as pool,
+        ):
             answers = list(pool.map(self._ask, articles))
         return [self._summary(a, answer) for a, answer in zip(articles, answers, strict=True)]
 

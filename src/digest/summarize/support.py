@@ -315,10 +315,13 @@ def _number(text: str) -> str:
     return digits.replace(",", "").replace("٬", "").replace("٫", ".").rstrip(".")
 
 
+_FIRST_WORD = re.compile(rf"^[^{_LATIN}\w]*[{_LATIN}'’-]+(?=[\s,;:])")
+
+
 def _drop_first_word(text: str) -> str:
-    # A sentence's first word is capitalised whatever it is; it is not a name by that.
-    parts = text.split(None, 1)
-    return parts[1] if len(parts) == 2 else ""
+    # A Latin sentence's first word is capitalised whatever it is; it is not a name by
+    # that. In unspaced text ("SpaceX与…") a leading Latin word is no such first word.
+    return _FIRST_WORD.sub("", text, count=1)
 
 
 class SupportCheck:

@@ -1,0 +1,192 @@
+"""A real OpenAI-compatible model server for the tests: ``transformers serve`` on a tiny
+random-weight Llama built here, on 127.0.0.1, with a loopback proxy in front of it that can
+be told what the next requests meet (a 429, a slow answer, a rewritten answer).
+
+The proxy forwards to the real server and keeps its answer's envelope (id, usage, finish
+reason); a rewrite only swaps the message text, since random weights cannot be steered
+into writing a given point. What each request carried (headers, body) is kept for the
+test to read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tools.smtp_sink import free_port
+
+START_TIMEOUT_S = 180  # loading torch and transformers on a busy 2-core machine
+CHAT_TEMPLATE = (
+    "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}[assistant]{% endif %}"
+)
+
+
+def build_tiny_llama(folder: Path) -> Path:
+    """A one-layer Llama with random weights and the bundled MiniLM's WordPiece tokenizer
+    (local files), saved like any model folder."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from digest.embed import bundled_model_path
+
+    tokenizer = AutoTokenizer.from_pretrained(str(bundled_model_path()))
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+            max_position_embeddings=2048,
+            initializer_range=1.0,
+            pad_token_id=tokenizer.pad_token_id,
+            bos_token_id=tokenizer.cls_token_id,
+            eos_token_id=tokenizer.sep_token_id,
+        )
+    )
+    tokenizer.chat_template = CHAT_TEMPLATE
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    # A BERT tokenizer hands out token_type_ids, which a Llama's generate() refuses.
+    config_path = folder / "tokenizer_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["model_input_names"] = ["input_ids", "attention_mask"]
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    return folder
+
+
+def serve_command(model: Path, port: int) -> list[str]:
+    launcher = (
+        "import sys; from transformers.cli.transformers import main;"
+        " sys.argv[0] = 'transformers'; sys.exit(main())"
+    )
+    return [
+        sys.executable, "-c", launcher, "serve", "--device", "cpu", "--host", "127.0.0.1",
+        "--port", str(port), "--log-level", "warning", str(model),
+    ]  # fmt: skip
+
+
+def serving_unavailable() -> str | None:
+    """Why ``transformers serve`` cannot run here, or None."""
+    import importlib.util
+
+    for module, why in (
+        ("fastapi", "transformers serve needs FastAPI"),
+        ("accelerate", "transformers serve needs accelerate"),
+        ("openai", "transformers serve needs the openai package"),
+        ("transformers.cli.serve", "this transformers has no serve command"),
+    ):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            found = False
+        if not found:
+            return why
+    return None
+
+
+@contextmanager
+def transformers_serve(model: Path, log: Path) -> Iterator[str]:
+    """``transformers serve`` with ``model`` preloaded; yields its base URL (…/v1)."""
+    port = free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            serve_command(model, port), stdout=out, stderr=subprocess.STDOUT, env=env
+        )
+        try:
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while True:
+                if process.poll() is not None:
+                    tail = log.read_text(errors="replace")[-2000:]
+                    raise RuntimeError(f"transformers serve exited: {tail}")
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"transformers serve not up in {START_TIMEOUT_S} s")
+                time.sleep(0.5)  # a start-up wait, not a timing assertion
+            yield f"http://127.0.0.1:{port}/v1"
+        finally:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+
+
+@dataclass
+class Seen:
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+    @property
+    def prompt(self) -> str:
+        return str(self.body["messages"][-1]["content"])
+
+
+@dataclass
+class Faults:
+    """What the next requests meet, in order; an empty script forwards unchanged.
+
+    Steps: ``("status", code)`` answers that status without asking the server;
+    ``("sleep", seconds)`` waits, then forwards; ``("content", text)`` forwards and puts
+    ``text`` in place of the model's answer."""
+
+    upstream: str
+    model: str = ""  # the name the server knows its model by
+    script: deque[tuple[str, Any]] = field(default_factory=deque)
+    seen: list[Seen] = field(default_factory=list)
+
+    def then(self, *steps: tuple[str, Any]) -> Faults:
+        self.script.extend(steps)
+        return self
+
+    def reset(self) -> None:
+        self.script.clear()
+        self.seen.clear()
+
+
+def proxy_app(faults: Faults) -> Starlette:
+    async def chat(request: Request) -> Response:
+        body = await request.json()
+        faults.seen.append(Seen(dict(request.headers), body))
+        kind, value = faults.script.popleft() if faults.script else ("pass", None)
+        if kind == "status":
+            return JSONResponse(
+                {"error": {"message": "slow down", "code": value}},
+                status_code=value,
+                headers={"Retry-After": "0"},
+            )
+        if kind == "sleep":
+            await asyncio.sleep(value)
+        async with httpx.AsyncClient(timeout=120) as client:
+            answer = await client.post(f"{faults.upstream}/chat/completions", json=body)
+        data = answer.json()
+        if kind == "content" and answer.status_code == 200:
+            data["choices"][0]["message"]["content"] = value
+        return JSONResponse(data, status_code=answer.status_code)
+
+    return Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])])
