@@ -12,13 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
-import time
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,9 +23,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tools.smtp_sink import free_port
+from tools.model_server import serving_unavailable, transformers_serve
 
-START_TIMEOUT_S = 180  # loading torch and transformers on a busy 2-core machine
+__all__ = [
+    "Faults",
+    "build_tiny_llama",
+    "proxy_app",
+    "serving_unavailable",
+    "transformers_serve",
+]
+
 CHAT_TEMPLATE = (
     "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
     "{% if add_generation_prompt %}[assistant]{% endif %}"
@@ -72,69 +73,6 @@ def build_tiny_llama(folder: Path) -> Path:
     config["model_input_names"] = ["input_ids", "attention_mask"]
     config_path.write_text(json.dumps(config), encoding="utf-8")
     return folder
-
-
-def serve_command(model: Path, port: int) -> list[str]:
-    launcher = (
-        "import sys; from transformers.cli.transformers import main;"
-        " sys.argv[0] = 'transformers'; sys.exit(main())"
-    )
-    return [
-        sys.executable, "-c", launcher, "serve", "--device", "cpu", "--host", "127.0.0.1",
-        "--port", str(port), "--log-level", "warning", str(model),
-    ]  # fmt: skip
-
-
-def serving_unavailable() -> str | None:
-    """Why ``transformers serve`` cannot run here, or None."""
-    import importlib.util
-
-    for module, why in (
-        ("fastapi", "transformers serve needs FastAPI"),
-        ("accelerate", "transformers serve needs accelerate"),
-        ("openai", "transformers serve needs the openai package"),
-        ("transformers.cli.serve", "this transformers has no serve command"),
-    ):
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except ModuleNotFoundError:
-            found = False
-        if not found:
-            return why
-    return None
-
-
-@contextmanager
-def transformers_serve(model: Path, log: Path) -> Iterator[str]:
-    """``transformers serve`` with ``model`` preloaded; yields its base URL (…/v1)."""
-    port = free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            serve_command(model, port), stdout=out, stderr=subprocess.STDOUT, env=env
-        )
-        try:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while True:
-                if process.poll() is not None:
-                    tail = log.read_text(errors="replace")[-2000:]
-                    raise RuntimeError(f"transformers serve exited: {tail}")
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"transformers serve not up in {START_TIMEOUT_S} s")
-                time.sleep(0.5)  # a start-up wait, not a timing assertion
-            yield f"http://127.0.0.1:{port}/v1"
-        finally:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
 
 
 @dataclass

@@ -266,6 +266,35 @@ def test_the_key_comes_from_the_environment_and_never_reaches_the_logs(
     assert "authorization" not in faults.seen[0].headers  # no key, no header
 
 
+def test_the_quality_benchmark_counts_what_the_check_made_of_the_answers(
+    server: tuple[str, Faults],
+) -> None:
+    from tests.conftest import load_bench
+
+    quality = load_bench("quality")
+    if not quality.DATA.is_file():
+        pytest.skip(f"{quality.DATA} is absent")
+    rows = quality.load_rows(limit=3)
+    first = quality.lead3(rows[:1])[0].split("\n")  # three of its own sentences: they pass
+    faults = server[1]
+    faults.then(
+        ("content", json.dumps({"key_points": first})),
+        ("content", json.dumps({"key_points": ["Aliens landed in Ohio in 1999 at noon."]})),
+        ("content", "{not json"),
+    )
+    options = SummarizerOptions(
+        backend="openai", base_url=server[0], model=faults.model, min_key_points=3,
+        max_key_points=3, max_new_tokens=16, concurrency=1, chunk_tokens=4000,
+    )  # fmt: skip
+    figures = quality.server_points(rows, options)
+    assert (figures.generated, figures.passed, figures.written) == (4, 3, 1)
+    reasons = sorted(figures.fallbacks.items())
+    assert [count for _, count in reasons] == [1, 1]
+    assert reasons[0][0].startswith("model server: malformed JSON answer (Expecting property")
+    assert reasons[1][0] == "too few points passed the check"
+    assert figures.scores["rouge1"] > 0
+
+
 # --- any script: the check itself, no server needed ----------------------------------------
 
 
