@@ -242,6 +242,26 @@ def test_a_server_that_is_down_is_one_warning_and_every_article_falls_back(
     assert len(warnings) == 1 and "unreachable" in warnings[0].getMessage()
 
 
+def test_an_unanswered_article_is_not_cached_and_is_asked_again(
+    server: tuple[str, Faults], tmp_path: Path
+) -> None:
+    from digest.store import open_database
+    from digest.store.summaries import SummaryCache
+    from digest.summarize import summarize_many
+
+    # the same cache key (backend, model, version), one server down, the other up
+    down = summarizer(f"http://127.0.0.1:{free_port()}/v1", model=server[1].model)
+    up = summarizer(server)
+    server[1].then(("content", json.dumps(GOOD)))
+    with open_database(tmp_path / "digest.db") as db:
+        cache = SummaryCache(db)
+        first = summarize_many([BRIDGE], down, cache).by_id["s1"]
+        assert first.method == "extractive" and cache.count() == 0
+        again = summarize_many([BRIDGE], up, cache).by_id["s1"]
+        assert again.method == "openai" and cache.count() == 1
+        assert summarize_many([BRIDGE], down, cache).by_id["s1"].method == "openai"  # cached
+
+
 def test_the_key_comes_from_the_environment_and_never_reaches_the_logs(
     server: tuple[str, Faults],
     monkeypatch: pytest.MonkeyPatch,

@@ -37,7 +37,7 @@ from digest.models import Article, Summary
 from digest.progress import Progress
 from digest.summarize.extractive import ExtractiveSummarizer, unsummarisable
 from digest.summarize.generative import GenerativeSummarizer
-from digest.summarize.server import ServerSummarizer
+from digest.summarize.server import ServerSummarizer, unanswered
 
 __all__ = [
     "BatchSummarizer",
@@ -160,7 +160,7 @@ def summarize_many(
                     log.warning("skipped %s: %s", article.id, reasons[article.id])
         for article, summary in pairs:
             out[article.id] = summary
-            if cache is not None:
+            if cache is not None and not unanswered(summary):  # asked again next run
                 cache.put(
                     article.content_hash, summarizer.backend, summarizer.model, version, summary
                 )

@@ -48,13 +48,23 @@ from digest.summarize.support import (
 )
 from digest.text.sentences import SPLITTER_VERSION, Sentence, article_sentences
 
-__all__ = ["ModelServer", "ServerDown", "ServerSummarizer"]
+__all__ = ["UNANSWERED", "ModelServer", "ServerDown", "ServerSummarizer", "unanswered"]
 
 log = logging.getLogger(__name__)
 
 _BACKOFF_S = 0.5  # the first wait after a 429 or 5xx; doubled at each retry
 _BACKOFF_CAP_S = 30.0  # the longest wait, whatever Retry-After asks
 _ERROR_EXCERPT = 200  # characters of a server's error body kept in a reason
+
+
+# How the fallback reason of an article the server did not answer begins: such a summary
+# is not cached, so the next run asks again once the server is back.
+UNANSWERED = "model server: "
+
+
+def unanswered(summary: Summary) -> bool:
+    """Whether ``summary`` is a fallback because the server gave no usable answer."""
+    return (summary.fallback_reason or "").startswith(UNANSWERED)
 
 
 class ServerDown(SummaryError):
@@ -312,9 +322,7 @@ class ServerSummarizer:
 
     def _summary(self, article: Article, answer: _Answer) -> Summary:
         if answer.failure is not None:
-            return self.check.fallback(
-                article, f"model server: {answer.failure}", quiet=answer.down
-            )
+            return self.check.fallback(article, f"{UNANSWERED}{answer.failure}", quiet=answer.down)
         return self.check.summary(
             article,
             answer.sentences,
