@@ -315,6 +315,32 @@ def test_the_quality_benchmark_counts_what_the_check_made_of_the_answers(
     assert figures.scores["rouge1"] > 0
 
 
+def test_three_config_keys_give_checked_points_on_the_command_line(
+    server: tuple[str, Faults], tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from digest.cli import main
+
+    url, faults = server
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"data_dir: data\nsummarizer:\n  backend: openai\n  base_url: {url}\n"
+        f"  model: {faults.model}\n",
+        encoding="utf-8",
+    )
+    text = tmp_path / "bridge.txt"
+    text.write_text(BRIDGE.title + "\n\n" + "\n\n".join(BRIDGE.paragraphs) + "\n", encoding="utf-8")
+    faults.then(("content", json.dumps(GOOD)))
+    args = ["--config", str(config), "summarize", "--json", str(text)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["method"] == "openai"
+    assert [p["text"] for p in data["key_points"]] == GOOD["key_points"]
+    assert all(p["sources"] for p in data["key_points"])
+
+
 # --- any script: the check itself, no server needed ----------------------------------------
 
 
