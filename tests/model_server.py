@@ -97,6 +97,8 @@ class Faults:
     model: str = ""  # the name the server knows its model by
     script: deque[tuple[str, Any]] = field(default_factory=deque)
     seen: list[Seen] = field(default_factory=list)
+    in_flight: int = 0
+    peak: int = 0  # the most requests in flight at once
 
     def then(self, *steps: tuple[str, Any]) -> Faults:
         self.script.extend(steps)
@@ -105,10 +107,19 @@ class Faults:
     def reset(self) -> None:
         self.script.clear()
         self.seen.clear()
+        self.peak = 0
 
 
 def proxy_app(faults: Faults) -> Starlette:
     async def chat(request: Request) -> Response:
+        faults.in_flight += 1
+        faults.peak = max(faults.peak, faults.in_flight)
+        try:
+            return await answer(request)
+        finally:
+            faults.in_flight -= 1
+
+    async def answer(request: Request) -> Response:
         body = await request.json()
         faults.seen.append(Seen(dict(request.headers), body))
         kind, value = faults.script.popleft() if faults.script else ("pass", None)
@@ -121,10 +132,10 @@ def proxy_app(faults: Faults) -> Starlette:
         if kind == "sleep":
             await asyncio.sleep(value)
         async with httpx.AsyncClient(timeout=120) as client:
-            answer = await client.post(f"{faults.upstream}/chat/completions", json=body)
-        data = answer.json()
-        if kind == "content" and answer.status_code == 200:
+            real = await client.post(f"{faults.upstream}/chat/completions", json=body)
+        data = real.json()
+        if kind == "content" and real.status_code == 200:
             data["choices"][0]["message"]["content"] = value
-        return JSONResponse(data, status_code=answer.status_code)
+        return JSONResponse(data, status_code=real.status_code)
 
     return Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])])

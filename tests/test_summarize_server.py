@@ -86,6 +86,11 @@ def proxied(upstream: tuple[str, Path]) -> Iterator[tuple[str, Faults]]:
 
 @pytest.fixture
 def server(proxied: tuple[str, Faults]) -> Iterator[tuple[str, Faults]]:
+    import time
+
+    deadline = time.monotonic() + 15
+    while proxied[1].in_flight and time.monotonic() < deadline:
+        time.sleep(0.05)  # an earlier test's abandoned (timed-out) request still running
     proxied[1].reset()
     yield proxied
     proxied[1].reset()
@@ -209,6 +214,15 @@ def test_the_budget_bounds_the_run(server: tuple[str, Faults]) -> None:
     )
     assert first.method == "openai" and len(faults.seen) == 1
     assert second.fallback_reason and "budget of 1 requests is spent" in second.fallback_reason
+
+
+def test_requests_in_flight_are_bounded_by_concurrency(server: tuple[str, Faults]) -> None:
+    faults = server[1]
+    articles = [replace(BRIDGE, id=f"c{n}", content_hash=f"c{n}h") for n in range(5)]
+    faults.then(*[("sleep", 0.6)] * 5)
+    summaries = summarizer(server, concurrency=2).summarize_many(articles)
+    assert len(faults.seen) == 5 and len(summaries) == 5
+    assert faults.peak == 2  # more than one at once, never more than asked
 
 
 def test_a_long_article_is_mapped_and_reduced(server: tuple[str, Faults]) -> None:
