@@ -214,6 +214,13 @@ def test_the_budget_bounds_the_run(server: tuple[str, Faults]) -> None:
     )
     assert first.method == "openai" and len(faults.seen) == 1
     assert second.fallback_reason and "budget of 1 requests is spent" in second.fallback_reason
+    faults.reset()
+    faults.then(("content", json.dumps(GOOD)), ("content", json.dumps(GOOD)))
+    made = summarizer(server, max_tokens=50, concurrency=1)
+    first, second = made.summarize_many([BRIDGE, other])
+    assert first.method == "openai" and len(faults.seen) == 1
+    assert made.server.tokens > 50  # the server's own count of the first exchange
+    assert second.fallback_reason and "budget of 50 tokens is spent" in second.fallback_reason
 
 
 def test_requests_in_flight_are_bounded_by_concurrency(server: tuple[str, Faults]) -> None:
