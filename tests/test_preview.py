@@ -174,3 +174,37 @@ def test_preview_open_without_a_browser_says_so(config_file: Path) -> None:
     assert result.returncode == 0, result.stderr
     expected = (config_file.parent / "data" / "previews" / f"{DAY}.html").resolve().as_uri()
     assert f"warning: no browser to open here; open {expected} yourself" in result.stderr
+
+
+def test_the_panel_shows_the_backend_the_dropped_points_and_the_fallback(
+    tmp_path: Path,
+) -> None:
+    from dataclasses import replace
+
+    (tmp_path / "config.yaml").write_text("data_dir: data\nsources: []\n")
+    config = load_config(tmp_path / "config.yaml")
+    edition = sample_edition()
+    first, second = edition.sections[0].stories[:2]
+    written = replace(
+        first,
+        summary=replace(
+            first.summary,
+            method="openai",
+            model="qwen2.5:7b",
+            dropped_points=1,
+            dropped_why=("not in the article: 90: Die Stadt baute 90 neue Brücken.",),
+        ),
+    )
+    fell_back = replace(
+        second,
+        summary=replace(second.summary, fallback_reason="model server: no answer within 5 s"),
+    )
+    section = replace(edition.sections[0], stories=(written, fell_back))
+    edition = replace(edition, sections=(section, *edition.sections[1:]))
+    panel = preview_page(page_settings(config), edition).html.split("</body>")[0]
+    doc = lxml.html.fromstring(panel)
+    header = doc.get_element_by_id("digest-editor-panel").text_content()
+    assert "openai (qwen2.5:7b)" in header and "1 unsupported point(s) dropped" in header
+    dropped = [li.text_content() for li in doc.find_class("dropped-points")[0]]
+    assert dropped == ["dropped: not in the article: 90: Die Stadt baute 90 neue Brücken."]
+    assert "fell back: model server: no answer within 5 s" in header

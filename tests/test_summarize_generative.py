@@ -264,7 +264,7 @@ def test_a_missing_model_says_how_to_set_it(tmp_path: Path) -> None:
 
 
 def test_prompts_are_versioned(tmp_path: Path) -> None:
-    assert load_prompt("keypoints").version == "keypoints-1"
+    assert load_prompt("keypoints").version == "keypoints-2"
     assert load_prompt("keypoints_seq2seq").version.startswith("keypoints-seq2seq-")
     rendered = load_prompt("keypoints").render(
         title="T", text="Body.", count=3, words=40, stage="single", part=1, parts=1

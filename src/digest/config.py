@@ -116,8 +116,10 @@ class EncoderOptions:
 
 @dataclass(frozen=True)
 class SummarizerOptions:
-    backend: Literal["extractive", "generative"] = "extractive"
-    model: str | None = None  # generative: a local model folder or a cached hub id
+    backend: Literal["extractive", "generative", "openai"] = "extractive"
+    model: str | None = (
+        None  # generative: a local model folder or a cached hub id; openai: its name
+    )
     prompt: str = "keypoints"  # digest/prompts/<prompt>.j2, or a .j2 file (generative)
     min_key_points: int = 3
     max_key_points: int = 5
@@ -125,6 +127,14 @@ class SummarizerOptions:
     chunk_tokens: int = 800
     max_new_tokens: int = 256
     support_threshold: float = 0.55  # least cosine between a generated point and the source
+    # openai: an OpenAI-compatible model server the operator runs (Ollama, llama.cpp, vLLM)
+    base_url: str | None = None  # http(s)://host:port/v1
+    api_key_env: str | None = None  # the environment variable holding its key, if it needs one
+    timeout_s: float = 120.0  # one request
+    concurrency: int = 4  # requests in flight
+    retries: int = 3  # more tries after a 429 or 5xx answer, with backoff
+    max_requests: int = 2000  # per run; past it, articles fall back to extractive
+    max_tokens: int = 2_000_000  # per run (prompt and answer, as the server counts them)
 
 
 @dataclass(frozen=True)
@@ -609,11 +619,40 @@ def _build_config(raw: dict[str, Any], origin: str) -> Config:
             f"{origin}: summarizer.model is not set, and summarizer.backend 'generative'"
             " needs it: a local transformers model folder or a cached hub id"
         )
+    if s.backend == "openai":
+        _check_server(s, origin)
     if not 1 <= s.min_key_points <= s.max_key_points:
         raise ConfigError(
             f"{origin}: summarizer.min_key_points must be at least 1 and at most max_key_points"
         )
     return config
+
+
+def _check_server(s: SummarizerOptions, origin: str) -> None:
+    # The operator's own address: no SSRF guard (a private network is the point), but only
+    # http(s), and never anything a feed could have written.
+    from urllib.parse import urlsplit
+
+    if not s.model:
+        raise ConfigError(
+            f"{origin}: summarizer.model is not set, and summarizer.backend 'openai' needs"
+            " the name the server knows the model by (e.g. llama3.2:3b)"
+        )
+    url = urlsplit(s.base_url or "")
+    try:
+        url.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        url = urlsplit("")
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError(
+            f"{origin}: summarizer.base_url: {s.base_url!r} must be the http(s) address of an"
+            " OpenAI-compatible server, e.g. http://192.168.1.20:11434/v1"
+        )
+    if s.api_key_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", s.api_key_env):
+        raise ConfigError(
+            f"{origin}: summarizer.api_key_env: {s.api_key_env!r} must be the name of an"
+            " environment variable (the key itself never goes in the config)"
+        )
 
 
 def _check_language(tag: str, origin: str) -> None:
@@ -650,6 +689,11 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
     ("summarizer.chunk_tokens", 64, _NO_LIMIT),
     ("summarizer.max_new_tokens", 8, _NO_LIMIT),
     ("summarizer.support_threshold", 0, 1),
+    ("summarizer.timeout_s", 0.1, 3600),
+    ("summarizer.concurrency", 1, 64),
+    ("summarizer.retries", 0, 10),
+    ("summarizer.max_requests", 1, _NO_LIMIT),
+    ("summarizer.max_tokens", 1, _NO_LIMIT),
     ("rank.half_life_hours", 0.1, _NO_LIMIT),
     ("rank.novelty_editions", 0, _NO_LIMIT),
     ("edition.stories", 1, 100),

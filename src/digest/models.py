@@ -203,6 +203,8 @@ class Summary:
     # Generated points dropped by the support check, and why a fallback happened.
     dropped_points: int = 0
     fallback_reason: str | None = None
+    # Each dropped point with why ("not in the article: 90: <the point>"), for the editor.
+    dropped_why: tuple[str, ...] = ()
     # Why the summary is thinner than asked (fewer points, no conclusion), in a few words:
     # "teaser only: the source gave 38 words".
     note: str | None = None

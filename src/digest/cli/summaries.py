@@ -33,11 +33,11 @@ __all__ = ["summarize_command"]
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: points with their sources.")
 @click.option(
     "--backend",
-    type=click.Choice(["extractive", "generative"]),
+    type=click.Choice(["extractive", "generative", "openai"]),
     default=None,
     help="Override summarizer.backend.",
 )
-@click.option("--model", default=None, help="Override summarizer.model (generative).")
+@click.option("--model", default=None, help="Override summarizer.model (generative, openai).")
 @click.option(
     "--key-points",
     "key_points",

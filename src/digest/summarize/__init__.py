@@ -1,12 +1,15 @@
 """Summaries: a few key points and a conclusion per article, each traceable to its sentences.
 
-A summariser is anything with ``summarize(article) -> Summary``. Two ship:
+A summariser is anything with ``summarize(article) -> Summary``. Three ship:
 
 - ``extractive.py`` (the default): picks and trims the article's own sentences with the
   encoder; every word of a point is a word of its source sentences.
 - ``generative.py``: a local ``transformers`` model writes the points from a prompt;
   every point is checked against the article and unsupported ones are dropped, with a
   fall back to the extractive summary when too few remain.
+- ``server.py``: the same, written by a model behind an OpenAI-compatible server the
+  operator runs (Ollama, llama.cpp, vLLM); the same prompts, check and fallback
+  (``support.py``, shared by both model backends).
 
 ``make_summarizer(options, encoder)`` builds the one ``options.backend`` names, with the
 encoder the caller made from its ``EncoderOptions``; ``summarize_many`` is what the
@@ -16,6 +19,8 @@ of the rest across articles, stores what it computed, and says which articles go
     __init__.py    the protocols, ``make_summarizer``, ``summarize_many``
     extractive.py  the default: the article's own sentences, chosen and trimmed
     generative.py  a local transformers model's points, each checked against the article
+    server.py      an OpenAI-compatible model server's points, under bounds, checked alike
+    support.py     what both model backends share: prompts, answers, map-reduce, the check
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from digest.models import Article, Summary
 from digest.progress import Progress
 from digest.summarize.extractive import ExtractiveSummarizer, unsummarisable
 from digest.summarize.generative import GenerativeSummarizer
+from digest.summarize.server import ServerSummarizer, unanswered
 
 __all__ = [
     "BatchSummarizer",
@@ -87,6 +93,8 @@ def make_summarizer(
     its ``EncoderOptions``); ``base_dir`` resolves a relative generative model folder."""
     if options.backend == "generative":
         return GenerativeSummarizer(options, encoder, vectors=vectors, base_dir=base_dir)
+    if options.backend == "openai":
+        return ServerSummarizer(options, encoder, vectors=vectors)
     return ExtractiveSummarizer(options, encoder, vectors=vectors)
 
 
@@ -152,7 +160,7 @@ def summarize_many(
                     log.warning("skipped %s: %s", article.id, reasons[article.id])
         for article, summary in pairs:
             out[article.id] = summary
-            if cache is not None:
+            if cache is not None and not unanswered(summary):  # asked again next run
                 cache.put(
                     article.content_hash, summarizer.backend, summarizer.model, version, summary
                 )
