@@ -17,15 +17,16 @@ from digest.log import MAX_REMEMBERED, RepeatedWarnings, warnings_once
 ROOT = Path(__file__).resolve().parent.parent
 DAY = "2026-11-24"
 
-# Headline-only items (no description): nothing to summarise. The subscriber's topic
-# matches them, so each run's personal edition tries, and warns.
+# Headline-only items (no description): nothing to summarise. Three different events (the
+# multilingual clustering would rightly merge three reports of one), each naming one of
+# the subscriber's topics as a word, so each run's personal edition tries them, and warns.
 FEED = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Wire</title><link>https://wire.example.org/</link>
-<item><title>Mosul: Offensive gegen den IS geht weiter</title>
+<item><title>Erbil: Neues Terminal am Flughafen in Betrieb genommen</title>
 <link>https://wire.example.org/a</link><pubDate>Tue, 24 Nov 2026 06:00:00 GMT</pubDate></item>
-<item><title>Mosul offensive resumes after a pause</title>
+<item><title>Mosul university reopens its central library to students</title>
 <link>https://wire.example.org/b</link><pubDate>Tue, 24 Nov 2026 06:10:00 GMT</pubDate></item>
-<item><title>الموصل: استئناف الهجوم على المدينة</title>
+<item><title>Basra recebe o primeiro festival de cinema da sua história</title>
 <link>https://wire.example.org/c</link><pubDate>Tue, 24 Nov 2026 06:20:00 GMT</pubDate></item>
 </channel></rss>
 """
@@ -53,7 +54,10 @@ def test_a_re_run_counts_the_warnings_it_gave_before(tmp_path: Path) -> None:
     ]
     config.write_text(yaml.safe_dump({"data_dir": "data", "sources": sources}), "utf-8")
     assert (
-        digest(config, "subscribers", "add", "ana@example.org", "--topics", "Mosul").returncode == 0
+        digest(
+            config, "subscribers", "add", "ana@example.org", "--topics", "Mosul, Erbil, Basra"
+        ).returncode
+        == 0
     )
 
     first = digest(config, "run", "--date", DAY)
