@@ -6,10 +6,7 @@ Al Jazeera and QQ; the text is ours."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import http.server
-import threading
 from datetime import UTC
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -29,6 +26,7 @@ from digest.sources.feeds import feed_outlet, parse_feed
 from digest.text.sponsored import is_sponsored
 from tests.edition_data import make_article
 from tests.newsletter_sample import sample_edition
+from tests.static_site import static_site
 
 MEDIA = 'xmlns:media="http://search.yahoo.com/mrss/"'
 
@@ -233,33 +231,6 @@ def test_channel_titles_are_reduced_to_the_sites_name(
     assert feed_outlet(title, home=home) == expected
 
 
-class Site:
-    """A feed and its article pages on 127.0.0.1 (404 for anything else)."""
-
-    def __init__(self, files: dict[str, bytes]) -> None:
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = files.get(self.path)
-                self.send_response(200 if body is not None else 404)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body or b"")))
-                self.end_headers()
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(body or b"")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 PAGE_TEXT = "".join(
     f"<p>第{n}段：连接两座城市的高铁新线今天正式开通，全程只需要九十分钟，每天开行四十对列车，"
     "票价比飞机便宜一半，沿线的六个车站同时启用，当地居民表示出行更加方便。</p>"
@@ -274,10 +245,10 @@ PAGE = (
 
 
 def test_a_pages_site_name_replaces_the_channel_title_not_a_configured_outlet() -> None:
-    files: dict[str, bytes] = {"/zhongwen/a1": PAGE}
-    site = Site(files)
-    try:
-        files["/rss.xml"] = rss(
+    html = "text/html; charset=utf-8"
+    files: dict[str, tuple[bytes, str]] = {"/zhongwen/a1": (PAGE, html)}
+    with static_site(files) as site:
+        feed = rss(
             item("高铁新线今天开通运营", "连接两座城市的高铁新线今天正式开通。", n=1).replace(
                 "https://example.org/1", f"{site.url}/zhongwen/a1"
             ),
@@ -285,13 +256,12 @@ def test_a_pages_site_name_replaces_the_channel_title_not_a_configured_outlet() 
             link="https://www.bbc.com/zhongwen/simp",
             lang="zh-cn",
         )
+        files["/rss.xml"] = (feed, html)
         teaser = read_location(f"{site.url}/rss.xml", allow_private=True, fetch_full_text=False)
         fetched = read_location(f"{site.url}/rss.xml", allow_private=True, fetch_full_text=True)
         configured = read_location(
             f"{site.url}/rss.xml", allow_private=True, fetch_full_text=True, outlet="BBC 中文网"
         )
-    finally:
-        site.close()
     assert [a.source for a in teaser.articles] == ["bbcchinese.com"]
     (article,) = fetched.articles
     assert article.source == "BBC News 中文" and article.word_count > 150

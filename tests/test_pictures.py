@@ -4,13 +4,9 @@ archive and served by `digest serve`; a sent message shows no other picture."""
 
 from __future__ import annotations
 
-import contextlib
 import email
-import http.server
 import io
-import threading
 import time
-from collections.abc import Iterator
 from email import policy
 from pathlib import Path
 
@@ -30,6 +26,7 @@ from digest.sources.http import fetch
 from digest.store import open_database
 from digest.store.subscribers import SubscriberStore
 from tests.newsletter_sample import sample_edition
+from tests.static_site import static_site
 from tests.test_archive import serving
 from tests.test_render import replace_story
 from tools.smtp_sink import SmtpSink
@@ -154,47 +151,6 @@ def test_refused_pictures_say_why(data: bytes, why: str) -> None:
 # --- a real server on loopback ----------------------------------------------------------
 
 
-class PictureServer:
-    """Files by path on 127.0.0.1 (404 for anything else), counting requests by path."""
-
-    def __init__(self, files: dict[str, tuple[bytes, str]]) -> None:
-        self.files = files
-        self.hits: dict[str, int] = {}
-        served = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                served.hits[self.path] = served.hits.get(self.path, 0) + 1
-                body, kind = served.files.get(self.path, (b"not found", "text/plain"))
-                self.send_response(200 if self.path in served.files else 404)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@contextlib.contextmanager
-def picture_server(files: dict[str, tuple[bytes, str]]) -> Iterator[PictureServer]:
-    server = PictureServer(files)
-    try:
-        yield server
-    finally:
-        server.close()
-
-
 def loopback_fetch(url: str, max_bytes: int, timeout: float) -> bytes:
     return fetch(url, timeout=timeout, max_bytes=max_bytes, allow_private=True).content
 
@@ -208,7 +164,7 @@ PICTURES = {
 
 
 def test_pictures_are_copied_once_and_bad_ones_left_out(tmp_path: Path) -> None:
-    with picture_server(PICTURES) as server:
+    with static_site(PICTURES) as server:
         edition = sample_edition()
         for i, path in enumerate(("/photo.jpg", "/chart.png", "/pixel.gif", "/missing.jpg")):
             if i < len(edition.stories):
@@ -237,7 +193,7 @@ def test_pictures_are_copied_once_and_bad_ones_left_out(tmp_path: Path) -> None:
 
 
 def test_without_an_https_base_url_nothing_is_fetched(tmp_path: Path) -> None:
-    with picture_server(PICTURES) as server:
+    with static_site(PICTURES) as server:
         edition = replace_story(sample_edition(), 0, image=LeadImage(server.url + "/photo.jpg"))
         copied = copy_pictures(
             edition, archive=tmp_path, base_url="http://127.0.0.1:8025", fetch=loopback_fetch
@@ -318,7 +274,7 @@ def test_sent_mail_shows_only_pictures_that_our_archive_serves(
     monkeypatch.setenv("DIGEST_SECRET", KEY.decode())
     pictures = ["/photo.jpg", "/chart.png", "/pixel.gif", "/logo.svg"]
     files = dict(PICTURES)
-    with picture_server(files) as server:
+    with static_site(files) as server:
         items = "".join(
             _item(n + 1, title, body, server.url + pictures[n], lang)
             for n, (title, body, lang) in enumerate(STORIES)
@@ -383,7 +339,7 @@ def test_sent_mail_shows_only_pictures_that_our_archive_serves(
 
 
 def test_a_broken_earlier_copy_is_fetched_again(tmp_path: Path) -> None:
-    with picture_server(PICTURES) as server:
+    with static_site(PICTURES) as server:
         edition = replace_story(sample_edition(), 0, image=LeadImage(server.url + "/chart.png"))
         first = copy_pictures(edition, archive=tmp_path, base_url=BASE, fetch=loopback_fetch)
         image = first.edition.stories[0].image
@@ -418,7 +374,7 @@ def test_slow_servers_never_stall_a_build(tmp_path: Path, monkeypatch: pytest.Mo
         time.sleep(1.6)  # a server that answers slowly, within its own deadline
         return loopback_fetch(url, max_bytes, timeout)
 
-    with picture_server(PICTURES) as server:
+    with static_site(PICTURES) as server:
         edition = replace_story(sample_edition(), 0, image=LeadImage(server.url + "/photo.jpg"))
         edition = replace_story(edition, 1, image=LeadImage(server.url + "/chart.png"))
         copied = copy_pictures(edition, archive=tmp_path, base_url=BASE, fetch=slow)

@@ -31,7 +31,14 @@ from digest.errors import SourceError
 from digest.sources.article import MAX_DOCUMENT_BYTES
 from digest.sources.bounds import MAX_REDIRECTS
 
-__all__ = ["FETCH_SECONDS", "Fetched", "HTTPStatusError", "blocked_reason", "fetch"]
+__all__ = [
+    "FETCH_SECONDS",
+    "AddressRefused",
+    "Fetched",
+    "HTTPStatusError",
+    "blocked_reason",
+    "fetch",
+]
 
 USER_AGENT = "digest/0.1 (newsletter reader)"
 # The deadline of one fetch when the caller gives none: a source's default ``fetch_timeout``.
@@ -47,6 +54,14 @@ class Fetched:
     status: int = 200  # 304: not modified since the validators sent (``content`` is empty)
     etag: str | None = None
     last_modified: str | None = None
+
+
+class AddressRefused(SourceError):
+    """The guard refused the URL before any request: not http(s), malformed, without a
+    host, or at an address that is not public (not the host's fault: nothing was asked)."""
+
+    def __init__(self, message: str, *, location: str) -> None:
+        super().__init__(message, location=location, reader="http")
 
 
 class HTTPStatusError(SourceError):
@@ -196,23 +211,19 @@ def _check_url(url: str, allow_private: bool, private_hint: str) -> None:
     """Refuse a URL before any connection: a scheme other than http(s), an IP literal that
     is not public. Host names are checked after resolution, in the backend."""
     if not url.lower().startswith(("http://", "https://")):
-        raise SourceError("only http and https URLs can be fetched", location=url, reader="http")
+        raise AddressRefused("only http and https URLs can be fetched", location=url)
     try:
         host = httpx.URL(url).host
     except (httpx.InvalidURL, ValueError) as exc:
-        raise SourceError(f"not a valid URL ({exc})", location=url, reader="http") from None
+        raise AddressRefused(f"not a valid URL ({exc})", location=url) from None
     if not host:
-        raise SourceError("a URL without a host", location=url, reader="http")
+        raise AddressRefused("a URL without a host", location=url)
     try:
         reason = None if allow_private else blocked_reason(host)
     except ValueError:
         return  # a name, not an address
     if reason is not None:
-        raise SourceError(
-            f"refused: {host} is a {reason} address; {private_hint}",
-            location=url,
-            reader="http",
-        )
+        raise AddressRefused(f"refused: {host} is a {reason} address; {private_hint}", location=url)
 
 
 def fetch(
@@ -293,7 +304,7 @@ def fetch(
                 last_modified=response.headers.get("last-modified"),
             )
     except _Refused as exc:
-        raise SourceError(str(exc), location=url, reader="http") from None
+        raise AddressRefused(str(exc), location=url) from None
     except httpx.TimeoutException as exc:
         raise SourceError(f"timed out after {timeout:g} s", location=url, reader="http") from exc
     except httpx.TooManyRedirects as exc:

@@ -38,6 +38,7 @@ from digest.errors import SourceError
 from digest.sources.http import (
     FETCH_SECONDS,
     SOURCE_PRIVATE_HINT,
+    AddressRefused,
     Fetched,
     HTTPStatusError,
     fetch,
@@ -57,11 +58,6 @@ _PRODUCT = "digest/0.1"
 def user_agent(contact: str) -> str:
     """The User-Agent digest sends: the product, its version, and where to reach its owner."""
     return f"{_PRODUCT} (newsletter reader; +{contact})"
-
-
-def _refused(exc: SourceError) -> bool:
-    """Whether the address guard refused the request (not the host's fault)."""
-    return exc.detail.startswith(("refused", "only http", "not a valid URL", "a URL without"))
 
 
 class Disallowed(SourceError):
@@ -259,7 +255,7 @@ class PoliteClient:
             except (Disallowed, HostSkipped):
                 raise  # not the host failing now
             except SourceError as exc:
-                if exc.reader == "http" and not _refused(exc):
+                if exc.reader == "http" and not isinstance(exc, AddressRefused):
                     self._failed(key, host)
                 raise
             host.failures = 0
@@ -342,10 +338,10 @@ class PoliteClient:
                 return None, exc.detail
             text = ""  # 4xx: no rules, everything is allowed
         except SourceError as exc:
-            if _refused(exc):
+            if isinstance(exc, AddressRefused):
                 # The guard refuses the host itself: the page's error, not the host's rules
                 # (not kept, as another source may be allowed private addresses).
-                raise SourceError(exc.detail, location=page, reader="http") from None
+                raise AddressRefused(exc.detail, location=page) from None
             self._failed(key, host)
             return None, exc.detail
         if cached is not None:
