@@ -24,7 +24,9 @@ file in one pile (shared words weigh against the whole pile), the pair predicted
 when digest's link score reaches ``cluster_threshold``; precision / recall / F1 of same
 vs different (ambiguous pairs left out), monolingual and cross-language apart, and the
 Pearson correlation of the link score with the pair's ``overall`` rating (1 = very
-similar .. 4 = very dissimilar, so a good score correlates negatively).
+similar .. 4 = very dissimilar, so a good score correlates negatively). A pair with a side
+that digest reads as a wall page (a bot check, a login page: ``sources.teasers``) is left
+out, and counted: digest never stores that text as the article.
 
 ``--smoke``: the labelled pairs of ``examples/`` alone (no ``../shared`` needed), and,
 where ``../shared/data`` is present, the first rows of events_dev.jsonl and
@@ -44,7 +46,7 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -63,6 +65,7 @@ from digest.models import Article, Section  # noqa: E402
 from digest.pipeline.options import edition_settings  # noqa: E402
 from digest.sources import read_location  # noqa: E402
 from digest.sources.dates import parse_datetime  # noqa: E402
+from digest.sources.teasers import wall_reason  # noqa: E402
 from digest.store import open_database  # noqa: E402
 from digest.store.embeddings import EmbeddingStore  # noqa: E402
 
@@ -190,6 +193,13 @@ def article_from_row(row: dict[str, object]) -> Article:
     )
 
 
+def walls(articles: Iterable[Article]) -> set[str]:
+    """The ids of the articles whose text digest reads as a wall, not an article (a bot
+    check, a consent wall: ``digest.sources.teasers.wall_reason``). Digest never stores
+    such a text as the article, so a labelled pair with one is left out, and counted."""
+    return {a.id for a in articles if wall_reason(a.text, a.word_count) is not None}
+
+
 def _read_jsonl(path: Path, limit: int | None = None) -> list[dict[str, object]]:
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()][:limit]
@@ -314,7 +324,10 @@ def run_pairs(
         for side in ("a", "b"):
             article = article_from_row(row[side])  # type: ignore[arg-type]
             by_id.setdefault(article.id, article)
-    pile = list(by_id.values())
+    unreadable = walls(by_id.values())
+    left_out = [r for r in rows if {r["a"]["id"], r["b"]["id"]} & unreadable]  # type: ignore[index]
+    rows = [r for r in rows if not {r["a"]["id"], r["b"]["id"]} & unreadable]  # type: ignore[index]
+    pile = [a for a in by_id.values() if a.id not in unreadable]
     index = {a.id: i for i, a in enumerate(pile)}
     started = time.perf_counter()
     vectors = embed_articles(edition_settings(config), pile, cache=cache)
@@ -343,6 +356,11 @@ def run_pairs(
         f"{path.name}: {len(rows)} pairs, {len(pile)} articles (embed + link {elapsed:.1f} s);"
         f" same = link >= {threshold:g}"
     )
+    if left_out:
+        print(
+            f"left out: {len(left_out)} pairs whose text on one side is a wall page"
+            f" ({len(unreadable)} articles: a bot check, a consent wall), never stored by digest"
+        )
     print(f"{'pairs':<28} {'n':>4} {'P':>6} {'R':>6} {'F1':>6}   tp fp fn")
     results = {}
     for kind, got in groups.items():

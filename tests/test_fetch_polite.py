@@ -344,6 +344,19 @@ def test_a_teaser_is_told_from_an_article(text: str, teaser: bool) -> None:
         ("请登录后阅读全文", "a login page"),
         ("Please sign in to continue reading this story.", "a login page"),
         ("The city council approved the budget after a long debate on Tuesday.", None),
+        # A rate limit's bot check, served for any article of the site.
+        ('We noticed unusual traffic from your network. Tick "I\'m not a robot".', "a bot check"),
+        (
+            "Zu viele Anfragen von Ihrer Adresse. Bitte bestätigen: Ich bin kein Roboter.",
+            "a bot check",
+        ),
+        ("Detectámos muitos acessos. Confirme que não sou um robô para continuar.", "a bot check"),
+        ("访问过于频繁，请完成人机验证后继续。", "a bot check"),
+        ("تم رصد عدد كبير من الطلبات. يرجى التأكيد: أنا لست روبوت", "a bot check"),
+        ("بہت زیادہ درخواستیں۔ تصدیق کریں کہ میں روبوٹ نہیں ہوں", "a bot check"),
+        # An article about robots is an article.
+        ("Der Roboter der Firma sortiert seit Montag Pakete im Lager in Leipzig.", None),
+        ("O robô cirúrgico operou o primeiro paciente no hospital de Coimbra.", None),
     ],
 )
 def test_walls_are_recognised_in_several_languages(text: str, wall: str | None) -> None:

@@ -21,7 +21,13 @@ from digest.edition.cluster import cluster_articles
 from digest.edition.rank import rank_articles
 from digest.edition.related import RelatedPool, related_for
 from digest.edition.settings import EditionSettings
-from digest.edition.vectors import embed_articles, embed_topics
+from digest.edition.vectors import (
+    MULTILINGUAL_OPENING,
+    embed_articles,
+    embed_topics,
+    multilingual_openings,
+    opening_text,
+)
 from digest.embed import get_encoder
 from digest.models import Article
 from digest.store import open_database
@@ -238,3 +244,34 @@ def test_a_readers_own_topics_in_chinese_match_by_meaning(cache: EmbeddingStore)
     best = max(range(len(articles)), key=lambda i: matches[i])
     assert events[best] == "rain" and matches[best] >= MATCH_AT, matches
     assert sorted(matches)[-2] < MATCH_AT, matches  # no other story is taken for this reader
+
+
+def test_the_multilingual_encoder_reads_past_the_english_encoders_600_characters(
+    cache: EmbeddingStore,
+) -> None:
+    """Two German reports that agree on their first 600 characters and then tell different
+    things: the English encoder's opening cannot tell them apart, the multilingual
+    vectors (``MULTILINGUAL_OPENING`` characters) do."""
+    shared = (
+        "Der Stadtrat von Leipzig hat am Dienstagabend nach einer langen Sitzung "
+        "über die Zukunft des Nahverkehrs beraten. "
+    ) * 6
+    assert len(shared) > 600
+    first = make_article(
+        "de-a",
+        "Leipzig berät über den Nahverkehr",
+        shared + ("Am Ende beschloss die Mehrheit, zwei neue Straßenbahnlinien bis 2030 zu bauen."),
+    )
+    second = make_article(
+        "de-b",
+        "Leipzig berät über den Nahverkehr",
+        shared + ("Die Sitzung wurde abgebrochen, weil ein Feueralarm das Rathaus räumen ließ."),
+    )
+    articles = [dataclasses.replace(a, language="de") for a in (first, second)]
+    assert opening_text(articles[0]) == opening_text(articles[1])
+    long_texts = multilingual_openings(articles)
+    assert long_texts[0] != long_texts[1]
+    assert all(len(t) <= MULTILINGUAL_OPENING for t in long_texts)
+    vectors = embed_articles(EditionSettings(), articles, cache=cache)
+    a, b = (vectors.multilingual[x.id] for x in articles)
+    assert float(a @ b) < 0.999

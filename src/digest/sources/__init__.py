@@ -235,7 +235,7 @@ def _read_location(
 
 
 def _without_walls(result: SourceResult, location: str) -> SourceResult:
-    """A page source's articles, less any that is a consent wall, paywall or login page
+    """A page source's articles, less any that is a consent wall, paywall, login page or bot check
     (never stored, never summarised as the article), with a warning for each."""
     kept: list[Article] = []
     warnings = list(result.warnings)

@@ -1,10 +1,12 @@
-"""Telling a teaser from an article, and a wall (consent, paywall, login) from a page.
+"""Telling a teaser from an article, and a wall (consent, paywall, login, bot check) from a
+page.
 
 ``is_teaser`` decides, for ``fetch_full_text: auto``, whether a feed entry's page is worth
 fetching: an entry with few words, one that ends in a "Continue reading", "Read more",
 "[…]" or "…" tail (in several languages), or one with no text at all. ``wall_reason``
-recognises a page that is not the article but a consent wall, a paywall notice or a login
-form: such a page never replaces the teaser, and is never summarised as the article.
+recognises a page that is not the article but a consent wall, a paywall notice, a login
+form or a bot check ("I'm not a robot"): such a page never replaces the teaser, and is
+never summarised as the article.
 """
 
 from __future__ import annotations
@@ -61,6 +63,20 @@ _WALLS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     (
+        # A rate limit's "prove you are human" page, served in place of any article of
+        # the site (one such page stood for seven articles of pairs_dev.jsonl).
+        "a bot check",
+        re.compile(
+            r"(?:i'?m|i am) not a robot|are you a robot|verify (?:that )?you are (?:a )?human|"
+            r"unusual traffic from your (?:computer|network|ip)|"
+            r"ich bin kein roboter|não sou um robô|no soy un robot|je ne suis pas un robot|"
+            r"nie jestem robotem|я не робот|robot değilim|"
+            r"我不是机器人|人机验证|"
+            r"أنا لست روبوت|لست روبوتا|میں روبوٹ نہیں ہوں",
+            re.IGNORECASE,
+        ),
+    ),
+    (
         "a login page",
         re.compile(
             r"(?:sign|log) in to (?:continue|read)|please (?:sign|log) in|"
@@ -83,7 +99,8 @@ def is_teaser(article: Article) -> bool:
 
 def wall_reason(text: str, word_count: int) -> str | None:
     """What wall a page is ("a paywall", ...), or None when it reads as an article: a
-    short page whose text asks for consent, a subscription or a login."""
+    short page whose text asks for consent, a subscription, a login or proof that the
+    reader is human."""
     if word_count > _WALL_MAX_WORDS:
         return None
     for reason, pattern in _WALLS:
