@@ -46,7 +46,7 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -193,11 +193,24 @@ def article_from_row(row: dict[str, object]) -> Article:
     )
 
 
-def walls(articles: Iterable[Article]) -> set[str]:
-    """The ids of the articles whose text digest reads as a wall, not an article (a bot
-    check, a consent wall: ``digest.sources.teasers.wall_reason``). Digest never stores
-    such a text as the article, so a labelled pair with one is left out, and counted."""
-    return {a.id for a in articles if wall_reason(a.text, a.word_count) is not None}
+Row = dict[str, object]
+
+
+def without_walls(
+    rows: Sequence[Row], by_id: dict[str, Article]
+) -> tuple[list[Row], list[Article]]:
+    """The labelled pairs and the pile, less the articles whose text digest reads as a
+    wall, not an article (a bot check, a login page: ``digest.sources.teasers.wall_reason``)
+    and the pairs with one: digest never stores such a text as the article. Says how many
+    it left out."""
+    unreadable = {a.id for a in by_id.values() if wall_reason(a.text, a.word_count) is not None}
+    kept = [r for r in rows if not {r["a"]["id"], r["b"]["id"]} & unreadable]  # type: ignore[index]
+    if unreadable:
+        print(
+            f"left out: {len(rows) - len(kept)} pairs whose text on one side is a wall page"
+            f" ({len(unreadable)} articles: a bot check, a login page), never stored by digest"
+        )
+    return kept, [a for a in by_id.values() if a.id not in unreadable]
 
 
 def _read_jsonl(path: Path, limit: int | None = None) -> list[dict[str, object]]:
@@ -324,10 +337,7 @@ def run_pairs(
         for side in ("a", "b"):
             article = article_from_row(row[side])  # type: ignore[arg-type]
             by_id.setdefault(article.id, article)
-    unreadable = walls(by_id.values())
-    left_out = [r for r in rows if {r["a"]["id"], r["b"]["id"]} & unreadable]  # type: ignore[index]
-    rows = [r for r in rows if not {r["a"]["id"], r["b"]["id"]} & unreadable]  # type: ignore[index]
-    pile = [a for a in by_id.values() if a.id not in unreadable]
+    rows, pile = without_walls(rows, by_id)
     index = {a.id: i for i, a in enumerate(pile)}
     started = time.perf_counter()
     vectors = embed_articles(edition_settings(config), pile, cache=cache)
@@ -356,11 +366,6 @@ def run_pairs(
         f"{path.name}: {len(rows)} pairs, {len(pile)} articles (embed + link {elapsed:.1f} s);"
         f" same = link >= {threshold:g}"
     )
-    if left_out:
-        print(
-            f"left out: {len(left_out)} pairs whose text on one side is a wall page"
-            f" ({len(unreadable)} articles: a bot check, a consent wall), never stored by digest"
-        )
     print(f"{'pairs':<28} {'n':>4} {'P':>6} {'R':>6} {'F1':>6}   tp fp fn")
     results = {}
     for kind, got in groups.items():

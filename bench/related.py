@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from clustering import _read_jsonl, article_from_row, prf, walls  # noqa: E402
+from clustering import _read_jsonl, article_from_row, prf, without_walls  # noqa: E402
 from digest.config import Config, EditionOptions, load_config  # noqa: E402
 from digest.edition.multilingual import multilingual_encoder  # noqa: E402
 from digest.edition.related import RelatedPool, related_candidates  # noqa: E402
@@ -117,10 +117,7 @@ def run_pairs(
         for side in ("a", "b"):
             article = article_from_row(row[side])  # type: ignore[arg-type]
             by_id.setdefault(article.id, article)
-    unreadable = walls(by_id.values())
-    left_out = [r for r in rows if {r["a"]["id"], r["b"]["id"]} & unreadable]  # type: ignore[index]
-    rows = [r for r in rows if not {r["a"]["id"], r["b"]["id"]} & unreadable]  # type: ignore[index]
-    pile = [a for a in by_id.values() if a.id not in unreadable]
+    rows, pile = without_walls(rows, by_id)
     started = time.perf_counter()
     vectors = embed_articles(edition_settings(config), pile, cache=cache)
     counts: Counts = {}
@@ -151,11 +148,6 @@ def run_pairs(
         f" related = overall <= {RELATED_AT}, unrelated >= {UNRELATED_AT};"
         f" predicted related = score >= {config.edition.related_threshold:g}"
     )
-    if left_out:
-        print(
-            f"left out: {len(left_out)} pairs whose text on one side is a wall page"
-            f" ({len(unreadable)} articles: a bot check, a consent wall), never stored by digest"
-        )
     return _print(counts, "pairs_dev"), (tp / (tp + fp) if tp + fp else 1.0)
 
 
