@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from clustering import _read_jsonl, article_from_row, prf, without_walls  # noqa: E402
 from digest.config import Config, EditionOptions, load_config  # noqa: E402
+from digest.edition.cluster import TextIndex  # noqa: E402
 from digest.edition.multilingual import multilingual_encoder  # noqa: E402
 from digest.edition.related import RelatedPool, related_candidates  # noqa: E402
 from digest.edition.vectors import (  # noqa: E402
@@ -71,9 +72,15 @@ def _no_titles(titles: Sequence[str]) -> np.ndarray:
     return np.zeros((len(titles), 384), dtype=np.float32)
 
 
-def related_score(a: Article, b: Article, vectors: ArticleVectors) -> float:
-    """Digest's score of ``b`` as a "similar" related item of story ``a`` (-inf: never)."""
-    pool = RelatedPool([b], vectors.matrix([b]), _no_titles, vectors.multilingual_matrix([b]))
+def related_score(
+    a: Article, b: Article, vectors: ArticleVectors, words: TextIndex | None = None
+) -> float:
+    """Digest's score of ``b`` as a "similar" related item of story ``a`` (-inf: never).
+    ``words``: the rarity of words in the whole pile, as a pool of stored articles gives
+    it (``related.SHARED_TEXT_FLOOR``); a pool of ``b`` alone would make every word common."""
+    pool = RelatedPool(
+        [b], vectors.matrix([b]), _no_titles, vectors.multilingual_matrix([b]), words
+    )
     # Every score comes back (threshold -inf); the decision compares it with the config's.
     options = EditionOptions(related_threshold=-np.inf, related_max=1)
     found = related_candidates(
@@ -120,6 +127,7 @@ def run_pairs(
     rows, pile = without_walls(rows, by_id)
     started = time.perf_counter()
     vectors = embed_articles(edition_settings(config), pile, cache=cache)
+    words = TextIndex(pile)
     counts: Counts = {}
     scores: list[float] = []
     for row in rows:
@@ -127,7 +135,7 @@ def run_pairs(
         if RELATED_AT < overall < UNRELATED_AT:
             continue
         a, b = (by_id[str(row[side]["id"])] for side in ("a", "b"))  # type: ignore[index]
-        score = related_score(a, b, vectors)
+        score = related_score(a, b, vectors, words)
         scores.append(score)
         related, guess = overall <= RELATED_AT, score >= config.edition.related_threshold
         one = a.language == b.language

@@ -14,12 +14,13 @@ import importlib.util
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from digest.config import EditionOptions
-from digest.edition.cluster import cluster_articles
+from digest.edition.cluster import MULTILINGUAL_SCALE, MULTILINGUAL_ZERO, cluster_articles
 from digest.edition.rank import rank_articles
-from digest.edition.related import RelatedPool, related_for
+from digest.edition.related import SHARED_TEXT_FLOOR, RelatedPool, related_for
 from digest.edition.settings import EditionSettings
 from digest.edition.vectors import (
     MULTILINGUAL_OPENING,
@@ -187,8 +188,10 @@ def test_the_defaults_merge_one_events_reports_and_relate_only_what_is_related(
         assert all(e == events[story.id] for e in related), (story.title, related)
         if events[story.id] == event:
             assert related, story.title  # the other reports are found
-        # Each item says why: the multilingual cosine and shared words.
-        assert all(set(i.terms) == {"multilingual", "words"} for i in items)
+        # Each item says why: the multilingual cosine, shared title + lede words, and the
+        # openings' words in common, which in one language must reach the floor.
+        assert all(set(i.terms) == {"multilingual", "words", "text"} for i in items)
+        assert all(i.terms["text"] >= SHARED_TEXT_FLOOR for i in items)
 
 
 @pytest.mark.parametrize(("rows", "language", "event", "topic", "named"), CASES)
@@ -275,3 +278,62 @@ def test_the_multilingual_encoder_reads_past_the_english_encoders_600_characters
     vectors = embed_articles(EditionSettings(), articles, cache=cache)
     a, b = (vectors.multilingual[x.id] for x in articles)
     assert float(a @ b) < 0.999
+
+
+HEADLINES_DE = [
+    ("story", "Lawine verschüttet Hotel in den Abruzzen"),
+    ("follow", "Abruzzen: Retter bergen Überlebende aus verschüttetem Hotel"),
+    ("storm", "Sturmtief bringt Schnee bis ins Flachland"),
+    ("gale", "Orkan deckt Dächer in Norddeutschland ab"),
+    ("mine", "Grubenunglück in China: Bergleute eingeschlossen"),
+    ("talks", "Syrien-Gespräche in Astana enden ohne Einigung"),
+    ("ski", "Ski alpin: Hirscher gewinnt Riesenslalom in Adelboden"),
+    ("rail", "Bahn kündigt neue Verbindungen nach Prag an"),
+    ("film", "Berlinale zeigt zwanzig Filme im Wettbewerb"),
+    ("shops", "Einzelhandel meldet Umsatzplus im Dezember"),
+    ("pilots", "Piloten legen Arbeit für einen Tag nieder"),
+    ("vote", "Landtagswahl: Regierung verliert ihre Mehrheit"),
+]
+
+
+def test_headlines_in_one_language_must_share_words_to_be_related(
+    cache: EmbeddingStore,
+) -> None:
+    """A feed of bare German headlines: e5 puts any two of them near 0.9. At a looser
+    threshold (0.5) the encoder alone would show two storms under an avalanche story;
+    they share no word with it, so only the rescue report (which does) is related."""
+    articles = [
+        dataclasses.replace(make_article(key, title, "x"), language="de", sections=())
+        for key, title in HEADLINES_DE
+    ]
+    vectors = embed_articles(EditionSettings(), articles, cache=cache)
+    story, others = articles[0], articles[1:]
+    pool = RelatedPool(
+        others,
+        vectors.matrix(others),
+        lambda titles: np.zeros((len(titles), 384), np.float32),
+        vectors.multilingual_matrix(others),
+    )
+    loose = EditionOptions(related_threshold=0.5, related_max=5)
+    everything = EditionOptions(related_threshold=-np.inf, related_max=len(others))
+    found = related_for(
+        story, vectors[story.id], pool, loose, multilingual=vectors.multilingual[story.id]
+    )
+    assert [item.article_id for item in found] == ["follow"]
+    assert found[0].terms["text"] >= SHARED_TEXT_FLOOR
+    # What the gate turned away: storms the encoder alone scores above 0.5, no word shared.
+    turned_away = [
+        a.id
+        for a in others
+        if a.id != "follow"
+        and MULTILINGUAL_SCALE
+        * (float(vectors.multilingual[a.id] @ vectors.multilingual[story.id]) - MULTILINGUAL_ZERO)
+        >= 0.5
+    ]
+    assert {"storm", "gale"} <= set(turned_away)
+    shown = related_for(
+        story, vectors[story.id], pool, everything, multilingual=vectors.multilingual[story.id]
+    )
+    assert {item.article_id for item in shown} <= {"follow"} | {
+        a.id for a in others if pool.shared_text(story, a) >= SHARED_TEXT_FLOOR
+    }

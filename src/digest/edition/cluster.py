@@ -61,6 +61,7 @@ __all__ = [
     "LEX_WEIGHT",
     "TEXT_SCALE",
     "Cluster",
+    "TextIndex",
     "cluster_articles",
     "language_of",
     "link_scores",
@@ -282,6 +283,42 @@ def text_similarity(articles: Sequence[Article]) -> Vectors:
     words in every language, but a word nearly every article has counts next to nothing."""
     matrix = _tfidf_rows([Counter(_text_tokens(a)) for a in articles], floor=0.0)
     return np.asarray((matrix @ matrix.T).toarray(), dtype=np.float32)
+
+
+class TextIndex:
+    """``text_similarity`` with the IDF of a fixed collection (a pool of stored articles):
+    any two articles compared on the collection's rarity of their words, whatever else
+    is compared with them. Each article's words are read once."""
+
+    def __init__(self, articles: Sequence[Article]) -> None:
+        self._tokens: dict[str, Counter[str]] = {}
+        self.df: Counter[str] = Counter()
+        for article in articles:
+            self.df.update(set(self.tokens(article)))
+        self.n = len(articles)
+
+    def tokens(self, article: Article) -> Counter[str]:
+        found = self._tokens.get(article.id) if article.id else None
+        if found is None:
+            found = Counter(_text_tokens(article))
+            if article.id:
+                self._tokens[article.id] = found
+        return found
+
+    def _row(self, article: Article) -> dict[str, float]:
+        row = {
+            word: (1.0 + math.log(count)) * math.log((1.0 + self.n) / (1.0 + self.df[word]))
+            for word, count in self.tokens(article).items()
+        }
+        norm = math.sqrt(sum(v * v for v in row.values()))
+        return {w: v / norm for w, v in row.items()} if norm else {}
+
+    def similarity(self, a: Article, b: Article) -> float:
+        """TF-IDF cosine of the two openings' words (any script), this collection's IDF."""
+        first, second = self._row(a), self._row(b)
+        if len(second) < len(first):
+            first, second = second, first
+        return sum(v * second.get(w, 0.0) for w, v in first.items())
 
 
 def link_scores(
