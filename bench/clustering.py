@@ -196,13 +196,18 @@ def article_from_row(row: dict[str, object]) -> Article:
 Row = dict[str, object]
 
 
-def without_walls(
-    rows: Sequence[Row], by_id: dict[str, Article]
-) -> tuple[list[Row], list[Article]]:
-    """The labelled pairs and the pile, less the articles whose text digest reads as a
-    wall, not an article (a bot check, a login page: ``digest.sources.teasers.wall_reason``)
-    and the pairs with one: digest never stores such a text as the article. Says how many
-    it left out."""
+def readable_pairs(
+    rows: Sequence[Row],
+) -> tuple[list[Row], list[Article], dict[str, Article]]:
+    """The labelled pairs of ``rows``, their pile and its articles by id, less the articles
+    whose text digest reads as a wall, not an article (a bot check, a login page:
+    ``digest.sources.teasers.wall_reason``) and the pairs with one: digest never stores
+    such a text as the article. Says how many it left out."""
+    by_id: dict[str, Article] = {}
+    for row in rows:
+        for side in ("a", "b"):
+            article = article_from_row(row[side])  # type: ignore[arg-type]
+            by_id.setdefault(article.id, article)
     unreadable = {a.id for a in by_id.values() if wall_reason(a.text, a.word_count) is not None}
     kept = [r for r in rows if not {r["a"]["id"], r["b"]["id"]} & unreadable]  # type: ignore[index]
     if unreadable:
@@ -210,7 +215,7 @@ def without_walls(
             f"left out: {len(rows) - len(kept)} pairs whose text on one side is a wall page"
             f" ({len(unreadable)} articles: a bot check, a login page), never stored by digest"
         )
-    return kept, [a for a in by_id.values() if a.id not in unreadable]
+    return kept, [a for a in by_id.values() if a.id not in unreadable], by_id
 
 
 def _read_jsonl(path: Path, limit: int | None = None) -> list[dict[str, object]]:
@@ -331,13 +336,7 @@ def run_pairs(
     cache: VectorCache | None = None,
     limit: int | None = None,
 ) -> dict[str, dict[str, float]]:
-    rows = _read_jsonl(path, limit)
-    by_id: dict[str, Article] = {}
-    for row in rows:
-        for side in ("a", "b"):
-            article = article_from_row(row[side])  # type: ignore[arg-type]
-            by_id.setdefault(article.id, article)
-    rows, pile = without_walls(rows, by_id)
+    rows, pile, by_id = readable_pairs(_read_jsonl(path, limit))
     index = {a.id: i for i, a in enumerate(pile)}
     started = time.perf_counter()
     vectors = embed_articles(edition_settings(config), pile, cache=cache)

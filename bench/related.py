@@ -23,8 +23,12 @@ The cost of the multilingual encoder is measured on the first ``COST_ARTICLES`` 
     .venv/bin/python bench/related.py [--show] [--cache FILE]
     .venv/bin/python bench/related.py --smoke
 
-``--smoke``: the first rows of both files, vectors in memory, no cost run; exit status 1
-when the decision's precision on those pairs (all languages) falls below ``SMOKE_FLOOR``.
+``../shared/data/feeds``: the first stories of each real feed against the whole pile, with
+and without ``SHARED_TEXT_FLOOR``; the items the floor turns away are listed.
+
+``--smoke``: the first rows of both files and of a few feeds, vectors in memory, no cost
+run; exit status 1 when the decision's precision on those pairs (all languages) falls
+below ``SMOKE_FLOOR``.
 The full run exits 1 when a goal is missed. Without ``../shared/data`` it says so and exits 0.
 """
 
@@ -43,11 +47,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from clustering import _read_jsonl, article_from_row, prf, without_walls  # noqa: E402
+from clustering import _read_jsonl, article_from_row, prf, readable_pairs  # noqa: E402
 from digest.config import Config, EditionOptions, load_config  # noqa: E402
-from digest.edition.cluster import TextIndex  # noqa: E402
+from digest.edition import related  # noqa: E402
+from digest.edition.cluster import TextIndex, language_of  # noqa: E402
 from digest.edition.multilingual import multilingual_encoder  # noqa: E402
-from digest.edition.related import RelatedPool, related_candidates  # noqa: E402
+from digest.edition.related import (  # noqa: E402
+    SHARED_TEXT_FLOOR,
+    RelatedPool,
+    edition_related,
+    related_candidates,
+)
 from digest.edition.vectors import (  # noqa: E402
     ArticleVectors,
     embed_articles,
@@ -57,6 +67,7 @@ from digest.edition.vectors import (  # noqa: E402
 from digest.embed import VectorCache, get_encoder  # noqa: E402
 from digest.models import Article  # noqa: E402
 from digest.pipeline.options import edition_settings  # noqa: E402
+from digest.sources import read_location  # noqa: E402
 from digest.store import open_database  # noqa: E402
 from digest.store.embeddings import EmbeddingStore  # noqa: E402
 
@@ -65,7 +76,9 @@ RELATED_AT, UNRELATED_AT = 2.5, 3.5
 GOAL_PRECISION, GOAL_RECALL, GOAL_MIN_PAIRS = 0.90, 0.5, 20
 SMOKE_PAIRS, SMOKE_EVENTS = 8, 10
 SMOKE_FLOOR = 0.8
+SMOKE_FEED_ENTRIES = 6
 COST_ARTICLES = 64
+FEED_STORIES = 3
 
 
 def _no_titles(titles: Sequence[str]) -> np.ndarray:
@@ -118,18 +131,15 @@ def _print(counts: Counts, title: str) -> list[str]:
 def run_pairs(
     config: Config, path: Path, cache: VectorCache, limit: int | None, show: bool
 ) -> tuple[list[str], float]:
-    rows = [r for r in _read_jsonl(path, limit) if r.get("overall") is not None]
-    by_id: dict[str, Article] = {}
-    for row in rows:
-        for side in ("a", "b"):
-            article = article_from_row(row[side])  # type: ignore[arg-type]
-            by_id.setdefault(article.id, article)
-    rows, pile = without_walls(rows, by_id)
+    rows, pile, by_id = readable_pairs(
+        [r for r in _read_jsonl(path, limit) if r.get("overall") is not None]
+    )
     started = time.perf_counter()
     vectors = embed_articles(edition_settings(config), pile, cache=cache)
     words = TextIndex(pile)
     counts: Counts = {}
     scores: list[float] = []
+    shared: list[float] = []  # words in common of the related calls in one language, not English
     for row in rows:
         overall = float(row["overall"])  # type: ignore[arg-type]
         if RELATED_AT < overall < UNRELATED_AT:
@@ -139,6 +149,8 @@ def run_pairs(
         scores.append(score)
         related, guess = overall <= RELATED_AT, score >= config.edition.related_threshold
         one = a.language == b.language
+        if guess and one and a.language != "en":
+            shared.append(words.similarity(a, b))
         _count(counts, str(a.language) if one else "across languages", related, guess)
         _count(counts, "all within one language" if one else "across (all)", related, guess)
         if show and related != guess:
@@ -156,6 +168,12 @@ def run_pairs(
         f" related = overall <= {RELATED_AT}, unrelated >= {UNRELATED_AT};"
         f" predicted related = score >= {config.edition.related_threshold:g}"
     )
+    if shared:
+        print(
+            f"within one language other than English, the {len(shared)} pairs called related"
+            f" share {min(shared):.3f} of their words or more (SHARED_TEXT_FLOOR"
+            f" {SHARED_TEXT_FLOOR:g}, the pile's IDF)"
+        )
     return _print(counts, "pairs_dev"), (tp / (tp + fp) if tp + fp else 1.0)
 
 
@@ -214,6 +232,69 @@ def measure_cost(config: Config, path: Path) -> None:
     )
 
 
+def run_feeds(
+    config: Config, feeds: Path, cache: VectorCache, entries: int = 30, most: int | None = None
+) -> None:
+    """The real feeds of ``../shared/data/feeds`` (the first ``most``; each cut to its
+    first ``entries``): the first ``FEED_STORIES`` stories of each against the whole pile,
+    the shipped options, and once more without the words in common that one language asks
+    for (``SHARED_TEXT_FLOOR``): what the floor turns away, with cosine and words in common."""
+    pile: dict[str, Article] = {}
+    stories: list[list[Article]] = []
+    paths = [p for p in sorted(feeds.glob("*.xml")) if not p.name.startswith("BROKEN_")]
+    for path in paths[:most]:
+        articles = list(read_location(str(path)).articles)[:entries]
+        pile.update((a.id, a) for a in articles)
+        stories += [[a] for a in articles[:FEED_STORIES]]
+    everything = list(pile.values())
+    vectors = embed_articles(edition_settings(config), everything, cache=cache)
+    encoder = get_encoder(edition_settings(config).encoder)
+    words = TextIndex(everything)
+
+    def shown(floor: float) -> set[tuple[str, str]]:
+        pool = RelatedPool(
+            everything,
+            vectors.matrix(everything),
+            lambda titles: encoder.encode(list(titles), cache=cache),
+            vectors.multilingual_matrix(everything),
+            words,
+        )
+        related.SHARED_TEXT_FLOOR = floor
+        try:
+            found = edition_related(
+                stories, vectors.by_id, pool, config.edition, multilingual=vectors.multilingual
+            )
+        finally:
+            related.SHARED_TEXT_FLOOR = SHARED_TEXT_FLOOR
+        return {
+            (story, str(item.article_id))
+            for story, items in found.items()
+            for item in items
+            if item.kind == "window"
+            and language_of(pile[story]) != "en"
+            and language_of(pile[story]) == language_of(pile[str(item.article_id)])
+        }
+
+    kept, unfloored = shown(SHARED_TEXT_FLOOR), shown(-1.0)
+    print(
+        f"\nshared feeds: {len(stories)} stories, {len(everything)} articles; similar items in"
+        f" one language other than English: {len(kept)} (words in common"
+        f" {_span(words, pile, kept)}), {len(unfloored)} without SHARED_TEXT_FLOOR"
+    )
+    for story, item in sorted(unfloored - kept):
+        a, b = pile[story], pile[item]
+        cosine = float(vectors.multilingual[a.id] @ vectors.multilingual[b.id])
+        print(
+            f"  turned away: {a.title[:50]!r} -> {b.title[:50]!r}"
+            f" (e5 cosine {cosine:.3f}, words in common {words.similarity(a, b):.3f})"
+        )
+
+
+def _span(words: TextIndex, pile: dict[str, Article], pairs: set[tuple[str, str]]) -> str:
+    shared = [words.similarity(pile[a], pile[b]) for a, b in pairs]
+    return f"{min(shared):.3f}..{max(shared):.3f}" if shared else "none"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--show", action="store_true", help="list each wrong decision")
@@ -245,6 +326,11 @@ def main() -> int:
         pair_missed, precision = run_pairs(config, pairs, cache, pair_limit, args.show)
         missed += pair_missed
         missed += run_events(config, events, cache, event_limit, args.show)
+        if (DATA / "feeds").is_dir():
+            # --smoke: a few entries of a few feeds, so that the path is run
+            run_feeds(
+                config, DATA / "feeds", cache, *((SMOKE_FEED_ENTRIES, 4) if args.smoke else ())
+            )
     if args.smoke:
         if precision < SMOKE_FLOOR:
             print(f"\nsmoke: precision {precision:.3f} on the first pairs < {SMOKE_FLOOR}")

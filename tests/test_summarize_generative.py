@@ -23,11 +23,7 @@ from digest.summarize.generative import (
     prompts_dir,
 )
 from digest.text.sentences import article_sentences
-
-CHAT_TEMPLATE = (
-    "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
-    "{% if add_generation_prompt %}[assistant]{% endif %}"
-)
+from tests.model_server import CHAT_TEMPLATE
 
 
 @pytest.fixture(scope="module")

@@ -39,6 +39,10 @@ _QUALIFIERS = frozenset(
         *("简体", "繁体", "繁體", "简", "繁", "版", "频道", "語", "语"),
     )
 )
+# CJK qualifiers are written without spaces: cut out of the label, longest first.
+_UNSPACED_QUALIFIERS = tuple(
+    sorted((q for q in _QUALIFIERS if not q.isascii()), key=lambda q: (-len(q), q))
+)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -62,9 +66,8 @@ def _is_language_label(category: str) -> bool:
     names = _language_names()
     if text.strip() in names:
         return True
-    for qualifier in sorted(_QUALIFIERS, key=len, reverse=True):
-        if not qualifier.isascii():  # CJK qualifiers are written without spaces
-            text = text.replace(qualifier, " ")
+    for qualifier in _UNSPACED_QUALIFIERS:
+        text = text.replace(qualifier, " ")
     words = [w for w in _WORD.findall(text) if w not in _QUALIFIERS]
     return bool(words) and " ".join(words) in names
 

@@ -292,6 +292,7 @@ class TextIndex:
 
     def __init__(self, articles: Sequence[Article]) -> None:
         self._tokens: dict[str, Counter[str]] = {}
+        self._rows: dict[str, dict[str, float]] = {}  # after the IDF is whole
         self.df: Counter[str] = Counter()
         for article in articles:
             self.df.update(set(self.tokens(article)))
@@ -306,12 +307,18 @@ class TextIndex:
         return found
 
     def _row(self, article: Article) -> dict[str, float]:
+        found = self._rows.get(article.id) if article.id else None
+        if found is not None:
+            return found
         row = {
             word: (1.0 + math.log(count)) * math.log((1.0 + self.n) / (1.0 + self.df[word]))
             for word, count in self.tokens(article).items()
         }
         norm = math.sqrt(sum(v * v for v in row.values()))
-        return {w: v / norm for w, v in row.items()} if norm else {}
+        unit = {w: v / norm for w, v in row.items()} if norm else {}
+        if article.id:
+            self._rows[article.id] = unit
+        return unit
 
     def similarity(self, a: Article, b: Article) -> float:
         """TF-IDF cosine of the two openings' words (any script), this collection's IDF."""

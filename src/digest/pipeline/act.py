@@ -44,9 +44,7 @@ def act(config: Config, day: date, action: DeskAction, *, resend: bool = False) 
     )
     with open_store(config) as db:
         edition = build_edition(config, db, day)
-        counts = DeliveryLedger(db).counts(edition.id)
-        out = counts.get("sent", 0) + counts.get("sending", 0)
-        if out:
+        if out := DeliveryLedger(db).went_out(edition.id):
             raise EditionError(
                 f"edition {edition.id} went out to {out} subscriber{'s' if out != 1 else ''}"
                 " already: actions change a draft only"

@@ -262,13 +262,11 @@ def build_edition(
     saved = editions.for_day(day)
     if saved is not None and not rebuild:
         return saved
-    if saved is not None and not force:
-        counts = DeliveryLedger(db).counts(saved.id)
-        if out := counts["sent"] + counts["sending"]:
-            raise EditionError(
-                f"edition {saved.id} went out to {out} subscriber{'s' if out != 1 else ''}"
-                " already: a rebuild would replace what they received (--force to do it anyway)"
-            )
+    if saved is not None and not force and (out := DeliveryLedger(db).went_out(saved.id)):
+        raise EditionError(
+            f"edition {saved.id} went out to {out} subscriber{'s' if out != 1 else ''}"
+            " already: a rebuild would replace what they received (--force to do it anyway)"
+        )
     candidates = rank_candidates(config, db, day, progress)
     summarize = summarize or store_summarizer(config, db)
     sent = sent_before(config, db, day)
@@ -293,8 +291,7 @@ def build_edition(
 
 def went_out(db: Database, edition: Edition) -> bool:
     """Whether any subscriber may have the edition (a ``sent`` or ``sending`` ledger row)."""
-    counts = DeliveryLedger(db).counts(edition.id)
-    return counts["sent"] + counts["sending"] > 0
+    return DeliveryLedger(db).went_out(edition.id) > 0
 
 
 @dataclass(frozen=True, slots=True)

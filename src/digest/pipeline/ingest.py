@@ -172,10 +172,11 @@ def _read(
     config: Config, options: SourceOptions, client: PoliteClient, store: ArticleStore
 ) -> SourceResult | Exception:
     """One source read through ``client`` (in a worker thread): its result or its error."""
-    # Feed dates without a zone: the source's own timezone, else the config's.
-    zoned = replace(options, timezone=options.timezone or config.timezone)
     try:
-        return read_source(zoned, config.base_dir, client=client, stored=store.get)
+        # Feed dates without a zone: the source's own timezone, else the config's.
+        return read_source(
+            options, config.base_dir, timezone=config.timezone, client=client, stored=store.get
+        )
     except Exception as exc:  # handed to _store, which reports it
         return exc
 

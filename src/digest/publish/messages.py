@@ -36,7 +36,7 @@ from digest.config import DkimOptions, NewsletterOptions
 from digest.errors import ConfigError, DeliveryError, RenderError
 from digest.models import OutgoingMessage, RenderedEdition, Subscriber
 from digest.publish.i18n import localizer
-from digest.publish.render import SlotValue, slot_values, split_slots
+from digest.publish.render import SlotValue, archive_url, slot_values, split_slots
 from digest.publish.signing import DkimSigner
 from digest.signed import make_preferences_token, make_token, verp_address
 
@@ -69,11 +69,6 @@ def unsubscribe_url(options: NewsletterOptions, token: str) -> str:
 def preferences_url(options: NewsletterOptions, token: str) -> str:
     """The subscriber's preferences page that ``digest serve`` answers (``/p/<token>``)."""
     return f"{options.base_url.rstrip('/')}/p/{token}"
-
-
-def archive_url(options: NewsletterOptions, edition_id: str) -> str:
-    """The edition's page in the archive (``digest archive``), the view-in-browser link."""
-    return f"{options.base_url.rstrip('/')}/archive/{edition_id}.html"
 
 
 def _no_line_breaks(name: str, value: str) -> str:

@@ -67,6 +67,7 @@ __all__ = [
     "Slot",
     "SlotMarkers",
     "SlotValue",
+    "archive_url",
     "bundled_templates",
     "check_html",
     "inline_css",
@@ -299,16 +300,17 @@ def _shorten(text: str, limit: int) -> str:
     return f"{cut}…"
 
 
+def archive_url(options: NewsletterOptions, edition_id: str) -> str:
+    """The edition's page in the archive (``digest archive``), the view-in-browser link."""
+    return f"{options.base_url.rstrip('/')}/archive/{edition_id}.html"
+
+
 def subject_for(edition: Edition, options: NewsletterOptions) -> str:
     """``<title> · Nov 24: <lead story>`` in the newsletter's language, shortened on a
     word boundary."""
     loc = localizer(options.language, options.direction)
     day = loc.day_month(edition.date)
-    stories = edition.stories
-    if not stories:
-        return _shorten(loc.gettext("%(title)s · %(date)s", title=options.title, date=day),
-                        SUBJECT_CHARS)  # fmt: skip
-    lead = next((s for s in stories if not s.sponsored), None)  # never an advert
+    lead = next((s for s in edition.stories if not s.sponsored), None)  # never an advert
     if lead is None:
         return _shorten(loc.gettext("%(title)s · %(date)s", title=options.title, date=day),
                         SUBJECT_CHARS)  # fmt: skip
@@ -476,7 +478,7 @@ class Renderer:
 
     def _archive_href(self, edition_id: str) -> str:
         """The archive's page of an edition (``digest.publish.archive.page_name``)."""
-        return f"{self.options.base_url.rstrip('/')}/archive/{edition_id}.html"
+        return archive_url(self.options, edition_id)
 
     def tagline(self) -> str:
         """``newsletter.tagline`` as shown: the catalog's translation of the shipped one."""

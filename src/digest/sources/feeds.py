@@ -54,7 +54,7 @@ from digest.sources.markup import (
     looks_like_html,
     parse_fragment,
 )
-from digest.text.clean import repair
+from digest.text.clean import counting_repairs, repair
 from digest.text.language import normal_language
 from digest.text.rules import title_key
 from digest.text.sponsored import is_sponsored
@@ -410,7 +410,7 @@ def _entry_article(
     base: str | None,
     category: str | None,
     language: str | None,
-    cut_length: int | None = None,
+    cut: bool = False,
     zone: tzinfo = UTC,
 ) -> tuple[Article, bool]:
     """The entry's article, and whether its date was written without a zone."""
@@ -419,7 +419,7 @@ def _entry_article(
     blocks: list[Block] = []
     if bodies:
         blocks = max(bodies, key=lambda b: sum(len(x.text) for x in b[0]))[0]
-    if cut_length and blocks and _description_length(entry) == cut_length:
+    if cut and blocks:
         # The feed cut this description at its fixed length: say so where it was cut, so
         # that its last sentence is never taken for a whole one.
         last = blocks[-1]
@@ -470,15 +470,21 @@ def _description_length(entry: Mapping[str, Any]) -> int | None:
     return len(_plain(repair(summary))) if isinstance(summary, str) and summary else None
 
 
-def _cut_length(entries: Sequence[Mapping[str, Any]]) -> int | None:
-    """The length at which a feed cuts its descriptions (QQ's are cut near 200
-    characters), when several of them share that exact longest length."""
-    lengths = [n for n in map(_description_length, entries) if n]
+def _cut_entries(entries: Sequence[Mapping[str, Any]]) -> list[bool]:
+    """For each entry, whether the feed cut its description at a fixed length (QQ's are
+    cut near 200 characters): several descriptions share that exact longest length. The
+    descriptions are measured once, their repairs left out of the feed's tally (the
+    entries' own reading counts them)."""
+    with counting_repairs():
+        measured = [_description_length(entry) for entry in entries]
+    lengths = [n for n in measured if n]
     if len(lengths) < _CUT_MIN_ENTRIES:
-        return None
+        return [False] * len(entries)
     longest = max(lengths)
     same = sum(1 for n in lengths if n == longest)
-    return longest if same >= _CUT_MIN_ENTRIES and same >= _CUT_MIN_SHARE * len(lengths) else None
+    if same < _CUT_MIN_ENTRIES or same < _CUT_MIN_SHARE * len(lengths):
+        return [False] * len(entries)
+    return [n == longest for n in measured]
 
 
 class _TooDeep(Exception):
@@ -585,7 +591,7 @@ def parse_feed(
         entries = entries[:MAX_FEED_ITEMS]
     articles: list[Article] = []
     zoneless = 0
-    cut_length = _cut_length(entries)
+    cut = _cut_entries(entries)
     for index, entry in enumerate(entries):
         try:
             article, unzoned = _entry_article(
@@ -594,7 +600,7 @@ def parse_feed(
                 base=base,
                 category=category,
                 language=lang,
-                cut_length=cut_length,
+                cut=cut[index],
                 zone=zone,
             )
         except Exception as exc:  # one entry: a warning, whatever it held

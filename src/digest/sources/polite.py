@@ -79,18 +79,6 @@ class _Host:
     robots_read: bool = False
     failures: int = 0
     skipped: bool = False
-    in_flight: int = 0
-
-
-@dataclass
-class Counters:
-    """What the run's requests did (for the benchmark and the summary)."""
-
-    requests: int = 0
-    not_modified: int = 0
-    disallowed: int = 0
-    waited: float = 0.0
-    most_in_flight: dict[str, int] = field(default_factory=dict)
 
 
 class PoliteClient:
@@ -112,7 +100,6 @@ class PoliteClient:
         self.changed: set[str] = set()
         self.cache_dir = cache_dir
         self.deadline = deadline
-        self.counters = Counters()
         self.skipped_hosts: list[str] = []
         self._hosts: dict[str, _Host] = {}
         self._lock = threading.Lock()
@@ -141,8 +128,6 @@ class PoliteClient:
         elif not robots.can_fetch(url, self.agent):
             refusal = "not fetched: robots.txt disallows it"
         if refusal is not None:
-            with self._lock:
-                self.counters.disallowed += 1
             raise Disallowed(refusal, location=url, reader="robots")
         headers = {"User-Agent": self.agent}
         if conditional:
@@ -155,10 +140,7 @@ class PoliteClient:
         fetched = self._request(
             key, host, url, headers, timeout, (allow_private, private_hint), robots
         )
-        if fetched.status == 304:
-            with self._lock:
-                self.counters.not_modified += 1
-        elif fetched.etag or fetched.last_modified:
+        if fetched.status != 304 and (fetched.etag or fetched.last_modified):
             with self._lock:
                 self.validators[url] = (fetched.etag, fetched.last_modified)
                 self.changed.add(url)
@@ -189,7 +171,7 @@ class PoliteClient:
             return key, host
 
     @contextmanager
-    def _slot(self, key: str, host: _Host, delay: float) -> Iterator[None]:
+    def _slot(self, host: _Host, delay: float) -> Iterator[None]:
         """One of the host's ``per_host`` slots, started at least ``delay`` (this
         request's: the robots.txt Crawl-delay once known) after the previous request to
         the host started."""
@@ -201,16 +183,7 @@ class PoliteClient:
             pause = start - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
-            with self._lock:
-                host.in_flight += 1
-                self.counters.requests += 1
-                most = self.counters.most_in_flight
-                most[key] = max(most.get(key, 0), host.in_flight)
-            try:
-                yield
-            finally:
-                with self._lock:
-                    host.in_flight -= 1
+            yield
         finally:
             host.slots.release()
 
@@ -231,7 +204,7 @@ class PoliteClient:
         allow_private, private_hint = guard
         for attempt in range(1, MAX_TRIES + 1):
             try:
-                with self._slot(key, host, self._delay(robots)):
+                with self._slot(host, self._delay(robots)):
                     self._check_skipped(url, key, host)  # it may have failed meanwhile
                     fetched = fetch(
                         url,
@@ -245,8 +218,6 @@ class PoliteClient:
                     wait = self._retry_wait(exc.retry_after, attempt)
                     if wait is not None:
                         log.info("%s: HTTP %d, retrying in %.1f s", url, exc.status, wait)
-                        with self._lock:
-                            self.counters.waited += wait
                         time.sleep(wait)
                         continue
                 if exc.status >= 500 or exc.status == 429:
@@ -322,7 +293,7 @@ class PoliteClient:
                 return Protego.parse(text), None
         url = f"{key}/robots.txt"
         try:
-            with self._slot(key, host, self.options.delay):
+            with self._slot(host, self.options.delay):
                 fetched = fetch(
                     url,
                     timeout=timeout,

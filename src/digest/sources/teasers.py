@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from digest.models import Article
+from digest.text.rules import SENTENCE_END
 
 __all__ = ["TEASER_WORDS", "is_teaser", "wall_reason"]
 
@@ -34,8 +35,6 @@ _TAIL = re.compile(
     re.IGNORECASE,
 )
 
-# How a whole text ends: a sentence's last mark, possibly inside closing quotes.
-_SENTENCE_ENDS = tuple(".!?。！？؟۔…\"'”’»)」』")
 
 _WALLS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -94,7 +93,7 @@ def is_teaser(article: Article) -> bool:
     if article.word_count < TEASER_WORDS:
         return True
     text = article.text.rstrip()
-    return bool(_TAIL.search(text[-200:])) or not text.endswith(_SENTENCE_ENDS)
+    return bool(_TAIL.search(text[-200:])) or SENTENCE_END.search(text) is None
 
 
 def wall_reason(text: str, word_count: int) -> str | None:

@@ -143,11 +143,11 @@ class ConsentStore:
 
     def request(self, email: str, expires: int) -> SignupRequestRecord | None:
         """The request whose link expires at ``expires``, if it is still kept."""
-        row = self.db.execute(
-            sql.SIGNUP_REQUEST, {"email_key": email.lower(), "expires": expires}
-        ).fetchone()
-        if row is None:
+        # query, not execute: read under the lock (the web's threads share the connection)
+        rows = self.db.query(sql.SIGNUP_REQUEST, {"email_key": email.lower(), "expires": expires})
+        if not rows:
             return None
+        row = rows[0]
         return SignupRequestRecord(
             email=row["email"],
             expires=int(row["expires"]),
@@ -159,8 +159,8 @@ class ConsentStore:
 
     def latest_request(self, email: str) -> int | None:
         """The expiry of the address's latest kept request (None: none is kept)."""
-        row = self.db.execute(sql.LATEST_SIGNUP_REQUEST, {"email_key": email.lower()}).fetchone()
-        return None if row is None or row["latest"] is None else int(row["latest"])
+        rows = self.db.query(sql.LATEST_SIGNUP_REQUEST, {"email_key": email.lower()})
+        return None if not rows or rows[0]["latest"] is None else int(rows[0]["latest"])
 
     def unmailed(self, page: int = 500) -> Iterator[PendingSignup]:
         """The pending sign-ups never sent a confirmation mail, in address order, read

@@ -236,6 +236,11 @@ class DeliveryLedger:
         }
         return {s: found.get(s, 0) for s in ("queued", "sending", "sent", "deferred", "failed")}
 
+    def went_out(self, edition_id: str) -> int:
+        """How many subscribers may have the edition: its ``sent`` and ``sending`` rows."""
+        counts = self.counts(edition_id)
+        return counts["sent"] + counts["sending"]
+
     def ambiguous_resent(self, edition_id: str) -> int:
         """How many rows of the edition were resent after a sender died between ``DATA``
         and the ledger write (each counted once, however often it was resent)."""

@@ -30,14 +30,16 @@ from digest.summarize.support import (
     Support,
     SupportCheck,
     check_support,
-    language_name,
     load_prompt,
     map_reduce,
+    model_cache_version,
     pack_chunks,
     parse_output,
+    prompt_values,
     prompts_dir,
+    summary_sentences,
 )
-from digest.text.sentences import SPLITTER_VERSION, Sentence, article_sentences
+from digest.text.sentences import Sentence
 
 __all__ = [
     "GenerativeSummarizer",
@@ -169,8 +171,6 @@ class GenerativeSummarizer:
                 " config.yaml to a local transformers model folder or a cached hub id"
             )
         self.options = options
-        self.encoder = encoder
-        self.vectors = vectors
         self.model = options.model
         self._model = _Model(options.model, base_dir)
         folder = prompts or prompts_dir()
@@ -179,23 +179,16 @@ class GenerativeSummarizer:
             name = f"{name}_seq2seq"
         self.prompt = load_prompt(name, folder)
         self.check = SupportCheck(options, encoder, vectors)
-        self.extractive = self.check.extractive
 
     @property
     def cache_version(self) -> str:
-        o = self.options
-        return (
-            f"{self.prompt.version}:{o.min_key_points}-{o.max_key_points}x{o.words_per_point}"
-            f":s{o.support_threshold}:c{o.chunk_tokens}:n{o.max_new_tokens}:p{SPLITTER_VERSION}"
-        )
+        return model_cache_version(self.prompt.version, self.options)
 
     def summarize_many(self, articles: Sequence[Article]) -> list[Summary]:
         return [self.summarize(a) for a in articles]
 
     def summarize(self, article: Article) -> Summary:
-        sentences = [s for s in article_sentences(article) if not s.is_boilerplate]
-        if not sentences:
-            raise SummaryError(f"{article.id}: no sentence to summarise")
+        sentences = summary_sentences(article)
         wanted = point_count(article, self.options)
         try:
             answer = self.generate(article, sentences, wanted)
@@ -206,13 +199,8 @@ class GenerativeSummarizer:
 
     def generate(self, article: Article, sentences: Sequence[Sentence], wanted: int) -> str:
         """The model's answer; map-reduce over chunks when the article is long."""
-        values = {
-            "title": article.title,
-            "count": wanted,
-            "words": self.options.words_per_point,
-            "language": language_name(article.language),
-            "prefix": "summarize: " if self._model.config.model_type == "t5" else "",
-        }
+        t5 = self._model.config.model_type == "t5"
+        values = prompt_values(article, self.options, wanted, "summarize: " if t5 else "")
         new = self.options.max_new_tokens
         # A chunk and its prompt must fit the model's input, whatever chunk_tokens says.
         empty = self.prompt.render(**values, text="", stage="map", part=1, parts=2)

@@ -39,14 +39,16 @@ from digest.models import Article, Summary
 from digest.summarize.extractive import point_count
 from digest.summarize.support import (
     SupportCheck,
-    language_name,
     load_prompt,
     map_reduce,
+    model_cache_version,
     pack_chunks,
     parse_answer,
+    prompt_values,
     prompts_dir,
+    summary_sentences,
 )
-from digest.text.sentences import SPLITTER_VERSION, Sentence, article_sentences
+from digest.text.sentences import Sentence
 
 __all__ = ["UNANSWERED", "ModelServer", "ServerDown", "ServerSummarizer", "unanswered"]
 
@@ -267,11 +269,7 @@ class ServerSummarizer:
 
     @property
     def cache_version(self) -> str:
-        o = self.options
-        return (
-            f"{self.prompt.version}:{o.min_key_points}-{o.max_key_points}x{o.words_per_point}"
-            f":s{o.support_threshold}:c{o.chunk_tokens}:n{o.max_new_tokens}:p{SPLITTER_VERSION}"
-        )
+        return model_cache_version(self.prompt.version, self.options)
 
     def summarize(self, article: Article) -> Summary:
         return self.summarize_many([article])[0]
@@ -288,17 +286,9 @@ class ServerSummarizer:
         return [self._summary(a, answer) for a, answer in zip(articles, answers, strict=True)]
 
     def _ask(self, article: Article) -> _Answer:
-        sentences = tuple(s for s in article_sentences(article) if not s.is_boilerplate)
-        if not sentences:
-            raise SummaryError(f"{article.id}: no sentence to summarise")
+        sentences = tuple(summary_sentences(article))
         wanted = point_count(article, self.options)
-        values = {
-            "title": article.title,
-            "count": wanted,
-            "words": self.options.words_per_point,
-            "language": language_name(article.language),
-            "prefix": "",
-        }
+        values = prompt_values(article, self.options, wanted)
         empty = self.prompt.render(**values, text="", stage="map", part=1, parts=2)
         chunks = pack_chunks(
             sentences, self.options.chunk_tokens - estimate_tokens(empty), estimate_tokens

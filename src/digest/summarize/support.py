@@ -40,7 +40,7 @@ from digest.errors import ModelError, SummaryError
 from digest.models import Article, KeyPoint, Summary, count_words
 from digest.summarize.extractive import ExtractiveSummarizer, trim_point
 from digest.text.rules import MODEL_LIST_ITEM, repeat_key
-from digest.text.sentences import Sentence, split_sentences
+from digest.text.sentences import SPLITTER_VERSION, Sentence, article_sentences, split_sentences
 
 __all__ = [
     "Prompt",
@@ -50,10 +50,13 @@ __all__ = [
     "language_name",
     "load_prompt",
     "map_reduce",
+    "model_cache_version",
     "pack_chunks",
     "parse_answer",
     "parse_output",
+    "prompt_values",
     "prompts_dir",
+    "summary_sentences",
 ]
 
 log = logging.getLogger(__name__)
@@ -96,6 +99,36 @@ def load_prompt(name: str, folder: Traversable | None = None) -> Prompt:
     if match is None:
         raise ModelError(f"{path}: the prompt names no version ({{#- version: NAME-N -#}})")
     return Prompt(name=path.name.removesuffix(".j2"), version=match.group(1), source=source)
+
+
+def model_cache_version(prompt_version: str, o: SummarizerOptions) -> str:
+    """The cache key of a model backend's summaries: its prompt and every option that
+    changes what it writes or keeps."""
+    return (
+        f"{prompt_version}:{o.min_key_points}-{o.max_key_points}x{o.words_per_point}"
+        f":s{o.support_threshold}:c{o.chunk_tokens}:n{o.max_new_tokens}:p{SPLITTER_VERSION}"
+    )
+
+
+def summary_sentences(article: Article) -> list[Sentence]:
+    """The article's sentences a model is given (no boilerplate), or a ``SummaryError``."""
+    sentences = [s for s in article_sentences(article) if not s.is_boilerplate]
+    if not sentences:
+        raise SummaryError(f"{article.id}: no sentence to summarise")
+    return sentences
+
+
+def prompt_values(
+    article: Article, options: SummarizerOptions, wanted: int, prefix: str = ""
+) -> dict[str, Any]:
+    """What a prompt template is given besides the text and its stage."""
+    return {
+        "title": article.title,
+        "count": wanted,
+        "words": options.words_per_point,
+        "language": language_name(article.language),
+        "prefix": prefix,
+    }
 
 
 def language_name(tag: str | None) -> str:
